@@ -1,0 +1,112 @@
+// Package cli is dnsscout's command line: it parses flags, builds the
+// engines (resolver, recon, store, server) from them, and writes results to
+// the given streams. It is a library so that transcripts can test it; only
+// cmd/dnsscout calls os.Exit.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, documented in the README.
+const (
+	ExitOK       = 0 // success
+	ExitError    = 1 // the command failed (bad input, unreachable resolver, I/O error)
+	ExitUsage    = 2 // unknown command or flag, bad flag value
+	ExitFindings = 3 // recon --fail-on: a finding reached the given severity
+)
+
+// Version is set at build time with -ldflags "-X ...cli.Version=...".
+var Version = "dev"
+
+// env is what every command sees of the outside world.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	// getenv reads the environment; tests replace it.
+	getenv func(string) string
+}
+
+// exitError carries a specific exit code up to Run.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError marks an error as a usage mistake (exit code 2).
+func usageError(format string, a ...any) error {
+	return &exitError{code: ExitUsage, err: fmt.Errorf(format, a...)}
+}
+
+// subcommands lists the constructors of every subcommand in help order.
+// Each file of this package that adds a command appends to it in init.
+var subcommands []func(*env) *cobra.Command
+
+// Run executes dnsscout with args (without the program name) and returns the
+// process exit code. Errors are printed to stderr as one line.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	root := newRoot(e)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintf(stderr, "dnsscout: %v\n", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if isFlagError(err) {
+		return ExitUsage
+	}
+	return ExitError
+}
+
+func newRoot(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "dnsscout",
+		Short: "Map and audit what DNS gives away about a domain; collect and serve passive DNS",
+		Long: `dnsscout maps a domain the way an adversary does (MITRE ATT&CK T1596.001):
+every name, record and nameserver its DNS reveals, the misconfigurations that
+leak the internal network, and what passive DNS has seen of it.`,
+		Example: `  dnsscout demo
+  dnsscout recon -r 127.0.0.1 example.com
+  dnsscout recon --format json -o example.json example.com`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &exitError{code: ExitUsage, err: err}
+	})
+	for _, sub := range subcommands {
+		root.AddCommand(sub(e))
+	}
+	return root
+}
+
+// isFlagError recognises cobra's errors for unknown commands and arguments,
+// which it does not type.
+func isFlagError(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires at least", "invalid argument"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,185 @@
+package recon
+
+import (
+	"time"
+
+	"github.com/dnsscout/dnsscout/internal/finding"
+)
+
+// Sources of a discovery, as they appear in JSON.
+const (
+	SourceStandard   = "standard"
+	SourceAXFR       = "axfr"
+	SourceIXFR       = "ixfr"
+	SourceBruteforce = "bruteforce"
+	SourceNSEC       = "nsec"
+	SourceNSEC3      = "nsec3"
+	SourcePTR        = "ptr"
+	SourceSRV        = "srv"
+	SourceMined      = "mined"
+	SourcePassive    = "passive"
+)
+
+// Transfer outcomes for Server.AXFR and Server.IXFR.
+const (
+	TransferAllowed = "allowed"
+	TransferRefused = "refused"
+	TransferFailed  = "failed"
+	TransferSkipped = "skipped"
+)
+
+// Result is everything recon learned about one target domain. Its JSON form
+// is the public contract documented in the README.
+type Result struct {
+	Domain      string       `json:"domain"`
+	Started     time.Time    `json:"started"`
+	Finished    time.Time    `json:"finished"`
+	Nameservers []Nameserver `json:"nameservers"`
+	Names       []Name       `json:"names"`
+	Records     []Record     `json:"records"`
+	Wildcards   []Wildcard   `json:"wildcards"`
+	NSEC3       NSEC3Info    `json:"nsec3"`
+	// Zones lists the target zone and every delegated sub-zone found inside
+	// scope, with delegation and DNSSEC facts.
+	Zones []Zone `json:"zones"`
+	// References are names outside scope that in-scope data points at
+	// (CNAME, MX, NS, SRV, PTR targets, SPF includes, ...).
+	References []Reference       `json:"references"`
+	Findings   []finding.Finding `json:"findings"`
+	Resolvers  []ResolverStatus  `json:"resolvers"`
+	Stats      Stats             `json:"stats"`
+}
+
+// Nameserver is one NS name of a zone and what each of its addresses said.
+type Nameserver struct {
+	Name string `json:"name"`
+	// Zone is the zone this server is a nameserver of.
+	Zone string `json:"zone"`
+	// Sources says where the name came from: "parent" (the delegation),
+	// "child" (the zone's own NS RRset), "soa" (SOA MNAME).
+	Sources   []string `json:"sources"`
+	Addresses []string `json:"addresses"`
+	// Resolves is false when the name has no address (NXDOMAIN or NODATA);
+	// Error then says which.
+	Resolves bool     `json:"resolves"`
+	Error    string   `json:"error,omitempty"`
+	Servers  []Server `json:"servers"`
+}
+
+// Server is what one nameserver address answered for the zone.
+type Server struct {
+	Address string `json:"address"`
+	// Responding is false when the address never answered.
+	Responding    bool   `json:"responding"`
+	Authoritative bool   `json:"authoritative"`
+	AXFR          string `json:"axfr"`
+	AXFRRecords   int    `json:"axfr_records,omitempty"`
+	IXFR          string `json:"ixfr"`
+	Serial        uint32 `json:"serial"`
+	Recursion     bool   `json:"recursion"`
+	// CHAOS-class identity answers and NSID (RFC 5001); empty when not given.
+	Version       string `json:"version,omitempty"`
+	VersionServer string `json:"version_server,omitempty"`
+	Hostname      string `json:"hostname,omitempty"`
+	ID            string `json:"id,omitempty"`
+	NSID          string `json:"nsid,omitempty"`
+	// NS is the NS RRset this server returned for the zone (child side).
+	NS    []string `json:"ns,omitempty"`
+	Error string   `json:"error,omitempty"`
+}
+
+// Name is one discovered owner name in scope.
+type Name struct {
+	Name      string   `json:"name"`
+	Addresses []string `json:"addresses"`
+	Sources   []string `json:"sources"`
+}
+
+// Record is one resource record in presentation form. Data is the RDATA as
+// in a master file, with names fully qualified and lower case.
+type Record struct {
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	TTL    uint32 `json:"ttl"`
+	Data   string `json:"data"`
+	Source string `json:"source"`
+}
+
+// Wildcard is a wildcard found at one label level, with the answers it
+// synthesises for one type.
+type Wildcard struct {
+	Name string   `json:"name"`
+	Type string   `json:"type"`
+	Data []string `json:"data"`
+}
+
+// NSEC3Info summarises the NSEC3 chain of a zone.
+type NSEC3Info struct {
+	Zone       string `json:"zone,omitempty"`
+	Hashes     int    `json:"hashes"`
+	Cracked    int    `json:"cracked"`
+	Iterations uint16 `json:"iterations"`
+	Salt       string `json:"salt"`
+	OptOut     bool   `json:"opt_out"`
+	// Complete is true when the collected hashes close the chain.
+	Complete bool `json:"complete"`
+	// Chain lists every collected hash in chain order with the name it
+	// cracked to, if any.
+	Chain []NSEC3Hash `json:"chain,omitempty"`
+}
+
+// NSEC3Hash is one link of an NSEC3 chain.
+type NSEC3Hash struct {
+	Hash  string   `json:"hash"`
+	Next  string   `json:"next"`
+	Types []string `json:"types"`
+	Name  string   `json:"name,omitempty"`
+}
+
+// Zone is the target zone or a delegated sub-zone inside scope.
+type Zone struct {
+	Name string `json:"name"`
+	// ParentNS is the NS set the parent zone delegates to; ChildNS the NS
+	// RRset the zone itself publishes.
+	ParentNS []string `json:"parent_ns"`
+	ChildNS  []string `json:"child_ns"`
+	SOA      string   `json:"soa,omitempty"`
+	Signed   bool     `json:"signed"`
+	// Denial is "nsec", "nsec3" or "" (unsigned or unknown).
+	Denial string `json:"denial,omitempty"`
+	// Walked is the number of owner names an NSEC walk revealed; WalkComplete
+	// says whether the chain closed back at the apex.
+	Walked       int  `json:"walked,omitempty"`
+	WalkComplete bool `json:"walk_complete,omitempty"`
+	// NSEC3 is set for NSEC3-signed zones.
+	NSEC3 *NSEC3Info `json:"nsec3,omitempty"`
+}
+
+// Reference is an out-of-scope name that in-scope data points at.
+type Reference struct {
+	Name string `json:"name"`
+	// From is the in-scope owner name and Via the record type or mechanism
+	// (CNAME, MX, NS, SRV, PTR, SOA, spf-include, dmarc-rua, txt, ...).
+	From string `json:"from"`
+	Via  string `json:"via"`
+}
+
+// ResolverStatus is the health of one resolver after the run.
+type ResolverStatus struct {
+	Address  string `json:"address"`
+	Healthy  bool   `json:"healthy"`
+	Reason   string `json:"reason,omitempty"`
+	Queries  uint64 `json:"queries"`
+	Timeouts uint64 `json:"timeouts"`
+}
+
+// Stats counts the work done.
+type Stats struct {
+	Queries    uint64 `json:"queries"`
+	Responses  uint64 `json:"responses"`
+	Timeouts   uint64 `json:"timeouts"`
+	Dropped    uint64 `json:"dropped"`
+	Retries    uint64 `json:"retries"`
+	TCP        uint64 `json:"tcp"`
+	DurationMS int64  `json:"duration_ms"`
+}
