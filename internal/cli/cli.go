@@ -32,6 +32,9 @@ type env struct {
 	stdout, stderr io.Writer
 	// getenv reads the environment; tests replace it.
 	getenv func(string) string
+	// resolvConf is the system resolver configuration read when no
+	// resolver is given; tests point it elsewhere.
+	resolvConf string
 }
 
 // exitError carries a specific exit code up to Run.
@@ -55,7 +58,7 @@ var subcommands []func(*env) *cobra.Command
 // Run executes dnsscout with args (without the program name) and returns the
 // process exit code. Errors are printed to stderr as one line.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, resolvConf: resolvConfPath}
 	root := newRoot(e)
 	root.SetArgs(args)
 	root.SetIn(stdin)

@@ -189,3 +189,53 @@ func isASCII(s string) bool {
 	}
 	return true
 }
+
+// Compare orders two names canonically (RFC 4034 section 6.1): label by
+// label from the right, each label as lower-case octets, a name sorting
+// before its children. Presentation escapes (\. and \DDD) are decoded. It
+// returns -1, 0 or +1.
+func Compare(a, b string) int {
+	la, lb := wireLabels(a), wireLabels(b)
+	for i, j := len(la)-1, len(lb)-1; i >= 0 && j >= 0; i, j = i-1, j-1 {
+		if c := strings.Compare(la[i], lb[j]); c != 0 {
+			return c
+		}
+	}
+	switch {
+	case len(la) < len(lb):
+		return -1
+	case len(la) > len(lb):
+		return 1
+	}
+	return 0
+}
+
+// wireLabels splits a presentation name into lower-cased, unescaped labels.
+func wireLabels(name string) []string {
+	name = strings.TrimSuffix(name, ".")
+	if name == "" {
+		return nil
+	}
+	var labels []string
+	var cur []byte
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '\\' && i+3 < len(name) && isDigit(name[i+1]) && isDigit(name[i+2]) && isDigit(name[i+3]):
+			v := int(name[i+1]-'0')*100 + int(name[i+2]-'0')*10 + int(name[i+3]-'0')
+			cur = append(cur, byte(v))
+			i += 3
+		case c == '\\' && i+1 < len(name):
+			cur = append(cur, name[i+1])
+			i++
+		case c == '.':
+			labels = append(labels, strings.ToLower(string(cur)))
+			cur = cur[:0]
+		default:
+			cur = append(cur, c)
+		}
+	}
+	return append(labels, strings.ToLower(string(cur)))
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/dnsscout/dnsscout/internal/recon"
+)
+
+// ndjsonEvent wraps a discovery as one NDJSON line: "kind" names what it
+// is (name, record, wildcard, nameserver) and "domain" the target it
+// belongs to; the rest are the fields of the JSON contract.
+func ndjsonEvent(ev recon.Event) any {
+	switch {
+	case ev.Name != nil:
+		return struct {
+			Kind   string `json:"kind"`
+			Domain string `json:"domain"`
+			*recon.Name
+		}{"name", ev.Domain, ev.Name}
+	case ev.Record != nil:
+		return struct {
+			Kind   string `json:"kind"`
+			Domain string `json:"domain"`
+			*recon.Record
+		}{"record", ev.Domain, ev.Record}
+	case ev.Wildcard != nil:
+		return struct {
+			Kind   string `json:"kind"`
+			Domain string `json:"domain"`
+			*recon.Wildcard
+		}{"wildcard", ev.Domain, ev.Wildcard}
+	default:
+		return struct {
+			Kind   string `json:"kind"`
+			Domain string `json:"domain"`
+			*recon.Nameserver
+		}{"nameserver", ev.Domain, ev.Nameserver}
+	}
+}
+
+// ndjsonSummary closes a domain's stream with its findings and statistics.
+func ndjsonSummary(r *recon.Result) any {
+	return struct {
+		Kind     string      `json:"kind"`
+		Domain   string      `json:"domain"`
+		Names    int         `json:"names"`
+		Records  int         `json:"records"`
+		Findings any         `json:"findings"`
+		Stats    recon.Stats `json:"stats"`
+	}{"summary", r.Domain, len(r.Names), len(r.Records), r.Findings, r.Stats}
+}
+
+// writeResults writes the finished results in format.
+func writeResults(w io.Writer, format string, results []*recon.Result) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if len(results) == 1 {
+			return enc.Encode(results[0])
+		}
+		return enc.Encode(results)
+	default:
+		return fmt.Errorf("format %q not implemented", format)
+	}
+}

@@ -1,0 +1,401 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/spf13/cobra"
+
+	"github.com/dnsscout/dnsscout/internal/dnsname"
+	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/resolver"
+)
+
+func init() { subcommands = append(subcommands, newReconCmd) }
+
+// reconFlags are the flags of `dnsscout recon` (and the recon part of
+// `dnsscout demo`).
+type reconFlags struct {
+	resolvers   []string
+	wordlist    string
+	rate        float64
+	serverRate  float64
+	concurrency int
+	timeout     time.Duration
+	retries     int
+	noAXFR      bool
+	noBrute     bool
+	noWalk      bool
+	noPTR       bool
+	noSRV       bool
+	alterations bool
+	ptrPrefix4  int
+	ptrPrefix6  int
+	ptrMax      int
+	format      string
+	output      string
+	verbose     bool
+	progress    string
+}
+
+const resolvConfPath = "/etc/resolv.conf"
+
+func newReconCmd(e *env) *cobra.Command {
+	f := &reconFlags{}
+	cmd := &cobra.Command{
+		Use:   "recon [flags] DOMAIN...",
+		Short: "Discover every name, record and nameserver a domain's DNS reveals",
+		Long: `recon maps one or more domains the way an adversary does: standard records,
+every nameserver address and what it reveals (zone transfers, recursion,
+version strings, NSID), delegated sub-zones, word-list brute force with
+wildcard filtering, NSEC walking and NSEC3 chain cracking, SRV services, PTR
+sweeps of the address neighbourhoods, and names mined from record data.
+
+Queries go through the resolvers given with -r (default: those of
+/etc/resolv.conf); nameserver checks go directly to each nameserver address.
+Unicode domains are accepted and converted to IDNA A-labels.`,
+		Example: `  # everything, through a local resolver, as a table
+  dnsscout recon -r 127.0.0.1 example.com
+
+  # JSON for a pipeline, with a custom word list and no PTR sweeps
+  dnsscout recon -r 127.0.0.1 -w names.txt --no-ptr --format json -o example.json example.com
+
+  # stream discoveries as NDJSON while the run goes on
+  dnsscout recon -r 127.0.0.1 --format ndjson example.com example.net
+
+  # an internationalised domain
+  dnsscout recon -r 127.0.0.1 bücher.example`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRecon(cmd.Context(), e, f, args)
+		},
+	}
+	addReconFlags(cmd, f)
+	return cmd
+}
+
+func addReconFlags(cmd *cobra.Command, f *reconFlags) {
+	fl := cmd.Flags()
+	fl.StringArrayVarP(&f.resolvers, "resolver", "r", nil, "recursive resolver `host[:port]` (repeatable; default: the nameservers of /etc/resolv.conf)")
+	fl.StringVarP(&f.wordlist, "wordlist", "w", "", "brute-force word list `FILE`, one label per line; \"none\" disables brute force (default: built-in list of 2,025 names)")
+	fl.Float64Var(&f.rate, "rate", 0, "global query rate limit in queries/s (0 = unlimited)")
+	fl.Float64Var(&f.serverRate, "server-rate", 0, "per-resolver query rate limit in queries/s (0 = unlimited)")
+	fl.IntVar(&f.concurrency, "concurrency", 1000, "queries in flight at once")
+	fl.DurationVar(&f.timeout, "timeout", 2*time.Second, "wait for one query attempt")
+	fl.IntVar(&f.retries, "retries", 3, "further attempts after a timeout, SERVFAIL or REFUSED")
+	fl.BoolVar(&f.noAXFR, "no-axfr", false, "do not try zone transfers (AXFR, IXFR)")
+	fl.BoolVar(&f.noBrute, "no-bruteforce", false, "do not brute-force names")
+	fl.BoolVar(&f.noWalk, "no-walk", false, "do not walk NSEC or collect NSEC3 chains")
+	fl.BoolVar(&f.noPTR, "no-ptr", false, "do not sweep PTR records around discovered addresses")
+	fl.BoolVar(&f.noSRV, "no-srv", false, "do not probe SRV service labels and TXT policy names")
+	fl.BoolVar(&f.alterations, "alterations", false, "also try alterations of discovered labels (dev -> dev1, dev-api, ...)")
+	fl.IntVar(&f.ptrPrefix4, "ptr-prefix4", 24, "IPv4 neighbourhood swept around each address (prefix length, 16-32)")
+	fl.IntVar(&f.ptrPrefix6, "ptr-prefix6", 120, "IPv6 neighbourhood swept around each address (prefix length, 104-128)")
+	fl.IntVar(&f.ptrMax, "ptr-max", 65536, "most PTR queries per domain")
+	fl.StringVar(&f.format, "format", "", "output format: table, json, ndjson, csv (default: table on a terminal, json otherwise)")
+	fl.StringVarP(&f.output, "output", "o", "", "write the result to `FILE` instead of standard output")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log what each stage does to standard error")
+	fl.StringVar(&f.progress, "progress", "auto", "progress line on standard error: auto (when it is a terminal), always, never")
+}
+
+// reconFormats are the formats recon writes.
+var reconFormats = []string{"table", "json", "ndjson", "csv"}
+
+func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
+	domains, err := parseDomains(args)
+	if err != nil {
+		return err
+	}
+	format, err := pickFormat(e, f)
+	if err != nil {
+		return err
+	}
+	opts, err := reconOptions(f)
+	if err != nil {
+		return err
+	}
+	servers, err := resolverAddrs(f.resolvers, e.resolvConf)
+	if err != nil {
+		return err
+	}
+	out, closeOut, err := openOutput(e, f.output)
+	if err != nil {
+		return err
+	}
+	defer closeOut()
+
+	logger := newLogger(e.stderr, f.verbose)
+	res, err := resolver.New(resolver.Options{
+		Servers:     servers,
+		Rate:        f.rate,
+		ServerRate:  f.serverRate,
+		Concurrency: f.concurrency,
+		Timeout:     f.timeout,
+		Retries:     retriesOption(f.retries),
+		Logger:      logger,
+	})
+	if err != nil {
+		return usageError("%v", err)
+	}
+	defer res.Close()
+	return reconWith(ctx, e, res, domains, opts, reconOutput{format: format, w: out, progress: f.progress, logger: logger})
+}
+
+// reconOutput says where and how results go.
+type reconOutput struct {
+	format   string
+	w        io.Writer
+	progress string
+	logger   *slog.Logger
+}
+
+// reconWith runs recon for each domain through res and writes the
+// results. It is shared by recon and demo.
+func reconWith(ctx context.Context, e *env, res *resolver.Resolver, domains []string, opts recon.Options, out reconOutput) error {
+	if err := res.Probe(ctx, probeZones(domains)); err != nil {
+		return fmt.Errorf("resolvers unusable: %w", err)
+	}
+	opts.Logger = out.logger
+	var nd *json.Encoder
+	if out.format == "ndjson" {
+		nd = json.NewEncoder(out.w)
+		opts.OnEvent = func(ev recon.Event) { _ = nd.Encode(ndjsonEvent(ev)) }
+	}
+	var results []*recon.Result
+	var failed []error
+	for _, d := range domains {
+		before := res.Stats()
+		prog := startProgress(e, out.progress, d)
+		opts.Progress = prog.p
+		r, err := recon.Run(ctx, res, d, opts)
+		prog.stop()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			failed = append(failed, err)
+			fmt.Fprintf(e.stderr, "dnsscout: %s: %v\n", d, err)
+			continue
+		}
+		fillRunStats(r, res, before)
+		results = append(results, r)
+		if nd != nil {
+			_ = nd.Encode(ndjsonSummary(r))
+		}
+	}
+	if out.format != "ndjson" && len(results) > 0 {
+		if err := writeResults(out.w, out.format, results); err != nil {
+			return err
+		}
+	}
+	if len(failed) > 0 {
+		return &exitError{code: ExitError, err: fmt.Errorf("%d of %d domains failed", len(failed), len(domains))}
+	}
+	return nil
+}
+
+// fillRunStats adds the resolver's view (health, drops, retries) to r.
+func fillRunStats(r *recon.Result, res *resolver.Resolver, before resolver.Stats) {
+	after := res.Stats()
+	r.Stats.Dropped = after.Dropped - before.Dropped
+	r.Stats.Retries = after.Retries - before.Retries
+	r.Resolvers = r.Resolvers[:0]
+	for _, s := range res.Servers() {
+		r.Resolvers = append(r.Resolvers, recon.ResolverStatus{
+			Address: s.Address.String(), Healthy: s.Healthy, Reason: s.Reason,
+			Queries: s.Queries, Timeouts: s.Timeouts,
+		})
+	}
+}
+
+// parseDomains validates and normalises the targets, rejecting the whole
+// command on the first bad one.
+func parseDomains(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		d, err := dnsname.Normalize(a)
+		if err != nil {
+			return nil, usageError("invalid domain %q: %v", a, trimPkg(err))
+		}
+		if strings.Contains(d, "*") || !strings.Contains(d, ".") && len(args) > 0 && d == "" {
+			return nil, usageError("invalid domain %q", a)
+		}
+		if !containsString(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// probeZones are the zones under which random names cannot exist: the
+// public suffixes of the targets, and "invalid" (RFC 6761).
+func probeZones(domains []string) []string {
+	zones := []string{"invalid"}
+	for _, d := range domains {
+		if s, _ := dnsname.PublicSuffix(d); s != "" && s != d && !containsString(zones, s) {
+			zones = append(zones, s)
+		}
+	}
+	return zones
+}
+
+func pickFormat(e *env, f *reconFlags) (string, error) {
+	format := f.format
+	if format == "" {
+		format = "json"
+		if f.output == "" && isTerminal(e.stdout) {
+			format = "table"
+		}
+	}
+	if !containsString(reconFormats, format) {
+		return "", usageError("unknown format %q (want one of %s)", format, strings.Join(reconFormats, ", "))
+	}
+	return format, nil
+}
+
+func reconOptions(f *reconFlags) (recon.Options, error) {
+	o := recon.Options{
+		NoAXFR: f.noAXFR, NoBruteforce: f.noBrute, NoWalk: f.noWalk, NoPTR: f.noPTR, NoSRV: f.noSRV,
+		Alterations: f.alterations, PTRPrefix4: f.ptrPrefix4, PTRPrefix6: f.ptrPrefix6, PTRMax: f.ptrMax,
+		Concurrency: f.concurrency,
+	}
+	if f.ptrPrefix4 < 16 || f.ptrPrefix4 > 32 {
+		return o, usageError("--ptr-prefix4 %d out of range 16-32", f.ptrPrefix4)
+	}
+	if f.ptrPrefix6 < 104 || f.ptrPrefix6 > 128 {
+		return o, usageError("--ptr-prefix6 %d out of range 104-128", f.ptrPrefix6)
+	}
+	if f.ptrMax < 0 {
+		return o, usageError("--ptr-max must not be negative")
+	}
+	if f.concurrency < 1 {
+		return o, usageError("--concurrency must be at least 1")
+	}
+	switch f.wordlist {
+	case "":
+	case "none":
+		o.NoBruteforce = true
+	default:
+		fh, err := os.Open(f.wordlist)
+		if err != nil {
+			return o, fmt.Errorf("word list: %w", err)
+		}
+		defer fh.Close()
+		words, skipped, err := recon.ReadWordlist(fh)
+		if err != nil {
+			return o, fmt.Errorf("word list %s: %w", f.wordlist, err)
+		}
+		if len(words) == 0 {
+			return o, fmt.Errorf("word list %s holds no valid labels (%d skipped)", f.wordlist, skipped)
+		}
+		o.Wordlist = words
+	}
+	return o, nil
+}
+
+// retriesOption maps the flag (0 = no retries) to resolver.Options (0 =
+// default, -1 = none).
+func retriesOption(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
+// resolverAddrs parses -r values; with none given, it reads the system
+// resolver configuration at resolvConf — the only place dnsscout ever
+// falls back to it.
+func resolverAddrs(flags []string, resolvConf string) ([]netip.AddrPort, error) {
+	if len(flags) == 0 {
+		cfg, err := dns.ClientConfigFromFile(resolvConf)
+		if err != nil {
+			return nil, fmt.Errorf("no -r/--resolver given and %s is unreadable: %v", resolvConf, err)
+		}
+		if len(cfg.Servers) == 0 {
+			return nil, fmt.Errorf("no -r/--resolver given and %s lists no nameserver", resolvConf)
+		}
+		flags = cfg.Servers
+		for i := range flags {
+			flags[i] = net.JoinHostPort(flags[i], cfg.Port)
+		}
+	}
+	var out []netip.AddrPort
+	for _, s := range flags {
+		ap, err := parseServer(s)
+		if err != nil {
+			return nil, usageError("resolver %q: %v", s, err)
+		}
+		out = append(out, ap)
+	}
+	return out, nil
+}
+
+// parseServer accepts "addr", "addr:port", "[v6]:port" and bare IPv6.
+func parseServer(s string) (netip.AddrPort, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap, nil
+	}
+	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
+		return netip.AddrPortFrom(a.Unmap(), 53), nil
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err == nil {
+		if _, aerr := netip.ParseAddr(host); aerr != nil {
+			return netip.AddrPort{}, errors.New("want an IP address, not a host name")
+		}
+		if _, perr := strconv.ParseUint(port, 10, 16); perr != nil {
+			return netip.AddrPort{}, fmt.Errorf("bad port %q", port)
+		}
+	}
+	return netip.AddrPort{}, errors.New("want an IP address with an optional port (192.0.2.1, 192.0.2.1:5353, [2001:db8::1]:53)")
+}
+
+// openOutput opens -o FILE (before any work, so an unwritable path fails
+// at once) or returns stdout.
+func openOutput(e *env, path string) (io.Writer, func(), error) {
+	if path == "" || path == "-" {
+		return e.stdout, func() {}, nil
+	}
+	fh, err := os.Create(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot write output: %w", err)
+	}
+	return fh, func() { fh.Close() }, nil
+}
+
+func newLogger(w io.Writer, verbose bool) *slog.Logger {
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// trimPkg drops a "pkg: " prefix from an error for a user-facing line.
+func trimPkg(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, ": "); i > 0 && !strings.Contains(msg[:i], " ") {
+		return msg[i+2:]
+	}
+	return msg
+}
+
+func containsString(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,131 @@
+package recon
+
+import (
+	"net/netip"
+	"regexp"
+	"strings"
+
+	"github.com/miekg/dns"
+
+	"github.com/dnsscout/dnsscout/internal/dnsname"
+	"github.com/dnsscout/dnsscout/internal/rr"
+)
+
+// mine extracts the names and address ranges a record mentions: targets of
+// NS/MX/CNAME/SRV/PTR/SOA/HTTPS/..., SPF mechanisms, DMARC report
+// addresses and host names inside other TXT strings. In-scope names become
+// candidates; out-of-scope names become references.
+func (r *run) mine(x dns.RR, owner string) {
+	via := rr.Type(x)
+	for _, t := range rr.Targets(x) {
+		r.mention(t, owner, via)
+	}
+	txt, ok := x.(*dns.TXT)
+	if !ok {
+		return
+	}
+	text := strings.Join(txt.Txt, "")
+	lower := strings.ToLower(strings.TrimSpace(text))
+	switch {
+	case strings.HasPrefix(lower, "v=spf1"):
+		names, prefixes := parseSPF(lower)
+		for _, n := range names {
+			r.mention(n.name, owner, "spf-"+n.mechanism)
+		}
+		for _, p := range prefixes {
+			r.addSweep(p)
+		}
+	case strings.HasPrefix(lower, "v=dmarc1"):
+		for _, n := range parseDMARC(lower) {
+			r.mention(n.name, owner, "dmarc-"+n.mechanism)
+		}
+	default:
+		for _, tok := range hostToken.FindAllString(lower, -1) {
+			if n, err := dnsname.Normalize(tok); err == nil && r.inScope(n) {
+				r.candidate(n, SourceMined)
+			}
+		}
+	}
+}
+
+// mention handles one name found in data.
+func (r *run) mention(name, owner, via string) {
+	n, err := dnsname.Normalize(name)
+	if err != nil {
+		return
+	}
+	if r.inScope(n) {
+		r.candidate(n, SourceMined)
+		return
+	}
+	r.addRef(n, owner, via)
+}
+
+// hostToken matches dotted host-name-looking tokens in free text.
+var hostToken = regexp.MustCompile(`[a-z0-9_-]+(?:\.[a-z0-9_-]+)+`)
+
+// mentioned is a name and the mechanism or tag it came from.
+type mentioned struct{ name, mechanism string }
+
+// parseSPF returns the domain names (include, exists, redirect, a, mx, ptr)
+// and the ip4/ip6 ranges of an SPF record (RFC 7208). Macro-expanded parts
+// are cut off: "exists:%{i}._spf.example.com" yields "_spf.example.com".
+func parseSPF(record string) ([]mentioned, []netip.Prefix) {
+	var names []mentioned
+	var prefixes []netip.Prefix
+	for _, term := range strings.Fields(record)[1:] {
+		term = strings.TrimLeft(term, "+-~?")
+		mech, arg := term, ""
+		if i := strings.IndexAny(term, ":="); i >= 0 {
+			mech, arg = term[:i], term[i+1:]
+		}
+		if i := strings.IndexByte(mech, '/'); i >= 0 {
+			mech = mech[:i]
+		}
+		switch mech {
+		case "include", "exists", "redirect", "a", "mx", "ptr":
+			if i := strings.IndexByte(arg, '/'); i >= 0 {
+				arg = arg[:i]
+			}
+			if i := strings.LastIndex(arg, "}"); i >= 0 {
+				arg = strings.TrimPrefix(arg[i+1:], ".")
+			}
+			if arg != "" && !strings.Contains(arg, "%") {
+				names = append(names, mentioned{arg, mech})
+			}
+		case "ip4", "ip6":
+			if p, err := netip.ParsePrefix(arg); err == nil {
+				prefixes = append(prefixes, p.Masked())
+			} else if a, err := netip.ParseAddr(arg); err == nil {
+				prefixes = append(prefixes, netip.PrefixFrom(a, a.BitLen()))
+			}
+		}
+	}
+	return names, prefixes
+}
+
+// parseDMARC returns the domains of the rua and ruf report addresses of a
+// DMARC record (RFC 7489 section 6.3).
+func parseDMARC(record string) []mentioned {
+	var out []mentioned
+	for _, tag := range strings.Split(record, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(tag), "=")
+		if !ok || (k != "rua" && k != "ruf") {
+			continue
+		}
+		for _, uri := range strings.Split(v, ",") {
+			uri = strings.TrimSpace(uri)
+			addr, ok := strings.CutPrefix(uri, "mailto:")
+			if !ok {
+				continue
+			}
+			if i := strings.IndexByte(addr, '!'); i >= 0 {
+				addr = addr[:i]
+			}
+			if _, domain, ok := strings.Cut(addr, "@"); ok && domain != "" {
+				out = append(out, mentioned{domain, k})
+			}
+		}
+	}
+	return out
+}

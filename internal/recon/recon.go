@@ -1,0 +1,688 @@
+// Package recon discovers what a domain's DNS reveals: its records, every
+// nameserver and what each address answers, zone transfers, brute-forced
+// names with wildcard filtering, NSEC walks and NSEC3 chains, SRV services,
+// PTR neighbourhoods and names mined from record data. Each stage streams
+// what it finds through Options.OnEvent and the whole is returned as a
+// Result. recon sends every query through the exchanger it is given; it
+// never opens sockets or reads resolv.conf itself, and it does not judge
+// what it finds (package checks does).
+package recon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/dnsscout/dnsscout/internal/dnsname"
+	"github.com/dnsscout/dnsscout/internal/finding"
+	"github.com/dnsscout/dnsscout/internal/resolver"
+	"github.com/dnsscout/dnsscout/internal/rr"
+)
+
+// Exchanger is what recon needs from the query engine: recursive queries
+// through the configured resolvers, direct queries to a chosen
+// (authoritative) server, and zone transfers. *resolver.Resolver
+// implements it.
+type Exchanger interface {
+	Exchange(ctx context.Context, q resolver.Query) (*resolver.Response, error)
+	Direct(ctx context.Context, server netip.AddrPort, q resolver.Query) (*resolver.Response, error)
+	Transfer(ctx context.Context, server netip.AddrPort, zone string, qtype uint16, serial uint32) <-chan resolver.Envelope
+}
+
+// Errors returned by Run.
+var (
+	ErrNoSuchDomain = errors.New("recon: domain does not exist (NXDOMAIN)")
+	ErrNoAnswer     = errors.New("recon: no resolver answered for the domain")
+)
+
+// Options tunes a run. The zero value runs every stage with the built-in
+// word list.
+type Options struct {
+	// Wordlist is the brute-force word list. nil uses the built-in list
+	// (DefaultWordlist); an empty non-nil slice disables brute force.
+	Wordlist []string
+	// Alterations, when true, also tries amass-style alterations of the
+	// labels discovered (dev -> dev1, dev-api, api-dev, ...), at most
+	// MaxAlterations candidates per zone. Default false.
+	Alterations    bool
+	MaxAlterations int // default 20,000
+
+	NoAXFR       bool // skip AXFR and IXFR attempts
+	NoBruteforce bool // skip word-list brute force
+	NoWalk       bool // skip NSEC walking and NSEC3 chain collection
+	NoPTR        bool // skip PTR sweeps
+	NoSRV        bool // skip SRV and well-known service-label probes
+
+	// PTRPrefix4 and PTRPrefix6 are the neighbourhood swept around every
+	// discovered address; defaults /24 and /120. PTRMax bounds the PTR
+	// queries of a run; default 65,536.
+	PTRPrefix4 int
+	PTRPrefix6 int
+	PTRMax     int
+
+	// NSEC3MaxQueries bounds the queries spent collecting one NSEC3 chain;
+	// default 200,000. WalkMax bounds NSEC walk steps; default 1,000,000.
+	NSEC3MaxQueries int
+	WalkMax         int
+
+	// NameserverPort is the port used for direct queries to nameserver
+	// addresses; default 53. Only the in-process demo world changes it.
+	NameserverPort uint16
+
+	// Concurrency is the number of queries recon keeps in flight; default
+	// 1,000. The exchanger may bound it further.
+	Concurrency int
+
+	// MaxNames stops expansion after this many in-scope names; default
+	// 1,000,000.
+	MaxNames int
+
+	// OnEvent receives each discovery as it happens (from several
+	// goroutines, one call at a time). nil discards.
+	OnEvent func(Event)
+	// Progress, when non-nil, is updated as the run advances.
+	Progress *Progress
+	// Logger receives debug and warning logs; nil discards.
+	Logger *slog.Logger
+	// Now returns the current time; default time.Now.
+	Now func() time.Time
+}
+
+// Event is one discovery streamed while the run goes on. Exactly one of
+// Name, Record, Wildcard, Nameserver is set.
+type Event struct {
+	Domain     string
+	Name       *Name
+	Record     *Record
+	Wildcard   *Wildcard
+	Nameserver *Nameserver
+}
+
+// Progress counts work for a progress display. Fields are updated
+// atomically while the run goes on.
+type Progress struct {
+	Planned atomic.Int64 // queries planned so far
+	Done    atomic.Int64 // queries answered or given up
+	Names   atomic.Int64 // in-scope names found
+	Stage   atomic.Value // string: the stage running now
+}
+
+func (o *Options) fill() {
+	if o.MaxAlterations == 0 {
+		o.MaxAlterations = 20000
+	}
+	if o.PTRPrefix4 == 0 {
+		o.PTRPrefix4 = 24
+	}
+	if o.PTRPrefix6 == 0 {
+		o.PTRPrefix6 = 120
+	}
+	if o.PTRMax == 0 {
+		o.PTRMax = 65536
+	}
+	if o.NSEC3MaxQueries == 0 {
+		o.NSEC3MaxQueries = 200000
+	}
+	if o.WalkMax == 0 {
+		o.WalkMax = 1000000
+	}
+	if o.NameserverPort == 0 {
+		o.NameserverPort = 53
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 1000
+	}
+	if o.MaxNames == 0 {
+		o.MaxNames = 1000000
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+func (o *Options) validate() error {
+	if o.PTRPrefix4 < 16 || o.PTRPrefix4 > 32 {
+		return fmt.Errorf("recon: IPv4 PTR sweep prefix /%d out of range /16../32", o.PTRPrefix4)
+	}
+	if o.PTRPrefix6 < 104 || o.PTRPrefix6 > 128 {
+		return fmt.Errorf("recon: IPv6 PTR sweep prefix /%d out of range /104../128", o.PTRPrefix6)
+	}
+	if o.PTRMax < 0 || o.MaxNames < 0 || o.NSEC3MaxQueries < 0 || o.WalkMax < 0 || o.MaxAlterations < 0 {
+		return errors.New("recon: limits must not be negative")
+	}
+	return nil
+}
+
+// Run discovers domain (any case, Unicode accepted) through ex. It returns
+// the Result even when some stages failed; the error is non-nil only when
+// the domain could not be examined at all (invalid name, no resolver
+// answer, NXDOMAIN) or ctx ended.
+func Run(ctx context.Context, ex Exchanger, domain string, opts Options) (*Result, error) {
+	opts.fill()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	apex, err := dnsname.Normalize(domain)
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(apex, "*") {
+		return nil, fmt.Errorf("recon: %q: a wildcard is not a domain", domain)
+	}
+	r := newRun(ex, apex, opts)
+	r.res.Started = opts.Now().UTC()
+	err = r.run(ctx)
+	r.finish()
+	return r.res, err
+}
+
+// run holds the state of one Run. Maps are guarded by mu; stages run
+// concurrently and call the add* methods.
+type run struct {
+	ex     *countingExchanger
+	opts   Options
+	apex   string
+	log    *slog.Logger
+	words  []string
+	emitMu sync.Mutex
+
+	mu        sync.Mutex
+	res       *Result
+	names     map[string]*nameState
+	records   map[recordKey]int // index into res.Records
+	refs      map[Reference]bool
+	wildcards map[string]*wildcardLevel // by parent name
+	zones     map[string]*Zone
+	nsIndex   map[[2]string]int // (zone, ns name) -> index into res.Nameservers
+	pending   []string          // names waiting for expansion
+	swept     map[netip.Prefix]bool
+	ptrUsed   int
+	knownAddr map[netip.Addr]bool
+	// candidates are in-scope names that data mentions, waiting to be
+	// verified, with the source that mentioned them.
+	candidates map[string]string
+	// transferred marks zones whose content a zone transfer gave us.
+	transferred map[string]bool
+	// sweepExtra are addresses from SPF ranges whose neighbourhood the
+	// next PTR sweep covers.
+	sweepExtra []netip.Addr
+	// altDone marks names whose labels alterations have been tried on.
+	altDone map[string]bool
+	// chains holds the NSEC3 chain collected for each NSEC3 zone.
+	chains map[string]*nsec3Chain
+	// auth lists, per zone, the addresses that answered authoritatively.
+	auth map[string][]netip.AddrPort
+
+	wcMu    sync.Mutex
+	wcCalls map[string]*wildcardCall
+}
+
+type nameState struct {
+	name     *Name
+	expanded bool
+	addrs    map[string]bool
+}
+
+type recordKey struct{ name, typ, data string }
+
+func newRun(ex Exchanger, apex string, opts Options) *run {
+	r := &run{
+		ex:          &countingExchanger{Exchanger: ex},
+		opts:        opts,
+		apex:        apex,
+		log:         opts.Logger.With("component", "recon", "domain", apex),
+		res:         &Result{Domain: apex},
+		names:       map[string]*nameState{},
+		records:     map[recordKey]int{},
+		refs:        map[Reference]bool{},
+		wildcards:   map[string]*wildcardLevel{},
+		zones:       map[string]*Zone{},
+		nsIndex:     map[[2]string]int{},
+		swept:       map[netip.Prefix]bool{},
+		knownAddr:   map[netip.Addr]bool{},
+		transferred: map[string]bool{},
+		auth:        map[string][]netip.AddrPort{},
+		wcCalls:     map[string]*wildcardCall{},
+	}
+	r.words = opts.Wordlist
+	if r.words == nil {
+		r.words = DefaultWordlist()
+	}
+	if opts.NoBruteforce {
+		r.words = nil
+	}
+	return r
+}
+
+func (r *run) stage(name string) {
+	if p := r.opts.Progress; p != nil {
+		p.Stage.Store(name)
+	}
+	r.log.Debug("stage", "stage", name)
+}
+
+func (r *run) run(ctx context.Context) error {
+	// The apex must exist: an SOA query tells us that and where the zone
+	// cut is.
+	r.stage("apex")
+	soa, err := r.query(ctx, r.apex, dns.TypeSOA)
+	if err != nil {
+		return fmt.Errorf("recon: %s: %w", r.apex, err)
+	}
+	if soa.Rcode == dns.RcodeNameError {
+		return fmt.Errorf("%w: %s", ErrNoSuchDomain, r.apex)
+	}
+	if soa.Rcode != dns.RcodeSuccess {
+		return fmt.Errorf("%w: %s: %s", ErrNoAnswer, r.apex, dns.RcodeToString[soa.Rcode])
+	}
+	r.addName(r.apex, SourceStandard)
+
+	// The zone that holds the apex: the apex itself when it is a zone cut,
+	// else the enclosing zone named by the SOA in the authority section.
+	zoneName := r.apex
+	if owner := soaOwner(soa); owner != "" && owner != r.apex && dnsname.IsSubdomain(r.apex, owner) {
+		zoneName = owner
+	}
+	if err := r.zone(ctx, zoneName); err != nil {
+		return err
+	}
+
+	// Expand until nothing new turns up: each round resolves pending names,
+	// mines them, enumerates new sub-zones and sweeps new neighbourhoods.
+	for round := 0; ; round++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		r.stage("expand")
+		progressed := r.expandPending(ctx)
+		if r.subzones(ctx) {
+			progressed = true
+		}
+		if !r.opts.NoPTR {
+			r.stage("ptr")
+			if r.ptrSweep(ctx) {
+				progressed = true
+			}
+		}
+		if r.opts.Alterations && r.alterations(ctx) {
+			progressed = true
+		}
+		if r.recrack(ctx) {
+			progressed = true
+		}
+		if !progressed {
+			break
+		}
+	}
+	return ctx.Err()
+}
+
+// zone enumerates one zone (the target's or a delegated sub-zone):
+// records at the apex, nameservers and their behaviour, zone transfers,
+// DNSSEC chain walking, SRV labels and brute force.
+func (r *run) zone(ctx context.Context, name string) error {
+	r.mu.Lock()
+	if _, done := r.zones[name]; done {
+		r.mu.Unlock()
+		return nil
+	}
+	z := &Zone{Name: name}
+	r.zones[name] = z
+	r.mu.Unlock()
+
+	// base is where names are sought: the zone apex, or the target itself
+	// when the target lies inside a zone without being its apex.
+	base := name
+	if !r.inScope(name) {
+		base = r.apex
+	}
+
+	r.stage("records " + name)
+	r.addName(name, SourceStandard)
+	r.apexRecords(ctx, z)
+
+	r.stage("nameservers " + name)
+	r.nameservers(ctx, z)
+
+	if !r.opts.NoWalk {
+		r.stage("dnssec " + name)
+		r.dnssec(ctx, z)
+	}
+	if !r.opts.NoSRV {
+		r.stage("srv " + name)
+		r.srv(ctx, base)
+	}
+	if len(r.words) > 0 {
+		r.stage("bruteforce " + base)
+		r.bruteforce(ctx, base, r.words, SourceBruteforce)
+	}
+	return nil
+}
+
+// finish sorts the result into its stable JSON order.
+func (r *run) finish() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	res := r.res
+	res.Finished = r.opts.Now().UTC()
+	res.Names = res.Names[:0]
+	for _, st := range r.names {
+		n := *st.name
+		n.Addresses = sortedAddrs(st.addrs)
+		sort.Strings(n.Sources)
+		res.Names = append(res.Names, n)
+	}
+	sort.Slice(res.Names, func(i, j int) bool { return nameLess(res.Names[i].Name, res.Names[j].Name) })
+	sort.SliceStable(res.Records, func(i, j int) bool {
+		a, b := res.Records[i], res.Records[j]
+		if a.Name != b.Name {
+			return nameLess(a.Name, b.Name)
+		}
+		if a.Type != b.Type {
+			return a.Type < b.Type
+		}
+		return a.Data < b.Data
+	})
+	res.References = res.References[:0]
+	for ref := range r.refs {
+		res.References = append(res.References, ref)
+	}
+	sort.Slice(res.References, func(i, j int) bool {
+		a, b := res.References[i], res.References[j]
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		if a.From != b.From {
+			return a.From < b.From
+		}
+		return a.Via < b.Via
+	})
+	res.Zones = res.Zones[:0]
+	for _, z := range r.zones {
+		res.Zones = append(res.Zones, *z)
+	}
+	sort.Slice(res.Zones, func(i, j int) bool { return nameLess(res.Zones[i].Name, res.Zones[j].Name) })
+	for _, z := range res.Zones {
+		if z.Name == r.apex || (res.NSEC3.Hashes == 0 && z.NSEC3 != nil && dnsname.IsSubdomain(r.apex, z.Name)) {
+			if z.NSEC3 != nil {
+				res.NSEC3 = *z.NSEC3
+			}
+		}
+	}
+	for i := range res.Nameservers {
+		ns := &res.Nameservers[i]
+		sort.Strings(ns.Sources)
+		sortAddrStrings(ns.Addresses)
+		sort.Slice(ns.Servers, func(a, b int) bool { return addrLess(ns.Servers[a].Address, ns.Servers[b].Address) })
+	}
+	sort.Slice(res.Nameservers, func(i, j int) bool {
+		a, b := res.Nameservers[i], res.Nameservers[j]
+		if a.Zone != b.Zone {
+			return nameLess(a.Zone, b.Zone)
+		}
+		return a.Name < b.Name
+	})
+	sort.Slice(res.Wildcards, func(i, j int) bool {
+		a, b := res.Wildcards[i], res.Wildcards[j]
+		if a.Name != b.Name {
+			return nameLess(a.Name, b.Name)
+		}
+		return a.Type < b.Type
+	})
+	st := r.ex.stats()
+	st.DurationMS = res.Finished.Sub(res.Started).Milliseconds()
+	res.Stats = st
+	// Empty lists are [] in JSON, never null.
+	if res.Records == nil {
+		res.Records = []Record{}
+	}
+	if res.Wildcards == nil {
+		res.Wildcards = []Wildcard{}
+	}
+	if res.Nameservers == nil {
+		res.Nameservers = []Nameserver{}
+	}
+	if res.Findings == nil {
+		res.Findings = []finding.Finding{}
+	}
+	if res.Resolvers == nil {
+		res.Resolvers = []ResolverStatus{}
+	}
+}
+
+// emit hands an event to the caller's sink, one call at a time.
+func (r *run) emit(ev Event) {
+	if r.opts.OnEvent == nil {
+		return
+	}
+	ev.Domain = r.apex
+	r.emitMu.Lock()
+	defer r.emitMu.Unlock()
+	r.opts.OnEvent(ev)
+}
+
+// inScope reports whether name is at or below the target domain.
+func (r *run) inScope(name string) bool { return dnsname.IsSubdomain(name, r.apex) }
+
+// addName records an in-scope name and the source that revealed it. It
+// returns true when the name is new; new names wait for expansion.
+func (r *run) addName(name, source string) bool {
+	if !r.inScope(name) || strings.HasPrefix(name, "*") {
+		return false
+	}
+	r.mu.Lock()
+	st, ok := r.names[name]
+	if ok {
+		if !slices.Contains(st.name.Sources, source) {
+			st.name.Sources = append(st.name.Sources, source)
+		}
+		r.mu.Unlock()
+		return false
+	}
+	if len(r.names) >= r.opts.MaxNames {
+		r.mu.Unlock()
+		r.log.Warn("name limit reached; not expanding further", "limit", r.opts.MaxNames)
+		return false
+	}
+	st = &nameState{name: &Name{Name: name, Sources: []string{source}}, addrs: map[string]bool{}}
+	r.names[name] = st
+	r.pending = append(r.pending, name)
+	ev := *st.name
+	r.mu.Unlock()
+	if p := r.opts.Progress; p != nil {
+		p.Names.Add(1)
+	}
+	r.emit(Event{Name: &ev})
+	return true
+}
+
+// hasName reports whether name is already known.
+func (r *run) hasName(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.names[name]
+	return ok
+}
+
+// addRecord keeps one record (first source wins) and feeds it to the miner.
+// Records of out-of-scope owners are not kept; their owners become
+// references of the in-scope name that led to them.
+func (r *run) addRecord(x dns.RR, source string) {
+	h := x.Header()
+	switch h.Rrtype {
+	case dns.TypeOPT, dns.TypeTSIG, dns.TypeSIG:
+		return
+	}
+	owner := rr.Owner(x)
+	if !r.inScope(owner) && h.Rrtype != dns.TypePTR {
+		return
+	}
+	rec := Record{Name: owner, Type: rr.Type(x), TTL: h.Ttl, Data: rr.Data(x), Source: source}
+	if strings.HasPrefix(owner, "*.") && h.Rrtype != dns.TypeRRSIG && h.Rrtype != dns.TypeNSEC {
+		r.addWildcardData(owner, rec.Type, rec.Data)
+	}
+	key := recordKey{rec.Name, rec.Type, rec.Data}
+	r.mu.Lock()
+	if _, dup := r.records[key]; dup {
+		r.mu.Unlock()
+		return
+	}
+	r.records[key] = len(r.res.Records)
+	r.res.Records = append(r.res.Records, rec)
+	if st, ok := r.names[owner]; ok {
+		switch a := x.(type) {
+		case *dns.A:
+			st.addrs[a.A.String()] = true
+		case *dns.AAAA:
+			st.addrs[a.AAAA.String()] = true
+		}
+	}
+	r.mu.Unlock()
+	r.emit(Event{Record: &rec})
+	r.mine(x, owner)
+}
+
+// addAddress attaches an address reached through a CNAME chain to an
+// in-scope name.
+func (r *run) addAddress(name string, a netip.Addr) {
+	r.mu.Lock()
+	if st, ok := r.names[name]; ok {
+		st.addrs[a.String()] = true
+	}
+	r.mu.Unlock()
+}
+
+// addRef records an out-of-scope name that in-scope data points at.
+func (r *run) addRef(name, from, via string) {
+	if name == "" || name == "." || r.inScope(name) {
+		return
+	}
+	r.mu.Lock()
+	r.refs[Reference{Name: name, From: from, Via: via}] = true
+	r.mu.Unlock()
+}
+
+// takePending returns and clears the names waiting for expansion.
+func (r *run) takePending() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.pending
+	r.pending = nil
+	return p
+}
+
+// query sends one recursive query and returns the message. Timeouts and
+// exhausted retries come back as errors.
+func (r *run) query(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
+	return r.queryOpts(ctx, resolver.Query{Name: name, Type: qtype})
+}
+
+func queryA(name string) resolver.Query { return resolver.Query{Name: name, Type: dns.TypeA} }
+
+func (r *run) queryOpts(ctx context.Context, q resolver.Query) (*dns.Msg, error) {
+	r.plan(1)
+	resp, err := r.ex.Exchange(ctx, q)
+	r.done(1)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Msg, nil
+}
+
+// direct sends one query to a chosen server.
+func (r *run) direct(ctx context.Context, server netip.AddrPort, q resolver.Query) (*resolver.Response, error) {
+	r.plan(1)
+	resp, err := r.ex.Direct(ctx, server, q)
+	r.done(1)
+	return resp, err
+}
+
+func (r *run) plan(n int) {
+	if p := r.opts.Progress; p != nil {
+		p.Planned.Add(int64(n))
+	}
+}
+
+func (r *run) done(n int) {
+	if p := r.opts.Progress; p != nil {
+		p.Done.Add(int64(n))
+	}
+}
+
+// parallel runs fn for every index in [0, n) on at most limit goroutines
+// and returns when all are done or ctx ends.
+func parallel(ctx context.Context, n, limit int, fn func(i int)) {
+	if n == 0 {
+		return
+	}
+	limit = min(limit, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range limit {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// soaOwner returns the owner of the SOA record in the answer or authority
+// section of m: the zone that answered.
+func soaOwner(m *dns.Msg) string {
+	for _, sec := range [][]dns.RR{m.Answer, m.Ns} {
+		for _, x := range sec {
+			if x.Header().Rrtype == dns.TypeSOA {
+				return rr.Owner(x)
+			}
+		}
+	}
+	return ""
+}
+
+// nameLess orders names by their reversed labels so that a zone's names
+// group under it (example.com, a.example.com, b.a.example.com, b.example.com).
+func nameLess(a, b string) bool {
+	if a == b {
+		return false
+	}
+	return dnsname.Reverse(a) < dnsname.Reverse(b)
+}
+
+func sortedAddrs(set map[string]bool) []string {
+	out := make([]string, 0, len(set))
+	for a := range set {
+		out = append(out, a)
+	}
+	sortAddrStrings(out)
+	return out
+}
+
+func sortAddrStrings(s []string) { sort.Slice(s, func(i, j int) bool { return addrLess(s[i], s[j]) }) }
+
+func addrLess(a, b string) bool {
+	pa, ea := netip.ParseAddr(a)
+	pb, eb := netip.ParseAddr(b)
+	if ea != nil || eb != nil {
+		return a < b
+	}
+	return pa.Less(pb)
+}

@@ -1,0 +1,309 @@
+package recon
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+
+	"github.com/miekg/dns"
+
+	"github.com/dnsscout/dnsscout/internal/dnsname"
+	"github.com/dnsscout/dnsscout/internal/resolver"
+	"github.com/dnsscout/dnsscout/internal/rr"
+)
+
+// apexTypes are asked at every zone apex.
+var apexTypes = []uint16{
+	dns.TypeSOA, dns.TypeNS, dns.TypeMX, dns.TypeTXT, dns.TypeA, dns.TypeAAAA,
+	dns.TypeCNAME, dns.TypeCAA, dns.TypeSRV, dns.TypeDNSKEY, dns.TypeDS,
+	dns.TypeNSEC3PARAM, dns.TypeHTTPS, dns.TypeSVCB,
+}
+
+// nameTypes are asked at every other discovered name. NS finds delegated
+// sub-zones; the rest are what hosts and services publish.
+var nameTypes = []uint16{
+	dns.TypeA, dns.TypeAAAA, dns.TypeCNAME, dns.TypeMX, dns.TypeTXT,
+	dns.TypeNS, dns.TypeCAA, dns.TypeHTTPS,
+}
+
+// maxChain bounds CNAME chains followed by hand.
+const maxChain = 16
+
+// apexRecords asks every apex type of zone z and fills the zone facts.
+func (r *run) apexRecords(ctx context.Context, z *Zone) {
+	msgs := make([]*dns.Msg, len(apexTypes))
+	parallel(ctx, len(apexTypes), len(apexTypes), func(i int) {
+		m, err := r.query(ctx, z.Name, apexTypes[i])
+		if err != nil {
+			r.log.Debug("apex query failed", "zone", z.Name, "type", rr.TypeString(apexTypes[i]), "err", err)
+			return
+		}
+		msgs[i] = m
+		r.absorb(ctx, z.Name, apexTypes[i], m, SourceStandard)
+	})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range msgs {
+		if m == nil {
+			continue
+		}
+		for _, x := range m.Answer {
+			if rr.Owner(x) != z.Name {
+				continue
+			}
+			switch v := x.(type) {
+			case *dns.SOA:
+				z.SOA = rr.Data(v)
+			case *dns.NS:
+				z.ChildNS = appendUnique(z.ChildNS, dnsname.FromWire(v.Ns))
+			case *dns.DNSKEY:
+				z.Signed = true
+			case *dns.NSEC3PARAM:
+				z.Denial = "nsec3"
+			}
+		}
+	}
+}
+
+// absorb keeps the records of a response to a query for name/qtype, follows
+// a CNAME chain the resolver left unfinished, and attaches the addresses at
+// the chain's end to name.
+func (r *run) absorb(ctx context.Context, name string, qtype uint16, m *dns.Msg, source string) {
+	answer := m.Answer
+	for depth := 0; ; depth++ {
+		for _, x := range answer {
+			r.addRecord(x, source)
+			if c, ok := x.(*dns.CNAME); ok {
+				r.addRef(dnsname.FromWire(c.Target), rr.Owner(x), "CNAME")
+			}
+		}
+		end, addrs, open := chainEnd(name, answer)
+		for _, a := range addrs {
+			r.addAddress(name, a)
+		}
+		if !open || depth >= maxChain || m.Rcode != dns.RcodeSuccess || qtype == dns.TypeCNAME {
+			return
+		}
+		// The chain ends in a CNAME whose target the answer does not
+		// resolve: follow it ourselves.
+		next, err := r.query(ctx, end, qtype)
+		if err != nil || next.Rcode != dns.RcodeSuccess || len(next.Answer) == 0 {
+			return
+		}
+		m, answer = next, append(answer, next.Answer...)
+	}
+}
+
+// chainEnd follows name through the CNAMEs of answer. It returns the last
+// name of the chain, the addresses found at it, and whether the chain ends
+// in a CNAME target that answer holds no records for (open). A loop ends
+// the walk as closed.
+func chainEnd(name string, answer []dns.RR) (end string, addrs []netip.Addr, open bool) {
+	seen := map[string]bool{}
+	cur := name
+	for !seen[cur] {
+		seen[cur] = true
+		target := ""
+		for _, x := range answer {
+			if rr.Owner(x) != cur {
+				continue
+			}
+			switch v := x.(type) {
+			case *dns.CNAME:
+				target = dnsname.FromWire(v.Target)
+			case *dns.A:
+				if a, ok := netip.AddrFromSlice(v.A.To4()); ok {
+					addrs = append(addrs, a)
+				}
+			case *dns.AAAA:
+				if a, ok := netip.AddrFromSlice(v.AAAA); ok {
+					addrs = append(addrs, a.Unmap())
+				}
+			}
+		}
+		if target == "" {
+			return cur, addrs, false
+		}
+		cur = target
+		if !hasOwner(answer, cur) {
+			return cur, addrs, true
+		}
+	}
+	return cur, addrs, false
+}
+
+func hasOwner(answer []dns.RR, name string) bool {
+	for _, x := range answer {
+		if rr.Owner(x) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// expandPending resolves every name waiting for expansion with the
+// standard types, and verifies mined candidates. It reports whether
+// anything was done.
+func (r *run) expandPending(ctx context.Context) bool {
+	progressed := r.verifyCandidates(ctx)
+	for {
+		names := r.takePending()
+		if len(names) == 0 {
+			return progressed
+		}
+		progressed = true
+		type job struct {
+			name  string
+			qtype uint16
+		}
+		var jobs []job
+		for _, n := range names {
+			if r.coveredByTransfer(n) {
+				continue
+			}
+			types := nameTypes
+			if isZoneApexName(r, n) {
+				continue // zone() asked the apex types
+			}
+			if strings.HasPrefix(dnsname.FirstLabel(n), "_") {
+				types = append([]uint16{dns.TypeSRV}, dns.TypeTXT, dns.TypeCNAME)
+			}
+			for _, t := range types {
+				jobs = append(jobs, job{n, t})
+			}
+		}
+		parallel(ctx, len(jobs), r.opts.Concurrency, func(i int) {
+			j := jobs[i]
+			m, err := r.query(ctx, j.name, j.qtype)
+			if err != nil {
+				return
+			}
+			r.absorb(ctx, j.name, j.qtype, m, SourceStandard)
+		})
+		r.verifyCandidates(ctx)
+	}
+}
+
+func isZoneApexName(r *run, name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.zones[name]
+	return ok
+}
+
+// coveredByTransfer reports whether name lies in a zone whose full content
+// a zone transfer already gave us (so asking its types again adds nothing).
+func (r *run) coveredByTransfer(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	best := ""
+	for z := range r.zones {
+		if dnsname.IsSubdomain(name, z) && len(z) > len(best) {
+			best = z
+		}
+	}
+	return best != "" && r.transferred[best]
+}
+
+// candidate queues a name that record data mentions; it becomes a
+// discovery once a query shows it exists.
+func (r *run) candidate(name, source string) {
+	if !r.inScope(name) || strings.HasPrefix(name, "*") {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, known := r.names[name]; known {
+		if st := r.names[name]; !containsStr(st.name.Sources, source) {
+			st.name.Sources = append(st.name.Sources, source)
+		}
+		return
+	}
+	if r.candidates == nil {
+		r.candidates = map[string]string{}
+	}
+	if _, queued := r.candidates[name]; !queued {
+		r.candidates[name] = source
+	}
+}
+
+// verifyCandidates resolves queued candidates; those that exist (and are
+// not just a wildcard's echo) become names.
+func (r *run) verifyCandidates(ctx context.Context) bool {
+	r.mu.Lock()
+	cands := r.candidates
+	r.candidates = nil
+	r.mu.Unlock()
+	if len(cands) == 0 {
+		return false
+	}
+	names := make([]string, 0, len(cands))
+	for n := range cands {
+		names = append(names, n)
+	}
+	parallel(ctx, len(names), r.opts.Concurrency, func(i int) {
+		n := names[i]
+		if r.hasName(n) {
+			r.addName(n, cands[n])
+			return
+		}
+		m, err := r.query(ctx, n, dns.TypeA)
+		if err != nil || m.Rcode != dns.RcodeSuccess {
+			return
+		}
+		if r.wildcardEcho(ctx, n, dns.TypeA, m) {
+			return
+		}
+		r.addName(n, cands[n])
+		r.absorb(ctx, n, dns.TypeA, m, SourceStandard)
+	})
+	return true
+}
+
+// subzones enumerates every delegated sub-zone found inside scope: names
+// below a known zone apex that carry NS records. It reports whether a new
+// zone was enumerated.
+func (r *run) subzones(ctx context.Context) bool {
+	r.mu.Lock()
+	var found []string
+	for _, rec := range r.res.Records {
+		if rec.Type != "NS" || !r.inScope(rec.Name) {
+			continue
+		}
+		if _, known := r.zones[rec.Name]; !known && !containsStr(found, rec.Name) {
+			found = append(found, rec.Name)
+		}
+	}
+	r.mu.Unlock()
+	for _, z := range found {
+		if ctx.Err() != nil {
+			break
+		}
+		r.log.Debug("delegated sub-zone", "zone", z)
+		if err := r.zone(ctx, z); err != nil {
+			r.log.Warn("sub-zone enumeration failed", "zone", z, "err", err)
+		}
+	}
+	return len(found) > 0
+}
+
+// queryDO sends a recursive query with the DNSSEC OK bit.
+func (r *run) queryDO(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
+	return r.queryOpts(ctx, resolver.Query{Name: name, Type: qtype, DO: true})
+}
+
+func appendUnique(s []string, v string) []string {
+	if containsStr(s, v) {
+		return s
+	}
+	return append(s, v)
+}
+
+func containsStr(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

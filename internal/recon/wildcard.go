@@ -1,0 +1,336 @@
+package recon
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/miekg/dns"
+
+	"github.com/dnsscout/dnsscout/internal/dnsname"
+	"github.com/dnsscout/dnsscout/internal/rr"
+)
+
+// wildcardProbes is the number of random labels asked at each level.
+const wildcardProbes = 3
+
+// maxReprobes bounds the extra probes spent at one level on a wildcard
+// whose answers vary from query to query.
+const maxReprobes = 6
+
+// wildcardLevel is what names directly below parent answer when they do
+// not exist: the wildcard's signature at that level.
+type wildcardLevel struct {
+	parent string
+	// exists is true when random names below parent do not get NXDOMAIN.
+	exists bool
+	// answers is the union, per query type, of the answer signatures seen
+	// for random names (see signature).
+	answers map[uint16]map[string]bool
+	// varying is set once re-probes keep producing answers never seen
+	// before: the wildcard hands out changing data (a load balancer pool),
+	// so answers are compared by shape (types and CNAME targets) only.
+	varying  bool
+	reprobes int
+	mu       sync.Mutex
+}
+
+type wildcardCall struct {
+	done  chan struct{}
+	level *wildcardLevel
+}
+
+// wildcardAt returns the wildcard signature of the level below parent,
+// probing it once (concurrent callers wait for the first probe).
+func (r *run) wildcardAt(ctx context.Context, parent string) *wildcardLevel {
+	r.wcMu.Lock()
+	if c, ok := r.wcCalls[parent]; ok {
+		r.wcMu.Unlock()
+		<-c.done
+		return c.level
+	}
+	c := &wildcardCall{done: make(chan struct{})}
+	r.wcCalls[parent] = c
+	r.wcMu.Unlock()
+
+	c.level = r.probeLevel(ctx, parent)
+	close(c.done)
+	return c.level
+}
+
+// probeLevel asks random names below parent for A and AAAA and records the
+// wildcard it finds.
+func (r *run) probeLevel(ctx context.Context, parent string) *wildcardLevel {
+	w := &wildcardLevel{parent: parent, answers: map[uint16]map[string]bool{}}
+	types := []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeTXT, dns.TypeMX}
+	type probe struct {
+		name  string
+		qtype uint16
+	}
+	var probes []probe
+	for range wildcardProbes {
+		label := randomLabel() + "." + parent
+		for _, t := range types {
+			probes = append(probes, probe{label, t})
+		}
+	}
+	msgs := make([]*dns.Msg, len(probes))
+	parallel(ctx, len(probes), len(probes), func(i int) {
+		if m, err := r.query(ctx, probes[i].name, probes[i].qtype); err == nil {
+			msgs[i] = m
+		}
+	})
+	for i, m := range msgs {
+		if m == nil || m.Rcode != dns.RcodeSuccess {
+			continue
+		}
+		w.exists = true
+		w.add(probes[i].qtype, signature(probes[i].name, m))
+		r.recordWildcard(parent, probes[i].name, m)
+	}
+	if w.exists {
+		r.log.Debug("wildcard", "level", "*."+parent)
+	}
+	return w
+}
+
+func (w *wildcardLevel) add(qtype uint16, sig []string) {
+	set := w.answers[qtype]
+	if set == nil {
+		set = map[string]bool{}
+		w.answers[qtype] = set
+	}
+	if len(sig) == 0 {
+		set[""] = true // NODATA
+	}
+	for _, s := range sig {
+		set[s] = true
+	}
+}
+
+// explains reports whether the answer signature sig for qtype is one the
+// wildcard gives. known is false when the level never answered qtype.
+func (w *wildcardLevel) explains(qtype uint16, sig []string) (explained, known bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	set, ok := w.answers[qtype]
+	if !ok {
+		return false, false
+	}
+	if len(sig) == 0 {
+		return set[""], true
+	}
+	for _, s := range sig {
+		if w.varying {
+			s = shape(s)
+			if !slices.ContainsFunc(mapKeys(set), func(k string) bool { return shape(k) == s }) {
+				return false, true
+			}
+			continue
+		}
+		if !set[s] {
+			return false, true
+		}
+	}
+	return true, true
+}
+
+// signature describes an answer independently of the query name: one
+// "TYPE data" string per record (RRSIGs left out). Records owned by other
+// names of a CNAME chain are included, since a wildcard CNAME leads there.
+func signature(name string, m *dns.Msg) []string {
+	var sig []string
+	for _, x := range m.Answer {
+		switch x.Header().Rrtype {
+		case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
+			continue
+		}
+		sig = append(sig, rr.Type(x)+" "+rr.Data(x))
+	}
+	sort.Strings(sig)
+	return slices.Compact(sig)
+}
+
+// shape keeps the type of an A/AAAA signature entry and the whole of any
+// other, so that pools of changing addresses compare equal.
+func shape(sig string) string {
+	if strings.HasPrefix(sig, "A ") || strings.HasPrefix(sig, "AAAA ") {
+		t, _, _ := strings.Cut(sig, " ")
+		return t
+	}
+	return sig
+}
+
+func mapKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// wildcardEcho reports whether the response m to "name qtype" is only a
+// wildcard's answer: the level below name's parent has a wildcard and m
+// says nothing the wildcard does not say. A name whose own records differ
+// from the wildcard's (or that has none of a type the wildcard has) is
+// real.
+func (r *run) wildcardEcho(ctx context.Context, name string, qtype uint16, m *dns.Msg) bool {
+	parent := dnsname.Parent(name)
+	w := r.wildcardAt(ctx, parent)
+	if !w.exists {
+		return false
+	}
+	// A signed answer tells directly: an RRSIG whose label count is
+	// smaller than the owner's was made for a wildcard expansion (RFC 4035
+	// section 5.3.4).
+	if expanded, known := rrsigWildcard(name, m); known {
+		return expanded
+	}
+	sig := signature(name, m)
+	explained, known := w.explains(qtype, sig)
+	if !known {
+		return false
+	}
+	if explained {
+		if len(sig) == 0 {
+			return r.nodataEcho(ctx, name, qtype, w)
+		}
+		return true
+	}
+	if qtype != dns.TypeA {
+		return false
+	}
+	// Not explained: either a real name or a wildcard whose answers vary.
+	// Probe the level again; if a fresh random name also answers with
+	// something new, the wildcard varies and we compare shapes.
+	if r.reprobe(ctx, w) {
+		explained, _ = w.explains(dns.TypeA, sig)
+		return explained
+	}
+	return false
+}
+
+// nodataEcho settles a name that has no records of the asked type under a
+// wildcard that has none either: it is an echo when its answers for the
+// types the wildcard does have match the wildcard's.
+func (r *run) nodataEcho(ctx context.Context, name string, asked uint16, w *wildcardLevel) bool {
+	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeTXT, dns.TypeMX} {
+		if t == asked {
+			continue
+		}
+		w.mu.Lock()
+		set := w.answers[t]
+		hasData := len(set) > 0 && !(len(set) == 1 && set[""])
+		w.mu.Unlock()
+		if !hasData {
+			continue
+		}
+		m, err := r.query(ctx, name, t)
+		if err != nil || m.Rcode != dns.RcodeSuccess {
+			return true
+		}
+		explained, _ := w.explains(t, signature(name, m))
+		return explained
+	}
+	// The wildcard answers nothing we can compare: an existing name and a
+	// wildcard echo look alike. Count it as an echo (no false discovery).
+	return true
+}
+
+// reprobe asks one more random name at level w. It returns true when the
+// level turned out to vary (its answers keep changing).
+func (r *run) reprobe(ctx context.Context, w *wildcardLevel) bool {
+	w.mu.Lock()
+	if w.varying {
+		w.mu.Unlock()
+		return true
+	}
+	if w.reprobes >= maxReprobes {
+		w.mu.Unlock()
+		return false
+	}
+	w.reprobes++
+	w.mu.Unlock()
+	name := randomLabel() + "." + w.parent
+	m, err := r.query(ctx, name, dns.TypeA)
+	if err != nil || m.Rcode != dns.RcodeSuccess {
+		return false
+	}
+	sig := signature(name, m)
+	explained, _ := w.explains(dns.TypeA, sig)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !explained {
+		w.varying = true
+	}
+	w.add(dns.TypeA, sig)
+	return w.varying
+}
+
+// rrsigWildcard inspects the RRSIGs over name's own records in m. known is
+// false when m carries none.
+func rrsigWildcard(name string, m *dns.Msg) (expanded, known bool) {
+	labels := uint8(dnsname.CountLabels(name))
+	for _, x := range m.Answer {
+		sig, ok := x.(*dns.RRSIG)
+		if !ok || rr.Owner(x) != name {
+			continue
+		}
+		return sig.Labels < labels, true
+	}
+	return false, false
+}
+
+// recordWildcard notes the wildcard that answered a probe below parent,
+// when parent is a name we know (otherwise the wildcard sits higher up and
+// its own level records it).
+func (r *run) recordWildcard(parent, probe string, m *dns.Msg) {
+	if !r.hasName(parent) {
+		return
+	}
+	owner := "*." + parent
+	for _, x := range m.Answer {
+		if rr.Owner(x) != probe {
+			continue
+		}
+		switch x.Header().Rrtype {
+		case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
+			continue
+		}
+		r.addWildcardData(owner, rr.Type(x), rr.Data(x))
+	}
+}
+
+// addWildcardData adds one datum to the wildcard entry owner/typ.
+func (r *run) addWildcardData(owner, typ, data string) {
+	r.mu.Lock()
+	for i := range r.res.Wildcards {
+		w := &r.res.Wildcards[i]
+		if w.Name == owner && w.Type == typ {
+			if !slices.Contains(w.Data, data) {
+				w.Data = append(w.Data, data)
+				sort.Strings(w.Data)
+			}
+			r.mu.Unlock()
+			return
+		}
+	}
+	w := Wildcard{Name: owner, Type: typ, Data: []string{data}}
+	r.res.Wildcards = append(r.res.Wildcards, w)
+	r.mu.Unlock()
+	r.emit(Event{Wildcard: &w})
+}
+
+// addWildcardTypes notes a wildcard owner that a denial chain revealed; its
+// records are fetched like any name's.
+func (r *run) addWildcardTypes(owner string, types []string) {
+	if !r.inScope(dnsname.Parent(owner)) {
+		return
+	}
+	r.mu.Lock()
+	r.pending = append(r.pending, owner)
+	r.mu.Unlock()
+	r.log.Debug("wildcard from denial chain", "owner", owner, "types", types)
+}
