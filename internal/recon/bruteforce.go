@@ -6,12 +6,14 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"sync"
 
 	"github.com/miekg/dns"
 
 	"github.com/dnsscout/dnsscout/internal/dnsname"
+	"github.com/dnsscout/dnsscout/internal/resolver"
 )
 
 //go:embed wordlists/default.txt
@@ -77,6 +79,7 @@ func (r *run) bruteforce(ctx context.Context, base string, words []string, sourc
 		}
 	}
 	r.plan(len(names))
+	signed := r.signedZone(base)
 	var found int64
 	var mu sync.Mutex
 	parallel(ctx, len(names), r.opts.Concurrency, func(i int) {
@@ -86,7 +89,7 @@ func (r *run) bruteforce(ctx context.Context, base string, words []string, sourc
 			r.done(1)
 			return
 		}
-		m, err := r.ex.Exchange(ctx, queryA(name))
+		m, err := r.ex.Exchange(ctx, resolver.Query{Name: name, Type: dns.TypeA, DO: signed})
 		r.done(1)
 		if err != nil {
 			r.log.Debug("bruteforce query failed", "name", name, "err", err)
@@ -157,6 +160,65 @@ func (r *run) alterations(ctx context.Context) bool {
 		if budget <= 0 {
 			break
 		}
+	}
+	return found > 0
+}
+
+// deeperBases picks discovered names worth brute-forcing below: empty
+// non-terminals (a name that exists without records of its own has
+// children) and names with children already known, never a zone apex
+// (zones are brute-forced anyway) and each at most once, up to
+// Options.MaxRecursive per run.
+func (r *run) deeperBases() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.bruteDone == nil {
+		r.bruteDone = map[string]bool{}
+	}
+	hasRecords := map[string]bool{}
+	for _, rec := range r.res.Records {
+		hasRecords[rec.Name] = true
+	}
+	hasChild := map[string]bool{}
+	for n := range r.names {
+		hasChild[dnsname.Parent(n)] = true
+	}
+	var ents, parents []string
+	for n := range r.names {
+		if _, isZone := r.zones[n]; isZone || r.bruteDone[n] || strings.HasPrefix(n, "_") {
+			continue
+		}
+		switch {
+		case !hasRecords[n]:
+			ents = append(ents, n)
+		case hasChild[n]:
+			parents = append(parents, n)
+		}
+	}
+	sort.Strings(ents)
+	sort.Strings(parents)
+	var out []string
+	for _, n := range append(ents, parents...) {
+		if r.recursed >= r.opts.MaxRecursive {
+			break
+		}
+		r.bruteDone[n] = true
+		r.recursed++
+		out = append(out, n)
+	}
+	return out
+}
+
+// bruteforceDeeper brute-forces below the names deeperBases picks and
+// reports whether it found anything.
+func (r *run) bruteforceDeeper(ctx context.Context) bool {
+	if len(r.words) == 0 {
+		return false
+	}
+	found := 0
+	for _, base := range r.deeperBases() {
+		r.stage("bruteforce " + base)
+		found += r.bruteforce(ctx, base, r.words, SourceBruteforce)
 	}
 	return found > 0
 }

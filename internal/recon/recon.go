@@ -83,6 +83,11 @@ type Options struct {
 	// 1,000. The exchanger may bound it further.
 	Concurrency int
 
+	// MaxRecursive bounds the discovered names brute-forced below (empty
+	// non-terminals first, then names with known children); default 16,
+	// negative disables.
+	MaxRecursive int
+
 	// MaxNames stops expansion after this many in-scope names; default
 	// 1,000,000.
 	MaxNames int
@@ -141,6 +146,9 @@ func (o *Options) fill() {
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 1000
+	}
+	if o.MaxRecursive == 0 {
+		o.MaxRecursive = 16
 	}
 	if o.MaxNames == 0 {
 		o.MaxNames = 1000000
@@ -219,6 +227,9 @@ type run struct {
 	// sweepExtra are addresses from SPF ranges whose neighbourhood the
 	// next PTR sweep covers.
 	sweepExtra []netip.Addr
+	// bruteDone marks names brute-forced below; recursed counts them.
+	bruteDone map[string]bool
+	recursed  int
 	// altDone marks names whose labels alterations have been tried on.
 	altDone map[string]bool
 	// chains holds the NSEC3 chain collected for each NSEC3 zone.
@@ -321,6 +332,9 @@ func (r *run) run(ctx context.Context) error {
 			progressed = true
 		}
 		if r.recrack(ctx) {
+			progressed = true
+		}
+		if r.bruteforceDeeper(ctx) {
 			progressed = true
 		}
 		if !progressed {
@@ -589,8 +603,6 @@ func (r *run) takePending() []string {
 func (r *run) query(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
 	return r.queryOpts(ctx, resolver.Query{Name: name, Type: qtype})
 }
-
-func queryA(name string) resolver.Query { return resolver.Query{Name: name, Type: dns.TypeA} }
 
 func (r *run) queryOpts(ctx context.Context, q resolver.Query) (*dns.Msg, error) {
 	r.plan(1)
