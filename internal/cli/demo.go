@@ -80,7 +80,11 @@ func runDemo(ctx context.Context, e *env, f *reconFlags, keep bool) error {
 	}
 	defer res.Close()
 	fmt.Fprintf(e.stderr, "demo world up: resolver %s, nameservers on port %d of 127.53.0.0/24\n", w.Resolver, w.Port)
-	if err := reconWith(ctx, e, res, demo.Domains, opts, reconOutput{format: format, w: out, progress: f.progress, logger: logger}); err != nil {
+	audit, err := auditOptions(f)
+	if err != nil {
+		return err
+	}
+	if err := reconWith(ctx, e, res, demo.Domains, opts, reconOutput{format: format, w: out, progress: f.progress, logger: logger, audit: audit}); err != nil {
 		return err
 	}
 	if keep {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/dnsscout/dnsscout/internal/finding"
 	"github.com/dnsscout/dnsscout/internal/recon"
 )
 
@@ -38,6 +39,15 @@ func ndjsonEvent(ev recon.Event) any {
 			*recon.Nameserver
 		}{"nameserver", ev.Domain, ev.Nameserver}
 	}
+}
+
+// ndjsonFinding is one audit finding as an NDJSON line.
+func ndjsonFinding(domain string, f *finding.Finding) any {
+	return struct {
+		Kind   string `json:"kind"`
+		Domain string `json:"domain"`
+		*finding.Finding
+	}{"finding", domain, f}
 }
 
 // ndjsonSummary closes a domain's stream with its findings and statistics.

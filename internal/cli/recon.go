@@ -47,6 +47,9 @@ type reconFlags struct {
 	output      string
 	verbose     bool
 	progress    string
+	checks      []string
+	skipChecks  []string
+	failOn      string
 }
 
 const resolvConfPath = "/etc/resolv.conf"
@@ -105,6 +108,9 @@ func addReconFlags(cmd *cobra.Command, f *reconFlags) {
 	fl.IntVar(&f.ptrMax, "ptr-max", 65536, "most PTR queries per domain")
 	fl.StringVar(&f.format, "format", "", "output format: table, json, ndjson, csv (default: table on a terminal, json otherwise)")
 	fl.StringVarP(&f.output, "output", "o", "", "write the result to `FILE` instead of standard output")
+	fl.StringSliceVar(&f.checks, "checks", nil, "run only these audit checks (comma-separated ids; see docs/checks.md)")
+	fl.StringSliceVar(&f.skipChecks, "skip-checks", nil, "skip these audit checks (comma-separated ids, or \"all\")")
+	fl.StringVar(&f.failOn, "fail-on", "", "exit with status 3 when a finding reaches this `SEVERITY` (info, low, medium, high, critical)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log what each stage does to standard error")
 	fl.StringVar(&f.progress, "progress", "auto", "progress line on standard error: auto (when it is a terminal), always, never")
 }
@@ -149,7 +155,11 @@ func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
 		return usageError("%v", err)
 	}
 	defer res.Close()
-	return reconWith(ctx, e, res, domains, opts, reconOutput{format: format, w: out, progress: f.progress, logger: logger})
+	audit, err := auditOptions(f)
+	if err != nil {
+		return err
+	}
+	return reconWith(ctx, e, res, domains, opts, reconOutput{format: format, w: out, progress: f.progress, logger: logger, audit: audit})
 }
 
 // reconOutput says where and how results go.
@@ -158,6 +168,7 @@ type reconOutput struct {
 	w        io.Writer
 	progress string
 	logger   *slog.Logger
+	audit    auditSettings
 }
 
 // reconWith runs recon for each domain through res and writes the
@@ -189,8 +200,14 @@ func reconWith(ctx context.Context, e *env, res *resolver.Resolver, domains []st
 			continue
 		}
 		fillRunStats(r, res, before)
+		if err := runChecks(ctx, r, res, opts.NameserverPort, out); err != nil {
+			return err
+		}
 		results = append(results, r)
 		if nd != nil {
+			for i := range r.Findings {
+				_ = nd.Encode(ndjsonFinding(r.Domain, &r.Findings[i]))
+			}
 			_ = nd.Encode(ndjsonSummary(r))
 		}
 	}
@@ -202,7 +219,7 @@ func reconWith(ctx context.Context, e *env, res *resolver.Resolver, domains []st
 	if len(failed) > 0 {
 		return &exitError{code: ExitError, err: fmt.Errorf("%d of %d domains failed", len(failed), len(domains))}
 	}
-	return nil
+	return out.audit.gate(results)
 }
 
 // fillRunStats adds the resolver's view (health, drops, retries) to r.

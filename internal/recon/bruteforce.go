@@ -189,7 +189,9 @@ func (r *run) deeperBases() []string {
 			continue
 		}
 		switch {
-		case !hasRecords[n]:
+		case !hasRecords[n] && !onlyFrom(r.names[n].name.Sources, SourcePTR):
+			// A PTR target need not exist forward; anything else without
+			// records exists as an empty non-terminal.
 			ents = append(ents, n)
 		case hasChild[n]:
 			parents = append(parents, n)
@@ -221,4 +223,9 @@ func (r *run) bruteforceDeeper(ctx context.Context) bool {
 		found += r.bruteforce(ctx, base, r.words, SourceBruteforce)
 	}
 	return found > 0
+}
+
+// onlyFrom reports whether source is the only source listed.
+func onlyFrom(sources []string, source string) bool {
+	return len(sources) == 1 && sources[0] == source
 }
