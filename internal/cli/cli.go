@@ -58,7 +58,12 @@ var subcommands []func(*env) *cobra.Command
 // Run executes dnsscout with args (without the program name) and returns the
 // process exit code. Errors are printed to stderr as one line.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, resolvConf: resolvConfPath}
+	return runEnv(ctx, &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, resolvConf: resolvConfPath}, args)
+}
+
+// runEnv is Run with the environment given, for tests.
+func runEnv(ctx context.Context, e *env, args []string) int {
+	stdin, stdout, stderr := e.stdin, e.stdout, e.stderr
 	root := newRoot(e)
 	root.SetArgs(args)
 	root.SetIn(stdin)

@@ -47,6 +47,7 @@ type reconFlags struct {
 	output      string
 	verbose     bool
 	progress    string
+	nsPort      uint16
 	checks      []string
 	skipChecks  []string
 	failOn      string
@@ -106,6 +107,7 @@ func addReconFlags(cmd *cobra.Command, f *reconFlags) {
 	fl.IntVar(&f.ptrPrefix4, "ptr-prefix4", 24, "IPv4 neighbourhood swept around each address (prefix length, 16-32)")
 	fl.IntVar(&f.ptrPrefix6, "ptr-prefix6", 120, "IPv6 neighbourhood swept around each address (prefix length, 104-128)")
 	fl.IntVar(&f.ptrMax, "ptr-max", 65536, "most PTR queries per domain")
+	fl.Uint16Var(&f.nsPort, "nameserver-port", 53, "port for direct queries to nameserver addresses (lab worlds on high ports)")
 	fl.StringVar(&f.format, "format", "", "output format: table, json, ndjson, csv (default: table on a terminal, json otherwise)")
 	fl.StringVarP(&f.output, "output", "o", "", "write the result to `FILE` instead of standard output")
 	fl.StringSliceVar(&f.checks, "checks", nil, "run only these audit checks (comma-separated ids; see docs/checks.md)")
@@ -285,7 +287,10 @@ func reconOptions(f *reconFlags) (recon.Options, error) {
 	o := recon.Options{
 		NoAXFR: f.noAXFR, NoBruteforce: f.noBrute, NoWalk: f.noWalk, NoPTR: f.noPTR, NoSRV: f.noSRV,
 		Alterations: f.alterations, PTRPrefix4: f.ptrPrefix4, PTRPrefix6: f.ptrPrefix6, PTRMax: f.ptrMax,
-		Concurrency: f.concurrency,
+		Concurrency: f.concurrency, NameserverPort: f.nsPort,
+	}
+	if f.nsPort == 0 {
+		return o, usageError("--nameserver-port must not be 0")
 	}
 	if f.ptrPrefix4 < 16 || f.ptrPrefix4 > 32 {
 		return o, usageError("--ptr-prefix4 %d out of range 16-32", f.ptrPrefix4)
