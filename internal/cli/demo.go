@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"sort"
 
 	"github.com/spf13/cobra"
@@ -18,6 +19,7 @@ func init() { subcommands = append(subcommands, newDemoCmd) }
 func newDemoCmd(e *env) *cobra.Command {
 	f := &reconFlags{}
 	var keep bool
+	var htmlReport string
 	cmd := &cobra.Command{
 		Use:   "demo [flags]",
 		Short: "Run recon against a built-in, offline DNS world",
@@ -32,7 +34,7 @@ against it exactly as against the internet. Nothing leaves the machine.`,
   dnsscout demo --keep        # leave the world running to explore it with dig`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), e, f, keep)
+			return runDemo(cmd.Context(), e, f, keep, htmlReport)
 		},
 	}
 	addReconFlags(cmd, f)
@@ -44,10 +46,11 @@ against it exactly as against the internet. Nothing leaves the machine.`,
 		_ = cmd.Flags().MarkHidden(hide)
 	}
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the demo world running after recon until interrupted")
+	cmd.Flags().StringVar(&htmlReport, "report", "dnsscout-demo.html", "also write the HTML report (findings, domain map) to `FILE`; \"\" to skip")
 	return cmd
 }
 
-func runDemo(ctx context.Context, e *env, f *reconFlags, keep bool) error {
+func runDemo(ctx context.Context, e *env, f *reconFlags, keep bool, htmlReport string) error {
 	format, err := pickFormat(e, f)
 	if err != nil {
 		return err
@@ -62,15 +65,15 @@ func runDemo(ctx context.Context, e *env, f *reconFlags, keep bool) error {
 	}
 	defer closeOut()
 
-	w, err := demo.Start(ctx)
+	world, err := demo.Start(ctx)
 	if err != nil {
 		return err
 	}
-	defer w.Close()
-	opts.NameserverPort = w.Port
+	defer world.Close()
+	opts.NameserverPort = world.Port
 	logger := newLogger(e.stderr, f.verbose)
 	res, err := resolver.New(resolver.Options{
-		Servers:     []netip.AddrPort{w.Resolver},
+		Servers:     []netip.AddrPort{world.Resolver},
 		Concurrency: f.concurrency,
 		Timeout:     f.timeout,
 		Logger:      logger,
@@ -79,16 +82,27 @@ func runDemo(ctx context.Context, e *env, f *reconFlags, keep bool) error {
 		return err
 	}
 	defer res.Close()
-	fmt.Fprintf(e.stderr, "demo world up: resolver %s, nameservers on port %d of 127.53.0.0/24\n", w.Resolver, w.Port)
+	fmt.Fprintf(e.stderr, "demo world up: resolver %s, nameservers on port %d of 127.53.0.0/24\n", world.Resolver, world.Port)
 	audit, err := auditOptions(f)
 	if err != nil {
 		return err
 	}
-	if err := reconWith(ctx, e, res, demo.Domains, opts, reconOutput{format: format, w: out, progress: f.progress, logger: logger, audit: audit}); err != nil {
+	var html *os.File
+	if htmlReport != "" {
+		if html, err = os.Create(htmlReport); err != nil {
+			return fmt.Errorf("cannot write the HTML report: %w", err)
+		}
+		defer html.Close()
+	}
+	ro := reconOutput{format: format, w: out, progress: f.progress, logger: logger, audit: audit, html: html}
+	if err := reconWith(ctx, e, res, demo.Domains, opts, ro); err != nil {
 		return err
 	}
+	if html != nil {
+		fmt.Fprintf(e.stderr, "HTML report with findings and domain map: %s\n", htmlReport)
+	}
 	if keep {
-		describeWorld(e.stderr, w)
+		describeWorld(e.stderr, world)
 		<-ctx.Done()
 	}
 	return nil

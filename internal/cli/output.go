@@ -1,12 +1,11 @@
 package cli
 
 import (
-	"encoding/json"
-	"fmt"
 	"io"
 
 	"github.com/dnsscout/dnsscout/internal/finding"
 	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/report"
 )
 
 // ndjsonEvent wraps a discovery as one NDJSON line: "kind" names what it
@@ -63,16 +62,6 @@ func ndjsonSummary(r *recon.Result) any {
 }
 
 // writeResults writes the finished results in format.
-func writeResults(w io.Writer, format string, results []*recon.Result) error {
-	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if len(results) == 1 {
-			return enc.Encode(results[0])
-		}
-		return enc.Encode(results)
-	default:
-		return fmt.Errorf("format %q not implemented", format)
-	}
+func writeResults(w io.Writer, format string, results []*recon.Result, color bool) error {
+	return report.Write(w, format, results, report.Options{Version: Version, Color: color})
 }

@@ -17,8 +17,10 @@ import (
 	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
 
+	"github.com/dnsscout/dnsscout/internal/baseline"
 	"github.com/dnsscout/dnsscout/internal/dnsname"
 	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/report"
 	"github.com/dnsscout/dnsscout/internal/resolver"
 )
 
@@ -48,6 +50,7 @@ type reconFlags struct {
 	verbose     bool
 	progress    string
 	nsPort      uint16
+	baseline    string
 	checks      []string
 	skipChecks  []string
 	failOn      string
@@ -108,7 +111,8 @@ func addReconFlags(cmd *cobra.Command, f *reconFlags) {
 	fl.IntVar(&f.ptrPrefix6, "ptr-prefix6", 120, "IPv6 neighbourhood swept around each address (prefix length, 104-128)")
 	fl.IntVar(&f.ptrMax, "ptr-max", 65536, "most PTR queries per domain")
 	fl.Uint16Var(&f.nsPort, "nameserver-port", 53, "port for direct queries to nameserver addresses (lab worlds on high ports)")
-	fl.StringVar(&f.format, "format", "", "output format: table, json, ndjson, csv (default: table on a terminal, json otherwise)")
+	fl.StringVar(&f.format, "format", "", "output format: table, json, ndjson, csv (records), md, html, xlsx (default: table on a terminal, json otherwise)")
+	fl.StringVar(&f.baseline, "baseline", "", "mark what is new, changed or gone since an earlier `FILE` written with --format json")
 	fl.StringVarP(&f.output, "output", "o", "", "write the result to `FILE` instead of standard output")
 	fl.StringSliceVar(&f.checks, "checks", nil, "run only these audit checks (comma-separated ids; see docs/checks.md)")
 	fl.StringSliceVar(&f.skipChecks, "skip-checks", nil, "skip these audit checks (comma-separated ids, or \"all\")")
@@ -117,8 +121,9 @@ func addReconFlags(cmd *cobra.Command, f *reconFlags) {
 	fl.StringVar(&f.progress, "progress", "auto", "progress line on standard error: auto (when it is a terminal), always, never")
 }
 
-// reconFormats are the formats recon writes.
-var reconFormats = []string{"table", "json", "ndjson", "csv"}
+// reconFormats are the formats recon writes: the report formats and the
+// NDJSON stream.
+var reconFormats = append(report.Formats(), "ndjson")
 
 func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
 	domains, err := parseDomains(args)
@@ -134,6 +139,10 @@ func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
 		return err
 	}
 	servers, err := resolverAddrs(f.resolvers, e.resolvConf)
+	if err != nil {
+		return err
+	}
+	base, err := loadBaseline(f.baseline)
 	if err != nil {
 		return err
 	}
@@ -161,7 +170,7 @@ func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	return reconWith(ctx, e, res, domains, opts, reconOutput{format: format, w: out, progress: f.progress, logger: logger, audit: audit})
+	return reconWith(ctx, e, res, domains, opts, reconOutput{format: format, w: out, progress: f.progress, logger: logger, audit: audit, baseline: base})
 }
 
 // reconOutput says where and how results go.
@@ -171,6 +180,9 @@ type reconOutput struct {
 	progress string
 	logger   *slog.Logger
 	audit    auditSettings
+	baseline *baseline.File
+	// html, when set, also receives the HTML report (demo).
+	html io.Writer
 }
 
 // reconWith runs recon for each domain through res and writes the
@@ -213,8 +225,16 @@ func reconWith(ctx context.Context, e *env, res *resolver.Resolver, domains []st
 			_ = nd.Encode(ndjsonSummary(r))
 		}
 	}
+	if out.baseline != nil {
+		baseline.Annotate(out.baseline, results)
+	}
 	if out.format != "ndjson" && len(results) > 0 {
-		if err := writeResults(out.w, out.format, results); err != nil {
+		if err := writeResults(out.w, out.format, results, out.format == "table" && isTerminal(out.w)); err != nil {
+			return err
+		}
+	}
+	if out.html != nil && len(results) > 0 {
+		if err := writeResults(out.html, "html", results, false); err != nil {
 			return err
 		}
 	}
@@ -236,6 +256,18 @@ func fillRunStats(r *recon.Result, res *resolver.Resolver, before resolver.Stats
 			Queries: s.Queries, Timeouts: s.Timeouts,
 		})
 	}
+}
+
+// loadBaseline reads --baseline FILE (nil when not given).
+func loadBaseline(path string) (*baseline.File, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := baseline.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("baseline: %v", trimPkg(err))
+	}
+	return b, nil
 }
 
 // parseDomains validates and normalises the targets, rejecting the whole
@@ -279,6 +311,9 @@ func pickFormat(e *env, f *reconFlags) (string, error) {
 	}
 	if !containsString(reconFormats, format) {
 		return "", usageError("unknown format %q (want one of %s)", format, strings.Join(reconFormats, ", "))
+	}
+	if format == "xlsx" && (f.output == "" || f.output == "-") && isTerminal(e.stdout) {
+		return "", usageError("--format xlsx writes a binary workbook: give -o FILE")
 	}
 	return format, nil
 }

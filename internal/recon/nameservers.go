@@ -359,8 +359,8 @@ func (r *run) transfer(ctx context.Context, z *Zone, ap netip.AddrPort, qtype ui
 		}
 		for _, x := range env.RR {
 			n++
-			r.addRecord(x, source)
 			r.addName(rr.Owner(x), source)
+			r.addRecord(x, source)
 		}
 	}
 	switch {

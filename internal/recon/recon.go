@@ -393,8 +393,17 @@ func (r *run) finish() {
 	res := r.res
 	res.Finished = r.opts.Now().UTC()
 	res.Names = res.Names[:0]
-	for _, st := range r.names {
+	direct, cnames := r.addressIndex()
+	for name, st := range r.names {
 		n := *st.name
+		// Addresses seen at the end of resolved chains, plus what the
+		// records kept say (transfers and walks bring records whose owners
+		// were not known yet when they arrived).
+		for cur, hops := name, 0; cur != "" && hops <= maxChain; cur, hops = cnames[cur], hops+1 {
+			for _, a := range direct[cur] {
+				st.addrs[a] = true
+			}
+		}
 		n.Addresses = sortedAddrs(st.addrs)
 		sort.Strings(n.Sources)
 		res.Names = append(res.Names, n)
@@ -475,6 +484,21 @@ func (r *run) finish() {
 	if res.Resolvers == nil {
 		res.Resolvers = []ResolverStatus{}
 	}
+}
+
+// addressIndex maps each owner to the addresses of its A and AAAA records
+// and to its CNAME target, from the records kept. Callers hold mu.
+func (r *run) addressIndex() (direct map[string][]string, cnames map[string]string) {
+	direct, cnames = map[string][]string{}, map[string]string{}
+	for _, rec := range r.res.Records {
+		switch rec.Type {
+		case "A", "AAAA":
+			direct[rec.Name] = append(direct[rec.Name], rec.Data)
+		case "CNAME":
+			cnames[rec.Name] = dnsname.FromWire(rec.Data)
+		}
+	}
+	return direct, cnames
 }
 
 // emit hands an event to the caller's sink, one call at a time.

@@ -344,3 +344,24 @@ ok.w IN A 192.0.2.3
 		}
 	}
 }
+
+func TestAddressesFromTransfer(t *testing.T) {
+	z := mustZone(t, "example.com.", soaLine+`
+www IN A 192.0.2.10
+www IN AAAA 2001:db8::10
+alias IN CNAME www
+`)
+	z.AllowTransfer = true
+	x := newZoneExchanger(t, z)
+	res := runFake(t, x, "example.com", Options{Wordlist: []string{}, NoPTR: true, NoSRV: true, NoWalk: true})
+	want := map[string][]string{
+		"www.example.com":   {"192.0.2.10", "2001:db8::10"},
+		"alias.example.com": {"192.0.2.10", "2001:db8::10"},
+		"ns1.example.com":   {"127.53.199.1"},
+	}
+	for _, n := range res.Names {
+		if w, ok := want[n.Name]; ok && !slices.Equal(n.Addresses, w) {
+			t.Errorf("%s addresses %v, want %v", n.Name, n.Addresses, w)
+		}
+	}
+}

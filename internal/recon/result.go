@@ -3,6 +3,7 @@ package recon
 import (
 	"time"
 
+	"github.com/dnsscout/dnsscout/internal/baseline/change"
 	"github.com/dnsscout/dnsscout/internal/finding"
 )
 
@@ -46,6 +47,9 @@ type Result struct {
 	// (CNAME, MX, NS, SRV, PTR targets, SPF includes, ...).
 	References []Reference       `json:"references"`
 	Findings   []finding.Finding `json:"findings"`
+	// Changes is set when the run was compared with a baseline: what is
+	// new, changed or gone since then.
+	Changes *change.Set `json:"changes,omitempty"`
 	Resolvers  []ResolverStatus  `json:"resolvers"`
 	Stats      Stats             `json:"stats"`
 }

@@ -1,0 +1,94 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/miekg/dns"
+
+	"github.com/dnsscout/dnsscout/internal/dnsname"
+	"github.com/dnsscout/dnsscout/internal/finding"
+)
+
+// cnameChain follows the CNAME records of an answer from name and returns
+// the names visited, name first. Loops end the walk.
+func cnameChain(m *dns.Msg, name string) []string {
+	chain := []string{dnsname.FromWire(name)}
+	for range len(m.Answer) {
+		cur := chain[len(chain)-1]
+		next := ""
+		for _, rr := range m.Answer {
+			if c, ok := rr.(*dns.CNAME); ok && dnsname.FromWire(c.Hdr.Name) == cur {
+				next = dnsname.FromWire(c.Target)
+				break
+			}
+		}
+		if next == "" || slices.Contains(chain, next) {
+			break
+		}
+		chain = append(chain, next)
+	}
+	return chain
+}
+
+func checkDanglingCNAME(ctx context.Context, env *Env) ([]finding.Finding, error) {
+	if env.Exchanger == nil {
+		env.Logger.Info("dangling-cname skipped: offline")
+		return nil, nil
+	}
+	type pair struct{ owner, target string }
+	var pairs []pair
+	for _, r := range env.recordsOf(dns.TypeCNAME) {
+		t := dnsname.FromWire(r.rr.(*dns.CNAME).Target)
+		if t == "." || t == r.owner {
+			continue
+		}
+		pairs = append(pairs, pair{r.owner, t})
+	}
+	slices.SortFunc(pairs, func(a, b pair) int { return cmpStrings(a.owner, b.owner, a.target, b.target) })
+	pairs = slices.Compact(pairs)
+	results := make([]*finding.Finding, len(pairs))
+	err := env.forEach(ctx, len(pairs), func(i int) {
+		p := pairs[i]
+		st, m := env.exists(ctx, p.target, dns.TypeA)
+		if st != stateNXDomain {
+			return
+		}
+		chain := cnameChain(m, p.target)
+		end := chain[len(chain)-1]
+		ev := []string{fmt.Sprintf("%s CNAME %s: the target does not exist (NXDOMAIN)", p.owner, p.target)}
+		if len(chain) > 1 {
+			ev = append(ev, fmt.Sprintf("chain %s ends at %s, which does not exist", strings.Join(chain, " -> "), end))
+		}
+		sev := finding.Medium
+		// The dangling end decides; an intermediate name that points into
+		// a service counts too.
+		for j := len(chain) - 1; j >= 0; j-- {
+			svc, suffix, ok := matchTakeover(chain[j])
+			if !ok {
+				continue
+			}
+			line := fmt.Sprintf("%s matches %s (%s), listed as %s to takeover by can-i-take-over-xyz", chain[j], svc.Service, suffix, svc.Status)
+			if svc.Discussion != "" {
+				line += " (" + svc.Discussion + ")"
+			}
+			ev = append(ev, line)
+			switch svc.Status {
+			case statusVulnerable:
+				sev = finding.High
+			case statusNotVulnerable:
+				sev = finding.Low
+			}
+			break
+		}
+		if reg, missing := env.registrableMissing(ctx, end); missing {
+			sev = finding.High
+			ev = append(ev, fmt.Sprintf("the domain %s does not exist (NXDOMAIN): anyone can register it and serve %s", reg, p.owner))
+		}
+		f := newFinding("dangling-cname", sev, p.owner, ev...)
+		results[i] = &f
+	})
+	return collect(results), err
+}

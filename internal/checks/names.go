@@ -1,0 +1,113 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/miekg/dns"
+
+	"github.com/dnsscout/dnsscout/internal/dnsname"
+	"github.com/dnsscout/dnsscout/internal/finding"
+)
+
+// privateNamespaces are suffixes that never exist in the public DNS, with
+// why. Any other TLD absent from the Public Suffix List is private too.
+var privateNamespaces = []struct{ suffix, why string }{
+	{"local", "reserved for multicast DNS (RFC 6762)"},
+	{"home.arpa", "reserved for home networks (RFC 8375)"},
+	{"localhost", "special-use loopback name (RFC 6761)"},
+	{"localdomain", "a conventional private domain, not a public TLD"},
+	{"internal", "reserved by ICANN for private use, never delegated"},
+	{"lan", "a conventional private domain, not a public TLD"},
+	{"corp", "a conventional private domain, not delegated (ICANN name-collision list)"},
+	{"home", "a conventional private domain, not delegated (ICANN name-collision list)"},
+	{"intranet", "a conventional private domain, not a public TLD"},
+	{"private", "a conventional private domain, not a public TLD"},
+	{"test", "special-use name for testing (RFC 6761)"},
+	{"invalid", "special-use invalid name (RFC 6761)"},
+	{"example", "special-use name for documentation (RFC 6761)"},
+}
+
+// privateNamespace says why target lies in a non-public namespace, or false.
+// A namespace the audited domain itself lies in is not private for this
+// audit: auditing corp.example.test from inside a lab, or an internal zone,
+// makes its own suffix the public space.
+func privateNamespace(target, audited string) (suffix, why string, ok bool) {
+	if target == "" || target == "." {
+		return "", "", false
+	}
+	if !strings.Contains(target, ".") {
+		return "", "a single-label name, resolved only through resolver search lists", true
+	}
+	for _, p := range privateNamespaces {
+		if dnsname.IsSubdomain(target, p.suffix) {
+			if dnsname.IsSubdomain(audited, p.suffix) {
+				return "", "", false
+			}
+			return p.suffix, p.why, true
+		}
+	}
+	if _, listed := dnsname.PublicSuffix(target); listed {
+		return "", "", false
+	}
+	tld := target[strings.LastIndexByte(target, '.')+1:]
+	if dnsname.IsSubdomain(audited, tld) {
+		return "", "", false
+	}
+	return tld, "a TLD absent from the Public Suffix List", true
+}
+
+// nameTargets returns the names a record points at, with the field name.
+func nameTargets(rr dns.RR) [][2]string {
+	switch r := rr.(type) {
+	case *dns.CNAME:
+		return [][2]string{{"CNAME target", r.Target}}
+	case *dns.MX:
+		return [][2]string{{"MX exchange", r.Mx}}
+	case *dns.NS:
+		return [][2]string{{"NS target", r.Ns}}
+	case *dns.SRV:
+		return [][2]string{{"SRV target", r.Target}}
+	case *dns.PTR:
+		return [][2]string{{"PTR target", r.Ptr}}
+	case *dns.SOA:
+		return [][2]string{{"SOA MNAME", r.Ns}, {"SOA RNAME", r.Mbox}}
+	}
+	return nil
+}
+
+func checkInternalNameLeak(_ context.Context, env *Env) ([]finding.Finding, error) {
+	audited := dnsname.FromWire(env.Result.Domain)
+	byOwner := make(map[string][]string)
+	for _, r := range env.records() {
+		for _, t := range nameTargets(r.rr) {
+			target := dnsname.FromWire(t[1])
+			domain := target
+			if t[0] == "SOA RNAME" {
+				// A mailbox: its first label is the local part.
+				if domain = dnsname.Parent(target); domain == "." {
+					continue
+				}
+			}
+			suffix, why, ok := privateNamespace(domain, audited)
+			if !ok {
+				continue
+			}
+			line := fmt.Sprintf("%s %s: .%s is %s", t[0], target, suffix, why)
+			if suffix == "" {
+				line = fmt.Sprintf("%s %s is %s", t[0], target, why)
+			}
+			if !slices.Contains(byOwner[r.owner], line) {
+				byOwner[r.owner] = append(byOwner[r.owner], line)
+			}
+		}
+	}
+	var out []finding.Finding
+	for owner, ev := range byOwner {
+		slices.Sort(ev)
+		out = append(out, newFinding("internal-name-leak", finding.Medium, owner, ev...))
+	}
+	return out, nil
+}

@@ -1,0 +1,335 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/dnsscout/dnsscout/internal/recon"
+)
+
+// chromium returns the path of Debian's chromium, skipping the test when
+// it is absent unless DNSSCOUT_REAL_SERVERS=require.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("DNSSCOUT_REAL_SERVERS") == "require" {
+		t.Fatal("chromium not found: install the Debian package chromium (apt-get install --no-install-recommends chromium)")
+	}
+	t.Skip("chromium not installed (Debian package chromium); set DNSSCOUT_REAL_SERVERS=require to make this a failure")
+	return ""
+}
+
+// browser starts a headless Chromium with a fresh profile and no network
+// features, and returns a tab context.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	exe := chromium(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	actx, acancel := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(exe),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1400, 1000),
+	)
+	t.Cleanup(acancel)
+	tab, tcancel := chromedp.NewContext(actx)
+	t.Cleanup(tcancel)
+	if err := chromedp.Do(tab); err != nil { // starts the browser
+		t.Fatalf("starting %s: %v", exe, err)
+	}
+	return tab
+}
+
+// consoleRecorder collects every console message of a tab until stopped.
+type consoleRecorder struct {
+	mu   sync.Mutex
+	msgs []chromedp.ConsoleMessage
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+func recordConsole(tab context.Context) *consoleRecorder {
+	ctx, stop := context.WithCancel(tab)
+	c := &consoleRecorder{stop: stop, done: make(chan struct{})}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		defer close(c.done)
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			c.mu.Lock()
+			c.msgs = append(c.msgs, m)
+			c.mu.Unlock()
+		}
+	}()
+	return c
+}
+
+// problems stops recording and returns the errors, exceptions and
+// warnings the page produced.
+func (c *consoleRecorder) problems() []string {
+	c.stop()
+	<-c.done
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, m := range c.msgs {
+		if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException || m.Type == chromedp.ConsoleWarning {
+			out = append(out, fmt.Sprintf("%s (%s:%d)", m.String(), m.URL, m.Line))
+		}
+	}
+	return out
+}
+
+func writePage(t *testing.T, results []*recon.Result, opts Options) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "report.html")
+	if err := os.WriteFile(path, render(t, "html", results, opts), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// saveScreenshot keeps a screenshot under t.TempDir() and copies it to
+// $DNSSCOUT_SCREENSHOTS when that is set.
+func saveScreenshot(t *testing.T, name string, png []byte) {
+	t.Helper()
+	if len(png) < 1000 {
+		t.Fatalf("screenshot %s is only %d bytes", name, len(png))
+	}
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if dir := os.Getenv("DNSSCOUT_SCREENSHOTS"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := copyFile(path, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("screenshot %s", path)
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// layoutCheck runs in the page: it measures every visible map node and
+// text with the browser's real fonts and reports text that leaves its box
+// or boxes that overlap. It returns "" when all is well.
+const layoutCheck = `(() => {
+  const problems = [];
+  for (const svg of document.querySelectorAll('svg.dmap')) {
+    const nodes = [...svg.querySelectorAll('g.node')].filter(g => g.getClientRects().length > 0);
+    const boxes = [];
+    for (const g of nodes) {
+      const rect = g.querySelector(':scope > rect');
+      const r = rect.getBoundingClientRect();
+      boxes.push({r, label: g.textContent});
+      for (const tx of g.querySelectorAll(':scope > text')) {
+        const b = tx.getBoundingClientRect();
+        if (b.left < r.left - 0.5 || b.right > r.right + 0.5 || b.top < r.top - 0.5 || b.bottom > r.bottom + 0.5) {
+          problems.push('text "' + tx.textContent + '" ' + JSON.stringify([b.left, b.right, b.top, b.bottom]) + ' leaves its box ' + JSON.stringify([r.left, r.right, r.top, r.bottom]));
+        }
+      }
+    }
+    boxes.sort((a, b) => a.r.top - b.r.top);
+    for (let i = 0; i < boxes.length; i++) {
+      for (let j = i + 1; j < boxes.length && boxes[j].r.top < boxes[i].r.bottom - 0.01; j++) {
+        const a = boxes[i].r, b = boxes[j].r;
+        if (a.left < b.right - 0.01 && b.left < a.right - 0.01) {
+          problems.push('"' + boxes[i].label + '" overlaps "' + boxes[j].label + '"');
+        }
+      }
+    }
+  }
+  return problems.slice(0, 10).join('\n');
+})()`
+
+func TestHTMLInChromium(t *testing.T) {
+	tab := browser(t)
+	r, _ := withBaseline(t)
+	path := writePage(t, []*recon.Result{r}, Options{Version: "test"})
+	console := recordConsole(tab)
+
+	ctx, cancel := context.WithTimeout(tab, time.Minute)
+	defer cancel()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate("file://"+path),
+		chromedp.WaitVisible(chromedp.CSS("#d0-summary .fixfirst li")),
+		chromedp.WaitVisible(chromedp.CSS("#d0-findings article.finding.sev-critical")),
+		chromedp.WaitVisible(chromedp.CSS("#d0-mapsec svg.dmap")),
+	)
+	if err != nil {
+		t.Fatalf("loading the report: %v", err)
+	}
+	// Nothing hostile ran: one script, no images, and the TXT record with
+	// markup is text.
+	safe, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.scripts.length === 1 && document.images.length === 0 &&
+		[...document.querySelectorAll('td.data')].some(td => td.textContent.includes("<script>alert('txt')</script>"))`))
+	if err != nil || !safe {
+		t.Errorf("hostile TXT data: safe=%v err=%v", safe, err)
+	}
+	// The first item to fix is the critical finding, and its badge is on
+	// the nameserver's map node.
+	first, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#d0-summary .fixfirst li').textContent`))
+	if err != nil || !strings.Contains(first, "Zone transfer") {
+		t.Errorf("first thing to fix = %q (%v), want the AXFR finding", first, err)
+	}
+	badge, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`[...document.querySelectorAll('svg.dmap g.node.ns')].some(g =>
+		g.textContent.includes('ns1.example.com') && g.querySelector('a.badge.sev-critical') && g.querySelector('a.badge').getClientRects().length > 0)`))
+	if err != nil || !badge {
+		t.Errorf("no visible critical badge on ns1.example.com in the map (%v)", err)
+	}
+	if p, err := chromedp.Run(ctx, chromedp.Evaluate[string](layoutCheck)); err != nil || p != "" {
+		t.Errorf("map layout in the browser: %v\n%s", err, p)
+	}
+	// The tables filter and sort.
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[int](`(() => {
+		const input = document.querySelector('input.filter[data-table="d0-names-t"]');
+		input.value = 'cdn'; input.dispatchEvent(new Event('input'));
+		const n = [...document.querySelectorAll('#d0-names-t tbody tr')].filter(r => !r.hidden).length;
+		input.value = ''; input.dispatchEvent(new Event('input'));
+		document.querySelector('#d0-records-t th').click();
+		return n; })()`))
+	if err != nil || shown != 4 {
+		t.Errorf("filtering names by cdn shows %d rows (%v), want 4", shown, err)
+	}
+	top, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	saveScreenshot(t, "report-top.png", top)
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	saveScreenshot(t, "report.png", png)
+	map1, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS("#d0-mapsec")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	saveScreenshot(t, "report-map.png", map1)
+	if p := console.problems(); len(p) > 0 {
+		t.Errorf("console:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// TestMapInChromium opens the map of 320 names, unfolds every group and
+// checks with the browser's own fonts that no text leaves its box, no
+// boxes overlap, and the script's relayout matches the Go layout.
+func TestMapInChromium(t *testing.T) {
+	tab := browser(t)
+	r := bigResult(320)
+	path := writePage(t, []*recon.Result{r}, Options{})
+	m := buildMap(r, buildView(0, r, nil), Options{}.withDefaults())
+	console := recordConsole(tab)
+	ctx, cancel := context.WithTimeout(tab, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+path), chromedp.WaitVisible(chromedp.CSS("svg.dmap"))); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := chromedp.Run(ctx, chromedp.Evaluate[string](layoutCheck)); err != nil || p != "" {
+		t.Errorf("folded map: %v\n%s", err, p)
+	}
+	png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(".mapsec")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	saveScreenshot(t, "map-320-folded.png", png)
+
+	h, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector('.maptools button[data-act="open"]').click(); parseFloat(document.querySelector('svg.dmap').getAttribute('height'))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := h - m.HeightExpanded; d > 0.5 || d < -0.5 {
+		t.Errorf("unfolded height in the browser %.1f, Go layout %.1f", h, m.HeightExpanded)
+	}
+	if p, err := chromedp.Run(ctx, chromedp.Evaluate[string](layoutCheck)); err != nil || p != "" {
+		t.Errorf("unfolded map: %v\n%s", err, p)
+	}
+	hidden, err := chromedp.Run(ctx, chromedp.Evaluate[int](`[...document.querySelectorAll('svg.dmap g.node.host')].filter(g => g.getClientRects().length === 0).length`))
+	if err != nil || hidden != 0 {
+		t.Errorf("%d host nodes still hidden after unfolding (%v)", hidden, err)
+	}
+	h2, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector('.maptools button[data-act="close"]').click(); parseFloat(document.querySelector('svg.dmap').getAttribute('height'))`))
+	if err != nil || h2 < m.Height-0.5 || h2 > m.Height+0.5 {
+		t.Errorf("folded again: height %.1f (%v), Go layout %.1f", h2, err, m.Height)
+	}
+	if p := console.problems(); len(p) > 0 {
+		t.Errorf("console:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// TestHostileHTMLInChromium opens a report of two domains whose every DNS
+// string is a markup or script injection attempt: nothing may run, load
+// or log an error, and the maps still work.
+func TestHostileHTMLInChromium(t *testing.T) {
+	tab := browser(t)
+	path := writePage(t, []*recon.Result{hostile(), loadSample(t)}, Options{Title: payloads[0]})
+	console := recordConsole(tab)
+	ctx, cancel := context.WithTimeout(tab, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+path), chromedp.WaitVisible(chromedp.CSS("#d1-mapsec svg.dmap"))); err != nil {
+		t.Fatal(err)
+	}
+	state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		document.querySelectorAll('.maptools button[data-act="open"]').forEach(b => b.click());
+		return [document.scripts.length, document.images.length, document.querySelectorAll('iframe,object,embed,foreignObject').length,
+			document.querySelectorAll('svg.dmap').length, document.title.includes('<script>'),
+			document.documentElement.scrollWidth <= document.documentElement.clientWidth].join(' ');
+	})()`))
+	if err != nil || state != "1 0 0 2 true true" {
+		t.Errorf("page state %q (%v), want 1 script, 0 images, 0 frames, 2 maps, title shown as text, no sideways scrolling", state, err)
+	}
+	if p, err := chromedp.Run(ctx, chromedp.Evaluate[string](layoutCheck)); err != nil || p != "" {
+		t.Errorf("map layout: %v\n%s", err, p)
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	saveScreenshot(t, "hostile-top.png", png)
+	if p := console.problems(); len(p) > 0 {
+		t.Errorf("console:\n%s", strings.Join(p, "\n"))
+	}
+}

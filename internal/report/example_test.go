@@ -1,0 +1,35 @@
+package report_test
+
+import (
+	"os"
+
+	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/report"
+)
+
+func ExampleWrite() {
+	r := &recon.Result{
+		Domain: "example.com",
+		Records: []recon.Record{
+			{Name: "example.com", Type: "MX", TTL: 3600, Data: "10 mail.example.com.", Source: "standard"},
+			{Name: "www.example.com", Type: "A", TTL: 300, Data: "192.0.2.10", Source: "axfr"},
+		},
+	}
+	if err := report.Write(os.Stdout, "csv", []*recon.Result{r}, report.Options{}); err != nil {
+		panic(err)
+	}
+	// Output:
+	// name,type,ttl,data,source
+	// example.com,MX,3600,10 mail.example.com.,standard
+	// www.example.com,A,300,192.0.2.10,axfr
+}
+
+func ExampleNDJSONLine() {
+	line, err := report.NDJSONLine("name", recon.Name{Name: "www.example.com", Addresses: []string{"192.0.2.10"}, Sources: []string{"bruteforce"}})
+	if err != nil {
+		panic(err)
+	}
+	os.Stdout.Write(line)
+	// Output:
+	// {"kind":"name","name":"www.example.com","addresses":["192.0.2.10"],"sources":["bruteforce"]}
+}

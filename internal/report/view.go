@@ -1,0 +1,492 @@
+package report
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/dnsscout/dnsscout/internal/baseline/change"
+	"github.com/dnsscout/dnsscout/internal/dnsname"
+	"github.com/dnsscout/dnsscout/internal/finding"
+	"github.com/dnsscout/dnsscout/internal/recon"
+)
+
+// severities lists the scale from the worst down, the order reports use.
+var severities = []finding.Severity{finding.Critical, finding.High, finding.Medium, finding.Low, finding.Info}
+
+// fixFirstLimit is how many findings the summary puts under "fix first".
+const fixFirstLimit = 5
+
+// view is one domain's result prepared for the human formats: strings made
+// safe to show, findings grouped, changes joined to the rows they concern.
+type view struct {
+	Index          int
+	Anchor         string
+	Domain         string
+	DomainUnicode  string
+	Started        string
+	Finished       string
+	Duration       string
+	Stats          recon.Stats
+	Counts         [5]int // by finding.Severity
+	FindingsTotal  int
+	Groups         []sevGroup
+	FixFirst       []*findingView
+	Names          []nameView
+	Records        []recordView
+	Nameservers    []nsView
+	Wildcards      []recon.Wildcard
+	Zones          []recon.Zone
+	NSEC3          *recon.NSEC3Info
+	References     []recon.Reference
+	Changes        *change.Set
+	GoneNames      []change.Name
+	GoneRecords    []change.Record
+	GoneFindings   []change.Finding
+	NewFindings    []*findingView
+	ChangedNames   []change.Name
+	BaselineSource string
+	BaselineSince  string
+}
+
+type sevGroup struct {
+	Severity finding.Severity
+	Name     string
+	Findings []*findingView
+}
+
+type findingView struct {
+	finding.Finding
+	Anchor   string
+	Previous *change.FindingState
+}
+
+type nameView struct {
+	Name      string
+	Unicode   string
+	Addresses []string
+	Sources   []string
+	Change    string
+	Previous  []string
+}
+
+type recordView struct {
+	recon.Record
+	Change string
+}
+
+type nsView struct {
+	Name     string
+	Unicode  string
+	Zone     string
+	Sources  []string
+	Resolves bool
+	Error    string
+	Servers  []recon.Server
+}
+
+// buildViews prepares every result. Strings from DNS are cleaned here once,
+// so that each format only adds its own escaping.
+func buildViews(results []*recon.Result, opts Options) []*view {
+	out := make([]*view, len(results))
+	for i, r := range results {
+		out[i] = buildView(i, r, r.Changes)
+	}
+	return out
+}
+
+func buildView(i int, r *recon.Result, cs *change.Set) *view {
+	v := &view{
+		Index:   i,
+		Anchor:  fmt.Sprintf("d%d", i),
+		Domain:  clean(r.Domain),
+		Stats:   r.Stats,
+		Changes: cs,
+	}
+	v.DomainUnicode = unicodeOf(v.Domain)
+	v.Started = fmtTime(r.Started)
+	v.Finished = fmtTime(r.Finished)
+	if r.Stats.DurationMS > 0 {
+		v.Duration = (time.Duration(r.Stats.DurationMS) * time.Millisecond).String()
+	} else if !r.Started.IsZero() && r.Finished.After(r.Started) {
+		v.Duration = r.Finished.Sub(r.Started).Round(time.Millisecond).String()
+	}
+
+	nameChange := map[string]change.Name{}
+	recordChange := map[change.RecordKey]string{}
+	findingChange := map[change.FindingKey]change.Finding{}
+	if cs != nil {
+		v.BaselineSource = clean(cs.Baseline)
+		v.BaselineSince = fmtTime(cs.Since)
+		for _, n := range cs.Names {
+			n = cleanChangeName(n)
+			switch n.Change {
+			case change.Gone:
+				v.GoneNames = append(v.GoneNames, n)
+			case change.Changed:
+				v.ChangedNames = append(v.ChangedNames, n)
+				nameChange[n.Name] = n
+			default:
+				nameChange[n.Name] = n
+			}
+		}
+		for _, rc := range cs.Records {
+			if rc.Change == change.Gone {
+				v.GoneRecords = append(v.GoneRecords, cleanChangeRecord(rc))
+			} else {
+				recordChange[rc.Key()] = clean(rc.Change)
+			}
+		}
+		for _, f := range cs.Findings {
+			f = cleanChangeFinding(f)
+			if f.Change == change.Gone {
+				v.GoneFindings = append(v.GoneFindings, f)
+			} else {
+				findingChange[f.Key()] = f
+			}
+		}
+	}
+
+	// Findings, grouped by severity in the order they arrived.
+	groups := make(map[finding.Severity][]*findingView)
+	for j, f := range r.Findings {
+		fv := &findingView{Finding: cleanFinding(f), Anchor: fmt.Sprintf("d%d-f%d", i, j)}
+		if fc, ok := findingChange[change.FindingKey{ID: fv.ID, Subject: fv.Subject}]; ok {
+			fv.Change = fc.Change
+			fv.Previous = fc.Previous
+		}
+		sev := f.Severity
+		if sev < finding.Info || sev > finding.Critical {
+			sev = finding.Info
+		}
+		groups[sev] = append(groups[sev], fv)
+		v.Counts[sev]++
+		v.FindingsTotal++
+		if fv.Change == change.New || fv.Change == change.Changed {
+			v.NewFindings = append(v.NewFindings, fv)
+		}
+	}
+	for _, s := range severities {
+		if fs := groups[s]; len(fs) > 0 {
+			v.Groups = append(v.Groups, sevGroup{Severity: s, Name: s.String(), Findings: fs})
+		}
+	}
+	// Fix first: the worst findings, but never info when anything else
+	// exists, and at most fixFirstLimit.
+	for _, g := range v.Groups {
+		if g.Severity == finding.Info && len(v.FixFirst) > 0 {
+			break
+		}
+		for _, f := range g.Findings {
+			if len(v.FixFirst) < fixFirstLimit {
+				v.FixFirst = append(v.FixFirst, f)
+			}
+		}
+	}
+
+	for _, n := range r.Names {
+		nv := nameView{Name: clean(n.Name), Addresses: cleanAll(n.Addresses), Sources: cleanAll(n.Sources)}
+		nv.Unicode = unicodeOf(nv.Name)
+		if c, ok := nameChange[clean(change.NameKey(n.Name))]; ok {
+			nv.Change = c.Change
+			nv.Previous = c.PreviousAddresses
+		}
+		v.Names = append(v.Names, nv)
+	}
+	for _, rec := range r.Records {
+		rv := recordView{Record: recon.Record{Name: clean(rec.Name), Type: clean(rec.Type), TTL: rec.TTL, Data: clean(rec.Data), Source: clean(rec.Source)}}
+		rv.Change = recordChange[change.NewRecordKey(rec.Name, rec.Type, rec.Data)]
+		v.Records = append(v.Records, rv)
+	}
+	for _, ns := range r.Nameservers {
+		nv := nsView{Name: clean(ns.Name), Zone: clean(ns.Zone), Sources: cleanAll(ns.Sources), Resolves: ns.Resolves, Error: clean(ns.Error)}
+		nv.Unicode = unicodeOf(nv.Name)
+		for _, s := range ns.Servers {
+			nv.Servers = append(nv.Servers, cleanServer(s))
+		}
+		v.Nameservers = append(v.Nameservers, nv)
+	}
+	for _, w := range r.Wildcards {
+		v.Wildcards = append(v.Wildcards, recon.Wildcard{Name: clean(w.Name), Type: clean(w.Type), Data: cleanAll(w.Data)})
+	}
+	for _, z := range r.Zones {
+		z.Name = clean(z.Name)
+		z.ParentNS = cleanAll(z.ParentNS)
+		z.ChildNS = cleanAll(z.ChildNS)
+		z.SOA = clean(z.SOA)
+		z.Denial = clean(z.Denial)
+		z.NSEC3 = nil
+		v.Zones = append(v.Zones, z)
+	}
+	if r.NSEC3.Hashes > 0 || r.NSEC3.Iterations > 0 || r.NSEC3.Salt != "" || r.NSEC3.Zone != "" {
+		n := r.NSEC3
+		n.Zone = clean(n.Zone)
+		n.Salt = clean(n.Salt)
+		n.Chain = nil
+		v.NSEC3 = &n
+	}
+	for _, ref := range r.References {
+		v.References = append(v.References, recon.Reference{Name: clean(ref.Name), From: clean(ref.From), Via: clean(ref.Via)})
+	}
+	return v
+}
+
+func cleanFinding(f finding.Finding) finding.Finding {
+	f.ID = clean(f.ID)
+	f.Title = clean(f.Title)
+	f.Subject = clean(f.Subject)
+	f.Evidence = cleanAll(f.Evidence)
+	f.Remediation = clean(f.Remediation)
+	f.References = cleanAll(f.References)
+	f.Change = clean(f.Change)
+	return f
+}
+
+func cleanServer(s recon.Server) recon.Server {
+	s.Address = clean(s.Address)
+	s.AXFR = clean(s.AXFR)
+	s.IXFR = clean(s.IXFR)
+	s.Version = clean(s.Version)
+	s.VersionServer = clean(s.VersionServer)
+	s.Hostname = clean(s.Hostname)
+	s.ID = clean(s.ID)
+	s.NSID = clean(s.NSID)
+	s.NS = cleanAll(s.NS)
+	s.Error = clean(s.Error)
+	return s
+}
+
+func cleanChangeName(n change.Name) change.Name {
+	n.Change = clean(n.Change)
+	n.Name = clean(n.Name)
+	n.Addresses = cleanAll(n.Addresses)
+	n.PreviousAddresses = cleanAll(n.PreviousAddresses)
+	return n
+}
+
+func cleanChangeRecord(r change.Record) change.Record {
+	r.Change, r.Name, r.Type, r.Data, r.Source = clean(r.Change), clean(r.Name), clean(r.Type), clean(r.Data), clean(r.Source)
+	return r
+}
+
+func cleanChangeFinding(f change.Finding) change.Finding {
+	f.Change, f.ID, f.Subject, f.Title, f.Remediation = clean(f.Change), clean(f.ID), clean(f.Subject), clean(f.Title), clean(f.Remediation)
+	f.Evidence = cleanAll(f.Evidence)
+	if f.Previous != nil {
+		p := *f.Previous
+		p.Evidence = cleanAll(p.Evidence)
+		f.Previous = &p
+	}
+	return f
+}
+
+// serverFacts summarises what one nameserver address said, for tooltips
+// and compact cells.
+func serverFacts(s recon.Server) []string {
+	var out []string
+	if !s.Responding {
+		out = append(out, "not responding")
+	} else if s.Authoritative {
+		out = append(out, "authoritative")
+	} else {
+		out = append(out, "not authoritative")
+	}
+	if s.AXFR != "" {
+		out = append(out, "AXFR "+s.AXFR)
+	}
+	if s.IXFR != "" {
+		out = append(out, "IXFR "+s.IXFR)
+	}
+	if s.Serial != 0 {
+		out = append(out, "serial "+strconv.FormatUint(uint64(s.Serial), 10))
+	}
+	if s.Recursion {
+		out = append(out, "recursion on")
+	}
+	if id := identity(s); id != "" {
+		out = append(out, id)
+	}
+	if s.Error != "" {
+		out = append(out, "error: "+s.Error)
+	}
+	return out
+}
+
+// identity joins the CHAOS answers and NSID of a server.
+func identity(s recon.Server) string {
+	var parts []string
+	add := func(k, v string) {
+		if v != "" {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	add("version.bind", s.Version)
+	add("version.server", s.VersionServer)
+	add("hostname.bind", s.Hostname)
+	add("id.server", s.ID)
+	add("nsid", s.NSID)
+	return strings.Join(parts, " ")
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// unicodeOf returns the Unicode form of an A-label name, or "" when it has
+// none (the name is plain ASCII or not valid IDNA).
+func unicodeOf(name string) string {
+	u := dnsname.Display(name)
+	if u == name {
+		return ""
+	}
+	return clean(u)
+}
+
+// clean makes s safe to show to a person: invalid UTF-8, control
+// characters, bidi overrides, zero-width and non-characters become visible
+// escapes (\x1b, \u202e), so that DNS data can neither drive a terminal nor
+// disguise itself, and every result is valid XML text.
+func clean(s string) string {
+	ok := true
+	for _, r := range s {
+		if r == utf8.RuneError || unsafeRune(r) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r < 0x80 && unsafeRune(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case unsafeRune(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune) bool {
+	switch {
+	case r < 0x20 || r == 0x7f:
+		return true
+	case r >= 0x80 && r <= 0x9f:
+		return true
+	case r == 0x061c || r == 0x200e || r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true // bidi controls
+	case r >= 0x200b && r <= 0x200d, r == 0x2060, r == 0xfeff:
+		return true // zero-width
+	case r >= 0xfdd0 && r <= 0xfdef, r&0xfffe == 0xfffe:
+		return true // non-characters
+	case r >= 0xd800 && r <= 0xdfff:
+		return true
+	}
+	return false
+}
+
+func cleanAll(ss []string) []string {
+	if ss == nil {
+		return nil
+	}
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = clean(s)
+	}
+	return out
+}
+
+// sortedAddrs parses, de-duplicates and orders addresses (IPv4 first). Text
+// that is not an address is returned in skipped.
+func sortedAddrs(in []string) (addrs []netip.Addr, skipped int) {
+	for _, s := range in {
+		a, err := netip.ParseAddr(strings.TrimSpace(s))
+		if err != nil {
+			skipped++
+			continue
+		}
+		addrs = append(addrs, a.Unmap().WithZone(""))
+	}
+	slices.SortFunc(addrs, func(a, b netip.Addr) int { return a.Compare(b) })
+	return slices.Compact(addrs), skipped
+}
+
+// sevClass is the CSS class and colour key of a severity.
+func sevClass(s finding.Severity) string {
+	if s < finding.Info || s > finding.Critical {
+		return "info"
+	}
+	return s.String()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// countsLine says "1 critical, 2 high" for the non-zero severities, or
+// "none".
+func countsLine(c [5]int) string {
+	var parts []string
+	for _, s := range severities {
+		if c[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c[s], s))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func changeLine(c change.Counts) string {
+	return fmt.Sprintf("%d new, %d changed, %d gone", c.New, c.Changed, c.Gone)
+}
+
+func reportTitle(results []*recon.Result, opts Options) string {
+	if opts.Title != "" {
+		return clean(opts.Title)
+	}
+	var ds []string
+	for _, r := range results {
+		d := clean(r.Domain)
+		if u := unicodeOf(d); u != "" {
+			d = u
+		}
+		ds = append(ds, d)
+	}
+	if len(ds) > 4 {
+		ds = append(ds[:4], fmt.Sprintf("and %d more", len(ds)-4))
+	}
+	if len(ds) == 0 {
+		return "DNS exposure report"
+	}
+	return "DNS exposure report: " + strings.Join(ds, ", ")
+}
+
+// worst returns the highest severity present, or -1 when there is none.
+func (v *view) worst() finding.Severity {
+	for _, s := range severities {
+		if v.Counts[s] > 0 {
+			return s
+		}
+	}
+	return -1
+}
