@@ -49,9 +49,9 @@ type Result struct {
 	Findings   []finding.Finding `json:"findings"`
 	// Changes is set when the run was compared with a baseline: what is
 	// new, changed or gone since then.
-	Changes *change.Set `json:"changes,omitempty"`
-	Resolvers  []ResolverStatus  `json:"resolvers"`
-	Stats      Stats             `json:"stats"`
+	Changes   *change.Set      `json:"changes,omitempty"`
+	Resolvers []ResolverStatus `json:"resolvers"`
+	Stats     Stats            `json:"stats"`
 }
 
 // Nameserver is one NS name of a zone and what each of its addresses said.
