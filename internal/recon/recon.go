@@ -232,6 +232,9 @@ type run struct {
 	recursed  int
 	// altDone marks names whose labels alterations have been tried on.
 	altDone map[string]bool
+	// answered marks, per name, the types that got a NOERROR answer (and
+	// TypeCNAME when the name is an alias).
+	answered map[string]map[uint16]bool
 	// chains holds the NSEC3 chain collected for each NSEC3 zone.
 	chains map[string]*nsec3Chain
 	// auth lists, per zone, the addresses that answered authoritatively.

@@ -65,10 +65,69 @@ func (r *run) apexRecords(ctx context.Context, z *Zone) {
 	}
 }
 
+// bruteTypes are asked at names that only brute force found, beyond the A
+// query that found them: what hosts commonly publish, and NS to find
+// delegated sub-zones.
+var bruteTypes = []uint16{dns.TypeAAAA, dns.TypeMX, dns.TypeTXT, dns.TypeNS}
+
+// typesFor returns the types still worth asking at a discovered name:
+// nothing for a CNAME (its owner holds no other data and the chain was
+// followed), SRV and TXT for service labels, the lean bruteTypes for names
+// only brute force found, nameTypes otherwise — minus the types already
+// answered.
+func (r *run) typesFor(name string) []uint16 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.answered[name][dns.TypeCNAME] {
+		return nil
+	}
+	types := nameTypes
+	switch {
+	case strings.HasPrefix(name, "_"):
+		types = []uint16{dns.TypeSRV, dns.TypeTXT}
+	case r.names[name] != nil && onlyFrom(r.names[name].name.Sources, SourceBruteforce):
+		types = bruteTypes
+	}
+	var out []uint16
+	for _, t := range types {
+		// An answered A query also told whether the name is a CNAME.
+		if r.answered[name][t] || (t == dns.TypeCNAME && r.answered[name][dns.TypeA]) {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// markAnswered notes that name answered qtype (NOERROR), and that it is a
+// CNAME when the answer says so.
+func (r *run) markAnswered(name string, qtype uint16, m *dns.Msg) {
+	if m.Rcode != dns.RcodeSuccess {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.answered == nil {
+		r.answered = map[string]map[uint16]bool{}
+	}
+	a := r.answered[name]
+	if a == nil {
+		a = map[uint16]bool{}
+		r.answered[name] = a
+	}
+	a[qtype] = true
+	for _, x := range m.Answer {
+		if x.Header().Rrtype == dns.TypeCNAME && rr.Owner(x) == name {
+			a[dns.TypeCNAME] = true
+		}
+	}
+}
+
 // absorb keeps the records of a response to a query for name/qtype, follows
 // a CNAME chain the resolver left unfinished, and attaches the addresses at
 // the chain's end to name.
 func (r *run) absorb(ctx context.Context, name string, qtype uint16, m *dns.Msg, source string) {
+	r.markAnswered(name, qtype, m)
 	answer := m.Answer
 	for depth := 0; ; depth++ {
 		for _, x := range answer {
@@ -158,17 +217,10 @@ func (r *run) expandPending(ctx context.Context) bool {
 		}
 		var jobs []job
 		for _, n := range names {
-			if r.coveredByTransfer(n) {
-				continue
+			if r.coveredByTransfer(n) || isZoneApexName(r, n) {
+				continue // a transfer or zone() already has its records
 			}
-			types := nameTypes
-			if isZoneApexName(r, n) {
-				continue // zone() asked the apex types
-			}
-			if strings.HasPrefix(dnsname.FirstLabel(n), "_") {
-				types = append([]uint16{dns.TypeSRV}, dns.TypeTXT, dns.TypeCNAME)
-			}
-			for _, t := range types {
+			for _, t := range r.typesFor(n) {
 				jobs = append(jobs, job{n, t})
 			}
 		}
