@@ -164,7 +164,7 @@ run_dnsx() {
 run_dnsrecon() {
 	local t0 t1
 	t0=$(now)
-	dnsrecon -d "$ZONE" -n $RES -D "$WORK/words.txt" -t brt -j "$WORK/dnsrecon.json" >/dev/null 2>&1 || true
+	dnsrecon -d "$ZONE" -n $RES -D "$WORK/words.txt" -t brt --threads 16 -j "$WORK/dnsrecon.json" >/dev/null 2>&1 || true
 	t1=$(now)
 	python3 -c '
 import json,sys
