@@ -25,6 +25,8 @@ import (
 
 	"github.com/dnsscout/dnsscout/internal/dnsname"
 	"github.com/dnsscout/dnsscout/internal/finding"
+	"github.com/dnsscout/dnsscout/internal/ipintel"
+	"github.com/dnsscout/dnsscout/internal/passive"
 	"github.com/dnsscout/dnsscout/internal/resolver"
 	"github.com/dnsscout/dnsscout/internal/rr"
 )
@@ -92,6 +94,17 @@ type Options struct {
 	// 1,000,000.
 	MaxNames int
 
+	// Passive are the passive sources asked first for names under the
+	// target (nil: none). Their names are verified like mined ones; names
+	// that no longer resolve become Result.Historic.
+	Passive []passive.Source
+	// PassiveOnly sends no DNS query about the target at all: the result
+	// holds what the passive sources say, unverified. Default false.
+	PassiveOnly bool
+	// Annotator adds network, AS and country to every address (nil:
+	// none).
+	Annotator Annotator
+
 	// OnEvent receives each discovery as it happens (from several
 	// goroutines, one call at a time). nil discards.
 	OnEvent func(Event)
@@ -101,6 +114,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Now returns the current time; default time.Now.
 	Now func() time.Time
+}
+
+// Annotator is the address intelligence recon needs; *ipintel.Annotator
+// implements it.
+type Annotator interface {
+	Lookup(ctx context.Context, a netip.Addr) (ipintel.Info, error)
 }
 
 // Event is one discovery streamed while the run goes on. Exactly one of
@@ -235,6 +254,10 @@ type run struct {
 	// answered marks, per name, the types that got a NOERROR answer (and
 	// TypeCNAME when the name is an alias).
 	answered map[string]map[uint16]bool
+	// passive holds what the passive sources know, by name; live what a
+	// query says of a name's existence today.
+	passive map[string]passive.NameInfo
+	live    map[string]passive.Liveness
 	// chains holds the NSEC3 chain collected for each NSEC3 zone.
 	chains map[string]*nsec3Chain
 	// auth lists, per zone, the addresses that answered authoritatively.
@@ -289,6 +312,15 @@ func (r *run) stage(name string) {
 }
 
 func (r *run) run(ctx context.Context) error {
+	if r.opts.PassiveOnly {
+		// Not one packet about the target: what passive sources say, and
+		// address intelligence (which asks databases and Team Cymru, never
+		// the target's servers).
+		r.addName(r.apex, SourcePassive)
+		r.collectPassive(ctx)
+		r.annotate(ctx)
+		return ctx.Err()
+	}
 	// The apex must exist: an SOA query tells us that and where the zone
 	// cut is.
 	r.stage("apex")
@@ -310,6 +342,7 @@ func (r *run) run(ctx context.Context) error {
 	if owner := soaOwner(soa); owner != "" && owner != r.apex && dnsname.IsSubdomain(r.apex, owner) {
 		zoneName = owner
 	}
+	r.collectPassive(ctx)
 	if err := r.zone(ctx, zoneName); err != nil {
 		return err
 	}
@@ -344,6 +377,8 @@ func (r *run) run(ctx context.Context) error {
 			break
 		}
 	}
+	r.historic(ctx)
+	r.annotate(ctx)
 	return ctx.Err()
 }
 
@@ -486,6 +521,9 @@ func (r *run) finish() {
 	}
 	if res.Resolvers == nil {
 		res.Resolvers = []ResolverStatus{}
+	}
+	if res.Addresses == nil {
+		res.Addresses = []AddressInfo{}
 	}
 }
 

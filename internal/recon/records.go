@@ -8,6 +8,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/dnsscout/dnsscout/internal/dnsname"
+	"github.com/dnsscout/dnsscout/internal/passive"
 	"github.com/dnsscout/dnsscout/internal/resolver"
 	"github.com/dnsscout/dnsscout/internal/rr"
 )
@@ -321,11 +322,12 @@ func (r *run) verifyCandidates(ctx context.Context) bool {
 			return
 		}
 		m, err := r.probe(ctx, n, dns.TypeA)
-		if err != nil || m.Rcode != dns.RcodeSuccess {
+		if err != nil {
 			return
 		}
-		if r.wildcardEcho(ctx, n, dns.TypeA, m) {
-			return
+		r.noteLiveness(ctx, n, m)
+		if l, _ := r.liveness(n); l == passive.LiveNXDomain || m.Rcode != dns.RcodeSuccess {
+			return // gone, a wildcard's echo, or no usable answer
 		}
 		r.addName(n, cands[n])
 		r.absorb(ctx, n, dns.TypeA, m, SourceStandard)

@@ -45,8 +45,16 @@ type Result struct {
 	Zones []Zone `json:"zones"`
 	// References are names outside scope that in-scope data points at
 	// (CNAME, MX, NS, SRV, PTR targets, SPF includes, ...).
-	References []Reference       `json:"references"`
-	Findings   []finding.Finding `json:"findings"`
+	References []Reference `json:"references"`
+	// Addresses lists every address in the result with its network,
+	// origin AS and country, when an address database covers it.
+	Addresses []AddressInfo `json:"addresses"`
+	// Historic lists names passive data knows that no longer resolve, or
+	// whose former CNAME target no longer exists.
+	Historic []HistoricName `json:"historic,omitempty"`
+	// PassiveSources says what each passive source delivered.
+	PassiveSources []PassiveStatus   `json:"passive_sources,omitempty"`
+	Findings       []finding.Finding `json:"findings"`
 	// Changes is set when the run was compared with a baseline: what is
 	// new, changed or gone since then.
 	Changes   *change.Set      `json:"changes,omitempty"`
@@ -97,6 +105,46 @@ type Name struct {
 	Name      string   `json:"name"`
 	Addresses []string `json:"addresses"`
 	Sources   []string `json:"sources"`
+	// PassiveSources names the passive sources that knew the name, and
+	// FirstSeen/LastSeen when they saw it (zero when unknown).
+	PassiveSources []string  `json:"passive_sources,omitempty"`
+	FirstSeen      time.Time `json:"first_seen,omitzero"`
+	LastSeen       time.Time `json:"last_seen,omitzero"`
+}
+
+// AddressInfo is what address intelligence knows about one address.
+type AddressInfo struct {
+	Address string `json:"address"`
+	// Prefix is the announced network (or the database's range).
+	Prefix  string `json:"prefix,omitempty"`
+	ASN     uint32 `json:"asn,omitempty"`
+	ASName  string `json:"as_name,omitempty"`
+	Country string `json:"country,omitempty"`
+	// IntelSources names the databases that answered (mmdb file, iptoasn,
+	// cymru).
+	IntelSources []string `json:"intel_sources,omitempty"`
+}
+
+// HistoricName is a name passive data knows that no longer resolves
+// (Kind "gone"), or whose former CNAME target no longer exists (Kind
+// "cname-target-gone", Target set).
+type HistoricName struct {
+	Name     string    `json:"name"`
+	Kind     string    `json:"kind"`
+	Target   string    `json:"target,omitempty"`
+	LastSeen time.Time `json:"last_seen,omitzero"`
+	Sources  []string  `json:"sources"`
+	// Records are what passive data held for the name ("TYPE data").
+	Records []string `json:"records,omitempty"`
+}
+
+// PassiveStatus says what one passive source delivered.
+type PassiveStatus struct {
+	Source       string `json:"source"`
+	Observations int    `json:"observations"`
+	Names        int    `json:"names"`
+	DurationMS   int64  `json:"duration_ms"`
+	Error        string `json:"error,omitempty"`
 }
 
 // Record is one resource record in presentation form. Data is the RDATA as
