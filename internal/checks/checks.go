@@ -117,6 +117,7 @@ func All() []Check {
 		checkFunc{"version-disclosure", checkVersionDisclosure},
 		checkFunc{"hostname-disclosure", checkHostnameDisclosure},
 		checkFunc{"dangling-cname", checkDanglingCNAME},
+		checkFunc{"historic-dangling", checkHistoricDangling},
 		checkFunc{"lame-delegation", checkLameDelegation},
 		checkFunc{"dangling-ns", checkDanglingNS},
 		checkFunc{"soa-serial-mismatch", checkSOASerialMismatch},

@@ -110,6 +110,11 @@ var meta = map[string]checkMeta{
 		remediation: "Remove the CNAME, or recreate the resource it points at; when the target lies in a third-party service or an unregistered domain, do it now: whoever claims the name serves content under your domain.",
 		references:  []string{refTakeover, refTakeover2, refRFC1034, refCWE350},
 	},
+	"historic-dangling": {
+		title:       "Passive DNS knows a name (or alias target) that no longer exists",
+		remediation: "Delete what still points at the vanished name: CNAMEs to a removed target are takeover bait, and forgotten names in passive DNS tell an adversary which services existed; check that the resources behind them are really gone, and that no CNAME, MX, NS or link still refers to them.",
+		references:  []string{refTakeover, refTakeover2, refRFC1034, refCWE350},
+	},
 	"lame-delegation": {
 		title:       "Delegated nameserver does not answer authoritatively",
 		remediation: "Fix or remove the server from the NS set at the parent and in the zone; make every listed server load the zone.",

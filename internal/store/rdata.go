@@ -1,0 +1,131 @@
+package store
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// nameFields lists, per rrtype, the 1-based whitespace-separated fields of
+// the presentation rdata that hold names an rdata-name lookup finds ("who
+// points at this name"). 0 means the whole rdata is one name.
+var nameFields = map[uint16][]int{
+	dns.TypeNS: {0}, dns.TypeCNAME: {0}, dns.TypeDNAME: {0}, dns.TypePTR: {0},
+	dns.TypeMB: {0}, dns.TypeMD: {0}, dns.TypeMF: {0}, dns.TypeMG: {0}, dns.TypeMR: {0},
+	dns.TypeMX: {2}, dns.TypeAFSDB: {2}, dns.TypeRT: {2}, dns.TypeKX: {2}, dns.TypeLP: {2},
+	dns.TypeSVCB: {2}, dns.TypeHTTPS: {2},
+	dns.TypeSRV:   {4},
+	dns.TypeNAPTR: {6},
+	dns.TypeSOA:   {1, 2}, dns.TypeMINFO: {1, 2}, dns.TypeRP: {1, 2}, dns.TypeTALINK: {1, 2},
+	dns.TypePX: {2, 3},
+}
+
+// HasRDataNames reports whether tuples of rrtype t carry names that
+// KindRDataName lookups find.
+func HasRDataNames(t uint16) bool { _, ok := nameFields[t]; return ok }
+
+// RDataNames returns the names in the rdata of an rrtype-t tuple that
+// rdata-name lookups find, in canonical form (lower case, no trailing
+// dot), without duplicates, in field order. The root (".") and names that
+// are not valid stored names are left out. Other types yield nil.
+func RDataNames(t uint16, rdata string) []string {
+	fields, ok := nameFields[t]
+	if !ok {
+		return nil
+	}
+	var out []string
+	add := func(s string) {
+		n := canonicalRDataName(s)
+		if n == "" {
+			return
+		}
+		for _, o := range out {
+			if o == n {
+				return
+			}
+		}
+		out = append(out, n)
+	}
+	if fields[0] == 0 {
+		add(strings.TrimSpace(rdata))
+		return out
+	}
+	toks := tokens(rdata, fields[len(fields)-1])
+	for _, f := range fields {
+		if f <= len(toks) {
+			add(toks[f-1])
+		}
+	}
+	return out
+}
+
+// canonicalRDataName turns a name field into canonical form, or "" when it
+// is the root or not a name.
+func canonicalRDataName(s string) string {
+	if s == "" || s == "." || s == "@" {
+		return ""
+	}
+	if strings.HasSuffix(s, ".") && !escapedAt(s, len(s)-1) {
+		s = s[:len(s)-1]
+	}
+	if s == "" || s == "." || CheckName(s) != nil {
+		return ""
+	}
+	return asciiLower(s)
+}
+
+// tokens splits presentation rdata into its first n whitespace-separated
+// fields; a quoted field is one token (quotes kept) and backslash escapes
+// are kept.
+func tokens(s string, n int) []string {
+	var out []string
+	i := 0
+	for len(out) < n {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
+		start := i
+		quoted := s[i] == '"'
+		if quoted {
+			i++
+		}
+		for i < len(s) {
+			c := s[i]
+			if c == '\\' {
+				i += 2
+				continue
+			}
+			if quoted && c == '"' {
+				i++
+				break
+			}
+			if !quoted && (c == ' ' || c == '\t') {
+				break
+			}
+			i++
+		}
+		out = append(out, s[start:min(i, len(s))])
+	}
+	return out
+}
+
+// RDataIP returns the address of an A or AAAA tuple's rdata. An A record
+// yields an IPv4 address, an AAAA record an IPv6 one (IPv4-mapped stays
+// IPv6).
+func RDataIP(t uint16, rdata string) (netip.Addr, bool) {
+	if t != dns.TypeA && t != dns.TypeAAAA {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(rdata)
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}, false
+	}
+	if t == dns.TypeA && !a.Is4() || t == dns.TypeAAAA && a.Is4() {
+		return netip.Addr{}, false
+	}
+	return a, true
+}
