@@ -9,7 +9,6 @@ import (
 	"github.com/dnsscout/dnsscout/internal/checks"
 	"github.com/dnsscout/dnsscout/internal/finding"
 	"github.com/dnsscout/dnsscout/internal/recon"
-	"github.com/dnsscout/dnsscout/internal/resolver"
 )
 
 // auditSettings is what recon's audit flags asked for.
@@ -40,12 +39,12 @@ func auditOptions(f *reconFlags) (auditSettings, error) {
 }
 
 // runChecks audits r and fills its findings. The checks send their own
-// queries through res.
-func runChecks(ctx context.Context, r *recon.Result, res *resolver.Resolver, port uint16, out reconOutput) error {
+// queries through ex (nil: offline).
+func runChecks(ctx context.Context, r *recon.Result, ex checks.Exchanger, port uint16, out reconOutput) error {
 	if out.audit.off {
 		return nil
 	}
-	env := &checks.Env{Result: r, Exchanger: res, Logger: out.logger, NameserverPort: port}
+	env := &checks.Env{Result: r, Exchanger: ex, Logger: out.logger, NameserverPort: port}
 	found, err := checks.RunEnv(ctx, env, out.audit.sel)
 	if err != nil {
 		if ctx.Err() != nil {

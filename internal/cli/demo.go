@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dnsscout/dnsscout/internal/demo"
+	"github.com/dnsscout/dnsscout/internal/passive"
 	"github.com/dnsscout/dnsscout/internal/resolver"
 )
 
@@ -38,6 +39,11 @@ against it exactly as against the internet. Nothing leaves the machine.`,
 		},
 	}
 	addReconFlags(cmd, f)
+	// The demo brings its own passive data and address database.
+	for _, name := range []string{"db", "passive", "passive-only", "no-passive", "passive-source", "passive-exclude",
+		"passive-config", "passive-rate", "dnsdb-key", "dnsdb-url", "circl-auth", "circl-url", "crtsh-url", "mmdb", "iptoasn", "cymru"} {
+		_ = cmd.Flags().MarkHidden(name)
+	}
 	// The in-process world answers from one Go process: a few dozen
 	// queries in flight keep it fast without timeouts.
 	_ = cmd.Flags().Set("concurrency", "64")
@@ -85,6 +91,11 @@ func runDemo(ctx context.Context, e *env, f *reconFlags, keep bool, htmlReport s
 	fmt.Fprintf(e.stderr, "demo world up: resolver %s, nameservers on port %d of 127.53.0.0/24\n", world.Resolver, world.Port)
 	audit, err := auditOptions(f)
 	if err != nil {
+		return err
+	}
+	// The demo's passive DNS and address database, built in.
+	opts.Passive = []passive.Source{demo.PassiveSource()}
+	if opts.Annotator, err = demo.Annotator(); err != nil {
 		return err
 	}
 	var html *os.File

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dnsscout/dnsscout/internal/baseline"
+	"github.com/dnsscout/dnsscout/internal/checks"
 	"github.com/dnsscout/dnsscout/internal/dnsname"
 	"github.com/dnsscout/dnsscout/internal/recon"
 	"github.com/dnsscout/dnsscout/internal/report"
@@ -29,6 +30,7 @@ func init() { subcommands = append(subcommands, newReconCmd) }
 // reconFlags are the flags of `dnsscout recon` (and the recon part of
 // `dnsscout demo`).
 type reconFlags struct {
+	sources     sourceFlags
 	resolvers   []string
 	wordlist    string
 	rate        float64
@@ -118,6 +120,7 @@ func addReconFlags(cmd *cobra.Command, f *reconFlags) {
 	fl.StringSliceVar(&f.skipChecks, "skip-checks", nil, "skip these audit checks (comma-separated ids, or \"all\")")
 	fl.StringVar(&f.failOn, "fail-on", "", "exit with status 3 when a finding reaches this `SEVERITY` (info, low, medium, high, critical)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log what each stage does to standard error")
+	addSourceFlags(cmd, &f.sources)
 	fl.StringVar(&f.progress, "progress", "auto", "progress line on standard error: auto (when it is a terminal), always, never")
 }
 
@@ -170,6 +173,12 @@ func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
 	if err != nil {
 		return err
 	}
+	srcs, err := openSources(ctx, e, &f.sources, res, logger)
+	if err != nil {
+		return err
+	}
+	defer srcs.close()
+	srcs.apply(&opts)
 	return reconWith(ctx, e, res, domains, opts, reconOutput{format: format, w: out, progress: f.progress, logger: logger, audit: audit, baseline: base})
 }
 
@@ -214,7 +223,13 @@ func reconWith(ctx context.Context, e *env, res *resolver.Resolver, domains []st
 			continue
 		}
 		fillRunStats(r, res, before)
-		if err := runChecks(ctx, r, res, opts.NameserverPort, out); err != nil {
+		// In passive-only mode the checks work offline too: their own
+		// queries would reach the target's servers.
+		var ex checks.Exchanger = res
+		if opts.PassiveOnly {
+			ex = nil
+		}
+		if err := runChecks(ctx, r, ex, opts.NameserverPort, out); err != nil {
 			return err
 		}
 		results = append(results, r)

@@ -101,6 +101,7 @@ func zoneTexts() map[string]string {
 			"printer 3600 IN A 192.168.1.50",
 			"db01 3600 IN CNAME db01.corp.local.",
 			"legacy 3600 IN CNAME example-legacy.herokuapp.com.",
+			"promo 3600 IN CNAME www.example.com.",
 			"_ldap._tcp.dc._msdcs 3600 IN SRV 0 100 389 dc01.example.com.",
 			"_kerberos._tcp 3600 IN SRV 0 100 88 dc01.example.com.",
 			"dc01 3600 IN A 10.0.0.5",

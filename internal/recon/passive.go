@@ -144,8 +144,11 @@ func (r *run) historic(ctx context.Context) {
 func (r *run) noteLiveness(ctx context.Context, name string, m *dns.Msg) {
 	var l passive.Liveness
 	switch {
-	case m.Rcode == dns.RcodeNameError:
+	case m.Rcode == dns.RcodeNameError && !ownsCNAME(m, name):
 		l = passive.LiveNXDomain
+	case m.Rcode == dns.RcodeNameError:
+		// The name exists: it is an alias whose target does not.
+		l = passive.LiveExists
 	case m.Rcode != dns.RcodeSuccess:
 		return
 	case r.inScope(name) && r.wildcardEcho(ctx, name, dns.TypeA, m):
@@ -231,4 +234,14 @@ func (a *AddressInfo) fill(info ipintel.Info) {
 	a.ASName = info.ASName
 	a.Country = info.Country
 	a.IntelSources = info.Sources
+}
+
+// ownsCNAME reports whether m's answer holds a CNAME owned by name.
+func ownsCNAME(m *dns.Msg, name string) bool {
+	for _, x := range m.Answer {
+		if x.Header().Rrtype == dns.TypeCNAME && dnsname.FromWire(x.Header().Name) == name {
+			return true
+		}
+	}
+	return false
 }
