@@ -324,16 +324,16 @@ func parseObject(obj *cofObject, dst []Tuple) (_ []Tuple, _ string, err error) {
 	if obj.Bailiwick != nil && *obj.Bailiwick != "" {
 		t.Bailiwick = CanonicalName(*obj.Bailiwick)
 	}
-	if t.TimeFirst, _, err = parseTime(obj.TimeFirst, obj.TimeFirstMS, "time_first"); err != nil {
+	if t.TimeFirst, err = parseTime(obj.TimeFirst, obj.TimeFirstMS, "time_first"); err != nil {
 		return dst, "", err
 	}
-	if t.TimeLast, _, err = parseTime(obj.TimeLast, obj.TimeLastMS, "time_last"); err != nil {
+	if t.TimeLast, err = parseTime(obj.TimeLast, obj.TimeLastMS, "time_last"); err != nil {
 		return dst, "", err
 	}
-	if t.ZoneTimeFirst, _, err = parseTime(obj.ZoneTimeFirst, nil, "zone_time_first"); err != nil {
+	if t.ZoneTimeFirst, err = parseTime(obj.ZoneTimeFirst, nil, "zone_time_first"); err != nil {
 		return dst, "", err
 	}
-	if t.ZoneTimeLast, _, err = parseTime(obj.ZoneTimeLast, nil, "zone_time_last"); err != nil {
+	if t.ZoneTimeLast, err = parseTime(obj.ZoneTimeLast, nil, "zone_time_last"); err != nil {
 		return dst, "", err
 	}
 	if t.TimeLast == 0 && t.TimeFirst != 0 {
@@ -427,25 +427,25 @@ func parseRRTypeValue(raw json.RawMessage) (uint16, error) {
 // parseTime reads seconds from sec, or milliseconds from ms when sec is
 // absent. Numbers with a fraction are truncated; strings of digits are
 // accepted (some exporters quote numbers).
-func parseTime(sec, ms json.RawMessage, field string) (int64, bool, error) {
+func parseTime(sec, ms json.RawMessage, field string) (int64, error) {
 	if sec != nil && string(sec) != "null" {
 		n, err := parseUint(sec, field)
 		if err != nil {
-			return 0, false, err
+			return 0, err
 		}
 		if n > math.MaxInt64 {
-			return 0, false, fmt.Errorf("%w: %s out of range", ErrCOFValue, field)
+			return 0, fmt.Errorf("%w: %s out of range", ErrCOFValue, field)
 		}
-		return int64(n), true, nil
+		return int64(n), nil
 	}
 	if ms != nil && string(ms) != "null" {
 		n, err := parseUint(ms, field+"_ms")
 		if err != nil {
-			return 0, false, err
+			return 0, err
 		}
-		return int64(n / 1000), true, nil
+		return int64(n / 1000), nil
 	}
-	return 0, false, nil
+	return 0, nil
 }
 
 func parseUint(raw json.RawMessage, field string) (uint64, error) {

@@ -1,0 +1,245 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/binary"
+	"strings"
+
+	"github.com/miekg/dns"
+
+	"github.com/dnsscout/dnsscout/internal/pdns"
+)
+
+// The bailiwick rule (docs/ingest.md has the reader's version):
+//
+//  1. Only responses (QR=1) with opcode QUERY are considered. Rcode
+//     NOERROR (including the extended rcode of OPT) gives records;
+//     NXDOMAIN counts one NXDOMAIN for the last name of the answer's CNAME
+//     chain (the query name when there is none) and keeps nothing else.
+//     Other rcodes are counted and dropped. A message that does not parse
+//     completely is dropped whole.
+//  2. The zone Z the server answered for is, in order: the zone the
+//     transport reports (dnstap query_zone); else the owner of an SOA in
+//     the authority section that is at or above the query name or a name
+//     of its CNAME chain; else the longest such owner of NS records in the
+//     authority section, except that in a referral (AA=0 and an empty
+//     answer section) Z is that owner's parent, and a referral to the root
+//     gives no Z; else Z is unknown.
+//  3. Every answer-section record is kept; its bailiwick is Z when its
+//     owner is at or below Z, else empty. Authority and additional records
+//     are kept only when Z is known and their owner is at or below Z
+//     (bailiwick Z).
+//  4. Records of class other than IN (the mDNS cache-flush bit ignored),
+//     and OPT, TSIG and TKEY records are never kept. A record kept twice in
+//     one message is counted once.
+
+func (in *Ingester) messageLocked(ts int64, msg []byte, zone []byte) {
+	st := &in.stats
+	st.Messages++
+	if len(msg) < 12 {
+		st.bad(wireErrNames[errShort])
+		return
+	}
+	flags := binary.BigEndian.Uint16(msg[2:4])
+	if flags&0x8000 == 0 {
+		st.Queries++
+		return
+	}
+	st.Responses++
+	if (flags>>11)&0xf != 0 {
+		st.NotQuery++
+		return
+	}
+	rcode := flags & 0xf
+	if rcode != dns.RcodeSuccess && rcode != dns.RcodeNameError {
+		st.OtherRcode++
+		return
+	}
+	w := &in.w
+	if e := w.walk(msg); e != wireOK {
+		st.bad(wireErrNames[e])
+		return
+	}
+	if w.extRcode != 0 {
+		st.OtherRcode++
+		return
+	}
+	if w.cut {
+		st.bad(wireErrNames[errRecord])
+	}
+	sec := ts / 1e9
+	in.serial++
+	chain := in.cnameChain()
+	if rcode == dns.RcodeNameError {
+		st.NXDomain++
+		if len(chain) == 0 {
+			return
+		}
+		last := chain[len(chain)-1]
+		in.agg.nx(last, sec, 1, func() string { return wireToText(last) })
+		return
+	}
+	st.Used++
+	if zone == nil {
+		zone = in.zoneOf(flags, chain)
+	}
+	var bw string // bailiwick text of zone, made on first need
+	for i := range w.rrs {
+		r := &w.rrs[i]
+		if r.class&0x7fff != classIN || r.typ == typeOPT || r.typ == typeTSIG || r.typ == typeTKEY {
+			continue
+		}
+		owner := w.ownerOf(r)
+		inZone := zone != nil && isSubWire(owner, zone)
+		if r.section != 1 && !inZone {
+			st.OutOfBailiwick++
+			continue
+		}
+		key := append(in.key[:0], owner...)
+		key = append(key, byte(r.typ>>8), byte(r.typ))
+		key, e := appendRData(key, msg, r.rdOff, r.rdOff+r.rdLen, r.typ)
+		in.key = key
+		if e != wireOK {
+			st.bad(wireErrNames[e])
+			continue
+		}
+		ent := in.agg.lookup(key)
+		if ent == nil {
+			nt, ok := in.newEntry(msg, r)
+			if !ok {
+				continue
+			}
+			ent = in.agg.insert(key, nt)
+		} else if ent.serial == in.serial {
+			continue // same record twice in one message
+		} else {
+			st.Folded++
+		}
+		st.Records++
+		ent.serial = in.serial
+		ent.sight(sec)
+		if inZone && ent.bailiwick == "" {
+			if bw == "" {
+				bw = in.agg.zone(zone, func() string { return wireToText(zone) })
+			}
+			ent.bailiwick = bw
+		}
+	}
+}
+
+// newEntry makes the presentation strings of a record not yet aggregated.
+func (in *Ingester) newEntry(msg []byte, r *rr) (entry, bool) {
+	name := wireToText(in.w.ownerOf(r))
+	var rdata string
+	if r.rdLen == 0 {
+		rdata = `\# 0`
+	} else {
+		h := dns.RR_Header{Name: ".", Rrtype: r.typ, Class: dns.ClassINET, Rdlength: uint16(r.rdLen)}
+		// miekg/dns reads some rdata (TXT) up to the end of the slice it
+		// is given, so the message is cut at the end of this record.
+		x, _, err := dns.UnpackRRWithHeader(h, msg[:r.rdOff+r.rdLen], r.rdOff)
+		if err != nil || x == nil {
+			in.log.Debug("rdata rejected", "type", r.typ, "err", err)
+			in.stats.bad("DNS rdata rejected by the presentation decoder")
+			return entry{}, false
+		}
+		rdata = pdns.RData(x)
+		if rdata == "" {
+			in.stats.bad("DNS rdata rejected by the presentation decoder")
+			return entry{}, false
+		}
+	}
+	return entry{name: name, rdata: rdata, typ: r.typ}, true
+}
+
+// cnameChain returns the query name followed by the CNAME targets the
+// answer section leads to from it (at most 16 steps); empty without a
+// question.
+func (in *Ingester) cnameChain() [][]byte {
+	w := &in.w
+	chain := in.chain[:0]
+	if w.qname == nil {
+		return chain
+	}
+	chain = append(chain, w.qname)
+	cur := w.qname
+	for range 16 {
+		found := false
+		for i := range w.rrs {
+			r := &w.rrs[i]
+			if r.section == 1 && r.typ == typeCNAME && r.targetTo > 0 && bytes.Equal(w.ownerOf(r), cur) {
+				cur = w.names[r.target:r.targetTo]
+				chain = append(chain, cur)
+				found = true
+				break
+			}
+		}
+		if !found {
+			break
+		}
+	}
+	in.chain = chain
+	return chain
+}
+
+// zoneOf applies step 2 of the bailiwick rule.
+func (in *Ingester) zoneOf(flags uint16, chain [][]byte) []byte {
+	w := &in.w
+	above := func(z []byte) bool {
+		for _, n := range chain {
+			if isSubWire(n, z) {
+				return true
+			}
+		}
+		return false
+	}
+	answers := 0
+	var ns []byte
+	for i := range w.rrs {
+		r := &w.rrs[i]
+		switch {
+		case r.section == 1:
+			answers++
+		case r.section != 2 || r.class&0x7fff != classIN:
+		case r.typ == typeSOA:
+			if o := w.ownerOf(r); above(o) {
+				return o
+			}
+		case r.typ == typeNS:
+			if o := w.ownerOf(r); len(o) > len(ns) && above(o) {
+				ns = o
+			}
+		}
+	}
+	if ns == nil {
+		return nil
+	}
+	if answers == 0 && flags&0x0400 == 0 { // referral
+		if len(ns) == 1 {
+			return nil // upward referral to the root
+		}
+		return parentWire(ns)
+	}
+	return ns
+}
+
+// wireToText renders a lower-case wire name (from the walker, so valid) in
+// canonical text form, escaping as miekg/dns does.
+func wireToText(name []byte) string {
+	s, _, err := dns.UnpackDomainName(name, 0)
+	if err != nil {
+		return "."
+	}
+	return pdns.CanonicalName(s)
+}
+
+// textToWire converts a zone name in text form to lower-case wire form.
+func textToWire(s string) ([]byte, bool) {
+	s = strings.ToLower(dns.Fqdn(strings.TrimSpace(s)))
+	buf := make([]byte, 256)
+	n, err := dns.PackDomainName(s, buf, 0, nil, false)
+	if err != nil {
+		return nil, false
+	}
+	return buf[:n], true
+}

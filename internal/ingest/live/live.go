@@ -1,0 +1,253 @@
+//go:build linux
+
+// Package live captures DNS traffic from a network interface with
+// AF_PACKET (TPACKET_V3 ring, no libpcap, no cgo), filters it in the kernel
+// with a classic BPF program built for the DNS ports, and feeds the packets
+// to an ingest/pcap Decoder until its context is done. It does not decode
+// anything itself.
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gopacket/gopacket/afpacket"
+	"golang.org/x/net/bpf"
+
+	"github.com/dnsscout/dnsscout/internal/ingest/pcap"
+)
+
+// Errors of package live.
+var (
+	// ErrInterface: the interface does not exist or cannot be opened.
+	ErrInterface = errors.New("live: cannot capture on interface")
+)
+
+// Options configures Capture.
+type Options struct {
+	// Interface is the network interface to capture on. Required.
+	Interface string
+	// Ports are the DNS server ports the kernel filter lets through
+	// (packets sent from them, plus IP fragments). Default: 53.
+	Ports []uint16
+	// RingBytes is the size of the capture ring shared with the kernel;
+	// packets arriving while it is full are dropped by the kernel and
+	// counted. Default: 16 MiB.
+	RingBytes int
+	// Logger receives start and stop lines. Nil discards.
+	Logger *slog.Logger
+}
+
+// Stats counts what the kernel did for the capture.
+type Stats struct {
+	Packets uint64 // packets the filter accepted
+	Drops   uint64 // packets dropped because the ring was full
+}
+
+// blockBytes is the ring's block size: a multiple of the page size holding
+// several maximum-size frames.
+const blockBytes = 1 << 20
+
+// Capture reads packets from o.Interface and passes them to d until ctx
+// is done (then it returns the kernel's counters and a nil error) or the
+// decoder's handler fails. ready, if not nil, is called once the socket
+// and its filter are in place.
+func Capture(ctx context.Context, o Options, d *pcap.Decoder, ready func()) (Stats, error) {
+	if len(o.Ports) == 0 {
+		o.Ports = []uint16{53}
+	}
+	if o.RingBytes <= 0 {
+		o.RingBytes = 16 << 20
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "live", "interface", o.Interface)
+	ifi, err := net.InterfaceByName(o.Interface)
+	if err != nil {
+		return Stats{}, fmt.Errorf("%w %q: %v", ErrInterface, o.Interface, err)
+	}
+	tp, err := afpacket.NewTPacket(
+		afpacket.OptInterface(o.Interface),
+		afpacket.SocketDgram, // packets start at the network header
+		afpacket.TPacketVersion3,
+		afpacket.OptFrameSize(1<<16),
+		afpacket.OptBlockSize(blockBytes),
+		afpacket.OptNumBlocks(max(2, o.RingBytes/blockBytes)),
+		afpacket.OptBlockTimeout(20*time.Millisecond),
+		afpacket.OptPollTimeout(100*time.Millisecond),
+	)
+	if err != nil {
+		return Stats{}, fmt.Errorf("%w %q: %v", ErrInterface, o.Interface, err)
+	}
+	defer tp.Close()
+	prog, err := Filter(o.Ports, ifi.Flags&net.FlagLoopback != 0)
+	if err != nil {
+		return Stats{}, err
+	}
+	if err := tp.SetBPF(prog); err != nil {
+		return Stats{}, fmt.Errorf("%w %q: BPF filter: %v", ErrInterface, o.Interface, err)
+	}
+	log.Info("capturing", "ports", o.Ports)
+	if ready != nil {
+		ready()
+	}
+	stats := func() Stats {
+		_, s3, err := tp.SocketStats()
+		if err != nil {
+			return Stats{}
+		}
+		return Stats{Packets: uint64(s3.Packets()), Drops: uint64(s3.Drops())}
+	}
+	for {
+		if ctx.Err() != nil {
+			log.Info("capture stopped")
+			return stats(), nil
+		}
+		data, ci, err := tp.ZeroCopyReadPacketData()
+		switch {
+		case errors.Is(err, afpacket.ErrTimeout):
+			continue
+		case err != nil:
+			return stats(), fmt.Errorf("%w %q: %v", ErrInterface, o.Interface, err)
+		}
+		if err := d.Packet(ci.Timestamp.UnixNano(), pcap.LinkRaw, data); err != nil {
+			return stats(), err
+		}
+	}
+}
+
+// Linux BPF extension offset for the packet type (SKF_AD_PKTTYPE) and the
+// type of packets a host sends (PACKET_OUTGOING).
+const packetOutgoing = 4
+
+// Filter builds the kernel filter for packets at the network header (a
+// SOCK_DGRAM socket): IPv4 or IPv6 UDP/TCP sent from one of ports, IPv4
+// fragments past the first, and IPv6 packets with extension headers (the
+// decoder looks at those itself). On a loopback interface every packet
+// passes twice, once outgoing: those copies are dropped, as libpcap does.
+func Filter(ports []uint16, loopback bool) ([]bpf.RawInstruction, error) {
+	const (
+		accept = 0x40000
+		drop   = 0
+	)
+	// Each program is built with symbolic jumps resolved by hand: the
+	// labels below are instruction indices filled in after layout.
+	var p []bpf.Instruction
+	type fix struct {
+		at            int
+		yes, no       string
+		unconditional bool
+	}
+	var fixes []fix
+	labels := map[string]int{}
+	label := func(name string) { labels[name] = len(p) }
+	jeq := func(v uint32, yes, no string) {
+		fixes = append(fixes, fix{at: len(p), yes: yes, no: no})
+		p = append(p, bpf.JumpIf{Cond: bpf.JumpEqual, Val: v})
+	}
+	jset := func(v uint32, yes, no string) {
+		fixes = append(fixes, fix{at: len(p), yes: yes, no: no})
+		p = append(p, bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: v})
+	}
+	jmp := func(to string) {
+		fixes = append(fixes, fix{at: len(p), yes: to, unconditional: true})
+		p = append(p, bpf.Jump{})
+	}
+	portCheck := func(prefix string) {
+		for i, port := range ports {
+			next := fmt.Sprintf("%s%d", prefix, i+1)
+			if i == len(ports)-1 {
+				next = "drop"
+			}
+			jeq(uint32(port), "accept", next)
+			if i < len(ports)-1 {
+				label(next)
+			}
+		}
+	}
+
+	if loopback {
+		p = append(p, bpf.LoadExtension{Num: bpf.ExtType})
+		jeq(packetOutgoing, "drop", "start")
+	}
+	label("start")
+	p = append(p, bpf.LoadAbsolute{Off: 0, Size: 1}, bpf.ALUOpConstant{Op: bpf.ALUOpShiftRight, Val: 4})
+	jeq(4, "v4", "v6check")
+	label("v6check")
+	jeq(6, "v6", "drop")
+
+	label("v4")
+	p = append(p, bpf.LoadAbsolute{Off: 9, Size: 1})
+	jeq(17, "v4frag", "v4tcp")
+	label("v4tcp")
+	jeq(6, "v4frag", "v4tunnel")
+	label("v4tunnel")
+	jeq(4, "accept", "v4tunnel6") // IP in IP: the decoder looks inside
+	label("v4tunnel6")
+	jeq(41, "accept", "drop")
+	label("v4frag")
+	p = append(p, bpf.LoadAbsolute{Off: 6, Size: 2})
+	jset(0x1fff, "accept", "v4port")
+	label("v4port")
+	p = append(p, bpf.LoadMemShift{Off: 0}, bpf.LoadIndirect{Off: 0, Size: 2})
+	portCheck("v4p")
+
+	label("v6")
+	p = append(p, bpf.LoadAbsolute{Off: 6, Size: 1})
+	jeq(17, "v6port", "v6tcp")
+	label("v6tcp")
+	jeq(6, "v6port", "v6ext")
+	label("v6ext")
+	for _, nh := range []uint32{0, 43, 44, 51, 60, 4, 41} {
+		next := fmt.Sprintf("v6ext%d", nh)
+		jeq(nh, "accept", next)
+		label(next)
+	}
+	jmp("drop")
+	label("v6port")
+	p = append(p, bpf.LoadAbsolute{Off: 40, Size: 2})
+	portCheck("v6p")
+
+	label("accept")
+	p = append(p, bpf.RetConstant{Val: accept})
+	label("drop")
+	p = append(p, bpf.RetConstant{Val: drop})
+
+	for _, f := range fixes {
+		yes, ok := labels[f.yes]
+		if !ok {
+			return nil, fmt.Errorf("live: filter label %q", f.yes)
+		}
+		skip := func(to int) (uint8, error) {
+			d := to - f.at - 1
+			if d < 0 || d > 255 {
+				return 0, fmt.Errorf("live: filter jump of %d (too many ports?)", d)
+			}
+			return uint8(d), nil
+		}
+		if f.unconditional {
+			p[f.at] = bpf.Jump{Skip: uint32(yes - f.at - 1)}
+			continue
+		}
+		no, ok := labels[f.no]
+		if !ok {
+			return nil, fmt.Errorf("live: filter label %q", f.no)
+		}
+		j := p[f.at].(bpf.JumpIf)
+		var err error
+		if j.SkipTrue, err = skip(yes); err != nil {
+			return nil, err
+		}
+		if j.SkipFalse, err = skip(no); err != nil {
+			return nil, err
+		}
+		p[f.at] = j
+	}
+	return bpf.Assemble(p)
+}

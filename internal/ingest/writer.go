@@ -1,0 +1,151 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dnsscout/dnsscout/internal/pdns"
+	"github.com/dnsscout/dnsscout/internal/store"
+)
+
+// writer upserts batches into the sink from its own goroutines, so that
+// decoding goes on while the store works: on a two-core machine the store
+// writes and the decoding overlap (bench/ingest). The queue is short: a
+// store slower than the sources holds them back (backpressure) instead of
+// piling batches up in memory.
+type writer struct {
+	sink   Sink
+	nxSink NXSink
+	log    *slog.Logger
+	jobs   chan *job
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	pending int   // jobs submitted and not finished
+	err     error // first sink error; sticky
+	closed  bool
+
+	tuples    atomic.Uint64 // tuples the sink accepted
+	rejected  atomic.Uint64 // tuples the sink refused one by one (ErrBadTuple)
+	nxNames   atomic.Uint64
+	nxDropped atomic.Uint64
+}
+
+type job struct {
+	tuples []pdns.Tuple
+	nx     []store.NXCount
+}
+
+func newWriter(sink Sink, workers int, log *slog.Logger) *writer {
+	w := &writer{sink: sink, log: log, jobs: make(chan *job, workers)}
+	w.cond = sync.NewCond(&w.mu)
+	if nx, ok := sink.(NXSink); ok {
+		w.nxSink = nx
+	}
+	for range workers {
+		w.wg.Go(func() {
+			for j := range w.jobs {
+				err := w.write(j)
+				w.mu.Lock()
+				w.pending--
+				if err != nil && w.err == nil {
+					w.err = err
+				}
+				w.cond.Broadcast()
+				w.mu.Unlock()
+			}
+		})
+	}
+	return w
+}
+
+// submit queues a job, blocking while the queue is full, and returns the
+// sink's first error so far.
+func (w *writer) submit(j *job) error {
+	if j == nil || len(j.tuples) == 0 && len(j.nx) == 0 {
+		return w.error()
+	}
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return errClosed
+	}
+	w.pending++
+	w.mu.Unlock()
+	w.jobs <- j
+	return w.error()
+}
+
+var errClosed = errors.New("ingest: ingester closed")
+
+func (w *writer) error() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// wait blocks until every submitted job is done.
+func (w *writer) wait() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for w.pending > 0 {
+		w.cond.Wait()
+	}
+	return w.err
+}
+
+// close stops the workers after the queued jobs. Submitting after close
+// fails; close must not race with a submit in progress (Close is called
+// once the sources have stopped).
+func (w *writer) close() {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	close(w.jobs)
+	w.wg.Wait()
+}
+
+// write runs one job. The context is not the caller's: a flush that
+// stopping started must finish.
+func (w *writer) write(j *job) error {
+	ctx := context.Background()
+	if len(j.tuples) > 0 {
+		err := w.sink.Upsert(ctx, j.tuples)
+		switch {
+		case err == nil:
+			w.tuples.Add(uint64(len(j.tuples)))
+		case errors.Is(err, store.ErrBadTuple):
+			// One tuple the store cannot hold must not cost the batch:
+			// write them one by one and skip the bad ones.
+			for i := range j.tuples {
+				err := w.sink.Upsert(ctx, j.tuples[i:i+1])
+				switch {
+				case err == nil:
+					w.tuples.Add(1)
+				case errors.Is(err, store.ErrBadTuple):
+					w.rejected.Add(1)
+					w.log.Warn("store refused a tuple", "rrname", j.tuples[i].RRName, "rrtype", pdns.TypeString(j.tuples[i].RRType), "err", err)
+				default:
+					return err
+				}
+			}
+		default:
+			return err
+		}
+	}
+	if len(j.nx) > 0 {
+		if w.nxSink == nil {
+			w.nxDropped.Add(uint64(len(j.nx)))
+			return nil
+		}
+		if err := w.nxSink.AddNXDomain(ctx, j.nx); err != nil {
+			return err
+		}
+		w.nxNames.Add(uint64(len(j.nx)))
+	}
+	return nil
+}
