@@ -178,7 +178,7 @@ func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
 		return err
 	}
 	defer srcs.close()
-	srcs.apply(&opts)
+	srcs.apply(ctx, &opts)
 	return reconWith(ctx, e, res, domains, opts, reconOutput{format: format, w: out, progress: f.progress, logger: logger, audit: audit, baseline: base})
 }
 

@@ -153,3 +153,36 @@ func TestReconPassiveOnly(t *testing.T) {
 		t.Error("a normal run sent no query to the target's servers: the counter proves nothing")
 	}
 }
+
+// TestReconRemembers checks that recon --db stores the answers it saw as
+// passive DNS observations of sensor "recon".
+func TestReconRemembers(t *testing.T) {
+	w, db := passiveWorld(t)
+	code, _, errOut := run(t, nil, "recon", "-r", w.Resolver.String(), "--nameserver-port", strconv.Itoa(int(w.Port)),
+		"--db", db, "-w", "none", "--no-ptr", "--no-srv", "--format", "json", "--progress", "never", "example.com")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, db, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	q, err := store.ParseQuery("alias.example.com", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if _, err := st.Lookup(ctx, q, func(tp *pdns.Tuple) error {
+		if slices.Contains(tp.SensorIDs, "recon") {
+			got = append(got, pdns.TypeString(tp.RRType)+" "+tp.RData)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(got, "A 192.0.2.12") {
+		t.Errorf("recon's answer for alias.example.com not stored: %v", got)
+	}
+}

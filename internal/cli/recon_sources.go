@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
+
+	"github.com/miekg/dns"
 
 	"github.com/spf13/cobra"
 
+	"github.com/dnsscout/dnsscout/internal/ingest"
 	"github.com/dnsscout/dnsscout/internal/ipintel"
 	"github.com/dnsscout/dnsscout/internal/passive"
 	"github.com/dnsscout/dnsscout/internal/recon"
@@ -57,7 +61,10 @@ func addSourceFlags(cmd *cobra.Command, f *sourceFlags) {
 
 // reconSources is what the source flags built; close releases it.
 type reconSources struct {
-	db        store.Backend
+	db store.Backend
+	// remember feeds every answer recon sees into db (sensor id "recon").
+	remember  *ingest.Ingester
+	log       *slog.Logger
 	passive   []passive.Source
 	annotator *ipintel.Annotator
 	only      bool
@@ -75,7 +82,7 @@ func (s *reconSources) close() {
 // asked (--passive, --passive-only or --passive-source): recon never sends
 // a target's name to a third party by default.
 func openSources(ctx context.Context, e *env, f *sourceFlags, res *resolver.Resolver, logger *slog.Logger) (*reconSources, error) {
-	s := &reconSources{only: f.passiveOnly}
+	s := &reconSources{only: f.passiveOnly, log: logger}
 	if f.passiveOnly && f.noPassive {
 		return nil, usageError("--passive-only and --no-passive exclude each other")
 	}
@@ -90,6 +97,16 @@ func openSources(ctx context.Context, e *env, f *sourceFlags, res *resolver.Reso
 		}
 		s.db = db
 		s.closers = append(s.closers, func() { _ = db.Close() })
+		in, err := ingest.New(db, ingest.Options{SensorID: "recon", Logger: logger})
+		if err != nil {
+			return fail(err)
+		}
+		s.remember = in
+		s.closers = append(s.closers, func() {
+			if err := in.Close(context.Background()); err != nil {
+				logger.Warn("storing recon's answers failed", "err", err)
+			}
+		})
 	}
 	if !f.noPassive {
 		opts := passive.Options{
@@ -130,9 +147,23 @@ func openSources(ctx context.Context, e *env, f *sourceFlags, res *resolver.Reso
 }
 
 // apply puts the sources into recon's options.
-func (s *reconSources) apply(o *recon.Options) {
+func (s *reconSources) apply(ctx context.Context, o *recon.Options) {
 	o.Passive = s.passive
 	o.PassiveOnly = s.only
+	if in := s.remember; in != nil {
+		o.Observe = func(resp *resolver.Response) {
+			if resp.Msg.Question == nil || resp.Msg.Question[0].Qclass != dns.ClassINET {
+				return
+			}
+			wire, err := resp.Msg.Pack()
+			if err == nil {
+				err = in.Message(ctx, time.Now(), wire, "")
+			}
+			if err != nil {
+				s.log.Debug("answer not stored", "err", err)
+			}
+		}
+	}
 	if s.annotator != nil {
 		o.Annotator = s.annotator
 	}

@@ -177,7 +177,7 @@ func TestDemoFailOn(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole demo")
 	}
-	code, out, errOut := run(t, nil, "demo", "--format", "json", "--progress", "never", "--fail-on", "high")
+	code, out, errOut := run(t, nil, "demo", "--format", "json", "--progress", "never", "--fail-on", "high", "--report", filepath.Join(t.TempDir(), "demo.html"))
 	if code != ExitFindings {
 		t.Fatalf("exit %d, want %d: %s", code, ExitFindings, errOut)
 	}

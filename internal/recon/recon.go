@@ -105,6 +105,10 @@ type Options struct {
 	// none).
 	Annotator Annotator
 
+	// Observe, when set, sees every response recon receives (from several
+	// goroutines at once): `recon --db` stores them as passive DNS.
+	Observe func(*resolver.Response)
+
 	// OnEvent receives each discovery as it happens (from several
 	// goroutines, one call at a time). nil discards.
 	OnEvent func(Event)
@@ -277,7 +281,7 @@ type recordKey struct{ name, typ, data string }
 
 func newRun(ex Exchanger, apex string, opts Options) *run {
 	r := &run{
-		ex:          &countingExchanger{Exchanger: ex},
+		ex:          &countingExchanger{Exchanger: ex, observe: opts.Observe},
 		opts:        opts,
 		apex:        apex,
 		log:         opts.Logger.With("component", "recon", "domain", apex),

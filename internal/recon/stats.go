@@ -10,9 +10,12 @@ import (
 )
 
 // countingExchanger counts the queries of one run, so that several runs
-// sharing a resolver each report their own figures.
+// sharing a resolver each report their own figures, and hands every
+// response to Options.Observe.
 type countingExchanger struct {
 	Exchanger
+	// observe, when set, sees every response.
+	observe                           func(*resolver.Response)
 	queries, responses, timeouts, tcp atomic.Uint64
 }
 
@@ -21,6 +24,9 @@ func (c *countingExchanger) count(resp *resolver.Response, err error) {
 	switch {
 	case err == nil:
 		c.responses.Add(1)
+		if c.observe != nil {
+			c.observe(resp)
+		}
 		if resp.TCP {
 			c.tcp.Add(1)
 		}
