@@ -234,6 +234,7 @@ func TestHTMLInChromium(t *testing.T) {
 	if err != nil || shown != 4 {
 		t.Errorf("filtering names by cdn shows %d rows (%v), want 4", shown, err)
 	}
+	checkAddressIntelInChromium(t, ctx, r)
 	top, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatal(err)
@@ -331,5 +332,82 @@ func TestHostileHTMLInChromium(t *testing.T) {
 	saveScreenshot(t, "hostile-top.png", png)
 	if p := console.problems(); len(p) > 0 {
 		t.Errorf("console:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// checkAddressIntelInChromium checks, in the loaded sample report, the
+// Networks section, the AS detail of the map's networks, the names with
+// their AS and passive dates, the historic names and the passive sources,
+// and keeps screenshots of the new sections.
+func checkAddressIntelInChromium(t *testing.T, ctx context.Context, r *recon.Result) {
+	t.Helper()
+	v := buildView(0, r, r.Changes)
+	// Networks: one row per network of the view, in the same order.
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#d0-networks-t tbody tr')].map(tr =>
+		[...tr.cells].slice(0, 5).map(td => td.textContent.trim()).join('|'))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(v.Networks) {
+		t.Fatalf("networks table has %d rows, the view %d", len(rows), len(v.Networks))
+	}
+	for i, n := range v.Networks {
+		want := strings.Join([]string{n.Prefix, n.AS, n.ASName, n.Country, fmt.Sprint(len(n.Names))}, "|")
+		if n.Fallback {
+			want = strings.Replace(want, n.Prefix, n.Prefix+" no address data", 1)
+		}
+		if rows[i] != want {
+			t.Errorf("networks row %d = %q, want %q", i, rows[i], want)
+		}
+	}
+	// Filtering the networks by AS leaves the rows of that AS.
+	wantAS := 0
+	for _, n := range v.Networks {
+		if n.AS == "AS64500" {
+			wantAS++
+		}
+	}
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[int](`(() => {
+		const input = document.querySelector('input.filter[data-table="d0-networks-t"]');
+		input.value = 'AS64500'; input.dispatchEvent(new Event('input'));
+		const n = [...document.querySelectorAll('#d0-networks-t tbody tr')].filter(r => !r.hidden).length;
+		input.value = ''; input.dispatchEvent(new Event('input'));
+		return n; })()`))
+	if err != nil || wantAS == 0 || shown != wantAS {
+		t.Errorf("filtering networks by AS64500 shows %d rows (%v), want %d", shown, err, wantAS)
+	}
+	// The map draws the same networks, with the AS as the detail line, and
+	// the hostile AS name as text.
+	detail, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const nets = [...document.querySelectorAll('#d0-map g.node.net')].map(g => [...g.querySelectorAll(':scope > text')].map(t => t.textContent).join('|'));
+		return nets.includes('192.0.2.0/26|AS64500 EXAMPLE-HOSTING, NL') && nets.includes('198.51.100.48/28|AS64502 DNS-EXAMPLE & CO <ops>, DE') && nets.includes('10.20.30.0/24');
+	})()`))
+	if err != nil || !detail {
+		t.Errorf("map networks lack their AS detail lines (%v)", err)
+	}
+	// Names show their addresses' AS and the passive first/last seen.
+	www, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#d0-names-t tbody tr')].find(tr => tr.cells[0].textContent === 'www.example.com').textContent`))
+	if err != nil || !strings.Contains(www, "192.0.2.10 (AS64500)") || !strings.Contains(www, "2019-03-01") || !strings.Contains(www, "passive (crtsh, store)") {
+		t.Errorf("www row %q (%v), want its AS, passive sources and first seen", www, err)
+	}
+	// Historic names link to their findings; the failed passive source is marked.
+	hist, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#d0-historic-t tbody tr')].map(tr => {
+		const a = tr.querySelector('a.sev');
+		const target = a ? document.querySelector(a.getAttribute('href')) : null;
+		return tr.cells[0].textContent + '>' + (target ? target.querySelector('.fid').textContent + ':' + target.className : 'none');
+	}).join(' ')`))
+	if err != nil || hist != "legacy-app.example.com>historic-dangling:finding sev-low shop.example.com>historic-dangling:finding sev-high" {
+		t.Errorf("historic rows %q (%v)", hist, err)
+	}
+	failed, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#d0-passive tr.bad td')].map(td => td.textContent).join('|')`))
+	if err != nil || !strings.HasPrefix(failed, "circl:") || !strings.Contains(failed, "quota exceeded") {
+		t.Errorf("failed passive source row %q (%v)", failed, err)
+	}
+	for _, sec := range []string{"networks", "historic", "passive"} {
+		png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS("#d0-"+sec)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		saveScreenshot(t, "report-"+sec+".png", png)
 	}
 }

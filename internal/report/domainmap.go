@@ -161,6 +161,16 @@ type netInfo struct {
 	detail string
 }
 
+// key identifies the network on the map: the prefix, and the detail line
+// when there is one (so that one prefix seen with two origin ASes is two
+// networks, as in the Networks section).
+func (n netInfo) key() string {
+	if n.detail == "" {
+		return n.prefix.String()
+	}
+	return n.prefix.String() + " " + n.detail
+}
+
 // textWidth estimates the advance of s in the map font: East Asian wide
 // and emoji runes take two cells, combining marks none.
 func textWidth(s string) float64 {
@@ -235,8 +245,12 @@ func buildMap(r *recon.Result, v *view, opts Options) *mapLayout {
 		key   string
 		addrs []mapNode
 	}
+	hook := opts.Network
+	if hook == nil {
+		hook = v.intel.network
+	}
 	netOf := func(a netip.Addr) netInfo {
-		p, d := opts.Network(a)
+		p, d := hook(a)
 		if !p.IsValid() {
 			p, d = DefaultNetwork(a)
 		}
@@ -267,19 +281,19 @@ func buildMap(r *recon.Result, v *view, opts Options) *mapLayout {
 				addBadge(&p.node, e.findings)
 			}
 			hostW = max(hostW, p.node.W)
-			seen := map[netip.Prefix]bool{}
+			seen := map[string]bool{}
 			for _, a := range e.addrs {
 				ni := netOf(a)
-				if !seen[ni.prefix] {
-					seen[ni.prefix] = true
+				if !seen[ni.key()] {
+					seen[ni.key()] = true
 					p.nets = append(p.nets, ni)
 				}
 			}
 			keys := make([]string, len(p.nets))
 			for i, n := range p.nets {
-				keys[i] = n.prefix.String()
+				keys[i] = n.key()
 			}
-			p.key = strings.Join(keys, " ")
+			p.key = strings.Join(keys, "\x00")
 			for i, a := range e.addrs {
 				if i == mapMaxAddrs {
 					more := textNode(0, 0, []string{fmt.Sprintf("+%d more", len(e.addrs)-mapMaxAddrs)}, "addr more", strings.Join(addrStrings(e.addrs[mapMaxAddrs:]), "\n"))
@@ -287,8 +301,9 @@ func buildMap(r *recon.Result, v *view, opts Options) *mapLayout {
 					addrW = max(addrW, more.W)
 					break
 				}
-				n := textNode(0, 0, []string{a.String()}, "addr", a.String()+"\n"+netOf(a).prefix.String())
-				n.Net = netOf(a).prefix.String()
+				ni := netOf(a)
+				n := textNode(0, 0, []string{a.String()}, "addr", strings.TrimSpace(a.String()+"\n"+ni.prefix.String()+"\n"+ni.detail))
+				n.Net = ni.key()
 				addrW = max(addrW, n.W)
 				p.addrs = append(p.addrs, n)
 			}
@@ -378,7 +393,7 @@ func buildMap(r *recon.Result, v *view, opts Options) *mapLayout {
 				}
 				title += fmt.Sprintf("\n%s in this group", plural(len(members), "host", "hosts"))
 				nn := textNode(netX, netsH, lines, "net", title)
-				nn.Net = n.prefix.String()
+				nn.Net = n.key()
 				netW = max(netW, nn.W)
 				g.Nets = append(g.Nets, nn)
 				netsH += float64(len(lines)) * mapLineH
@@ -623,6 +638,13 @@ func collectHosts(r *recon.Result, domain string, v *view) ([]*hostEntry, int) {
 		addAddrs(e, n.Addresses)
 		if len(n.Sources) > 0 {
 			e.facts = append(e.facts, "found by "+clean(strings.Join(n.Sources, ", ")))
+		}
+		if len(n.PassiveSources) > 0 {
+			fact := "known to passive DNS (" + clean(strings.Join(n.PassiveSources, ", ")) + ")"
+			if first, last := fmtDate(n.FirstSeen), fmtDate(n.LastSeen); first != "" || last != "" {
+				fact += " " + dashIfEmpty(first) + " to " + dashIfEmpty(last)
+			}
+			e.facts = append(e.facts, fact)
 		}
 	}
 	for _, w := range r.Wildcards {

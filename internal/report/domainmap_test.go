@@ -64,6 +64,18 @@ func bigResult(n int) *recon.Result {
 		r.Names = append(r.Names, recon.Name{Name: name, Addresses: addrs, Sources: []string{"bruteforce"}})
 	}
 	r.Wildcards = []recon.Wildcard{{Name: "*.example.com", Type: "A", Data: []string{"192.0.2.99"}}}
+	// Address intelligence covers the web farm (two announced halves, a
+	// long AS name) and part of IPv6; the rest falls back to /24 and /48.
+	for i := 0; i < 256; i++ {
+		half, asName := "192.0.2.0/25", "EXAMPLE-HOSTING-INTERNATIONAL-CLOUD-AND-COLOCATION-SERVICES"
+		if i >= 128 {
+			half, asName = "192.0.2.128/25", "EXAMPLE-NET"
+		}
+		r.Addresses = append(r.Addresses, recon.AddressInfo{Address: fmt.Sprintf("192.0.2.%d", i), Prefix: half, ASN: 64500, ASName: asName, Country: "NL"})
+	}
+	for i := 0; i < 40; i += 2 {
+		r.Addresses = append(r.Addresses, recon.AddressInfo{Address: fmt.Sprintf("2001:db8:%x::1", 16+i), Prefix: fmt.Sprintf("2001:db8:%x::/48", 16+i), ASN: 64510, Country: "DE"})
+	}
 	r.Findings = []finding.Finding{
 		{ID: "axfr-allowed", Severity: finding.Critical, Title: "AXFR allowed", Subject: "ns1.example.com (192.0.2.1)"},
 		{ID: "private-address-leak", Severity: finding.High, Title: "Private address", Subject: "web0.example.com"},

@@ -1,6 +1,8 @@
 package report_test
 
 import (
+	"fmt"
+	"net/netip"
 	"os"
 
 	"github.com/dnsscout/dnsscout/internal/recon"
@@ -32,4 +34,17 @@ func ExampleNDJSONLine() {
 	os.Stdout.Write(line)
 	// Output:
 	// {"kind":"name","name":"www.example.com","addresses":["192.0.2.10"],"sources":["bruteforce"]}
+}
+
+func ExampleNetworkFromAddresses() {
+	network := report.NetworkFromAddresses([]recon.AddressInfo{
+		{Address: "192.0.2.10", Prefix: "192.0.2.0/25", ASN: 64500, ASName: "EXAMPLE-NET", Country: "NL"},
+	})
+	for _, a := range []string{"192.0.2.10", "198.51.100.7"} {
+		p, detail := network(netip.MustParseAddr(a))
+		fmt.Printf("%s: %s %q\n", a, p, detail)
+	}
+	// Output:
+	// 192.0.2.10: 192.0.2.0/25 "AS64500 EXAMPLE-NET, NL"
+	// 198.51.100.7: 198.51.100.0/24 ""
 }

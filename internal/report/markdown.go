@@ -49,8 +49,8 @@ func writeMarkdownDomain(ew *errWriter, v *view) {
 		facts = append(facts, "took "+v.Duration)
 	}
 	facts = append(facts, plural(int(v.Stats.Queries), "query", "queries"))
-	ew.printf("Scan: %s. Found %s, %s, %s.\n\n", strings.Join(facts, ", "), plural(len(v.Names), "name", "names"),
-		plural(len(v.Records), "record", "records"), plural(len(v.Nameservers), "nameserver", "nameservers"))
+	ew.printf("Scan: %s. Found %s in %s, %s, %s.\n\n", strings.Join(facts, ", "), plural(len(v.Names), "name", "names"),
+		plural(len(v.Networks), "network", "networks"), plural(len(v.Records), "record", "records"), plural(len(v.Nameservers), "nameserver", "nameservers"))
 
 	ew.printf("### Summary\n\n| Critical | High | Medium | Low | Info |\n|--:|--:|--:|--:|--:|\n| %d | %d | %d | %d | %d |\n\n",
 		v.Counts[finding.Critical], v.Counts[finding.High], v.Counts[finding.Medium], v.Counts[finding.Low], v.Counts[finding.Info])
@@ -62,6 +62,23 @@ func writeMarkdownDomain(ew *errWriter, v *view) {
 			ew.printf("%d. **%s** %s — %s", i+1, f.Severity, mdText(f.Title), mdCode(f.Subject))
 			if f.Remediation != "" {
 				ew.printf(": %s", mdText(f.Remediation))
+			}
+			ew.printf("\n")
+		}
+		ew.printf("\n")
+	}
+	if len(v.Historic) > 0 {
+		ew.printf("Passive DNS knew %s that no longer resolve or lost their CNAME target (see *Seen before, gone now*).\n\n", plural(len(v.Historic), "name", "names"))
+	}
+	if len(v.Passive) > 0 {
+		ew.printf("**Passive sources:**\n\n")
+		for _, p := range v.Passive {
+			ew.printf("- %s: %s from %s", mdCode(p.Source), plural(p.Names, "name", "names"), plural(p.Observations, "observation", "observations"))
+			if p.Duration != "" {
+				ew.printf(" in %s", p.Duration)
+			}
+			if p.Error != "" {
+				ew.printf("; **failed**: %s", mdCode(p.Error))
 			}
 			ew.printf("\n")
 		}
@@ -151,10 +168,50 @@ func writeMarkdownDomain(ew *errWriter, v *view) {
 	}
 
 	if len(v.Names) > 0 {
-		ew.printf("### Names (%d)\n\n| Name | Unicode | Addresses | Sources | Change |\n|---|---|---|---|---|\n", len(v.Names))
+		if v.HasSeen {
+			ew.printf("### Names (%d)\n\n| Name | Unicode | Addresses | Sources | First seen | Last seen | Change |\n|---|---|---|---|---|---|---|\n", len(v.Names))
+		} else {
+			ew.printf("### Names (%d)\n\n| Name | Unicode | Addresses | Sources | Change |\n|---|---|---|---|---|\n", len(v.Names))
+		}
 		for _, n := range v.Names {
-			ew.printf("| %s | %s | %s | %s | %s |\n", mdCell(n.Name), mdCell(n.Unicode), mdCell(strings.Join(n.Addresses, " ")),
-				mdCell(strings.Join(n.Sources, ", ")), mdCell(nameChangeText(n)))
+			seen := ""
+			if v.HasSeen {
+				seen = " " + n.FirstSeen + " | " + n.LastSeen + " |"
+			}
+			ew.printf("| %s | %s | %s | %s |%s %s |\n", mdCell(n.Name), mdCell(n.Unicode), mdCell(n.AddrText(" ")),
+				mdCell(n.SourcesText()), seen, mdCell(nameChangeText(n)))
+		}
+		ew.printf("\n")
+	}
+	if len(v.Networks) > 0 {
+		ew.printf("### Networks (%d)\n\n| Network | AS | Country | Names | Addresses |\n|---|---|---|---|---|\n", len(v.Networks))
+		for _, n := range v.Networks {
+			prefix := mdCell(n.Prefix)
+			if n.Fallback {
+				prefix += " (no address data)"
+			}
+			ew.printf("| %s | %s | %s | %s | %s |\n", prefix, mdCell(n.ASText()), mdCell(n.Country), mdCountList(n.Names), mdCountList(n.Addrs))
+		}
+		ew.printf("\n")
+	}
+	if len(v.Historic) > 0 {
+		ew.printf("### Seen before, gone now (%d)\n\nNames that passive DNS knew and that no longer resolve, or whose former CNAME target is gone.\n\n", len(v.Historic))
+		ew.printf("| Name | What | Target | Last seen | Sources | Records | Finding |\n|---|---|---|---|---|---|---|\n")
+		for _, h := range v.Historic {
+			name := mdCell(h.Name)
+			if h.Unicode != "" {
+				name += " (" + mdCell(h.Unicode) + ")"
+			}
+			recs := make([]string, len(h.Records))
+			for i, r := range h.Records {
+				recs[i] = mdCell(r)
+			}
+			fd := ""
+			if h.Finding != nil {
+				fd = h.Finding.Severity.String()
+			}
+			ew.printf("| %s | %s | %s | %s | %s | %s | %s |\n", name, mdText(h.KindText()), mdCell(h.Target), h.LastSeen,
+				mdCell(strings.Join(h.Sources, ", ")), strings.Join(recs, " "), fd)
 		}
 		ew.printf("\n")
 	}
@@ -217,6 +274,24 @@ func writeMarkdownDomain(ew *errWriter, v *view) {
 				mdCode(dashIfEmpty(z.Zone)), z.Hashes, z.Cracked, z.Iterations, mdCode(dashIfEmpty(z.Salt)), yesNo(z.OptOut), yesNo(z.Complete))
 		}
 	}
+}
+
+// mdCountList is a table cell with the length of a list and its first
+// items, each in a code span.
+func mdCountList(items []string) string {
+	if len(items) == 0 {
+		return ""
+	}
+	shown := items[:min(len(items), networkListLimit)]
+	parts := make([]string, len(shown))
+	for i, s := range shown {
+		parts[i] = mdCell(s)
+	}
+	out := strconv.Itoa(len(items)) + ": " + strings.Join(parts, " ")
+	if more := len(items) - len(shown); more > 0 {
+		out += " +" + strconv.Itoa(more) + " more"
+	}
+	return out
 }
 
 func nameChangeText(n nameView) string {

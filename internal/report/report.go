@@ -1,8 +1,11 @@
 // Package report renders recon results for people and programs: a terminal
 // table, the JSON contract, CSV records, Markdown, one self-contained HTML
 // file with a domain map, and an XLSX workbook. It shows baseline changes
-// when it is given them. It does not discover, judge or compare anything:
-// recon, checks and baseline do that. NDJSON is streamed by the CLI as recon
+// when it is given them; it groups hosts by network and origin AS from the
+// result's address data (Result.Addresses), and shows what passive DNS
+// knew (names seen before and gone now, first/last seen, what each passive
+// source delivered). It does not discover, judge, look up or compare
+// anything: recon, checks, ipintel, passive and baseline do that. NDJSON is streamed by the CLI as recon
 // finds things; NDJSONLine helps it format a line.
 //
 // Everything that comes from DNS is attacker-controlled. Every format that a
@@ -53,9 +56,13 @@ type Options struct {
 	// longer labels are cut with "…" and shown whole in the tooltip.
 	// Default: 44.
 	MapMaxLabel int
-	// Network maps an address to the network the map groups it under and an
-	// optional detail line (origin AS, country). Default: the /24 of an IPv4
-	// address or the /48 of an IPv6 address, no detail.
+	// Network maps an address to the network the domain map groups it
+	// under and an optional detail line (origin AS, country). It changes
+	// the map only; the Networks section always groups by the result's
+	// address data. Default: for each result, NetworkFromAddresses of its
+	// Addresses — the prefix address intelligence gave with "AS64500 NAME,
+	// CC", else the /24 of an IPv4 or the /48 of an IPv6 address, no detail
+	// — so that the map and the Networks section show the same groups.
 	Network func(netip.Addr) (netip.Prefix, string)
 	// Logger receives counted skips of bad input (unparsable addresses and
 	// the like). Default: nil, discard.
@@ -71,9 +78,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MapMaxLabel < 8 {
 		o.MapMaxLabel = 8
-	}
-	if o.Network == nil {
-		o.Network = DefaultNetwork
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -195,7 +195,7 @@ func TestJSONContract(t *testing.T) {
 	if err := json.Unmarshal(one, &obj); err != nil {
 		t.Fatalf("single result is not a JSON object: %v", err)
 	}
-	for _, k := range []string{"domain", "nameservers", "names", "records", "wildcards", "nsec3", "findings", "stats", "changes"} {
+	for _, k := range []string{"domain", "nameservers", "names", "records", "wildcards", "nsec3", "addresses", "historic", "passive_sources", "findings", "stats", "changes"} {
 		if _, ok := obj[k]; !ok {
 			t.Errorf("JSON object lacks %q", k)
 		}

@@ -67,8 +67,14 @@ func writeTable(w io.Writer, results []*recon.Result, opts Options) error {
 		}
 		facts = append(facts, plural(int(v.Stats.Queries), "query", "queries"))
 		ew.printf("%s\n", strings.Join(facts, ", "))
-		ew.printf("%s, %s, %s; findings: %s\n", plural(len(v.Names), "name", "names"), plural(len(v.Records), "record", "records"),
-			plural(len(v.Nameservers), "nameserver", "nameservers"), countsLine(v.Counts))
+		ew.printf("%s in %s, %s, %s; findings: %s\n", plural(len(v.Names), "name", "names"), plural(len(v.Networks), "network", "networks"),
+			plural(len(v.Records), "record", "records"), plural(len(v.Nameservers), "nameserver", "nameservers"), countsLine(v.Counts))
+		if len(v.Historic) > 0 {
+			ew.printf("seen before, gone now: %s\n", plural(len(v.Historic), "name", "names"))
+		}
+		for _, p := range v.Passive {
+			ew.printf("passive source %s\n", p.Text())
+		}
 		if cs := v.Changes; cs != nil {
 			if cs.Missing {
 				ew.printf("since baseline: domain not in the baseline, everything is new\n")
@@ -102,7 +108,11 @@ func writeTable(w io.Writer, results []*recon.Result, opts Options) error {
 		if len(v.Names) > 0 {
 			ew.printf("\nNAMES (%d)\n", len(v.Names))
 			tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-			fmt.Fprintf(tw, "NAME\tADDRESSES\tSOURCES\tCHANGE\n")
+			if v.HasSeen {
+				fmt.Fprintf(tw, "NAME\tADDRESSES\tSOURCES\tFIRST SEEN\tLAST SEEN\tCHANGE\n")
+			} else {
+				fmt.Fprintf(tw, "NAME\tADDRESSES\tSOURCES\tCHANGE\n")
+			}
 			for _, n := range v.Names {
 				name := n.Name
 				if n.Unicode != "" {
@@ -112,7 +122,45 @@ func writeTable(w io.Writer, results []*recon.Result, opts Options) error {
 				if n.Change == change.Changed && len(n.Previous) > 0 {
 					ch += " (was " + strings.Join(n.Previous, ",") + ")"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", tabSafe(name), tabSafe(dash(strings.Join(n.Addresses, ","))), tabSafe(strings.Join(n.Sources, ",")), tabSafe(ch))
+				seen := ""
+				if v.HasSeen {
+					seen = tabSafe(n.FirstSeen) + "\t" + tabSafe(n.LastSeen) + "\t"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s%s\n", tabSafe(name), tabSafe(n.AddrText(",")), tabSafe(n.SourcesText()), seen, tabSafe(ch))
+			}
+			tw.Flush()
+		}
+
+		if len(v.Networks) > 0 {
+			ew.printf("\nNETWORKS (%d)\n", len(v.Networks))
+			tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+			fmt.Fprintf(tw, "NETWORK\tAS\tCC\tNAMES\tADDRESSES\n")
+			for _, n := range v.Networks {
+				prefix := n.Prefix
+				if n.Fallback {
+					prefix += " (no data)"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", tabSafe(prefix), tabSafe(n.ASText()), tabSafe(n.Country),
+					tabSafe(countList(n.Names)), tabSafe(countList(n.Addrs)))
+			}
+			tw.Flush()
+		}
+
+		if len(v.Historic) > 0 {
+			ew.printf("\nSEEN BEFORE, GONE NOW (%d)\n", len(v.Historic))
+			tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+			fmt.Fprintf(tw, "NAME\tWHAT\tTARGET\tLAST SEEN\tSOURCES\tRECORDS\tFINDING\n")
+			for _, h := range v.Historic {
+				name := h.Name
+				if h.Unicode != "" {
+					name += " (" + h.Unicode + ")"
+				}
+				fd := ""
+				if h.Finding != nil {
+					fd = h.Finding.Severity.String()
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", tabSafe(name), tabSafe(h.KindText()), tabSafe(h.Target), tabSafe(h.LastSeen),
+					tabSafe(strings.Join(h.Sources, ",")), tabSafe(strings.Join(h.Records, "; ")), tabSafe(fd))
 			}
 			tw.Flush()
 		}
@@ -179,6 +227,18 @@ func writeTable(w io.Writer, results []*recon.Result, opts Options) error {
 		}
 	}
 	return ew.err
+}
+
+// tableListLimit is how many names or addresses of a network the table
+// format lists; the terminal is narrow.
+const tableListLimit = 4
+
+// countList is "3: a, b, c", the first few of a list with its length.
+func countList(items []string) string {
+	if len(items) == 0 {
+		return ""
+	}
+	return strconv.Itoa(len(items)) + ": " + listText(items, ", ", tableListLimit)
 }
 
 // tabSafe keeps a cell on its tabwriter column: clean has already escaped

@@ -51,6 +51,18 @@ type view struct {
 	ChangedNames   []change.Name
 	BaselineSource string
 	BaselineSince  string
+	// Networks groups the addresses by network and AS, largest first.
+	Networks []networkView
+	// Historic lists what passive DNS knew that no longer resolves.
+	Historic []historicView
+	// Passive says what each passive source delivered.
+	Passive []passiveView
+	// HasSeen is set when some name carries passive first/last-seen times.
+	HasSeen bool
+	// intel is the address index the networks and the map use.
+	intel *addrIntel
+	// skippedAddrs counts address strings that did not parse.
+	skippedAddrs int
 }
 
 type sevGroup struct {
@@ -69,9 +81,93 @@ type nameView struct {
 	Name      string
 	Unicode   string
 	Addresses []string
-	Sources   []string
-	Change    string
-	Previous  []string
+	// Addrs are the addresses with their AS and network.
+	Addrs    []addrView
+	Sources  []string
+	Change   string
+	Previous []string
+	// PassiveSources are the passive sources that knew the name; FirstSeen
+	// and LastSeen when they saw it (dates, "" when unknown), with the full
+	// times in FirstSeenFull/LastSeenFull.
+	PassiveSources []string
+	FirstSeen      string
+	LastSeen       string
+	FirstSeenFull  string
+	LastSeenFull   string
+}
+
+// AddrText is the addresses as the names tables show them: "192.0.2.10
+// (AS64500)".
+func (n nameView) AddrText(sep string) string {
+	out := make([]string, len(n.Addrs))
+	for i, a := range n.Addrs {
+		out[i] = a.Text()
+	}
+	return strings.Join(out, sep)
+}
+
+// SourcesText is the discovery sources, with the passive sources that
+// knew the name: "bruteforce, passive (crtsh, store)".
+func (n nameView) SourcesText() string {
+	srcs := slices.Clone(n.Sources)
+	if len(n.PassiveSources) > 0 {
+		detail := "passive (" + strings.Join(n.PassiveSources, ", ") + ")"
+		if i := slices.Index(srcs, recon.SourcePassive); i >= 0 {
+			srcs[i] = detail
+		} else {
+			srcs = append(srcs, detail)
+		}
+	}
+	return strings.Join(srcs, ", ")
+}
+
+// historicView is a name passive DNS knew that is gone now.
+type historicView struct {
+	Name    string
+	Unicode string
+	Kind    string
+	Target  string
+	// LastSeen is the day passive DNS last saw the name, LastSeenFull the
+	// time.
+	LastSeen     string
+	LastSeenFull string
+	Sources      []string
+	Records      []string
+	// Finding is the historic-dangling finding about the name, if any.
+	Finding *findingView
+}
+
+// KindText says what happened in words.
+func (h historicView) KindText() string {
+	switch h.Kind {
+	case "gone":
+		return "no longer resolves"
+	case "cname-target-gone":
+		return "CNAME target gone"
+	}
+	return h.Kind
+}
+
+// passiveView is what one passive source delivered.
+type passiveView struct {
+	Source       string
+	Observations int
+	Names        int
+	Duration     string
+	Error        string
+}
+
+// Text is the summary line of the source: "crtsh: 12 names from 40
+// observations in 1.2s" or "crtsh: failed: ...".
+func (p passiveView) Text() string {
+	s := p.Source + ": " + plural(p.Names, "name", "names") + " from " + plural(p.Observations, "observation", "observations")
+	if p.Duration != "" {
+		s += " in " + p.Duration
+	}
+	if p.Error != "" {
+		s += "; failed: " + p.Error
+	}
+	return s
 }
 
 type recordView struct {
@@ -95,6 +191,9 @@ func buildViews(results []*recon.Result, opts Options) []*view {
 	out := make([]*view, len(results))
 	for i, r := range results {
 		out[i] = buildView(i, r, r.Changes)
+		if v := out[i]; v.skippedAddrs > 0 || v.intel.badPrefix > 0 {
+			opts.Logger.Debug("skipped unusable addresses", "domain", v.Domain, "addresses", v.skippedAddrs, "prefixes", v.intel.badPrefix)
+		}
 	}
 	return out
 }
@@ -188,9 +287,22 @@ func buildView(i int, r *recon.Result, cs *change.Set) *view {
 		}
 	}
 
+	v.intel = newAddrIntel(r.Addresses)
+	v.Networks, v.skippedAddrs = buildNetworks(r, v.intel)
+
+	v.Names = make([]nameView, 0, len(r.Names))
 	for _, n := range r.Names {
-		nv := nameView{Name: clean(n.Name), Addresses: cleanAll(n.Addresses), Sources: cleanAll(n.Sources)}
+		nv := nameView{Name: clean(n.Name), Addresses: cleanAll(n.Addresses), Sources: cleanAll(n.Sources),
+			PassiveSources: cleanAll(n.PassiveSources), FirstSeen: fmtDate(n.FirstSeen), LastSeen: fmtDate(n.LastSeen),
+			FirstSeenFull: fmtTime(n.FirstSeen), LastSeenFull: fmtTime(n.LastSeen)}
 		nv.Unicode = unicodeOf(nv.Name)
+		nv.Addrs = make([]addrView, len(n.Addresses))
+		for i, a := range n.Addresses {
+			nv.Addrs[i] = v.intel.addrView(a)
+		}
+		if nv.FirstSeen != "" || nv.LastSeen != "" {
+			v.HasSeen = true
+		}
 		if c, ok := nameChange[clean(change.NameKey(n.Name))]; ok {
 			nv.Change = c.Change
 			nv.Previous = c.PreviousAddresses
@@ -232,8 +344,36 @@ func buildView(i int, r *recon.Result, cs *change.Set) *view {
 	for _, ref := range r.References {
 		v.References = append(v.References, recon.Reference{Name: clean(ref.Name), From: clean(ref.From), Via: clean(ref.Via)})
 	}
+
+	historicFinding := map[string]*findingView{}
+	for _, g := range v.Groups {
+		for _, f := range g.Findings {
+			if f.ID == historicFindingID {
+				if _, ok := historicFinding[f.Subject]; !ok {
+					historicFinding[f.Subject] = f
+				}
+			}
+		}
+	}
+	for _, h := range r.Historic {
+		hv := historicView{Name: clean(h.Name), Kind: clean(h.Kind), Target: clean(h.Target), LastSeen: fmtDate(h.LastSeen), LastSeenFull: fmtTime(h.LastSeen),
+			Sources: cleanAll(h.Sources), Records: cleanAll(h.Records)}
+		hv.Unicode = unicodeOf(hv.Name)
+		hv.Finding = historicFinding[hv.Name]
+		v.Historic = append(v.Historic, hv)
+	}
+	for _, p := range r.PassiveSources {
+		pv := passiveView{Source: clean(p.Source), Observations: p.Observations, Names: p.Names, Error: clean(p.Error)}
+		if p.DurationMS > 0 {
+			pv.Duration = (time.Duration(p.DurationMS) * time.Millisecond).String()
+		}
+		v.Passive = append(v.Passive, pv)
+	}
 	return v
 }
+
+// historicFindingID is the finding checks raise for a Historic entry.
+const historicFindingID = "historic-dangling"
 
 func cleanFinding(f finding.Finding) finding.Finding {
 	f.ID = clean(f.ID)
@@ -330,6 +470,14 @@ func identity(s recon.Server) string {
 	add("id.server", s.ID)
 	add("nsid", s.NSID)
 	return strings.Join(parts, " ")
+}
+
+// fmtDate is the day of t (UTC), or "" for the zero time.
+func fmtDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.DateOnly)
 }
 
 func fmtTime(t time.Time) string {

@@ -13,7 +13,7 @@ import (
 
 // Sheets of the workbook, in order. A Changes sheet follows when a
 // baseline was given.
-var xlsxSheets = []string{"Names", "Records", "Nameservers", "Findings"}
+var xlsxSheets = []string{"Names", "Records", "Nameservers", "Networks", "Historic", "Findings"}
 
 // writeXLSX writes a workbook with one sheet per kind of item (as
 // DNSDumpster exports), every domain's rows in one sheet with a Domain
@@ -110,16 +110,21 @@ func writeXLSX(w io.Writer, results []*recon.Result, opts Options) error {
 		return sw.Flush()
 	}
 
-	err = sheet("Names", []float64{22, 40, 30, 40, 24, 10}, []string{"Domain", "Name", "Unicode", "Addresses", "Sources", "Change"}, func(add func(...any) error) error {
-		for _, v := range views {
-			for _, n := range v.Names {
-				if err := add(v.Domain, n.Name, n.Unicode, strings.Join(n.Addresses, " "), strings.Join(n.Sources, ", "), nameChangeText(n)); err != nil {
-					return err
+	err = sheet("Names", []float64{22, 40, 30, 40, 24, 10, 30, 18, 30, 10, 24, 22, 22},
+		[]string{"Domain", "Name", "Unicode", "Addresses", "Sources", "Change", "Networks", "AS", "AS name", "Country", "Passive sources", "First seen", "Last seen"},
+		func(add func(...any) error) error {
+			for _, v := range views {
+				for _, n := range v.Names {
+					nets, asns, asNames, countries := v.intel.summarise(n.Addresses)
+					if err := add(v.Domain, n.Name, n.Unicode, strings.Join(n.Addresses, " "), strings.Join(n.Sources, ", "), nameChangeText(n),
+						strings.Join(nets, " "), strings.Join(asns, " "), strings.Join(asNames, "; "), strings.Join(countries, " "),
+						strings.Join(n.PassiveSources, ", "), n.FirstSeenFull, n.LastSeenFull); err != nil {
+						return err
+					}
 				}
 			}
-		}
-		return nil
-	})
+			return nil
+		})
 	if err == nil {
 		err = sheet("Records", []float64{22, 40, 8, 8, 60, 12, 10}, []string{"Domain", "Name", "Type", "TTL", "Data", "Source", "Change"}, func(add func(...any) error) error {
 			for _, v := range views {
@@ -138,21 +143,55 @@ func writeXLSX(w io.Writer, results []*recon.Result, opts Options) error {
 		})
 	}
 	if err == nil {
-		err = sheet("Nameservers", []float64{22, 22, 30, 20, 24, 11, 13, 10, 8, 10, 12, 10, 20, 16, 20, 16, 16, 30},
+		err = sheet("Nameservers", []float64{22, 22, 30, 20, 24, 11, 13, 10, 8, 10, 12, 10, 20, 16, 20, 16, 16, 30, 22, 12, 30, 10},
 			[]string{"Domain", "Zone", "Nameserver", "Unicode", "Address", "Responding", "Authoritative", "AXFR", "AXFR records", "IXFR", "Serial", "Recursion",
-				"version.bind", "version.server", "hostname.bind", "id.server", "NSID", "Error"}, func(add func(...any) error) error {
+				"version.bind", "version.server", "hostname.bind", "id.server", "NSID", "Error", "Network", "AS", "AS name", "Country"}, func(add func(...any) error) error {
 				for _, v := range views {
 					for _, ns := range v.Nameservers {
 						if len(ns.Servers) == 0 {
-							if err := add(v.Domain, ns.Zone, ns.Name, ns.Unicode, "", "", "", "", "", "", "", "", "", "", "", "", "", ns.Error); err != nil {
+							if err := add(v.Domain, ns.Zone, ns.Name, ns.Unicode, "", "", "", "", "", "", "", "", "", "", "", "", "", ns.Error, "", "", "", ""); err != nil {
 								return err
 							}
 						}
 						for _, s := range ns.Servers {
+							nets, asns, asNames, countries := v.intel.summarise([]string{s.Address})
 							if err := add(v.Domain, ns.Zone, ns.Name, ns.Unicode, s.Address, yesNo(s.Responding), yesNo(s.Authoritative), s.AXFR, s.AXFRRecords,
-								s.IXFR, s.Serial, yesNo(s.Recursion), s.Version, s.VersionServer, s.Hostname, s.ID, s.NSID, s.Error); err != nil {
+								s.IXFR, s.Serial, yesNo(s.Recursion), s.Version, s.VersionServer, s.Hostname, s.ID, s.NSID, s.Error,
+								strings.Join(nets, " "), strings.Join(asns, " "), strings.Join(asNames, "; "), strings.Join(countries, " ")); err != nil {
 								return err
 							}
+						}
+					}
+				}
+				return nil
+			})
+	}
+	if err == nil {
+		err = sheet("Networks", []float64{22, 24, 12, 30, 10, 8, 60, 10, 60, 30},
+			[]string{"Domain", "Network", "AS", "AS name", "Country", "Names", "Name list", "Addresses", "Address list", "Data"}, func(add func(...any) error) error {
+				for _, v := range views {
+					for _, n := range v.Networks {
+						if err := add(v.Domain, n.Prefix, n.AS, n.ASName, n.Country, len(n.Names), excelize.Cell{StyleID: wrap, Value: strings.Join(n.Names, "\n")},
+							len(n.Addrs), excelize.Cell{StyleID: wrap, Value: strings.Join(n.Addrs, "\n")}, n.DataText()); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			})
+	}
+	if err == nil {
+		err = sheet("Historic", []float64{22, 40, 18, 36, 22, 24, 60, 20},
+			[]string{"Domain", "Name", "Kind", "Target", "Last seen", "Sources", "Records", "Finding"}, func(add func(...any) error) error {
+				for _, v := range views {
+					for _, h := range v.Historic {
+						fd := ""
+						if h.Finding != nil {
+							fd = h.Finding.Severity.String() + " " + h.Finding.ID
+						}
+						if err := add(v.Domain, h.Name, h.Kind, h.Target, h.LastSeenFull, strings.Join(h.Sources, ", "),
+							excelize.Cell{StyleID: wrap, Value: strings.Join(h.Records, "\n")}, fd); err != nil {
+							return err
 						}
 					}
 				}

@@ -38,7 +38,7 @@ func TestXLSXRoundTrip(t *testing.T) {
 	r, cs := withBaseline(t)
 	b := render(t, "xlsx", []*recon.Result{r, second()}, Options{})
 	sheets, rows := readWorkbook(t, b)
-	if want := []string{"Names", "Records", "Nameservers", "Findings", "Changes"}; !slices.Equal(sheets, want) {
+	if want := []string{"Names", "Records", "Nameservers", "Networks", "Historic", "Findings", "Changes"}; !slices.Equal(sheets, want) {
 		t.Fatalf("sheets %v, want %v", sheets, want)
 	}
 	if got := strings.Join(rows["Records"][0], ","); got != "Domain,Name,Type,TTL,Data,Source,Change" {

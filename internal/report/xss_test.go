@@ -5,9 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/xml"
+	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 
@@ -47,6 +50,16 @@ func hostile() *recon.Result {
 			Evidence: []string{p}, Remediation: p, References: []string{p}, Change: p})
 		r.Zones = append(r.Zones, recon.Zone{Name: p, ParentNS: []string{p}, SOA: p, Denial: p})
 		r.References = append(r.References, recon.Reference{Name: p, From: p, Via: p})
+		// Address intelligence and passive DNS: AS names, historic records
+		// and source errors come from third parties.
+		addr := fmt.Sprintf("198.51.100.%d", 100+i)
+		r.Names = append(r.Names, recon.Name{Name: "as" + strconv.Itoa(i) + ".example.net", Addresses: []string{addr}, Sources: []string{recon.SourcePassive},
+			PassiveSources: []string{p}, FirstSeen: time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC), LastSeen: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)})
+		r.Addresses = append(r.Addresses,
+			recon.AddressInfo{Address: addr, Prefix: addr + "/32", ASN: uint32(64500 + i), ASName: p, Country: p, IntelSources: []string{p}},
+			recon.AddressInfo{Address: p, Prefix: p, ASName: p})
+		r.Historic = append(r.Historic, recon.HistoricName{Name: name, Kind: p, Target: p, Sources: []string{p}, Records: []string{p, "TXT " + p}})
+		r.PassiveSources = append(r.PassiveSources, recon.PassiveStatus{Source: p, Error: p})
 	}
 	r.NSEC3 = recon.NSEC3Info{Zone: payloads[0], Salt: payloads[1], Hashes: 1}
 	return r
@@ -151,12 +164,95 @@ func TestXSS(t *testing.T) {
 			t.Errorf("payload %q is not shown as text", p)
 		}
 	}
+	// In particular in the sections fed by address intelligence and
+	// passive DNS: AS names, historic records, source errors.
+	for _, id := range []string{"d0-networks-t", "d0-historic-t", "d0-passive"} {
+		sec := textOf(findID(doc, id))
+		if sec == "" {
+			t.Fatalf("section %s missing", id)
+		}
+		for _, p := range payloads[:10] {
+			if !strings.Contains(sec, p) {
+				t.Errorf("payload %q is not shown as text in %s", p, id)
+			}
+		}
+	}
 	// The map alone is well-formed XML even with hostile names.
 	var svg bytes.Buffer
 	if _, err := writeMapSVG(&svg, r, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	checkXML(t, svg.Bytes())
+}
+
+// findID returns the element with the id, or nil.
+func findID(n *html.Node, id string) *html.Node {
+	if n.Type == html.ElementNode {
+		for _, a := range n.Attr {
+			if a.Key == "id" && a.Val == id {
+				return n
+			}
+		}
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if f := findID(c, id); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// textOf is the text content of n.
+func textOf(n *html.Node) string {
+	if n == nil {
+		return ""
+	}
+	if n.Type == html.TextNode {
+		return n.Data
+	}
+	var b strings.Builder
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		b.WriteString(textOf(c))
+	}
+	return b.String()
+}
+
+// TestHostileTextFormats: in the table and Markdown, hostile AS names,
+// historic records and passive errors cannot drive the terminal or become
+// markup.
+func TestHostileTextFormats(t *testing.T) {
+	r := hostile()
+	table := string(render(t, "table", []*recon.Result{r}, Options{}))
+	for _, bad := range []string{"\x00", "\x1b", "\u202e"} {
+		if strings.Contains(table, bad) {
+			t.Errorf("table output carries %q", bad)
+		}
+	}
+	for _, want := range []string{"NETWORKS", "SEEN BEFORE, GONE NOW", `\x00\x1b\u202e<b>`} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table output lacks %q", want)
+		}
+	}
+	md := string(render(t, "md", []*recon.Result{r}, Options{}))
+	for _, line := range strings.Split(md, "\n") {
+		for _, tag := range []string{"<script>", "<img", "<svg", "<iframe", "<b>"} {
+			for off := 0; ; {
+				j := strings.Index(line[off:], tag)
+				if j < 0 {
+					break
+				}
+				i := off + j
+				off = i + 1
+				// Escaped (\<) or inside a code span is safe.
+				if (i == 0 || line[i-1] != '\\') && strings.Count(strings.ReplaceAll(line[:i], "\\`", ""), "`")%2 == 0 {
+					t.Fatalf("raw %s outside a code span: %s", tag, line)
+				}
+			}
+		}
+	}
+	if !strings.Contains(md, "### Networks") || !strings.Contains(md, "### Seen before, gone now") || !strings.Contains(md, "**Passive sources:**") {
+		t.Error("markdown lacks the networks, historic or passive sections")
+	}
 }
 
 func checkXML(t testing.TB, b []byte) {
@@ -189,6 +285,11 @@ func FuzzHTML(f *testing.F) {
 		r.Records = append(r.Records, recon.Record{Name: name, Type: "TXT", Data: data}, recon.Record{Name: "example.net", Type: "MX", Data: data})
 		r.Findings = append(r.Findings, finding.Finding{ID: data, Title: name, Subject: name + " " + data, Evidence: []string{data}, Remediation: data})
 		r.Nameservers = append(r.Nameservers, recon.Nameserver{Name: name, Addresses: []string{data}, Servers: []recon.Server{{Address: data, Version: name}}})
+		r.Addresses = append(r.Addresses, recon.AddressInfo{Address: "198.51.100.7", Prefix: data, ASN: 64500, ASName: name, Country: data},
+			recon.AddressInfo{Address: data, Prefix: name, ASName: data})
+		r.Historic = append(r.Historic, recon.HistoricName{Name: name, Kind: data, Target: data, Sources: []string{name}, Records: []string{data}})
+		r.PassiveSources = append(r.PassiveSources, recon.PassiveStatus{Source: name, Error: data})
+		r.Names[len(r.Names)-1].PassiveSources = []string{name}
 		var buf bytes.Buffer
 		if err := Write(&buf, "html", []*recon.Result{r}, Options{}); err != nil {
 			t.Fatal(err)
