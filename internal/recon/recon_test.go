@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -85,12 +86,11 @@ func TestVaryingWildcard(t *testing.T) {
 	x := newZoneExchanger(t, z)
 	// Answer every wildcard expansion with a different address, as a load
 	// balancer pool would.
-	n := 0
+	var n atomic.Int64
 	x.hook = func(q resolver.Query, m *dns.Msg) *dns.Msg {
 		for _, r := range m.Answer {
 			if a, ok := r.(*dns.A); ok && a.A.String() == "192.0.2.99" {
-				n++
-				a.A = []byte{198, 51, 100, byte(n % 250)}
+				a.A = []byte{198, 51, 100, byte(n.Add(1) % 250)}
 			}
 		}
 		return m
