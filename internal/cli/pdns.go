@@ -22,7 +22,7 @@ func init() { subcommands = append(subcommands, newPDNSCmd) }
 func newPDNSCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "pdns",
-		Short: "Maintain the passive DNS store: prune, stats, export",
+		Short: "Maintain the passive DNS store: prune, stats, export, migrate",
 		Long: `pdns groups the maintenance commands of the passive DNS store: retention
 (prune), a description of what it holds (stats), and a full export as COF
 NDJSON for backup and migration (dnsscout ingest reads it back).`,
@@ -31,12 +31,18 @@ NDJSON for backup and migration (dnsscout ingest reads it back).`,
   dnsscout pdns export -o backup.ndjson`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageError("pdns: give a subcommand: prune, stats or export")
+			return usageError("pdns: give a subcommand: prune, stats, export or migrate")
 		},
 	}
 	cmd.AddCommand(newPruneCmd(e), newStatsCmd(e), newExportCmd(e))
+	for _, sub := range pdnsSubcommands {
+		cmd.AddCommand(sub(e))
+	}
 	return cmd
 }
+
+// pdnsSubcommands are pdns subcommands that live in other files (migrate).
+var pdnsSubcommands []func(*env) *cobra.Command
 
 func newPruneCmd(e *env) *cobra.Command {
 	var db, before string
