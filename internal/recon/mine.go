@@ -2,6 +2,7 @@ package recon
 
 import (
 	"net/netip"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -12,13 +13,25 @@ import (
 )
 
 // mine extracts the names and address ranges a record mentions: targets of
-// NS/MX/CNAME/SRV/PTR/SOA/HTTPS/..., SPF mechanisms, DMARC report
-// addresses and host names inside other TXT strings. In-scope names become
+// NS/MX/CNAME/SRV/PTR/SOA/HTTPS/..., CAA iodef addresses, SPF mechanisms,
+// DMARC report addresses and host names inside other TXT strings. In-scope names become
 // candidates; out-of-scope names become references.
 func (r *run) mine(x dns.RR, owner string) {
 	via := rr.Type(x)
 	for _, t := range rr.Targets(x) {
 		r.mention(t, owner, via)
+	}
+	if caa, ok := x.(*dns.CAA); ok && caa.Tag == "iodef" {
+		// Incident reports go to mailto:user@domain or a URL's host.
+		v := strings.ToLower(caa.Value)
+		if addr, ok := strings.CutPrefix(v, "mailto:"); ok {
+			if _, domain, ok := strings.Cut(addr, "@"); ok {
+				r.mention(domain, owner, "caa-iodef")
+			}
+		} else if u, err := url.Parse(v); err == nil && u.Hostname() != "" {
+			r.mention(u.Hostname(), owner, "caa-iodef")
+		}
+		return
 	}
 	txt, ok := x.(*dns.TXT)
 	if !ok {

@@ -241,6 +241,8 @@ func TestMining(t *testing.T) {
 @ IN TXT "v=spf1 include:_spf.example.com a:relay.example.com mx exists:%{i}._x.example.com redirect=spf.example.net ip4:192.0.2.0/24 -all"
 _dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:d@reports.example.com,mailto:x@example.org; ruf=mailto:f@forensic.example.com!10m"
 notes IN TXT "see build-server.example.com and wiki.example.org"
+@ IN CAA 0 iodef "mailto:security@incident.example.com"
+incident IN A 192.0.2.29
 mx1 IN A 192.0.2.25
 _spf IN TXT "v=spf1 -all"
 relay IN A 192.0.2.26
@@ -255,7 +257,7 @@ loop2 IN CNAME loop1
 	x := newZoneExchanger(t, z)
 	res := runFake(t, x, "example.com", Options{Wordlist: []string{"notes", "alias", "loop1", "_dmarc"}, NoPTR: true, NoSRV: true, NoWalk: true, NoAXFR: true})
 	got := names(res)
-	for _, n := range []string{"mx1.example.com", "_spf.example.com", "relay.example.com", "_x.example.com", "reports.example.com", "forensic.example.com", "build-server.example.com", "loop2.example.com"} {
+	for _, n := range []string{"mx1.example.com", "_spf.example.com", "relay.example.com", "_x.example.com", "reports.example.com", "forensic.example.com", "build-server.example.com", "loop2.example.com", "incident.example.com"} {
 		if src, ok := got[n]; !ok || !slices.Contains(src, SourceMined) {
 			t.Errorf("%s not mined (sources %v)", n, src)
 		}

@@ -44,6 +44,11 @@ var srvLabels = []string{
 	"_vlmcs._tcp", "_citrixreceiver._tcp", "_x-puppet._tcp", "_puppet._tcp", "_mysql._tcp",
 	"_postgresql._tcp", "_mongodb._tcp", "_matrix._tcp", "_matrix-fed._tcp", "_minecraft._tcp",
 	"_ts3._udp", "_avatars._tcp", "_avatars-sec._tcp",
+	// More directory, messaging and management services.
+	"_ldap-admin._tcp", "_kerberos._tcp.gc._msdcs", "_xmpp._tcp", "_matrix-identity._tcp",
+	"_smtps._tcp", "_jmap._tcp", "_radius._udp", "_radsec._tcp", "_snmp._udp", "_syslog._udp",
+	"_elasticsearch._tcp", "_redis._tcp", "_etcd-server._tcp", "_etcd-client._tcp", "_kubernetes._tcp",
+	"_mqtt._tcp", "_amqp._tcp", "_git._tcp", "_svn._tcp", "_docker._tcp", "_vmware._tcp",
 }
 
 // txtLabels are well-known names that hold TXT policy records: DMARC,
