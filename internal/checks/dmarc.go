@@ -2,156 +2,21 @@ package checks
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/miekg/dns"
 
 	"github.com/dnsscout/dnsscout/internal/dnsname"
 	"github.com/dnsscout/dnsscout/internal/finding"
+	"github.com/dnsscout/dnsscout/internal/mailauth"
 )
-
-// DMARC parse errors.
-var (
-	ErrDMARCNotDMARC = errors.New("checks: not a DMARC record (no leading v=DMARC1)")
-	ErrDMARCSyntax   = errors.New("checks: DMARC syntax error")
-)
-
-// DMARCRecord is a parsed DMARC policy record (RFC 7489 6.3).
-type DMARCRecord struct {
-	// Policy is p= (none, quarantine, reject), "" when absent or invalid.
-	Policy string
-	// SubdomainPolicy is sp=, "" when absent or invalid (then p applies).
-	SubdomainPolicy string
-	// Pct is pct= (0..100); 100 when absent or invalid.
-	Pct int
-	// RUA and RUF are the report URIs.
-	RUA, RUF []string
-	// ADKIM and ASPF are "r" or "s" ("" when absent: relaxed).
-	ADKIM, ASPF string
-	// Invalid lists tag values that were ignored as invalid.
-	Invalid []string
-}
-
-// IsDMARC reports whether a TXT string is a DMARC record: it begins with
-// the v tag with value DMARC1 (RFC 7489 6.6.3).
-func IsDMARC(txt string) bool {
-	tag, _, _ := strings.Cut(txt, ";")
-	k, v, ok := strings.Cut(tag, "=")
-	return ok && strings.TrimSpace(k) == "v" && strings.TrimSpace(v) == "DMARC1"
-}
-
-// ParseDMARC parses a DMARC record. Unknown tags are ignored; invalid
-// values of known tags are listed in Invalid. An absent or invalid p tag is
-// an error unless a valid rua is present (RFC 7489 6.6.3: then p=none).
-func ParseDMARC(txt string) (DMARCRecord, error) {
-	if !IsDMARC(txt) {
-		return DMARCRecord{}, ErrDMARCNotDMARC
-	}
-	rec := DMARCRecord{Pct: 100}
-	seen := make(map[string]bool)
-	parts := strings.Split(txt, ";")
-	for i, part := range parts {
-		part = strings.Trim(part, " \t")
-		if part == "" {
-			if i == len(parts)-1 || strings.TrimSpace(strings.Join(parts[i+1:], "")) == "" {
-				break // trailing separators
-			}
-			continue
-		}
-		k, v, ok := strings.Cut(part, "=")
-		if !ok {
-			return DMARCRecord{}, fmt.Errorf("%w: %q is not tag=value", ErrDMARCSyntax, part)
-		}
-		k = strings.ToLower(strings.Trim(k, " \t"))
-		v = strings.Trim(v, " \t")
-		if k == "" {
-			return DMARCRecord{}, fmt.Errorf("%w: empty tag name", ErrDMARCSyntax)
-		}
-		if seen[k] {
-			rec.Invalid = append(rec.Invalid, fmt.Sprintf("%s repeated (first value kept)", k))
-			continue
-		}
-		seen[k] = true
-		switch k {
-		case "p", "sp":
-			p := strings.ToLower(v)
-			if p != "none" && p != "quarantine" && p != "reject" {
-				rec.Invalid = append(rec.Invalid, fmt.Sprintf("%s=%s", k, v))
-				continue
-			}
-			if k == "p" {
-				rec.Policy = p
-			} else {
-				rec.SubdomainPolicy = p
-			}
-		case "pct":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 || n > 100 {
-				rec.Invalid = append(rec.Invalid, "pct="+v)
-				continue
-			}
-			rec.Pct = n
-		case "rua", "ruf":
-			uris, bad := parseDMARCURIs(v)
-			if bad != "" {
-				rec.Invalid = append(rec.Invalid, fmt.Sprintf("%s=%s", k, bad))
-			}
-			if k == "rua" {
-				rec.RUA = uris
-			} else {
-				rec.RUF = uris
-			}
-		case "adkim", "aspf":
-			a := strings.ToLower(v)
-			if a != "r" && a != "s" {
-				rec.Invalid = append(rec.Invalid, fmt.Sprintf("%s=%s", k, v))
-				continue
-			}
-			if k == "adkim" {
-				rec.ADKIM = a
-			} else {
-				rec.ASPF = a
-			}
-		}
-	}
-	if rec.Policy == "" {
-		if len(rec.RUA) == 0 {
-			return DMARCRecord{}, fmt.Errorf("%w: no valid p tag and no rua", ErrDMARCSyntax)
-		}
-		rec.Policy = "none"
-		rec.Invalid = append(rec.Invalid, "p missing or invalid (treated as p=none, RFC 7489 6.6.3)")
-	}
-	return rec, nil
-}
-
-// parseDMARCURIs splits a comma-separated URI list; bad is the first entry
-// that is not a URI with a scheme.
-func parseDMARCURIs(v string) (uris []string, bad string) {
-	for _, u := range strings.Split(v, ",") {
-		u = strings.Trim(u, " \t")
-		if u == "" {
-			continue
-		}
-		scheme, rest, ok := strings.Cut(u, ":")
-		if !ok || scheme == "" || rest == "" || strings.ContainsAny(scheme, " /@") {
-			if bad == "" {
-				bad = u
-			}
-			continue
-		}
-		uris = append(uris, u)
-	}
-	return uris, bad
-}
 
 // dmarcPolicy is the DMARC record that governs a domain.
 type dmarcPolicy struct {
 	at        string // owner name (_dmarc.<domain>)
 	txt       string
-	rec       DMARCRecord
+	rec       mailauth.DMARCRecord
 	inherited bool   // found at the organizational domain
 	problem   string // why no policy applies (several records, syntax)
 }
@@ -172,7 +37,7 @@ func (e *Env) dmarcFor(ctx context.Context, domain string) (p dmarcPolicy, found
 		}
 		var recs []string
 		for _, t := range txts {
-			if IsDMARC(t) {
+			if mailauth.IsDMARC(t) {
 				recs = append(recs, t)
 			}
 		}
@@ -180,7 +45,7 @@ func (e *Env) dmarcFor(ctx context.Context, domain string) (p dmarcPolicy, found
 		case 0:
 			return dmarcPolicy{}, false, true
 		case 1:
-			rec, err := ParseDMARC(recs[0])
+			rec, err := mailauth.ParseDMARC(recs[0])
 			if err != nil {
 				return dmarcPolicy{at: at, txt: recs[0], problem: fmt.Sprintf("%s record %q is unusable (%v): receivers apply no policy", at, recs[0], err)}, true, true
 			}
@@ -212,7 +77,7 @@ func (e *Env) handlesMail(domain string) bool {
 		return true
 	}
 	for _, t := range e.txtOf(domain) {
-		if IsSPF(t) && !strings.EqualFold(strings.Join(strings.Fields(t), " "), "v=spf1 -all") {
+		if mailauth.IsSPF(t) && !strings.EqualFold(strings.Join(strings.Fields(t), " "), "v=spf1 -all") {
 			return true
 		}
 	}

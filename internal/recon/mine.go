@@ -9,6 +9,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/dnsscout/dnsscout/internal/dnsname"
+	"github.com/dnsscout/dnsscout/internal/mailauth"
 	"github.com/dnsscout/dnsscout/internal/rr"
 )
 
@@ -41,7 +42,7 @@ func (r *run) mine(x dns.RR, owner string) {
 	lower := strings.ToLower(strings.TrimSpace(text))
 	switch {
 	case strings.HasPrefix(lower, "v=spf1"):
-		names, prefixes := parseSPF(lower)
+		names, prefixes := parseSPF(strings.TrimSpace(text))
 		for _, n := range names {
 			r.mention(n.name, owner, "spf-"+n.mechanism)
 		}
@@ -49,7 +50,7 @@ func (r *run) mine(x dns.RR, owner string) {
 			r.addSweep(p)
 		}
 	case strings.HasPrefix(lower, "v=dmarc1"):
-		for _, n := range parseDMARC(lower) {
+		for _, n := range parseDMARC(strings.TrimSpace(text)) {
 			r.mention(n.name, owner, "dmarc-"+n.mechanism)
 		}
 	default:
@@ -83,34 +84,35 @@ type mentioned struct{ name, mechanism string }
 // parseSPF returns the domain names (include, exists, redirect, a, mx, ptr)
 // and the ip4/ip6 ranges of an SPF record (RFC 7208). Macro-expanded parts
 // are cut off: "exists:%{i}._spf.example.com" yields "_spf.example.com".
+// A record that does not parse yields nothing (the audit reports it).
 func parseSPF(record string) ([]mentioned, []netip.Prefix) {
+	rec, err := mailauth.ParseSPF(record)
+	if err != nil {
+		return nil, nil
+	}
 	var names []mentioned
 	var prefixes []netip.Prefix
-	for _, term := range strings.Fields(record)[1:] {
-		term = strings.TrimLeft(term, "+-~?")
-		mech, arg := term, ""
-		if i := strings.IndexAny(term, ":="); i >= 0 {
-			mech, arg = term[:i], term[i+1:]
-		}
-		if i := strings.IndexByte(mech, '/'); i >= 0 {
-			mech = mech[:i]
-		}
-		switch mech {
+	for _, t := range rec.Terms {
+		switch t.Name {
 		case "include", "exists", "redirect", "a", "mx", "ptr":
-			if i := strings.IndexByte(arg, '/'); i >= 0 {
-				arg = arg[:i]
-			}
+			arg := t.Value
 			if i := strings.LastIndex(arg, "}"); i >= 0 {
 				arg = strings.TrimPrefix(arg[i+1:], ".")
 			}
-			if arg != "" && !strings.Contains(arg, "%") {
-				names = append(names, mentioned{arg, mech})
+			if arg != "" && !mailauth.HasMacro(arg) {
+				names = append(names, mentioned{arg, t.Name})
 			}
 		case "ip4", "ip6":
-			if p, err := netip.ParsePrefix(arg); err == nil {
-				prefixes = append(prefixes, p.Masked())
-			} else if a, err := netip.ParseAddr(arg); err == nil {
-				prefixes = append(prefixes, netip.PrefixFrom(a, a.BitLen()))
+			a, err := netip.ParseAddr(t.Value)
+			if err != nil {
+				continue
+			}
+			bits := t.Prefix
+			if bits < 0 {
+				bits = a.BitLen()
+			}
+			if p, err := a.Prefix(bits); err == nil {
+				prefixes = append(prefixes, p)
 			}
 		}
 	}
@@ -120,15 +122,14 @@ func parseSPF(record string) ([]mentioned, []netip.Prefix) {
 // parseDMARC returns the domains of the rua and ruf report addresses of a
 // DMARC record (RFC 7489 section 6.3).
 func parseDMARC(record string) []mentioned {
+	rec, err := mailauth.ParseDMARC(record)
+	if err != nil {
+		return nil
+	}
 	var out []mentioned
-	for _, tag := range strings.Split(record, ";") {
-		k, v, ok := strings.Cut(strings.TrimSpace(tag), "=")
-		if !ok || (k != "rua" && k != "ruf") {
-			continue
-		}
-		for _, uri := range strings.Split(v, ",") {
-			uri = strings.TrimSpace(uri)
-			addr, ok := strings.CutPrefix(uri, "mailto:")
+	for tag, uris := range map[string][]string{"rua": rec.RUA, "ruf": rec.RUF} {
+		for _, uri := range uris {
+			addr, ok := strings.CutPrefix(strings.ToLower(uri), "mailto:")
 			if !ok {
 				continue
 			}
@@ -136,7 +137,7 @@ func parseDMARC(record string) []mentioned {
 				addr = addr[:i]
 			}
 			if _, domain, ok := strings.Cut(addr, "@"); ok && domain != "" {
-				out = append(out, mentioned{domain, k})
+				out = append(out, mentioned{domain, tag})
 			}
 		}
 	}
