@@ -52,6 +52,10 @@ func Normalize(s string) (string, error) {
 			if err != nil {
 				return "", fmt.Errorf("dnsname: %q is not a valid IDNA label: %v", l, err)
 			}
+			if a == "" {
+				// IDNA mapping removed every code point (U+034F, ...).
+				return "", fmt.Errorf("%w in %q", ErrEmptyLabel, s)
+			}
 			l = a
 		}
 		l = strings.ToLower(l)

@@ -24,6 +24,9 @@ func TestNormalize(t *testing.T) {
 		{"empty label", "a..example.com", "", ErrEmptyLabel},
 		{"space inside", "ex ample.com", "", ErrBadChar},
 		{"slash", "example.com/x", "", ErrBadChar},
+		// Found by FuzzNormalize: IDNA maps U+034F to nothing.
+		{"label mapped away", "\u034f", "", ErrEmptyLabel},
+		{"inner label mapped away", "a.\u034f.example", "", ErrEmptyLabel},
 		{"label too long", "a234567890123456789012345678901234567890123456789012345678901234.example", "", ErrLabelTooLong},
 	}
 	for _, tc := range tests {
