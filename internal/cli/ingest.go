@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dnsscout/dnsscout/internal/ingest"
+	"github.com/dnsscout/dnsscout/internal/ingest/remote"
 	"github.com/dnsscout/dnsscout/internal/store"
 	_ "github.com/dnsscout/dnsscout/internal/store/pebble" // the default backend
 )
@@ -24,6 +25,8 @@ func init() { subcommands = append(subcommands, newIngestCmd) }
 
 type ingestFlags struct {
 	db            string
+	to            string
+	key           string
 	sensorID      string
 	ports         []string
 	memory        string
@@ -62,13 +65,16 @@ printed at the end too (unless --quiet). Client addresses are never stored.`,
   dnsscout ingest --db /var/lib/dnsscout --sensor-id edge1 --interface eth0
   dnsscout ingest dnstap:unix:/run/dnsscout/dnstap.sock --dnstap-types resolver-response,client-response
   tcpdump -w - port 53 | dnsscout ingest -
-  dnsscout ingest passivedns.log export.ndjson example.com.zone`,
+  dnsscout ingest passivedns.log export.ndjson example.com.zone
+  dnsscout ingest --to https://pdns.example.net --key "$DNSSCOUT_KEY" --interface eth0`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runIngest(cmd.Context(), e, &f, args)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.db, "db", "", "store directory or DSN (default: $XDG_DATA_HOME/dnsscout/pdns or ~/.local/share/dnsscout/pdns)")
+	fl.StringVar(&f.to, "to", "", "send tuples to a dnsscout server `URL` (POST /api/v1/ingest) instead of the local store")
+	fl.StringVar(&f.key, "key", "", "API key with the ingest permission for --to (default $DNSSCOUT_KEY)")
 	fl.StringVar(&f.sensorID, "sensor-id", "", "sensor id recorded with every tuple (default: the host name)")
 	fl.StringSliceVar(&f.ports, "ports", []string{"53"}, "DNS server ports of captures (comma-separated)")
 	fl.StringVar(&f.memory, "memory", "256MiB", "memory budget (Go heap limit; the aggregate is flushed at half of it), e.g. 64MiB, 1GiB")
@@ -140,12 +146,29 @@ func runIngest(ctx context.Context, e *env, f *ingestFlags, args []string) error
 		bar = &progressBar{e: e}
 		opts.Progress = bar.update
 	}
-	db, err := store.Open(ctx, dsn, store.Options{Logger: log})
-	if err != nil {
-		return fmt.Errorf("ingest: %w", err)
+	// Tuples go to the local store, or to a remote server through an
+	// on-disk spool (at-least-once delivery; the merge is idempotent).
+	var sink ingest.Sink
+	var db store.Backend
+	if f.to != "" {
+		key := f.key
+		if key == "" {
+			key = e.getenv("DNSSCOUT_KEY")
+		}
+		rs, err := remote.NewSink(remote.Options{URL: f.to, Key: key, Logger: log})
+		if err != nil {
+			return usageError("ingest: --to: %v", err)
+		}
+		defer rs.Close(context.WithoutCancel(ctx))
+		sink = rs
+	} else {
+		if db, err = store.Open(ctx, dsn, store.Options{Logger: log}); err != nil {
+			return fmt.Errorf("ingest: %w", err)
+		}
+		defer db.Close()
+		sink = db
 	}
-	defer db.Close()
-	in, err := ingest.New(db, opts)
+	in, err := ingest.New(sink, opts)
 	if err != nil {
 		if errors.Is(err, ingest.ErrOptions) {
 			return usageError("%v", err)
@@ -173,7 +196,10 @@ func runIngest(ctx context.Context, e *env, f *ingestFlags, args []string) error
 		}
 		return runErr
 	}
-	return db.Close()
+	if db != nil {
+		return db.Close()
+	}
+	return nil
 }
 
 // onSIGUSR1 calls fn on every SIGUSR1 until the returned stop is called.

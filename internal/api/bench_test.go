@@ -1,0 +1,58 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/dnsscout/dnsscout/internal/keys"
+	"github.com/dnsscout/dnsscout/internal/store/pebble"
+	"github.com/dnsscout/dnsscout/internal/store/storetest"
+)
+
+// BenchmarkLookupHandler measures the server's own cost of one exact DNSDB
+// lookup with a key (routing, authentication, admission, store lookup, SAF
+// encoding), without the network. Whole-server load is bench/api's job.
+//
+//	go test ./internal/api -run '^$' -bench LookupHandler -benchtime 3s
+func BenchmarkLookupHandler(b *testing.B) {
+	ctx := context.Background()
+	db, err := pebble.Open(ctx, b.TempDir(), pebble.Options{NoSync: true, MaxLimit: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Upsert(ctx, storetest.Fixture()); err != nil {
+		b.Fatal(err)
+	}
+	km, err := keys.Open(ctx, db, keys.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, _, err := km.Add(ctx, keys.Spec{Perms: []keys.Permission{keys.PermQuery}, Limits: keys.Limits{DailyQuota: 1 << 40}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := New(Options{Store: db, Keys: km})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := srv.Handler()
+	req := httptest.NewRequest(http.MethodGet, "/dnsdb/v2/lookup/rrset/name/www.example.com?swclient=dnsdbq&version=2.6.4", nil)
+	req.Header.Set("X-API-Key", tok)
+	req.Header.Set("Accept", "application/x-ndjson")
+	b.ReportAllocs()
+	start := time.Now()
+	n := 0
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		n++
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "qps")
+}

@@ -1,0 +1,575 @@
+package api
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/dnsscout/dnsscout/internal/keys"
+	"github.com/dnsscout/dnsscout/internal/pdns"
+	"github.com/dnsscout/dnsscout/internal/store"
+)
+
+// This file serves DNSDB API v2 under /dnsdb/v2/: lookup and summarize
+// (rrset/name, rrset/raw, rdata/name, rdata/ip, rdata/raw), Flex search
+// (flex.go), ping and rate_limit, in SAF framing.
+
+// dnsdbPrefix is where the API lives; dnsdbq appends it to DNSDB_SERVER.
+const dnsdbPrefix = "/dnsdb/v2"
+
+// dnsdbRequest is a parsed DNSDB request.
+type dnsdbRequest struct {
+	// verb is lookup, summarize, regex, glob, ping or rate_limit.
+	verb string
+	// qs are the store queries of a lookup or summarize: one, or for
+	// rdata/raw without a single type one per type the bytes decode as
+	// (possibly none).
+	qs []store.Query
+	// rrset is true for rrset lookups (whose objects carry a bailiwick).
+	rrset bool
+	// limit is the limit parameter; -1 when absent.
+	limit     int
+	offset    int
+	maxCount  uint64
+	humantime bool
+	// aggr is accepted for compatibility: stored tuples are already
+	// aggregated per (rrname, rrtype, rdata), so both values give the
+	// same answer.
+	aggr bool
+	// flex holds a Flex search.
+	flex *flexQuery
+	// fences are the time fences, applied to every query.
+	fences [4]int64
+}
+
+// maxPathValue bounds one path value (a name, hex string or pattern).
+const maxPathValue = 8192
+
+// parseDNSDB parses the escaped path and raw query of a DNSDB request.
+// Unknown paths fail with ErrNotFound, malformed values and parameters
+// with ErrBadRequest or store.ErrBadQuery, an offset where none is allowed
+// with ErrOffsetRange.
+func parseDNSDB(escPath, rawQuery string, now time.Time) (*dnsdbRequest, error) {
+	rest, ok := strings.CutPrefix(escPath, dnsdbPrefix)
+	if !ok || rest == "" || rest == "/" || rest[0] != '/' {
+		return nil, notFound(escPath)
+	}
+	segs := strings.Split(rest[1:], "/")
+	if len(segs) > 1 && segs[len(segs)-1] == "" {
+		segs = segs[:len(segs)-1] // one trailing slash
+	}
+	for i, sg := range segs {
+		if len(sg) > 3*maxPathValue {
+			return nil, badRequest("path segment %d longer than %d bytes", i+1, maxPathValue)
+		}
+		u, err := url.PathUnescape(sg)
+		if err != nil {
+			return nil, badRequest("path segment %d: bad percent-escape", i+1)
+		}
+		if strings.IndexByte(u, 0) >= 0 {
+			return nil, badRequest("path segment %d holds a NUL byte", i+1)
+		}
+		segs[i] = u
+	}
+	req := &dnsdbRequest{verb: strings.ToLower(segs[0]), limit: -1, aggr: true}
+	switch req.verb {
+	case "ping", "rate_limit":
+		if len(segs) != 1 {
+			return nil, notFound(escPath)
+		}
+		return req, nil
+	case "lookup", "summarize", "regex", "glob":
+	default:
+		return nil, notFound(escPath)
+	}
+	params, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, badRequest("malformed query string: %v", err)
+	}
+	if err := req.parseParams(params, now); err != nil {
+		return nil, err
+	}
+	if req.verb == "regex" || req.verb == "glob" {
+		if err := req.parseFlex(segs, params, escPath); err != nil {
+			return nil, err
+		}
+		return req, nil
+	}
+	if len(segs) < 3 {
+		return nil, notFound(escPath)
+	}
+	side, kind := strings.ToLower(segs[1]), strings.ToLower(segs[2])
+	maxSegs := 5 // verb/side/kind/value/type
+	switch {
+	case side == "rrset" && (kind == "name" || kind == "raw"):
+		maxSegs = 6 // .../bailiwick
+		req.rrset = true
+	case side == "rdata" && (kind == "name" || kind == "ip" || kind == "raw"):
+	default:
+		return nil, notFound(escPath)
+	}
+	if len(segs) > maxSegs {
+		return nil, notFound(escPath)
+	}
+	if len(segs) < 4 || strings.TrimSpace(segs[3]) == "" {
+		return nil, badRequest("%s/%s needs a value", side, kind)
+	}
+	value := segs[3]
+	typ := ""
+	if len(segs) > 4 {
+		typ = segs[4]
+		if strings.Contains(typ, ",") {
+			return nil, badRequest("one rrtype per request (dnsdbq sends one request per type)")
+		}
+	}
+	tf, err := store.ParseTypeFilter(typ)
+	if err != nil {
+		return nil, err
+	}
+	var q store.Query
+	switch side + "/" + kind {
+	case "rrset/name":
+		q.Kind = store.KindRRSet
+		if q.Name, q.Wildcard, err = store.ParseName(value); err != nil {
+			return nil, err
+		}
+	case "rrset/raw":
+		name, err := nameFromHex(value)
+		if err != nil {
+			return nil, err
+		}
+		q = store.Query{Kind: store.KindRRSet, Name: name}
+	case "rdata/name":
+		q.Kind = store.KindRDataName
+		if q.Name, q.Wildcard, err = store.ParseRDataName(value); err != nil {
+			return nil, err
+		}
+	case "rdata/ip":
+		q.Kind = store.KindRDataIP
+		if q.IPLow, q.IPHigh, err = store.ParseIPQuery(value); err != nil {
+			return nil, err
+		}
+	case "rdata/raw":
+		raw, err := decodeHex(value)
+		if err != nil {
+			return nil, err
+		}
+		req.qs = rdataQueries(raw, tf)
+	}
+	if side+"/"+kind != "rdata/raw" {
+		q.Type = tf
+		if len(segs) > 5 {
+			b, w, err := store.ParseName(segs[5])
+			if err != nil {
+				return nil, err
+			}
+			if w != store.WildNone {
+				return nil, badRequest("a bailiwick is a name, not a wildcard")
+			}
+			q.Bailiwick = b
+		}
+		req.qs = []store.Query{q}
+	}
+	for i := range req.qs {
+		q := &req.qs[i]
+		q.FirstBefore, q.FirstAfter, q.LastBefore, q.LastAfter = req.fences[0], req.fences[1], req.fences[2], req.fences[3]
+		if err := q.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	return req, nil
+}
+
+// parseParams reads the query parameters common to lookups, summaries
+// and Flex searches. Unknown parameters (swclient, version, id, ...) are
+// ignored.
+func (req *dnsdbRequest) parseParams(p url.Values, now time.Time) error {
+	get := func(name string) (string, bool) {
+		v, ok := p[name]
+		if !ok || len(v) == 0 {
+			return "", false
+		}
+		return v[0], true
+	}
+	if v, ok := get("limit"); ok {
+		n, err := parseCount(v)
+		if err != nil {
+			return badRequest("limit: %v", err)
+		}
+		req.limit = n
+	}
+	if v, ok := get("offset"); ok {
+		n, err := parseCount(v)
+		if err != nil {
+			return badRequest("offset: %v", err)
+		}
+		if n > 0 && req.verb == "summarize" {
+			return sentinelf(ErrOffsetRange, "summarize takes no offset")
+		}
+		req.offset = n
+	}
+	if v, ok := get("max_count"); ok {
+		n, err := strconv.ParseUint(v, 10, 63)
+		if err != nil {
+			return badRequest("max_count %q is not a non-negative integer", v)
+		}
+		req.maxCount = n
+	}
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{"aggr", &req.aggr}, {"humantime", &req.humantime}} {
+		if v, ok := get(b.name); ok {
+			x, err := parseBool(v)
+			if err != nil {
+				return badRequest("%s: %v", b.name, err)
+			}
+			*b.dst = x
+		}
+	}
+	for i, name := range []string{"time_first_before", "time_first_after", "time_last_before", "time_last_after"} {
+		v, ok := get(name)
+		if !ok {
+			continue
+		}
+		t, err := parseFence(v, now)
+		if err != nil {
+			return badRequest("%s: %v", name, err)
+		}
+		req.fences[i] = t
+	}
+	return nil
+}
+
+// parseCount reads a non-negative decimal integer below 2^31.
+func parseCount(v string) (int, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+	if err != nil || n < 0 {
+		return 0, errors.New("want a non-negative integer")
+	}
+	return int(n), nil
+}
+
+// parseBool reads DNSDB's booleans: t, f, true, false, 1, 0.
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "t", "true", "1":
+		return true, nil
+	case "f", "false", "0":
+		return false, nil
+	}
+	return false, errors.New("want t, f, true, false, 1 or 0")
+}
+
+// parseFence reads a time fence: epoch seconds, or negative seconds
+// relative to now. 0 leaves the fence unset.
+func parseFence(v string, now time.Time) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		return 0, errors.New("want epoch seconds or negative seconds relative to now")
+	}
+	const maxAbs = 1 << 40
+	if n > maxAbs || n < -maxAbs {
+		return 0, errors.New("out of range")
+	}
+	if n < 0 {
+		n += now.Unix()
+		if n <= 0 {
+			return 0, errors.New("relative time before 1970")
+		}
+	}
+	return n, nil
+}
+
+// decodeHex reads the hex of rrset/raw and rdata/raw.
+func decodeHex(s string) ([]byte, error) {
+	b, err := hex.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		return nil, badRequest("raw value: want an even number of hex digits")
+	}
+	if len(b) == 0 || len(b) > 65535 {
+		return nil, badRequest("raw value: want 1 to 65535 bytes")
+	}
+	return b, nil
+}
+
+// nameFromHex decodes rrset/raw's wire-format owner name.
+func nameFromHex(s string) (string, error) {
+	b, err := decodeHex(s)
+	if err != nil {
+		return "", err
+	}
+	name, off, err := dns.UnpackDomainName(b, 0)
+	if err != nil || off != len(b) {
+		return "", badRequest("raw value is not one wire-format domain name")
+	}
+	return pdns.CanonicalName(name), nil
+}
+
+// allTypes are the rrtypes miekg/dns can decode, ascending: the
+// candidates of an rdata/raw lookup without a single type.
+var allTypes = func() []uint16 {
+	var ts []uint16
+	for t := range dns.TypeToRR {
+		switch t {
+		case dns.TypeOPT, dns.TypeTSIG, dns.TypeTKEY, dns.TypeANY, dns.TypeAXFR, dns.TypeIXFR:
+			continue
+		}
+		ts = append(ts, t)
+	}
+	slices.Sort(ts)
+	return ts
+}()
+
+// rdataQueries turns wire rdata into the exact-rdata queries that find it:
+// the presentation form for each type the filter selects and the bytes
+// decode as. Types without a decoder (selected by TYPEn) use RFC 3597's
+// generic form, as the sensor stores them.
+func rdataQueries(raw []byte, tf store.TypeFilter) []store.Query {
+	types := allTypes
+	if t, ok := tf.Single(); ok {
+		types = []uint16{t}
+	}
+	var qs []store.Query
+	for _, t := range types {
+		if !tf.Match(t) {
+			continue
+		}
+		if s, ok := presentRData(t, raw); ok {
+			qs = append(qs, store.Query{Kind: store.KindRDataRaw, RData: s, Type: store.OneType(t)})
+		}
+	}
+	return qs
+}
+
+// presentRData decodes rdata of type t into the canonical presentation
+// form tuples use.
+func presentRData(t uint16, raw []byte) (s string, ok bool) {
+	if len(raw) > 65535 {
+		return "", false
+	}
+	msg := make([]byte, 0, 11+len(raw))
+	msg = append(msg, 0) // owner: the root
+	msg = binary.BigEndian.AppendUint16(msg, t)
+	msg = binary.BigEndian.AppendUint16(msg, dns.ClassINET)
+	msg = binary.BigEndian.AppendUint32(msg, 0)
+	msg = binary.BigEndian.AppendUint16(msg, uint16(len(raw)))
+	msg = append(msg, raw...)
+	defer func() {
+		if recover() != nil {
+			s, ok = "", false
+		}
+	}()
+	rr, off, err := dns.UnpackRR(msg, 0)
+	if err != nil || rr == nil || off != len(msg) || rr.Header().Rrtype != t {
+		return "", false
+	}
+	s = pdns.RData(rr)
+	if s == "" {
+		return "", false
+	}
+	return s, true
+}
+
+// acceptable reports whether an Accept header admits NDJSON/JSON output.
+// An absent header admits everything; a type with q=0 is refused.
+func acceptable(h string) bool {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return true
+	}
+	for _, part := range strings.Split(h, ",") {
+		mt, params, _ := strings.Cut(part, ";")
+		mt = strings.ToLower(strings.TrimSpace(mt))
+		if q := qValue(params); q <= 0 {
+			continue
+		}
+		switch mt {
+		case "*/*", "application/*", "application/x-ndjson", "application/ndjson", "application/jsonl",
+			"application/json", "application/x-json", "text/*", "text/plain", "text/json":
+			return true
+		}
+	}
+	return false
+}
+
+// qValue reads the q parameter of one Accept entry (1 when absent).
+func qValue(params string) float64 {
+	for _, p := range strings.Split(params, ";") {
+		k, v, ok := strings.Cut(p, "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return 0
+			}
+			return f
+		}
+	}
+	return 1
+}
+
+// serveDNSDB routes /dnsdb/v2/.
+func (s *Server) serveDNSDB(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		s.writeError(w, r, flavorDNSDB, ErrMethod)
+		return
+	}
+	req, perr := parseDNSDB(r.URL.EscapedPath(), r.URL.RawQuery, s.now())
+	if errors.Is(perr, ErrNotFound) {
+		s.writeError(w, r, flavorDNSDB, perr)
+		return
+	}
+	k, err := s.authenticate(r)
+	if err != nil {
+		s.writeError(w, r, flavorDNSDB, err)
+		return
+	}
+	if perr != nil {
+		s.writeError(w, r, flavorDNSDB, perr)
+		return
+	}
+	if !acceptable(r.Header.Get("Accept")) {
+		s.writeError(w, r, flavorDNSDB, sentinelf(ErrMediaType, "Accept %q: this API answers application/x-ndjson", r.Header.Get("Accept")))
+		return
+	}
+	class := classQuery
+	if req.verb == "ping" || req.verb == "rate_limit" {
+		class = classMeta
+	}
+	if req.verb == "lookup" || req.verb == "regex" || req.verb == "glob" {
+		if req.offset > s.offsetMax(k) {
+			s.writeError(w, r, flavorDNSDB, sentinelf(ErrOffsetRange, "offset %d above the maximum %d", req.offset, s.offsetMax(k)))
+			return
+		}
+	}
+	release, err := s.admit(k, class)
+	if err != nil {
+		s.writeError(w, r, flavorDNSDB, err)
+		return
+	}
+	defer release()
+	setLabel(r, req.verb)
+	switch req.verb {
+	case "ping":
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.Write([]byte(`{"ping":"ok"}` + "\n"))
+	case "rate_limit":
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.Write(rateLimitJSON(s.rateOf(k)))
+	case "lookup":
+		s.setRateHeaders(w, k)
+		s.dnsdbLookup(w, r, req, s.limitFor(req.limit, k))
+	case "summarize":
+		s.setRateHeaders(w, k)
+		s.dnsdbSummarize(w, r, req, s.limitFor(req.limit, k))
+	default:
+		s.setRateHeaders(w, k)
+		s.serveFlex(w, r, req, s.limitFor(req.limit, k))
+	}
+}
+
+// limitFor turns a limit parameter (-1 = absent, 0 = the maximum) into
+// the number of results to deliver: at most the key's result cap.
+func (s *Server) limitFor(limit int, k *keys.Key) int {
+	max := s.resultsMax(k)
+	switch {
+	case limit < 0:
+		return min(s.opt.DefaultLimit, max)
+	case limit == 0 || limit > max:
+		return max
+	}
+	return limit
+}
+
+// dnsdbLookup streams a lookup in SAF.
+func (s *Server) dnsdbLookup(w http.ResponseWriter, r *http.Request, req *dnsdbRequest, limit int) {
+	sw := &safWriter{w: w, style: dnsdbStyle{humantime: req.humantime, bailiwick: req.rrset}}
+	var more bool
+	var err error
+	if len(req.qs) > 0 {
+		more, err = s.lookupPage(r.Context(), req.qs, req.offset, limit, sw.tuple)
+	}
+	s.met.results.WithLabelValues("dnsdb").Add(float64(sw.n))
+	switch {
+	case err != nil && r.Context().Err() != nil:
+		return // the client went away
+	case err != nil && !sw.started:
+		s.writeError(w, r, flavorDNSDB, err)
+	case err != nil:
+		s.log.Error("lookup failed mid-stream", "path", r.URL.Path, "err", err)
+		sw.end("failed", publicMessage(err))
+	case more:
+		sw.end("limited", "result limit reached")
+	default:
+		sw.end("succeeded", "")
+	}
+}
+
+// dnsdbSummarize answers a summarize: one object, none when nothing
+// matched.
+func (s *Server) dnsdbSummarize(w http.ResponseWriter, r *http.Request, req *dnsdbRequest, limit int) {
+	ctx := r.Context()
+	sum, limited, err := s.summarize(ctx, req.qs, limit, req.maxCount)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.writeError(w, r, flavorDNSDB, err)
+		}
+		return
+	}
+	sw := &safWriter{w: w}
+	if sum.NumResults > 0 {
+		sw.raw(appendSummary(nil, &sum, req.humantime))
+	}
+	if limited {
+		sw.end("limited", "result limit reached")
+		return
+	}
+	sw.end("succeeded", "")
+}
+
+// summarize aggregates at most limit tuples of qs, stopping once the
+// summed count reaches maxCount (0 = no cap). limited reports that the
+// result limit cut the summary short.
+func (s *Server) summarize(ctx context.Context, qs []store.Query, limit int, maxCount uint64) (sum store.Summary, limited bool, err error) {
+	switch len(qs) {
+	case 0:
+		return sum, false, nil
+	case 1:
+		q := qs[0]
+		q.Limit = limit
+		if sum, err = store.Summarize(ctx, s.st, q, maxCount); err != nil {
+			return sum, false, err
+		}
+	default:
+		_, err = s.lookupPage(ctx, qs, 0, limit, func(t *pdns.Tuple) error {
+			sum.Add(t)
+			if maxCount > 0 && sum.Count >= maxCount {
+				return errStop
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			return sum, false, err
+		}
+	}
+	if sum.NumResults >= int64(limit) && (maxCount == 0 || sum.Count < maxCount) {
+		limited = s.countAtLeast(ctx, qs, limit+1)
+	}
+	return sum, limited, nil
+}
+
+// countAtLeast reports whether qs match at least n tuples.
+func (s *Server) countAtLeast(ctx context.Context, qs []store.Query, n int) bool {
+	found := false
+	more, _ := s.lookupPage(ctx, qs, n-1, 1, func(*pdns.Tuple) error { found = true; return nil })
+	return found || more
+}

@@ -1,0 +1,423 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dnsscout/dnsscout/internal/keys"
+	"github.com/dnsscout/dnsscout/internal/pdns"
+	"github.com/dnsscout/dnsscout/internal/store"
+)
+
+// Remote sensors: POST /api/v1/ingest with COF NDJSON (plain or SAF
+// framed, optionally gzip: Content-Encoding: gzip or gzip bytes), by a key
+// with the ingest permission. Tuples are merged into the store like local
+// ingest does (first = min, last = max, count = sum). Lines that do not
+// parse, or that the store refuses, are skipped and counted in the answer.
+//
+// Delivery is at least once: a sender that did not see the answer sends
+// the batch again. The Idempotency-Key header makes the retry harmless:
+// the server remembers the keys of applied batches for IdempotencyTTL and
+// answers a repeat without applying it again. Only a server crash between
+// applying a batch and recording its key can double that batch's counts
+// (times are idempotent anyway).
+
+// IdempotencyTTL is how long batch keys are remembered.
+const IdempotencyTTL = 7 * 24 * time.Hour
+
+const (
+	nsIngestBatches = "ingest-batches"
+	upsertChunk     = 5000
+	maxErrorsShown  = 10
+)
+
+// IngestResult is the answer of POST /api/v1/ingest.
+type IngestResult struct {
+	// Accepted is the number of tuples merged into the store.
+	Accepted int `json:"accepted"`
+	// Rejected is the number of lines or tuples skipped.
+	Rejected int `json:"rejected"`
+	// Errors describes the first rejected lines.
+	Errors []string `json:"errors,omitempty"`
+	// Duplicate is true when the Idempotency-Key was seen before and
+	// nothing was applied.
+	Duplicate bool `json:"duplicate,omitempty"`
+}
+
+type ingestState struct {
+	s    *Server
+	meta store.Meta // nil when the store has no Meta ability
+
+	mu   sync.Mutex
+	seen map[string]time.Time // batch keys applied by this process
+	// inProgress holds keys being applied, so that a concurrent retry
+	// waits instead of applying the batch twice.
+	inProgress map[string]chan struct{}
+}
+
+func newIngestState(s *Server) *ingestState {
+	st := &ingestState{s: s, seen: map[string]time.Time{}, inProgress: map[string]chan struct{}{}}
+	if ms, ok := s.st.(store.MetaStore); ok {
+		if m, err := ms.Meta(nsIngestBatches); err == nil {
+			st.meta = m
+		}
+	}
+	return st
+}
+
+// run prunes old batch keys now and then.
+func (st *ingestState) run(ctx context.Context) {
+	if st.meta == nil {
+		return
+	}
+	go func() {
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			st.prune(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
+
+func (st *ingestState) prune(ctx context.Context) {
+	cut := st.s.now().Add(-IdempotencyTTL)
+	var old []string
+	_ = st.meta.List(ctx, "", func(k string, v []byte) error {
+		if n, err := strconv.ParseInt(string(v), 10, 64); err != nil || time.Unix(n, 0).Before(cut) {
+			old = append(old, k)
+		}
+		return nil
+	})
+	for _, k := range old {
+		_ = st.meta.Delete(ctx, k)
+	}
+	st.mu.Lock()
+	for k, t := range st.seen {
+		if t.Before(cut) {
+			delete(st.seen, k)
+		}
+	}
+	st.mu.Unlock()
+}
+
+// claim reserves a batch key: done reports a batch already applied; else
+// finish must be called with whether the batch was applied.
+func (st *ingestState) claim(ctx context.Context, key string) (done bool, finish func(applied bool), err error) {
+	for {
+		st.mu.Lock()
+		if _, ok := st.seen[key]; ok {
+			st.mu.Unlock()
+			return true, nil, nil
+		}
+		wait, busy := st.inProgress[key]
+		if !busy {
+			ch := make(chan struct{})
+			st.inProgress[key] = ch
+			st.mu.Unlock()
+			break
+		}
+		st.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return false, nil, ctx.Err()
+		}
+	}
+	release := func(applied bool) {
+		st.mu.Lock()
+		if applied {
+			st.seen[key] = st.s.now()
+		}
+		ch := st.inProgress[key]
+		delete(st.inProgress, key)
+		st.mu.Unlock()
+		close(ch)
+	}
+	if st.meta != nil {
+		if _, err := st.meta.Get(ctx, key); err == nil {
+			st.mu.Lock()
+			st.seen[key] = st.s.now()
+			st.mu.Unlock()
+			release(false)
+			return true, nil, nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			release(false)
+			return false, nil, err
+		}
+	}
+	return false, func(applied bool) {
+		if applied && st.meta != nil {
+			v := strconv.FormatInt(st.s.now().Unix(), 10)
+			if err := st.meta.Put(context.WithoutCancel(ctx), key, []byte(v)); err != nil {
+				st.s.log.Warn("could not record an ingest batch key; a retry of it would be applied again", "key", key, "err", err)
+			}
+		}
+		release(applied)
+	}, nil
+}
+
+// validIdempotencyKey: 1 to 128 characters of A-Z a-z 0-9 . _ -.
+func validIdempotencyKey(k string) bool {
+	if k == "" || len(k) > 128 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		s.writeError(w, r, flavorAPI, ErrMethod)
+		return
+	}
+	k, err := s.authenticate(r)
+	if err != nil {
+		s.writeError(w, r, flavorAPI, err)
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		switch {
+		case err != nil:
+			s.writeError(w, r, flavorAPI, sentinelf(ErrMediaType, "Content-Type %q", ct))
+			return
+		case mt == "application/x-ndjson", mt == "application/ndjson", mt == "application/jsonl", mt == "application/json",
+			mt == "application/gzip", mt == "application/octet-stream", mt == "text/plain":
+		default:
+			s.writeError(w, r, flavorAPI, sentinelf(ErrMediaType, "Content-Type %q: send COF NDJSON (application/x-ndjson)", ct))
+			return
+		}
+	}
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	if enc != "" && enc != "identity" && enc != "gzip" && enc != "x-gzip" {
+		s.writeError(w, r, flavorAPI, sentinelf(ErrMediaType, "Content-Encoding %q: use gzip or none", enc))
+		return
+	}
+	idem := r.Header.Get("Idempotency-Key")
+	if idem != "" && !validIdempotencyKey(idem) {
+		s.writeError(w, r, flavorAPI, badRequest("Idempotency-Key: 1 to 128 characters of A-Z a-z 0-9 . _ -"))
+		return
+	}
+	release, err := s.admit(k, classIngest)
+	if err != nil {
+		s.writeError(w, r, flavorAPI, err)
+		return
+	}
+	defer release()
+	if idem != "" {
+		done, finish, err := s.ingest.claim(r.Context(), idem)
+		if err != nil {
+			s.writeError(w, r, flavorAPI, err)
+			return
+		}
+		if done {
+			s.met.ingestBatches.WithLabelValues("duplicate").Inc()
+			writeJSON(w, http.StatusOK, IngestResult{Duplicate: true})
+			return
+		}
+		applied := false
+		defer func() { finish(applied) }()
+		res, err := s.ingestBody(r, w, k)
+		if err != nil {
+			s.met.ingestBatches.WithLabelValues("failed").Inc()
+			s.writeError(w, r, flavorAPI, err)
+			return
+		}
+		applied = true
+		s.met.ingestBatches.WithLabelValues("ok").Inc()
+		writeJSON(w, http.StatusOK, res)
+		return
+	}
+	res, err := s.ingestBody(r, w, k)
+	if err != nil {
+		s.met.ingestBatches.WithLabelValues("failed").Inc()
+		s.writeError(w, r, flavorAPI, err)
+		return
+	}
+	s.met.ingestBatches.WithLabelValues("ok").Inc()
+	writeJSON(w, http.StatusOK, res)
+}
+
+// ingestBody decodes the body and merges its tuples into the store. A
+// body of which nothing could be used fails with ErrBadRequest.
+func (s *Server) ingestBody(r *http.Request, w http.ResponseWriter, k *keys.Key) (IngestResult, error) {
+	var res IngestResult
+	ctx := r.Context()
+	// The compressed body is capped at the same size as the decompressed
+	// one; gzip bombs stop at the decompressed cap.
+	body := http.MaxBytesReader(w, r.Body, s.opt.MaxIngestBytes)
+	br := bufio.NewReaderSize(body, 64<<10)
+	var in io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return res, badRequest("gzip: %v", err)
+		}
+		defer zr.Close()
+		in = zr
+	} else if enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc == "gzip" || enc == "x-gzip" {
+		return res, badRequest("Content-Encoding gzip but the body is not gzip")
+	}
+	lim := &limitedReader{r: in, n: s.opt.MaxIngestBytes}
+	dec := pdns.NewDecoder(lim)
+	sensor := "remote"
+	if k != nil {
+		sensor = k.Name
+		if sensor == "" {
+			sensor = "key-" + k.ID
+		}
+	}
+	var batch []pdns.Tuple
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		acc, rej, msgs, err := s.upsertTolerant(ctx, batch)
+		res.Accepted += acc
+		res.Rejected += rej
+		for _, m := range msgs {
+			if len(res.Errors) < maxErrorsShown {
+				res.Errors = append(res.Errors, m)
+			}
+		}
+		batch = batch[:0]
+		return err
+	}
+	for {
+		n := len(batch)
+		var err error
+		batch, err = dec.Decode(batch)
+		for i := n; i < len(batch); i++ {
+			t := &batch[i]
+			if c, ok := pdns.CanonicalRData(t.RRType, t.RData); ok {
+				t.RData = c
+			}
+			if len(t.SensorIDs) == 0 {
+				t.SensorIDs = []string{sensor}
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if lim.n < 0 {
+				return res, sentinelf(ErrTooLarge, "body larger than %d bytes after decompression", s.opt.MaxIngestBytes)
+			}
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return res, sentinelf(ErrTooLarge, "body larger than %d bytes", s.opt.MaxIngestBytes)
+			}
+			if errors.Is(err, pdns.ErrSAFTruncated) || errors.Is(err, pdns.ErrSAFFailed) {
+				break // keep what came before the end of a cut SAF stream
+			}
+			if isLineError(err) {
+				res.Rejected++
+				if len(res.Errors) < maxErrorsShown {
+					res.Errors = append(res.Errors, publicMessage(err))
+				}
+				continue
+			}
+			return res, badRequest("reading the body: %v", err)
+		}
+		if len(batch) >= upsertChunk {
+			if err := flush(); err != nil {
+				return res, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return res, err
+	}
+	s.met.ingestTuples.Add(float64(res.Accepted))
+	s.met.ingestRejected.Add(float64(res.Rejected))
+	if res.Accepted == 0 && res.Rejected > 0 {
+		return res, badRequest("no usable COF line (%d rejected; first: %s)", res.Rejected, strings.Join(res.Errors[:min(1, len(res.Errors))], ""))
+	}
+	return res, nil
+}
+
+// isLineError reports a decode error confined to one line.
+func isLineError(err error) bool {
+	return errors.Is(err, pdns.ErrCOFSyntax) || errors.Is(err, pdns.ErrCOFMissing) || errors.Is(err, pdns.ErrCOFValue)
+}
+
+// upsertTolerant merges tuples; when the store refuses the batch for one
+// bad tuple, it writes them one by one and skips the bad ones.
+func (s *Server) upsertTolerant(ctx context.Context, ts []pdns.Tuple) (accepted, rejected int, msgs []string, err error) {
+	err = s.st.Upsert(context.WithoutCancel(ctx), ts)
+	if err == nil {
+		return len(ts), 0, nil, nil
+	}
+	if !errors.Is(err, store.ErrBadTuple) {
+		return 0, 0, nil, fmt.Errorf("api: store: %w", err)
+	}
+	for i := range ts {
+		err := s.st.Upsert(context.WithoutCancel(ctx), ts[i:i+1])
+		switch {
+		case err == nil:
+			accepted++
+		case errors.Is(err, store.ErrBadTuple):
+			rejected++
+			msgs = append(msgs, publicMessage(err))
+		default:
+			return accepted, rejected, msgs, fmt.Errorf("api: store: %w", err)
+		}
+	}
+	return accepted, rejected, msgs, nil
+}
+
+// limitedReader fails once more than n bytes were read (n goes negative).
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n < 0 {
+		return 0, ErrTooLarge
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	if l.n < 0 {
+		return n, ErrTooLarge
+	}
+	return n, err
+}
+
+// writeJSON answers v as JSON.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		http.Error(w, `{"error":"encoding failed"}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	w.Write(buf.Bytes())
+}

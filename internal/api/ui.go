@@ -1,0 +1,48 @@
+package api
+
+import (
+	"net/http"
+	"path"
+
+	"github.com/dnsscout/dnsscout/internal/api/web"
+)
+
+// uiCSP is the web UI's Content Security Policy: its own script and style
+// sheet only, requests to this server only, frames (the recon report) from
+// this server only.
+const uiCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// uiFiles maps URL paths to embedded files and their types.
+var uiFiles = map[string]struct{ file, ctype string }{
+	"/":               {"index.html", "text/html; charset=utf-8"},
+	"/index.html":     {"index.html", "text/html; charset=utf-8"},
+	"/ui/app.js":      {"app.js", "text/javascript; charset=utf-8"},
+	"/ui/app.css":     {"app.css", "text/css; charset=utf-8"},
+	"/ui/favicon.svg": {"favicon.svg", "image/svg+xml"},
+	"/favicon.ico":    {"favicon.svg", "image/svg+xml"},
+}
+
+// serveUI serves the embedded web UI; any other path is a 404.
+func (s *Server) serveUI(w http.ResponseWriter, r *http.Request) {
+	f, ok := uiFiles[path.Clean("/"+r.URL.Path)]
+	if !ok || r.URL.Path != path.Clean("/"+r.URL.Path) && r.URL.Path != "/" {
+		s.writeError(w, r, flavorAPI, notFound(r.URL.Path))
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		s.writeError(w, r, flavorAPI, ErrMethod)
+		return
+	}
+	b, err := web.Files.ReadFile(f.file)
+	if err != nil {
+		s.writeError(w, r, flavorAPI, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", f.ctype)
+	h.Set("Content-Security-Policy", uiCSP)
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Frame-Options", "DENY")
+	w.Write(b)
+}

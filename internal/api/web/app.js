@@ -1,0 +1,354 @@
+// dnsscout web UI: search the passive DNS store, pivot on names and
+// addresses, and run a recon. Everything that comes from DNS is shown
+// with textContent, never parsed as HTML.
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const KEY = "dnsscout.apikey";
+  let apiKey = "";
+  try { apiKey = window.localStorage.getItem(KEY) || ""; } catch (e) { apiKey = ""; }
+
+  const state = { rows: [], more: false, nextOffset: 0, params: null, sortKey: "last", sortDir: -1, info: null };
+
+  // Types whose rdata holds names, and which fields (1-based; 0 = all).
+  const NAME_FIELDS = { NS: [0], CNAME: [0], DNAME: [0], PTR: [0], MX: [2], SRV: [4], SOA: [1, 2],
+    HTTPS: [2], SVCB: [2], AFSDB: [2], KX: [2], RT: [2], NAPTR: [6] };
+
+  function headers(extra) {
+    const h = Object.assign({ "Accept": "application/json" }, extra || {});
+    if (apiKey) h["X-API-Key"] = apiKey;
+    return h;
+  }
+
+  async function api(path, opts) {
+    const o = Object.assign({}, opts || {});
+    o.headers = headers(opts && opts.headers);
+    const res = await fetch(path, o);
+    let body = null;
+    const text = await res.text();
+    try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
+    if (!res.ok) {
+      const msg = body && body.error ? body.error : res.status + " " + res.statusText;
+      const err = new Error(msg);
+      err.status = res.status;
+      throw err;
+    }
+    return body;
+  }
+
+  function el(tag, props, children) {
+    const e = document.createElement(tag);
+    if (props) {
+      for (const [k, v] of Object.entries(props)) {
+        if (k === "text") e.textContent = v;
+        else if (k === "class") e.className = v;
+        else e.setAttribute(k, v);
+      }
+    }
+    for (const c of children || []) if (c) e.appendChild(c);
+    return e;
+  }
+
+  function fmtTime(t) {
+    if (!t) return "–";
+    return new Date(t * 1000).toISOString().replace("T", " ").replace(".000Z", "Z");
+  }
+
+  // window returns the sighting window of a COF object: sensor times, or
+  // zone-file times for records only seen in zones.
+  function window_(r) {
+    if (r.time_first || r.time_last) return [r.time_first || 0, r.time_last || 0, false];
+    return [r.zone_time_first || 0, r.zone_time_last || 0, true];
+  }
+
+  function setStatus(id, text, isError) {
+    const s = $(id);
+    s.textContent = text;
+    s.className = isError ? "error" : "";
+  }
+
+  // ---------------------------------------------------------------- search
+
+  function searchHash(q, side, type) {
+    const p = new URLSearchParams({ q: q });
+    if (side && side !== "rrset") p.set("side", side);
+    if (type) p.set("type", type);
+    return "#/search?" + p.toString();
+  }
+
+  async function runSearch(params, append) {
+    $("q").value = params.q;
+    $("side").value = params.side || "rrset";
+    $("type").value = params.type || "";
+    if (!append) {
+      state.rows = [];
+      state.nextOffset = 0;
+    }
+    state.params = params;
+    setStatus("status", "Searching " + params.q + "…");
+    $("search-button").disabled = true;
+    const p = new URLSearchParams({ q: params.q, offset: String(state.nextOffset) });
+    if (params.side) p.set("side", params.side);
+    if (params.type) p.set("type", params.type);
+    try {
+      const ans = await api("/api/v1/search?" + p.toString());
+      for (const r of ans.results) {
+        const [first, last, zone] = window_(r);
+        state.rows.push(Object.assign({ first: first, last: last, zone: zone }, r));
+      }
+      state.more = ans.more;
+      state.nextOffset = ans.next_offset;
+      const n = state.rows.length;
+      setStatus("status", n === 0 ? "No records for " + params.q + " (" + ans.kind + ", " + ans.type + ")."
+        : n + " record" + (n === 1 ? "" : "s") + " for " + params.q + " (" + ans.kind + ", " + ans.type + ")" + (ans.more ? "; more available." : "."));
+      renderResults();
+    } catch (e) {
+      setStatus("status", "Search failed: " + e.message, true);
+      if (e.status === 401 || e.status === 403) $("keybox").hidden = false;
+    } finally {
+      $("search-button").disabled = false;
+    }
+  }
+
+  function compare(a, b, key) {
+    const x = a[key], y = b[key];
+    if (typeof x === "number" && typeof y === "number") return x - y;
+    if (key === "rdata") return String(x && x[0]).localeCompare(String(y && y[0]));
+    return String(x).localeCompare(String(y));
+  }
+
+  function renderTypeFilter() {
+    const sel = $("typefilter");
+    const cur = sel.value;
+    const types = Array.from(new Set(state.rows.map((r) => r.rrtype))).sort();
+    while (sel.options.length > 1) sel.remove(1);
+    for (const t of types) sel.appendChild(el("option", { value: t, text: t }));
+    sel.value = types.includes(cur) ? cur : "";
+  }
+
+  function pivotLinksForRData(r) {
+    const data = Array.isArray(r.rdata) ? r.rdata[0] : String(r.rdata);
+    const cell = el("td", { class: "rdata" });
+    if (r.rrtype === "A" || r.rrtype === "AAAA") {
+      cell.appendChild(el("a", { href: searchHash(data, "rdata", ""), class: "pivot", title: "Other names on this address", text: data }));
+      return cell;
+    }
+    const fields = NAME_FIELDS[r.rrtype];
+    if (!fields) {
+      cell.textContent = data;
+      return cell;
+    }
+    const toks = data.split(/\s+/);
+    const linkable = new Set(fields[0] === 0 ? [0] : fields.map((f) => f - 1));
+    if (fields[0] === 0) {
+      cell.appendChild(nameLink(data));
+      return cell;
+    }
+    toks.forEach((t, i) => {
+      if (i > 0) cell.appendChild(document.createTextNode(" "));
+      if (linkable.has(i) && t !== ".") cell.appendChild(nameLink(t));
+      else cell.appendChild(document.createTextNode(t));
+    });
+    return cell;
+  }
+
+  // subjectCell links the name a finding is about ("ns1.example.com
+  // (192.0.2.53)": the name, then the rest as text).
+  function subjectCell(subject) {
+    const s = String(subject || "");
+    const i = s.indexOf(" ");
+    const name = i < 0 ? s : s.slice(0, i);
+    const span = el("span");
+    if (/^[A-Za-z0-9_.*-]+$/.test(name) && name.includes(".")) span.appendChild(nameLink(name));
+    else span.appendChild(document.createTextNode(name));
+    if (i >= 0) span.appendChild(document.createTextNode(s.slice(i)));
+    return span;
+  }
+
+  function nameLink(name) {
+    const n = name.replace(/\.$/, "") || ".";
+    return el("a", { href: searchHash(n, "rrset", ""), class: "pivot", title: "Records of " + n, text: name });
+  }
+
+  function renderResults() {
+    renderTypeFilter();
+    const filter = $("typefilter").value;
+    const rows = state.rows.filter((r) => !filter || r.rrtype === filter);
+    rows.sort((a, b) => state.sortDir * compare(a, b, state.sortKey) || compare(a, b, "rrname"));
+    let lo = Infinity, hi = -Infinity;
+    for (const r of rows) {
+      if (r.first) lo = Math.min(lo, r.first);
+      if (r.last) hi = Math.max(hi, r.last);
+    }
+    const span = hi > lo ? hi - lo : 1;
+    const tbody = $("results").tBodies[0];
+    tbody.replaceChildren();
+    for (const r of rows) {
+      const nameCell = el("td", { class: "rrname" }, [
+        el("a", { href: searchHash(r.rrname, "rrset", ""), class: "pivot", title: "All records of " + r.rrname, text: r.rrname }),
+        el("a", { href: searchHash(r.rrname, "rdata", ""), class: "pivot back", title: "Records pointing at " + r.rrname, text: "←" }),
+      ]);
+      const bar = el("div", { class: "bar" + (r.zone ? " zone" : "") });
+      if (r.first && r.last) {
+        bar.style.left = (100 * (r.first - lo) / span).toFixed(2) + "%";
+        bar.style.width = Math.max(0.8, 100 * (r.last - r.first) / span).toFixed(2) + "%";
+      }
+      const track = el("div", { class: "track", title: fmtTime(r.first) + " → " + fmtTime(r.last) + (r.zone ? " (zone file)" : "") }, [bar]);
+      tbody.appendChild(el("tr", null, [
+        nameCell,
+        el("td", { class: "rrtype", text: r.rrtype }),
+        pivotLinksForRData(r),
+        el("td", { class: "num", text: String(r.count) }),
+        el("td", { class: "time", text: fmtTime(r.first) + (r.zone ? " (zone)" : "") }),
+        el("td", { class: "time", text: fmtTime(r.last) + (r.zone ? " (zone)" : "") }),
+        el("td", { class: "timeline" }, [track]),
+      ]));
+    }
+    for (const th of $("results").tHead.rows[0].cells) {
+      th.classList.toggle("sorted", th.dataset.key === state.sortKey);
+      th.classList.toggle("desc", th.dataset.key === state.sortKey && state.sortDir < 0);
+      if (th.dataset.key) th.setAttribute("aria-sort", th.dataset.key === state.sortKey ? (state.sortDir < 0 ? "descending" : "ascending") : "none");
+    }
+    $("results").hidden = state.rows.length === 0;
+    $("toolbar").hidden = state.rows.length === 0;
+    $("count").textContent = rows.length + " shown";
+    $("span").textContent = rows.length && isFinite(lo) ? "timeline " + fmtTime(lo) + " → " + fmtTime(hi) : "";
+    $("more").hidden = !state.more;
+  }
+
+  // ---------------------------------------------------------------- recon
+
+  async function runRecon(domain) {
+    $("domain").value = domain;
+    setStatus("recon-status", "Running recon of " + domain + "… (this can take a few minutes)");
+    $("recon-button").disabled = true;
+    $("findings").hidden = true;
+    $("recon-summary").hidden = true;
+    $("report").hidden = true;
+    $("report-links").hidden = true;
+    try {
+      const ans = await api("/api/v1/recon", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ domain: domain }),
+      });
+      if (ans.error) {
+        setStatus("recon-status", ans.domain + ": " + ans.error, true);
+        return;
+      }
+      setStatus("recon-status", "Recon of " + ans.domain + " finished in " + (ans.took_ms / 1000).toFixed(1) + " s: " + ans.findings.length + " findings.");
+      const dl = $("recon-summary");
+      dl.replaceChildren();
+      for (const [k, v] of Object.entries(ans.summary || {})) {
+        dl.appendChild(el("div", null, [el("dt", { text: k }), el("dd", { text: String(v) })]));
+      }
+      dl.hidden = false;
+      const tbody = $("findings").tBodies[0];
+      tbody.replaceChildren();
+      for (const f of ans.findings) {
+        tbody.appendChild(el("tr", { class: "sev-" + f.severity }, [
+          el("td", { class: "sev", text: f.severity }),
+          el("td", null, [el("strong", { text: f.title }), el("div", { class: "muted", text: f.id })]),
+          el("td", null, [subjectCell(f.subject)]),
+          el("td", { class: "evidence", text: (f.evidence || []).slice(0, 4).join("\n") + ((f.evidence || []).length > 4 ? "\n…" : "") }),
+        ]));
+      }
+      $("findings").hidden = ans.findings.length === 0;
+      const links = $("report-links");
+      links.replaceChildren(
+        el("a", { href: ans.report + "#d0-mapsec", target: "report", text: "Domain map" }),
+        document.createTextNode(" · "),
+        el("a", { href: ans.report, target: "report", text: "Findings" }),
+        document.createTextNode(" · "),
+        el("a", { href: ans.report, target: "_blank", rel: "noopener", text: "Open the report" }),
+        document.createTextNode(" · "),
+        el("a", { href: ans.result, target: "_blank", rel: "noopener", text: "Result JSON" }));
+      links.hidden = false;
+      const frame = $("report");
+      frame.src = ans.report;
+      frame.hidden = false;
+    } catch (e) {
+      setStatus("recon-status", "Recon failed: " + e.message, true);
+      if (e.status === 401 || e.status === 403) $("keybox").hidden = false;
+    } finally {
+      $("recon-button").disabled = false;
+    }
+  }
+
+  // ---------------------------------------------------------------- routing
+
+  function show(page) {
+    $("page-search").hidden = page !== "search";
+    $("page-recon").hidden = page !== "recon";
+    $("nav-search").classList.toggle("active", page === "search");
+    $("nav-recon").classList.toggle("active", page === "recon");
+  }
+
+  function route() {
+    const h = window.location.hash || "#/search";
+    const [path, query] = h.slice(1).split("?");
+    const p = new URLSearchParams(query || "");
+    if (path === "/recon") {
+      show("recon");
+      if (state.info && !state.info.recon) {
+        setStatus("recon-status", "The recon page is off on this server: start dnsscout serve with --resolver ADDR.", true);
+        $("recon-button").disabled = true;
+        return;
+      }
+      if (p.get("domain")) runRecon(p.get("domain"));
+      return;
+    }
+    show("search");
+    if (p.get("q")) runSearch({ q: p.get("q"), side: p.get("side") || "rrset", type: p.get("type") || "" }, false);
+  }
+
+  function navigate(hash) {
+    if (window.location.hash === hash) route();
+    else window.location.hash = hash;
+  }
+
+  document.addEventListener("DOMContentLoaded", async () => {
+    $("search-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const q = $("q").value.trim();
+      if (q) navigate(searchHash(q, $("side").value, $("type").value));
+    });
+    $("recon-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const d = $("domain").value.trim();
+      if (d) navigate("#/recon?" + new URLSearchParams({ domain: d }).toString());
+    });
+    $("keybox").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      apiKey = $("apikey").value.trim();
+      try { window.localStorage.setItem(KEY, apiKey); } catch (e) { /* private mode */ }
+      route();
+    });
+    $("typefilter").addEventListener("change", renderResults);
+    $("more").addEventListener("click", () => { if (state.params) runSearch(state.params, true); });
+    for (const th of $("results").tHead.rows[0].cells) {
+      if (!th.dataset.key) continue;
+      th.tabIndex = 0;
+      const sort = () => {
+        if (state.sortKey === th.dataset.key) state.sortDir = -state.sortDir;
+        else { state.sortKey = th.dataset.key; state.sortDir = th.dataset.key === "count" || th.dataset.key === "last" || th.dataset.key === "first" ? -1 : 1; }
+        renderResults();
+      };
+      th.addEventListener("click", sort);
+      th.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); sort(); } });
+    }
+    window.addEventListener("hashchange", route);
+    try {
+      state.info = await api("/api/v1/info");
+      $("version").textContent = state.info.version ? "v" + state.info.version : "";
+      $("keybox").hidden = !state.info.auth_required;
+      if (apiKey) $("apikey").value = apiKey;
+      if (!state.info.recon) $("nav-recon").classList.add("off");
+    } catch (e) {
+      setStatus("status", "Cannot reach the server: " + e.message, true);
+    }
+    document.body.dataset.ready = "1";
+    route();
+  });
+})();
