@@ -19,7 +19,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	dnsworld "github.com/dnsscout/dnsscout/internal/dnstest"
+	"github.com/dnsscout/dnsscout/internal/dnsworld"
 )
 
 // Domains are the targets of the demo, in the order recon reports them.
@@ -97,7 +97,7 @@ func Start(ctx context.Context) (*World, error) {
 	w.Port = port
 	w.Resolver = netip.AddrPortFrom(addrResolver, port)
 	w.recursor = dnsworld.NewRecursor([]netip.AddrPort{netip.AddrPortFrom(addrRoot, port)}, port)
-	serve(addrNS2Com, "example.com (ns2: open resolver)", openResolver{zones: ns2, recursor: w.recursor})
+	serve(addrNS2Com, "example.com (ns2: open resolver)", &dnsworld.OpenResolver{Zones: ns2, Recursor: w.recursor})
 	serve(addrResolver, "recursive resolver", w.recursor)
 
 	for a, l := range listeners {
@@ -178,41 +178,6 @@ func mapKeys[V any](m map[netip.Addr]V) []netip.Addr {
 		out = append(out, k)
 	}
 	return out
-}
-
-// openResolver serves its zones authoritatively and resolves anything else
-// for anyone who asks: the misconfiguration "open resolver".
-type openResolver struct {
-	zones    *dnsworld.ZoneHandler
-	recursor *dnsworld.Recursor
-}
-
-func (o openResolver) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
-	if len(req.Question) == 1 && req.RecursionDesired && req.Question[0].Qclass == dns.ClassINET {
-		if o.zones.Zone(closestZone(o.zones, req.Question[0].Name)) == nil {
-			o.recursor.ServeDNS(w, req)
-			return
-		}
-	}
-	o.zones.ServeDNS(w, req)
-}
-
-// closestZone returns the origin of the zone of h that holds name, or "".
-func closestZone(h *dnsworld.ZoneHandler, name string) string {
-	name = dns.CanonicalName(name)
-	for {
-		if h.Zone(name) != nil {
-			return name
-		}
-		if name == "." {
-			return ""
-		}
-		i := strings.IndexByte(name, '.')
-		name = name[i+1:]
-		if name == "" {
-			name = "."
-		}
-	}
 }
 
 // lameHandler answers every query without authority: a server that the

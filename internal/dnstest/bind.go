@@ -1,6 +1,8 @@
 package dnstest
 
 import (
+	"github.com/dnsscout/dnsscout/internal/dnsworld"
+
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -141,7 +143,7 @@ func startBIND(l life, cfg BINDConfig) (*Server, error) {
 	}
 	var ixfr []string
 	for _, z := range cfg.Zones {
-		spec.zones = append(spec.zones, canonName(z.Name))
+		spec.zones = append(spec.zones, dnsworld.CanonName(z.Name))
 		spec.checks = append(spec.checks, zoneCheck(ap, z.Name, z.Sign.Mode))
 		if z.IXFR {
 			ixfr = append(ixfr, z.Name)
@@ -193,7 +195,7 @@ func bumpSerial(addr netip.AddrPort, zone, secret string) error {
 	for ctx.Err() == nil {
 		r, err := exchange(ctx, addr, newQuery(zone, dns.TypeSOA, dns.ClassINET, false), false)
 		if err == nil && len(r.Answer) > 0 {
-			if s, ok := r.Answer[0].(*dns.SOA); ok && !serialLess(s.Serial, want) {
+			if s, ok := r.Answer[0].(*dns.SOA); ok && !dnsworld.SerialLess(s.Serial, want) {
 				return nil
 			}
 		}
@@ -300,7 +302,7 @@ func bindConf(dir string, addr netip.Addr, cfg BINDConfig, tsig string) (string,
 		fmt.Fprintf(&b, "};\n")
 	}
 	for i, z := range cfg.Zones {
-		zname := strings.TrimSuffix(canonName(z.Name), ".")
+		zname := strings.TrimSuffix(dnsworld.CanonName(z.Name), ".")
 		if zname == "" {
 			zname = "."
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dnsscout/dnsscout/internal/dnsworld"
 	"github.com/miekg/dns"
 )
 
@@ -56,13 +57,13 @@ func verifySection(t testing.TB, key *dns.DNSKEY, rrs []dns.RR) int {
 // name < next in canonical order, the last NSEC wrapping to the apex.
 func nsecCovers(n *dns.NSEC, name string) bool {
 	o, next := n.Hdr.Name, n.NextDomain
-	if canonicalCompare(o, name) >= 0 {
+	if dnsworld.CanonicalCompare(o, name) >= 0 {
 		return false
 	}
-	if canonicalCompare(next, o) <= 0 { // last in the chain
+	if dnsworld.CanonicalCompare(next, o) <= 0 { // last in the chain
 		return true
 	}
-	return canonicalCompare(name, next) < 0
+	return dnsworld.CanonicalCompare(name, next) < 0
 }
 
 func nsecs(rrs []dns.RR) []*dns.NSEC {
@@ -284,7 +285,7 @@ func TestSignedZoneAnswers(t *testing.T) {
 			})
 			if mode.nsec3 {
 				t.Run("NSEC3 owners are not names", func(t *testing.T) {
-					h3 := strings.ToLower(z.nsec3Hashes[0]) + ".example.com."
+					h3 := strings.ToLower(z.NSEC3Hashes()[0]) + ".example.com."
 					r := ask(t, h3, dns.TypeNSEC3)
 					if r.Rcode != dns.RcodeNameError {
 						t.Errorf("query for NSEC3 owner %s: %s", h3, dns.RcodeToString[r.Rcode])
@@ -332,8 +333,8 @@ func TestSignKeepsInput(t *testing.T) {
 	if n := len(s2.Lookup("example.com", dns.TypeDNSKEY)); n != 1 {
 		t.Errorf("%d DNSKEYs after re-signing", n)
 	}
-	if len(s2.nsecOwners) != 0 || s2.NSEC3Param() == nil {
-		t.Errorf("re-signed with NSEC3: %d NSEC owners left", len(s2.nsecOwners))
+	if len(s2.NSECOwners()) != 0 || s2.NSEC3Param() == nil {
+		t.Errorf("re-signed with NSEC3: %d NSEC owners left", len(s2.NSECOwners()))
 	}
 	if _, err := z.Sign(SignOptions{Salt: "xyz"}); err == nil {
 		t.Error("bad salt accepted")

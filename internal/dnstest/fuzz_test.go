@@ -1,6 +1,8 @@
 package dnstest
 
 import (
+	"github.com/dnsscout/dnsscout/internal/dnsworld"
+
 	"context"
 	"encoding/hex"
 	"net"
@@ -98,8 +100,8 @@ func FuzzZoneHandler(f *testing.F) {
 					if err != nil {
 						t.Fatalf("response does not pack: %v", err)
 					}
-					if !tcp && len(b) > udpSize(req, DefaultMaxUDPSize) {
-						t.Fatalf("UDP response of %d bytes for a %d-byte limit", len(b), udpSize(req, DefaultMaxUDPSize))
+					if !tcp && len(b) > dnsworld.UDPSize(req, dnsworld.DefaultMaxUDPSize) {
+						t.Fatalf("UDP response of %d bytes for a %d-byte limit", len(b), dnsworld.UDPSize(req, dnsworld.DefaultMaxUDPSize))
 					}
 				}
 				if req.Response && len(w.msgs) > 0 {

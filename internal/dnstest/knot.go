@@ -1,6 +1,8 @@
 package dnstest
 
 import (
+	"github.com/dnsscout/dnsscout/internal/dnsworld"
+
 	"fmt"
 	"net/netip"
 	"os"
@@ -80,7 +82,7 @@ func startKnot(l life, cfg KnotConfig) (*Server, error) {
 		addr: ap,
 	}
 	for _, z := range cfg.Zones {
-		spec.zones = append(spec.zones, canonName(z.Name))
+		spec.zones = append(spec.zones, dnsworld.CanonName(z.Name))
 		spec.checks = append(spec.checks, zoneCheck(ap, z.Name, z.Sign.Mode))
 	}
 	if len(cfg.Zones) == 0 {
@@ -149,7 +151,7 @@ func knotConf(dir, rundir string, addr netip.Addr, cfg KnotConfig) (string, map[
 		fmt.Fprintf(&b, "zone:\n")
 	}
 	for i, z := range cfg.Zones {
-		name, err := confString(canonName(z.Name))
+		name, err := confString(dnsworld.CanonName(z.Name))
 		if err != nil {
 			return "", nil, err
 		}

@@ -1,6 +1,8 @@
 package dnstest
 
 import (
+	"github.com/dnsscout/dnsscout/internal/dnsworld"
+
 	"fmt"
 	"net/netip"
 	"os/exec"
@@ -90,7 +92,7 @@ func startNSD(l life, cfg NSDConfig) (*Server, error) {
 		addr: ap,
 	}
 	for _, z := range cfg.Zones {
-		spec.zones = append(spec.zones, canonName(z.Name))
+		spec.zones = append(spec.zones, dnsworld.CanonName(z.Name))
 		spec.checks = append(spec.checks, zoneCheck(ap, z.Name, z.Sign.Mode))
 	}
 	if len(cfg.Zones) == 0 {
@@ -109,7 +111,7 @@ func ldnsSign(dir, in, out, origin string, s Signing) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrSign, err)
 	}
-	origin = canonName(origin)
+	origin = dnsworld.CanonName(origin)
 	cmd := exec.Command(keygen, "-a", "ECDSAP256SHA256", "-k", origin)
 	cmd.Dir = dir
 	key, err := cmd.Output()
@@ -197,7 +199,7 @@ func nsdConf(dir string, addr netip.Addr, cfg NSDConfig) (string, map[string]str
 	}
 	fmt.Fprintf(&b, "remote-control:\n\tcontrol-enable: no\n")
 	for i, z := range cfg.Zones {
-		name, err := confString(canonName(z.Name))
+		name, err := confString(dnsworld.CanonName(z.Name))
 		if err != nil {
 			return "", nil, err
 		}

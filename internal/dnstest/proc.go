@@ -1,6 +1,8 @@
 package dnstest
 
 import (
+	"github.com/dnsscout/dnsscout/internal/dnsworld"
+
 	"context"
 	"fmt"
 	"net/netip"
@@ -234,7 +236,7 @@ func zoneCheck(addr netip.AddrPort, zone string, mode SignMode) check {
 		if mode == SignNSEC3 {
 			want = dns.TypeNSEC3
 		}
-		probe := "dnstest-ready-probe." + dotless(canonName(zone))
+		probe := "dnstest-ready-probe." + dnsworld.Dotless(dnsworld.CanonName(zone))
 		r, err = exchange(ctx, addr, newQuery(probe, dns.TypeTXT, dns.ClassINET, true), false)
 		if err != nil {
 			return fmt.Errorf("%s: %v", probe, err)
@@ -277,7 +279,7 @@ func zoneFileName(i int) string { return fmt.Sprintf("zone%03d.db", i) }
 
 // zoneFileText prefixes zone text with $ORIGIN and a default $TTL.
 func zoneFileText(name, text string) string {
-	return fmt.Sprintf("$ORIGIN %s\n$TTL 3600\n%s\n", canonName(name), text)
+	return fmt.Sprintf("$ORIGIN %s\n$TTL 3600\n%s\n", dnsworld.CanonName(name), text)
 }
 
 // writeFiles writes name -> content under dir.

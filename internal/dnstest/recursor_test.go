@@ -1,6 +1,8 @@
 package dnstest
 
 import (
+	"github.com/dnsscout/dnsscout/internal/dnsworld"
+
 	"context"
 	"errors"
 	"fmt"
@@ -182,7 +184,7 @@ func TestRecursorCornerCases(t *testing.T) {
 
 	t.Run("truncated UDP retried over TCP", func(t *testing.T) {
 		a := start(t, func(w dns.ResponseWriter, r *dns.Msg) {
-			if !isTCP(w) {
+			if !dnsworld.IsTCP(w) {
 				m := new(dns.Msg)
 				m.SetReply(r)
 				m.Truncated = true
@@ -326,7 +328,7 @@ func TestRecursorCornerCases(t *testing.T) {
 		rec := NewRecursor(hints, 53)
 		rec.MaxQueries = 2
 		_, err := rec.Resolve(ctx, "www.example.com", dns.TypeA)
-		if !errors.Is(err, errBudget) {
+		if !errors.Is(err, dnsworld.ErrBudget) {
 			t.Fatalf("err %v, want the budget error", err)
 		}
 		if rec.Upstream() != 2 {
@@ -366,7 +368,7 @@ func TestRecursorCornerCases(t *testing.T) {
 			{"no root hints: SERVFAIL", query("example.com.", dns.TypeA), dns.RcodeServerFailure},
 			{"no question", func() *dns.Msg { m := query("example.com.", dns.TypeA); m.Question = nil; return m }(), dns.RcodeFormatError},
 		} {
-			if r := rec.answer(tc.req); r.Rcode != tc.rcode {
+			if r := rec.Answer(tc.req); r.Rcode != tc.rcode {
 				t.Errorf("%s: rcode %s, want %s", tc.name, dns.RcodeToString[r.Rcode], dns.RcodeToString[tc.rcode])
 			}
 		}

@@ -1,6 +1,8 @@
 package dnstest
 
 import (
+	"github.com/dnsscout/dnsscout/internal/dnsworld"
+
 	"context"
 	"errors"
 	"fmt"
@@ -128,7 +130,7 @@ type World struct {
 }
 
 // Servers returns the servers of zone ("example.com" or "example.com.").
-func (w *World) Servers(zone string) []*Server { return w.Zones[canonName(zone)] }
+func (w *World) Servers(zone string) []*Server { return w.Zones[dnsworld.CanonName(zone)] }
 
 // Addr returns the address of the first server of zone.
 func (w *World) Addr(zone string) netip.AddrPort {
@@ -288,7 +290,7 @@ func planWorld(spec WorldSpec) (*worldPlan, error) {
 	}
 	p := &worldPlan{spec: spec, byName: map[string]*plannedZone{}}
 	add := func(wz WorldZone) error {
-		o, err := checkOrigin(wz.Name)
+		o, err := dnsworld.CheckOrigin(wz.Name)
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrWorldSpec, err)
 		}
@@ -308,11 +310,11 @@ func planWorld(spec WorldSpec) (*worldPlan, error) {
 		_ = add(WorldZone{Name: "."})
 	}
 	for _, wz := range spec.Zones {
-		o := canonName(wz.Name)
+		o := dnsworld.CanonName(wz.Name)
 		if o == "." {
 			continue
 		}
-		if tld := ancestorAt(o, 1); p.byName[tld] == nil {
+		if tld := dnsworld.AncestorAt(o, 1); p.byName[tld] == nil {
 			_ = add(WorldZone{Name: tld})
 		}
 	}
@@ -321,17 +323,17 @@ func planWorld(spec WorldSpec) (*worldPlan, error) {
 		names = append(names, n)
 	}
 	slices.SortFunc(names, func(a, b string) int {
-		if c := labelCount(a) - labelCount(b); c != 0 {
+		if c := dnsworld.LabelCount(a) - dnsworld.LabelCount(b); c != 0 {
 			return c
 		}
-		return canonicalCompare(a, b)
+		return dnsworld.CanonicalCompare(a, b)
 	})
 	hostNames := map[string]string{}
 	for _, n := range names {
 		z := p.byName[n]
 		p.zones = append(p.zones, z)
 		if n != "." {
-			for a := parentOf(n); ; a = parentOf(a) {
+			for a := dnsworld.ParentOf(n); ; a = dnsworld.ParentOf(a) {
 				if pz := p.byName[a]; pz != nil {
 					z.parent = pz
 					pz.children = append(pz.children, z)
@@ -365,7 +367,7 @@ func planWorld(spec WorldSpec) (*worldPlan, error) {
 					name = fmt.Sprintf("ns%d.%s", i+1, n)
 				}
 			}
-			name = canonName(name)
+			name = dnsworld.CanonName(name)
 			if _, ok := dns.IsDomainName(name); !ok || name == "." {
 				return nil, fmt.Errorf("%w: zone %s: bad server name %q", ErrWorldSpec, n, ws.Name)
 			}
@@ -376,13 +378,13 @@ func planWorld(spec WorldSpec) (*worldPlan, error) {
 			z.servers = append(z.servers, &plannedServer{WorldServer: ws, name: name})
 		}
 		z.serverSigned = z.Sign.Mode != SignNone && len(z.servers) == 1 && z.servers[0].Impl != InProcess
-		rrs, err := parseRecords(n, z.Records)
+		rrs, err := dnsworld.ParseRecords(n, z.Records)
 		if err != nil {
 			return nil, fmt.Errorf("%w: zone %s: %v", ErrWorldSpec, n, err)
 		}
 		for _, rr := range rrs {
 			h := rr.Header()
-			if h.Rrtype == dns.TypeNS && canonName(h.Name) == n {
+			if h.Rrtype == dns.TypeNS && dnsworld.CanonName(h.Name) == n {
 				return nil, fmt.Errorf("%w: zone %s: apex NS records are generated from Servers", ErrWorldSpec, n)
 			}
 		}
@@ -391,7 +393,7 @@ func planWorld(spec WorldSpec) (*worldPlan, error) {
 	for _, z := range p.zones {
 		for _, rr := range z.records {
 			h := rr.Header()
-			if c := p.byName[canonName(h.Name)]; c != nil && c != z && h.Rrtype == dns.TypeNS {
+			if c := p.byName[dnsworld.CanonName(h.Name)]; c != nil && c != z && h.Rrtype == dns.TypeNS {
 				return nil, fmt.Errorf("%w: zone %s delegates %s, which is a World zone", ErrWorldSpec, z.origin, c.origin)
 			}
 		}
@@ -639,7 +641,7 @@ func (p *worldPlan) buildZone(w *World, z *plannedZone) (*Zone, error) {
 		return dns.RR_Header{Name: name, Rrtype: t, Class: dns.ClassINET, Ttl: 3600}
 	}
 	if !hasSOA {
-		mbox := "hostmaster." + dotless(z.origin)
+		mbox := "hostmaster." + dnsworld.Dotless(z.origin)
 		if z.origin == "." {
 			mbox = "hostmaster.dnstest-root."
 		}
@@ -655,7 +657,7 @@ func (p *worldPlan) buildZone(w *World, z *plannedZone) (*Zone, error) {
 			continue
 		}
 		for _, rr := range z.records {
-			if canonName(rr.Header().Name) == name && (rr.Header().Rrtype == dns.TypeA || rr.Header().Rrtype == dns.TypeAAAA) {
+			if dnsworld.CanonName(rr.Header().Name) == name && (rr.Header().Rrtype == dns.TypeA || rr.Header().Rrtype == dns.TypeAAAA) {
 				return nil, fmt.Errorf("%w: zone %s: records for %s, a generated name server", ErrWorldSpec, z.origin, name)
 			}
 		}
@@ -664,7 +666,7 @@ func (p *worldPlan) buildZone(w *World, z *plannedZone) (*Zone, error) {
 	for _, c := range z.children {
 		for i, s := range c.servers {
 			rrs = append(rrs, &dns.NS{Hdr: hdr(c.origin, dns.TypeNS), Ns: s.name})
-			if isSub(c.origin, s.name) {
+			if dnsworld.IsSub(c.origin, s.name) {
 				rrs = append(rrs, &dns.A{Hdr: hdr(s.name, dns.TypeA), A: net.IP(c.addrs[i].AsSlice())})
 			}
 		}
@@ -682,7 +684,7 @@ func (p *worldPlan) buildZone(w *World, z *plannedZone) (*Zone, error) {
 
 // homeOf returns the World zone that is authoritative for name.
 func (p *worldPlan) homeOf(name string) *plannedZone {
-	for n := name; ; n = parentOf(n) {
+	for n := name; ; n = dnsworld.ParentOf(n) {
 		if z := p.byName[n]; z != nil {
 			return z
 		}
@@ -723,7 +725,7 @@ func (p *worldPlan) startServer(l life, w *World, z *plannedZone, s *plannedServ
 	if s.Recursion {
 		rec := NewRecursor(w.Root, w.Port)
 		l.Cleanup(rec.Close)
-		handler = &openResolver{zones: h, rec: rec}
+		handler = &dnsworld.OpenResolver{Zones: h, Recursor: rec}
 	}
 	srv, err := startInProcess(l, netip.AddrPortFrom(addr, w.Port), handler)
 	if err != nil {
@@ -738,22 +740,6 @@ func noneEmpty(s string) string {
 		return ""
 	}
 	return s
-}
-
-// openResolver answers its own zones authoritatively and recurses for
-// everything else: the misconfiguration recon must detect.
-type openResolver struct {
-	zones *ZoneHandler
-	rec   *Recursor
-}
-
-func (o *openResolver) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
-	if len(r.Question) == 1 && r.Question[0].Qclass == dns.ClassINET && r.RecursionDesired &&
-		o.zones.zoneFor(canonName(r.Question[0].Name), r.Question[0].Qtype) == nil {
-		o.rec.ServeDNS(w, r)
-		return
-	}
-	o.zones.ServeDNS(w, r)
 }
 
 // commonPort finds a port outside the ephemeral range that is free for UDP

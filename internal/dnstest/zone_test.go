@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dnsscout/dnsscout/internal/dnsworld"
 	"github.com/miekg/dns"
 )
 
@@ -41,7 +42,7 @@ func TestParseZoneErrors(t *testing.T) {
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("ParseZone = %v, %v; want %v", z, err, tc.want)
 			}
-			if !strings.HasPrefix(err.Error(), "dnstest: ") {
+			if !strings.HasPrefix(err.Error(), "dnsworld: ") {
 				t.Errorf("error %q lacks the package prefix", err)
 			}
 		})
@@ -71,7 +72,7 @@ Mixed\065 A    192.0.2.2
 		t.Errorf("Names() = %q", got)
 	}
 	for _, ent := range []string{"b.c.example.com.", "c.example.com."} {
-		if !z.ents[ent] {
+		if !z.IsEmptyNonTerminal(ent) {
 			t.Errorf("%s is not an empty non-terminal", ent)
 		}
 	}
@@ -92,7 +93,7 @@ func TestCanonicalOrder(t *testing.T) {
 	got := slices.Clone(want)
 	slices.Reverse(got)
 	got[0], got[4] = got[4], got[0]
-	slices.SortFunc(got, canonicalCompare)
+	slices.SortFunc(got, dnsworld.CanonicalCompare)
 	if !slices.Equal(got, want) {
 		t.Errorf("canonical order\n got %q\nwant %q", got, want)
 	}
@@ -145,7 +146,7 @@ func FuzzParseZone(f *testing.F) {
 		}
 		z, err := ParseZone(origin, text)
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "dnstest: ") {
+			if !strings.HasPrefix(err.Error(), "dnsworld: ") {
 				t.Errorf("error without package prefix: %v", err)
 			}
 			return

@@ -1,6 +1,8 @@
 package dnstest
 
 import (
+	"github.com/dnsscout/dnsscout/internal/dnsworld"
+
 	"fmt"
 	"slices"
 	"strings"
@@ -239,7 +241,7 @@ func TestZoneHandlerProtocol(t *testing.T) {
 		}},
 		{name: "NSID and DO echoed", req: nsidQuery, rcode: dns.RcodeSuccess, check: func(t *testing.T, r *dns.Msg) {
 			opt := r.IsEdns0()
-			if opt == nil || !opt.Do() || opt.UDPSize() != DefaultMaxUDPSize {
+			if opt == nil || !opt.Do() || opt.UDPSize() != dnsworld.DefaultMaxUDPSize {
 				t.Fatalf("OPT %v", opt)
 			}
 			if len(opt.Option) != 1 || hexText(opt.Option[0].(*dns.EDNS0_NSID).Nsid) != "nsid-1" {
@@ -413,7 +415,7 @@ func TestZoneHandlerTruncation(t *testing.T) {
 			if r.Truncated != tc.trunc || tc.trunc == (len(r.Answer) == 1) {
 				t.Errorf("truncated %v with %d answers", r.Truncated, len(r.Answer))
 			}
-			if b, _ := r.Pack(); !tc.tcp && len(b) > DefaultMaxUDPSize {
+			if b, _ := r.Pack(); !tc.tcp && len(b) > dnsworld.DefaultMaxUDPSize {
 				t.Errorf("UDP response of %d bytes", len(b))
 			}
 		})

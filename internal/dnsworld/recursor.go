@@ -1,4 +1,4 @@
-package dnstest
+package dnsworld
 
 import (
 	"context"
@@ -154,21 +154,24 @@ func (r *Recursor) allowed(a netip.Addr) bool {
 
 // ServeDNS implements dns.Handler: RD is assumed, RA is set, AD never.
 func (r *Recursor) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
-	m := r.answer(req)
+	m := r.Answer(req)
 	if m == nil {
 		return
 	}
-	if !isTCP(w) {
+	if !IsTCP(w) {
 		limit := r.MaxUDPSize
 		if limit == 0 {
 			limit = DefaultMaxUDPSize
 		}
-		m.Truncate(udpSize(req, limit))
+		m.Truncate(UDPSize(req, limit))
 	}
 	_ = w.WriteMsg(m)
 }
 
-func (r *Recursor) answer(req *dns.Msg) *dns.Msg {
+// Answer returns the response to req without a socket: the recursor's
+// resolution of its question (SERVFAIL when it fails). Tests use it as a
+// table of requests and responses.
+func (r *Recursor) Answer(req *dns.Msg) *dns.Msg {
 	if req.Response {
 		return nil
 	}
@@ -245,7 +248,7 @@ func stripDNSSEC(rrs []dns.RR, qtype uint16) []dns.RR {
 // the caller may keep. An error (wrapping ErrServFail or ErrNotAllowed)
 // means no server gave a usable answer.
 func (r *Recursor) Resolve(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
-	qname := canonName(name)
+	qname := CanonName(name)
 	if _, ok := dns.IsDomainName(qname); !ok {
 		return nil, fmt.Errorf("%w: invalid name %q", ErrServFail, name)
 	}
@@ -311,7 +314,7 @@ func followChain(answer []dns.RR, name string, qtype uint16) (string, bool) {
 				return cur, true
 			}
 			if c, ok := rr.(*dns.CNAME); ok {
-				next = canonName(c.Target)
+				next = CanonName(c.Target)
 			}
 		}
 		if next == "" || next == cur {
@@ -331,7 +334,7 @@ func chainNames(answer []dns.RR, name string) []string {
 		next := ""
 		for _, rr := range answer {
 			if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Hdr.Name, cur) {
-				next = canonName(c.Target)
+				next = CanonName(c.Target)
 			}
 		}
 		if next == "" {
@@ -402,7 +405,7 @@ func (r *Recursor) closest(name string, qtype uint16) (string, []nameServer) {
 	now := time.Now()
 	n := name
 	if qtype == dns.TypeDS && n != "." {
-		n = parentOf(n)
+		n = ParentOf(n)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -413,7 +416,7 @@ func (r *Recursor) closest(name string, qtype uint16) (string, []nameServer) {
 		if n == "." {
 			break
 		}
-		n = parentOf(n)
+		n = ParentOf(n)
 	}
 	return ".", []nameServer{{addrs: append([]netip.AddrPort(nil), r.roots...)}}
 }
@@ -475,7 +478,7 @@ func (r *Recursor) iterate(ctx context.Context, j *job, name string, qtype uint1
 func inZone(rrs []dns.RR, zone string) []dns.RR {
 	var out []dns.RR
 	for _, rr := range rrs {
-		if isSub(zone, canonName(rr.Header().Name)) {
+		if IsSub(zone, CanonName(rr.Header().Name)) {
 			out = append(out, rr)
 		}
 	}
@@ -489,10 +492,10 @@ func referralServers(resp *dns.Msg, zone, child string, port uint16) []nameServe
 	idx := map[string]int{}
 	for _, rr := range resp.Ns {
 		ns, ok := rr.(*dns.NS)
-		if !ok || canonName(ns.Hdr.Name) != child {
+		if !ok || CanonName(ns.Hdr.Name) != child {
 			continue
 		}
-		target := canonName(ns.Ns)
+		target := CanonName(ns.Ns)
 		if _, dup := idx[target]; dup {
 			continue
 		}
@@ -509,9 +512,9 @@ func referralServers(resp *dns.Msg, zone, child string, port uint16) []nameServe
 		default:
 			continue
 		}
-		owner := canonName(rr.Header().Name)
+		owner := CanonName(rr.Header().Name)
 		i, ok := idx[owner]
-		if !ok || !a.IsValid() || !isSub(zone, owner) {
+		if !ok || !a.IsValid() || !IsSub(zone, owner) {
 			continue
 		}
 		servers[i].addrs = append(servers[i].addrs, netip.AddrPortFrom(a.Unmap(), port))
@@ -530,7 +533,7 @@ func classify(resp *dns.Msg, zone, name string, qtype uint16) (respKind, string)
 	}
 	for _, rr := range resp.Answer {
 		h := rr.Header()
-		if !strings.EqualFold(h.Name, name) || !isSub(zone, canonName(h.Name)) {
+		if !strings.EqualFold(h.Name, name) || !IsSub(zone, CanonName(h.Name)) {
 			continue
 		}
 		if h.Rrtype == qtype || h.Rrtype == dns.TypeCNAME || qtype == dns.TypeANY {
@@ -544,15 +547,15 @@ func classify(resp *dns.Msg, zone, name string, qtype uint16) (respKind, string)
 		if rr.Header().Rrtype != dns.TypeNS {
 			continue
 		}
-		child := canonName(rr.Header().Name)
-		if child != zone && isSub(zone, child) && isSub(child, name) {
+		child := CanonName(rr.Header().Name)
+		if child != zone && IsSub(zone, child) && IsSub(child, name) {
 			if len(resp.Answer) == 0 {
 				return respReferral, child
 			}
 		}
 	}
 	for _, rr := range resp.Ns {
-		if rr.Header().Rrtype == dns.TypeSOA && isSub(zone, canonName(rr.Header().Name)) {
+		if rr.Header().Rrtype == dns.TypeSOA && IsSub(zone, CanonName(rr.Header().Name)) {
 			return respNoData, ""
 		}
 	}
@@ -572,7 +575,7 @@ func (r *Recursor) askZone(ctx context.Context, j *job, zone string, servers []n
 		for i := range servers {
 			s := &servers[i]
 			if pass == 1 {
-				if len(s.addrs) > 0 || s.name == "" || depth >= maxNSDepth || isSub(zone, s.name) {
+				if len(s.addrs) > 0 || s.name == "" || depth >= maxNSDepth || IsSub(zone, s.name) {
 					continue // known already, or unresolvable without glue
 				}
 				res, err := r.resolve(ctx, j, s.name, dns.TypeA, depth+1)
@@ -596,7 +599,7 @@ func (r *Recursor) askZone(ctx context.Context, j *job, zone string, servers []n
 				resp, err := r.exchange(ctx, j, a, name, qtype)
 				if err != nil {
 					lastErr = err
-					if errors.Is(err, errBudget) || ctx.Err() != nil {
+					if errors.Is(err, ErrBudget) || ctx.Err() != nil {
 						return 0, nil, "", err
 					}
 					continue
@@ -622,7 +625,8 @@ func finalName(answer []dns.RR, name string) string {
 	return n
 }
 
-var errBudget = fmt.Errorf("%w: query budget exhausted", ErrServFail)
+// ErrBudget: a resolution used up Recursor.MaxQueries.
+var ErrBudget = fmt.Errorf("%w: query budget exhausted", ErrServFail)
 
 // exchange sends one non-recursive query with EDNS and DO, over TCP when the
 // UDP answer is truncated, and checks that the response matches.
@@ -635,7 +639,7 @@ func (r *Recursor) exchange(ctx context.Context, j *job, addr netip.AddrPort, na
 		limit = defaultMaxQueries
 	}
 	if j.queries >= limit {
-		return nil, errBudget
+		return nil, ErrBudget
 	}
 	timeout := r.Timeout
 	if timeout == 0 {

@@ -1,4 +1,4 @@
-package dnstest
+package dnsworld
 
 import (
 	"bytes"
@@ -7,11 +7,11 @@ import (
 	"github.com/miekg/dns"
 )
 
-// canonName returns s as a lower-case fully qualified name in miekg's
+// CanonName returns s as a lower-case fully qualified name in miekg's
 // presentation format. Escaped upper-case letters (\065) are folded too, by a
 // round trip through the wire format. Names that do not pack are lower-cased
 // as text.
-func canonName(s string) string {
+func CanonName(s string) string {
 	if s == "" || s == "." {
 		return "."
 	}
@@ -102,11 +102,11 @@ func compareKeys(a, b nameKey) int {
 	return len(a) - len(b)
 }
 
-// canonicalCompare orders two names canonically.
-func canonicalCompare(a, b string) int { return compareKeys(keyOf(a), keyOf(b)) }
+// CanonicalCompare orders two names canonically.
+func CanonicalCompare(a, b string) int { return compareKeys(keyOf(a), keyOf(b)) }
 
-// isSub reports whether child is parent or below it. Both must be canonical.
-func isSub(parent, child string) bool {
+// IsSub reports whether child is parent or below it. Both must be canonical.
+func IsSub(parent, child string) bool {
 	if parent == "." {
 		return true
 	}
@@ -123,8 +123,8 @@ func isSub(parent, child string) bool {
 	return dns.IsSubDomain(parent, child)
 }
 
-// parentOf returns the name one label up, "." for a TLD and for the root.
-func parentOf(name string) string {
+// ParentOf returns the name one label up, "." for a TLD and for the root.
+func ParentOf(name string) string {
 	if name == "." {
 		return "."
 	}
@@ -135,13 +135,13 @@ func parentOf(name string) string {
 	return name[off:]
 }
 
-// labelCount returns the number of labels of a canonical name.
-func labelCount(name string) int { return dns.CountLabel(name) }
+// LabelCount returns the number of labels of a canonical name.
+func LabelCount(name string) int { return dns.CountLabel(name) }
 
-// ancestorAt returns the ancestor of name that has n labels (name itself
+// AncestorAt returns the ancestor of name that has n labels (name itself
 // when n >= its label count).
-func ancestorAt(name string, n int) string {
-	c := labelCount(name)
+func AncestorAt(name string, n int) string {
+	c := LabelCount(name)
 	if n >= c {
 		return name
 	}

@@ -1,4 +1,4 @@
-package dnstest
+package dnsworld
 
 import (
 	"crypto"
@@ -139,7 +139,7 @@ func (z *Zone) Sign(opts SignOptions) (*Zone, error) {
 		}
 		for name := range included {
 			for p := name; p != u.Origin; {
-				p = parentOf(p)
+				p = ParentOf(p)
 				included[p] = true
 			}
 		}
@@ -165,7 +165,7 @@ func (z *Zone) Sign(opts SignOptions) (*Zone, error) {
 				return nil, fmt.Errorf("%w: NSEC3 hash collision", ErrSign)
 			}
 			chain = append(chain, &dns.NSEC3{
-				Hdr:        dns.RR_Header{Name: strings.ToLower(h.hash) + "." + dotless(u.Origin), Rrtype: dns.TypeNSEC3, Class: dns.ClassINET, Ttl: negTTL},
+				Hdr:        dns.RR_Header{Name: strings.ToLower(h.hash) + "." + Dotless(u.Origin), Rrtype: dns.TypeNSEC3, Class: dns.ClassINET, Ttl: negTTL},
 				Hash:       dns.SHA1,
 				Flags:      flags,
 				Iterations: opts.Iterations,
@@ -226,7 +226,7 @@ func (z *Zone) Sign(opts SignOptions) (*Zone, error) {
 // that its data is glue (or invisible) rather than authoritative.
 func (z *Zone) occluded(name string) bool {
 	for p := name; p != z.Origin; {
-		p = parentOf(p)
+		p = ParentOf(p)
 		n := z.nodes[p]
 		if n == nil {
 			continue
@@ -254,7 +254,7 @@ func sortTypes(ts []uint16) []uint16 {
 	return slices.Compact(ts)
 }
 
-func dotless(origin string) string {
+func Dotless(origin string) string {
 	if origin == "." {
 		return ""
 	}

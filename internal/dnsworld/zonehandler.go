@@ -1,4 +1,4 @@
-package dnstest
+package dnsworld
 
 import (
 	"encoding/hex"
@@ -88,12 +88,12 @@ func (h *ZoneHandler) Remove(origin string) {
 	for k, v := range *old {
 		m[k] = v
 	}
-	delete(m, canonName(origin))
+	delete(m, CanonName(origin))
 	h.zones.Store(&m)
 }
 
 // Zone returns the zone with the given origin, nil if it is not served.
-func (h *ZoneHandler) Zone(origin string) *Zone { return (*h.zones.Load())[canonName(origin)] }
+func (h *ZoneHandler) Zone(origin string) *Zone { return (*h.zones.Load())[CanonName(origin)] }
 
 func (h *ZoneHandler) logger() *slog.Logger {
 	if h.Logger == nil {
@@ -114,7 +114,7 @@ func (h *ZoneHandler) maxUDP() int {
 
 // ServeDNS implements dns.Handler.
 func (h *ZoneHandler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
-	tcp := isTCP(w)
+	tcp := IsTCP(w)
 	if len(req.Question) == 1 && req.Opcode == dns.OpcodeQuery && !req.Response {
 		if t := req.Question[0].Qtype; (t == dns.TypeAXFR || t == dns.TypeIXFR) && tcp {
 			if h.serveTransfer(w, req) {
@@ -127,20 +127,21 @@ func (h *ZoneHandler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		return
 	}
 	if !tcp {
-		m.Truncate(udpSize(req, h.maxUDP()))
+		m.Truncate(UDPSize(req, h.maxUDP()))
 	}
 	_ = w.WriteMsg(m)
 }
 
-func isTCP(w dns.ResponseWriter) bool {
+// IsTCP reports whether w answers over TCP.
+func IsTCP(w dns.ResponseWriter) bool {
 	if a := w.LocalAddr(); a != nil {
 		return strings.HasPrefix(a.Network(), "tcp")
 	}
 	return false
 }
 
-// udpSize returns the response size limit for a UDP request.
-func udpSize(req *dns.Msg, limit int) int {
+// UDPSize returns the response size limit for a UDP request.
+func UDPSize(req *dns.Msg, limit int) int {
 	size := dns.MinMsgSize
 	if opt := req.IsEdns0(); opt != nil && int(opt.UDPSize()) > size {
 		size = int(opt.UDPSize())
@@ -183,7 +184,7 @@ func (h *ZoneHandler) Answer(req *dns.Msg) *dns.Msg {
 		do = opt.Do()
 	}
 	q := req.Question[0]
-	qname := canonName(q.Name)
+	qname := CanonName(q.Name)
 	switch q.Qclass {
 	case dns.ClassCHAOS:
 		h.chaos(m, qname, q.Qtype)
@@ -198,7 +199,7 @@ func (h *ZoneHandler) Answer(req *dns.Msg) *dns.Msg {
 		m.Rcode = dns.RcodeFormatError // AXFR is TCP only (RFC 5936 section 4.2)
 		return m
 	case dns.TypeIXFR:
-		z := h.zoneFor(qname, q.Qtype)
+		z := h.ZoneFor(qname, q.Qtype)
 		if z == nil || z.Origin != qname {
 			m.Rcode = dns.RcodeNotAuth
 			return m
@@ -215,7 +216,7 @@ func (h *ZoneHandler) Answer(req *dns.Msg) *dns.Msg {
 		m.Rcode = dns.RcodeNotImplemented
 		return m
 	}
-	z := h.zoneFor(qname, q.Qtype)
+	z := h.ZoneFor(qname, q.Qtype)
 	if z == nil {
 		m.Rcode = dns.RcodeRefused
 		return m
@@ -275,12 +276,12 @@ func splitTXT(s string) []string {
 	return append(out, s)
 }
 
-// zoneFor finds the zone that answers qname: the closest enclosing zone,
+// ZoneFor finds the zone that answers qname (canonical, fully qualified): the closest enclosing zone,
 // except that DS at a zone apex is answered by the parent zone when served.
-func (h *ZoneHandler) zoneFor(qname string, qtype uint16) *Zone {
+func (h *ZoneHandler) ZoneFor(qname string, qtype uint16) *Zone {
 	zones := *h.zones.Load()
 	var found *Zone
-	for n := qname; ; n = parentOf(n) {
+	for n := qname; ; n = ParentOf(n) {
 		if z := zones[n]; z != nil {
 			if found != nil {
 				return z // parent of the apex, for DS
@@ -302,7 +303,7 @@ func (h *ZoneHandler) zoneFor(qname string, qtype uint16) *Zone {
 // when the request should get an ordinary error response instead.
 func (h *ZoneHandler) serveTransfer(w dns.ResponseWriter, req *dns.Msg) bool {
 	q := req.Question[0]
-	qname := canonName(q.Name)
+	qname := CanonName(q.Name)
 	z := (*h.zones.Load())[qname]
 	if z == nil {
 		m := new(dns.Msg)
@@ -320,7 +321,7 @@ func (h *ZoneHandler) serveTransfer(w dns.ResponseWriter, req *dns.Msg) bool {
 	}
 	if q.Qtype == dns.TypeIXFR {
 		for _, rr := range req.Ns {
-			if soa, ok := rr.(*dns.SOA); ok && !serialLess(soa.Serial, z.soa.Serial) {
+			if soa, ok := rr.(*dns.SOA); ok && !SerialLess(soa.Serial, z.soa.Serial) {
 				m := new(dns.Msg)
 				m.SetReply(req)
 				m.Authoritative = true
@@ -369,8 +370,8 @@ func newTransferMsg(req *dns.Msg) *dns.Msg {
 	return m
 }
 
-// serialLess reports a < b in RFC 1982 serial number arithmetic.
-func serialLess(a, b uint32) bool {
+// SerialLess reports a < b in RFC 1982 serial number arithmetic.
+func SerialLess(a, b uint32) bool {
 	return a != b && int32(b-a) > 0
 }
 
@@ -417,10 +418,10 @@ func (r *response) resolve(qname string, qtype uint16) {
 			}
 			m.Answer = append(m.Answer, &dns.CNAME{
 				Hdr:    dns.RR_Header{Name: name, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: dn.Hdr.Ttl},
-				Target: canonName(target),
+				Target: CanonName(target),
 			})
-			name = canonName(target)
-			if !isSub(z.Origin, name) {
+			name = CanonName(target)
+			if !IsSub(z.Origin, name) {
 				return
 			}
 			continue
@@ -432,7 +433,7 @@ func (r *response) resolve(qname string, qtype uint16) {
 			name = next
 			continue
 		case findNX:
-			wild := "*." + dotless(ce)
+			wild := "*." + Dotless(ce)
 			wn := z.nodes[wild]
 			if wn == nil {
 				m.Rcode = dns.RcodeNameError
@@ -498,8 +499,8 @@ func (r *response) atNode(name string, n *node, qtype uint16, wild string) (stri
 	case len(n.rrsets[dns.TypeCNAME]) > 0 && qtype != dns.TypeCNAME:
 		c := n.rrsets[dns.TypeCNAME][0].(*dns.CNAME)
 		r.addSet(&m.Answer, n.rrsets[dns.TypeCNAME], n.sigs[dns.TypeCNAME], owner)
-		target := canonName(c.Target)
-		if !isSub(z.Origin, target) {
+		target := CanonName(c.Target)
+		if !IsSub(z.Origin, target) {
 			return "", true
 		}
 		return target, false
@@ -523,10 +524,10 @@ const (
 // first name that does not exist (returning its closest encloser), or at
 // name itself.
 func (z *Zone) find(name string, qtype uint16) (findKind, *node, string) {
-	nl, ol := labelCount(name), labelCount(z.Origin)
+	nl, ol := LabelCount(name), LabelCount(z.Origin)
 	ce := z.Origin
 	for i := ol; i <= nl; i++ {
-		cur := ancestorAt(name, i)
+		cur := AncestorAt(name, i)
 		n := z.nodes[cur]
 		if n == nil {
 			if z.ents[cur] {
@@ -606,7 +607,7 @@ func (r *response) nodata(name string, n *node, wild string) {
 	z := r.z
 	if z.nsec3Param != nil {
 		if wild != "" {
-			ce := parentOf(wild)
+			ce := ParentOf(wild)
 			r.nsec3Match(ce)
 			r.nsec3Cover(nextCloser(name, ce))
 			r.nsec3Match(wild)
@@ -635,11 +636,11 @@ func (r *response) nodata(name string, n *node, wild string) {
 func (r *response) denyName(name, ce string) {
 	if r.z.nsec3Param != nil {
 		cpe := r.closestEncloserProof(name)
-		r.nsec3Cover("*." + dotless(cpe))
+		r.nsec3Cover("*." + Dotless(cpe))
 		return
 	}
 	r.nsecCover(name)
-	r.nsecCover("*." + dotless(ce))
+	r.nsecCover("*." + Dotless(ce))
 }
 
 // proveNoExactMatch adds the proof that name does not exist, for an answer
@@ -659,12 +660,12 @@ func (r *response) closestEncloserProof(name string) string {
 	z := r.z
 	ce := name
 	if ce != z.Origin {
-		ce = parentOf(name)
+		ce = ParentOf(name)
 	}
-	for ce != z.Origin && isSub(z.Origin, ce) && !z.nsec3Has(ce) {
-		ce = parentOf(ce)
+	for ce != z.Origin && IsSub(z.Origin, ce) && !z.nsec3Has(ce) {
+		ce = ParentOf(ce)
 	}
-	if !isSub(z.Origin, ce) {
+	if !IsSub(z.Origin, ce) {
 		ce = z.Origin
 	}
 	r.nsec3Match(ce)
@@ -676,7 +677,7 @@ func (r *response) closestEncloserProof(name string) string {
 
 // nextCloser returns the ancestor of name one label longer than ce.
 func nextCloser(name, ce string) string {
-	return ancestorAt(name, labelCount(ce)+1)
+	return AncestorAt(name, LabelCount(ce)+1)
 }
 
 func (z *Zone) nsec3Hash(name string) string {
@@ -788,8 +789,8 @@ func (r *response) additional(rrset []dns.RR) {
 // signatures only for authoritative data and when sign is set.
 func (r *response) addAddresses(target string, sign bool) {
 	z := r.z
-	target = canonName(target)
-	if !isSub(z.Origin, target) {
+	target = CanonName(target)
+	if !IsSub(z.Origin, target) {
 		return
 	}
 	n := z.nodes[target]

@@ -1,4 +1,4 @@
-package dnstest
+package dnsworld
 
 import (
 	"fmt"
@@ -58,16 +58,16 @@ type nsec3Rec struct {
 // a CNAME may not share its name with other data (RRSIG and NSEC aside).
 // Duplicate records are dropped.
 func ParseZone(origin, text string) (*Zone, error) {
-	rrs, err := parseRecords(origin, text)
+	rrs, err := ParseRecords(origin, text)
 	if err != nil {
 		return nil, err
 	}
 	return NewZone(origin, rrs)
 }
 
-// parseRecords parses master-file text without any zone-level check.
-func parseRecords(origin, text string) ([]dns.RR, error) {
-	o, err := checkOrigin(origin)
+// ParseRecords parses master-file text without any zone-level check.
+func ParseRecords(origin, text string) ([]dns.RR, error) {
+	o, err := CheckOrigin(origin)
 	if err != nil {
 		return nil, err
 	}
@@ -87,11 +87,11 @@ func parseRecords(origin, text string) ([]dns.RR, error) {
 	return rrs, nil
 }
 
-func checkOrigin(origin string) (string, error) {
+func CheckOrigin(origin string) (string, error) {
 	if origin == "" {
 		return "", fmt.Errorf("%w: empty", ErrBadOrigin)
 	}
-	o := canonName(origin)
+	o := CanonName(origin)
 	if _, ok := dns.IsDomainName(o); !ok {
 		return "", fmt.Errorf("%w: %q", ErrBadOrigin, origin)
 	}
@@ -101,7 +101,7 @@ func checkOrigin(origin string) (string, error) {
 // NewZone builds a zone from records, with the checks described at
 // ParseZone. The records are copied; owner names are lower-cased.
 func NewZone(origin string, rrs []dns.RR) (*Zone, error) {
-	o, err := checkOrigin(origin)
+	o, err := CheckOrigin(origin)
 	if err != nil {
 		return nil, err
 	}
@@ -117,11 +117,11 @@ func NewZone(origin string, rrs []dns.RR) (*Zone, error) {
 		}
 		rr := dns.Copy(in)
 		h := rr.Header()
-		h.Name = canonName(h.Name)
+		h.Name = CanonName(h.Name)
 		if h.Class != dns.ClassINET {
 			return nil, fmt.Errorf("%w: %s", ErrClass, rr)
 		}
-		if !isSub(o, h.Name) {
+		if !IsSub(o, h.Name) {
 			return nil, fmt.Errorf("%w %s: %s", ErrOutOfZone, o, rr)
 		}
 		if err := checkRDATA(rr, packBuf); err != nil {
@@ -188,7 +188,7 @@ func NewZone(origin string, rrs []dns.RR) (*Zone, error) {
 			}
 		}
 		for p := name; p != o; {
-			p = parentOf(p)
+			p = ParentOf(p)
 			if p == o || z.nodes[p] != nil || z.ents[p] {
 				break
 			}
@@ -286,7 +286,7 @@ func (z *Zone) Names() []string { return slices.Clone(z.order) }
 // Lookup returns a copy of the RRset of type t at name (no RRSIGs), nil when
 // there is none. It is a plain index lookup, not the query algorithm.
 func (z *Zone) Lookup(name string, t uint16) []dns.RR {
-	n := z.nodes[canonName(name)]
+	n := z.nodes[CanonName(name)]
 	if n == nil {
 		return nil
 	}
@@ -383,3 +383,21 @@ func copyRRs(in []dns.RR) []dns.RR {
 	}
 	return out
 }
+
+// NSEC3Hashes returns the owner hashes of the zone's NSEC3 chain
+// (upper-case base32hex, sorted); empty unless the zone is NSEC3-signed.
+func (z *Zone) NSEC3Hashes() []string { return slices.Clone(z.nsec3Hashes) }
+
+// NSECOwners returns the names holding an NSEC record, in canonical order;
+// empty unless the zone is NSEC-signed.
+func (z *Zone) NSECOwners() []string {
+	out := make([]string, len(z.nsecOwners))
+	for i, o := range z.nsecOwners {
+		out[i] = o.name
+	}
+	return out
+}
+
+// IsEmptyNonTerminal reports whether name (canonical, fully qualified)
+// exists in the zone only as an ancestor of other names.
+func (z *Zone) IsEmptyNonTerminal(name string) bool { return z.ents[name] }
