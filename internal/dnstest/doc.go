@@ -1,14 +1,11 @@
-// Package dnstest owns the DNS servers that dnsscout's tests (and its offline
-// demo) talk to. It provides:
+// Package dnstest owns the DNS servers that dnsscout's tests talk to. It
+// provides:
 //
 //   - loopback address allocation in 127.53.0.0/16 that is unique across
 //     processes (AllocAddr);
 //   - in-process miekg/dns servers for protocol corner cases (StartServer);
-//   - an authoritative zone server (Zone, ParseZone, NewZoneHandler) that
-//     implements the RFC 1034 lookup algorithm with CNAME, DNAME, wildcards,
-//     delegations, AXFR/IXFR and DNSSEC denial of existence, plus a pure-Go
-//     zone signer (Zone.Sign);
-//   - an in-process iterative resolver (NewRecursor);
+//   - the in-memory DNS of package dnsworld re-exported (Zone, ParseZone,
+//     NewZoneHandler, Zone.Sign, NewRecursor), so that tests need one import;
 //   - real BIND 9, NSD, Knot and Unbound processes started from generated
 //     configurations (StartBIND, StartNSD, StartKnot, StartUnbound);
 //   - a World builder that assembles a whole hierarchy (root, TLDs, target
@@ -19,10 +16,10 @@
 // refuse to query anything outside 127.0.0.0/8 and ::1, and nothing reads
 // /etc/resolv.conf.
 //
-// The zone server, the signer, the recursor and StartWorld do not depend on a
-// testing.TB so that `dnsscout demo` can use them; everything that starts a
-// real server or allocates addresses for a test takes a testing.TB and cleans
-// up with t.Cleanup.
+// Everything that starts a real server or allocates addresses for a test
+// takes a testing.TB and cleans up with t.Cleanup; StartWorld is the same
+// without a test. Production code (`dnsscout demo`) uses package dnsworld
+// directly and never links this package.
 //
 // It does not contain a stub resolver or any recon logic (see
 // internal/resolver and internal/recon).
