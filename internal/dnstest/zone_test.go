@@ -158,7 +158,13 @@ func FuzzParseZone(f *testing.F) {
 			t.Errorf("Records() has %d records, Len() %d", n, z.Len())
 		}
 		h := NewZoneHandler(z)
-		for _, name := range append(z.Names(), "nothere."+z.Origin, "*."+z.Origin) {
+		below := func(label string) string { // label joined to the origin, the root included
+			if z.Origin == "." {
+				return label + "."
+			}
+			return label + "." + z.Origin
+		}
+		for _, name := range append(z.Names(), below("nothere"), below("*")) {
 			for _, qt := range []uint16{dns.TypeA, dns.TypeANY, dns.TypeDS} {
 				m := query(name, qt)
 				m.SetEdns0(1232, true)
