@@ -5,12 +5,15 @@
 # wall time), peak RSS and bytes on disk per stored tuple (the store
 # directory as the ingest left it, write-ahead log included). dnsscout always runs; gamelinux/passivedns runs too when its binary
 # is given in PASSIVEDNS (it writes a log, not a store: its "tuples" are log
-# lines).
+# lines). With RUNS=n each tool runs n times, alternating, and the run with
+# the median wall time is printed (the other wall times in brackets): the
+# machine is shared, so one run says little.
 #
 #   ./bench/ingest/run.sh                                  # 521,000 packets, generated once
-#   PASSIVEDNS=/path/to/passivedns ./bench/ingest/run.sh   # side by side
+#   PASSIVEDNS=/path/to/passivedns RUNS=3 ./bench/ingest/run.sh   # side by side, median of 3
 #   CAPTURE=/data/upstream.pcap ./bench/ingest/run.sh      # a real capture instead
 #   PACKETS=2000000 ./bench/ingest/run.sh                  # a bigger one (RSS must not grow)
+#   DNSSCOUT=/tmp/dnsscout-old ./bench/ingest/run.sh       # another build (before/after)
 #
 # The generator (bench/ingest/gen) writes referrals with glue, CNAME chains,
 # A/AAAA/MX/TXT/SOA/NS/RRSIG, NXDOMAIN and NODATA over IPv4/IPv6, UDP and
@@ -24,55 +27,86 @@ CAPTURE=${CAPTURE:-$WORK/upstream-$PACKETS.pcap}
 PASSIVEDNS=${PASSIVEDNS:-}
 PASSIVEDNS_FLAGS=${PASSIVEDNS_FLAGS:--X 46CDNPRSTOMn}
 MEMORY=${MEMORY:-256MiB}
+RUNS=${RUNS:-1}
+DNSSCOUT=${DNSSCOUT:-}
 
 mkdir -p "$WORK"
 command -v /usr/bin/time >/dev/null || { echo "bench: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
 echo "# work dir $WORK" >&2
-go build -o "$WORK/dnsscout" ./cmd/dnsscout
+if [ -z "$DNSSCOUT" ]; then
+	go build -o "$WORK/dnsscout" ./cmd/dnsscout
+	DNSSCOUT=$WORK/dnsscout
+fi
 if [ ! -f "$CAPTURE" ]; then
 	echo "# generating $CAPTURE ($PACKETS packets)" >&2
 	go run ./bench/ingest/gen -o "$CAPTURE" -packets "$PACKETS"
 fi
 cat "$CAPTURE" >/dev/null # page cache: both tools read from memory
 
-# dnsscout
-rm -rf "$WORK/db"
-/usr/bin/time -f '%e %M %U %S' -o "$WORK/time.dnsscout" \
-	"$WORK/dnsscout" ingest --db "$WORK/db" --sensor-id bench --progress never --memory "$MEMORY" "$CAPTURE" \
-	2>"$WORK/stats.dnsscout"
-read -r d_wall d_rss d_user d_sys <"$WORK/time.dnsscout"
 stat_of() { awk -v k="$1" '$0 ~ "^ *[0-9]+  "k"$" {print $1; exit}' "$WORK/stats.dnsscout"; }
-msgs=$(stat_of "DNS messages")
-resp=$(stat_of "responses")
-tuples=$(stat_of "tuples written")
-disk=$(du -sb "$WORK/db" | cut -f1)
-# Distinct tuples in the store (a tuple seen again after its first batch
-# is written twice, merged by the store).
-stored=$("$WORK/dnsscout" pdns stats --db "$WORK/db" | awk '$1 == "records" {print $2; exit}')
 
-rows=()
-rows+=("$(awk -v w="$d_wall" -v c="$d_user" -v s="$d_sys" -v m="$msgs" -v t="$stored" -v r="$d_rss" -v d="$disk" 'BEGIN {
-	printf "dnsscout\t%.2f\t%.2f\t%.0f\t%.0f\t%.0f\t%.1f\t%d", w, c+s, m/w, t/w, r/1024, d/t, t }')")
+# run_dnsscout i: one ingest into a fresh store; appends "wall cpu rss disk stored" to $WORK/runs.dnsscout.
+run_dnsscout() {
+	rm -rf "$WORK/db"
+	/usr/bin/time -f '%e %M %U %S' -o "$WORK/time.dnsscout" \
+		"$DNSSCOUT" ingest --db "$WORK/db" --sensor-id bench --progress never --memory "$MEMORY" "$CAPTURE" \
+		2>"$WORK/stats.dnsscout"
+	local wall rss user sys disk stored
+	read -r wall rss user sys <"$WORK/time.dnsscout"
+	disk=$(du -sb "$WORK/db" | cut -f1)
+	# Distinct tuples in the store (a tuple seen again after its first batch
+	# is written twice, merged by the store).
+	stored=$("$DNSSCOUT" pdns stats --db "$WORK/db" | awk '$1 == "records" {print $2; exit}')
+	echo "$wall $(awk -v u="$user" -v s="$sys" 'BEGIN {print u+s}') $rss $disk $stored" >>"$WORK/runs.dnsscout"
+}
 
-if [ -n "$PASSIVEDNS" ]; then
+run_passivedns() {
 	rm -f "$WORK/passivedns.log" "$WORK/passivedns-nx.log"
 	# shellcheck disable=SC2086
 	/usr/bin/time -f '%e %M %U %S' -o "$WORK/time.passivedns" \
 		"$PASSIVEDNS" -r "$CAPTURE" -l "$WORK/passivedns.log" -L "$WORK/passivedns-nx.log" $PASSIVEDNS_FLAGS \
 		>"$WORK/out.passivedns" 2>&1 || true
-	read -r p_wall p_rss p_user p_sys <"$WORK/time.passivedns"
+	local wall rss user sys lines pdisk
+	read -r wall rss user sys <"$WORK/time.passivedns"
 	lines=$(cat "$WORK/passivedns.log" "$WORK/passivedns-nx.log" 2>/dev/null | wc -l)
 	pdisk=$(cat "$WORK/passivedns.log" "$WORK/passivedns-nx.log" 2>/dev/null | wc -c)
-	rows+=("$(awk -v w="$p_wall" -v c="$p_user" -v s="$p_sys" -v m="$msgs" -v t="$lines" -v r="$p_rss" -v d="$pdisk" 'BEGIN {
-		printf "passivedns\t%.2f\t%.2f\t%.0f\t%.0f\t%.0f\t%.1f\t%d", w, c+s, m/w, t/w, r/1024, (t ? d/t : 0), t }')")
-fi
+	echo "$wall $(awk -v u="$user" -v s="$sys" 'BEGIN {print u+s}') $rss $pdisk $lines" >>"$WORK/runs.passivedns"
+}
+
+rm -f "$WORK/runs.dnsscout" "$WORK/runs.passivedns"
+loads=()
+for _ in $(seq "$RUNS"); do
+	run_dnsscout
+	loads+=("$(cut -d' ' -f1 /proc/loadavg)")
+	if [ -n "$PASSIVEDNS" ]; then
+		run_passivedns
+	fi
+done
+msgs=$(stat_of "DNS messages")
+resp=$(stat_of "responses")
+
+# row TOOL FILE: the run with the median wall time, and every wall time.
+row() {
+	sort -n -k1,1 "$2" | awk -v tool="$1" -v m="$msgs" -v n="$RUNS" '
+		{ w[NR] = $1; line[NR] = $0 }
+		END {
+			mid = int((NR + 1) / 2); split(line[mid], f, " ")
+			all = ""; for (i = 1; i <= NR; i++) all = all (i > 1 ? " " : "") w[i]
+			printf "%s\t%.2f%s\t%.2f\t%.0f\t%.0f\t%.0f\t%.1f\t%d\n", tool, f[1], (n > 1 ? " [" all "]" : ""), f[2], m / f[1], f[5] / f[1], f[3] / 1024, (f[5] ? f[4] / f[5] : 0), f[5]
+		}'
+}
 
 echo "capture: $CAPTURE ($(du -h "$CAPTURE" | cut -f1), $msgs DNS messages, $resp responses)"
 {
 	printf 'tool\twall s\tCPU s\tmessages/s\ttuples/s\tpeak RSS MiB\tdisk B/tuple\ttuples\n'
-	printf '%s\n' "${rows[@]}"
+	row dnsscout "$WORK/runs.dnsscout"
+	if [ -n "$PASSIVEDNS" ]; then
+		row passivedns "$WORK/runs.passivedns"
+	fi
 } | column -t -s $'\t'
 if [ -n "$PASSIVEDNS" ]; then
-	awk -v a="$d_wall" -v b="$p_wall" 'BEGIN { printf "dnsscout is %.2fx passivedns (messages/s, same capture, store writes included)\n", b/a }'
+	a=$(sort -n "$WORK/runs.dnsscout" | awk '{w[NR] = $1} END {print w[int((NR + 1) / 2)]}')
+	b=$(sort -n "$WORK/runs.passivedns" | awk '{w[NR] = $1} END {print w[int((NR + 1) / 2)]}')
+	awk -v a="$a" -v b="$b" 'BEGIN { printf "dnsscout is %.2fx passivedns (messages/s, same capture, store writes included)\n", b/a }'
 fi
-echo "(dnsscout statistics: $WORK/stats.dnsscout; load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "(dnsscout statistics: $WORK/stats.dnsscout; load average after each dnsscout run: ${loads[*]}; now $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -2,10 +2,16 @@ package ingest
 
 import (
 	"context"
+	"os"
+	"runtime"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/dnsscout/dnsscout/internal/pdns"
+	"github.com/dnsscout/dnsscout/internal/store"
+	_ "github.com/dnsscout/dnsscout/internal/store/pebble"
 )
 
 // referral is a typical upstream response: a referral with glue, one of
@@ -58,8 +64,10 @@ func BenchmarkWalk(b *testing.B) {
 }
 
 // BenchmarkMessage measures the whole per-message path (walk, bailiwick
-// rule, aggregation) for a response whose tuples are already in memory,
-// the common case in resolver traffic.
+// rule, aggregation on the aggregator goroutine) for a response whose
+// tuples are already in memory, the common case in resolver traffic: about
+// 380-415 ns, as before the pipeline (360 ns), since the walker's side is
+// the longer one here.
 //
 //	go test ./internal/ingest -run '^$' -bench BenchmarkMessage -benchtime 2s
 func BenchmarkMessage(b *testing.B) {
@@ -78,3 +86,68 @@ func BenchmarkMessage(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
+
+// BenchmarkCapture ingests a whole capture into a Pebble store in a fresh
+// directory, the path bench/ingest measures (without the process start):
+// read, decode, aggregate, write, close. The capture is the one
+// bench/ingest/run.sh generates (or any file in DNSSCOUT_BENCH_CAPTURE);
+// the benchmark is skipped without it.
+//
+//	./bench/ingest/run.sh   # generates /tmp/dnsscout-bench-ingest/upstream-521000.pcap once
+//	go test ./internal/ingest -run '^$' -bench BenchmarkCapture -benchtime 3x -cpuprofile /tmp/cpu.out
+func BenchmarkCapture(b *testing.B) {
+	capture := os.Getenv("DNSSCOUT_BENCH_CAPTURE")
+	if capture == "" {
+		capture = "/tmp/dnsscout-bench-ingest/upstream-521000.pcap"
+	}
+	if _, err := os.Stat(capture); err != nil {
+		b.Skipf("no capture (run bench/ingest/run.sh or set DNSSCOUT_BENCH_CAPTURE): %v", err)
+	}
+	ctx := context.Background()
+	run := func(b *testing.B, open func(dir string) (Sink, func() error), inline bool) {
+		var msgs uint64
+		b.ReportAllocs()
+		for b.Loop() {
+			sink, closeSink := open(b.TempDir())
+			procs := runtime.GOMAXPROCS(0)
+			if inline {
+				runtime.GOMAXPROCS(1) // New then folds in place
+			}
+			in, err := New(sink, Options{SensorID: "bench", Memory: 128 << 20})
+			runtime.GOMAXPROCS(procs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := in.Run(ctx, nil, capture); err != nil {
+				b.Fatal(err)
+			}
+			if err := in.Close(ctx); err != nil {
+				b.Fatal(err)
+			}
+			if err := closeSink(); err != nil {
+				b.Fatal(err)
+			}
+			msgs += in.Stats().Messages
+		}
+		b.ReportMetric(float64(msgs)/b.Elapsed().Seconds(), "msgs/s")
+	}
+	b.Run("pebble", func(b *testing.B) {
+		run(b, func(dir string) (Sink, func() error) {
+			db, err := store.Open(ctx, dir, store.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return db, db.Close
+		}, false)
+	})
+	// discard measures reading, decoding and aggregation alone, pipelined
+	// (pipeline.go) and in place on one goroutine.
+	discard := func(string) (Sink, func() error) { return discardSink{}, func() error { return nil } }
+	b.Run("discard", func(b *testing.B) { run(b, discard, false) })
+	b.Run("discard-inplace", func(b *testing.B) { run(b, discard, true) })
+}
+
+// discardSink takes every batch and keeps nothing.
+type discardSink struct{}
+
+func (discardSink) Upsert(context.Context, []pdns.Tuple) error { return nil }

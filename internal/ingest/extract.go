@@ -76,14 +76,18 @@ func (in *Ingester) messageLocked(ts int64, msg []byte, zone []byte) {
 			return
 		}
 		last := chain[len(chain)-1]
-		in.agg.nx(last, sec, 1, func() string { return wireToText(last) })
+		in.nx.add(last, sec, 1, func() string { return wireToText(last) })
 		return
 	}
 	st.Used++
 	if zone == nil {
 		zone = in.zoneOf(flags, chain)
 	}
-	var bw string // bailiwick text of zone, made on first need
+	b := in.cur
+	var (
+		bw     string // bailiwick text of zone, made on first need
+		msgOff = -1   // where the message was copied into b, on first need
+	)
 	for i := range w.rrs {
 		r := &w.rrs[i]
 		if r.class&0x7fff != classIN || r.typ == typeOPT || r.typ == typeTSIG || r.typ == typeTKEY {
@@ -95,61 +99,108 @@ func (in *Ingester) messageLocked(ts int64, msg []byte, zone []byte) {
 			st.OutOfBailiwick++
 			continue
 		}
-		key := append(in.key[:0], owner...)
-		key = append(key, byte(r.typ>>8), byte(r.typ))
-		key, e := appendRData(key, msg, r.rdOff, r.rdOff+r.rdLen, r.typ)
-		in.key = key
-		if e != wireOK {
+		keyOff := len(b.keys)
+		var e wireErr
+		b.keys = append(b.keys, owner...)
+		b.keys = append(b.keys, byte(r.typ>>8), byte(r.typ))
+		if b.keys, e = appendRData(b.keys, msg, r.rdOff, r.rdOff+r.rdLen, r.typ); e != wireOK {
+			b.keys = b.keys[:keyOff]
 			st.bad(wireErrNames[e])
 			continue
 		}
-		ent := in.agg.lookup(key)
+		if msgOff < 0 {
+			msgOff = len(b.msgs)
+			b.msgs = append(b.msgs, msg...)
+		}
+		sg := sighting{
+			key: uint32(keyOff), keyLen: uint32(len(b.keys) - keyOff), ownerLen: uint16(len(owner)),
+			msg: uint32(msgOff), msgLen: uint32(len(msg)), rdOff: uint32(r.rdOff), rdLen: uint16(r.rdLen),
+			typ: r.typ, ts: sec, serial: in.serial,
+		}
+		if inZone {
+			if bw == "" {
+				bw = in.zoneText(zone)
+			}
+			sg.zone = bw
+		}
+		b.recs = append(b.recs, sg)
+	}
+	in.maybeHandOver()
+}
+
+// fold adds the sightings of a batch to the aggregate (the aggregator's
+// side of the pipeline, see pipeline.go).
+func (in *Ingester) fold(b *sightBatch) {
+	a := &in.agg
+	var records, folded uint64
+	for i := range b.recs {
+		sg := &b.recs[i]
+		if sg.tuple != nil {
+			in.foldTuple(sg.tuple)
+			continue
+		}
+		key := b.keys[sg.key : sg.key+sg.keyLen]
+		ent, h := a.lookup(key)
 		if ent == nil {
-			nt, ok := in.newEntry(msg, r)
+			msg := b.msgs[sg.msg : sg.msg+sg.msgLen]
+			r := rr{typ: sg.typ, rdOff: int(sg.rdOff), rdLen: int(sg.rdLen)}
+			name, rdata, ok := in.render(msg, key[:sg.ownerLen], &r, key[int(sg.ownerLen)+2:])
 			if !ok {
 				continue
 			}
-			ent = in.agg.insert(key, nt)
-		} else if ent.serial == in.serial {
+			ent = a.insert(key, h, sg.typ, name, rdata)
+		} else if ent.serial == sg.serial {
 			continue // same record twice in one message
 		} else {
-			st.Folded++
+			folded++
 		}
-		st.Records++
-		ent.serial = in.serial
-		ent.sight(sec)
-		if inZone && ent.bailiwick == "" {
-			if bw == "" {
-				bw = in.agg.zone(zone, func() string { return wireToText(zone) })
-			}
-			ent.bailiwick = bw
+		records++
+		ent.serial = sg.serial
+		a.sight(ent, sg.ts)
+		if sg.zone != "" && ent.bail == 0 {
+			ent.bail = a.bailOf(sg.zone)
 		}
 	}
+	in.aggStats.records.Add(records)
+	in.aggStats.folded.Add(folded)
+	a.publish()
 }
 
-// newEntry makes the presentation strings of a record not yet aggregated.
-func (in *Ingester) newEntry(msg []byte, r *rr) (entry, bool) {
-	name := wireToText(in.w.ownerOf(r))
-	var rdata string
-	if r.rdLen == 0 {
-		rdata = `\# 0`
-	} else {
+// render makes the presentation strings of a record not yet aggregated
+// (into scratch buffers, valid until the next call); rd is its rdata in
+// key form. The hand-written renderers (render.go) take the common cases,
+// miekg/dns the rest.
+func (in *Ingester) render(msg, owner []byte, r *rr, rd []byte) (name, rdata []byte, ok bool) {
+	if name, ok = appendOwnerText(in.nameBuf[:0], owner); !ok {
+		name = append(in.nameBuf[:0], wireToText(owner)...)
+	}
+	in.nameBuf = name
+	rdata = in.rdataBuf[:0]
+	switch {
+	case r.rdLen == 0:
+		rdata = append(rdata, `\# 0`...)
+	default:
+		if rdata, ok = appendRDataText(rdata, r.typ, rd); ok {
+			break
+		}
 		h := dns.RR_Header{Name: ".", Rrtype: r.typ, Class: dns.ClassINET, Rdlength: uint16(r.rdLen)}
 		// miekg/dns reads some rdata (TXT) up to the end of the slice it
 		// is given, so the message is cut at the end of this record.
 		x, _, err := dns.UnpackRRWithHeader(h, msg[:r.rdOff+r.rdLen], r.rdOff)
 		if err != nil || x == nil {
 			in.log.Debug("rdata rejected", "type", r.typ, "err", err)
-			in.stats.bad("DNS rdata rejected by the presentation decoder")
-			return entry{}, false
+			in.aggStats.rejected.Add(1)
+			return nil, nil, false
 		}
-		rdata = pdns.RData(x)
-		if rdata == "" {
-			in.stats.bad("DNS rdata rejected by the presentation decoder")
-			return entry{}, false
+		text := pdns.RData(x)
+		if text == "" {
+			in.aggStats.rejected.Add(1)
+			return nil, nil, false
 		}
+		rdata = append(rdata, text...)
 	}
-	return entry{name: name, rdata: rdata, typ: r.typ}, true
+	in.rdataBuf = rdata
+	return name, rdata, true
 }
 
 // cnameChain returns the query name followed by the CNAME targets the

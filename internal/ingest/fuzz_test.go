@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -66,20 +67,25 @@ func FuzzMessage(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Cleanup(func() { in.wr.close() })
+	f.Cleanup(func() { in.Close(context.Background()) })
 	f.Fuzz(func(t *testing.T, msg []byte) {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		in.syncLocked()
 		in.agg.reset()
 		in.messageLocked(t0*1e9, msg, nil)
+		in.syncLocked()
 		kept := map[pdns.Key]bool{}
-		for i := range in.agg.ents {
-			e := &in.agg.ents[i]
-			if err := store.CheckName(e.name); err != nil {
-				t.Fatalf("unstorable name %q: %v", e.name, err)
+		for i := range in.agg.n {
+			e := in.agg.ent(i)
+			name, rdata := in.agg.name(e), in.agg.rdata(e)
+			if err := store.CheckName(name); err != nil {
+				t.Fatalf("unstorable name %q: %v", name, err)
 			}
-			if e.rdata == "" || e.typ == dns.TypeOPT || e.typ == dns.TypeTSIG || e.count != 1 {
+			if rdata == "" || e.typ == dns.TypeOPT || e.typ == dns.TypeTSIG || e.count != 1 {
 				t.Fatalf("bad entry %+v", *e)
 			}
-			kept[pdns.Key{RRName: e.name, RRType: e.typ, RData: e.rdata}] = true
+			kept[pdns.Key{RRName: name, RRType: e.typ, RData: rdata}] = true
 		}
 		var m dns.Msg
 		if m.Unpack(msg) != nil || !m.Response || m.Opcode != dns.OpcodeQuery || m.Rcode != dns.RcodeSuccess {

@@ -14,8 +14,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dnsscout/dnsscout/internal/ingest/dnstap"
@@ -53,13 +55,15 @@ type Options struct {
 	// name, or "dnsscout" when it is unknown.
 	SensorID string
 	// Memory bounds the estimated size of the in-memory aggregate; when it
-	// is reached everything is flushed to the sink. Default: 256 MiB;
-	// minimum 1 MiB.
+	// is reached everything is flushed to the sink. A flush needs room
+	// beside it for the tuples it hands over (about as much again).
+	// Default: 256 MiB; minimum 1 MiB.
 	Memory int64
-	// BatchSize is the number of tuples per Sink.Upsert call. Default:
-	// 100,000: on bench/ingest, Pebble spends 1.7 s of CPU on 260,000
-	// tuples in batches of 100,000 against 2.3 s in batches of 20,000
-	// (large batches skip its memtable skiplist).
+	// BatchSize is the most tuples per Sink.Upsert call; the tuples of a
+	// flush are split into equal jobs under it. Default: 100,000. Pebble
+	// writes large batches as ingested tables (internal/store/pebble,
+	// bulk.go): bench/ingest's 260,378 tuples cost 0.26 s of CPU in three
+	// Upserts, against 0.75 s for batches through its memtable.
 	BatchSize int
 	// FlushInterval flushes the aggregate this often (wall clock) even
 	// under budget, bounding what a crash loses. Default: 30 s.
@@ -90,15 +94,34 @@ type Ingester struct {
 	opt Options
 	log *slog.Logger
 
+	// mu guards the sources' side of the pipeline (pipeline.go).
 	mu      sync.Mutex
-	agg     aggregate
 	w       walker
 	key     []byte
 	chain   [][]byte
 	serial  uint64
 	sensors []string // {SensorID}, capacity 1 so that no Merge appends into it
 	stats   Stats
-	wr      *writer
+	nx      nxAggregate
+	zones   map[string]string // wire bailiwick -> text, a cache
+	cur     *sightBatch       // sightings not yet handed to the aggregator
+	// inFlight bounds the bytes the batches handed over since the last
+	// sync may add to the aggregate; foldedEst is the part of it the
+	// aggregator has folded.
+	inFlight  int64
+	foldedEst atomic.Int64
+	batches   chan *sightBatch // to the aggregator; nil when folding in place
+	free      chan *sightBatch
+	aggDone   chan struct{}
+
+	// The aggregator's side.
+	agg      aggregate
+	aggStats aggStats
+	nameBuf  []byte // scratch for presentation strings
+	rdataBuf []byte
+	tupleKey []byte
+
+	wr *writer
 	// closeOnce guards stopping the writer.
 	closeOnce sync.Once
 	start     time.Time // when Run began; zero before
@@ -160,6 +183,7 @@ func New(sink Sink, o Options) (*Ingester, error) {
 		agg:     newAggregate(),
 		sensors: []string{o.SensorID}[:1:1],
 		sources: make(map[*sourceStats]struct{}),
+		zones:   make(map[string]string),
 	}
 	if in.log == nil {
 		in.log = slog.New(slog.DiscardHandler)
@@ -167,6 +191,7 @@ func New(sink Sink, o Options) (*Ingester, error) {
 	in.log = in.log.With("component", "ingest")
 	in.wr = newWriter(sink, 2, in.log)
 	in.stats.Malformed = make(map[string]uint64)
+	in.startPipeline(runtime.GOMAXPROCS(0) == 1)
 	return in, nil
 }
 
@@ -208,43 +233,38 @@ func (in *Ingester) tupleLocked(t *pdns.Tuple) {
 		in.stats.bad("import: tuple the store cannot hold (name or rdata)")
 		return
 	}
-	key := in.key[:0]
+	in.queueTuple(t)
+}
+
+// foldTuple folds an imported tuple into the aggregate (aggregator).
+func (in *Ingester) foldTuple(t *pdns.Tuple) {
+	a := &in.agg
+	key := in.tupleKey[:0]
 	key = append(key, 0xff)
 	key = append(key, t.RRName...)
 	key = append(key, 0, byte(t.RRType>>8), byte(t.RRType))
 	key = append(key, t.RData...)
-	in.key = key
-	in.stats.Records++
-	if e := in.agg.lookup(key); e != nil {
-		in.stats.Folded++
+	in.tupleKey = key
+	in.aggStats.records.Add(1)
+	e, h := a.lookup(key)
+	if e != nil {
+		in.aggStats.folded.Add(1)
 		e.count += t.Count
 		e.first = minNonZero(e.first, t.TimeFirst)
 		e.last = max(e.last, t.TimeLast)
 		e.zfirst = minNonZero(e.zfirst, t.ZoneTimeFirst)
 		e.zlast = max(e.zlast, t.ZoneTimeLast)
-		e.dirty = true
-		if e.bailiwick == "" {
-			e.bailiwick = t.Bailiwick
-		}
-		if len(t.SensorIDs) > 0 {
-			for _, s := range t.SensorIDs {
-				if i, found := slices.BinarySearch(e.sensors, s); !found {
-					e.sensors = slices.Insert(e.sensors, i, s)
-				}
-			}
-		}
-		return
+	} else {
+		e = a.insert(key, h, t.RRType, []byte(t.RRName), []byte(t.RData))
+		e.first, e.last, e.zfirst, e.zlast, e.count = t.TimeFirst, t.TimeLast, t.ZoneTimeFirst, t.ZoneTimeLast, t.Count
 	}
-	e := entry{
-		dirty: true,
-		name:  t.RRName, rdata: t.RData, bailiwick: t.Bailiwick, typ: t.RRType,
-		first: t.TimeFirst, last: t.TimeLast, zfirst: t.ZoneTimeFirst, zlast: t.ZoneTimeLast,
-		count: t.Count,
+	a.markDirty(e)
+	if e.bail == 0 && t.Bailiwick != "" {
+		e.bail = a.bailOf(t.Bailiwick)
 	}
 	if len(t.SensorIDs) > 0 {
-		e.sensors = slices.Clone(t.SensorIDs)
+		a.insertSensors(e, t.SensorIDs)
 	}
-	in.agg.insert(key, e)
 }
 
 func minNonZero(a, b int64) int64 {
@@ -258,20 +278,40 @@ func minNonZero(a, b int64) int64 {
 }
 
 // dueLocked returns the jobs new data makes due: everything when the
-// aggregate is over its memory budget (it is emptied then).
+// aggregate is over its memory budget (it is emptied then). The aggregate
+// is checked after a sync only when what it held at its last batch, plus
+// what the batches handed over since may add, reaches the budget.
 //
-// Tuples are not handed to the store as soon as a batch of new ones is
-// ready: on bench/ingest that early hand-off overlapped decoding and store
-// writes but cost 40% more CPU in all (3.5 s against 2.5 s; every tuple seen
-// again after its batch is written twice, and Pebble merges the two in
-// compactions) and was slower on two busy cores.
+// Tuples are not handed to the store before a flush is due: every tuple
+// seen again after it was written would be written twice. On bench/ingest
+// an early hand-off cost 40% more CPU with the old store path; with the
+// current one, flushes every 100-200 ms (--flush-interval) took 0.65-0.88 s
+// of wall time and 0.96-1.16 s of CPU against 0.50 s and 0.72 s for one
+// flush at the end (docs/ingest.md).
 func (in *Ingester) dueLocked() []*job {
-	if in.agg.bytes < in.opt.Memory {
+	if in.aggBoundLocked()+in.nx.bytes < in.opt.Memory {
+		return nil
+	}
+	in.syncLocked()
+	if in.agg.bytes+in.nx.bytes < in.opt.Memory {
 		return nil
 	}
 	in.stats.Flushes++
-	jobs := in.agg.takeDirty(in.sensors, in.opt.BatchSize)
+	jobs := in.takeLocked()
 	in.agg.reset()
+	return jobs
+}
+
+// takeLocked hands off everything aggregated since the last hand-off;
+// the caller has synced.
+func (in *Ingester) takeLocked() []*job {
+	jobs := in.agg.takeDirty(in.sensors, in.opt.BatchSize)
+	if nx := in.nx.take(); len(nx) > 0 {
+		if len(jobs) == 0 {
+			jobs = append(jobs, &job{})
+		}
+		jobs[len(jobs)-1].nx = nx
+	}
 	return jobs
 }
 
@@ -290,7 +330,8 @@ func (in *Ingester) submit(jobs []*job) error {
 func (in *Ingester) Flush(ctx context.Context) error {
 	start := time.Now()
 	in.mu.Lock()
-	jobs := in.agg.takeDirty(in.sensors, in.opt.BatchSize)
+	in.syncLocked()
+	jobs := in.takeLocked()
 	n, nx := 0, 0
 	for _, j := range jobs {
 		n += len(j.tuples)
@@ -314,7 +355,10 @@ func (in *Ingester) Flush(ctx context.Context) error {
 // after.
 func (in *Ingester) Close(ctx context.Context) error {
 	err := in.Flush(ctx)
-	in.closeOnce.Do(in.wr.close)
+	in.closeOnce.Do(func() {
+		in.stopPipeline()
+		in.wr.close()
+	})
 	return err
 }
 
@@ -331,7 +375,12 @@ func (in *Ingester) Stats() Stats {
 		src.addTo(&s)
 	}
 	in.srcMu.Unlock()
-	s.Pending = uint64(in.pending())
+	s.Records = in.aggStats.records.Load()
+	s.Folded = in.aggStats.folded.Load()
+	if n := in.aggStats.rejected.Load(); n > 0 {
+		s.Malformed["DNS rdata rejected by the presentation decoder"] += n
+	}
+	s.Pending = uint64(in.agg.publishedDirty.Load())
 	s.Tuples = in.wr.tuples.Load()
 	s.NXNames = in.wr.nxNames.Load()
 	s.NXNotStored = in.wr.nxDropped.Load()
@@ -339,17 +388,4 @@ func (in *Ingester) Stats() Stats {
 		s.Malformed["tuples the store refused"] += n
 	}
 	return s
-}
-
-// pending counts the tuples with sightings not yet handed to the writer.
-func (in *Ingester) pending() int {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	n := 0
-	for i := range in.agg.ents {
-		if in.agg.ents[i].dirty {
-			n++
-		}
-	}
-	return n
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -418,10 +419,11 @@ func TestMemoryBudget(t *testing.T) {
 				t.Fatal(err)
 			}
 			in.mu.Lock()
-			over := in.agg.bytes > budget
+			in.syncLocked()
+			held := in.agg.bytes + in.nx.bytes
 			in.mu.Unlock()
-			if over {
-				t.Fatalf("aggregate holds %d bytes, budget %d", in.agg.bytes, budget)
+			if held > budget {
+				t.Fatalf("aggregate holds %d bytes, budget %d", held, budget)
 			}
 		}
 	}
@@ -527,5 +529,76 @@ func TestUseAfterClose(t *testing.T) {
 	}
 	if err := in.Flush(context.Background()); !errors.Is(err, ErrSink) {
 		t.Fatalf("Flush after Close = %v, want ErrSink", err)
+	}
+}
+
+// TestPipelineInline feeds the same messages and imported tuples to an
+// ingester that folds on its aggregator goroutine and to one that folds in
+// place (as with one CPU): stores and statistics must be the same.
+func TestPipelineInline(t *testing.T) {
+	msgs := seedMessages(t)
+	imported := []pdns.Tuple{
+		{RRName: "www.example.com", RRType: dns.TypeA, RData: "192.0.2.1", Count: 3, TimeFirst: t0, TimeLast: t0 + 9, SensorIDs: []string{"cof"}},
+		{RRName: "www.example.com", RRType: dns.TypeA, RData: "192.0.2.1", Count: 2, TimeFirst: t0 - 5, TimeLast: t0, Bailiwick: "example.com"},
+		{RRName: "example.net", RRType: dns.TypeNS, RData: "ns1.example.net.", Count: 1, ZoneTimeFirst: t0, ZoneTimeLast: t0},
+	}
+	run := func(inline bool, o Options) (*memSink, Stats) {
+		if inline {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+		}
+		m := newMemSink()
+		o.SensorID = "s1"
+		in, err := New(m, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := in.batches == nil; got != inline {
+			t.Fatalf("folding in place: %v, want %v", got, inline)
+		}
+		ctx := context.Background()
+		for i, b := range msgs {
+			if err := in.Message(ctx, time.Unix(t0+int64(i%7), 0), b, ""); err != nil {
+				t.Fatal(err)
+			}
+			if i%50 == 0 {
+				if err := in.Tuple(ctx, &imported[i/50%len(imported)]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if i == len(msgs)/2 {
+				if err := in.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := in.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return m, in.Stats()
+	}
+	for _, o := range []Options{{}, {Memory: 1 << 20, BatchSize: 7}} {
+		t.Run(fmt.Sprintf("memory=%d", o.Memory), func(t *testing.T) {
+			pm, ps := run(false, o)
+			im, is := run(true, o)
+			if len(pm.tuples) < 100 {
+				t.Fatalf("only %d tuples from %d messages", len(pm.tuples), len(msgs))
+			}
+			if len(pm.tuples) != len(im.tuples) {
+				t.Fatalf("%d tuples pipelined, %d in place", len(pm.tuples), len(im.tuples))
+			}
+			for k, p := range pm.tuples {
+				i := im.tuples[k]
+				if i == nil {
+					t.Fatalf("%v only pipelined", k)
+				}
+				if p.Count != i.Count || p.TimeFirst != i.TimeFirst || p.TimeLast != i.TimeLast || p.Bailiwick != i.Bailiwick ||
+					p.ZoneTimeFirst != i.ZoneTimeFirst || !slices.Equal(p.SensorIDs, i.SensorIDs) {
+					t.Fatalf("%v: pipelined %+v, in place %+v", k, *p, *i)
+				}
+			}
+			if ps.Records != is.Records || ps.Folded != is.Folded || ps.MalformedTotal() != is.MalformedTotal() || ps.Flushes != is.Flushes {
+				t.Errorf("stats pipelined %+v\nin place %+v", ps, is)
+			}
+		})
 	}
 }

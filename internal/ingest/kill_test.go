@@ -42,7 +42,8 @@ func TestKill9Child(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := New(&ackSink{Backend: db}, Options{SensorID: "k", BatchSize: 500})
+	batch, _ := strconv.Atoi(os.Getenv("DNSSCOUT_KILL9_BATCH"))
+	in, err := New(&ackSink{Backend: db}, Options{SensorID: "k", BatchSize: batch, Memory: 8 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,14 +59,28 @@ func TestKill9Child(t *testing.T) {
 
 // TestKill9 kills an ingest with SIGKILL while it writes to the Pebble
 // store, then checks that the store reopens, holds every batch the store
-// acknowledged before the kill, and holds nothing twice or invented.
+// acknowledged before the kill, and holds nothing twice or invented. It
+// runs with batches that the store writes through its write-ahead log and
+// with batches large enough for its bulk path (ingested tables).
 func TestKill9(t *testing.T) {
 	if os.Getenv("DNSSCOUT_KILL9_DIR") != "" {
 		t.Skip("child")
 	}
+	for _, tc := range []struct {
+		name         string
+		batch, total int
+	}{
+		{"batches", 500, 5000},
+		{"bulk", 20_000, 60_000},
+	} {
+		t.Run(tc.name, func(t *testing.T) { kill9(t, tc.batch, tc.total) })
+	}
+}
+
+func kill9(t *testing.T, batch, want int) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestKill9Child$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "DNSSCOUT_KILL9_DIR="+dir)
+	cmd.Env = append(os.Environ(), "DNSSCOUT_KILL9_DIR="+dir, "DNSSCOUT_KILL9_BATCH="+strconv.Itoa(batch))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +93,7 @@ func TestKill9(t *testing.T) {
 	ackRE := regexp.MustCompile(`^ack h(\d+)\.example\.com h(\d+)\.example\.com (\d+)$`)
 	var acked [][2]int
 	total := 0
-	for sc.Scan() && total < 5000 {
+	for sc.Scan() && total < want {
 		if m := ackRE.FindStringSubmatch(sc.Text()); m != nil {
 			first, _ := strconv.Atoi(m[1])
 			last, _ := strconv.Atoi(m[2])
@@ -94,7 +109,7 @@ func TestKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Wait()
-	if total < 5000 {
+	if total < want {
 		t.Fatalf("child died after %d acknowledged tuples", total)
 	}
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -245,7 +246,15 @@ func (in *Ingester) readSource(ctx context.Context, src string, stdin io.Reader)
 			return fmt.Errorf("%w: %s: gzip: %w", ErrSource, name, err)
 		}
 		defer zr.Close()
-		br = bufio.NewReaderSize(zr, 1<<20)
+		var unzipped io.Reader = zr
+		// Only for regular files: a read of a pipe may block for ever,
+		// and Close waits for the reading goroutine.
+		if size > 0 && runtime.GOMAXPROCS(0) > 1 {
+			ra := newReadAhead(zr)
+			defer ra.Close()
+			unzipped = ra
+		}
+		br = bufio.NewReaderSize(unzipped, 1<<20)
 	}
 	head, _ := br.Peek(4096)
 	if kind == "" {
@@ -289,6 +298,88 @@ func (in *Ingester) readSource(ctx context.Context, src string, stdin io.Reader)
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+// readAhead reads from r on its own goroutine, a few buffers ahead, so
+// that decompressing a gzip source overlaps decoding it: on bench/ingest's
+// capture gzip-compressed (76 MB to 22 MB), gunzip costs 0.2 s of CPU,
+// which the decoding stage otherwise waits for: a whole ingest took 0.56 s
+// against 0.40 s for the plain capture, 0.51 s with readAhead.
+type readAhead struct {
+	chunks chan readChunk
+	free   chan []byte
+	done   chan struct{}
+	exited chan struct{}
+	cur    readChunk
+	buf    []byte // the buffer of cur, returned to free once read
+}
+
+type readChunk struct {
+	b   []byte
+	err error
+}
+
+const (
+	readAheadBuf   = 256 << 10
+	readAheadDepth = 4
+)
+
+func newReadAhead(r io.Reader) *readAhead {
+	ra := &readAhead{
+		chunks: make(chan readChunk, readAheadDepth),
+		free:   make(chan []byte, readAheadDepth+1),
+		done:   make(chan struct{}),
+		exited: make(chan struct{}),
+	}
+	go func() {
+		defer close(ra.exited)
+		for {
+			var buf []byte
+			select {
+			case buf = <-ra.free:
+			default:
+				buf = make([]byte, readAheadBuf)
+			}
+			n, err := io.ReadFull(r, buf[:cap(buf)])
+			if err == io.ErrUnexpectedEOF {
+				err = io.EOF
+			}
+			select {
+			case ra.chunks <- readChunk{b: buf[:n], err: err}:
+			case <-ra.done:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return ra
+}
+
+func (ra *readAhead) Read(p []byte) (int, error) {
+	for len(ra.cur.b) == 0 {
+		if ra.cur.err != nil {
+			return 0, ra.cur.err
+		}
+		if ra.buf != nil {
+			select {
+			case ra.free <- ra.buf:
+			default:
+			}
+		}
+		ra.cur = <-ra.chunks
+		ra.buf = ra.cur.b
+	}
+	n := copy(p, ra.cur.b)
+	ra.cur.b = ra.cur.b[n:]
+	return n, nil
+}
+
+// Close stops the reading goroutine (the reader is not read after).
+func (ra *readAhead) Close() {
+	close(ra.done)
+	<-ra.exited
 }
 
 type countingReader struct {
@@ -447,7 +538,7 @@ func (s importSink) NXDomain(name string, ts int64, count uint64) error {
 	key := append(in.key[:0], 0xff)
 	key = append(key, name...)
 	in.key = key
-	in.agg.nx(key, ts, count, func() string { return name })
+	in.nx.add(key, ts, count, func() string { return name })
 	jobs := in.dueLocked()
 	in.mu.Unlock()
 	return in.submit(jobs)

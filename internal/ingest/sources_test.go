@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -236,4 +238,62 @@ func TestImportInvalidNames(t *testing.T) {
 	if n := in.Stats().Malformed["import: tuple the store cannot hold (name or rdata)"]; n != 2 {
 		t.Errorf("counted %d bad tuples, want 2", n)
 	}
+}
+
+// errAfter returns its data, then err.
+type errAfter struct {
+	data []byte
+	err  error
+}
+
+func (e *errAfter) Read(p []byte) (int, error) {
+	if len(e.data) == 0 {
+		return 0, e.err
+	}
+	n := copy(p, e.data)
+	e.data = e.data[n:]
+	return n, nil
+}
+
+func TestReadAhead(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		size int
+		err  error // what the source ends with (io.EOF: a clean end)
+	}{
+		{"empty", 0, io.EOF},
+		{"one byte", 1, io.EOF},
+		{"one buffer", readAheadBuf, io.EOF},
+		{"several buffers", 3*readAheadBuf + 17, io.EOF},
+		{"error after data", readAheadBuf + 5, io.ErrClosedPipe},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := make([]byte, tc.size)
+			for i := range data {
+				data[i] = byte(i * 7)
+			}
+			ra := newReadAhead(&errAfter{data: slices.Clone(data), err: tc.err})
+			defer ra.Close()
+			var got []byte
+			buf := make([]byte, 1000)
+			var err error
+			for err == nil {
+				var n int
+				n, err = ra.Read(buf)
+				got = append(got, buf[:n]...)
+			}
+			if !bytes.Equal(got, data) {
+				t.Fatalf("read %d bytes, want %d (equal prefix: %v)", len(got), len(data), bytes.HasPrefix(data, got))
+			}
+			if err != tc.err {
+				t.Fatalf("ended with %v, want %v", err, tc.err)
+			}
+		})
+	}
+	// Closing before the end stops the goroutine.
+	ra := newReadAhead(bytes.NewReader(make([]byte, 10*readAheadBuf)))
+	if _, err := ra.Read(make([]byte, 10)); err != nil {
+		t.Fatal(err)
+	}
+	ra.Close()
 }

@@ -357,6 +357,11 @@ const (
 	typeNS    = 2
 	typeCNAME = 5
 	typeSOA   = 6
+	typePTR   = 12
+	typeMX    = 15
+	typeTXT   = 16
+	typeSRV   = 33
+	typeDNAME = 39
 	typeOPT   = 41
 	typeTKEY  = 249
 	typeTSIG  = 250

@@ -3,9 +3,12 @@ package pebble_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,8 +44,9 @@ func TestCrashChild(t *testing.T) {
 		t.Skip("only run as TestCrashRecovery's child")
 	}
 	round, _ := strconv.Atoi(os.Getenv(crashEnv + "_ROUND"))
+	bulk, _ := strconv.Atoi(os.Getenv(crashEnv + "_BULK"))
 	ctx := context.Background()
-	db, err := pebble.Open(ctx, dir, pebble.Options{MemTableBytes: 1 << 20})
+	db, err := pebble.Open(ctx, dir, pebble.Options{MemTableBytes: 1 << 20, BulkTuples: bulk})
 	if err != nil {
 		fmt.Println("open error:", err)
 		os.Exit(3)
@@ -67,17 +71,24 @@ func TestCrashChild(t *testing.T) {
 
 // TestCrashRecovery kills a writing process with SIGKILL several times and
 // checks that the store reopens with every acknowledged batch, each batch
-// whole or absent, and counts that never exceed what was written.
+// whole or absent, and counts that never exceed what was written; once with
+// batches through the write-ahead log, once with every batch written as
+// ingested tables (bulk.go).
 func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts child processes")
 	}
+	t.Run("wal", func(t *testing.T) { crashRecovery(t, -1) })
+	t.Run("bulk", func(t *testing.T) { crashRecovery(t, 1) })
+}
+
+func crashRecovery(t *testing.T, bulk int) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	var counterAcked, counterWritten uint64
 	for round := range 4 {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
-		cmd.Env = append(os.Environ(), crashEnv+"="+dir, crashEnv+"_ROUND="+strconv.Itoa(round))
+		cmd.Env = append(os.Environ(), crashEnv+"="+dir, crashEnv+"_ROUND="+strconv.Itoa(round), crashEnv+"_BULK="+strconv.Itoa(bulk))
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -111,6 +122,9 @@ func TestCrashRecovery(t *testing.T) {
 		db, err := pebble.Open(ctx, dir, pebble.Options{})
 		if err != nil {
 			t.Fatalf("round %d: the store does not reopen after SIGKILL: %v", round, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "bulk-tmp")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("round %d: tables of an interrupted bulk write left after reopening (%v)", round, err)
 		}
 		// The child may have run ahead of the acknowledgements the pipe
 		// delivered before the kill, but it commits one batch after the

@@ -111,7 +111,11 @@ func appendRData(dst []byte, rrtype uint16, rdata string) []byte {
 // canonical text (so that it round-trips through the binary form).
 func canonicalIP(rrtype uint16, rdata string) (netip.Addr, bool) {
 	a, ok := store.RDataIP(rrtype, rdata)
-	if !ok || a.String() != rdata {
+	if !ok {
+		return netip.Addr{}, false
+	}
+	var buf [64]byte
+	if string(a.AppendTo(buf[:0])) != rdata {
 		return netip.Addr{}, false
 	}
 	return a, true

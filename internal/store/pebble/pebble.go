@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,6 +60,12 @@ type Options struct {
 	// BlockBytes is the uncompressed size of a data block (default 64 KiB):
 	// larger blocks compress better, smaller ones make point reads cheaper.
 	BlockBytes int
+	// BulkTuples is the size from which an Upsert (or AddNXDomain) is
+	// written as sorted tables that Pebble ingests instead of a batch
+	// (bulk.go). Default 10,000: from a few thousand tuples bulk writes
+	// cost less (BenchmarkUpsert), but each adds tables to level 0 where
+	// a memtable gathers many small batches into one. Negative: never.
+	BulkTuples int
 }
 
 // DB is an open Pebble store. It is safe for concurrent use.
@@ -70,6 +77,9 @@ type DB struct {
 	maxLimit int
 	readOnly bool
 	closed   atomic.Bool
+	// bulk is Options.BulkTuples; writerOpts make the bulk tables.
+	bulk       int
+	writerOpts sstable.WriterOptions
 
 	sensors sensorDict
 
@@ -118,6 +128,9 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	if opts.BlockBytes <= 0 {
 		opts.BlockBytes = 64 << 10
 	}
+	if opts.BulkTuples == 0 {
+		opts.BulkTuples = 10_000
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -144,12 +157,20 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		ReadOnly:     opts.ReadOnly,
 		Logger:       pebbleLogger{log},
 		// Bulk loads write many L0 files; let them pile up a little before
-		// stalling writers.
-		L0CompactionThreshold: 4,
+		// stalling writers. A compaction starts at four overlapping
+		// sublevels (Pebble's default, 4, starts it at two): the three
+		// bulk writes of bench/ingest's single flush land in L6, L0, L0,
+		// and a compaction started then would hold up Close by 0.2-0.3 s.
+		L0CompactionThreshold: 8,
 		L0StopWritesThreshold: 64,
 		LBaseMaxBytes:         256 << 20,
 	}
 	po.CompactionConcurrencyRange = func() (int, int) { return 1, 2 }
+	if log.Enabled(ctx, slog.LevelDebug) {
+		// Flushes, compactions and ingestions, at debug level.
+		el := pebble.MakeLoggingEventListener(pebbleLogger{log})
+		po.EventListener = &el
+	}
 	for i := range po.Levels {
 		l := &po.Levels[i]
 		l.BlockSize = opts.BlockBytes
@@ -171,7 +192,17 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("pebble: open %s: %w", dir, err)
 	}
-	db := &DB{pdb: pdb, dir: dir, log: log, maxLimit: opts.MaxLimit, readOnly: opts.ReadOnly, wo: pebble.Sync}
+	db := &DB{pdb: pdb, dir: dir, log: log, maxLimit: opts.MaxLimit, readOnly: opts.ReadOnly, wo: pebble.Sync,
+		bulk: opts.BulkTuples}
+	db.writerOpts = po.MakeWriterOptions(0, po.FormatMajorVersion.MaxTableFormat())
+	db.writerOpts.Compression = bulkCompression
+	if !opts.ReadOnly {
+		// Tables of a bulk write that a crash interrupted before Ingest.
+		if err := os.RemoveAll(filepath.Join(dir, bulkDir)); err != nil {
+			pdb.Close()
+			return nil, fmt.Errorf("pebble: %w", err)
+		}
+	}
 	if opts.NoSync {
 		db.wo = pebble.NoSync
 	}
@@ -197,6 +228,11 @@ var bottomCompression = func() *sstable.CompressionProfile {
 	p.DataBlocks.Level, p.ValueBlocks.Level, p.OtherBlocks.Level = 9, 9, 9
 	return &p
 }()
+
+// bulkCompression compresses the tables of bulk writes (bulk.go): the
+// fastest codec (Snappy at this table format) whatever level they land
+// in; compactions rewrite them with the level's codec.
+var bulkCompression = block.FastestCompression
 
 func (db *DB) checkFormat() error {
 	key := []byte{tSys, 'f', 'o', 'r', 'm', 'a', 't'}
@@ -229,8 +265,20 @@ func (db *DB) Close() error {
 	if db.closed.Swap(true) {
 		return store.ErrClosed
 	}
+	if !db.readOnly {
+		// Write the memtable out, so that the store on disk is its
+		// tables and the write-ahead log is not replayed at the next
+		// open.
+		if err := db.pdb.Flush(); err != nil {
+			db.pdb.Close()
+			return fmt.Errorf("pebble: flush: %w", err)
+		}
+	}
 	if err := db.pdb.Close(); err != nil {
 		return fmt.Errorf("pebble: close: %w", err)
+	}
+	if !db.readOnly {
+		os.Remove(filepath.Join(db.dir, bulkDir)) // empty unless a write failed
 	}
 	return nil
 }
@@ -260,6 +308,28 @@ func (db *DB) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
 	if len(tuples) == 0 {
 		return nil
 	}
+	// Check and normalize every tuple first: a bad one fails the whole
+	// batch before anything is written. The caller's slice is copied only
+	// when a tuple needs a change.
+	norm := tuples
+	for i := range tuples {
+		t := &tuples[i]
+		if err := checkTuple(t); err != nil {
+			return fmt.Errorf("%w: tuple %d (%q %s): %v", store.ErrBadTuple, i, t.RRName, pdns.TypeString(t.RRType), err)
+		}
+		if c, changed := normalize(t); changed {
+			if &norm[0] == &tuples[0] {
+				norm = slices.Clone(tuples)
+			}
+			norm[i] = c
+		}
+	}
+	if db.bulk > 0 && len(norm) >= db.bulk {
+		err := db.upsertBulk(ctx, norm)
+		if !errors.Is(err, errTooBig) {
+			return err
+		}
+	}
 	b := db.pdb.NewBatch()
 	defer b.Close()
 	var (
@@ -268,21 +338,9 @@ func (db *DB) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
 		sensors        []uint32
 		seen           = make(map[string]struct{})
 	)
-	for i := range tuples {
-		t := &tuples[i]
-		if err := checkTuple(t); err != nil {
-			return fmt.Errorf("%w: tuple %d (%q %s): %v", store.ErrBadTuple, i, t.RRName, pdns.TypeString(t.RRType), err)
-		}
-		name := lower(t.RRName)
-		if name != t.RRName || t.Bailiwick != lower(t.Bailiwick) || t.TimeLast == 0 || t.ZoneTimeLast == 0 {
-			c := *t
-			c.RRName, c.Bailiwick = name, lower(t.Bailiwick)
-			// A sighting with no last time was last seen when first seen.
-			c.TimeLast = max(c.TimeLast, c.TimeFirst)
-			c.ZoneTimeLast = max(c.ZoneTimeLast, c.ZoneTimeFirst)
-			t = &c
-		}
-		key = appendRecordKey(key[:0], name, t.RRType, t.RData)
+	for i := range norm {
+		t := &norm[i]
+		key = appendRecordKey(key[:0], t.RRName, t.RRType, t.RData)
 		var err error
 		if sensors, err = db.sensors.numbers(db.pdb, db.wo, t.SensorIDs, sensors); err != nil {
 			return err
@@ -291,7 +349,7 @@ func (db *DB) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
 		if err := b.Merge(key, val, nil); err != nil {
 			return fmt.Errorf("pebble: %w", err)
 		}
-		entries, ibuf = appendIndexEntries(entries[:0], ibuf[:0], name, t.RRType, t.RData)
+		entries, ibuf = appendIndexEntries(entries[:0], ibuf[:0], t.RRName, t.RRType, t.RData)
 		for _, e := range entries {
 			if e.fwd {
 				if _, dup := seen[string(e.key)]; dup {
@@ -310,6 +368,21 @@ func (db *DB) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
 		return fmt.Errorf("pebble: commit: %w", err)
 	}
 	return nil
+}
+
+// normalize returns t as the store keeps it: lower-case names, a last time
+// for every first time (a sighting with no last time was last seen when
+// first seen); changed is false when t is already so.
+func normalize(t *pdns.Tuple) (c pdns.Tuple, changed bool) {
+	name, bail := lower(t.RRName), lower(t.Bailiwick)
+	if name == t.RRName && bail == t.Bailiwick && t.TimeLast >= t.TimeFirst && t.ZoneTimeLast >= t.ZoneTimeFirst {
+		return pdns.Tuple{}, false
+	}
+	c = *t
+	c.RRName, c.Bailiwick = name, bail
+	c.TimeLast = max(c.TimeLast, c.TimeFirst)
+	c.ZoneTimeLast = max(c.ZoneTimeLast, c.ZoneTimeFirst)
+	return c, true
 }
 
 // checkTuple rejects what the key layout cannot hold.
@@ -361,17 +434,22 @@ func (db *DB) AddNXDomain(ctx context.Context, counts []store.NXCount) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	b := db.pdb.NewBatch()
-	defer b.Close()
-	var key, val []byte
 	for i := range counts {
-		c := counts[i]
+		c := &counts[i]
 		if err := store.CheckName(c.Name); err != nil {
 			return fmt.Errorf("%w: nxdomain %d: %v", store.ErrBadTuple, i, err)
 		}
 		if c.TimeFirst < 0 || c.TimeLast < 0 || c.TimeFirst > maxTime || c.TimeLast > maxTime {
 			return fmt.Errorf("%w: nxdomain %d: time out of range", store.ErrBadTuple, i)
 		}
+	}
+	var set kvSet
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	bulk := db.bulk > 0 && len(counts) >= db.bulk
+	var key, val []byte
+	for i := range counts {
+		c := counts[i]
 		if c.TimeLast < c.TimeFirst {
 			c.TimeLast = c.TimeFirst
 		}
@@ -379,8 +457,23 @@ func (db *DB) AddNXDomain(ctx context.Context, counts []store.NXCount) error {
 		key = appendRev(key, lower(c.Name))
 		key = append(key, 0)
 		val = appendNX(val[:0], &c)
+		if bulk {
+			set.add(key, val)
+			continue
+		}
 		if err := b.Merge(key, val, nil); err != nil {
 			return fmt.Errorf("pebble: %w", err)
+		}
+	}
+	if bulk && set.err == nil {
+		set.sort()
+		return db.ingestSets(ctx, &set)
+	}
+	if bulk { // too large for one table: a batch after all
+		for i := range set.refs {
+			if err := b.Merge(set.key(&set.refs[i]), set.val(&set.refs[i]), nil); err != nil {
+				return fmt.Errorf("pebble: %w", err)
+			}
 		}
 	}
 	if err := b.Commit(db.wo); err != nil {

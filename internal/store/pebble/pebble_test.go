@@ -25,6 +25,20 @@ func openTemp(t *testing.T) store.Backend {
 
 func TestConformance(t *testing.T) { storetest.Run(t, openTemp) }
 
+// TestConformanceBulk runs the suite with every Upsert written as ingested
+// tables (bulk.go), the path large batches take.
+func TestConformanceBulk(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Backend {
+		t.Helper()
+		db, err := pebble.Open(context.Background(), t.TempDir(), pebble.Options{NoSync: true, BulkTuples: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}
+
 func TestOpenErrors(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()

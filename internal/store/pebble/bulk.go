@@ -1,0 +1,446 @@
+package pebble
+
+// Bulk upserts. A large Upsert is not written as a Pebble batch (write-ahead
+// log, then the memtable's skiplist, then a flush that sorts and writes it
+// again as a table) but as sorted tables that Pebble ingests: the keys are
+// built, sorted and written on two goroutines (tuple and distinct-name keys
+// on one, the other index keys on the other), one table per key table so
+// that their ranges do not overlap, and one Ingest call links them into the
+// LSM atomically. Keys that repeat within the call are folded first (merge
+// operands with the merge operator, index entries last-wins, as in a
+// batch), since a table holds each key once.
+//
+// Semantics are those of the batch path: the same keys and values, merge
+// operands for tuples, idempotent sets for index entries; the Upsert is
+// atomic (Ingest adds all its tables in one version edit) and durable when
+// it returns (the tables and the manifest are synced unless NoSync). A
+// crash before Ingest leaves only temporary files, removed at the next
+// Open (TestCrashRecovery/bulk).
+//
+// Measured on bench/ingest (260,378 tuples in three Upserts of 86,793, 2
+// cores): the batch path spent 0.50 s of CPU in Upsert plus 0.25 s in the
+// memtable flush; this path spends 0.26 s on its two goroutines: building
+// keys 0.07, sorting 0.07, writing tables 0.11. See BulkTuples for the
+// threshold.
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
+	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/dnsscout/dnsscout/internal/pdns"
+)
+
+// bulkDir is the subdirectory of the store where tables are written before
+// Pebble ingests them (Ingest hard-links them into the store and removes
+// them).
+const bulkDir = "bulk-tmp"
+
+// errTooBig: a bulk write whose keys and values do not fit 32-bit offsets;
+// the caller falls back to a batch.
+var errTooBig = errors.New("pebble: bulk write too large for one table")
+
+// kvRef is one key and value in a kvSet's arena: the key at
+// arena[off:off+klen], the value right after it. pfx caches eight bytes of
+// the key for sorting (sortFrom).
+type kvRef struct {
+	pfx             uint64
+	off, klen, vlen uint32
+	seq             uint32 // order of addition: equal keys fold in this order
+}
+
+// kvSet collects keys and values to be written as one sorted table.
+type kvSet struct {
+	arena []byte
+	refs  []kvRef
+	err   error
+}
+
+func (s *kvSet) add(key, val []byte) {
+	if s.err != nil {
+		return
+	}
+	if len(s.arena)+len(key)+len(val) > math.MaxUint32 || len(s.refs) >= math.MaxUint32 {
+		s.err = errTooBig
+		return
+	}
+	off := len(s.arena)
+	s.arena = append(s.arena, key...)
+	s.arena = append(s.arena, val...)
+	s.refs = append(s.refs, kvRef{off: uint32(off), klen: uint32(len(key)),
+		vlen: uint32(len(val)), seq: uint32(len(s.refs))})
+}
+
+func (s *kvSet) key(r *kvRef) []byte { return s.arena[r.off : r.off+r.klen] }
+func (s *kvSet) val(r *kvRef) []byte {
+	return s.arena[r.off+r.klen : r.off+r.klen+r.vlen]
+}
+
+// sort orders the set by key, equal keys in the order they were added.
+func (s *kvSet) sort() {
+	s.sortFrom(s.refs, 0, make([]kvRef, len(s.refs)))
+}
+
+// smallSort is the run length below which sortFrom compares whole keys.
+const smallSort = 32
+
+// sortFrom sorts refs whose keys share their first depth bytes, keys that
+// tie in the order they were added: a stable radix sort on the next eight
+// bytes (cached in pfx), then each run of keys that tie on them and go on,
+// eight bytes further. For bench/ingest's 260,378 tuples (about three keys
+// each) this takes 0.07 s of CPU; comparison sorts took 0.31 s comparing
+// keys in the arena and 0.37 s comparing cached prefixes first with
+// slices.SortFunc: the keys of one table share long prefixes, and every
+// comparison is a function call. tmp is scratch space at least as long as
+// refs.
+func (s *kvSet) sortFrom(refs []kvRef, depth int, tmp []kvRef) {
+	for len(refs) > 1 {
+		if len(refs) < smallSort {
+			s.insertionSort(refs, depth)
+			return
+		}
+		// Digits, most significant first: the eight bytes at depth
+		// (zero-padded), then how many of them the key holds (9: it goes
+		// on). A key that ends within them sorts before a longer one
+		// whose bytes are equal to its padding: it is a prefix of it.
+		var counts [9][256]uint32
+		for i := range refs {
+			r := &refs[i]
+			var p [8]byte
+			if int(r.klen) > depth {
+				copy(p[:], s.arena[int(r.off)+depth:r.off+r.klen])
+			}
+			r.pfx = binary.BigEndian.Uint64(p[:])
+			for d := range 8 {
+				counts[d][p[d]]++
+			}
+			counts[8][rest(r, depth)]++
+		}
+		// Least significant digit first; each pass is stable, so keys
+		// that tie keep the order they were added in. A digit that all
+		// keys share needs no pass.
+		src, dst := refs, tmp[:len(refs)]
+		for d := 8; d >= 0; d-- {
+			c := &counts[d]
+			if slices.Contains(c[:], uint32(len(refs))) {
+				continue
+			}
+			var pos [256]uint32
+			var sum uint32
+			for b := range c {
+				pos[b] = sum
+				sum += c[b]
+			}
+			for i := range src {
+				var b byte
+				if d == 8 {
+					b = rest(&src[i], depth)
+				} else {
+					b = byte(src[i].pfx >> (56 - 8*d))
+				}
+				dst[pos[b]] = src[i]
+				pos[b]++
+			}
+			src, dst = dst, src
+		}
+		if &src[0] != &refs[0] {
+			copy(refs, src)
+		}
+		// Recurse into every run of keys that tie on these bytes and go
+		// on; the last such run is handled by the loop.
+		var last []kvRef
+		for i := 0; i < len(refs); {
+			j := i + 1
+			for j < len(refs) && refs[j].pfx == refs[i].pfx {
+				j++
+			}
+			k := i
+			for k < j && rest(&refs[k], depth) < 9 {
+				k++
+			}
+			if j-k > 1 {
+				if last != nil {
+					s.sortFrom(last, depth+8, tmp)
+				}
+				last = refs[k:j]
+			}
+			i = j
+		}
+		refs = last
+		depth += 8
+	}
+}
+
+// rest is how many of the eight key bytes at depth r holds, 9 when the key
+// goes on.
+func rest(r *kvRef, depth int) byte { return byte(min(int(r.klen)-depth, 9)) }
+
+// insertionSort sorts a few refs by their keys from depth on, then by the
+// order they were added.
+func (s *kvSet) insertionSort(refs []kvRef, depth int) {
+	for i := 1; i < len(refs); i++ {
+		for j := i; j > 0 && s.less(&refs[j], &refs[j-1], depth); j-- {
+			refs[j], refs[j-1] = refs[j-1], refs[j]
+		}
+	}
+}
+
+func (s *kvSet) less(a, b *kvRef, depth int) bool {
+	ka, kb := s.key(a)[depth:], s.key(b)[depth:]
+	if c := bytes.Compare(ka, kb); c != 0 {
+		return c < 0
+	}
+	return a.seq < b.seq
+}
+
+// write writes the sorted set as a table at path: tuple and NXDOMAIN keys
+// as merge operands (equal keys folded with the merge operator, oldest
+// first), every other key as a set (the last one added wins).
+func (s *kvSet) write(path string, refs []kvRef, wo sstable.WriterOptions, sync bool) error {
+	f, err := vfs.Default.Create(path, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return fmt.Errorf("pebble: %w", err)
+	}
+	if !sync {
+		f = noSyncFile{f}
+	}
+	w := sstable.NewWriter(objstorageprovider.NewFileWritable(f), wo)
+	var (
+		folded []byte
+		m      valueMerger
+	)
+	for i := 0; i < len(refs); {
+		k := s.key(&refs[i])
+		j := i + 1
+		for j < len(refs) && bytes.Equal(s.key(&refs[j]), k) {
+			j++
+		}
+		switch {
+		case k[0] == tRecord || k[0] == tNX:
+			v := s.val(&refs[i])
+			if j > i+1 {
+				m = valueMerger{nx: k[0] == tNX}
+				if err = m.decode(v, &m.acc); err == nil {
+					for x := i + 1; x < j && err == nil; x++ {
+						err = m.MergeNewer(s.val(&refs[x]))
+					}
+				}
+				if err != nil {
+					break
+				}
+				if m.nx {
+					folded = appendNX(folded[:0], &m.accNX)
+				} else {
+					folded = m.acc.encode(folded[:0])
+				}
+				v = folded
+			}
+			err = w.Merge(k, v)
+		default:
+			err = w.Set(k, s.val(&refs[j-1]))
+		}
+		if err != nil {
+			break
+		}
+		i = j
+	}
+	if err != nil {
+		w.Close()
+		os.Remove(path)
+		return fmt.Errorf("pebble: bulk table: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("pebble: bulk table: %w", err)
+	}
+	return nil
+}
+
+// noSyncFile skips fsync for stores opened with NoSync.
+type noSyncFile struct{ vfs.File }
+
+func (noSyncFile) Sync() error                { return nil }
+func (noSyncFile) SyncData() error            { return nil }
+func (noSyncFile) SyncTo(int64) (bool, error) { return true, nil }
+
+var bulkSeq atomic.Uint64
+
+// upsertBulk writes prepared tuples (checked, normalized) as one table per
+// key table, built on two goroutines, and ingests them together.
+func (db *DB) upsertBulk(ctx context.Context, tuples []pdns.Tuple) error {
+	// Sensor numbers first: a new id's dictionary entry is committed
+	// before any table that uses its number.
+	// Tuples of one sensor share one set of numbers.
+	nums := make([][]uint32, 0, 1)
+	numOf := make([]int32, len(tuples))
+	setOf := make(map[string]int32)
+	var (
+		lastIDs []string
+		scratch []uint32
+		setKey  []byte
+	)
+	for i := range tuples {
+		ids := tuples[i].SensorIDs
+		if i > 0 && slices.Equal(ids, lastIDs) {
+			numOf[i] = numOf[i-1]
+			continue
+		}
+		var err error
+		if scratch, err = db.sensors.numbers(db.pdb, db.wo, ids, scratch); err != nil {
+			return err
+		}
+		setKey = setKey[:0]
+		for _, n := range scratch {
+			setKey = binary.AppendUvarint(setKey, uint64(n))
+		}
+		k, ok := setOf[string(setKey)]
+		if !ok {
+			k = int32(len(nums))
+			nums = append(nums, slices.Clone(scratch))
+			setOf[string(setKey)] = k
+		}
+		numOf[i], lastIDs = k, ids
+	}
+
+	// Two goroutines, two halves of the keys of about equal cost: tuple
+	// and distinct-name keys here, the other index keys there. Each table
+	// gets its own file, so that the files of one ingestion do not overlap
+	// (the rdata-name table 'd' sorts before 'f', the others after).
+	var records, names, index kvSet
+	records.arena = make([]byte, 0, len(tuples)*48)
+	records.refs = make([]kvRef, 0, len(tuples))
+	names.arena = make([]byte, 0, len(tuples)*24)
+	names.refs = make([]kvRef, 0, len(tuples))
+	index.arena = make([]byte, 0, len(tuples)*48)
+	index.refs = make([]kvRef, 0, len(tuples)*3/2)
+	doSync := db.wo.Sync
+	var (
+		wg       sync.WaitGroup
+		indexErr error
+		dRefs    []kvRef
+		gRefs    []kvRef
+	)
+	paths := db.bulkPaths(4) // d, f, g-i, r
+	if err := os.MkdirAll(filepath.Dir(paths[0]), 0o750); err != nil {
+		return fmt.Errorf("pebble: %w", err)
+	}
+	wg.Go(func() {
+		var (
+			entries []indexEntry
+			buf     []byte
+		)
+		for i := range tuples {
+			t := &tuples[i]
+			entries, buf = appendIndexEntries(entries[:0], buf[:0], t.RRName, t.RRType, t.RData)
+			for _, e := range entries {
+				if e.key[0] != tName {
+					index.add(e.key, e.value)
+				}
+			}
+		}
+		if indexErr = index.err; indexErr != nil {
+			return
+		}
+		index.sort()
+		cut, _ := slices.BinarySearchFunc(index.refs, tName, func(r kvRef, t byte) int {
+			return cmp.Compare(index.arena[r.off], t)
+		})
+		dRefs, gRefs = index.refs[:cut], index.refs[cut:]
+		if len(dRefs) > 0 {
+			if indexErr = index.write(paths[0], dRefs, db.writerOpts, doSync); indexErr != nil {
+				return
+			}
+		}
+		if len(gRefs) > 0 {
+			indexErr = index.write(paths[2], gRefs, db.writerOpts, doSync)
+		}
+	})
+	var key, val []byte
+	for i := range tuples {
+		t := &tuples[i]
+		key = appendRecordKey(key[:0], t.RRName, t.RRType, t.RData)
+		val = appendValue(val[:0], t, nums[numOf[i]])
+		records.add(key, val)
+		key = append(append(append(key[:0], tName), t.RRName...), 0)
+		names.add(key, nil)
+	}
+	recErr := errors.Join(records.err, names.err)
+	if recErr == nil {
+		names.sort()
+		if recErr = names.write(paths[1], names.refs, db.writerOpts, doSync); recErr == nil {
+			records.sort()
+			recErr = records.write(paths[3], records.refs, db.writerOpts, doSync)
+		}
+	}
+	wg.Wait()
+	if err := errors.Join(recErr, indexErr); err != nil {
+		for _, p := range paths {
+			os.Remove(p)
+		}
+		return err
+	}
+	// Tables with no keys were not written.
+	var written []string
+	for i, n := range []int{len(dRefs), len(names.refs), len(gRefs), len(records.refs)} {
+		if n > 0 {
+			written = append(written, paths[i])
+		}
+	}
+	return db.ingest(ctx, written)
+}
+
+// ingestSets writes sorted sets as tables (their key ranges must not
+// overlap) and ingests them together.
+func (db *DB) ingestSets(ctx context.Context, sets ...*kvSet) error {
+	paths := db.bulkPaths(len(sets))
+	if err := os.MkdirAll(filepath.Dir(paths[0]), 0o750); err != nil {
+		return fmt.Errorf("pebble: %w", err)
+	}
+	for i, s := range sets {
+		if err := s.write(paths[i], s.refs, db.writerOpts, db.wo.Sync); err != nil {
+			for _, p := range paths[:i] {
+				os.Remove(p)
+			}
+			return err
+		}
+	}
+	return db.ingest(ctx, paths)
+}
+
+// bulkPaths returns n new temporary table paths.
+func (db *DB) bulkPaths(n int) []string {
+	seq := strconv.FormatUint(bulkSeq.Add(1), 10)
+	paths := make([]string, n)
+	for i := range paths {
+		paths[i] = filepath.Join(db.dir, bulkDir, seq+"-"+strconv.Itoa(i)+".sst")
+	}
+	return paths
+}
+
+// ingest links written tables into the store atomically; they are removed
+// whatever happens.
+func (db *DB) ingest(ctx context.Context, paths []string) error {
+	db.pruneMu.RLock()
+	defer db.pruneMu.RUnlock()
+	if err := db.pdb.Ingest(ctx, paths); err != nil {
+		for _, p := range paths {
+			os.Remove(p)
+		}
+		return fmt.Errorf("pebble: ingest: %w", err)
+	}
+	return nil
+}
