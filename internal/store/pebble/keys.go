@@ -7,9 +7,9 @@ package pebble
 //
 //	r REV(rrname) 00 TYPE(2) RDATA     tuple; value = encoded aggregate (Merge)
 //	i FAM IP REV(rrname) 00            A (FAM 4, 4 bytes) / AAAA (FAM 6, 16 bytes)
-//	d REV(target) 00 TYPE(2) REV(rrname) 00
-//	                                   rdata-name index; value = rdata when it
-//	                                   is not exactly "target."
+//	d REV(target) 00 TYPE(2) REV(rrname) 00 [RDATA text]
+//	                                   rdata-name index; the rdata text follows
+//	                                   when it is not exactly "target."
 //	g target 00                        distinct rdata targets (right-hand wildcards)
 //	f rrname 00                        distinct rrnames (right-hand wildcards)
 //	h HASH(8) TYPE(2) REV(rrname) 00   exact-rdata index of every other tuple
@@ -19,7 +19,7 @@ package pebble
 //
 // RDATA is 0x01 + the address bytes for A/AAAA rdata in canonical form
 // (so the IP index can rebuild the tuple key), else 0x00 + the rdata text.
-// Index values are empty except 'd''s, so an index entry costs its key.
+// Index values are empty, so an index entry costs its key.
 
 import (
 	"bytes"
@@ -221,14 +221,12 @@ func appendIndexEntries(dst []indexEntry, buf []byte, name string, rrtype uint16
 		buf = binary.BigEndian.AppendUint16(buf, rrtype)
 		buf = appendRev(buf, name)
 		buf = append(buf, 0)
-		k := buf[start:len(buf):len(buf)]
-		var v []byte
 		if !isBareTarget(rdata, t) {
-			start = len(buf)
+			// The rdata is part of the key: MX 10 and MX 20 to one host
+			// from one owner are two entries.
 			buf = append(buf, rdata...)
-			v = buf[start:len(buf):len(buf)]
 		}
-		add(k, v, false)
+		add(buf[start:len(buf):len(buf)], nil, false)
 		start = len(buf)
 		buf = append(buf, tTargetFwd)
 		buf = append(buf, t...)

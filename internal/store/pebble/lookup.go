@@ -491,14 +491,7 @@ func (l *lookup) scanIndex(it *pebble.Iterator, seek, outer []byte, cut int, tar
 		if l.skipped(sk) {
 			continue
 		}
-		var v []byte
-		if k[0] == tTarget {
-			var err error
-			if v, err = it.ValueAndErr(); err != nil {
-				return fmt.Errorf("pebble: %w", err)
-			}
-		}
-		pk, rrtype, err := l.primaryOf(k, v)
+		pk, rrtype, err := l.primaryOf(k)
 		if err != nil {
 			return corrupt(k, err)
 		}
@@ -549,7 +542,7 @@ func (l *lookup) scanIndex(it *pebble.Iterator, seek, outer []byte, cut int, tar
 }
 
 // primaryOf rebuilds the tuple key an index key points at (into l.pk).
-func (l *lookup) primaryOf(k, v []byte) ([]byte, uint16, error) {
+func (l *lookup) primaryOf(k []byte) ([]byte, uint16, error) {
 	pk := append(l.pk[:0], tRecord)
 	defer func() { l.pk = pk }()
 	switch k[0] {
@@ -573,16 +566,21 @@ func (l *lookup) primaryOf(k, v []byte) ([]byte, uint16, error) {
 		return pk, t, nil
 	case tTarget:
 		i := bytes.IndexByte(k[1:], 0)
-		if i < 0 || len(k) < 1+i+1+2+1 || k[len(k)-1] != 0 {
+		if i < 0 || len(k) < 1+i+1+2+1 {
 			return nil, 0, errKey
 		}
 		rest := k[1+i+1:]
 		t := binary.BigEndian.Uint16(rest)
-		pk = append(pk, rest[2:]...)
+		j := bytes.IndexByte(rest[2:], 0)
+		if j < 0 {
+			return nil, 0, errKey
+		}
+		owner, rdata := rest[2:2+j+1], rest[2+j+1:]
+		pk = append(pk, owner...)
 		pk = binary.BigEndian.AppendUint16(pk, t)
 		pk = append(pk, rdataText)
-		if len(v) > 0 {
-			pk = append(pk, v...)
+		if len(rdata) > 0 {
+			pk = append(pk, rdata...)
 		} else {
 			pk = appendRev(pk, string(k[1:1+i]))
 			pk = append(pk, '.')

@@ -101,6 +101,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Backend) {
 	t.Run("Export", func(t *testing.T) { testExport(t, open) })
 	t.Run("Prune", func(t *testing.T) { testPrune(t, open) })
 	t.Run("PruneAcrossMonths", func(t *testing.T) { RunPruneAcrossMonths(t, open) })
+	t.Run("SharedTarget", func(t *testing.T) { RunSharedTarget(t, open) })
 	t.Run("Stats", func(t *testing.T) { testStats(t, open) })
 	t.Run("NXDomain", func(t *testing.T) { testNXDomain(t, open) })
 	t.Run("Meta", func(t *testing.T) { testMeta(t, open) })
