@@ -110,18 +110,10 @@ func StartBIND(t testing.TB, cfg BINDConfig) *Server {
 }
 
 func startBIND(l life, cfg BINDConfig) (*Server, error) {
-	if !isRoot() {
-		return nil, ErrNeedRoot
-	}
-	bin, err := lookBinary("named")
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrServerStart, err)
-	}
-	addr, err := serverAddr(l, cfg.Addr)
+	bin, addr, dir, err := prepareReal(l, "named", cfg.Addr)
 	if err != nil {
 		return nil, err
 	}
-	dir := l.TempDir()
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	tsig := base64.StdEncoding.EncodeToString(secret)

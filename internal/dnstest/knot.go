@@ -46,18 +46,10 @@ func StartKnot(t testing.TB, cfg KnotConfig) *Server {
 }
 
 func startKnot(l life, cfg KnotConfig) (*Server, error) {
-	if !isRoot() {
-		return nil, ErrNeedRoot
-	}
-	bin, err := lookBinary("knotd")
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrServerStart, err)
-	}
-	addr, err := serverAddr(l, cfg.Addr)
+	bin, addr, dir, err := prepareReal(l, "knotd", cfg.Addr)
 	if err != nil {
 		return nil, err
 	}
-	dir := l.TempDir()
 	// knotd binds its control socket in rundir: keep that path short
 	// (sun_path holds 108 bytes; test temp dirs carry the test's name).
 	rundir, err := os.MkdirTemp("", "knot")

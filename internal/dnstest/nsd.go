@@ -55,18 +55,10 @@ func StartNSD(t testing.TB, cfg NSDConfig) *Server {
 }
 
 func startNSD(l life, cfg NSDConfig) (*Server, error) {
-	if !isRoot() {
-		return nil, ErrNeedRoot
-	}
-	bin, err := lookBinary("nsd")
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrServerStart, err)
-	}
-	addr, err := serverAddr(l, cfg.Addr)
+	bin, addr, dir, err := prepareReal(l, "nsd", cfg.Addr)
 	if err != nil {
 		return nil, err
 	}
-	dir := l.TempDir()
 	conf, files, err := nsdConf(dir, addr, cfg)
 	if err != nil {
 		return nil, err

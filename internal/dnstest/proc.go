@@ -293,6 +293,22 @@ func writeFiles(dir string, files map[string]string) error {
 }
 
 // serverAddr resolves a configured address: zero means allocate one.
+// prepareReal is the common start of every real server: it needs root, the
+// binary's path, an address (want, or a fresh one) and a directory for the
+// configuration.
+func prepareReal(l life, binary string, want netip.Addr) (bin string, addr netip.Addr, dir string, err error) {
+	if !isRoot() {
+		return "", netip.Addr{}, "", ErrNeedRoot
+	}
+	if bin, err = lookBinary(binary); err != nil {
+		return "", netip.Addr{}, "", fmt.Errorf("%w: %v", ErrServerStart, err)
+	}
+	if addr, err = serverAddr(l, want); err != nil {
+		return "", netip.Addr{}, "", err
+	}
+	return bin, addr, l.TempDir(), nil
+}
+
 func serverAddr(l life, a netip.Addr) (netip.Addr, error) {
 	if a.IsValid() {
 		if !a.IsLoopback() {

@@ -49,18 +49,10 @@ func StartUnbound(t testing.TB, cfg UnboundConfig) *Server {
 }
 
 func startUnbound(l life, cfg UnboundConfig) (*Server, error) {
-	if !isRoot() {
-		return nil, ErrNeedRoot
-	}
-	bin, err := lookBinary("unbound")
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrServerStart, err)
-	}
-	addr, err := serverAddr(l, cfg.Addr)
+	bin, addr, dir, err := prepareReal(l, "unbound", cfg.Addr)
 	if err != nil {
 		return nil, err
 	}
-	dir := l.TempDir()
 	conf, err := unboundConf(dir, addr, cfg)
 	if err != nil {
 		return nil, err
