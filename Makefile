@@ -1,0 +1,30 @@
+# The documented commands (README), as make targets.
+.PHONY: build demo test fuzz bench-bruteforce bench-ingest bench-query bench-api bench-clickhouse
+
+build:
+	go build -o dnsscout ./cmd/dnsscout
+
+demo:
+	go run ./cmd/dnsscout demo
+
+# Installs what the tests need, then vet, gofmt, go test -race ./..., fuzz smoke.
+test:
+	./scripts/test.sh
+
+fuzz:
+	./scripts/fuzz-smoke.sh 30s
+
+bench-bruteforce:
+	./bench/bruteforce/run.sh
+
+bench-ingest:
+	./bench/ingest/run.sh
+
+bench-query:
+	go run ./bench/query -dir /tmp/dnsscout-bench-query -n 10000000
+
+bench-api:
+	go run ./bench/api -dir /tmp/dnsscout-bench-query -n 10000000
+
+bench-clickhouse:
+	go run ./bench/clickhouse -n 500000
