@@ -79,7 +79,6 @@ func (r *run) bruteforce(ctx context.Context, base string, words []string, sourc
 		}
 	}
 	r.plan(len(names))
-	signed := r.signedZone(base)
 	var found int64
 	var mu sync.Mutex
 	parallel(ctx, len(names), r.opts.Concurrency, func(i int) {
@@ -89,7 +88,7 @@ func (r *run) bruteforce(ctx context.Context, base string, words []string, sourc
 			r.done(1)
 			return
 		}
-		m, err := r.ex.Exchange(ctx, resolver.Query{Name: name, Type: dns.TypeA, DO: signed})
+		m, err := r.ex.Exchange(ctx, resolver.Query{Name: name, Type: dns.TypeA})
 		r.done(1)
 		if err != nil {
 			r.log.Debug("bruteforce query failed", "name", name, "err", err)

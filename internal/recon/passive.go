@@ -107,7 +107,7 @@ func (r *run) historic(ctx context.Context) {
 		if _, known := r.liveness(ask[i]); known {
 			return
 		}
-		m, err := r.probe(ctx, ask[i], dns.TypeA)
+		m, err := r.query(ctx, ask[i], dns.TypeA)
 		if err != nil {
 			return
 		}

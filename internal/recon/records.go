@@ -238,8 +238,8 @@ func (r *run) expandPending(ctx context.Context) bool {
 }
 
 // signedZone reports whether the closest known zone enclosing name is
-// DNSSEC-signed. Queries there ask for signatures, whose label counts tell
-// wildcard expansions from real names.
+// DNSSEC-signed: there signatures can tell wildcard expansions from real
+// names.
 func (r *run) signedZone(name string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -250,12 +250,6 @@ func (r *run) signedZone(name string) bool {
 		}
 	}
 	return best != "" && r.zones[best].Signed
-}
-
-// probe asks name/qtype the way discovery does: with the DNSSEC OK bit in
-// signed zones.
-func (r *run) probe(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
-	return r.queryOpts(ctx, resolver.Query{Name: name, Type: qtype, DO: r.signedZone(name)})
 }
 
 func isZoneApexName(r *run, name string) bool {
@@ -321,7 +315,7 @@ func (r *run) verifyCandidates(ctx context.Context) bool {
 			r.addName(n, cands[n])
 			return
 		}
-		m, err := r.probe(ctx, n, dns.TypeA)
+		m, err := r.query(ctx, n, dns.TypeA)
 		if err != nil {
 			return
 		}

@@ -75,7 +75,7 @@ func (r *run) srv(ctx context.Context, base string) {
 	}
 	parallel(ctx, len(jobs), r.opts.Concurrency, func(i int) {
 		j := jobs[i]
-		m, err := r.probe(ctx, j.name, j.qtype)
+		m, err := r.query(ctx, j.name, j.qtype)
 		if err != nil || m.Rcode != dns.RcodeSuccess || len(m.Answer) == 0 {
 			return
 		}

@@ -194,6 +194,16 @@ func (r *run) wildcardEcho(ctx context.Context, name string, qtype uint16, m *dn
 		return false
 	}
 	if explained {
+		// In a signed zone, ask again with DNSSEC OK: the signatures tell
+		// a real name holding the wildcard's data from an expansion. Only
+		// the names a wildcard explains pay for the bigger answer.
+		if !hasRRSIG(m) && r.signedZone(name) {
+			if signed, err := r.queryDO(ctx, name, qtype); err == nil && signed.Rcode == dns.RcodeSuccess {
+				if expanded, known := rrsigWildcard(name, signed); known {
+					return expanded
+				}
+			}
+		}
 		if len(sig) == 0 {
 			return r.nodataEcho(ctx, name, qtype, w)
 		}
@@ -267,6 +277,16 @@ func (r *run) reprobe(ctx context.Context, w *wildcardLevel) bool {
 	}
 	w.add(dns.TypeA, sig)
 	return w.varying
+}
+
+// hasRRSIG reports whether m's answer carries signatures.
+func hasRRSIG(m *dns.Msg) bool {
+	for _, x := range m.Answer {
+		if x.Header().Rrtype == dns.TypeRRSIG {
+			return true
+		}
+	}
+	return false
 }
 
 // rrsigWildcard inspects the RRSIGs over name's own records in m. known is
