@@ -182,15 +182,20 @@ func (r *run) deeperBases() []string {
 	for n := range r.names {
 		hasChild[dnsname.Parent(n)] = true
 	}
+	pending := map[string]bool{}
+	for _, n := range r.pending {
+		pending[n] = true
+	}
 	var ents, parents []string
 	for n := range r.names {
-		if _, isZone := r.zones[n]; isZone || r.bruteDone[n] || strings.HasPrefix(n, "_") {
+		if _, isZone := r.zones[n]; isZone || r.bruteDone[n] || pending[n] || strings.HasPrefix(n, "_") {
 			continue
 		}
 		switch {
-		case !hasRecords[n] && !onlyFrom(r.names[n].name.Sources, SourcePTR):
-			// A PTR target need not exist forward; anything else without
-			// records exists as an empty non-terminal.
+		case !hasRecords[n] && len(r.answered[n]) > 0:
+			// It answered NOERROR and holds no records: an empty
+			// non-terminal. (A PTR target that does not exist forward
+			// never answered NOERROR.)
 			ents = append(ents, n)
 		case hasChild[n]:
 			parents = append(parents, n)
@@ -222,9 +227,4 @@ func (r *run) bruteforceDeeper(ctx context.Context) bool {
 		found += r.bruteforce(ctx, base, r.words, SourceBruteforce)
 	}
 	return found > 0
-}
-
-// onlyFrom reports whether source is the only source listed.
-func onlyFrom(sources []string, source string) bool {
-	return len(sources) == 1 && sources[0] == source
 }

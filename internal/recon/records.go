@@ -376,3 +376,8 @@ func containsStr(s []string, v string) bool {
 	}
 	return false
 }
+
+// onlyFrom reports whether source is the only source listed.
+func onlyFrom(sources []string, source string) bool {
+	return len(sources) == 1 && sources[0] == source
+}
