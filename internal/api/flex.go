@@ -151,6 +151,10 @@ func globToRegexp(g string) (string, error) {
 		}
 	}
 	b.WriteString("$")
+	// A class the glob allows can still be one regexp refuses ("[z-a]").
+	if _, err := regexp.Compile(b.String()); err != nil {
+		return "", badRequest("bad glob: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+	}
 	return b.String(), nil
 }
 

@@ -456,6 +456,10 @@ func CheckName(s string) error {
 				return fmt.Errorf("name %q ends with a lone backslash", s)
 			}
 			i++
+			if e := s[i]; e <= 0x20 || e >= 0x7f {
+				// Escapes are \DDD or a printable character.
+				return fmt.Errorf("name %q has a byte 0x%02x that is not printable ASCII", s, e)
+			}
 			prevDot = false
 			continue
 		}
@@ -584,7 +588,14 @@ func isDigits(s string) bool {
 func asciiLower(s string) string {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= 'A' && c <= 'Z' {
-			return strings.ToLower(s)
+			// Byte-wise: strings.ToLower would rewrite invalid UTF-8.
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 'A' && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
 		}
 	}
 	return s
