@@ -456,8 +456,9 @@ func CheckName(s string) error {
 				return fmt.Errorf("name %q ends with a lone backslash", s)
 			}
 			i++
-			if e := s[i]; e <= 0x20 || e >= 0x7f {
-				// Escapes are \DDD or a printable character.
+			if e := s[i]; e < 0x20 || e >= 0x7f {
+				// Escapes are \DDD or a printable character, space
+				// included ("\ ", as miekg/dns writes it).
 				return fmt.Errorf("name %q has a byte 0x%02x that is not printable ASCII", s, e)
 			}
 			prevDot = false
