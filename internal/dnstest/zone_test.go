@@ -33,6 +33,8 @@ func TestParseZoneErrors(t *testing.T) {
 		{"include refused", "example.com", soa + "$INCLUDE /etc/passwd\n", ErrZoneSyntax},
 		{"record that does not pack (fuzz)", "01", "@  SOA 0 0 0 0 0 0 0\n0 NSEC3PARAM 0 0 0 0", ErrZoneSyntax},
 		{"empty RDATA (fuzz)", "example.com", soa + "0 NS \n", ErrZoneSyntax},
+		{"generic RDATA short of the MX target (fuzz)", "example.com", soa + "@ MX \\# 2 0000\n", ErrZoneSyntax},
+		{"generic RDATA short of the SRV target", "example.com", soa + "_x._tcp SRV \\# 6 000000000000\n", ErrZoneSyntax},
 		{"empty origin", "", soa, ErrBadOrigin},
 		{"bad origin", "exa..mple.com", soa, ErrBadOrigin},
 	}

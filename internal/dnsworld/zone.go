@@ -247,6 +247,12 @@ func checkRDATA(rr dns.RR, buf []byte) error {
 			return fmt.Errorf("empty RDATA")
 		}
 	}
+	// Generic RDATA (\# n hex) that stops short of the type's last
+	// field unpacks without error but leaves that field empty; the
+	// record's text form then does not parse. Text() must round-trip.
+	if _, err := dns.NewRR(rr.String()); err != nil {
+		return fmt.Errorf("incomplete RDATA")
+	}
 	return nil
 }
 
