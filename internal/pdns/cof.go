@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/miekg/dns"
@@ -499,14 +500,40 @@ func parseSensorIDs(raw json.RawMessage) ([]string, error) {
 // CanonicalName brings a name as found in COF, logs or zone files to the
 // Tuple form: lower case (ASCII only), no trailing dot, "." for the root.
 func CanonicalName(s string) string {
-	s = strings.TrimSpace(s)
+	s = trimNameSpace(s)
 	if s == "" || s == "." {
 		return "."
 	}
-	if strings.HasSuffix(s, ".") && !strings.HasSuffix(s, `\.`) {
-		s = s[:len(s)-1]
+	if s[len(s)-1] == '.' && !escapedAt(s, len(s)-1) {
+		// "a ." is "a": white space before the final dot is layout.
+		if s = trimNameSpace(s[:len(s)-1]); s == "" {
+			return "."
+		}
 	}
 	return asciiLower(s)
+}
+
+// trimNameSpace trims surrounding white space but keeps a final space
+// escaped by a backslash: "a\ " is a label that ends in a space.
+func trimNameSpace(s string) string {
+	s = strings.TrimLeftFunc(s, unicode.IsSpace)
+	for s != "" {
+		r, size := utf8.DecodeLastRuneInString(s)
+		if !unicode.IsSpace(r) || size == 1 && escapedAt(s, len(s)-1) {
+			break
+		}
+		s = s[:len(s)-size]
+	}
+	return s
+}
+
+// escapedAt reports whether s[i] follows an odd run of backslashes.
+func escapedAt(s string, i int) bool {
+	n := 0
+	for j := i - 1; j >= 0 && s[j] == '\\'; j-- {
+		n++
+	}
+	return n%2 == 1
 }
 
 // Decoder reads COF NDJSON or SAF from a stream, detecting SAF by its

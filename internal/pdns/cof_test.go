@@ -266,6 +266,8 @@ func TestParseCOFFuzzCases(t *testing.T) {
 	}{
 		{"empty sensor array is no sensor", `{"rrname":".","rrtype":"CNAME","rdata":"a.","sensor_id":[]}`,
 			Tuple{RRName: ".", RRType: dns.TypeCNAME, RData: "a.", Count: 1}},
+		{"space before the final dot is layout", `{"rrname":"www.example.com .","rrtype":"A","rdata":"192.0.2.1","bailiwick":"example.com ."}`,
+			Tuple{RRName: "www.example.com", RRType: dns.TypeA, RData: "192.0.2.1", Bailiwick: "example.com", Count: 1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -277,6 +279,28 @@ func TestParseCOFFuzzCases(t *testing.T) {
 				t.Errorf("got %+v, want %+v", got[0], tc.want)
 			}
 		})
+	}
+}
+
+func TestCanonicalName(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", "."},
+		{" . ", "."},
+		{" .", "."},
+		{"WWW.Example.COM.", "www.example.com"},
+		{" www.example.com ", "www.example.com"},
+		{"example.com .", "example.com"},
+		{`a\.`, `a\.`},    // the label "a." in text form ends in an escaped dot
+		{`a\\.`, `a\\`},   // the label "a\" then the final dot
+		{`a\ `, `a\ `},    // an escaped space belongs to the label
+		{`a\ .`, `a\ `},   // and stays before a final dot
+		{"a\u00a0.", "a"}, // Unicode space before the dot is layout too
+		{"É.example.", "É.example"},
+	}
+	for _, tc := range tests {
+		if got := CanonicalName(tc.in); got != tc.want {
+			t.Errorf("CanonicalName(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }
 
