@@ -96,30 +96,7 @@ func authHeader(auth string) string {
 
 // Names implements Source.
 func (s *CIRCLSource) Names(ctx context.Context, domain string, fn func(Observation) error) error {
-	d, err := CheckDomain(domain)
-	if err != nil {
-		return err
-	}
-	delivered := 0
-	for _, value := range []string{d, "*." + d} {
-		left := 0
-		if s.opts.MaxResults > 0 {
-			left = s.opts.MaxResults - delivered
-			if left <= 0 {
-				return nil
-			}
-		}
-		n, err := s.query(ctx, value, d, left, fn)
-		delivered += n
-		if err == errLimit {
-			s.log.Debug("result cap reached", "max", s.opts.MaxResults)
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return namesAndBelow(ctx, domain, s.opts.MaxResults, s.log, s.query, fn)
 }
 
 // maxPages bounds the pages of one query, against a server whose cursor

@@ -26,6 +26,37 @@ type streamResult struct {
 	bad int
 }
 
+// namesAndBelow runs a name query for the domain itself and then for
+// "*.domain", as CIRCL and DNSDB servers want, stopping after max
+// observations in all (0: no cap).
+func namesAndBelow(ctx context.Context, domain string, max int, log *slog.Logger,
+	query func(ctx context.Context, value, domain string, max int, fn func(Observation) error) (int, error),
+	fn func(Observation) error) error {
+	d, err := CheckDomain(domain)
+	if err != nil {
+		return err
+	}
+	delivered := 0
+	for _, value := range []string{d, "*." + d} {
+		left := 0
+		if max > 0 {
+			if left = max - delivered; left <= 0 {
+				return nil
+			}
+		}
+		n, err := query(ctx, value, d, left, fn)
+		delivered += n
+		if err == errLimit {
+			log.Debug("result cap reached", "max", max)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // readStream decodes a COF NDJSON or SAF body (pdns.Decoder detects which),
 // re-renders rdata canonically, drops out-of-scope and malformed objects
 // (counted skips) and passes the rest to fn. max > 0 stops after that many

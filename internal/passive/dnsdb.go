@@ -84,30 +84,7 @@ func (s *DNSDBSource) Name() string { return s.label }
 
 // Names implements Source.
 func (s *DNSDBSource) Names(ctx context.Context, domain string, fn func(Observation) error) error {
-	d, err := CheckDomain(domain)
-	if err != nil {
-		return err
-	}
-	delivered := 0
-	for _, value := range []string{d, "*." + d} {
-		left := 0
-		if s.opts.MaxResults > 0 {
-			left = s.opts.MaxResults - delivered
-			if left <= 0 {
-				return nil
-			}
-		}
-		n, err := s.lookup(ctx, value, d, left, fn)
-		delivered += n
-		if err == errLimit {
-			s.log.Debug("result cap reached", "max", s.opts.MaxResults)
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return namesAndBelow(ctx, domain, s.opts.MaxResults, s.log, s.lookup, fn)
 }
 
 // lookup pages through one rrset/name lookup.
