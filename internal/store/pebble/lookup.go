@@ -384,54 +384,28 @@ func (l *lookup) scanRecords(it *pebble.Iterator, seek, outer []byte, cut int) e
 // runNames resolves a right-hand rrname wildcard through the distinct-name
 // table.
 func runNames(l *lookup, s *source) error {
-	it, err := l.newIter(s.lo, s.hi)
-	if err != nil {
-		return err
-	}
-	defer it.Close()
-	seek := s.lo
-	if l.after != nil && len(l.after) > 0 && l.after[0] == tName {
-		if i := bytes.IndexByte(l.after, 0); i > 0 && bytes.Compare(l.after[:i+1], s.lo) > 0 {
-			seek = l.after[:i+1]
-		}
-	}
-	if l.inner == nil {
-		if l.inner, err = l.newIter(nil, nil); err != nil {
-			return err
-		}
-	}
-	var prefix []byte
-	for ok := it.SeekGE(seek); ok; ok = it.Next() {
-		if err := l.tick(); err != nil {
-			return err
-		}
-		fk := bytes.Clone(it.Key())
-		if len(fk) < 3 || fk[len(fk)-1] != 0 {
-			return corrupt(fk, errKey)
-		}
-		prefix = appendRecordPrefix(prefix[:0], string(fk[1:len(fk)-1]))
-		cut := len(prefix)
-		if t, ok := l.q.Type.Single(); ok {
-			prefix = binary.BigEndian.AppendUint16(prefix, t)
-		}
-		l.inner.SetBounds(prefix, prefixEnd(prefix))
-		if err := l.scanRecords(l.inner, prefix, fk, cut); err != nil {
-			return err
-		}
-	}
-	return it.Error()
+	return runDistinct(l, s, tName, tRecord, l.scanRecords)
 }
 
 // runTargets resolves a right-hand rdata-name wildcard through the
 // distinct-target table.
 func runTargets(l *lookup, s *source) error {
+	return runDistinct(l, s, tTargetFwd, tTarget, func(it *pebble.Iterator, seek, outer []byte, cut int) error {
+		return l.scanIndex(it, seek, outer, cut, "")
+	})
+}
+
+// runDistinct walks the range s of a table of distinct names (tag
+// distinct, keys tag + name + 0) and, for each name, scans the rows of
+// table under it with scan, sorted after the distinct key.
+func runDistinct(l *lookup, s *source, distinct, table byte, scan func(it *pebble.Iterator, seek, outer []byte, cut int) error) error {
 	it, err := l.newIter(s.lo, s.hi)
 	if err != nil {
 		return err
 	}
 	defer it.Close()
 	seek := s.lo
-	if l.after != nil && len(l.after) > 0 && l.after[0] == tTargetFwd {
+	if len(l.after) > 0 && l.after[0] == distinct {
 		if i := bytes.IndexByte(l.after, 0); i > 0 && bytes.Compare(l.after[:i+1], s.lo) > 0 {
 			seek = l.after[:i+1]
 		}
@@ -446,19 +420,19 @@ func runTargets(l *lookup, s *source) error {
 		if err := l.tick(); err != nil {
 			return err
 		}
-		gk := bytes.Clone(it.Key())
-		if len(gk) < 3 || gk[len(gk)-1] != 0 {
-			return corrupt(gk, errKey)
+		dk := bytes.Clone(it.Key())
+		if len(dk) < 3 || dk[len(dk)-1] != 0 {
+			return corrupt(dk, errKey)
 		}
-		prefix = append(prefix[:0], tTarget)
-		prefix = appendRev(prefix, string(gk[1:len(gk)-1]))
+		prefix = append(prefix[:0], table)
+		prefix = appendRev(prefix, string(dk[1:len(dk)-1]))
 		prefix = append(prefix, 0)
 		cut := len(prefix)
 		if t, ok := l.q.Type.Single(); ok {
 			prefix = binary.BigEndian.AppendUint16(prefix, t)
 		}
 		l.inner.SetBounds(prefix, prefixEnd(prefix))
-		if err := l.scanIndex(l.inner, prefix, gk, cut, ""); err != nil {
+		if err := scan(l.inner, prefix, dk, cut); err != nil {
 			return err
 		}
 	}
