@@ -510,7 +510,7 @@ func CanonicalName(s string) string {
 			return "."
 		}
 	}
-	return asciiLower(s)
+	return ASCIILower(s)
 }
 
 // trimNameSpace trims surrounding white space but keeps a final space
@@ -681,7 +681,7 @@ func hasRDataNames(rr dns.RR) bool {
 
 // lowerRDataNames lower-cases every domain name field of rr's data.
 func lowerRDataNames(rr dns.RR) {
-	l := asciiLower
+	l := ASCIILower
 	switch r := rr.(type) {
 	case *dns.NS:
 		r.Ns = l(r.Ns)
@@ -754,10 +754,10 @@ func lowerRDataNames(rr dns.RR) {
 	}
 }
 
-// asciiLower lower-cases ASCII letters only (DNS names compare
+// ASCIILower lower-cases ASCII letters only (DNS names compare
 // case-insensitively in ASCII only, RFC 4343), without allocating when
 // there is nothing to change.
-func asciiLower(s string) string {
+func ASCIILower(s string) string {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= 'A' && c <= 'Z' {
 			b := []byte(s)

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -429,7 +431,44 @@ func checkName(s string) (string, error) {
 	if err := CheckName(s); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadQuery, err)
 	}
-	return asciiLower(s), nil
+	return pdns.ASCIILower(s), nil
+}
+
+// MaxTime is the latest time a tuple may carry (2106-02-07): both
+// backends keep times as unsigned 32-bit seconds.
+const MaxTime = math.MaxUint32
+
+// CheckTuple rejects what the store cannot hold; both backends apply it,
+// so that they accept the same data.
+func CheckTuple(t *pdns.Tuple) error {
+	if err := CheckName(t.RRName); err != nil {
+		return err
+	}
+	if t.RData == "" {
+		return errors.New("empty rdata")
+	}
+	if len(t.RData) > 65535 {
+		return errors.New("rdata longer than 65535 bytes")
+	}
+	if t.Bailiwick != "" {
+		if err := CheckName(t.Bailiwick); err != nil {
+			return fmt.Errorf("bailiwick: %v", err)
+		}
+	}
+	for _, x := range []int64{t.TimeFirst, t.TimeLast, t.ZoneTimeFirst, t.ZoneTimeLast} {
+		if x < 0 || x > MaxTime {
+			return fmt.Errorf("time %d out of range (0 to %d)", x, int64(MaxTime))
+		}
+	}
+	if t.TimeLast != 0 && t.TimeFirst > t.TimeLast || t.ZoneTimeLast != 0 && t.ZoneTimeFirst > t.ZoneTimeLast {
+		return errors.New("time_first after time_last")
+	}
+	for _, s := range t.SensorIDs {
+		if len(s) > 255 {
+			return errors.New("sensor id longer than 255 bytes")
+		}
+	}
+	return nil
 }
 
 // CheckName reports whether s can be a stored name: "." or printable ASCII
@@ -584,20 +623,4 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
-}
-
-func asciiLower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			// Byte-wise: strings.ToLower would rewrite invalid UTF-8.
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if b[j] >= 'A' && b[j] <= 'Z' {
-					b[j] += 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
 }

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/dnsscout/dnsscout/internal/pdns"
 	"github.com/miekg/dns"
 )
 
@@ -72,7 +73,7 @@ func canonicalRDataName(s string) string {
 	if s == "" || s == "." || CheckName(s) != nil {
 		return ""
 	}
-	return asciiLower(s)
+	return pdns.ASCIILower(s)
 }
 
 // tokens splits presentation rdata into its first n whitespace-separated

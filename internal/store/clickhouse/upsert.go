@@ -2,19 +2,13 @@ package clickhouse
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/dnsscout/dnsscout/internal/pdns"
 	"github.com/dnsscout/dnsscout/internal/store"
 )
-
-// maxTime is the largest time a tuple may carry (as in store/pebble).
-const maxTime = math.MaxUint32
 
 // obsInColumns is the column list of every insert into obs_in, in the
 // order Upsert appends them (explicit, as ClickHouse 18.16 requires for a
@@ -104,10 +98,10 @@ func foldTuples(tuples []pdns.Tuple) ([]pdns.Tuple, error) {
 	at := make(map[pdns.Key]int, len(tuples))
 	for i := range tuples {
 		t := tuples[i]
-		if err := checkTuple(&t); err != nil {
+		if err := store.CheckTuple(&t); err != nil {
 			return nil, fmt.Errorf("%w: tuple %d (%q %s): %v", store.ErrBadTuple, i, tuples[i].RRName, pdns.TypeString(tuples[i].RRType), err)
 		}
-		t.RRName, t.Bailiwick = asciiLower(t.RRName), asciiLower(t.Bailiwick)
+		t.RRName, t.Bailiwick = pdns.ASCIILower(t.RRName), pdns.ASCIILower(t.Bailiwick)
 		// A sighting with no last time was last seen when first seen.
 		t.TimeLast = max(t.TimeLast, t.TimeFirst)
 		t.ZoneTimeLast = max(t.ZoneTimeLast, t.ZoneTimeFirst)
@@ -126,53 +120,11 @@ func foldTuples(tuples []pdns.Tuple) ([]pdns.Tuple, error) {
 	return out, nil
 }
 
-// checkTuple rejects what the store cannot hold (the same rules as
-// store/pebble, so that both backends accept the same data).
-func checkTuple(t *pdns.Tuple) error {
-	if err := store.CheckName(t.RRName); err != nil {
-		return err
-	}
-	if t.RData == "" {
-		return errors.New("empty rdata")
-	}
-	if len(t.RData) > 65535 {
-		return errors.New("rdata longer than 65535 bytes")
-	}
-	if t.Bailiwick != "" {
-		if err := store.CheckName(t.Bailiwick); err != nil {
-			return fmt.Errorf("bailiwick: %v", err)
-		}
-	}
-	for _, x := range []int64{t.TimeFirst, t.TimeLast, t.ZoneTimeFirst, t.ZoneTimeLast} {
-		if x < 0 || x > maxTime {
-			return fmt.Errorf("time %d out of range (0 to %d)", x, int64(maxTime))
-		}
-	}
-	if t.TimeLast != 0 && t.TimeFirst > t.TimeLast || t.ZoneTimeLast != 0 && t.ZoneTimeFirst > t.ZoneTimeLast {
-		return errors.New("time_first after time_last")
-	}
-	for _, s := range t.SensorIDs {
-		if len(s) > 255 {
-			return errors.New("sensor id longer than 255 bytes")
-		}
-	}
-	return nil
-}
-
 // partitionOf returns the partition of a row last seen at unix: its month
 // in UTC as YYYYMM.
 func partitionOf(unix int64) uint32 {
 	t := time.Unix(unix, 0).UTC()
 	return uint32(t.Year()*100 + int(t.Month()))
-}
-
-func asciiLower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			return strings.ToLower(s)
-		}
-	}
-	return s
 }
 
 // AddNXDomain merges NXDOMAIN counters (store.NXDomainWriter).
@@ -199,11 +151,11 @@ func (db *DB) AddNXDomain(ctx context.Context, counts []store.NXCount) error {
 		if err := store.CheckName(c.Name); err != nil {
 			return fmt.Errorf("%w: nxdomain %d: %v", store.ErrBadTuple, i, err)
 		}
-		if c.TimeFirst < 0 || c.TimeLast < 0 || c.TimeFirst > maxTime || c.TimeLast > maxTime {
+		if c.TimeFirst < 0 || c.TimeLast < 0 || c.TimeFirst > store.MaxTime || c.TimeLast > store.MaxTime {
 			return fmt.Errorf("%w: nxdomain %d: time out of range", store.ErrBadTuple, i)
 		}
 		last := max(c.TimeLast, c.TimeFirst)
-		revs[i], fwds[i] = revName(asciiLower(c.Name)), fwdName(asciiLower(c.Name))
+		revs[i], fwds[i] = revName(pdns.ASCIILower(c.Name)), fwdName(pdns.ASCIILower(c.Name))
 		months[i] = partitionOf(last)
 		cnts[i], tfs[i], tls[i] = c.Count, uint64(c.TimeFirst), uint64(last)
 	}

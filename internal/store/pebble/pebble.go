@@ -314,7 +314,7 @@ func (db *DB) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
 	norm := tuples
 	for i := range tuples {
 		t := &tuples[i]
-		if err := checkTuple(t); err != nil {
+		if err := store.CheckTuple(t); err != nil {
 			return fmt.Errorf("%w: tuple %d (%q %s): %v", store.ErrBadTuple, i, t.RRName, pdns.TypeString(t.RRType), err)
 		}
 		if c, changed := normalize(t); changed {
@@ -374,7 +374,7 @@ func (db *DB) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
 // for every first time (a sighting with no last time was last seen when
 // first seen); changed is false when t is already so.
 func normalize(t *pdns.Tuple) (c pdns.Tuple, changed bool) {
-	name, bail := lower(t.RRName), lower(t.Bailiwick)
+	name, bail := pdns.ASCIILower(t.RRName), pdns.ASCIILower(t.Bailiwick)
 	if name == t.RRName && bail == t.Bailiwick && t.TimeLast >= t.TimeFirst && t.ZoneTimeLast >= t.ZoneTimeFirst {
 		return pdns.Tuple{}, false
 	}
@@ -383,47 +383,6 @@ func normalize(t *pdns.Tuple) (c pdns.Tuple, changed bool) {
 	c.TimeLast = max(c.TimeLast, c.TimeFirst)
 	c.ZoneTimeLast = max(c.ZoneTimeLast, c.ZoneTimeFirst)
 	return c, true
-}
-
-// checkTuple rejects what the key layout cannot hold.
-func checkTuple(t *pdns.Tuple) error {
-	if err := store.CheckName(t.RRName); err != nil {
-		return err
-	}
-	if t.RData == "" {
-		return errors.New("empty rdata")
-	}
-	if len(t.RData) > 65535 {
-		return errors.New("rdata longer than 65535 bytes")
-	}
-	if t.Bailiwick != "" {
-		if err := store.CheckName(t.Bailiwick); err != nil {
-			return fmt.Errorf("bailiwick: %v", err)
-		}
-	}
-	for _, x := range []int64{t.TimeFirst, t.TimeLast, t.ZoneTimeFirst, t.ZoneTimeLast} {
-		if x < 0 || x > maxTime {
-			return fmt.Errorf("time %d out of range (0 to %d)", x, int64(maxTime))
-		}
-	}
-	if t.TimeLast != 0 && t.TimeFirst > t.TimeLast || t.ZoneTimeLast != 0 && t.ZoneTimeFirst > t.ZoneTimeLast {
-		return errors.New("time_first after time_last")
-	}
-	for _, s := range t.SensorIDs {
-		if len(s) > 255 {
-			return errors.New("sensor id longer than 255 bytes")
-		}
-	}
-	return nil
-}
-
-func lower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			return strings.ToLower(s)
-		}
-	}
-	return s
 }
 
 // AddNXDomain merges NXDOMAIN counters (store.NXDomainWriter).
@@ -439,7 +398,7 @@ func (db *DB) AddNXDomain(ctx context.Context, counts []store.NXCount) error {
 		if err := store.CheckName(c.Name); err != nil {
 			return fmt.Errorf("%w: nxdomain %d: %v", store.ErrBadTuple, i, err)
 		}
-		if c.TimeFirst < 0 || c.TimeLast < 0 || c.TimeFirst > maxTime || c.TimeLast > maxTime {
+		if c.TimeFirst < 0 || c.TimeLast < 0 || c.TimeFirst > store.MaxTime || c.TimeLast > store.MaxTime {
 			return fmt.Errorf("%w: nxdomain %d: time out of range", store.ErrBadTuple, i)
 		}
 	}
@@ -454,7 +413,7 @@ func (db *DB) AddNXDomain(ctx context.Context, counts []store.NXCount) error {
 			c.TimeLast = c.TimeFirst
 		}
 		key = append(key[:0], tNX)
-		key = appendRev(key, lower(c.Name))
+		key = appendRev(key, pdns.ASCIILower(c.Name))
 		key = append(key, 0)
 		val = appendNX(val[:0], &c)
 		if bulk {

@@ -39,9 +39,6 @@ const (
 	fUnknown = 0xf0
 )
 
-// maxTime is the latest time a value holds (2106-02-07).
-const maxTime = math.MaxUint32
-
 // maxSensors bounds the sensor ids kept per tuple, so that a value cannot
 // grow without bound; extra ids are dropped (the lowest ids are kept).
 const maxSensors = 64
@@ -163,7 +160,7 @@ func decodeValue(b []byte, a *agg) error {
 	if r.err != nil || len(r.b) != 0 {
 		return errValue
 	}
-	if a.timeLast > maxTime || a.zoneLast > maxTime {
+	if a.timeLast > store.MaxTime || a.zoneLast > store.MaxTime {
 		return errValue
 	}
 	return nil
@@ -266,7 +263,7 @@ func decodeNX(b []byte, c *store.NXCount) error {
 	c.Count = r.uvarint()
 	c.TimeFirst = int64(r.uvarint32())
 	c.TimeLast = c.TimeFirst + int64(r.uvarint32())
-	if r.err != nil || len(r.b) != 0 || c.TimeLast > maxTime {
+	if r.err != nil || len(r.b) != 0 || c.TimeLast > store.MaxTime {
 		return errValue
 	}
 	return nil
