@@ -5,18 +5,14 @@ import (
 	"context"
 	"fmt"
 	"image/png"
-	"io"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/dnsscout/dnsscout/internal/browsertest"
 	"github.com/dnsscout/dnsscout/internal/demo"
 	"github.com/dnsscout/dnsscout/internal/keys"
 	"github.com/dnsscout/dnsscout/internal/recon"
@@ -27,119 +23,6 @@ import (
 // The web UI in headless Chromium: search, sort, filter, timeline, pivot,
 // the recon page against the in-process demo world (127.53.0.0/24), no
 // console errors, screenshots (copied to $DNSSCOUT_SCREENSHOTS when set).
-
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("DNSSCOUT_REAL_SERVERS") == "require" {
-		t.Fatal("chromium not found: install the Debian package chromium")
-	}
-	t.Skip("chromium not installed (Debian package chromium); DNSSCOUT_REAL_SERVERS=require makes this a failure")
-	return ""
-}
-
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	exe := chromium(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
-	t.Cleanup(cancel)
-	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1000),
-	)
-	t.Cleanup(acancel)
-	tab, tcancel := chromedp.NewContext(actx)
-	t.Cleanup(tcancel)
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatalf("starting %s: %v", exe, err)
-	}
-	return tab
-}
-
-type consoleRecorder struct {
-	mu   sync.Mutex
-	msgs []chromedp.ConsoleMessage
-	stop context.CancelFunc
-	done chan struct{}
-}
-
-func recordConsole(tab context.Context) *consoleRecorder {
-	ctx, stop := context.WithCancel(tab)
-	c := &consoleRecorder{stop: stop, done: make(chan struct{})}
-	msgs := chromedp.Console(ctx)
-	go func() {
-		defer close(c.done)
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			c.mu.Lock()
-			c.msgs = append(c.msgs, m)
-			c.mu.Unlock()
-		}
-	}()
-	return c
-}
-
-func (c *consoleRecorder) problems() []string {
-	c.stop()
-	<-c.done
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []string
-	for _, m := range c.msgs {
-		if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException || m.Type == chromedp.ConsoleWarning {
-			out = append(out, fmt.Sprintf("%s (%s:%d)", m.String(), m.URL, m.Line))
-		}
-	}
-	return out
-}
-
-func saveScreenshot(t *testing.T, name string, png []byte) {
-	t.Helper()
-	if len(png) < 1000 {
-		t.Fatalf("screenshot %s is only %d bytes", name, len(png))
-	}
-	path := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if dir := os.Getenv("DNSSCOUT_SCREENSHOTS"); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		in, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer in.Close()
-		out, err := os.Create(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			t.Fatal(err)
-		}
-		if err := out.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Logf("screenshot %s", path)
-}
 
 // waitFor polls a JavaScript condition.
 func waitFor(ctx context.Context, t *testing.T, what, js string, timeout time.Duration) {
@@ -159,7 +42,7 @@ func waitFor(ctx context.Context, t *testing.T, what, js string, timeout time.Du
 }
 
 func TestUIInChromium(t *testing.T) {
-	tab := browser(t)
+	tab := browsertest.Start(t, 6*time.Minute)
 	ctx := context.Background()
 	world, err := demo.Start(ctx)
 	if err != nil {
@@ -175,7 +58,7 @@ func TestUIInChromium(t *testing.T) {
 		o.Recon = &ReconConfig{Exchanger: res, Options: recon.Options{NameserverPort: world.Port, Concurrency: 64}, Timeout: 4 * time.Minute}
 	})
 	tok := e.addKey(keys.Spec{Name: "browser"})
-	console := recordConsole(tab)
+	console := browsertest.RecordConsole(tab)
 	run := func(what string, js string) {
 		t.Helper()
 		if _, err := chromedp.Run(tab, chromedp.Evaluate[any](js)); err != nil {
@@ -242,7 +125,7 @@ func TestUIInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	saveScreenshot(t, "ui-search.png", shot)
+	browsertest.SaveScreenshot(t, "ui-search.png", shot)
 
 	// Pivot: click the address of www.example.com's A record.
 	run("pivot", `[...document.querySelectorAll('#results td.rdata a')].find(a => a.textContent === '192.0.2.1').click();`)
@@ -273,7 +156,7 @@ func TestUIInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	saveScreenshot(t, "ui-recon.png", shot)
+	browsertest.SaveScreenshot(t, "ui-recon.png", shot)
 	src, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById('report').src`))
 	if err != nil {
 		t.Fatal(err)
@@ -296,7 +179,7 @@ func TestUIInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	saveScreenshot(t, "ui-recon-report.png", shot)
+	browsertest.SaveScreenshot(t, "ui-recon-report.png", shot)
 	frame, err := chromedp.Run(tab, chromedp.Screenshot(chromedp.CSS("#report")))
 	if err != nil {
 		t.Fatal(err)
@@ -308,7 +191,7 @@ func TestUIInChromium(t *testing.T) {
 	if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/html") || !strings.Contains(body, "<svg") {
 		t.Errorf("report %s: %d %s", src, code, h.Get("Content-Type"))
 	}
-	if p := console.problems(); len(p) > 0 {
+	if p := console.Problems(); len(p) > 0 {
 		t.Errorf("console:\n%s", strings.Join(p, "\n"))
 	}
 }

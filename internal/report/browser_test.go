@@ -3,107 +3,17 @@ package report
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/dnsscout/dnsscout/internal/browsertest"
 	"github.com/dnsscout/dnsscout/internal/recon"
 )
-
-// chromium returns the path of Debian's chromium, skipping the test when
-// it is absent unless DNSSCOUT_REAL_SERVERS=require.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("DNSSCOUT_REAL_SERVERS") == "require" {
-		t.Fatal("chromium not found: install the Debian package chromium (apt-get install --no-install-recommends chromium)")
-	}
-	t.Skip("chromium not installed (Debian package chromium); set DNSSCOUT_REAL_SERVERS=require to make this a failure")
-	return ""
-}
-
-// browser starts a headless Chromium with a fresh profile and no network
-// features, and returns a tab context.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	exe := chromium(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	t.Cleanup(cancel)
-	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1000),
-	)
-	t.Cleanup(acancel)
-	tab, tcancel := chromedp.NewContext(actx)
-	t.Cleanup(tcancel)
-	if err := chromedp.Do(tab); err != nil { // starts the browser
-		t.Fatalf("starting %s: %v", exe, err)
-	}
-	return tab
-}
-
-// consoleRecorder collects every console message of a tab until stopped.
-type consoleRecorder struct {
-	mu   sync.Mutex
-	msgs []chromedp.ConsoleMessage
-	stop context.CancelFunc
-	done chan struct{}
-}
-
-func recordConsole(tab context.Context) *consoleRecorder {
-	ctx, stop := context.WithCancel(tab)
-	c := &consoleRecorder{stop: stop, done: make(chan struct{})}
-	msgs := chromedp.Console(ctx)
-	go func() {
-		defer close(c.done)
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			c.mu.Lock()
-			c.msgs = append(c.msgs, m)
-			c.mu.Unlock()
-		}
-	}()
-	return c
-}
-
-// problems stops recording and returns the errors, exceptions and
-// warnings the page produced.
-func (c *consoleRecorder) problems() []string {
-	c.stop()
-	<-c.done
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []string
-	for _, m := range c.msgs {
-		if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException || m.Type == chromedp.ConsoleWarning {
-			out = append(out, fmt.Sprintf("%s (%s:%d)", m.String(), m.URL, m.Line))
-		}
-	}
-	return out
-}
 
 func writePage(t *testing.T, results []*recon.Result, opts Options) string {
 	t.Helper()
@@ -112,45 +22,6 @@ func writePage(t *testing.T, results []*recon.Result, opts Options) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// saveScreenshot keeps a screenshot under t.TempDir() and copies it to
-// $DNSSCOUT_SCREENSHOTS when that is set.
-func saveScreenshot(t *testing.T, name string, png []byte) {
-	t.Helper()
-	if len(png) < 1000 {
-		t.Fatalf("screenshot %s is only %d bytes", name, len(png))
-	}
-	path := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if dir := os.Getenv("DNSSCOUT_SCREENSHOTS"); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := copyFile(path, filepath.Join(dir, name)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Logf("screenshot %s", path)
-}
-
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(to)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // layoutCheck runs in the page: it measures every visible map node and
@@ -186,10 +57,10 @@ const layoutCheck = `(() => {
 })()`
 
 func TestHTMLInChromium(t *testing.T) {
-	tab := browser(t)
+	tab := browsertest.Start(t, 3*time.Minute)
 	r, _ := withBaseline(t)
 	path := writePage(t, []*recon.Result{r}, Options{Version: "test"})
-	console := recordConsole(tab)
+	console := browsertest.RecordConsole(tab)
 
 	ctx, cancel := context.WithTimeout(tab, time.Minute)
 	defer cancel()
@@ -239,18 +110,18 @@ func TestHTMLInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	saveScreenshot(t, "report-top.png", top)
+	browsertest.SaveScreenshot(t, "report-top.png", top)
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
-	saveScreenshot(t, "report.png", png)
+	browsertest.SaveScreenshot(t, "report.png", png)
 	map1, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS("#d0-mapsec")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	saveScreenshot(t, "report-map.png", map1)
-	if p := console.problems(); len(p) > 0 {
+	browsertest.SaveScreenshot(t, "report-map.png", map1)
+	if p := console.Problems(); len(p) > 0 {
 		t.Errorf("console:\n%s", strings.Join(p, "\n"))
 	}
 }
@@ -259,11 +130,11 @@ func TestHTMLInChromium(t *testing.T) {
 // checks with the browser's own fonts that no text leaves its box, no
 // boxes overlap, and the script's relayout matches the Go layout.
 func TestMapInChromium(t *testing.T) {
-	tab := browser(t)
+	tab := browsertest.Start(t, 3*time.Minute)
 	r := bigResult(320)
 	path := writePage(t, []*recon.Result{r}, Options{})
 	m := buildMap(r, buildView(0, r, nil), Options{}.withDefaults())
-	console := recordConsole(tab)
+	console := browsertest.RecordConsole(tab)
 	ctx, cancel := context.WithTimeout(tab, time.Minute)
 	defer cancel()
 	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+path), chromedp.WaitVisible(chromedp.CSS("svg.dmap"))); err != nil {
@@ -276,7 +147,7 @@ func TestMapInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	saveScreenshot(t, "map-320-folded.png", png)
+	browsertest.SaveScreenshot(t, "map-320-folded.png", png)
 
 	h, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector('.maptools button[data-act="open"]').click(); parseFloat(document.querySelector('svg.dmap').getAttribute('height'))`))
 	if err != nil {
@@ -296,7 +167,7 @@ func TestMapInChromium(t *testing.T) {
 	if err != nil || h2 < m.Height-0.5 || h2 > m.Height+0.5 {
 		t.Errorf("folded again: height %.1f (%v), Go layout %.1f", h2, err, m.Height)
 	}
-	if p := console.problems(); len(p) > 0 {
+	if p := console.Problems(); len(p) > 0 {
 		t.Errorf("console:\n%s", strings.Join(p, "\n"))
 	}
 }
@@ -305,9 +176,9 @@ func TestMapInChromium(t *testing.T) {
 // string is a markup or script injection attempt: nothing may run, load
 // or log an error, and the maps still work.
 func TestHostileHTMLInChromium(t *testing.T) {
-	tab := browser(t)
+	tab := browsertest.Start(t, 3*time.Minute)
 	path := writePage(t, []*recon.Result{hostile(), loadSample(t)}, Options{Title: payloads[0]})
-	console := recordConsole(tab)
+	console := browsertest.RecordConsole(tab)
 	ctx, cancel := context.WithTimeout(tab, time.Minute)
 	defer cancel()
 	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+path), chromedp.WaitVisible(chromedp.CSS("#d1-mapsec svg.dmap"))); err != nil {
@@ -329,8 +200,8 @@ func TestHostileHTMLInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	saveScreenshot(t, "hostile-top.png", png)
-	if p := console.problems(); len(p) > 0 {
+	browsertest.SaveScreenshot(t, "hostile-top.png", png)
+	if p := console.Problems(); len(p) > 0 {
 		t.Errorf("console:\n%s", strings.Join(p, "\n"))
 	}
 }
@@ -408,6 +279,6 @@ func checkAddressIntelInChromium(t *testing.T, ctx context.Context, r *recon.Res
 		if err != nil {
 			t.Fatal(err)
 		}
-		saveScreenshot(t, "report-"+sec+".png", png)
+		browsertest.SaveScreenshot(t, "report-"+sec+".png", png)
 	}
 }
