@@ -188,6 +188,20 @@ func validIdempotencyKey(k string) bool {
 }
 
 func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
+	s.serveIngestBody(w, r, s.ingestBody)
+}
+
+// serveIngestNX takes NXDOMAIN counters (store.ParseNXLine lines) from
+// remote sensors: POST /api/v1/ingest/nxdomain, with the same key,
+// encodings and Idempotency-Key as /api/v1/ingest.
+func (s *Server) serveIngestNX(w http.ResponseWriter, r *http.Request) {
+	s.serveIngestBody(w, r, s.ingestNXBody)
+}
+
+// serveIngestBody checks a remote sensor's request (method, key, media
+// type, encoding, Idempotency-Key), admits it and applies its body with
+// apply, once per Idempotency-Key.
+func (s *Server) serveIngestBody(w http.ResponseWriter, r *http.Request, apply func(*http.Request, http.ResponseWriter, *keys.Key) (IngestResult, error)) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
 		s.writeError(w, r, flavorAPI, ErrMethod)
@@ -240,7 +254,7 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
 		}
 		applied := false
 		defer func() { finish(applied) }()
-		res, err := s.ingestBody(r, w, k)
+		res, err := apply(r, w, k)
 		if err != nil {
 			s.met.ingestBatches.WithLabelValues("failed").Inc()
 			s.writeError(w, r, flavorAPI, err)
@@ -251,7 +265,7 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, res)
 		return
 	}
-	res, err := s.ingestBody(r, w, k)
+	res, err := apply(r, w, k)
 	if err != nil {
 		s.met.ingestBatches.WithLabelValues("failed").Inc()
 		s.writeError(w, r, flavorAPI, err)
@@ -266,22 +280,11 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
 func (s *Server) ingestBody(r *http.Request, w http.ResponseWriter, k *keys.Key) (IngestResult, error) {
 	var res IngestResult
 	ctx := r.Context()
-	// The compressed body is capped at the same size as the decompressed
-	// one; gzip bombs stop at the decompressed cap.
-	body := http.MaxBytesReader(w, r.Body, s.opt.MaxIngestBytes)
-	br := bufio.NewReaderSize(body, 64<<10)
-	var in io.Reader = br
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return res, badRequest("gzip: %v", err)
-		}
-		defer zr.Close()
-		in = zr
-	} else if enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc == "gzip" || enc == "x-gzip" {
-		return res, badRequest("Content-Encoding gzip but the body is not gzip")
+	lim, closeBody, err := s.openIngestBody(r, w)
+	if err != nil {
+		return res, err
 	}
-	lim := &limitedReader{r: in, n: s.opt.MaxIngestBytes}
+	defer closeBody()
 	dec := pdns.NewDecoder(lim)
 	sensor := "remote"
 	if k != nil {
@@ -323,12 +326,8 @@ func (s *Server) ingestBody(r *http.Request, w http.ResponseWriter, k *keys.Key)
 			break
 		}
 		if err != nil {
-			if lim.n < 0 {
-				return res, sentinelf(ErrTooLarge, "body larger than %d bytes after decompression", s.opt.MaxIngestBytes)
-			}
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return res, sentinelf(ErrTooLarge, "body larger than %d bytes", s.opt.MaxIngestBytes)
+			if err := s.bodySizeError(lim, err); err != nil {
+				return res, err
 			}
 			if errors.Is(err, pdns.ErrSAFTruncated) || errors.Is(err, pdns.ErrSAFFailed) {
 				break // keep what came before the end of a cut SAF stream
@@ -355,6 +354,102 @@ func (s *Server) ingestBody(r *http.Request, w http.ResponseWriter, k *keys.Key)
 	s.met.ingestRejected.Add(float64(res.Rejected))
 	if res.Accepted == 0 && res.Rejected > 0 {
 		return res, badRequest("no usable COF line (%d rejected; first: %s)", res.Rejected, strings.Join(res.Errors[:min(1, len(res.Errors))], ""))
+	}
+	return res, nil
+}
+
+// openIngestBody returns the request body, gunzipped when it is gzip
+// (by its magic bytes), capped at MaxIngestBytes before and after
+// decompression (gzip bombs stop at the decompressed cap).
+func (s *Server) openIngestBody(r *http.Request, w http.ResponseWriter) (*limitedReader, func(), error) {
+	body := http.MaxBytesReader(w, r.Body, s.opt.MaxIngestBytes)
+	br := bufio.NewReaderSize(body, 64<<10)
+	var in io.Reader = br
+	closeBody := func() {}
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, nil, badRequest("gzip: %v", err)
+		}
+		in, closeBody = zr, func() { zr.Close() }
+	} else if enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc == "gzip" || enc == "x-gzip" {
+		return nil, nil, badRequest("Content-Encoding gzip but the body is not gzip")
+	}
+	return &limitedReader{r: in, n: s.opt.MaxIngestBytes}, closeBody, nil
+}
+
+// bodySizeError turns a read error of an over-long body into ErrTooLarge;
+// nil means err is something else.
+func (s *Server) bodySizeError(lim *limitedReader, err error) error {
+	if lim.n < 0 {
+		return sentinelf(ErrTooLarge, "body larger than %d bytes after decompression", s.opt.MaxIngestBytes)
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return sentinelf(ErrTooLarge, "body larger than %d bytes", s.opt.MaxIngestBytes)
+	}
+	return nil
+}
+
+// ingestNXBody decodes NXDOMAIN counter lines and merges them into the
+// store. Malformed lines are skipped and counted; a body of which nothing
+// could be used fails with ErrBadRequest.
+func (s *Server) ingestNXBody(r *http.Request, w http.ResponseWriter, _ *keys.Key) (IngestResult, error) {
+	var res IngestResult
+	nw, ok := s.st.(store.NXDomainWriter)
+	if !ok {
+		return res, sentinelf(ErrDisabled, "this store does not keep NXDOMAIN counters")
+	}
+	lim, closeBody, err := s.openIngestBody(r, w)
+	if err != nil {
+		return res, err
+	}
+	defer closeBody()
+	sc := bufio.NewScanner(lim)
+	sc.Buffer(make([]byte, 0, 4<<10), 64<<10)
+	var batch []store.NXCount
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := nw.AddNXDomain(context.WithoutCancel(r.Context()), batch); err != nil {
+			return fmt.Errorf("api: store: %w", err)
+		}
+		res.Accepted += len(batch)
+		batch = batch[:0]
+		return nil
+	}
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		c, err := store.ParseNXLine(line)
+		if err != nil {
+			res.Rejected++
+			if len(res.Errors) < maxErrorsShown {
+				res.Errors = append(res.Errors, err.Error())
+			}
+			continue
+		}
+		if batch = append(batch, c); len(batch) >= upsertChunk {
+			if err := flush(); err != nil {
+				return res, err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if err := s.bodySizeError(lim, err); err != nil {
+			return res, err
+		}
+		return res, badRequest("reading the body: %v", err)
+	}
+	if err := flush(); err != nil {
+		return res, err
+	}
+	s.met.ingestRejected.Add(float64(res.Rejected))
+	if res.Accepted == 0 && res.Rejected > 0 {
+		return res, badRequest("no usable NXDOMAIN counter line (%d rejected; first: %s)", res.Rejected, res.Errors[0])
 	}
 	return res, nil
 }

@@ -109,6 +109,72 @@ not json
 	}
 }
 
+func TestIngestNXDomainEndpoint(t *testing.T) {
+	e := newEnv(t, nil)
+	sensor := e.addKey(keys.Spec{Name: "sensor-nx", Perms: []keys.Permission{keys.PermIngest}})
+	reader := e.addKey(keys.Spec{Name: "reader"})
+	nx := func(name string) store.NXCount {
+		t.Helper()
+		q, err := store.ParseQuery(name, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c store.NXCount
+		if _, err := e.db.LookupNXDomain(t.Context(), q, func(x *store.NXCount) error { c = *x; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	body := []byte(`{"rrname":"Gone.Example.com.","count":3,"time_first":1700000000,"time_last":1700000100}
+{"rrname":"gone.example.com","count":2,"time_first":1699999000,"time_last":1700000000}
+not json
+
+{"rrname":"bad..example.com","count":1,"time_last":1}
+{"rrname":"zero.example.com","count":0,"time_last":1}
+`)
+	h := map[string]string{"X-API-Key": sensor, "Content-Type": "application/x-ndjson"}
+	code, res, raw := e.post("/api/v1/ingest/nxdomain", h, body)
+	if code != 200 || res.Accepted != 2 || res.Rejected != 3 || len(res.Errors) != 3 {
+		t.Fatalf("ingest: %d %+v %s", code, res, raw)
+	}
+	want := store.NXCount{Name: "gone.example.com", Count: 5, TimeFirst: 1699999000, TimeLast: 1700000100}
+	if got := nx("gone.example.com"); got != want {
+		t.Fatalf("stored counter %+v, want %+v", got, want)
+	}
+
+	gz := gzipBytes(t, []byte(`{"rrname":"gz.example.com","count":4,"time_first":1700000000,"time_last":1700000000}`+"\n"))
+	hz := map[string]string{"X-API-Key": sensor, "Content-Encoding": "gzip", "Idempotency-Key": "nx-0001"}
+	for i := range 2 {
+		code, res, raw := e.post("/api/v1/ingest/nxdomain", hz, gz)
+		if code != 200 || res.Duplicate != (i == 1) {
+			t.Fatalf("gzip batch %d: %d %+v %s", i, code, res, raw)
+		}
+	}
+	if got := nx("gz.example.com"); got.Count != 4 {
+		t.Fatalf("idempotent batch stored with count %d, want 4", got.Count)
+	}
+
+	for _, tc := range []struct {
+		name string
+		hdr  map[string]string
+		body []byte
+		code int
+	}{
+		{"no key", nil, body, 401},
+		{"query key", map[string]string{"X-API-Key": reader}, body, 403},
+		{"garbage only", map[string]string{"X-API-Key": sensor}, []byte("garbage\n{}\n"), 400},
+		{"truncated gzip", map[string]string{"X-API-Key": sensor}, gz[:len(gz)-6], 400},
+		{"content type", map[string]string{"X-API-Key": sensor, "Content-Type": "text/html"}, body, 415},
+		{"long line", map[string]string{"X-API-Key": sensor}, []byte(`{"rrname":"` + strings.Repeat("a", 1<<20) + `"}`), 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if code, _, raw := e.post("/api/v1/ingest/nxdomain", tc.hdr, tc.body); code != tc.code {
+				t.Fatalf("status %d, want %d: %s", code, tc.code, raw)
+			}
+		})
+	}
+}
+
 func TestIngestSizeCap(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.MaxIngestBytes = 1 << 12 })
 	line := `{"rrname":"cap.example.com","rrtype":"A","rdata":"192.0.2.9","time_first":1700000000,"time_last":1700000000}` + "\n"

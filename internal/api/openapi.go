@@ -117,6 +117,12 @@ var apiRoutes = func() []apiRoute {
 			params:  []apiParam{{name: "Idempotency-Key", in: "header", desc: "1-128 characters of A-Z a-z 0-9 . _ -; a repeat is answered without being applied."}},
 			auth:    "key", reqType: "application/x-ndjson", reqSchema: "COF",
 			okType: "application/json", okSchema: "IngestResult", errors: []int{400, 401, 403, 405, 413, 415, 429, 500, 503}},
+		apiRoute{method: "post", path: "/api/v1/ingest/nxdomain", id: "ingest_nxdomain", tag: "Remote sensors",
+			summary: "Merge NXDOMAIN counters from a remote sensor into the store",
+			desc:    "NDJSON, one NXCount per line, optionally gzip (Content-Encoding: gzip): count = sum, time_first = min, time_last = max. Needs a key with the ingest permission; Idempotency-Key as for /api/v1/ingest.",
+			params:  []apiParam{{name: "Idempotency-Key", in: "header", desc: "1-128 characters of A-Z a-z 0-9 . _ -; a repeat is answered without being applied."}},
+			auth:    "key", reqType: "application/x-ndjson", reqSchema: "NXCount",
+			okType: "application/json", okSchema: "IngestResult", errors: []int{400, 401, 403, 404, 405, 413, 415, 429, 500, 503}},
 		apiRoute{method: "get", path: "/api/v1/search", id: "search", tag: "Web UI",
 			summary: "The web UI's search: records of a name, wildcard, address, prefix or range, as JSON",
 			params: []apiParam{
@@ -293,6 +299,9 @@ func schemas() map[string]any {
 			"results_max": intOrString, "offset_max": intOrString, "burst_size": integer, "burst_window": integer,
 		})}),
 		"Error": obj([]string{"error", "status"}, map[string]any{"error": str, "status": integer}),
+		"NXCount": obj([]string{"rrname", "count", "time_last"}, map[string]any{
+			"rrname": str, "count": integer, "time_first": integer, "time_last": integer,
+		}),
 		"IngestResult": obj([]string{"accepted", "rejected"}, map[string]any{
 			"accepted": integer, "rejected": integer, "errors": map[string]any{"type": "array", "items": str},
 			"duplicate": map[string]any{"type": "boolean"},

@@ -82,6 +82,8 @@ func TestOpenAPIRoutesAnswer(t *testing.T) {
 			switch r.reqSchema {
 			case "COF":
 				body = bytes.NewReader([]byte(`{"rrname":"doc.example.com","rrtype":"A","rdata":"192.0.2.3","time_first":1700000000,"time_last":1700000000}` + "\n"))
+			case "NXCount":
+				body = bytes.NewReader([]byte(`{"rrname":"nothere.example.com","count":2,"time_first":1700000000,"time_last":1700000100}` + "\n"))
 			default:
 				body = bytes.NewReader([]byte(`{"domain":"example.com"}`))
 			}
@@ -104,7 +106,7 @@ func TestOpenAPIRoutesAnswer(t *testing.T) {
 		}
 	}
 	// Operations the server answers that the document must name.
-	for _, id := range []string{"rrsetName", "rdataIP", "flex", "ping", "rateLimit", "circlQuery", "ingest", "search", "info", "recon", "healthz", "metrics", "openapi", "ui"} {
+	for _, id := range []string{"rrsetName", "rdataIP", "flex", "ping", "rateLimit", "circlQuery", "ingest", "ingest_nxdomain", "search", "info", "recon", "healthz", "metrics", "openapi", "ui"} {
 		if !ids[id] {
 			t.Errorf("operation %s is not documented", id)
 		}

@@ -321,6 +321,7 @@ func (s *Server) routes() {
 	circl := s.instrument("circl", http.HandlerFunc(s.serveCIRCL))
 	m := http.NewServeMux()
 	m.Handle("/api/v1/ingest", s.instrument("ingest", http.HandlerFunc(s.serveIngest)))
+	m.Handle("/api/v1/ingest/nxdomain", s.instrument("ingest_nxdomain", http.HandlerFunc(s.serveIngestNX)))
 	m.Handle("/api/v1/search", s.instrument("search", http.HandlerFunc(s.serveSearch)))
 	m.Handle("/api/v1/info", s.instrument("info", http.HandlerFunc(s.serveInfo)))
 	m.Handle("/api/v1/recon", s.instrument("recon", http.HandlerFunc(s.serveRecon)))

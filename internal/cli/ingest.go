@@ -73,7 +73,7 @@ printed at the end too (unless --quiet). Client addresses are never stored.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.db, "db", "", "store directory or DSN (default: $XDG_DATA_HOME/dnsscout/pdns or ~/.local/share/dnsscout/pdns)")
-	fl.StringVar(&f.to, "to", "", "send tuples to a dnsscout server `URL` (POST /api/v1/ingest) instead of the local store")
+	fl.StringVar(&f.to, "to", "", "send tuples and NXDOMAIN counters to a dnsscout server `URL` (POST /api/v1/ingest, /api/v1/ingest/nxdomain) instead of the local store")
 	fl.StringVar(&f.key, "key", "", "API key with the ingest permission for --to (default $DNSSCOUT_KEY)")
 	fl.StringVar(&f.sensorID, "sensor-id", "", "sensor id recorded with every tuple (default: the host name)")
 	fl.StringSliceVar(&f.ports, "ports", []string{"53"}, "DNS server ports of captures (comma-separated)")

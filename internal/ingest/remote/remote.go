@@ -1,7 +1,7 @@
 // Package remote is the sending side of remote sensors: a Sink for
 // package ingest that writes each batch of tuples to a bounded on-disk
 // spool and POSTs it to a dnsscout server's /api/v1/ingest (COF NDJSON,
-// gzip), retrying with exponential backoff until the server has it. A
+// gzip; NXDOMAIN counters go to /api/v1/ingest/nxdomain the same way), retrying with exponential backoff until the server has it. A
 // batch leaves the spool only when the server confirmed it, so neither a
 // server restart nor a sensor restart loses data: batches spooled by an
 // earlier run are sent by the next one.
@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/dnsscout/dnsscout/internal/pdns"
+	"github.com/dnsscout/dnsscout/internal/store"
 )
 
 // Errors of package remote.
@@ -56,8 +57,12 @@ var (
 	ErrClosed = errors.New("remote: sink closed")
 )
 
-// IngestPath is the server endpoint batches are posted to.
-const IngestPath = "/api/v1/ingest"
+// IngestPath is the server endpoint batches of tuples are posted to,
+// NXDomainPath the one for NXDOMAIN counters.
+const (
+	IngestPath   = "/api/v1/ingest"
+	NXDomainPath = "/api/v1/ingest/nxdomain"
+)
 
 // Options configure NewSink. Zero values take the documented defaults.
 type Options struct {
@@ -100,8 +105,8 @@ type Options struct {
 
 // Stats count what a sink did.
 type Stats struct {
-	// Batches and Tuples the server confirmed.
-	Batches, Tuples uint64
+	// Batches, Tuples and NXDOMAIN counters (names) the server confirmed.
+	Batches, Tuples, NXNames uint64
 	// Duplicates are confirmed batches the server had already applied.
 	Duplicates uint64
 	// Retries are failed attempts that will be repeated.
@@ -118,11 +123,12 @@ type Stats struct {
 
 // Sink spools and sends batches. It is safe for concurrent use.
 type Sink struct {
-	opt      Options
-	endpoint string
-	log      *slog.Logger
-	hc       *http.Client
-	unlock   func()
+	opt        Options
+	endpoint   string // for tuples
+	nxEndpoint string // for NXDOMAIN counters
+	log        *slog.Logger
+	hc         *http.Client
+	unlock     func()
 
 	mu      sync.Mutex
 	room    *sync.Cond // signalled when the spool shrinks or the sink closes
@@ -136,15 +142,21 @@ type Sink struct {
 	stop   context.CancelFunc
 	sender sync.WaitGroup
 
-	batches, tuples, dups, retries, rejected, refused atomic.Uint64
+	batches, tuples, nxNames, dups, retries, rejected, refused atomic.Uint64
 }
 
 type spooled struct {
-	name   string // file name: SEQ-ID.ndjson.gz
+	name   string // file name: SEQ-ID-N.ndjson.gz, or SEQ-ID-N.nx.ndjson.gz
 	id     string
 	size   int64
-	tuples int
+	tuples int  // N: tuples, or NXDOMAIN counters
+	nx     bool // NXDOMAIN counters
 }
+
+const (
+	tupleSuffix = ".ndjson.gz"
+	nxSuffix    = ".nx.ndjson.gz"
+)
 
 // NewSink checks o, opens (and recovers) the spool and starts the sender.
 // Close it when done.
@@ -153,7 +165,7 @@ func NewSink(o Options) (*Sink, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("%w: URL %q: want http(s)://HOST:PORT", ErrOptions, o.URL)
 	}
-	endpoint := strings.TrimSuffix(u.String(), "/") + IngestPath
+	base := strings.TrimSuffix(u.String(), "/")
 	if o.SpoolBytes == 0 {
 		o.SpoolBytes = 1 << 30
 	}
@@ -203,7 +215,7 @@ func NewSink(o Options) (*Sink, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: o.RequestTimeout}
 	}
-	s := &Sink{opt: o, endpoint: endpoint, log: log.With("component", "ingest/remote", "server", u.Host), hc: hc,
+	s := &Sink{opt: o, endpoint: base + IngestPath, nxEndpoint: base + NXDomainPath, log: log.With("component", "ingest/remote", "server", u.Host), hc: hc,
 		wake: make(chan struct{}, 1), drained: make(chan struct{})}
 	s.room = sync.NewCond(&s.mu)
 	if err := os.MkdirAll(filepath.Join(o.SpoolDir, "rejected"), 0o700); err != nil {
@@ -276,11 +288,15 @@ func (s *Sink) recover() error {
 	return nil
 }
 
-// parseSpoolName reads SEQ(16 digits)-ID(32 hex)-TUPLES.ndjson.gz.
+// parseSpoolName reads SEQ(16 digits)-ID(32 hex)-N.ndjson.gz (N tuples)
+// and SEQ-ID-N.nx.ndjson.gz (N NXDOMAIN counters).
 func parseSpoolName(name string) (spooled, bool) {
-	base, ok := strings.CutSuffix(name, ".ndjson.gz")
-	if !ok {
-		return spooled{}, false
+	base, nx := strings.CutSuffix(name, nxSuffix)
+	if !nx {
+		var ok bool
+		if base, ok = strings.CutSuffix(name, tupleSuffix); !ok {
+			return spooled{}, false
+		}
 	}
 	parts := strings.Split(base, "-")
 	if len(parts) != 3 || len(parts[0]) != 16 || len(parts[1]) != 32 {
@@ -296,7 +312,7 @@ func parseSpoolName(name string) (spooled, bool) {
 	if err != nil || n < 0 {
 		return spooled{}, false
 	}
-	return spooled{name: name, id: parts[1], tuples: n}, true
+	return spooled{name: name, id: parts[1], tuples: n, nx: nx}, true
 }
 
 // Upsert spools tuples (in batches of BatchTuples) and returns once they
@@ -309,6 +325,30 @@ func (s *Sink) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
 			return err
 		}
 		tuples = tuples[n:]
+	}
+	return nil
+}
+
+// AddNXDomain spools NXDOMAIN counters (in batches of BatchTuples) for
+// the server's NXDomainPath, like Upsert does tuples: so a Sink is an
+// ingest.NXSink, and a remote sensor loses no NXDOMAIN counts.
+func (s *Sink) AddNXDomain(ctx context.Context, counts []store.NXCount) error {
+	for len(counts) > 0 {
+		n := min(len(counts), s.opt.BatchTuples)
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+		var line []byte
+		for i := range counts[:n] {
+			line = store.AppendNXLine(line[:0], &counts[i])
+			zw.Write(line) // a bytes.Buffer does not fail
+		}
+		if err := zw.Close(); err != nil {
+			return err
+		}
+		if err := s.spoolBytes(ctx, buf.Bytes(), n, true); err != nil {
+			return err
+		}
+		counts = counts[n:]
 	}
 	return nil
 }
@@ -328,7 +368,13 @@ func (s *Sink) spool(ctx context.Context, tuples []pdns.Tuple) error {
 	if err := zw.Close(); err != nil {
 		return err
 	}
-	size := int64(buf.Len())
+	return s.spoolBytes(ctx, buf.Bytes(), len(tuples), false)
+}
+
+// spoolBytes writes one gzip batch of n items (NXDOMAIN counters when nx)
+// durably to the spool and queues it for sending.
+func (s *Sink) spoolBytes(ctx context.Context, body []byte, n int, nx bool) error {
+	size := int64(len(body))
 	if err := s.waitRoom(ctx, size); err != nil {
 		return err
 	}
@@ -337,14 +383,18 @@ func (s *Sink) spool(ctx context.Context, tuples []pdns.Tuple) error {
 	s.seq++
 	seq := s.seq
 	s.mu.Unlock()
-	name := fmt.Sprintf("%016d-%s-%d.ndjson.gz", seq, id, len(tuples))
-	if err := writeDurably(s.opt.SpoolDir, name, buf.Bytes()); err != nil {
+	suffix := tupleSuffix
+	if nx {
+		suffix = nxSuffix
+	}
+	name := fmt.Sprintf("%016d-%s-%d%s", seq, id, n, suffix)
+	if err := writeDurably(s.opt.SpoolDir, name, body); err != nil {
 		s.release(size)
 		return fmt.Errorf("remote: spool: %w", err)
 	}
 	s.mu.Lock()
 	// Keep the queue in name (sequence) order even when two writers race.
-	sp := spooled{name: name, id: id, size: size, tuples: len(tuples)}
+	sp := spooled{name: name, id: id, size: size, tuples: n, nx: nx}
 	i, _ := slices.BinarySearchFunc(s.queue, name, func(a spooled, n string) int { return strings.Compare(a.name, n) })
 	s.queue = slices.Insert(s.queue, i, sp)
 	s.mu.Unlock()
@@ -524,7 +574,11 @@ func (s *Sink) post(ctx context.Context, sp spooled) (wait time.Duration, err er
 	if err != nil {
 		return 0, fmt.Errorf("reading the spool: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, bytes.NewReader(body))
+	endpoint := s.endpoint
+	if sp.nx {
+		endpoint = s.nxEndpoint
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}
@@ -553,7 +607,11 @@ func (s *Sink) post(ctx context.Context, sp spooled) (wait time.Duration, err er
 			s.log.Warn("the server skipped tuples of a batch", "batch", sp.name, "skipped", ans.Rejected, "first", strings.Join(ans.Errors[:min(1, len(ans.Errors))], ""))
 		}
 		s.batches.Add(1)
-		s.tuples.Add(uint64(sp.tuples))
+		if sp.nx {
+			s.nxNames.Add(uint64(sp.tuples))
+		} else {
+			s.tuples.Add(uint64(sp.tuples))
+		}
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			s.log.Warn("could not remove a sent batch; it will be sent again (the server ignores the repeat)", "batch", sp.name, "err", err)
 		}
@@ -596,7 +654,7 @@ func (s *Sink) Stats() Stats {
 	s.mu.Lock()
 	pb, pn := s.bytes, len(s.queue)
 	s.mu.Unlock()
-	return Stats{Batches: s.batches.Load(), Tuples: s.tuples.Load(), Duplicates: s.dups.Load(), Retries: s.retries.Load(),
+	return Stats{Batches: s.batches.Load(), Tuples: s.tuples.Load(), NXNames: s.nxNames.Load(), Duplicates: s.dups.Load(), Retries: s.retries.Load(),
 		Rejected: s.rejected.Load(), Refused: s.refused.Load(), PendingBatches: pn, PendingBytes: pb}
 }
 

@@ -414,13 +414,16 @@ func (a *apiServer) count(name string) uint64 {
 // TestEndToEnd runs package ingest into a remote sink and a real server:
 // through a server restart and a lost answer, every tuple arrives and no
 // count is doubled.
-func TestEndToEnd(t *testing.T) {
+// startServer runs a real api.Server over a Pebble store on loopback and
+// returns it with a key that has the ingest permission.
+func startServer(t *testing.T) (*apiServer, string) {
+	t.Helper()
 	ctx := context.Background()
 	db, err := pebble.Open(ctx, t.TempDir(), pebble.Options{NoSync: true, MaxLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	km, err := keys.Open(ctx, db, keys.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -435,8 +438,14 @@ func TestEndToEnd(t *testing.T) {
 	}
 	as := &apiServer{t: t, db: db, srv: srv}
 	as.start()
-	defer as.stop()
+	t.Cleanup(as.stop)
+	return as, tok
+}
 
+func TestEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	as, tok := startServer(t)
+	db := as.db
 	sink := newTestSink(t, "http://"+as.addr, t.TempDir(), func(o *Options) { o.Key = tok; o.BatchTuples = 50 })
 	in, err := ingest.New(sink, ingest.Options{SensorID: "edge", BatchSize: 100, Memory: 1 << 20})
 	if err != nil {
@@ -490,15 +499,70 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
+// A Sink is an ingest.NXSink: the ingester hands it NXDOMAIN counters,
+// which reach the server's store through their own endpoint, once each
+// even when an answer is lost.
+var _ ingest.NXSink = (*Sink)(nil)
+
+func TestEndToEndNXDomain(t *testing.T) {
+	ctx := context.Background()
+	as, tok := startServer(t)
+	sink := newTestSink(t, "http://"+as.addr, t.TempDir(), func(o *Options) { o.Key = tok; o.BatchTuples = 2 })
+	as.lose.Store(1)
+	counts := []store.NXCount{
+		{Name: "gone.example.com", Count: 3, TimeFirst: 1700000000, TimeLast: 1700000100},
+		{Name: "typo.example.com", Count: 1, TimeFirst: 1700000050, TimeLast: 1700000050},
+		{Name: "gone.example.com", Count: 2, TimeFirst: 1699999000, TimeLast: 1700000200},
+	}
+	if err := sink.AddNXDomain(ctx, counts); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Upsert(ctx, testTuples(1, "nx")); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, sink)
+	if err := sink.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := sink.Stats()
+	if st.NXNames != 3 || st.Tuples != 1 || st.Batches != 3 || st.Duplicates != 1 || st.PendingBatches != 0 {
+		t.Fatalf("sink stats %+v: want 3 counters and 1 tuple in 3 batches, one answer lost", st)
+	}
+	got := map[string]store.NXCount{}
+	q, err := store.ParseQuery("*.example.com", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = as.db.LookupNXDomain(ctx, q, func(c *store.NXCount) error {
+		got[c.Name] = *c
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]store.NXCount{
+		"gone.example.com": {Name: "gone.example.com", Count: 5, TimeFirst: 1699999000, TimeLast: 1700000200},
+		"typo.example.com": {Name: "typo.example.com", Count: 1, TimeFirst: 1700000050, TimeLast: 1700000050},
+	}
+	if len(got) != len(want) || got["gone.example.com"] != want["gone.example.com"] || got["typo.example.com"] != want["typo.example.com"] {
+		t.Fatalf("server store holds %+v, want %+v", got, want)
+	}
+	if n := as.count("nx0.example.com"); n != 1 {
+		t.Fatalf("the tuple batch beside them: count %d", n)
+	}
+}
+
 // FuzzParseSpoolName: spool file names from disk are parsed without
 // panics, and what parses has the documented shape.
 func FuzzParseSpoolName(f *testing.F) {
+	f.Add("0000000000000001-0123456789abcdef0123456789abcdef-3.ndjson.gz")
+	f.Add("0000000000000002-0123456789abcdef0123456789abcdef-2.nx.ndjson.gz")
 	f.Fuzz(func(t *testing.T, name string) {
 		sp, ok := parseSpoolName(name)
 		if !ok {
 			return
 		}
-		if sp.name != name || len(sp.id) != 32 || sp.tuples < 0 || !strings.HasSuffix(name, ".ndjson.gz") {
+		if sp.name != name || len(sp.id) != 32 || sp.tuples < 0 || !strings.HasSuffix(name, ".ndjson.gz") || sp.nx != strings.HasSuffix(name, ".nx.ndjson.gz") {
 			t.Fatalf("parseSpoolName(%q) = %+v", name, sp)
 		}
 	})
