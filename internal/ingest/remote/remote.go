@@ -1,8 +1,9 @@
 // Package remote is the sending side of remote sensors: a Sink for
 // package ingest that writes each batch of tuples to a bounded on-disk
 // spool and POSTs it to a dnsscout server's /api/v1/ingest (COF NDJSON,
-// gzip; NXDOMAIN counters go to /api/v1/ingest/nxdomain the same way), retrying with exponential backoff until the server has it. A
-// batch leaves the spool only when the server confirmed it, so neither a
+// gzip; NXDOMAIN counters go to /api/v1/ingest/nxdomain the same way),
+// retrying with exponential backoff until the server has it. A batch
+// leaves the spool only when the server confirmed it, so neither a
 // server restart nor a sensor restart loses data: batches spooled by an
 // earlier run are sent by the next one.
 //
