@@ -98,7 +98,7 @@ func UnmarshalSnapshot(b []byte, limit int) (*Snapshot, error) {
 	if err := json.Unmarshal(js, &s); err != nil {
 		return nil, fmt.Errorf("%w: snapshot: %v", ErrCorrupt, err)
 	}
-	if err := validDomain(s.Domain); err != nil {
+	if err := ValidDomain(s.Domain); err != nil {
 		return nil, fmt.Errorf("%w: snapshot: %v", ErrCorrupt, err)
 	}
 	s.Normalize()

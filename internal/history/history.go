@@ -336,9 +336,13 @@ func ValidScanID(id string) bool {
 	return true
 }
 
-// validDomain accepts a domain in identity form: printable ASCII without
-// spaces, lower case, no trailing dot.
-func validDomain(d string) error {
+// DomainKey returns the identity form of a domain (lower case, no final
+// dot), as scans, states, events and queries name it.
+func DomainKey(d string) string { return change.NameKey(d) }
+
+// ValidDomain accepts a domain in identity form: printable ASCII without
+// spaces, lower case, no trailing dot. Errors wrap ErrInvalid.
+func ValidDomain(d string) error {
 	if d == "" || len(d) > maxDomain {
 		return fmt.Errorf("%w: domain %q", ErrInvalid, clip(d))
 	}
@@ -399,7 +403,7 @@ func (s *Scan) Validate() error {
 	if !ValidScanID(s.ID) {
 		return fmt.Errorf("%w: scan id %q (letters, digits, . _ : -, at most %d bytes)", ErrInvalid, clip(s.ID), maxIDBytes)
 	}
-	if err := validDomain(s.Domain); err != nil {
+	if err := ValidDomain(s.Domain); err != nil {
 		return err
 	}
 	if err := validTime("scan start", s.Started, true); err != nil {
@@ -416,7 +420,7 @@ func (s *Scan) Validate() error {
 
 // Validate checks a finding state before it is stored.
 func (s *FindingState) Validate() error {
-	if err := validDomain(s.Domain); err != nil {
+	if err := ValidDomain(s.Domain); err != nil {
 		return err
 	}
 	if err := validText("finding key", s.Key, MaxKeyBytes, true); err != nil {
@@ -458,7 +462,7 @@ func (s *FindingState) Validate() error {
 
 // Validate checks an event before it is stored.
 func (e *Event) Validate() error {
-	if err := validDomain(e.Domain); err != nil {
+	if err := ValidDomain(e.Domain); err != nil {
 		return err
 	}
 	if !ValidScanID(e.ScanID) {
