@@ -71,6 +71,16 @@ func (t *tables) history() histTables {
 	}
 }
 
+// historyLocals lists the history tables on each server (for Compact).
+func (t *tables) historyLocals() []string {
+	h := t.history()
+	var out []string
+	for _, x := range h.all() {
+		out = append(out, x.local)
+	}
+	return out
+}
+
 func (h *histTables) all() []histTable {
 	return []histTable{h.scans, h.snapshots, h.baselines, h.states, h.events}
 }
