@@ -217,37 +217,78 @@ func (q *EventQuery) Validate() (err error) {
 	return err
 }
 
-// CheckStep validates a step for Record and returns the stored forms of its
-// snapshot and baseline (nil when unset); errors wrap ErrBadHistory. When
-// the baseline is the snapshot (a complete scan), sameBaseline is true and
-// baseline is nil: backends store the bytes once.
-func CheckStep(step *history.Step) (snapshot, baseline []byte, sameBaseline bool, err error) {
+// EncodedStep is a step in the stored forms (history.MarshalSnapshot,
+// history.MarshalRecord) that every backend writes.
+type EncodedStep struct {
+	// Scan is the scan's JSON.
+	Scan []byte
+	// Snapshot is the stored snapshot, nil for none.
+	Snapshot []byte
+	// Baseline is the stored new baseline, nil when unchanged or when
+	// SameBaseline says it is Snapshot (a complete scan: stored once).
+	Baseline     []byte
+	SameBaseline bool
+	// States are the states the step changed (history.Step.Changed) and
+	// StateJSON their JSON; EventJSON is the JSON of each event.
+	States    []history.FindingState
+	StateJSON [][]byte
+	EventJSON [][]byte
+}
+
+// EncodeStep validates a step for Record and encodes it; errors wrap
+// ErrBadHistory.
+func EncodeStep(step *history.Step) (*EncodedStep, error) {
+	bad := func(err error) (*EncodedStep, error) { return nil, fmt.Errorf("%w: %v", ErrBadHistory, err) }
 	if err := step.Validate(); err != nil {
-		return nil, nil, false, fmt.Errorf("%w: %v", ErrBadHistory, err)
+		return bad(err)
 	}
-	enc := func(s *history.Snapshot) ([]byte, error) {
-		if s == nil {
-			return nil, nil
-		}
-		b, err := history.MarshalSnapshot(s)
+	enc := &EncodedStep{States: step.Changed()}
+	var err error
+	if enc.Scan, err = history.MarshalRecord(&step.Scan); err != nil {
+		return bad(err)
+	}
+	for i := range enc.States {
+		b, err := history.MarshalRecord(&enc.States[i])
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBadHistory, err)
+			return bad(err)
 		}
-		return b, nil
+		enc.StateJSON = append(enc.StateJSON, b)
 	}
-	if snapshot, err = enc(step.Snapshot); err != nil {
-		return nil, nil, false, err
+	for i := range step.Events {
+		b, err := history.MarshalRecord(&step.Events[i])
+		if err != nil {
+			return bad(err)
+		}
+		enc.EventJSON = append(enc.EventJSON, b)
 	}
-	if step.Baseline == step.Snapshot && snapshot != nil {
-		return snapshot, nil, true, nil
+	if step.Snapshot != nil {
+		if enc.Snapshot, err = history.MarshalSnapshot(step.Snapshot); err != nil {
+			return bad(err)
+		}
 	}
-	if baseline, err = enc(step.Baseline); err != nil {
-		return nil, nil, false, err
+	switch {
+	case step.Baseline == nil:
+	case step.Baseline == step.Snapshot:
+		enc.SameBaseline = true
+	default:
+		if enc.Baseline, err = history.MarshalSnapshot(step.Baseline); err != nil {
+			return bad(err)
+		}
+		if enc.Snapshot != nil && string(enc.Baseline) == string(enc.Snapshot) {
+			enc.Baseline, enc.SameBaseline = nil, true
+		}
 	}
-	if baseline != nil && string(baseline) == string(snapshot) {
-		return snapshot, nil, true, nil
+	return enc, nil
+}
+
+// HistoryDomain checks a domain argument (History.Last) and returns its
+// identity form; errors wrap ErrBadQuery.
+func HistoryDomain(d string) (string, error) {
+	if d == "" {
+		return "", fmt.Errorf("%w: empty domain", ErrBadQuery)
 	}
-	return snapshot, baseline, false, nil
+	err := historyDomain(&d)
+	return d, err
 }
 
 // DecodeSnapshot decodes a stored snapshot; errors wrap ErrCorrupt.
@@ -277,6 +318,21 @@ type HistoryCursor struct {
 }
 
 const historyCursorVersion = 1
+
+// ScanCursor is the cursor after scan s.
+func ScanCursor(s *history.Scan) string {
+	return EncodeHistoryCursor(CursorScans, HistoryCursor{Time: s.Started.UnixNano(), ID: s.ID})
+}
+
+// EventCursor is the cursor after event e.
+func EventCursor(e *history.Event) string {
+	return EncodeHistoryCursor(CursorEvents, HistoryCursor{Time: e.Time.UnixNano(), ID: e.ScanID, Seq: e.Seq})
+}
+
+// FindingCursor is the cursor after state s.
+func FindingCursor(s *history.FindingState) string {
+	return EncodeHistoryCursor(CursorFindings, HistoryCursor{Domain: s.Domain, ID: s.Key})
+}
 
 // EncodeHistoryCursor returns the opaque form of c for listings of kind.
 func EncodeHistoryCursor(kind byte, c HistoryCursor) string {

@@ -66,28 +66,43 @@ func TestHistoryQueryValidate(t *testing.T) {
 	}
 }
 
-func TestCheckStep(t *testing.T) {
+func TestEncodeStep(t *testing.T) {
 	t0 := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
-	snap := history.Snapshot{Domain: "example.com", Names: []string{"www.example.com"}}
+	snap := history.Snapshot{Domain: "example.com", Names: []string{"www.example.com"},
+		Findings: []finding.Finding{{ID: "axfr-allowed", Subject: "example.com", Severity: finding.High}}}
 	complete := history.Advance(nil, nil, snap, history.Scan{ID: "s1", Domain: "example.com", Started: t0, Complete: true})
-	s, b, same, err := CheckStep(&complete)
-	if err != nil || s == nil || b != nil || !same {
-		t.Errorf("complete scan: %d %d %v %v; want the snapshot once", len(s), len(b), same, err)
+	enc, err := EncodeStep(&complete)
+	if err != nil || enc.Snapshot == nil || enc.Baseline != nil || !enc.SameBaseline || len(enc.States) != 1 ||
+		len(enc.StateJSON) != 1 || len(enc.EventJSON) != len(complete.Events) || enc.Scan == nil {
+		t.Errorf("complete scan: %+v, %v; want the snapshot once, the state, the events", enc, err)
 	}
 	partial := history.Advance(complete.Baseline, complete.States, history.Snapshot{Domain: "example.com", Names: []string{"mail.example.com"}},
 		history.Scan{ID: "s2", Domain: "example.com", Started: t0.Add(time.Hour)})
-	s, b, same, err = CheckStep(&partial)
-	if err != nil || s == nil || b == nil || same {
-		t.Errorf("partial scan: %d %d %v %v; want snapshot and baseline", len(s), len(b), same, err)
+	enc, err = EncodeStep(&partial)
+	if err != nil || enc.Snapshot == nil || enc.Baseline == nil || enc.SameBaseline || len(enc.States) != 0 {
+		t.Errorf("partial scan: %+v, %v; want snapshot and baseline, no state changed", enc, err)
+	}
+	// A baseline equal to the snapshot but not the same pointer is stored once.
+	again := complete
+	b := *complete.Baseline
+	again.Baseline = &b
+	if enc, err := EncodeStep(&again); err != nil || !enc.SameBaseline || enc.Baseline != nil {
+		t.Errorf("equal baseline: %+v, %v", enc, err)
 	}
 	outage := history.Advance(complete.Baseline, complete.States, history.Snapshot{}, history.Scan{ID: "s3", Domain: "example.com", Started: t0.Add(2 * time.Hour), Outage: true})
-	s, b, same, err = CheckStep(&outage)
-	if err != nil || s != nil || b != nil || same {
-		t.Errorf("outage: %d %d %v %v; want neither", len(s), len(b), same, err)
+	enc, err = EncodeStep(&outage)
+	if err != nil || enc.Snapshot != nil || enc.Baseline != nil || enc.SameBaseline || len(enc.EventJSON) != 1 {
+		t.Errorf("outage: %+v, %v; want only the event", enc, err)
 	}
 	outage.Events[0].Kind = "nope"
-	if _, _, _, err := CheckStep(&outage); !errors.Is(err, ErrBadHistory) {
+	if _, err := EncodeStep(&outage); !errors.Is(err, ErrBadHistory) {
 		t.Errorf("bad step: %v, want ErrBadHistory", err)
+	}
+	if _, err := HistoryDomain(""); !errors.Is(err, ErrBadQuery) {
+		t.Errorf("HistoryDomain(\"\"): %v", err)
+	}
+	if d, err := HistoryDomain("Example.COM."); err != nil || d != "example.com" {
+		t.Errorf("HistoryDomain: %q %v", d, err)
 	}
 }
 

@@ -3,15 +3,14 @@ package clickhouse
 import (
 	"context"
 	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // CountLocalRows counts the merged rows of one local table on the first
 // server of o (tests check how a cluster spread the data).
 func CountLocalRows(ctx context.Context, o Options, table string) (uint64, error) {
-	if err := o.fill(); err != nil {
-		return 0, err
-	}
-	conn, err := dial(ctx, &o, o.Addrs, "default")
+	conn, err := testConn(ctx, &o)
 	if err != nil {
 		return 0, err
 	}
@@ -37,10 +36,7 @@ func SetRecordFault(table string, err error) func() {
 // CountAllRows counts every row of a table on the first server of o,
 // visible or not.
 func CountAllRows(ctx context.Context, o Options, table string) (uint64, error) {
-	if err := o.fill(); err != nil {
-		return 0, err
-	}
-	conn, err := dial(ctx, &o, o.Addrs, "default")
+	conn, err := testConn(ctx, &o)
 	if err != nil {
 		return 0, err
 	}
@@ -53,10 +49,7 @@ func CountAllRows(ctx context.Context, o Options, table string) (uint64, error) 
 // DowngradeToV1 makes a migrated database look like one of schema version
 // 1: no history tables, version note 1.
 func DowngradeToV1(ctx context.Context, o Options) error {
-	if err := o.fill(); err != nil {
-		return err
-	}
-	conn, err := dial(ctx, &o, o.Addrs, "default")
+	conn, err := testConn(ctx, &o)
 	if err != nil {
 		return err
 	}
@@ -70,4 +63,12 @@ func DowngradeToV1(ctx context.Context, o Options) error {
 	}
 	m := &meta{db: &DB{conn: conn, opts: o, t: t}, ns: schemaNS}
 	return m.Put(ctx, "version", []byte("1"))
+}
+
+// testConn connects to the first server of o.
+func testConn(ctx context.Context, o *Options) (driver.Conn, error) {
+	if err := o.fill(); err != nil {
+		return nil, err
+	}
+	return dial(ctx, o, o.Addrs, "default")
 }

@@ -134,8 +134,6 @@ func nanos(t time.Time) int64 { return t.UnixNano() }
 
 func monthOf(t time.Time) uint32 { return partitionOf(t.Unix()) }
 
-func badHistory(err error) error { return fmt.Errorf("%w: %v", store.ErrBadHistory, err) }
-
 // Record implements store.History: snapshots, baselines, states and events
 // first, the scan row (the commit mark) last.
 func (h *hist) Record(ctx context.Context, step *history.Step) error {
@@ -145,53 +143,32 @@ func (h *hist) Record(ctx context.Context, step *history.Step) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	snap, base, same, err := store.CheckStep(step)
+	enc, err := store.EncodeStep(step)
 	if err != nil {
 		return err
 	}
 	sc := &step.Scan
-	scanVal, err := history.MarshalRecord(sc)
-	if err != nil {
-		return badHistory(err)
-	}
-	changed := step.Changed()
-	stateVals := make([]string, len(changed))
-	for i := range changed {
-		v, err := history.MarshalRecord(&changed[i])
-		if err != nil {
-			return badHistory(err)
-		}
-		stateVals[i] = string(v)
-	}
-	eventVals := make([]string, len(step.Events))
-	for i := range step.Events {
-		v, err := history.MarshalRecord(&step.Events[i])
-		if err != nil {
-			return badHistory(err)
-		}
-		eventVals[i] = string(v)
-	}
 	started, month := nanos(sc.Started), monthOf(sc.Started)
 	var inserts []insert
-	if snap != nil {
-		inserts = append(inserts, insert{h.t.snapshots, [][]any{{sc.ID, sc.Domain, started, month, string(snap)}}})
+	if enc.Snapshot != nil {
+		inserts = append(inserts, insert{h.t.snapshots, [][]any{{sc.ID, sc.Domain, started, month, string(enc.Snapshot)}}})
 	}
-	if base != nil || same {
+	if enc.Baseline != nil || enc.SameBaseline {
 		flag := uint8(0)
-		if same {
+		if enc.SameBaseline {
 			flag = 1
 		}
-		inserts = append(inserts, insert{h.t.baselines, [][]any{{sc.Domain, started, sc.ID, flag, month, string(base)}}})
+		inserts = append(inserts, insert{h.t.baselines, [][]any{{sc.Domain, started, sc.ID, flag, month, string(enc.Baseline)}}})
 	}
-	if len(changed) > 0 {
+	if len(enc.States) > 0 {
 		ins := insert{t: h.t.states}
-		for i := range changed {
-			s := &changed[i]
+		for i := range enc.States {
+			s := &enc.States[i]
 			open := uint8(0)
 			if s.State == history.StateOpen {
 				open = 1
 			}
-			ins.rows = append(ins.rows, []any{s.Domain, s.Key, nanos(s.Updated()), sc.ID, open, uint8(s.Finding.Severity), monthOf(s.Updated()), stateVals[i]})
+			ins.rows = append(ins.rows, []any{s.Domain, s.Key, nanos(s.Updated()), sc.ID, open, uint8(s.Finding.Severity), monthOf(s.Updated()), string(enc.StateJSON[i])})
 		}
 		inserts = append(inserts, ins)
 	}
@@ -199,11 +176,11 @@ func (h *hist) Record(ctx context.Context, step *history.Step) error {
 		ins := insert{t: h.t.events}
 		for i := range step.Events {
 			e := &step.Events[i]
-			ins.rows = append(ins.rows, []any{e.Domain, nanos(e.Time), e.ScanID, uint32(e.Seq), e.Kind, monthOf(e.Time), eventVals[i]})
+			ins.rows = append(ins.rows, []any{e.Domain, nanos(e.Time), e.ScanID, uint32(e.Seq), e.Kind, monthOf(e.Time), string(enc.EventJSON[i])})
 		}
 		inserts = append(inserts, ins)
 	}
-	inserts = append(inserts, insert{h.t.scans, [][]any{{sc.Domain, started, sc.ID, month, string(scanVal)}}})
+	inserts = append(inserts, insert{h.t.scans, [][]any{{sc.Domain, started, sc.ID, month, string(enc.Scan)}}})
 	for _, ins := range inserts {
 		if recordFault != nil {
 			if err := recordFault(ins.t.rw); err != nil {
@@ -284,25 +261,14 @@ func decodeRecords[T any, P interface {
 	return out, nil
 }
 
-func checkDomain(d *string) error {
-	if *d == "" {
-		return fmt.Errorf("%w: empty domain", store.ErrBadQuery)
-	}
-	q := store.ScanQuery{Domain: *d}
-	if err := q.Validate(); err != nil {
-		return err
-	}
-	*d = q.Domain
-	return nil
-}
-
 // Last implements store.History.
 func (h *hist) Last(ctx context.Context, domain string) (history.Scan, *history.Snapshot, []history.FindingState, error) {
 	var last history.Scan
 	if err := h.db.usable(false); err != nil {
 		return last, nil, nil, err
 	}
-	if err := checkDomain(&domain); err != nil {
+	domain, err := store.HistoryDomain(domain)
+	if err != nil {
 		return last, nil, nil, err
 	}
 	p := newParams()
@@ -434,8 +400,7 @@ func (h *hist) Scans(ctx context.Context, q store.ScanQuery) ([]history.Scan, st
 		return out, "", err
 	}
 	out = out[:q.Limit]
-	l := &out[len(out)-1]
-	return out, store.EncodeHistoryCursor(store.CursorScans, store.HistoryCursor{Time: l.Started.UnixNano(), ID: l.ID}), nil
+	return out, store.ScanCursor(&out[len(out)-1]), nil
 }
 
 // Snapshot implements store.History.
@@ -517,8 +482,7 @@ func (h *hist) Findings(ctx context.Context, q store.FindingQuery) ([]history.Fi
 		return out, "", err
 	}
 	out = out[:q.Limit]
-	l := &out[len(out)-1]
-	return out, store.EncodeHistoryCursor(store.CursorFindings, store.HistoryCursor{Domain: l.Domain, ID: l.Key}), nil
+	return out, store.FindingCursor(&out[len(out)-1]), nil
 }
 
 // Events implements store.History.
@@ -566,8 +530,7 @@ func (h *hist) Events(ctx context.Context, q store.EventQuery) ([]history.Event,
 		return out, "", err
 	}
 	out = out[:q.Limit]
-	l := &out[len(out)-1]
-	return out, store.EncodeHistoryCursor(store.CursorEvents, store.HistoryCursor{Time: l.Time.UnixNano(), ID: l.ScanID, Seq: l.Seq}), nil
+	return out, store.EventCursor(&out[len(out)-1]), nil
 }
 
 // Domains implements store.History: the newest scan of every domain, and

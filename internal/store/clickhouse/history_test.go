@@ -55,6 +55,22 @@ func historyOpeners(addrs []string, cluster string) (func(t *testing.T) store.Ba
 	return open, reopen
 }
 
+// openHistory opens the store o names (closed on cleanup) and returns its
+// history.
+func openHistory(t *testing.T, o clickhouse.Options) store.History {
+	t.Helper()
+	db, err := clickhouse.Open(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	h, err := db.History()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 func TestHistoryConformance(t *testing.T) {
 	s := chtest.StartServer(t)
 	open, reopen := historyOpeners([]string{s.Addr}, "")
@@ -80,15 +96,7 @@ func TestHistoryPartialRecord(t *testing.T) {
 	if _, err := clickhouse.Migrate(ctx, o); err != nil {
 		t.Fatal(err)
 	}
-	db, err := clickhouse.Open(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	h, err := db.History()
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := openHistory(t, o)
 	t0 := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	scan := func(at time.Duration) history.Scan {
 		return history.Scan{ID: history.NewScanID(t0.Add(at)), Domain: "example.com", Started: t0.Add(at), Complete: true}
@@ -180,15 +188,7 @@ func TestHistoryMigrateFromV1(t *testing.T) {
 	if err != nil || res.Version != 2 {
 		t.Fatalf("Migrate: %+v, %v", res, err)
 	}
-	db, err := clickhouse.Open(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	h, err := db.History()
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := openHistory(t, o)
 	t0 := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	st := history.Advance(nil, nil, history.Snapshot{Domain: "example.com", Names: []string{"www.example.com"}},
 		history.Scan{ID: history.NewScanID(t0), Domain: "example.com", Started: t0, Complete: true})

@@ -95,8 +95,6 @@ func eventSuffix(b []byte, ns uint64, scanID string, seq int) []byte {
 // successor returns the smallest key after k.
 func successor(k []byte) []byte { return append(bytes.Clone(k), 0) }
 
-func badHistory(err error) error { return fmt.Errorf("%w: %v", store.ErrBadHistory, err) }
-
 // Record implements store.History.
 func (h *hist) Record(ctx context.Context, step *history.Step) error {
 	db := h.db
@@ -106,30 +104,12 @@ func (h *hist) Record(ctx context.Context, step *history.Step) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	snap, base, same, err := store.CheckStep(step)
+	enc, err := store.EncodeStep(step)
 	if err != nil {
 		return err
 	}
 	sc := &step.Scan
-	scanVal, err := history.MarshalRecord(sc)
-	if err != nil {
-		return badHistory(err)
-	}
-	changed := step.Changed()
-	stateVals := make([][]byte, len(changed))
-	for i := range changed {
-		v, err := history.MarshalRecord(&changed[i])
-		if err != nil {
-			return badHistory(err)
-		}
-		stateVals[i] = appendStateHeader(nil, &changed[i], v)
-	}
-	eventVals := make([][]byte, len(step.Events))
-	for i := range step.Events {
-		if eventVals[i], err = history.MarshalRecord(&step.Events[i]); err != nil {
-			return badHistory(err)
-		}
-	}
+	base, same := enc.Baseline, enc.SameBaseline
 	started := nanos(sc.Started)
 	b := db.pdb.NewBatch()
 	defer b.Close()
@@ -144,11 +124,12 @@ func (h *hist) Record(ctx context.Context, step *history.Step) error {
 	defer db.pruneMu.RUnlock()
 	// A retry may carry another start time: drop the old scan keys.
 	idKey := append(hk(hScanID), sc.ID...)
-	if old, closer, err := db.pdb.Get(idKey); err == nil {
-		dom, ns, perr := parseScanRef(old)
-		closer.Close()
-		if perr != nil {
-			return corrupt(idKey, perr)
+	if old, ok, err := get(db.pdb, idKey); err != nil {
+		return err
+	} else if ok {
+		dom, ns, err := parseScanRef(old)
+		if err != nil {
+			return corrupt(idKey, err)
 		}
 		if dom != sc.Domain {
 			return fmt.Errorf("%w: scan id %s already names a scan of %s", store.ErrBadHistory, sc.ID, dom)
@@ -157,16 +138,14 @@ func (h *hist) Record(ctx context.Context, step *history.Step) error {
 			b.Delete(append(appendTime(hk(hScanAll), ns), sc.ID...), nil)
 			b.Delete(append(appendTime(domainKey(hScan, dom), ns), sc.ID...), nil)
 		}
-	} else if !errors.Is(err, pebble.ErrNotFound) {
-		return fmt.Errorf("pebble: %w", err)
 	}
 	kvs := [][2][]byte{
-		{append(appendTime(hk(hScanAll), started), sc.ID...), scanVal},
-		{append(appendTime(domainKey(hScan, sc.Domain), started), sc.ID...), scanVal},
+		{append(appendTime(hk(hScanAll), started), sc.ID...), enc.Scan},
+		{append(appendTime(domainKey(hScan, sc.Domain), started), sc.ID...), enc.Scan},
 		{idKey, appendTime(append([]byte(sc.Domain), 0), started)},
 	}
-	if snap != nil {
-		kvs = append(kvs, [2][]byte{append(hk(hSnapshot), sc.ID...), snap})
+	if enc.Snapshot != nil {
+		kvs = append(kvs, [2][]byte{append(hk(hSnapshot), sc.ID...), enc.Snapshot})
 	}
 	// A late retry of an older step must not regress the baseline or the
 	// states: the newest wins, as in ClickHouse.
@@ -189,22 +168,23 @@ func (h *hist) Record(ctx context.Context, step *history.Step) error {
 		}
 		kvs = append(kvs, [2][]byte{baseKey, v})
 	}
-	for i := range changed {
-		k := append(domainKey(hState, sc.Domain), changed[i].Key...)
+	for i := range enc.States {
+		st := &enc.States[i]
+		k := append(domainKey(hState, sc.Domain), st.Key...)
 		if v, ok, err := get(db.pdb, k); err != nil {
 			return err
 		} else if ok {
-			if old, err := parseStateHeader(v); err == nil && old.updated > nanos(changed[i].Updated()) {
+			if old, err := parseStateHeader(v); err == nil && old.updated > nanos(st.Updated()) {
 				continue
 			}
 		}
-		kvs = append(kvs, [2][]byte{k, stateVals[i]})
+		kvs = append(kvs, [2][]byte{k, appendStateHeader(nil, st, enc.StateJSON[i])})
 	}
 	for i := range step.Events {
 		e := &step.Events[i]
 		kvs = append(kvs,
-			[2][]byte{eventSuffix(domainKey(hEvent, e.Domain), nanos(e.Time), e.ScanID, e.Seq), eventVals[i]},
-			[2][]byte{eventSuffix(hk(hEventAll), nanos(e.Time), e.ScanID, e.Seq), eventVals[i]})
+			[2][]byte{eventSuffix(domainKey(hEvent, e.Domain), nanos(e.Time), e.ScanID, e.Seq), enc.EventJSON[i]},
+			[2][]byte{eventSuffix(hk(hEventAll), nanos(e.Time), e.ScanID, e.Seq), enc.EventJSON[i]})
 	}
 	for _, kv := range kvs {
 		if err := set(kv[0], kv[1]); err != nil {
@@ -280,7 +260,8 @@ func (h *hist) Last(ctx context.Context, domain string) (history.Scan, *history.
 	if err := h.db.usable(false); err != nil {
 		return last, nil, nil, err
 	}
-	if err := checkDomain(&domain); err != nil {
+	domain, err := store.HistoryDomain(domain)
+	if err != nil {
 		return last, nil, nil, err
 	}
 	r := h.db.pdb.NewSnapshot()
@@ -322,18 +303,6 @@ func (h *hist) Last(ctx context.Context, domain string) (history.Scan, *history.
 		return true, nil
 	})
 	return last, base, states, err
-}
-
-func checkDomain(d *string) error {
-	if *d == "" {
-		return fmt.Errorf("%w: empty domain", store.ErrBadQuery)
-	}
-	q := store.ScanQuery{Domain: *d}
-	if err := q.Validate(); err != nil {
-		return err
-	}
-	*d = q.Domain
-	return nil
 }
 
 func readBaseline(r pebble.Reader, domain string) (*history.Snapshot, error) {
@@ -474,8 +443,7 @@ func (h *hist) Scans(ctx context.Context, q store.ScanQuery) ([]history.Scan, st
 	if err != nil || !more {
 		return out, "", err
 	}
-	l := &out[len(out)-1]
-	return out, store.EncodeHistoryCursor(store.CursorScans, store.HistoryCursor{Time: l.Started.UnixNano(), ID: l.ID}), nil
+	return out, store.ScanCursor(&out[len(out)-1]), nil
 }
 
 // Snapshot implements store.History.
@@ -567,8 +535,7 @@ func (h *hist) Findings(ctx context.Context, q store.FindingQuery) ([]history.Fi
 	if err != nil || !more {
 		return out, "", err
 	}
-	l := &out[len(out)-1]
-	return out, store.EncodeHistoryCursor(store.CursorFindings, store.HistoryCursor{Domain: l.Domain, ID: l.Key}), nil
+	return out, store.FindingCursor(&out[len(out)-1]), nil
 }
 
 // Events implements store.History.
@@ -616,8 +583,7 @@ func (h *hist) Events(ctx context.Context, q store.EventQuery) ([]history.Event,
 	if err != nil || !more {
 		return out, "", err
 	}
-	l := &out[len(out)-1]
-	return out, store.EncodeHistoryCursor(store.CursorEvents, store.HistoryCursor{Time: l.Time.UnixNano(), ID: l.ScanID, Seq: l.Seq}), nil
+	return out, store.EventCursor(&out[len(out)-1]), nil
 }
 
 // Domains implements store.History: a skip scan over the per-domain scans
