@@ -3,7 +3,6 @@ package history
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -78,17 +77,16 @@ func UnmarshalSnapshot(b []byte, limit int) (*Snapshot, error) {
 	if h.HasFCS && h.FrameContentSize > uint64(limit) {
 		return nil, fmt.Errorf("%w: snapshot of %d bytes (limit %d)", ErrTooLarge, h.FrameContentSize, limit)
 	}
+	// Memory: the window (at most zstdWindow) and the output, which the
+	// LimitReader stops one byte past limit.
 	d, err := zstd.NewReader(bytes.NewReader(b[1:]), zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
-		zstd.WithDecoderMaxWindow(zstdWindow), zstd.WithDecoderMaxMemory(uint64(limit)))
+		zstd.WithDecoderMaxWindow(zstdWindow))
 	if err != nil {
 		return nil, fmt.Errorf("%w: snapshot: %v", ErrCorrupt, err)
 	}
 	defer d.Close()
 	js, err := io.ReadAll(io.LimitReader(d, int64(limit)+1))
 	if err != nil {
-		if errors.Is(err, zstd.ErrDecoderSizeExceeded) {
-			return nil, fmt.Errorf("%w: snapshot over %d bytes", ErrTooLarge, limit)
-		}
 		return nil, fmt.Errorf("%w: snapshot: %v", ErrCorrupt, err)
 	}
 	if len(js) > limit {
