@@ -67,28 +67,41 @@ func Diff(from, to *Snapshot) SnapshotDiff {
 }
 
 // setDiff returns what is in b and not in a, and what is in a and not in b,
-// each sorted; the inputs need not be sorted.
+// each sorted, by a merge walk; inputs that are not sorted (a snapshot
+// that was not normalized) are sorted on copies first.
 func setDiff[T comparable](a, b []T, cmp func(T, T) int) (added, removed []T) {
-	in := func(s []T) map[T]bool {
-		m := make(map[T]bool, len(s))
-		for _, x := range s {
-			m[x] = true
+	sorted := func(s []T) []T {
+		if slices.IsSortedFunc(s, cmp) {
+			return s
 		}
-		return m
+		s = slices.Clone(s)
+		slices.SortFunc(s, cmp)
+		return s
 	}
-	am, bm := in(a), in(b)
-	for x := range bm {
-		if !am[x] {
-			added = append(added, x)
+	a, b = sorted(a), sorted(b)
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || i < len(a) && cmp(a[i], b[j]) < 0:
+			if len(removed) == 0 || removed[len(removed)-1] != a[i] {
+				removed = append(removed, a[i])
+			}
+			i++
+		case i == len(a) || cmp(a[i], b[j]) > 0:
+			if len(added) == 0 || added[len(added)-1] != b[j] {
+				added = append(added, b[j])
+			}
+			j++
+		default:
+			x := a[i]
+			for i < len(a) && a[i] == x {
+				i++
+			}
+			for j < len(b) && b[j] == x {
+				j++
+			}
 		}
 	}
-	for x := range am {
-		if !bm[x] {
-			removed = append(removed, x)
-		}
-	}
-	slices.SortFunc(added, cmp)
-	slices.SortFunc(removed, cmp)
 	return added, removed
 }
 
