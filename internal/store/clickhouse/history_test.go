@@ -71,28 +71,35 @@ func openHistory(t *testing.T, o clickhouse.Options) store.History {
 	return h
 }
 
-func TestHistoryConformance(t *testing.T) {
+// TestHistory runs the history suite and the ClickHouse cases on one
+// server.
+func TestHistory(t *testing.T) {
 	s := chtest.StartServer(t)
-	open, reopen := historyOpeners([]string{s.Addr}, "")
-	storetest.RunHistory(t, open, reopen)
+	addrs := []string{s.Addr}
+	t.Run("Conformance", func(t *testing.T) {
+		open, reopen := historyOpeners(addrs, "")
+		storetest.RunHistory(t, open, reopen)
+	})
+	t.Run("PartialRecord", func(t *testing.T) { testHistoryPartialRecord(t, addrs) })
+	t.Run("MigrateFromV1", func(t *testing.T) { testHistoryMigrateFromV1(t, addrs) })
+	t.Run("HostileInput", func(t *testing.T) { testHistoryHostileInput(t, addrs) })
 }
 
-// TestHistoryConformanceCluster runs the history suite on two shards,
-// entering through the second server.
-func TestHistoryConformanceCluster(t *testing.T) {
+// TestHistoryCluster runs the history suite on two shards, entering
+// through the second server.
+func TestHistoryCluster(t *testing.T) {
 	ss := chtest.StartCluster(t, "pdns_test", 2)
 	open, reopen := historyOpeners([]string{ss[1].Addr}, "pdns_test")
 	storetest.RunHistory(t, open, reopen)
 }
 
-// TestHistoryPartialRecord: a Record stopped between its inserts (a crash,
+// testHistoryPartialRecord: a Record stopped between its inserts (a crash,
 // a lost connection) leaves rows that no read shows; the next Record of the
 // domain goes on from the last complete one, a retry of the failed one
 // completes it, and PruneHistory removes the orphans.
-func TestHistoryPartialRecord(t *testing.T) {
-	s := chtest.StartServer(t)
+func testHistoryPartialRecord(t *testing.T, addrs []string) {
 	ctx := context.Background()
-	o := clickhouse.Options{Addrs: []string{s.Addr}, Database: "partial"}
+	o := clickhouse.Options{Addrs: addrs, Database: fmt.Sprintf("partial%d", dbSeq.Add(1))}
 	if _, err := clickhouse.Migrate(ctx, o); err != nil {
 		t.Fatal(err)
 	}
@@ -169,12 +176,11 @@ func TestHistoryPartialRecord(t *testing.T) {
 	}
 }
 
-// TestHistoryMigrateFromV1: a database of schema 1 (before history) is
+// testHistoryMigrateFromV1: a database of schema 1 (before history) is
 // refused until migrate adds the history tables.
-func TestHistoryMigrateFromV1(t *testing.T) {
-	s := chtest.StartServer(t)
+func testHistoryMigrateFromV1(t *testing.T, addrs []string) {
 	ctx := context.Background()
-	o := clickhouse.Options{Addrs: []string{s.Addr}, Database: "old"}
+	o := clickhouse.Options{Addrs: addrs, Database: fmt.Sprintf("old%d", dbSeq.Add(1))}
 	if _, err := clickhouse.Migrate(ctx, o); err != nil {
 		t.Fatal(err)
 	}
@@ -200,11 +206,10 @@ func TestHistoryMigrateFromV1(t *testing.T) {
 	}
 }
 
-// TestHistoryHostileInput: names, subjects and evidence with quotes,
+// testHistoryHostileInput: names, subjects and evidence with quotes,
 // backslashes and SQL come back exactly and select exactly.
-func TestHistoryHostileInput(t *testing.T) {
-	s := chtest.StartServer(t)
-	open, _ := historyOpeners([]string{s.Addr}, "")
+func testHistoryHostileInput(t *testing.T, addrs []string) {
+	open, _ := historyOpeners(addrs, "")
 	b := open(t)
 	h, err := store.HistoryOf(b)
 	if err != nil {
