@@ -19,6 +19,12 @@ package clickhouse
 // take the newest committed one (argMax by updated, scan id). Every table
 // is a ReplacingMergeTree over its whole identity, so a retried Record
 // collapses into its first copy; reads deduplicate until parts merge.
+// Point reads aggregate (argMax, any ... GROUP BY) instead of taking
+// "LIMIT 1" of unordered rows: with a cluster, ClickHouse 18.16 stops
+// reading the other shards once it has the row, and a shard that is still
+// receiving the query's external table (params) then fails a later query on
+// that connection with "Unexpected packet Data received from client" (code
+// 101; about 2 queries in 1,000 in TestHistoryCluster/PointReads before).
 // Times are Unix nanoseconds (Int64); rows are partitioned by the month of
 // their time, so PruneHistory drops whole months and rewrites only the
 // cut-off's month. Values are history's stored forms (JSON, compressed
@@ -272,7 +278,7 @@ func (h *hist) Last(ctx context.Context, domain string) (history.Scan, *history.
 		return last, nil, nil, err
 	}
 	p := newParams()
-	sql := "SELECT data FROM " + h.t.scans.rw + " WHERE domain = " + p.str(domain) + " ORDER BY started DESC, id DESC LIMIT 1"
+	sql := "SELECT argMax(data, (started, id)) FROM " + h.t.scans.rw + " WHERE domain = " + p.str(domain) + " GROUP BY domain"
 	vals, err := h.queryStrings(ctx, p, sql)
 	if err != nil {
 		return last, nil, nil, err
@@ -303,8 +309,8 @@ func (h *hist) Last(ctx context.Context, domain string) (history.Scan, *history.
 func (h *hist) baseline(ctx context.Context, domain string) (*history.Snapshot, error) {
 	p := newParams()
 	d := p.str(domain)
-	sql := "SELECT scan_id, same, blob FROM " + h.t.baselines.rw + " WHERE domain = " + d + " AND " + h.committed("domain = "+d) +
-		" ORDER BY started DESC, scan_id DESC LIMIT 1"
+	sql := "SELECT argMax(scan_id, (started, scan_id)), argMax(same, (started, scan_id)), argMax(blob, (started, scan_id)) FROM " +
+		h.t.baselines.rw + " WHERE domain = " + d + " AND " + h.committed("domain = "+d) + " GROUP BY domain"
 	rows, err := h.db.conn.Query(p.ctx(ctx), sql)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: history: %w", err)
@@ -342,7 +348,7 @@ func (h *hist) baseline(ctx context.Context, domain string) (*history.Snapshot, 
 
 func (h *hist) snapshotBlob(ctx context.Context, scanID string) ([]byte, error) {
 	p := newParams()
-	vals, err := h.queryStrings(ctx, p, "SELECT blob FROM "+h.t.snapshots.rw+" WHERE scan_id = "+p.str(scanID)+" LIMIT 1")
+	vals, err := h.queryStrings(ctx, p, "SELECT any(blob) FROM "+h.t.snapshots.rw+" WHERE scan_id = "+p.str(scanID)+" GROUP BY scan_id")
 	if err != nil || len(vals) == 0 {
 		return nil, err
 	}
@@ -413,7 +419,7 @@ func (h *hist) Snapshot(ctx context.Context, scanID string) (history.Scan, *hist
 		return sc, nil, fmt.Errorf("%w: scan %q", store.ErrNotFound, scanID)
 	}
 	p := newParams()
-	vals, err := h.queryStrings(ctx, p, "SELECT data FROM "+h.t.scans.rw+" WHERE id = "+p.str(scanID)+" LIMIT 1")
+	vals, err := h.queryStrings(ctx, p, "SELECT any(data) FROM "+h.t.scans.rw+" WHERE id = "+p.str(scanID)+" GROUP BY id")
 	if err != nil {
 		return sc, nil, err
 	}

@@ -91,6 +91,48 @@ func TestHistoryCluster(t *testing.T) {
 	ss := chtest.StartCluster(t, "pdns_test", 2)
 	open, reopen := historyOpeners([]string{ss[1].Addr}, "pdns_test")
 	storetest.RunHistory(t, open, reopen)
+	t.Run("PointReads", func(t *testing.T) { testHistoryPointReads(t, open) })
+}
+
+// testHistoryPointReads: point reads (Snapshot, Last) of domains spread
+// over the shards, many times; each must succeed (see the comment on
+// point reads in history.go).
+func testHistoryPointReads(t *testing.T, open func(t *testing.T) store.Backend) {
+	h, err := store.HistoryOf(open(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	t0 := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	const domains = 20
+	var ids []string
+	for i := range domains {
+		d := fmt.Sprintf("d%d.example.com", i)
+		at := t0.Add(time.Duration(i) * time.Minute)
+		st := history.Advance(nil, nil, history.Snapshot{Domain: d, Names: []string{"www." + d}},
+			history.Scan{ID: history.NewScanID(at), Domain: d, Started: at, Complete: true})
+		if err := h.Record(ctx, &st); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, st.Scan.ID)
+	}
+	fails := 0
+	for i := range 1000 {
+		var err error
+		if i%2 == 0 {
+			_, _, err = h.Snapshot(ctx, ids[i%domains])
+		} else {
+			_, _, _, err = h.Last(ctx, fmt.Sprintf("d%d.example.com", i%domains))
+		}
+		if err != nil {
+			if fails++; fails <= 3 {
+				t.Errorf("read %d: %.200v", i, err)
+			}
+		}
+	}
+	if fails > 3 {
+		t.Errorf("%d of 1000 point reads failed", fails)
+	}
 }
 
 // testHistoryPartialRecord: a Record stopped between its inserts (a crash,
