@@ -710,15 +710,18 @@ func (d *Dispatcher) finish(s *sinkState, entries []*entry, state byte) {
 		s.pending = slices.DeleteFunc(s.pending, func(e *entry) bool { return e.done })
 	}
 	s.stats.Pending = len(s.pending)
-	close(d.changed)
-	d.changed = make(chan struct{})
-	d.mu.Unlock()
+	// Removed before Flush hears of it: after Flush, the spool is as
+	// empty as it will get.
 	for _, f := range remove {
 		if err := os.Remove(filepath.Join(d.opt.Dir, queueDir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			s.log.Warn("cannot remove a spool file", "file", f, "err", err)
 		}
 	}
-	if s.logLines > 2*len(s.seen)+1024 {
+	close(d.changed)
+	d.changed = make(chan struct{})
+	bloated := s.logLines > 2*len(s.seen)+1024
+	d.mu.Unlock()
+	if bloated {
 		d.rewriteLog(s)
 	}
 }
