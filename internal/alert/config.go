@@ -230,7 +230,8 @@ func jsonError(data []byte, err error) string {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		return fmt.Sprintf("%s: %v", position(data, se.Offset), se)
+		// Offset counts the offending byte.
+		return fmt.Sprintf("%s: %v", position(data, se.Offset-1), se)
 	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {

@@ -10,6 +10,7 @@ package alerttest
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -343,8 +344,10 @@ func (m *MTA) Messages() ([]Mail, error) {
 			files = append(files, filepath.Join(m.dir, "mail", "Maildir", sub, e.Name()))
 		}
 	}
-	// Maildir names start with the delivery time in seconds.
-	slices.SortFunc(files, func(a, b string) int { return strings.Compare(filepath.Base(a), filepath.Base(b)) })
+	// Exim's maildir names are "SECONDS.MMICROSECONDSPPID.HOST".
+	slices.SortFunc(files, func(a, b string) int {
+		return cmp.Or(slices.Compare(deliveryTime(a), deliveryTime(b)), strings.Compare(a, b))
+	})
 	var out []Mail
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
@@ -358,6 +361,15 @@ func (m *MTA) Messages() ([]Mail, error) {
 		out = append(out, ml)
 	}
 	return out, nil
+}
+
+// deliveryTime reads seconds and microseconds from a maildir file name.
+func deliveryTime(path string) []int64 {
+	sec, rest, _ := strings.Cut(filepath.Base(path), ".M")
+	usec, _, _ := strings.Cut(rest, "P")
+	s, _ := strconv.ParseInt(sec, 10, 64)
+	u, _ := strconv.ParseInt(usec, 10, 64)
+	return []int64{s, u}
 }
 
 func parseMail(raw string) (Mail, error) {
