@@ -10,9 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/dnsscout/dnsscout/internal/durable"
 )
 
 // Options configure Open. Zero values take the documented defaults.
@@ -252,9 +255,12 @@ func Open(o Options) (*Dispatcher, error) {
 			return nil, fmt.Errorf("alert: spool: %w", err)
 		}
 	}
-	unlock, err := lockSpool(o.Dir)
+	unlock, err := durable.Lock(o.Dir)
+	if errors.Is(err, durable.ErrLocked) {
+		return nil, fmt.Errorf("%w: %s", ErrSpoolLocked, o.Dir)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("alert: spool: %w", err)
 	}
 	d.unlock = unlock
 	if err := d.recover(); err != nil {
@@ -301,7 +307,7 @@ func (d *Dispatcher) recover() error {
 	ready := time.Now()
 	for _, e := range ents { // in name, that is sequence, order
 		name := e.Name()
-		if len(name) > len(tmpPrefix) && name[:len(tmpPrefix)] == tmpPrefix {
+		if strings.HasPrefix(name, durable.TempPrefix) {
 			os.Remove(filepath.Join(qdir, name)) // an Enqueue that did not finish
 			continue
 		}
@@ -390,7 +396,7 @@ func (d *Dispatcher) Enqueue(ctx context.Context, alerts ...Alert) error {
 	}
 	if admitted > 0 {
 		name := queueName(d.seq + 1)
-		if err := writeDurably(filepath.Join(d.opt.Dir, queueDir), name, buf); err != nil {
+		if err := durable.WriteFile(filepath.Join(d.opt.Dir, queueDir), name, buf); err != nil {
 			return fmt.Errorf("alert: spool: %w", err)
 		}
 		d.seq++

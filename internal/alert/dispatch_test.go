@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dnsscout/dnsscout/internal/durable"
 	"github.com/dnsscout/dnsscout/internal/finding"
 )
 
@@ -529,7 +530,7 @@ func TestRecoverDamage(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(qdir, q[1]), []byte(spoolHeader+"\n{\"enqueued\":"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(qdir, tmpPrefix+"0000000000000003.ndjson"), []byte("partial"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(qdir, durable.TempPrefix+"0000000000000003.ndjson"), []byte("partial"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	logPath := filepath.Join(dir, sinksDir, "hook"+logExt)

@@ -218,5 +218,18 @@ func classify(where string, res *http.Response, body []byte) error {
 	return err
 }
 
-// dialer opens the network connections of the SMTP and syslog sinks.
-var dialer = net.Dialer{KeepAlive: -1}
+// dial opens a connection for one attempt of the SMTP and syslog sinks:
+// ctx's deadline is the connection's, and ctx's end interrupts whatever
+// read or write is in progress. Call stop, then close the connection.
+func dial(ctx context.Context, network, addr string) (conn net.Conn, stop func() bool, err error) {
+	d := net.Dialer{KeepAlive: -1}
+	conn, err = d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	stop = context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	return conn, stop, nil
+}

@@ -74,16 +74,11 @@ func (e *partialError) Unwrap() error { return e.err }
 
 func (s *smtpSink) Send(ctx context.Context, m *Message) error {
 	msg := s.render(m)
-	conn, err := dialer.DialContext(ctx, "tcp", s.addr)
+	conn, stop, err := dial(ctx, "tcp", s.addr)
 	if err != nil {
 		return fmt.Errorf("smtp: %w", err)
 	}
 	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
-	// A cancelled ctx unblocks whatever read or write is in progress.
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if s.security == SecurityTLS {
 		tc := tls.Client(conn, s.tls)

@@ -12,16 +12,17 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/dnsscout/dnsscout/internal/durable"
 )
 
 // The spool directory:
 //
-//	DIR/lock                     flock: one Dispatcher per directory
+//	DIR/lock                     one Dispatcher per directory (durable.Lock)
 //	DIR/queue/SEQ.ndjson         one file per Enqueue: a header line, then
-//	                             one queueRecord per alert (written to a
-//	                             temporary name, fsynced, renamed)
+//	                             one queueRecord per alert (written with
+//	                             durable.WriteFile)
 //	DIR/sinks/NAME.log           per sink, one line per alert it is done
 //	                             with: "UNIX STATE ID" (appended, fsynced)
 //	DIR/corrupt/                 queue files that could not be read
@@ -34,10 +35,8 @@ const (
 	queueDir   = "queue"
 	sinksDir   = "sinks"
 	corruptDir = "corrupt"
-	lockFile   = "lock"
 	queueExt   = ".ndjson"
 	logExt     = ".log"
-	tmpPrefix  = ".tmp-"
 )
 
 // spoolHeader is the first line of every queue file.
@@ -191,44 +190,7 @@ func writeDoneLog(dir, name string, done map[string]int64) error {
 		w.Write(line)
 	}
 	w.Flush()
-	return writeDurably(dir, name, b.Bytes())
-}
-
-// writeDurably writes a file under a temporary name, syncs it, renames it
-// into place and syncs the directory.
-func writeDurably(dir, name string, b []byte) error {
-	tmp := filepath.Join(dir, tmpPrefix+name)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return err
-	}
-	return nil
+	return durable.WriteFile(dir, name, b.Bytes())
 }
 
 // appendSync appends b to f and syncs it.
@@ -237,22 +199,6 @@ func appendSync(f *os.File, b []byte) error {
 		return err
 	}
 	return f.Sync()
-}
-
-// lockSpool takes an exclusive lock on DIR/lock.
-func lockSpool(dir string) (unlock func(), err error) {
-	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("alert: spool: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%w: %s", ErrSpoolLocked, dir)
-	}
-	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
 }
 
 // moveAside moves an unreadable queue file to DIR/corrupt.

@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/dnsscout/dnsscout/internal/finding"
 )
@@ -76,15 +75,11 @@ func (s *syslogSink) datagram() bool { return s.network == "udp" || s.network ==
 // Send writes one syslog message per alert (a digest too) over one
 // connection.
 func (s *syslogSink) Send(ctx context.Context, m *Message) error {
-	conn, err := dialer.DialContext(ctx, s.network, s.addr)
+	conn, stop, err := dial(ctx, s.network, s.addr)
 	if err != nil {
 		return fmt.Errorf("syslog: %w", err)
 	}
 	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	limit := syslogStreamMax
 	if s.datagram() {
