@@ -106,6 +106,7 @@ func TestCrash(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() { cmd.Process.Kill() }) // if the test stops early
 			enqueued := make(chan int, 1)
 			go func() {
 				last := 0

@@ -64,7 +64,8 @@ type Options struct {
 	// it). Default 30 s.
 	SinkTimeout time.Duration
 	// SpoolBytes bounds the queue files; alerts that do not fit are
-	// dropped and counted (Enqueue returns ErrSpoolFull). Default 64 MiB.
+	// dropped and counted (Enqueue returns ErrSpoolFull). Default 64 MiB,
+	// at least 256 KiB.
 	SpoolBytes int64
 }
 
@@ -99,14 +100,17 @@ func (o *Options) fill() error {
 		return fmt.Errorf("%w: DigestMax must be at least 2 and DigestLines at least 1", ErrOptions)
 	case o.SinkTimeout < 0:
 		return fmt.Errorf("%w: SinkTimeout %v", ErrOptions, o.SinkTimeout)
-	case o.SpoolBytes < 64<<10:
-		return fmt.Errorf("%w: SpoolBytes %d below 64 KiB", ErrOptions, o.SpoolBytes)
+	case o.SpoolBytes < minSpoolBytes:
+		return fmt.Errorf("%w: SpoolBytes %d below %d (room for the largest alert)", ErrOptions, o.SpoolBytes, minSpoolBytes)
 	}
 	if o.DigestWindow < 0 {
 		o.DigestWindow = 0
 	}
 	return nil
 }
+
+// minSpoolBytes leaves room for a few alerts of the largest size.
+const minSpoolBytes = 4 * maxRecordBytes
 
 func setDefault[T comparable](v *T, def T) {
 	var zero T

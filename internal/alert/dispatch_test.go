@@ -386,12 +386,12 @@ func waitFor(t testing.TB, cond func() bool) {
 func TestSpoolFull(t *testing.T) {
 	r := newReceiver(t, "s", func(r *receiver) { r.status = http.StatusServiceUnavailable })
 	o := fastOptions(t.TempDir(), r.target("hook"))
-	o.SpoolBytes = 64 << 10
+	o.SpoolBytes = minSpoolBytes
 	d := mustOpen(t, o)
 	defer closeD(t, d)
 	alerts := nameAlerts("example.com", 12)
 	for i := range alerts {
-		alerts[i].Text = strings.Repeat("x", 8<<10)
+		alerts[i].Text = strings.Repeat("x", 32<<10)
 	}
 	err := d.Enqueue(context.Background(), alerts...)
 	if !errors.Is(err, ErrSpoolFull) {
