@@ -76,7 +76,8 @@ func slackPayload(m *Message) *slackMessage {
 	}
 	ctx := timeText(a.Time)
 	if a.Link != "" {
-		ctx = fmt.Sprintf("<%s|Timeline> · %s", slackEscape(a.Link), ctx)
+		// "|" would end the URL part of the link.
+		ctx = fmt.Sprintf("<%s|Timeline> · %s", slackEscape(strings.ReplaceAll(a.Link, "|", "%7C")), ctx)
 	}
 	return &slackMessage{
 		Text: truncate(fmt.Sprintf("[%s] %s", a.Severity, a.Line()), slackTextMax),

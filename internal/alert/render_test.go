@@ -90,10 +90,11 @@ func TestRenderHostile(t *testing.T) {
 	a.Title = "<!channel> *bold* [x](https://evil.example)\r\nBcc: victim@example.org"
 	a.Subject = `ns1"] [evil@1 x="y` + "\n"
 	a.Text = "line one\nline two \u2028 <@U123>"
+	a.Link = "https://dnsscout.example.net/t?a=1|<!here>"
 	m := newSingle(a)
 
 	b, _ := json.Marshal(slackPayload(m))
-	if bytes.Contains(b, []byte("<!channel>")) || bytes.Contains(b, []byte("<@U123>")) {
+	if bytes.Contains(b, []byte("<!channel>")) || bytes.Contains(b, []byte("<@U123>")) || bytes.Contains(b, []byte("<!here>")) || bytes.Contains(b, []byte("1|")) {
 		t.Errorf("slack payload keeps a mention: %s", b)
 	}
 	md := mattermostPayload(m, &MattermostConfig{}).Text
