@@ -46,50 +46,70 @@ func v6(nh byte, sport uint16) []byte {
 // variant uses a Linux extension the VM lacks and is covered by the capture
 // test).
 func TestFilter(t *testing.T) {
-	prog, err := live.Filter([]uint16{53, 5353}, false)
-	if err != nil {
-		t.Fatal(err)
+	vmOf := func(anyPort bool) *bpf.VM {
+		prog, err := live.Filter([]uint16{53, 5353}, anyPort, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		insns, ok := bpf.Disassemble(prog)
+		if !ok {
+			t.Fatal("filter does not disassemble")
+		}
+		vm, err := bpf.NewVM(insns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return vm
 	}
-	insns, ok := bpf.Disassemble(prog)
-	if !ok {
-		t.Fatal("filter does not disassemble")
-	}
-	vm, err := bpf.NewVM(insns)
-	if err != nil {
-		t.Fatal(err)
-	}
+	vm, vmAny := vmOf(false), vmOf(true)
+	proto := func(b []byte, p byte) []byte { b[9] = p; return b }
 	tests := []struct {
 		name   string
 		pkt    []byte
 		accept bool
+		any    bool // accepted with anyPort
 	}{
-		{"v4 UDP from 53", v4udp(53, 40000, 0), true},
-		{"v4 UDP from 5353", v4udp(5353, 5353, 0), true},
-		{"v4 UDP to 53 (query)", v4udp(40000, 53, 0), false},
-		{"v4 UDP NTP", v4udp(123, 123, 0), false},
-		{"v4 later fragment", v4udp(1, 2, 185), true},
-		{"v4 first fragment from 53", v4udp(53, 2, 0x2000), true},
-		{"v4 ICMP", func() []byte { b := v4udp(53, 1, 0); b[9] = 1; return b }(), false},
-		{"v4 TCP from 53", func() []byte { b := v4udp(53, 1, 0); b[9] = 6; return b }(), true},
-		{"v6 UDP from 53", v6(17, 53), true},
-		{"v6 UDP from 80", v6(17, 80), false},
-		{"v6 fragment header", v6(44, 0), true},
-		{"v6 hop-by-hop", v6(0, 0), true},
-		{"v6 ICMPv6", v6(58, 53), false},
-		{"ARP-ish garbage", []byte{0x00, 0x01, 0x08, 0x00}, false},
+		{"v4 UDP from 53", v4udp(53, 40000, 0), true, true},
+		{"v4 UDP from 5353", v4udp(5353, 5353, 0), true, true},
+		{"v4 UDP to 53 (query)", v4udp(40000, 53, 0), false, true},
+		{"v4 UDP NTP", v4udp(123, 123, 0), false, true},
+		{"v4 later fragment", v4udp(1, 2, 185), true, true},
+		{"v4 first fragment from 53", v4udp(53, 2, 0x2000), true, true},
+		{"v4 ICMP", proto(v4udp(53, 1, 0), 1), false, false},
+		{"v4 TCP from 53", proto(v4udp(53, 1, 0), 6), true, true},
+		{"v4 TCP from 8053", proto(v4udp(8053, 1, 0), 6), false, false},
+		{"v6 UDP from 53", v6(17, 53), true, true},
+		{"v6 UDP from 80", v6(17, 80), false, true},
+		{"v6 fragment header", v6(44, 0), true, true},
+		{"v6 hop-by-hop", v6(0, 0), true, true},
+		{"v6 ICMPv6", v6(58, 53), false, false},
+		{"ARP-ish garbage", []byte{0x00, 0x01, 0x08, 0x00}, false, false},
+		{"v4 VXLAN", v4udp(50000, 4789, 0), true, true},
+		{"v4 VXLAN-GPE", v4udp(50000, 4790, 0), true, true},
+		{"v4 GENEVE", v4udp(50000, 6081, 0), true, true},
+		{"v4 GRE", proto(v4udp(0, 0, 0), 47), true, true},
+		{"v4 UDP 8053 to 8053", v4udp(8053, 40000, 0), false, true},
+		{"v6 UDP to GENEVE", func() []byte { b := v6(17, 50000); binary.BigEndian.PutUint16(b[42:], 6081); return b }(), true, true},
+		{"v6 GRE", v6(47, 0), true, true},
+		{"v6 UDP 8053", v6(17, 8053), false, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			n, err := vm.Run(tc.pkt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if (n > 0) != tc.accept {
-				t.Errorf("filter returned %d, want accept=%v", n, tc.accept)
+			for _, c := range []struct {
+				vm   *bpf.VM
+				want bool
+			}{{vm, tc.accept}, {vmAny, tc.any}} {
+				n, err := c.vm.Run(tc.pkt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if (n > 0) != c.want {
+					t.Errorf("filter (any port %v) returned %d, want accept=%v", c.vm == vmAny, n, c.want)
+				}
 			}
 		})
 	}
-	if _, err := live.Filter(make([]uint16, 300), false); err == nil {
+	if _, err := live.Filter(make([]uint16, 300), false, false); err == nil {
 		t.Error("300 ports: no error for jumps out of range")
 	}
 }
@@ -137,9 +157,9 @@ func TestCaptureLoopback(t *testing.T) {
 	server(t, srv)
 	var mu sync.Mutex
 	ids := map[string]int{}
-	d := pcap.NewDecoder(pcap.Options{}, func(_ int64, msg []byte) error {
+	d := pcap.NewDecoder(pcap.Options{}, func(pm *pcap.Message) error {
 		var m dns.Msg
-		if m.Unpack(msg) == nil && len(m.Question) == 1 && len(m.Answer) == 1 {
+		if m.Unpack(pm.Data) == nil && len(m.Question) == 1 && len(m.Answer) == 1 {
 			mu.Lock()
 			ids[m.Question[0].Name]++
 			mu.Unlock()

@@ -17,7 +17,7 @@ func BenchmarkDecode(b *testing.B) {
 	pkt := eth(0x0800, ipv4("192.0.2.53", "198.51.100.1", 17, 1, 0, false, udpSeg(53, 40000, dnsMsg(180, 0))))
 	b.Run("handwritten", func(b *testing.B) {
 		n := 0
-		d := NewDecoder(Options{}, func(_ int64, msg []byte) error { n += len(msg); return nil })
+		d := NewDecoder(Options{}, func(m *Message) error { n += len(m.Data); return nil })
 		b.ReportAllocs()
 		for b.Loop() {
 			d.Packet(1, LinkEthernet, pkt)

@@ -64,9 +64,9 @@ func FuzzPacket(f *testing.F) {
 	}
 	links := []int{LinkEthernet, LinkSLL, LinkSLL2, LinkNull, LinkRaw, LinkLoop, LinkIPv4, LinkIPv6, 0xff}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d := NewDecoder(Options{FragmentMemory: 1 << 16, StreamMemory: 1 << 16, StreamBuffer: 1 << 14, MaxStreams: 8}, func(_ int64, msg []byte) error {
-			if len(msg) > 65535 {
-				t.Fatalf("message of %d bytes", len(msg))
+		d := NewDecoder(Options{FragmentMemory: 1 << 16, StreamMemory: 1 << 16, StreamBuffer: 1 << 14, MaxStreams: 8}, func(m *Message) error {
+			if len(m.Data) > 65535 {
+				t.Fatalf("message of %d bytes", len(m.Data))
 			}
 			return nil
 		})
