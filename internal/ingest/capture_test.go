@@ -3,11 +3,14 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +71,9 @@ func captureExchanges(t testing.TB, tag string) []captureExchange {
 					f.Dst = netip.MustParseAddr("ff02::fb")
 				}
 			}
-			out = append(out, captureExchange{f, s.spec.pack(t)})
+			b := s.spec.pack(t)
+			b[0], b[1] = 0, byte(len(out)+1) // a fixed ID: the captures are reproducible
+			out = append(out, captureExchange{f, b})
 		}
 	}
 	return out
@@ -78,6 +83,34 @@ func captureExchanges(t testing.TB, tag string) []captureExchange {
 // default, and why.
 var tsharkCannot = map[string]string{
 	"NFLOG big-endian": "tshark 4.0 reads NFLOG TLVs in the host's byte order only",
+}
+
+// corpusFile is the generated capture kept in ingest/pcap's testdata: a
+// seed of its fuzz targets and one of TestAgainstTshark's captures (which
+// passes tshark no options: the pseudowire with a control word is left out
+// with what tshark cannot decode).
+var corpusFile = filepath.Join("pcap", "testdata", "derived__encapsulations.pcapng")
+
+var update = flag.Bool("update", false, "rewrite "+corpusFile)
+
+// TestEncapsulationCorpus keeps corpusFile what writeEncapCapture
+// writes.
+func TestEncapsulationCorpus(t *testing.T) {
+	skip := maps.Clone(tsharkCannot)
+	skip["MPLS Ethernet pseudowire with control word (label 200)"] = "tshark needs -d"
+	b, err := os.ReadFile(writeEncapCapture(t, skip))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile(corpusFile, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old, err := os.ReadFile(corpusFile)
+	if err != nil || !bytes.Equal(old, b) {
+		t.Errorf("%s is not what pcaptest builds now (%v): run go test ./internal/ingest -run TestEncapsulationCorpus -update", corpusFile, err)
+	}
 }
 
 // tsharkDecodeAs are the tshark options the generated capture needs:
@@ -176,4 +209,205 @@ func TestEncapsulationStats(t *testing.T) {
 			t.Errorf("statistics do not show %q:\n%s", row, text.String())
 		}
 	}
+}
+
+// writeCapture writes exchanges as an Ethernet pcap with the given snap
+// length (0: none) at successive seconds from t0, and returns its path.
+func writeCapture(t *testing.T, snap int, xs []captureExchange) string {
+	t.Helper()
+	var pkts []pcaptest.Packet
+	for i, x := range xs {
+		pkts = append(pkts, pcaptest.Packet{Time: time.Unix(t0+int64(i), 0), Data: pcaptest.EthernetIP(pcaptest.UDP(x.flow, x.msg))})
+	}
+	var b bytes.Buffer
+	if err := pcaptest.WritePcap(&b, pcaptest.LinkEthernet, snap, pkts); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "capture.pcap")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestSnapLengthCut captures responses with a snap length that cuts them
+// inside a record: the complete records before the cut are stored under
+// the bailiwick rule, the cut record and everything after it are not, an
+// NXDOMAIN whose CNAME chain was cut names nobody, and tshark decodes the
+// same records.
+func TestSnapLengthCut(t *testing.T) {
+	flow := pcaptest.Flow{Src: netip.MustParseAddr("192.0.2.53"), Dst: netip.MustParseAddr("198.51.100.7"), SrcPort: 53, DstPort: 40000}
+	referral := msgSpec{q: "www.cut.example.com A", aa: true,
+		ans: []string{"www.cut.example.com. 60 IN A 192.0.2.1", "www.cut.example.com. 60 IN A 192.0.2.2",
+			"www.cut.example.com. 60 IN A 192.0.2.3", "www.cut.example.com. 60 IN A 192.0.2.4"},
+		auth:  []string{"cut.example.com. 60 IN NS ns1.cut.example.com.", "cut.example.com. 60 IN NS ns2.cut.example.com."},
+		extra: []string{"ns1.cut.example.com. 60 IN A 192.0.2.53", "ns2.cut.example.com. 60 IN A 192.0.2.54"}}
+	nx := msgSpec{q: "a.cut.example.com A", aa: true, rcode: dns.RcodeNameError,
+		ans:  []string{"a.cut.example.com. 60 IN CNAME b.cut.example.com.", "b.cut.example.com. 60 IN CNAME c.cut.example.com."},
+		auth: []string{"cut.example.com. 60 IN SOA ns1.cut.example.com. admin.cut.example.com. 1 7200 3600 1209600 60"}}
+	// cutAfter returns the snap length that cuts spec's message 3 bytes
+	// into the record following the first n (answer, authority,
+	// additional in order).
+	cutAfter := func(spec msgSpec, n int) int {
+		s := spec
+		all := slices.Concat(s.ans, s.auth, s.extra)
+		s.ans, s.auth, s.extra = nil, nil, nil
+		for i, r := range all[:n] {
+			switch {
+			case i < len(spec.ans):
+				s.ans = append(s.ans, r)
+			case i < len(spec.ans)+len(spec.auth):
+				s.auth = append(s.auth, r)
+			default:
+				s.extra = append(s.extra, r)
+			}
+		}
+		return 14 + 20 + 8 + len(s.pack(t)) + 3
+	}
+	tests := []struct {
+		name string
+		spec msgSpec
+		snap int
+		want []string // stored, as stored() renders them
+		nx   []string
+	}{
+		{name: "cut in the answer section", spec: referral, snap: cutAfter(referral, 2),
+			want: []string{"www.cut.example.com A 192.0.2.1 @", "www.cut.example.com A 192.0.2.2 @"}},
+		{name: "cut in the additional section", spec: referral, snap: cutAfter(referral, 7),
+			want: []string{"cut.example.com NS ns1.cut.example.com. @cut.example.com", "cut.example.com NS ns2.cut.example.com. @cut.example.com",
+				"ns1.cut.example.com A 192.0.2.53 @cut.example.com",
+				"www.cut.example.com A 192.0.2.1 @cut.example.com", "www.cut.example.com A 192.0.2.2 @cut.example.com",
+				"www.cut.example.com A 192.0.2.3 @cut.example.com", "www.cut.example.com A 192.0.2.4 @cut.example.com"}},
+		{name: "cut in the first record", spec: referral, snap: cutAfter(referral, 0)},
+		{name: "NXDOMAIN cut inside its CNAME chain", spec: nx, snap: cutAfter(nx, 1)},
+		{name: "NXDOMAIN cut in the authority section", spec: nx, snap: cutAfter(nx, 2), nx: []string{"c.cut.example.com"}},
+		{name: "NXDOMAIN whole", spec: nx, nx: []string{"c.cut.example.com"}},
+	}
+	tshark, _ := exec.LookPath("tshark")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			file := writeCapture(t, tc.snap, []captureExchange{{flow, tc.spec.pack(t)}})
+			m := newMemSink()
+			in, err := New(m, Options{SensorID: "t"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := in.Run(context.Background(), nil, file); err != nil {
+				t.Fatal(err)
+			}
+			if err := in.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := stored(m); !slices.Equal(got, tc.want) {
+				t.Errorf("stored:\n %s\nwant:\n %s", strings.Join(got, "\n "), strings.Join(tc.want, "\n "))
+			}
+			if got := slices.Sorted(maps.Keys(m.nx)); !slices.Equal(got, tc.nx) {
+				t.Errorf("NXDOMAIN names %v, want %v", got, tc.nx)
+			}
+			st := in.Stats()
+			if cut := tc.snap > 0; st.CutMessages != map[bool]uint64{true: 1}[cut] || (st.Malformed[wireErrNames[errRecord]] == 1) != cut {
+				t.Errorf("cut messages %d, malformed %v", st.CutMessages, st.Malformed)
+			}
+			if tshark != "" && tc.spec.rcode == 0 {
+				compareWithTshark(t, tshark, file, Options{SensorID: "t"}, nil)
+			}
+		})
+	}
+}
+
+// TestLocalNames ingests mDNS and LLMNR answers beside DNS ones: local
+// names are stored under SENSOR/mdns and SENSOR/llmnr only, a tuple seen
+// in both carries both ids, across a flush too, and local NXDOMAINs name
+// nobody.
+func TestLocalNames(t *testing.T) {
+	dnsFlow := pcaptest.Flow{Src: netip.MustParseAddr("192.0.2.53"), Dst: netip.MustParseAddr("198.51.100.7"), SrcPort: 53, DstPort: 40000}
+	mdnsFlow := pcaptest.Flow{Src: netip.MustParseAddr("192.0.2.20"), Dst: netip.MustParseAddr("224.0.0.251"), SrcPort: 5353, DstPort: 5353}
+	llmnrFlow := pcaptest.Flow{Src: netip.MustParseAddr("192.0.2.30"), Dst: netip.MustParseAddr("198.51.100.7"), SrcPort: 5355, DstPort: 50000}
+	global := msgSpec{q: "www.example.com A", aa: true, ans: []string{"www.example.com. 60 IN A 192.0.2.99"}}
+	claimed := msgSpec{aa: true, ans: []string{"www.example.com. 60 IN A 192.0.2.99", "printer.local. 120 IN A 192.0.2.20"}}
+	llmnr := msgSpec{q: "wpad A", ans: []string{"wpad. 30 IN A 192.0.2.30"}}
+	llmnrNX := msgSpec{q: "nobody A", rcode: dns.RcodeNameError}
+	xs := []captureExchange{
+		{dnsFlow, global.pack(t)}, {mdnsFlow, claimed.pack(t)}, {llmnrFlow, llmnr.pack(t)}, {llmnrFlow, llmnrNX.pack(t)},
+	}
+	m := newMemSink()
+	in, err := New(m, Options{SensorID: "edge"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := in.Run(ctx, nil, writeCapture(t, 0, xs)); err != nil {
+		t.Fatal(err)
+	}
+	// Again after a flush: the local tuples must keep their ids.
+	if err := in.Run(ctx, nil, writeCapture(t, 0, xs[1:2])); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tp := range m.tuples {
+		got = append(got, fmt.Sprintf("%s %s %d %s", tp.RRName, tp.RData, tp.Count, strings.Join(tp.SensorIDs, ",")))
+	}
+	slices.Sort(got)
+	want := []string{
+		"printer.local 192.0.2.20 2 edge/mdns",
+		"wpad 192.0.2.30 1 edge/llmnr",
+		"www.example.com 192.0.2.99 3 edge,edge/mdns",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("stored:\n %s\nwant:\n %s", strings.Join(got, "\n "), strings.Join(want, "\n "))
+	}
+	if len(m.nx) != 0 || in.Stats().NXDomain != 1 {
+		t.Errorf("NXDOMAIN names %v (counted %d): an LLMNR NXDOMAIN must only be counted", m.nx, in.Stats().NXDomain)
+	}
+}
+
+// TestAnyPortAgainstTshark ingests DNS exchanged on UDP 8053 with
+// AnyPort: what is stored is what tshark decodes when told the port is
+// DNS; without AnyPort nothing is.
+func TestAnyPortAgainstTshark(t *testing.T) {
+	var xs []captureExchange
+	for _, x := range captureExchanges(t, "anyport") {
+		if x.flow.SrcPort != 53 && x.flow.DstPort != 53 {
+			continue
+		}
+		f := x.flow
+		if f.SrcPort == 53 {
+			f.SrcPort = 8053
+			// The query this response answers, on the reverse flow.
+			m := new(dns.Msg)
+			if err := m.Unpack(x.msg); err != nil {
+				t.Fatal(err)
+			}
+			q := new(dns.Msg)
+			q.SetQuestion(m.Question[0].Name, m.Question[0].Qtype)
+			q.Id = m.Id
+			qb, err := q.Pack()
+			if err != nil {
+				t.Fatal(err)
+			}
+			xs = append(xs, captureExchange{f.Reverse(), qb})
+		} else {
+			f.DstPort = 8053
+		}
+		xs = append(xs, captureExchange{f, x.msg})
+	}
+	file := writeCapture(t, 0, xs)
+	m := newMemSink()
+	in, err := New(m, Options{SensorID: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Run(context.Background(), nil, file); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.tuples) != 0 {
+		t.Errorf("without AnyPort, %d tuples stored", len(m.tuples))
+	}
+	compareWithTshark(t, needTshark(t), file, Options{SensorID: "t", AnyPort: true}, []uint16{8053}, "-d", "udp.port==8053,dns")
 }

@@ -56,6 +56,9 @@ func (in *Ingester) messageLocked(ts int64, msg []byte, zone []byte, from origin
 		return
 	}
 	st.Responses++
+	if from != originDNS {
+		st.LocalResponses++
+	}
 	if (flags>>11)&0xf != 0 {
 		st.NotQuery++
 		return

@@ -39,6 +39,9 @@ type Stats struct {
 	NXDomain   uint64 `json:"nxdomain"`    // NXDOMAIN responses (counted per name)
 	OtherRcode uint64 `json:"other_rcode"` // responses with another rcode
 	NotQuery   uint64 `json:"not_query"`   // responses with an opcode other than QUERY
+	// LocalResponses are the responses from mDNS and LLMNR (in Responses),
+	// whose records are stored under SENSOR/mdns and SENSOR/llmnr.
+	LocalResponses uint64 `json:"local_responses"`
 	// Records and tuples.
 	Records        uint64 `json:"records"`          // sightings kept (records of messages, imported tuples)
 	OutOfBailiwick uint64 `json:"out_of_bailiwick"` // authority/additional records dropped by the bailiwick rule
@@ -150,6 +153,9 @@ func (s *Stats) WriteTo(w io.Writer) (int64, error) {
 		row("DNS messages", s.Messages)
 		row("queries", s.Queries)
 		row("responses", s.Responses)
+		if s.LocalResponses > 0 {
+			row("responses from mDNS/LLMNR (local names)", s.LocalResponses)
+		}
 		row("responses used (NOERROR)", s.Used)
 		row("NXDOMAIN responses", s.NXDomain)
 		row("other rcodes / opcodes", s.OtherRcode+s.NotQuery)

@@ -59,7 +59,7 @@ func (t *queryTable) add(k queryKey, q uint64, ts int64) {
 		t.ring = append(t.ring, queryRef{})
 		slot = len(t.ring) - 1
 	} else {
-		slot = int(t.seq % uint64(t.max))
+		slot = int((t.seq - 1) % uint64(t.max)) // the oldest
 		old := t.ring[slot]
 		if e, ok := t.m[old.key]; ok && e.seq == old.seq {
 			delete(t.m, old.key)

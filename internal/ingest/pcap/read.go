@@ -54,7 +54,7 @@ const (
 // inside a packet fails with ErrTruncatedFile, a broken structure with
 // ErrCorrupt, both after decoding everything before.
 func Read(ctx context.Context, r io.Reader, d *Decoder) error {
-	f := &fileReader{r: r, buf: make([]byte, 1<<20)}
+	f := &fileReader{r: r, buf: make([]byte, 256<<10)}
 	head, err := f.peek(4)
 	if err != nil || !IsCapture(head) {
 		return ErrFormat
@@ -158,17 +158,16 @@ func (f *fileReader) peek(n int) ([]byte, error) {
 	if f.end-f.pos >= n {
 		return f.buf[f.pos : f.pos+n], nil
 	}
-	if n > len(f.buf) {
-		buf := make([]byte, max(n, 2*len(f.buf)))
-		copy(buf, f.buf[f.pos:f.end])
-		f.buf = buf
-	} else {
-		copy(f.buf, f.buf[f.pos:f.end])
-	}
+	copy(f.buf, f.buf[f.pos:f.end])
 	f.off += int64(f.pos)
 	f.end -= f.pos
 	f.pos = 0
 	for f.end < n && f.err == nil {
+		if f.end == len(f.buf) {
+			// Grow as the data comes, not as a length field says: a
+			// lying length in a short file costs nothing.
+			f.buf = append(f.buf, make([]byte, min(len(f.buf), n-f.end))...)
+		}
 		m, err := f.r.Read(f.buf[f.end:])
 		f.end += m
 		if err != nil {
