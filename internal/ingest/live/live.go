@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket/afpacket"
@@ -132,7 +133,8 @@ const packetOutgoing = 4
 
 // Filter builds the kernel filter for packets at the network header (a
 // SOCK_DGRAM socket): IPv4 or IPv6 UDP/TCP sent from one of ports, UDP
-// sent to a tunnel port (VXLAN 4789, VXLAN-GPE 4790, GENEVE 6081), GRE and
+// to or from a tunnel port (VXLAN 4789, VXLAN-GPE 4790, GENEVE 6081, GTP-U
+// 2152, Teredo 3544), GRE and
 // IP in IP, IPv4 fragments past the first, and IPv6 packets with extension
 // headers (the decoder looks at those itself); with anyPort every UDP
 // packet. On a loopback interface every packet passes twice, once
@@ -178,7 +180,8 @@ func Filter(ports []uint16, anyPort, loopback bool) ([]bpf.RawInstruction, error
 			}
 		}
 	}
-	tunnelPorts := []uint16{4789, 4790, 6081}
+	tunnelPorts := []uint16{4789, 4790, 6081, 2152, 3544}
+	srcPorts := append(slices.Clone(ports), tunnelPorts...)
 
 	if loopback {
 		p = append(p, bpf.LoadExtension{Num: bpf.ExtType})
@@ -210,7 +213,7 @@ func Filter(ports []uint16, anyPort, loopback bool) ([]bpf.RawInstruction, error
 	jset(0x1fff, "accept", "v4port")
 	label("v4port")
 	p = append(p, bpf.LoadMemShift{Off: 0}, bpf.LoadIndirect{Off: 0, Size: 2})
-	portCheck("v4p", ports, "v4dport")
+	portCheck("v4p", srcPorts, "v4dport")
 	label("v4dport")
 	p = append(p, bpf.LoadIndirect{Off: 2, Size: 2})
 	portCheck("v4t", tunnelPorts, "drop")
@@ -233,7 +236,7 @@ func Filter(ports []uint16, anyPort, loopback bool) ([]bpf.RawInstruction, error
 	jmp("drop")
 	label("v6port")
 	p = append(p, bpf.LoadAbsolute{Off: 40, Size: 2})
-	portCheck("v6p", ports, "v6dport")
+	portCheck("v6p", srcPorts, "v6dport")
 	label("v6dport")
 	p = append(p, bpf.LoadAbsolute{Off: 42, Size: 2})
 	portCheck("v6t", tunnelPorts, "drop")

@@ -87,6 +87,8 @@ func TestFilter(t *testing.T) {
 		{"v4 VXLAN", v4udp(50000, 4789, 0), true, true},
 		{"v4 VXLAN-GPE", v4udp(50000, 4790, 0), true, true},
 		{"v4 GENEVE", v4udp(50000, 6081, 0), true, true},
+		{"v4 GTP-U", v4udp(2152, 2152, 0), true, true},
+		{"v4 from Teredo", v4udp(3544, 50000, 0), true, true},
 		{"v4 GRE", proto(v4udp(0, 0, 0), 47), true, true},
 		{"v4 UDP 8053 to 8053", v4udp(8053, 40000, 0), false, true},
 		{"v6 UDP to GENEVE", func() []byte { b := v6(17, 50000); binary.BigEndian.PutUint16(b[42:], 6081); return b }(), true, true},

@@ -4,7 +4,7 @@
 // cooked SLL and SLL2, raw IP, BSD loopback, PPP and Cisco HDLC, NFLOG,
 // 802.11 with or without radiotap), the tunnels traffic is mirrored
 // through (VXLAN, VXLAN-GPE, GENEVE, GRE, ERSPAN I/II/III, MPLS, PPPoE,
-// IP in IP) to a bounded depth, IPv4 and IPv6 with extension headers,
+// GTP-U, Teredo, IP in IP) to a bounded depth, IPv4 and IPv6 with extension headers,
 // reassembles IP fragments and DNS-over-TCP streams, and hands every DNS
 // message sent from a DNS port to a Handler. With Options.AnyPort it also
 // finds DNS on other UDP ports, by matching responses with queries.
@@ -117,8 +117,8 @@ type Options struct {
 	// are forgotten beyond it. Default: 65536.
 	AnyPortQueries int
 	// MaxDepth bounds nested encapsulations (VXLAN, GENEVE, GRE with or
-	// without ERSPAN, MPLS, PPPoE, IP in IP each count one); a packet
-	// nested deeper is counted and skipped. Default: 4.
+	// without ERSPAN, MPLS, PPPoE, GTP-U, Teredo, IP in IP each count
+	// one); a packet nested deeper is counted and skipped. Default: 4.
 	MaxDepth int
 	// FragmentMemory bounds the bytes held by incomplete IP datagrams;
 	// the oldest are dropped beyond it. Default: 4 MiB.
@@ -160,7 +160,7 @@ const (
 	FragDropped                // incomplete datagram timed out or evicted for memory
 	TCPGap                     // stream dropped because a gap never filled (or evicted)
 	TCPBadLength               // zero-length DNS message in a TCP stream
-	BadTunnel                  // tunnel header (GRE, ERSPAN, VXLAN, GENEVE, MPLS, PPPoE) invalid or truncated
+	BadTunnel                  // tunnel header (GRE, ERSPAN, VXLAN, GENEVE, GTP-U, Teredo, MPLS, PPPoE) invalid or truncated
 	TooDeep                    // encapsulations nested beyond Options.MaxDepth
 	LinkType                   // packet of a link type the decoder does not know
 	numReasons
@@ -206,6 +206,8 @@ const (
 	EncapVXLAN                 // VXLAN (UDP 4789)
 	EncapVXLANGPE              // VXLAN-GPE (UDP 4790)
 	EncapGENEVE                // GENEVE (UDP 6081)
+	EncapGTPU                  // GTP-U (UDP 2152)
+	EncapTeredo                // Teredo (UDP 3544)
 	EncapIPinIP                // IPv4 or IPv6 in IPv4 or IPv6 (protocols 4, 41)
 	EncapIPv6Ext               // IPv6 extension headers skipped
 	Encap80211                 // 802.11 data frame with LLC/SNAP
@@ -225,6 +227,8 @@ var encapNames = [numEncaps]string{
 	EncapVXLAN:    "VXLAN",
 	EncapVXLANGPE: "VXLAN-GPE",
 	EncapGENEVE:   "GENEVE",
+	EncapGTPU:     "GTP-U",
+	EncapTeredo:   "Teredo",
 	EncapIPinIP:   "IP in IP",
 	EncapIPv6Ext:  "IPv6 extension headers",
 	Encap80211:    "802.11 data",

@@ -215,6 +215,7 @@ func TestPacketFilter(t *testing.T) {
 		malformed Reason
 	}{
 		{name: "query to 53 is counted, not decoded", lt: LinkRaw, pkt: ipv4("192.0.2.1", "192.0.2.53", 17, 1, 0, false, udpSeg(40000, 53, msg)), queries: 1},
+		{name: "query from a tunnel port is a query", lt: LinkRaw, pkt: ipv4("192.0.2.1", "192.0.2.53", 17, 1, 0, false, udpSeg(4789, 53, msg)), queries: 1},
 		{name: "other port ignored", lt: LinkRaw, pkt: ipv4("192.0.2.1", "192.0.2.53", 17, 1, 0, false, udpSeg(123, 123, msg)), ignored: 1},
 		{name: "--ports 5353", o: Options{Ports: []uint16{5353}}, lt: LinkRaw, pkt: ipv4("192.0.2.53", "192.0.2.1", 17, 1, 0, false, udpSeg(5353, 5353, msg)), messages: 1},
 		{name: "53 not in --ports", o: Options{Ports: []uint16{5353}}, lt: LinkRaw, pkt: ipv4("192.0.2.53", "192.0.2.1", 17, 1, 0, false, udpSeg(53, 4000, msg)), ignored: 1},

@@ -41,6 +41,9 @@ var encapKinds = map[string][]Encap{
 	"GENEVE with options":                    {EncapGENEVE},
 	"GENEVE with IP (gateway load balancer)": {EncapGENEVE},
 	"GENEVE in VXLAN":                        {EncapVXLAN, EncapGENEVE},
+	"GTP-U":                                  {EncapGTPU},
+	"GTP-U with an extension header":         {EncapGTPU},
+	"Teredo with origin indication":          {EncapTeredo},
 	"IP in IPv4":                             {EncapIPinIP},
 	"IP in IPv6":                             {EncapIPinIP},
 	"IPv6 extension headers":                 {EncapIPv6Ext},
@@ -241,6 +244,10 @@ func TestLinkEdgeCases(t *testing.T) {
 		{name: "PPP LCP", lt: LinkPPP, pkt: []byte{0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4}, ignored: 1},
 		{name: "nine VLAN tags", lt: LinkEthernet, pkt: eth(0x0800, ip, 0x8100, 0x8100, 0x8100, 0x8100, 0x8100, 0x8100, 0x8100, 0x8100, 0x8100), bad: BadLink},
 		{name: "response to a client on port 4789 is DNS", lt: LinkRaw, pkt: ipv4("192.0.2.53", "198.51.100.7", 17, 1, 0, false, udpSeg(53, 4789, msg)), messages: 1},
+		{name: "GTP-U echo request", lt: LinkRaw, pkt: ipv4("203.0.113.1", "203.0.113.2", 17, 1, 0, false, udpSeg(2152, 2152, []byte{0x32, 1, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0})), ignored: 1},
+		{name: "GTP version 2", lt: LinkRaw, pkt: ipv4("203.0.113.1", "203.0.113.2", 17, 1, 0, false, udpSeg(2152, 2152, append([]byte{0x50, 0xff, 0, 0, 0, 0, 0, 0}, ip...))), bad: BadTunnel},
+		{name: "GTP-U extension past the end", lt: LinkRaw, pkt: ipv4("203.0.113.1", "203.0.113.2", 17, 1, 0, false, udpSeg(2152, 2152, []byte{0x34, 0xff, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0x85, 9, 0, 0, 0})), bad: BadTunnel},
+		{name: "Teredo bubble", lt: LinkRaw, pkt: ipv4("203.0.113.1", "203.0.113.2", 17, 1, 0, false, udpSeg(50000, 3544, []byte{0, 0, 1, 2, 3, 4, 5, 6})), ignored: 1},
 		{name: "VXLAN too short", lt: LinkRaw, pkt: ipv4("203.0.113.1", "203.0.113.2", 17, 1, 0, false, udpSeg(50000, 4789, []byte{8, 0, 0})), bad: BadTunnel},
 	}
 	for _, tc := range tests {

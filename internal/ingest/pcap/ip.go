@@ -179,11 +179,22 @@ const (
 	portVXLAN    = 4789
 	portVXLANGPE = 4790
 	portGENEVE   = 6081
+	portGTPU     = 2152
+	portTeredo   = 3544
 )
 
+func tunnelPort(p uint16) bool {
+	switch p {
+	case portVXLAN, portVXLANGPE, portGENEVE, portGTPU, portTeredo:
+		return true
+	}
+	return false
+}
+
 // udp passes a datagram sent from a DNS port to the handler (whole, or as
-// captured when the snap length cut it), opens tunnels sent to their
-// port, counts queries, and with AnyPort tries the other ports.
+// captured when the snap length cut it), counts queries, opens tunnels
+// sent to or from their port, and with AnyPort tries the other ports. As
+// tshark does, a DNS port wins over a tunnel port.
 func (d *Decoder) udp(src, dst *[16]byte, p []byte, truncated, v6 bool, depth int) {
 	if len(p) < 8 {
 		if truncated {
@@ -196,32 +207,23 @@ func (d *Decoder) udp(src, dst *[16]byte, p []byte, truncated, v6 bool, depth in
 	sport := binary.BigEndian.Uint16(p[0:2])
 	dport := binary.BigEndian.Uint16(p[2:4])
 	ulen := int(binary.BigEndian.Uint16(p[4:6]))
-	if d.isPort(sport) {
+	switch {
+	case d.isPort(sport):
 		if body, cut, ok := d.udpBody(p, ulen, truncated); ok {
 			d.message(body, sport, cut)
 		}
-		return
-	}
-	switch dport {
-	case portVXLAN, portVXLANGPE, portGENEVE:
+	case d.isPort(dport):
+		atomic.AddUint64(&d.stats.Queries, 1)
+	case tunnelPort(dport) || tunnelPort(sport):
 		if ulen < 8 {
 			d.bad(BadUDP)
 			return
 		}
-		body := p[8:min(ulen, len(p))]
-		switch dport {
-		case portVXLAN:
-			d.vxlan(body, depth)
-		case portVXLANGPE:
-			d.vxlanGPE(body, depth)
-		default:
-			d.geneve(body, depth)
+		port := dport
+		if !tunnelPort(dport) {
+			port = sport
 		}
-		return
-	}
-	switch {
-	case d.isPort(dport):
-		atomic.AddUint64(&d.stats.Queries, 1)
+		d.udpTunnel(port, p[8:min(ulen, len(p))], depth)
 	case d.opt.AnyPort && sport != DoTPort && dport != DoTPort:
 		if body, cut, ok := d.udpBody(p, ulen, truncated); ok {
 			d.anyPort(src, dst, sport, dport, v6, body, cut)

@@ -3,8 +3,8 @@ package pcap
 // Tunnels: GRE (RFC 2784, 2890, the keys and sequence numbers of RFC 1701
 // and the enhanced GRE of PPTP, RFC 2637), ERSPAN types I, II and III
 // (draft-foschiano-erspan), VXLAN (RFC 7348), VXLAN-GPE
-// (draft-ietf-nvo3-vxlan-gpe) and GENEVE (RFC 8926). Each counts one
-// level of Options.MaxDepth.
+// (draft-ietf-nvo3-vxlan-gpe), GENEVE (RFC 8926), GTP-U (3GPP TS 29.281)
+// and Teredo (RFC 4380). Each counts one level of Options.MaxDepth.
 
 const (
 	greChecksum = 0x8000
@@ -114,6 +114,89 @@ func (d *Decoder) erspan(greFlags uint16, b []byte, depth int) {
 	default:
 		d.bad(BadTunnel)
 	}
+}
+
+// udpTunnel decodes the payload of a datagram to or from a tunnel port.
+func (d *Decoder) udpTunnel(port uint16, b []byte, depth int) {
+	switch port {
+	case portVXLAN:
+		d.vxlan(b, depth)
+	case portVXLANGPE:
+		d.vxlanGPE(b, depth)
+	case portGENEVE:
+		d.geneve(b, depth)
+	case portGTPU:
+		d.gtpu(b, depth)
+	case portTeredo:
+		d.teredo(b, depth)
+	}
+}
+
+// gtpu decodes a GTP-U (version 1) header with its optional fields and
+// extension headers; only T-PDU messages carry IP packets.
+func (d *Decoder) gtpu(b []byte, depth int) {
+	if !d.deeper(depth) {
+		return
+	}
+	d.encap(EncapGTPU)
+	if len(b) < 8 || b[0]>>5 != 1 || b[0]&0x10 == 0 { // version 1, GTP (not GTP')
+		d.bad(BadTunnel)
+		return
+	}
+	if b[1] != 0xff { // echo, error indication, end marker...
+		d.ignore()
+		return
+	}
+	if n := 8 + int(be16(b[2:4])); n < len(b) {
+		b = b[:n]
+	}
+	off := 8
+	if b[0]&0x07 != 0 { // E, S or PN: sequence, N-PDU, next extension type
+		if len(b) < 12 {
+			d.bad(BadTunnel)
+			return
+		}
+		off = 12
+		for next := b[11]; next != 0; {
+			if len(b) <= off {
+				d.bad(BadTunnel)
+				return
+			}
+			n := 4 * int(b[off])
+			if n == 0 || len(b) < off+n {
+				d.bad(BadTunnel)
+				return
+			}
+			next = b[off+n-1]
+			off += n
+		}
+	}
+	d.ip(b[off:], depth+1)
+}
+
+// teredo decodes Teredo (IPv6 in UDP): optional authentication and origin
+// indication headers, then IPv6.
+func (d *Decoder) teredo(b []byte, depth int) {
+	if !d.deeper(depth) {
+		return
+	}
+	d.encap(EncapTeredo)
+	if len(b) >= 4 && b[0] == 0 && b[1] == 1 { // authentication
+		n := 4 + int(b[2]) + int(b[3]) + 8 + 1
+		if len(b) < n {
+			d.bad(BadTunnel)
+			return
+		}
+		b = b[n:]
+	}
+	if len(b) >= 8 && b[0] == 0 && b[1] == 0 { // origin indication
+		b = b[8:]
+	}
+	if len(b) == 0 || b[0]>>4 != 6 {
+		d.ignore() // a bubble or something else
+		return
+	}
+	d.ipv6(b, depth+1)
 }
 
 // vxlan decodes a VXLAN header and the Ethernet frame after it.

@@ -208,6 +208,21 @@ func Encaps() []Encap {
 		{"GENEVE in VXLAN", LinkEthernet, func(ip []byte) []byte {
 			return outerUDP(false, 4789, vxlan(outerUDP(false, 6081, geneve(0x6558, EthernetIP(ip)))))
 		}},
+		{"GTP-U", LinkEthernet, func(ip []byte) []byte {
+			return outerUDP(false, 2152, slices.Concat([]byte{0x30, 0xff, byte(len(ip) >> 8), byte(len(ip)), 0, 0, 0, 9}, ip))
+		}},
+		{"GTP-U with an extension header", LinkEthernet, func(ip []byte) []byte {
+			n := 8 + len(ip)
+			return outerUDP(false, 2152, slices.Concat([]byte{0x34, 0xff, byte(n >> 8), byte(n), 0, 0, 0, 9,
+				0, 0, 0, 0x85, // sequence, N-PDU, next: PDU session container
+				1, 0x00, 0x09, 0x00}, ip)) // one 4-byte extension, QFI 9, no next
+		}},
+		{"Teredo with origin indication", LinkEthernet, func(ip []byte) []byte {
+			if ipType(ip) != layers.EthernetTypeIPv6 {
+				return nil
+			}
+			return outerUDP(false, 3544, slices.Concat([]byte{0, 0, 0xf2, 0x27, 0x34, 0xff, 0x8c, 0xfd}, ip))
+		}},
 		{"IP in IPv4", LinkEthernet, func(ip []byte) []byte {
 			proto := layers.IPProtocolIPv4
 			if ipType(ip) == layers.EthernetTypeIPv6 {
