@@ -149,6 +149,25 @@ func writeEncapCapture(t *testing.T, skip map[string]string) string {
 	return path
 }
 
+// ingestFiles runs an ingester with o over files and closes it.
+func ingestFiles(t *testing.T, o Options, files ...string) (*memSink, *Ingester) {
+	t.Helper()
+	m := newMemSink()
+	in, err := New(m, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if err := in.Run(context.Background(), nil, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := in.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return m, in
+}
+
 func needTshark(t *testing.T) string {
 	t.Helper()
 	tshark, err := exec.LookPath("tshark")
@@ -175,17 +194,7 @@ func TestEncapsulationsAgainstTshark(t *testing.T) {
 // TestEncapsulationStats checks the per-kind counters of the generated
 // capture: every packet of a kind is counted once under its name.
 func TestEncapsulationStats(t *testing.T) {
-	m := newMemSink()
-	in, err := New(m, Options{SensorID: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := in.Run(context.Background(), nil, writeEncapCapture(t, nil)); err != nil {
-		t.Fatal(err)
-	}
-	if err := in.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	_, in := ingestFiles(t, Options{SensorID: "t"}, writeEncapCapture(t, nil))
 	st := in.Stats()
 	per := uint64(len(captureExchanges(t, "x")) / 2) // exchanges per IP version
 	want := map[string]uint64{
@@ -287,17 +296,7 @@ func TestSnapLengthCut(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			file := writeCapture(t, tc.snap, []captureExchange{{flow, tc.spec.pack(t)}})
-			m := newMemSink()
-			in, err := New(m, Options{SensorID: "t"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := in.Run(context.Background(), nil, file); err != nil {
-				t.Fatal(err)
-			}
-			if err := in.Close(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			m, in := ingestFiles(t, Options{SensorID: "t"}, file)
 			if got := stored(m); !slices.Equal(got, tc.want) {
 				t.Errorf("stored:\n %s\nwant:\n %s", strings.Join(got, "\n "), strings.Join(tc.want, "\n "))
 			}
@@ -330,22 +329,9 @@ func TestLocalNames(t *testing.T) {
 	xs := []captureExchange{
 		{dnsFlow, global.pack(t)}, {mdnsFlow, claimed.pack(t)}, {llmnrFlow, llmnr.pack(t)}, {llmnrFlow, llmnrNX.pack(t)},
 	}
-	m := newMemSink()
-	in, err := New(m, Options{SensorID: "edge"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := in.Run(ctx, nil, writeCapture(t, 0, xs)); err != nil {
-		t.Fatal(err)
-	}
-	// Again after a flush: the local tuples must keep their ids.
-	if err := in.Run(ctx, nil, writeCapture(t, 0, xs[1:2])); err != nil {
-		t.Fatal(err)
-	}
-	if err := in.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	// The second file comes after a flush: the local tuples must keep
+	// their ids.
+	m, in := ingestFiles(t, Options{SensorID: "edge"}, writeCapture(t, 0, xs), writeCapture(t, 0, xs[1:2]))
 	var got []string
 	for _, tp := range m.tuples {
 		got = append(got, fmt.Sprintf("%s %s %d %s", tp.RRName, tp.RData, tp.Count, strings.Join(tp.SensorIDs, ",")))
@@ -395,17 +381,7 @@ func TestAnyPortAgainstTshark(t *testing.T) {
 		xs = append(xs, captureExchange{f, x.msg})
 	}
 	file := writeCapture(t, 0, xs)
-	m := newMemSink()
-	in, err := New(m, Options{SensorID: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := in.Run(context.Background(), nil, file); err != nil {
-		t.Fatal(err)
-	}
-	if err := in.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	m, _ := ingestFiles(t, Options{SensorID: "t"}, file)
 	if len(m.tuples) != 0 {
 		t.Errorf("without AnyPort, %d tuples stored", len(m.tuples))
 	}

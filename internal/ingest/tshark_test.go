@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -67,17 +66,7 @@ func compareWithTshark(t *testing.T, tshark, file string, o Options, ports []uin
 	}
 	tsharkArgs = append([]string{"-Y", "(" + strings.Join(filter, " || ") + ") && dns.flags.response==1"}, tsharkArgs...)
 	want, wantTimes, wantSensors := tsharkExpect(t, tshark, file, o.SensorID, tsharkArgs...)
-	m := newMemSink()
-	in, err := New(m, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := in.Run(context.Background(), nil, file); err != nil {
-		t.Fatal(err)
-	}
-	if err := in.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	m, _ := ingestFiles(t, o, file)
 	got := map[string]*pdns.Tuple{}
 	for _, tp := range m.tuples {
 		k := tp.RRName + " " + pdns.TypeString(tp.RRType) + " "

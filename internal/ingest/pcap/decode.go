@@ -372,6 +372,15 @@ func (d *Decoder) isPort(p uint16) bool { return d.ports[p/64]&(1<<(p%64)) != 0 
 
 func (d *Decoder) bad(r Reason) { atomic.AddUint64(&d.stats.Malformed[r], 1) }
 
+// badOrCut counts a header that does not fit: cut by the snap length when
+// the IP header said more, else malformed for reason r.
+func (d *Decoder) badOrCut(r Reason, truncated bool) {
+	if truncated {
+		r = Truncated
+	}
+	d.bad(r)
+}
+
 func (d *Decoder) ignore() { atomic.AddUint64(&d.stats.Ignored, 1) }
 
 // encap notes that the current packet carried an encapsulation of kind e.

@@ -92,27 +92,18 @@ func (d *Decoder) ipv6(b []byte, depth int) {
 	p := b[40:]
 	for {
 		switch next {
-		case 0, 43, 60, 135, 139, 140, 253, 254:
+		case 0, 43, 60, 135, 139, 140, 253, 254, 51:
 			// Hop-by-hop, routing, destination options, mobility, HIP,
-			// shim6, experimental: the uniform format of RFC 6564.
+			// shim6, experimental: the uniform format of RFC 6564; the
+			// authentication header (51) counts its length in 4 bytes.
 			if len(p) < 8 {
 				d.bad(BadIPv6)
 				return
 			}
 			n := (int(p[1]) + 1) * 8
-			if len(p) < n {
-				d.bad(BadIPv6)
-				return
+			if next == 51 {
+				n = (int(p[1]) + 2) * 4
 			}
-			d.encap(EncapIPv6Ext)
-			next, p = p[0], p[n:]
-			continue
-		case 51: // authentication header
-			if len(p) < 8 {
-				d.bad(BadIPv6)
-				return
-			}
-			n := (int(p[1]) + 2) * 4
 			if len(p) < n {
 				d.bad(BadIPv6)
 				return
@@ -197,11 +188,7 @@ func tunnelPort(p uint16) bool {
 // tshark does, a DNS port wins over a tunnel port.
 func (d *Decoder) udp(src, dst *[16]byte, p []byte, truncated, v6 bool, depth int) {
 	if len(p) < 8 {
-		if truncated {
-			d.bad(Truncated)
-		} else {
-			d.bad(BadUDP)
-		}
+		d.badOrCut(BadUDP, truncated)
 		return
 	}
 	sport := binary.BigEndian.Uint16(p[0:2])

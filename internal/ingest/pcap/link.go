@@ -37,17 +37,9 @@ func (d *Decoder) link(lt int, data []byte) {
 	case LinkRaw, LinkRawBSD, LinkRawOBSD, LinkIPv4, LinkIPv6:
 		d.ip(data, 0)
 	case LinkSLL:
-		if len(data) < 16 {
-			d.bad(BadLink)
-			return
-		}
-		d.ether(be16(data[14:16]), data[16:], 0)
+		d.etherAt(data, 14, 16, 0)
 	case LinkSLL2:
-		if len(data) < 20 {
-			d.bad(BadLink)
-			return
-		}
-		d.ether(be16(data[0:2]), data[20:], 0)
+		d.etherAt(data, 0, 20, 0)
 	case LinkNull, LinkLoop:
 		if len(data) < 4 {
 			d.bad(BadLink)
@@ -65,11 +57,7 @@ func (d *Decoder) link(lt int, data []byte) {
 	case LinkPPPoE:
 		d.pppoe(data, 0)
 	case LinkCHDLC:
-		if len(data) < 4 {
-			d.bad(BadLink)
-			return
-		}
-		d.ether(be16(data[2:4]), data[4:], 0)
+		d.etherAt(data, 2, 4, 0)
 	default:
 		d.bad(LinkType)
 	}
@@ -77,12 +65,16 @@ func (d *Decoder) link(lt int, data []byte) {
 
 // ethernet decodes an Ethernet frame (Ethernet II, or 802.3 with
 // LLC/SNAP).
-func (d *Decoder) ethernet(b []byte, depth int) {
-	if len(b) < 14 {
+func (d *Decoder) ethernet(b []byte, depth int) { d.etherAt(b, 12, 14, depth) }
+
+// etherAt decodes a link header of hdr bytes with an EtherType at typeOff
+// (Ethernet, SLL, SLL2, Cisco HDLC) and what follows.
+func (d *Decoder) etherAt(b []byte, typeOff, hdr, depth int) {
+	if len(b) < hdr {
 		d.bad(BadLink)
 		return
 	}
-	d.ether(be16(b[12:14]), b[14:], depth)
+	d.ether(be16(b[typeOff:]), b[hdr:], depth)
 }
 
 // ether decodes what follows an EtherType: VLAN tags, then IP or a

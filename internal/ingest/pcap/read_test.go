@@ -279,11 +279,7 @@ func TestReadPcapngErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d, g := newTestDecoder(Options{})
-			err := Read(context.Background(), bytes.NewReader(tc.file), d)
-			if !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
-				t.Fatalf("Read = %v, want %v", err, tc.err)
-			}
+			d, g, err := readWant(t, tc.file, tc.err)
 			if tc.text != "" && !strings.Contains(err.Error(), tc.text) {
 				t.Errorf("error %q does not say %q", err, tc.text)
 			}
@@ -297,13 +293,22 @@ func TestReadPcapngErrors(t *testing.T) {
 	}
 }
 
+// readWant reads file and fails unless Read's error is want (nil or
+// one of the package's errors).
+func readWant(t *testing.T, file []byte, want error) (*Decoder, *got, error) {
+	t.Helper()
+	d, g := newTestDecoder(Options{})
+	err := Read(context.Background(), bytes.NewReader(file), d)
+	if !errors.Is(err, want) || (want == nil) != (err == nil) {
+		t.Fatalf("Read = %v, want %v", err, want)
+	}
+	return d, g, err
+}
+
 // pcapFile builds a classic pcap file: magic (as written, little-endian
 // unless be), link type, records.
 func pcapFile(be bool, magic uint32, lt uint32, recs ...[]byte) []byte {
-	var o binary.AppendByteOrder = binary.LittleEndian
-	if be {
-		o = binary.BigEndian
-	}
+	o := orderOf(be)
 	b := o.AppendUint32(nil, magic)
 	b = o.AppendUint16(b, 2)
 	b = o.AppendUint16(b, 4)
@@ -316,11 +321,15 @@ func pcapFile(be bool, magic uint32, lt uint32, recs ...[]byte) []byte {
 	return b
 }
 
-func pcapRecord(be bool, sec, frac uint32, extra int, data []byte) []byte {
-	var o binary.AppendByteOrder = binary.LittleEndian
+func orderOf(be bool) binary.AppendByteOrder {
 	if be {
-		o = binary.BigEndian
+		return binary.BigEndian
 	}
+	return binary.LittleEndian
+}
+
+func pcapRecord(be bool, sec, frac uint32, extra int, data []byte) []byte {
+	o := orderOf(be)
 	b := o.AppendUint32(nil, sec)
 	b = o.AppendUint32(b, frac)
 	b = o.AppendUint32(b, uint32(len(data)))
@@ -352,11 +361,7 @@ func TestReadPcapFormats(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d, g := newTestDecoder(Options{})
-			err := Read(context.Background(), bytes.NewReader(tc.file), d)
-			if !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
-				t.Fatalf("Read = %v, want %v", err, tc.err)
-			}
+			_, g, _ := readWant(t, tc.file, tc.err)
 			if tc.err != nil {
 				return
 			}

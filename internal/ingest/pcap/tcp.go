@@ -62,11 +62,7 @@ func seqDiff(a, b uint32) int32 { return int32(a - b) }
 
 func (d *Decoder) tcp(src, dst *[16]byte, p []byte, truncated, v6 bool) {
 	if len(p) < 20 {
-		if truncated {
-			d.bad(Truncated)
-		} else {
-			d.bad(BadTCP)
-		}
+		d.badOrCut(BadTCP, truncated)
 		return
 	}
 	sport := binary.BigEndian.Uint16(p[0:2])
@@ -76,11 +72,7 @@ func (d *Decoder) tcp(src, dst *[16]byte, p []byte, truncated, v6 bool) {
 	}
 	doff := int(p[12]>>4) * 4
 	if doff < 20 || doff > len(p) {
-		if truncated {
-			d.bad(Truncated)
-		} else {
-			d.bad(BadTCP)
-		}
+		d.badOrCut(BadTCP, truncated)
 		return
 	}
 	key := flowKey{src: *src, dst: *dst, sport: sport, dport: binary.BigEndian.Uint16(p[2:4]), v6: v6}
