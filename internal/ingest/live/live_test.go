@@ -116,9 +116,15 @@ func TestFilter(t *testing.T) {
 	}
 }
 
-// server answers A queries for NAME.example.com with 192.0.2.N.
+// livePort is the DNS port of the capture tests: the loopback interface
+// carries the DNS tests of every package running at the same time, on port
+// 53, which a capture from port 53 would take in.
+const livePort = 10053
+
+// server answers A queries for NAME.example.com with 192.0.2.N on
+// livePort.
 func server(t *testing.T, addr netip.Addr) {
-	dnstest.StartServer(t, netip.AddrPortFrom(addr, 53), dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+	dnstest.StartServer(t, netip.AddrPortFrom(addr, livePort), dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(r)
 		m.Authoritative = true
@@ -145,21 +151,21 @@ func query(t *testing.T, srv netip.Addr, name string, tcp bool) {
 	}
 	q := new(dns.Msg)
 	q.SetQuestion(name, dns.TypeA)
-	if _, _, err := c.Exchange(q, netip.AddrPortFrom(srv, 53).String()); err != nil {
+	if _, _, err := c.Exchange(q, netip.AddrPortFrom(srv, livePort).String()); err != nil {
 		t.Fatalf("query %s: %v", name, err)
 	}
 }
 
-// TestCaptureLoopback captures DNS responses on lo (traffic to
-// 127.53.220.1 only), UDP and TCP: each response exactly once, although
-// loopback shows every packet twice to a packet socket.
+// TestCaptureLoopback captures DNS responses on lo (from livePort only),
+// UDP and TCP: each response exactly once, although loopback shows every
+// packet twice to a packet socket.
 func TestCaptureLoopback(t *testing.T) {
 	needCapture(t)
-	srv := netip.MustParseAddr("127.53.220.1")
+	srv := dnstest.AllocAddr(t)
 	server(t, srv)
 	var mu sync.Mutex
 	ids := map[string]int{}
-	d := pcap.NewDecoder(pcap.Options{}, func(pm *pcap.Message) error {
+	d := pcap.NewDecoder(pcap.Options{Ports: []uint16{livePort}}, func(pm *pcap.Message) error {
 		var m dns.Msg
 		if m.Unpack(pm.Data) == nil && len(m.Question) == 1 && len(m.Answer) == 1 {
 			mu.Lock()
@@ -173,7 +179,7 @@ func TestCaptureLoopback(t *testing.T) {
 	ready := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		_, err := live.Capture(ctx, live.Options{Interface: "lo"}, d, func() { close(ready) })
+		_, err := live.Capture(ctx, live.Options{Interface: "lo", Ports: []uint16{livePort}}, d, func() { close(ready) })
 		done <- err
 	}()
 	select {
@@ -217,10 +223,10 @@ func TestCaptureLoopback(t *testing.T) {
 // does: everything captured must be in the sink afterwards.
 func TestLiveIngestStopsClean(t *testing.T) {
 	needCapture(t)
-	srv := netip.MustParseAddr("127.53.220.2")
+	srv := dnstest.AllocAddr(t)
 	server(t, srv)
 	sink := &countSink{}
-	in, err := ingest.New(sink, ingest.Options{SensorID: "live"})
+	in, err := ingest.New(sink, ingest.Options{SensorID: "live", Ports: []uint16{livePort}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,15 +234,15 @@ func TestLiveIngestStopsClean(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- in.Run(ctx, nil, "live:lo") }()
 	// Wait for the capture to run: it counts packets as soon as it does.
-	// The probes are one-byte datagrams from port 53, not DNS responses.
-	probe, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort("127.53.220.4:53")))
+	// The probes are one-byte datagrams from livePort, not DNS responses.
+	probe, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(dnstest.AllocAddr(t), livePort)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer probe.Close()
 	deadline := time.Now().Add(30 * time.Second)
 	for in.Stats().Packets == 0 {
-		probe.WriteToUDPAddrPort([]byte{0}, netip.MustParseAddrPort("127.53.220.4:9"))
+		probe.WriteToUDPAddrPort([]byte{0}, netip.AddrPortFrom(srv, 9))
 		if time.Now().After(deadline) {
 			t.Fatal("capture never started")
 		}
