@@ -113,8 +113,8 @@ type Options struct {
 	// parses as a DNS response whose ID and question match a query seen
 	// earlier on the reverse flow. Default: off.
 	AnyPort bool
-	// AnyPortQueries bounds the queries remembered for AnyPort; the oldest
-	// are forgotten beyond it. Default: 65536.
+	// AnyPortQueries bounds the queries remembered for AnyPort (about 200
+	// bytes each); the oldest are forgotten beyond it. Default: 65536.
 	AnyPortQueries int
 	// MaxDepth bounds nested encapsulations (VXLAN, GENEVE, GRE with or
 	// without ERSPAN, MPLS, PPPoE, GTP-U, Teredo, IP in IP each count
