@@ -60,8 +60,8 @@ Sources, detected by content (gzip is unwrapped) unless a prefix names them:
   dnstap:unix:PATH           listen for dnstap (Frame Streams) on a Unix socket
   dnstap:tcp:HOST:PORT       listen for dnstap on TCP
 --interface NAME captures live traffic with AF_PACKET (needs CAP_NET_RAW).
-Captures may be tunnelled (VXLAN, GENEVE, GRE, ERSPAN, MPLS, QinQ, PPPoE, IP in
-IP) or of link type NFLOG, 802.11 or radiotap. mDNS (5353) and LLMNR (5355)
+Captures may be tunnelled (VXLAN, GENEVE, GRE, ERSPAN, MPLS, QinQ, PPPoE, GTP-U,
+Teredo, IP in IP) or of link type NFLOG, 802.11, radiotap or pflog. mDNS (5353) and LLMNR (5355)
 answers are local names: they are stored under the sensor ids SENSOR/mdns and
 SENSOR/llmnr, never as global DNS.
 

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"maps"
@@ -210,6 +211,16 @@ func TestEncapsulationStats(t *testing.T) {
 	}
 	if st.MalformedTotal() != 0 {
 		t.Errorf("malformed %v", st.Malformed)
+	}
+	js, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Decapsulated map[string]uint64 `json:"decapsulated"`
+	}
+	if err := json.Unmarshal(js, &back); err != nil || back.Decapsulated["GENEVE"] != 6*per {
+		t.Errorf("JSON statistics %s: decapsulated %v (%v)", js, back.Decapsulated, err)
 	}
 	var text bytes.Buffer
 	st.WriteTo(&text)

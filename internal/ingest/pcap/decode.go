@@ -1,8 +1,8 @@
 // Package pcap turns captured packets into DNS messages. It reads pcap and
 // pcapng files (plain; the caller unwraps gzip), takes apart the link
-// layers a sensor meets (Ethernet with VLAN tags and 802.3 LLC/SNAP, Linux
-// cooked SLL and SLL2, raw IP, BSD loopback, PPP and Cisco HDLC, NFLOG,
-// 802.11 with or without radiotap), the tunnels traffic is mirrored
+// layers a sensor meets (Ethernet with VLAN and switch tags and 802.3
+// LLC/SNAP, Linux cooked SLL and SLL2, raw IP, BSD loopback, pflog, PPP
+// and Cisco HDLC, NFLOG, 802.11 with or without radiotap), the tunnels traffic is mirrored
 // through (VXLAN, VXLAN-GPE, GENEVE, GRE, ERSPAN I/II/III, MPLS, PPPoE,
 // GTP-U, Teredo, IP in IP) to a bounded depth, IPv4 and IPv6 with extension headers,
 // reassembles IP fragments and DNS-over-TCP streams, and hands every DNS
@@ -56,6 +56,7 @@ const (
 	Link80211    = 105 // IEEE 802.11 without radio header
 	LinkLoop     = 108 // OpenBSD loopback: 4-byte family, network order
 	LinkSLL      = 113 // Linux cooked capture v1
+	LinkPFLOG    = 117 // OpenBSD pf log header, then IP
 	LinkRadiotap = 127 // radiotap header, then 802.11
 	LinkIPv4     = 228 // raw IPv4
 	LinkIPv6     = 229 // raw IPv6
@@ -67,7 +68,7 @@ const (
 func SupportedLink(lt int) bool {
 	switch lt {
 	case LinkNull, LinkEthernet, LinkPPP, LinkRawBSD, LinkRawOBSD, LinkPPPHDLC, LinkPPPoE, LinkRaw,
-		LinkCHDLC, Link80211, LinkLoop, LinkSLL, LinkRadiotap, LinkIPv4, LinkIPv6, LinkNFLOG, LinkSLL2:
+		LinkCHDLC, Link80211, LinkLoop, LinkSLL, LinkPFLOG, LinkRadiotap, LinkIPv4, LinkIPv6, LinkNFLOG, LinkSLL2:
 		return true
 	}
 	return false
@@ -197,6 +198,7 @@ type Encap int
 const (
 	EncapVLAN     Encap = iota // 802.1Q (or 802.1ad, 0x9100) tag
 	EncapQinQ                  // a second (or further) stacked tag
+	EncapTag                   // VN-Tag, E-Tag, Cisco MetaData or PBB I-TAG
 	EncapMPLS                  // MPLS label stack
 	EncapPPPoE                 // PPPoE session
 	EncapGRE                   // GRE (any payload)
@@ -218,6 +220,7 @@ const (
 var encapNames = [numEncaps]string{
 	EncapVLAN:     "802.1Q VLAN",
 	EncapQinQ:     "QinQ (stacked VLAN)",
+	EncapTag:      "VN-Tag, E-Tag, Cisco MetaData or PBB",
 	EncapMPLS:     "MPLS",
 	EncapPPPoE:    "PPPoE",
 	EncapGRE:      "GRE",

@@ -65,7 +65,7 @@ func seedPackets(tb testing.TB) (pkts [][]byte, lts []int) {
 //	go test ./internal/ingest/pcap -run '^$' -fuzz FuzzPacket -fuzztime 20s
 func FuzzPacket(f *testing.F) {
 	links := []int{LinkEthernet, LinkSLL, LinkSLL2, LinkNull, LinkRaw, LinkLoop, LinkIPv4, LinkIPv6, 0xff,
-		LinkNFLOG, Link80211, LinkRadiotap, LinkPPP, LinkPPPoE, LinkCHDLC}
+		LinkNFLOG, Link80211, LinkRadiotap, LinkPPP, LinkPPPoE, LinkCHDLC, LinkPFLOG}
 	linkByte := func(lt int) byte { return byte(slices.Index(links, lt)) }
 	pkts, lts := seedPackets(f)
 	for i, p := range pkts {

@@ -25,9 +25,13 @@ const (
 	etherERSPAN   = 0x88be // ERSPAN types I and II (GRE)
 	etherERSPAN3  = 0x22eb // ERSPAN type III (GRE)
 	etherPPP      = 0x880b // PPP (enhanced GRE, PPTP)
+	etherVNTag    = 0x8926 // Cisco VN-Tag
+	etherETag     = 0x893f // 802.1BR E-Tag
+	etherCMD      = 0x8909 // Cisco MetaData (TrustSec SGT)
+	etherPBB      = 0x88e7 // 802.1ah backbone I-TAG
 )
 
-// maxVLANTags bounds the stacked VLAN tags of one frame.
+// maxVLANTags bounds the stacked VLAN and switch tags of one frame.
 const maxVLANTags = 8
 
 func (d *Decoder) link(lt int, data []byte) {
@@ -58,6 +62,14 @@ func (d *Decoder) link(lt int, data []byte) {
 		d.pppoe(data, 0)
 	case LinkCHDLC:
 		d.etherAt(data, 2, 4, 0)
+	case LinkPFLOG:
+		// OpenBSD pf: a header whose first byte is its length, padded to
+		// 4 bytes, then IP.
+		if len(data) < 4 || int(data[0]) < 4 || (int(data[0])+3)&^3 > len(data) {
+			d.bad(BadLink)
+			return
+		}
+		d.ip(data[(int(data[0])+3)&^3:], 0)
 	default:
 		d.bad(LinkType)
 	}
@@ -97,6 +109,24 @@ func (d *Decoder) ether(etype uint16, b []byte, depth int) {
 			}
 			etype = be16(b[2:4])
 			b = b[4:]
+			continue
+		case etherVNTag, etherETag, etherCMD, etherPBB:
+			// Switch tags: a fixed header, then an EtherType (PBB: the
+			// customer's addresses first).
+			n := 6
+			switch etype {
+			case etherVNTag:
+				n = 4
+			case etherPBB:
+				n = 16
+			}
+			if len(b) < n+2 || tags == maxVLANTags {
+				d.bad(BadLink)
+				return
+			}
+			d.encap(EncapTag)
+			etype = be16(b[n : n+2])
+			b = b[n+2:]
 			continue
 		case etherMPLS, etherMPLSMC:
 			d.mpls(b, depth)

@@ -31,6 +31,7 @@ const (
 	LinkCHDLC    = 104
 	Link80211    = 105
 	LinkSLL      = 113
+	LinkPFLOG    = 117
 	LinkRadiotap = 127
 	LinkNFLOG    = 239
 	LinkSLL2     = 276
@@ -143,6 +144,18 @@ func Encaps() []Encap {
 		}},
 		{"QinQ 0x9100", LinkEthernet, func(ip []byte) []byte {
 			return Ethernet(0x9100, append([]byte{0, 100, 0x81, 0x00, 0, 11, byte(ipType(ip) >> 8), byte(ipType(ip))}, ip...))
+		}},
+		{"VN-Tag", LinkEthernet, func(ip []byte) []byte {
+			return Ethernet(0x8926, append([]byte{0x80, 0x01, 0x00, 0x02, byte(ipType(ip) >> 8), byte(ipType(ip))}, ip...))
+		}},
+		{"E-Tag (802.1BR)", LinkEthernet, func(ip []byte) []byte {
+			return Ethernet(0x893f, append([]byte{0, 0, 0x10, 0x05, 0, 0, byte(ipType(ip) >> 8), byte(ipType(ip))}, ip...))
+		}},
+		{"Cisco MetaData (SGT) in 802.1Q", LinkEthernet, func(ip []byte) []byte {
+			return Ethernet(0x8100, append([]byte{0, 11, 0x89, 0x09, 1, 1, 0, 1, 0x00, 0x2a, byte(ipType(ip) >> 8), byte(ipType(ip))}, ip...))
+		}},
+		{"PBB (802.1ah)", LinkEthernet, func(ip []byte) []byte {
+			return Ethernet(0x88a8, slices.Concat([]byte{0, 100, 0x88, 0xe7, 0, 0, 0x10, 0x01}, EthernetIP(ip)))
 		}},
 		{"802.3 LLC/SNAP", LinkEthernet, func(ip []byte) []byte {
 			p := append([]byte{0xaa, 0xaa, 0x03, 0, 0, 0, byte(ipType(ip) >> 8), byte(ipType(ip))}, ip...)
@@ -266,6 +279,16 @@ func Encaps() []Encap {
 			binary.BigEndian.PutUint16(h[8:], 1) // ARPHRD_ETHER
 			h[11] = 6
 			copy(h[12:], macA)
+			return append(h, ip...)
+		}},
+		{"OpenBSD pflog", LinkPFLOG, func(ip []byte) []byte {
+			h := make([]byte, 64) // length 61, padded to 64
+			h[0] = 61
+			h[1] = 2
+			if ipType(ip) == layers.EthernetTypeIPv6 {
+				h[1] = 24
+			}
+			copy(h[4:], "em0")
 			return append(h, ip...)
 		}},
 		{"PPP", LinkPPP, func(ip []byte) []byte {
