@@ -92,6 +92,7 @@ func (d *Decoder) etherAt(b []byte, typeOff, hdr, depth int) {
 // ether decodes what follows an EtherType: VLAN tags, then IP or a
 // tunnel. depth is the number of encapsulations already entered.
 func (d *Decoder) ether(etype uint16, b []byte, depth int) {
+	vlans := 0
 	for tags := 0; ; tags++ {
 		switch etype {
 		case etherIPv4, etherIPv6:
@@ -102,7 +103,7 @@ func (d *Decoder) ether(etype uint16, b []byte, depth int) {
 				d.bad(BadLink)
 				return
 			}
-			if tags == 0 {
+			if vlans++; vlans == 1 {
 				d.encap(EncapVLAN)
 			} else {
 				d.encap(EncapQinQ)
