@@ -251,6 +251,9 @@ type walker struct {
 	qdcount  int
 	extRcode uint8 // upper 8 bits of the rcode, from OPT
 	cut      bool  // the message ended before its counts said
+	// cutSection is the section (1 answer, 2 authority, 3 additional)
+	// the cut fell in.
+	cutSection uint8
 }
 
 // walk checks the whole message and records its question and records.
@@ -259,7 +262,7 @@ func (w *walker) walk(msg []byte) wireErr {
 	w.rrs = w.rrs[:0]
 	w.qname = nil
 	w.extRcode = 0
-	w.cut = false
+	w.cut, w.cutSection = false, 0
 	if len(msg) < 12 {
 		return errShort
 	}
@@ -302,13 +305,13 @@ records:
 			var next int
 			if w.names, next, e = appendName(w.names, msg, off); e != wireOK {
 				w.names = w.names[:r.name]
-				w.cut = true
+				w.cut, w.cutSection = true, uint8(sec+1)
 				break records
 			}
 			r.nameEnd = len(w.names)
 			if next+10 > len(msg) {
 				w.names = w.names[:r.name]
-				w.cut = true
+				w.cut, w.cutSection = true, uint8(sec+1)
 				break records
 			}
 			r.typ = binary.BigEndian.Uint16(msg[next:])
@@ -318,7 +321,7 @@ records:
 			end := r.rdOff + r.rdLen
 			if end > len(msg) {
 				w.names = w.names[:r.name]
-				w.cut = true
+				w.cut, w.cutSection = true, uint8(sec+1)
 				break records
 			}
 			off = end
