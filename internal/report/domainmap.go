@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/dnsscout/dnsscout/internal/baseline/change"
+	"github.com/dnsscout/dnsscout/internal/change"
 	"github.com/dnsscout/dnsscout/internal/dnsname"
 	"github.com/dnsscout/dnsscout/internal/recon"
 )

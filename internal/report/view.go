@@ -9,7 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/dnsscout/dnsscout/internal/baseline/change"
+	"github.com/dnsscout/dnsscout/internal/change"
 	"github.com/dnsscout/dnsscout/internal/dnsname"
 	"github.com/dnsscout/dnsscout/internal/finding"
 	"github.com/dnsscout/dnsscout/internal/recon"
