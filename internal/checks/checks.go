@@ -48,11 +48,12 @@ var (
 type Check struct {
 	// ID is the stable public identifier ("axfr-allowed").
 	ID string
-	// Title, Remediation and References are copied into every finding.
+	// Title is the title of every finding of the check.
 	Title string
 	// Severity lists the severities the check's findings can have,
 	// highest first, each with when it applies (empty when it always does).
-	Severity    []Rating
+	Severity []Rating
+	// Remediation and References (URLs) are copied into every finding.
 	Remediation string
 	References  []string
 	// Doc is the check's section of docs/checks.md.
