@@ -1,5 +1,5 @@
 # The documented commands (README), as make targets.
-.PHONY: build demo test fuzz bench-bruteforce bench-ingest bench-query bench-api bench-clickhouse
+.PHONY: build demo test docs fuzz bench-bruteforce bench-ingest bench-query bench-api bench-clickhouse
 
 build:
 	go build -o dnsscout ./cmd/dnsscout
@@ -10,6 +10,10 @@ demo:
 # Installs what the tests need, then vet, gofmt, go test -race ./..., fuzz smoke.
 test:
 	./scripts/test.sh
+
+# Regenerates docs/checks.md from the checks' registry (go test fails while it is stale).
+docs:
+	go test ./internal/checks -run TestChecksDoc -update
 
 fuzz:
 	./scripts/fuzz-smoke.sh 30s

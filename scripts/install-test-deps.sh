@@ -27,12 +27,15 @@ PACKAGES=(
 	"dnsrecon          dnsrecon"
 	"clickhouse-server clickhouse-server"
 	"clickhouse-client clickhouse-client"
+	"exim4-daemon-light exim4"
 )
 
 # System services those packages may start; the tests run their own
 # instances on 127.53.x.y:53, which a system-wide named (listen-on any,
-# automatic interface scan) would take first.
-SERVICES=(named bind9 nsd knot unbound)
+# automatic interface scan) would take first. exim4 is the MTA the alert
+# tests start on their own address (internal/alert/alerttest); the system
+# one is not needed.
+SERVICES=(named bind9 nsd knot unbound exim4)
 
 has_command() {
 	command -v "$1" >/dev/null 2>&1 && return 0

@@ -1,30 +1,44 @@
 #!/usr/bin/env bash
 # bench/ingest: passive DNS ingest of a large capture of a recursive
 # resolver's upstream traffic, store writes included. Prints, per tool, the
-# wall and CPU time, DNS messages/s, tuples/s (distinct tuples stored per second of
-# wall time), peak RSS and bytes on disk per stored tuple (the store
-# directory as the ingest left it, write-ahead log included). dnsscout always runs; gamelinux/passivedns runs too when its binary
-# is given in PASSIVEDNS (it writes a log, not a store: its "tuples" are log
-# lines). With RUNS=n each tool runs n times, alternating, and the run with
-# the median wall time is printed (the other wall times in brackets): the
-# machine is shared, so one run says little.
+# wall and CPU time, DNS messages/s (of wall time, and per CPU second),
+# tuples/s (distinct tuples stored per second of wall time), peak RSS and
+# bytes on disk per stored tuple (the store directory as the ingest left
+# it, write-ahead log included). dnsscout always runs; gamelinux/passivedns
+# runs too when its binary is found (PASSIVEDNS, else `passivedns` in PATH;
+# it writes a log, not a store: its "tuples" are log lines), and the ratio
+# of their speeds is printed. With RUNS=n each tool runs n times,
+# alternating, and the run with the median wall time is printed (the other
+# wall times in brackets): the machine is shared, so one run says little;
+# the load average is printed with the results.
+#
+# ENCAP=NAME also runs dnsscout on a copy of the same traffic wrapped in an
+# encapsulation of ingest/pcap/pcaptest (VXLAN, "GENEVE with options",
+# "802.1Q VLAN", ...; bench/ingest/gen -encap), alternating with the plain
+# capture, and prints what decapsulation costs in wall and CPU time.
 #
 #   ./bench/ingest/run.sh                                  # 521,000 packets, generated once
 #   PASSIVEDNS=/path/to/passivedns RUNS=3 ./bench/ingest/run.sh   # side by side, median of 3
+#   ENCAP=VXLAN TCP=0 RUNS=5 ./bench/ingest/run.sh         # plain UDP against the same in VXLAN
 #   CAPTURE=/data/upstream.pcap ./bench/ingest/run.sh      # a real capture instead
 #   PACKETS=2000000 ./bench/ingest/run.sh                  # a bigger one (RSS must not grow)
 #   DNSSCOUT=/tmp/dnsscout-old ./bench/ingest/run.sh       # another build (before/after)
 #
 # The generator (bench/ingest/gen) writes referrals with glue, CNAME chains,
 # A/AAAA/MX/TXT/SOA/NS/RRSIG, NXDOMAIN and NODATA over IPv4/IPv6, UDP and
-# TCP, with Zipf-distributed names under .test. Nothing touches the network.
+# TCP (TCP percent of the exchanges, default 2), with Zipf-distributed
+# names under .test. Nothing touches the network.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 PACKETS=${PACKETS:-521000}
+TCP=${TCP:-2}
+ENCAP=${ENCAP:-}
 WORK=${WORK:-/tmp/dnsscout-bench-ingest}
-CAPTURE=${CAPTURE:-$WORK/upstream-$PACKETS.pcap}
-PASSIVEDNS=${PASSIVEDNS:-}
+suffix=""
+[ "$TCP" = 2 ] || suffix="-tcp$TCP"
+CAPTURE=${CAPTURE:-$WORK/upstream-$PACKETS$suffix.pcap}
+PASSIVEDNS=${PASSIVEDNS:-$(command -v passivedns || true)}
 PASSIVEDNS_FLAGS=${PASSIVEDNS_FLAGS:--X 46CDNPRSTOMn}
 MEMORY=${MEMORY:-256MiB}
 RUNS=${RUNS:-1}
@@ -39,25 +53,35 @@ if [ -z "$DNSSCOUT" ]; then
 fi
 if [ ! -f "$CAPTURE" ]; then
 	echo "# generating $CAPTURE ($PACKETS packets)" >&2
-	go run ./bench/ingest/gen -o "$CAPTURE" -packets "$PACKETS"
+	go run ./bench/ingest/gen -o "$CAPTURE" -packets "$PACKETS" -tcp "$TCP"
+fi
+ENCAPPED=""
+if [ -n "$ENCAP" ]; then
+	ENCAPPED="$WORK/upstream-$PACKETS$suffix-$(echo "$ENCAP" | tr -c 'A-Za-z0-9.\n' '_').pcap"
+	if [ ! -f "$ENCAPPED" ]; then
+		echo "# generating $ENCAPPED ($PACKETS packets in $ENCAP)" >&2
+		go run ./bench/ingest/gen -o "$ENCAPPED" -packets "$PACKETS" -tcp "$TCP" -encap "$ENCAP"
+	fi
+	cat "$ENCAPPED" >/dev/null
 fi
 cat "$CAPTURE" >/dev/null # page cache: both tools read from memory
 
-stat_of() { awk -v k="$1" '$0 ~ "^ *[0-9]+  "k"$" {print $1; exit}' "$WORK/stats.dnsscout"; }
+stat_of() { awk -v k="$2" '$0 ~ "^ *[0-9]+  "k"$" {print $1; exit}' "$1"; }
 
-# run_dnsscout i: one ingest into a fresh store; appends "wall cpu rss disk stored" to $WORK/runs.dnsscout.
+# run_dnsscout NAME CAPTURE: one ingest into a fresh store; appends
+# "wall cpu rss disk stored" to $WORK/runs.NAME.
 run_dnsscout() {
 	rm -rf "$WORK/db"
-	/usr/bin/time -f '%e %M %U %S' -o "$WORK/time.dnsscout" \
-		"$DNSSCOUT" ingest --db "$WORK/db" --sensor-id bench --progress never --memory "$MEMORY" "$CAPTURE" \
-		2>"$WORK/stats.dnsscout"
+	/usr/bin/time -f '%e %M %U %S' -o "$WORK/time.$1" \
+		"$DNSSCOUT" ingest --db "$WORK/db" --sensor-id bench --progress never --memory "$MEMORY" "$2" \
+		2>"$WORK/stats.$1"
 	local wall rss user sys disk stored
-	read -r wall rss user sys <"$WORK/time.dnsscout"
+	read -r wall rss user sys <"$WORK/time.$1"
 	disk=$(du -sb "$WORK/db" | cut -f1)
 	# Distinct tuples in the store (a tuple seen again after its first batch
 	# is written twice, merged by the store).
 	stored=$("$DNSSCOUT" pdns stats --db "$WORK/db" | awk '$1 == "records" {print $2; exit}')
-	echo "$wall $(awk -v u="$user" -v s="$sys" 'BEGIN {print u+s}') $rss $disk $stored" >>"$WORK/runs.dnsscout"
+	echo "$wall $(awk -v u="$user" -v s="$sys" 'BEGIN {print u+s}') $rss $disk $stored" >>"$WORK/runs.$1"
 }
 
 run_passivedns() {
@@ -73,17 +97,21 @@ run_passivedns() {
 	echo "$wall $(awk -v u="$user" -v s="$sys" 'BEGIN {print u+s}') $rss $pdisk $lines" >>"$WORK/runs.passivedns"
 }
 
-rm -f "$WORK/runs.dnsscout" "$WORK/runs.passivedns"
+rm -f "$WORK/runs.dnsscout" "$WORK/runs.encap" "$WORK/runs.passivedns"
 loads=()
 for _ in $(seq "$RUNS"); do
-	run_dnsscout
+	run_dnsscout dnsscout "$CAPTURE"
 	loads+=("$(cut -d' ' -f1 /proc/loadavg)")
+	if [ -n "$ENCAPPED" ]; then
+		run_dnsscout encap "$ENCAPPED"
+		loads+=("$(cut -d' ' -f1 /proc/loadavg)")
+	fi
 	if [ -n "$PASSIVEDNS" ]; then
 		run_passivedns
 	fi
 done
-msgs=$(stat_of "DNS messages")
-resp=$(stat_of "responses")
+msgs=$(stat_of "$WORK/stats.dnsscout" "DNS messages")
+resp=$(stat_of "$WORK/stats.dnsscout" "responses")
 
 # row TOOL FILE: the run with the median wall time, and every wall time.
 row() {
@@ -92,21 +120,34 @@ row() {
 		END {
 			mid = int((NR + 1) / 2); split(line[mid], f, " ")
 			all = ""; for (i = 1; i <= NR; i++) all = all (i > 1 ? " " : "") w[i]
-			printf "%s\t%.2f%s\t%.2f\t%.0f\t%.0f\t%.0f\t%.1f\t%d\n", tool, f[1], (n > 1 ? " [" all "]" : ""), f[2], m / f[1], f[5] / f[1], f[3] / 1024, (f[5] ? f[4] / f[5] : 0), f[5]
+			printf "%s\t%.2f%s\t%.2f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%d\n", tool, f[1], (n > 1 ? " [" all "]" : ""), f[2], m / f[1], m / f[2], f[5] / f[1], f[3] / 1024, (f[5] ? f[4] / f[5] : 0), f[5]
 		}'
 }
+median() { sort -n -k"$2","$2" "$1" | awk -v k="$2" '{v[NR] = $k} END {print v[int((NR + 1) / 2)]}'; }
 
 echo "capture: $CAPTURE ($(du -h "$CAPTURE" | cut -f1), $msgs DNS messages, $resp responses)"
 {
-	printf 'tool\twall s\tCPU s\tmessages/s\ttuples/s\tpeak RSS MiB\tdisk B/tuple\ttuples\n'
+	printf 'tool\twall s\tCPU s\tmessages/s\tmessages/CPU-s\ttuples/s\tpeak RSS MiB\tdisk B/tuple\ttuples\n'
 	row dnsscout "$WORK/runs.dnsscout"
+	if [ -n "$ENCAPPED" ]; then
+		row "dnsscout, $ENCAP" "$WORK/runs.encap"
+	fi
 	if [ -n "$PASSIVEDNS" ]; then
 		row passivedns "$WORK/runs.passivedns"
 	fi
 } | column -t -s $'\t'
+if [ -n "$ENCAPPED" ]; then
+	emsgs=$(stat_of "$WORK/stats.encap" "DNS messages")
+	[ "$emsgs" = "$msgs" ] || echo "WARNING: $ENCAP capture gave $emsgs DNS messages, the plain one $msgs"
+	awk -v pw="$(median "$WORK/runs.dnsscout" 1)" -v ew="$(median "$WORK/runs.encap" 1)" \
+		-v pc="$(median "$WORK/runs.dnsscout" 2)" -v ec="$(median "$WORK/runs.encap" 2)" -v e="$ENCAP" \
+		'BEGIN { printf "decapsulating %s costs %+.1f%% wall time, %+.1f%% CPU time (medians)\n", e, 100 * (ew / pw - 1), 100 * (ec / pc - 1) }'
+fi
 if [ -n "$PASSIVEDNS" ]; then
-	a=$(sort -n "$WORK/runs.dnsscout" | awk '{w[NR] = $1} END {print w[int((NR + 1) / 2)]}')
-	b=$(sort -n "$WORK/runs.passivedns" | awk '{w[NR] = $1} END {print w[int((NR + 1) / 2)]}')
+	a=$(median "$WORK/runs.dnsscout" 1)
+	b=$(median "$WORK/runs.passivedns" 1)
 	awk -v a="$a" -v b="$b" 'BEGIN { printf "dnsscout is %.2fx passivedns (messages/s, same capture, store writes included)\n", b/a }'
+else
+	echo "(gamelinux/passivedns not found: set PASSIVEDNS=/path/to/passivedns for the ratio)"
 fi
 echo "(dnsscout statistics: $WORK/stats.dnsscout; load average after each dnsscout run: ${loads[*]}; now $(cut -d' ' -f1-3 /proc/loadavg))"

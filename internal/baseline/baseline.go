@@ -3,8 +3,9 @@
 // when their addresses changed), records (identity name + type + data) and
 // findings (identity id + subject; changed when severity or evidence
 // changed). It also loads earlier --format json output. The shape of a
-// comparison lives in the leaf package baseline/change so that recon.Result
-// can carry it; drawing it is the report package's job.
+// comparison lives in the leaf package change, so that recon.Result can
+// carry it without importing baseline; drawing it is the report package's
+// job.
 package baseline
 
 import (
@@ -13,7 +14,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/dnsscout/dnsscout/internal/baseline/change"
+	"github.com/dnsscout/dnsscout/internal/change"
 	"github.com/dnsscout/dnsscout/internal/finding"
 	"github.com/dnsscout/dnsscout/internal/recon"
 )

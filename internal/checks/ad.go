@@ -51,6 +51,26 @@ func adDomain(owner string) (domain string, marker bool) {
 	return "", false
 }
 
+var adSRVExposedCheck = Check{
+	ID:       "ad-srv-exposed",
+	Title:    "Active Directory service records in public DNS",
+	Severity: []Rating{{finding.Medium, ""}},
+	Remediation: "Serve the Active Directory zone (_msdcs, _kerberos, _ldap, _gc, _kpasswd) only on internal DNS; " +
+		"public DNS needs none of it.",
+	References: []string{refMSADSRV, refRFC2782, refATTACK, refM1056, refCWE200},
+	Doc: Doc{
+		Detects: "Active Directory / Kerberos SRV records in public DNS: anything under `_msdcs`, " +
+			"`_kerberos._tcp|_udp`, `_kerberos-master`, `_kpasswd`, `_gc._tcp` (a plain `_ldap._tcp` counts " +
+			"only next to one of those). Subject: the directory domain (the labels after the last `_` label).",
+		Severity: "it names the domain controllers and the AD domain — the map an intruder needs for Kerberos and " +
+			"LDAP attacks.",
+		Fix: "serve the AD zones only on internal DNS.",
+		References: "Microsoft \"Verify SRV DNS records have been created\", RFC 2782; ATT&CK T1596.001, M1056; " +
+			"CWE-200.",
+	},
+	Run: checkADSRV,
+}
+
 func checkADSRV(_ context.Context, env *Env) ([]finding.Finding, error) {
 	type acc struct {
 		ev     []string
@@ -80,7 +100,7 @@ func checkADSRV(_ context.Context, env *Env) ([]finding.Finding, error) {
 			continue
 		}
 		slices.Sort(a.ev)
-		out = append(out, newFinding("ad-srv-exposed", finding.Medium, d, a.ev...))
+		out = append(out, newFinding(finding.Medium, d, a.ev...))
 	}
 	return out, nil
 }

@@ -160,6 +160,31 @@ func (e *Env) leak(rtype, value string, lab []netip.Prefix) (string, finding.Sev
 	return fmt.Sprintf("%s %s (%s, %s)", rtype, a, r.name, r.rfc), sev, true
 }
 
+var privateAddressLeakCheck = Check{
+	ID:       "private-address-leak",
+	Title:    "Public DNS publishes non-global (internal) addresses",
+	Severity: []Rating{{finding.Medium, "internal ranges"}, {finding.Low, "loopback and other unroutable ranges"}},
+	Remediation: "Move internal hosts to an internal (split-horizon) view or zone; publish only globally reachable " +
+		"addresses in public DNS.",
+	References: []string{refRFC1918, refRFC6598, refRFC4193, refRFC6890, refIANA4, refIANA6, refATTACK, refM1056, refCWE200},
+	Doc: Doc{
+		Detects: "public A/AAAA records (records, names' addresses, wildcard answers) with addresses from a " +
+			"non-globally-reachable range of the IANA IPv4 and IPv6 Special-Purpose Address Registries. " +
+			"Subject: the owner name.",
+		How: "the table in `internal/checks/addresses.go` lists each range with its RFC (longest match wins, " +
+			"so globally reachable exceptions such as 192.0.0.9/32 or 2001:20::/28 are not reported). " +
+			"Lab-world rule and documentation ranges: see above.",
+		Severity: "medium for ranges that map an internal network (RFC 1918 private use, 100.64.0.0/10 shared, " +
+			"169.254.0.0/16 and fe80::/10 link-local, fc00::/7 unique-local, 64:ff9b:1::/48 local " +
+			"translation); low for the rest (loopback — still a classic `localhost.example.com` same-origin " +
+			"risk —, 0.0.0.0/8, benchmarking, reserved, broadcast, protocol assignments, discard, mapped).",
+		Fix: "serve internal hosts from an internal view or zone (split horizon).",
+		References: "RFC 1918, RFC 6598, RFC 4193, RFC 6890, IANA special-purpose registries; ATT&CK T1596.001, " +
+			"M1056; CWE-200.",
+	},
+	Run: checkPrivateAddressLeak,
+}
+
 func checkPrivateAddressLeak(_ context.Context, env *Env) ([]finding.Finding, error) {
 	lab := env.labPrefixes()
 	type acc struct {
@@ -216,7 +241,7 @@ func checkPrivateAddressLeak(_ context.Context, env *Env) ([]finding.Finding, er
 	var out []finding.Finding
 	for owner, a := range byOwner {
 		slices.Sort(a.ev)
-		out = append(out, newFinding("private-address-leak", a.sev, owner, a.ev...))
+		out = append(out, newFinding(a.sev, owner, a.ev...))
 	}
 	return out, nil
 }

@@ -1,7 +1,9 @@
 // Package checks owns dnsscout's exposure audit: an explicit, ordered
 // registry of checks that read a recon.Result (and, when an Exchanger is
 // given, send their own queries) and turn what a domain's DNS gives away into
-// findings. Each check id is public vocabulary documented in docs/checks.md.
+// findings. Each check is one Check value (id, fixed text, severities,
+// documentation, function) in the ordered registry; its id is public
+// vocabulary, and docs/checks.md is generated from the registry.
 //
 // It does not discover anything (that is recon's job), does not render
 // findings (report) and does not compare runs (baseline). Checks never fail
@@ -39,13 +41,54 @@ var (
 	errNoMessage = errors.New("checks: empty response")
 )
 
-// Check is one audit check. ID is its stable public identifier; Run returns
-// the findings the check makes for env. A Run error means the check could
-// not run at all (cancelled context, broken input); failed queries are not
-// errors.
-type Check interface {
-	ID() string
-	Run(ctx context.Context, env *Env) ([]finding.Finding, error)
+// A Check is one audit check: its stable public id, the fixed text of its
+// findings, its documentation and the function that runs it. The registry
+// (registry.go) lists every check in order; docs/checks.md is generated from
+// it (go test ./internal/checks -run TestChecksDoc -update).
+type Check struct {
+	// ID is the stable public identifier ("axfr-allowed").
+	ID string
+	// Title is the title of every finding of the check.
+	Title string
+	// Severity lists the severities the check's findings can have,
+	// highest first, each with when it applies (empty when it always does).
+	Severity []Rating
+	// Remediation and References (URLs) are copied into every finding.
+	Remediation string
+	References  []string
+	// Doc is the check's section of docs/checks.md.
+	Doc Doc
+	// Run returns the findings the check makes for env, with Severity,
+	// Subject and Evidence set (see newFinding); RunEnv fills in the rest from
+	// the Check. An error means the check could not run at all (cancelled
+	// context, broken input); failed queries are not errors.
+	Run func(ctx context.Context, env *Env) ([]finding.Finding, error)
+}
+
+// A Rating is one severity a check's findings can have, and when.
+type Rating struct {
+	Level finding.Severity
+	// When says which findings get Level ("mail domain"); empty when every
+	// finding of the check does.
+	When string
+}
+
+// Doc is the documentation of a check: each field is one paragraph of
+// Markdown (a bullet of its section in docs/checks.md).
+type Doc struct {
+	// Detects is what the check reports, and the finding's subject.
+	Detects string
+	// How is where the facts come from (optional).
+	How string
+	// Severity explains the severity, or which one applies when.
+	Severity string
+	// Fix is how to make the finding go away.
+	Fix string
+	// References names the references for people (Check.References holds
+	// the URLs).
+	References string
+	// Data names the data the check ships, with its source (optional).
+	Data string
 }
 
 // Env is what a check sees: the recon result, the network (optional), a
@@ -89,50 +132,14 @@ type Selection struct {
 	Skip []string
 }
 
-// checkFunc adapts a function to Check.
-type checkFunc struct {
-	id string
-	fn func(ctx context.Context, env *Env) ([]finding.Finding, error)
-}
-
-func (c checkFunc) ID() string { return c.id }
-func (c checkFunc) Run(ctx context.Context, env *Env) ([]finding.Finding, error) {
-	return c.fn(ctx, env)
-}
-
-var _ Check = checkFunc{}
-
 // All returns every check in registry order. The order is the order of
 // docs/checks.md; it does not affect the order of findings (Run sorts them).
 func All() []Check {
-	return []Check{
-		checkFunc{"axfr-allowed", checkAXFR},
-		checkFunc{"ixfr-allowed", checkIXFR},
-		checkFunc{"nsec-walkable", checkNSECWalkable},
-		checkFunc{"nsec3-enumerable", checkNSEC3Enumerable},
-		checkFunc{"wildcard", checkWildcard},
-		checkFunc{"private-address-leak", checkPrivateAddressLeak},
-		checkFunc{"internal-name-leak", checkInternalNameLeak},
-		checkFunc{"open-resolver", checkOpenResolver},
-		checkFunc{"version-disclosure", checkVersionDisclosure},
-		checkFunc{"hostname-disclosure", checkHostnameDisclosure},
-		checkFunc{"dangling-cname", checkDanglingCNAME},
-		checkFunc{"historic-dangling", checkHistoricDangling},
-		checkFunc{"lame-delegation", checkLameDelegation},
-		checkFunc{"dangling-ns", checkDanglingNS},
-		checkFunc{"soa-serial-mismatch", checkSOASerialMismatch},
-		checkFunc{"ns-set-mismatch", checkNSSetMismatch},
-		checkFunc{"dnssec-missing", checkDNSSECMissing},
-		checkFunc{"dnssec-invalid", checkDNSSECInvalid},
-		checkFunc{"spf-missing", checkSPFMissing},
-		checkFunc{"spf-permissive", checkSPFPermissive},
-		checkFunc{"dmarc-missing", checkDMARCMissing},
-		checkFunc{"dmarc-weak", checkDMARCWeak},
-		checkFunc{"saas-verification-tokens", checkSaaSTokens},
-		checkFunc{"ad-srv-exposed", checkADSRV},
-		checkFunc{"single-nameserver", checkSingleNameserver},
-		checkFunc{"nameserver-diversity", checkNameserverDiversity},
+	out := make([]Check, len(registry))
+	for i, c := range registry {
+		out[i] = *c
 	}
+	return out
 }
 
 // Known returns the id of every check in registry order.
@@ -140,7 +147,7 @@ func Known() []string {
 	all := All()
 	ids := make([]string, len(all))
 	for i, c := range all {
-		ids[i] = c.ID()
+		ids[i] = c.ID
 	}
 	return ids
 }
@@ -162,10 +169,10 @@ func Select(sel Selection) ([]Check, error) {
 	}
 	var out []Check
 	for _, c := range all {
-		if len(sel.Only) > 0 && !slices.Contains(sel.Only, c.ID()) {
+		if len(sel.Only) > 0 && !slices.Contains(sel.Only, c.ID) {
 			continue
 		}
-		if slices.Contains(sel.Skip, c.ID()) {
+		if slices.Contains(sel.Skip, c.ID) {
 			continue
 		}
 		out = append(out, c)
@@ -201,12 +208,15 @@ func RunEnv(ctx context.Context, env *Env, sel Selection) ([]finding.Finding, er
 			defer func() {
 				// A check bug must not take the audit down with it.
 				if r := recover(); r != nil {
-					errs[i] = fmt.Errorf("checks: %s: panic: %v", c.ID(), r)
+					errs[i] = fmt.Errorf("checks: %s: panic: %v", c.ID, r)
 				}
 			}()
 			fs, err := c.Run(ctx, env)
 			if err != nil {
-				errs[i] = fmt.Errorf("checks: %s: %w", c.ID(), err)
+				errs[i] = fmt.Errorf("checks: %s: %w", c.ID, err)
+			}
+			for j := range fs {
+				c.stamp(&fs[j])
 			}
 			results[i] = fs
 		})
@@ -217,6 +227,14 @@ func RunEnv(ctx context.Context, env *Env, sel Selection) ([]finding.Finding, er
 		all = append(all, fs...)
 	}
 	return Normalize(all), errors.Join(errs...)
+}
+
+// stamp fills in the check's id and fixed text on one of its findings.
+func (c *Check) stamp(f *finding.Finding) {
+	f.ID = c.ID
+	f.Title = c.Title
+	f.Remediation = c.Remediation
+	f.References = slices.Clone(c.References)
 }
 
 // Normalize sorts findings by severity (highest first), id, subject and

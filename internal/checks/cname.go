@@ -33,6 +33,37 @@ func cnameChain(m *dns.Msg, name string) []string {
 	return chain
 }
 
+var danglingCNAMECheck = Check{
+	ID:       "dangling-cname",
+	Title:    "CNAME points at a name that does not exist",
+	Severity: []Rating{{finding.High, "takeover-prone or registrable target"}, {finding.Medium, "other"}, {finding.Low, "service listed as not vulnerable"}},
+	Remediation: "Remove the CNAME, or recreate the resource it points at; when the target lies in a third-party " +
+		"service or an unregistered domain, do it now: whoever claims the name serves content under your " +
+		"domain.",
+	References: []string{refTakeover, refTakeover2, refRFC1034, refCWE350},
+	Doc: Doc{
+		Detects: "a CNAME whose target does not exist (NXDOMAIN through the resolver, chains followed). Subject: " +
+			"the CNAME owner.",
+		How: "each CNAME target is resolved; for an NXDOMAIN the chain is matched against the takeover " +
+			"patterns (below), and the registrable domain of the dangling end is asked for its SOA (only " +
+			"where registration is possible: an ICANN suffix, or a lab world's own TLD).",
+		Severity: "high when the target matches a service listed as vulnerable to takeover, or its registrable " +
+			"domain does not exist (anyone can register it and serve content under your name); medium for an " +
+			"\"edge case\" service or an unknown target; low for a service listed as not vulnerable. Offline " +
+			"the check is skipped.",
+		Fix: "remove the CNAME or recreate the resource it points at — now, if the target is claimable.",
+		References: "[can-i-take-over-xyz](https://github.com/EdOverflow/can-i-take-over-xyz), MDN \"Subdomain " +
+			"takeovers\", RFC 1034; CWE-350.",
+		Data: "`internal/checks/takeover.json`, derived from can-i-take-over-xyz's `fingerprints.json` (commit " +
+			"5bd4e1283791): service, status (vulnerable / edge case / not vulnerable), the NXDOMAIN flag, the " +
+			"discussion link and every CNAME value that is a domain name (26 services). The copy of the " +
+			"source in `internal/checks/testdata/takeover/` is the input of `TestTakeoverData`, which fails " +
+			"when the shipped file is not exactly its derivation (`go test ./internal/checks -run " +
+			"TestTakeoverData -update` rewrites it).",
+	},
+	Run: checkDanglingCNAME,
+}
+
 func checkDanglingCNAME(ctx context.Context, env *Env) ([]finding.Finding, error) {
 	if env.Exchanger == nil {
 		env.Logger.Info("dangling-cname skipped: offline")
@@ -87,7 +118,7 @@ func checkDanglingCNAME(ctx context.Context, env *Env) ([]finding.Finding, error
 			sev = finding.High
 			ev = append(ev, fmt.Sprintf("the domain %s does not exist (NXDOMAIN): anyone can register it and serve %s", reg, p.owner))
 		}
-		f := newFinding("dangling-cname", sev, p.owner, ev...)
+		f := newFinding(sev, p.owner, ev...)
 		results[i] = &f
 	})
 	return collect(results), err

@@ -11,6 +11,27 @@ import (
 	"github.com/dnsscout/dnsscout/internal/recon"
 )
 
+var nsecWalkableCheck = Check{
+	ID:       "nsec-walkable",
+	Title:    "NSEC chain lets anyone list the zone",
+	Severity: []Rating{{finding.Medium, ""}},
+	Remediation: "Sign with NSEC3 (RFC 9276 parameters: 0 extra iterations, no salt) or use online signing with " +
+		"minimally covering NSEC records (white lies, RFC 4470) or compact denial, so that the chain no " +
+		"longer names the next owner.",
+	References: []string{refRFC4034, refRFC4470, refRFC5155, refATTACK, refM1056},
+	Doc: Doc{
+		Detects: "a zone whose authenticated denial uses NSEC: each NSEC record names the next owner, so the chain " +
+			"lists every name. Subject: the zone.",
+		How: "`zones[].denial == \"nsec\"`; the evidence says how many names recon's walk revealed and whether " +
+			"the chain closed.",
+		Severity: "the whole name list leaks, like a transfer, but without the record data.",
+		Fix: "NSEC3 with RFC 9276 parameters, or online signing with minimally covering NSEC (\"white lies\", " +
+			"RFC 4470) or compact denial.",
+		References: "RFC 4034, RFC 4470, RFC 5155; ATT&CK T1596.001, M1056.",
+	},
+	Run: checkNSECWalkable,
+}
+
 func checkNSECWalkable(_ context.Context, env *Env) ([]finding.Finding, error) {
 	var out []finding.Finding
 	for _, z := range env.zones() {
@@ -26,7 +47,7 @@ func checkNSECWalkable(_ context.Context, env *Env) ([]finding.Finding, error) {
 		default:
 			ev = fmt.Sprintf("%s denies existence with NSEC records, which name the next owner name", z.name)
 		}
-		out = append(out, newFinding("nsec-walkable", finding.Medium, z.name, ev))
+		out = append(out, newFinding(finding.Medium, z.name, ev))
 	}
 	return out, nil
 }
@@ -44,6 +65,28 @@ func (e *Env) nsec3Of(z zone) *recon.NSEC3Info {
 		return &top
 	}
 	return nil
+}
+
+var nsec3EnumerableCheck = Check{
+	ID:       "nsec3-enumerable",
+	Title:    "NSEC3 hashes can be collected and cracked offline",
+	Severity: []Rating{{finding.Medium, "hashes cracked"}, {finding.Low, "nothing cracked"}},
+	Remediation: "NSEC3 hashes only slow enumeration down: use online signing with white lies or compact denial " +
+		"where names must stay secret; otherwise keep RFC 9276 parameters (0 extra iterations, empty " +
+		"salt) and avoid guessable names for sensitive hosts.",
+	References: []string{refRFC5155, refRFC9276, refRFC4470, refATTACK},
+	Doc: Doc{
+		Detects: "a zone signed with NSEC3: its hashes can be collected and cracked offline. Subject: the zone.",
+		How: "`zones[].denial == \"nsec3\"` and the NSEC3 facts (parameters, opt-out, hashes collected, cracked " +
+			"share, cracked names).",
+		Severity: "medium when recon cracked hashes (names did leak), low otherwise. RFC 9276 recommends 0 extra " +
+			"iterations and no salt — iterations and salt cost validating resolvers and do not stop a " +
+			"dictionary attack, so dnsscout adds a line when the zone uses either, and one for opt-out.",
+		Fix: "NSEC3 only slows enumeration; use online signing with white lies or compact denial where names " +
+			"must stay secret, keep RFC 9276 parameters, avoid guessable names for sensitive hosts.",
+		References: "RFC 5155, RFC 9276, RFC 4470; ATT&CK T1596.001.",
+	},
+	Run: checkNSEC3Enumerable,
 }
 
 func checkNSEC3Enumerable(_ context.Context, env *Env) ([]finding.Finding, error) {
@@ -100,7 +143,7 @@ func checkNSEC3Enumerable(_ context.Context, env *Env) ([]finding.Finding, error
 				ev = append(ev, "opt-out: unsigned delegations are not covered by the chain (RFC 9276 advises against it unless the zone is very large)")
 			}
 		}
-		out = append(out, newFinding("nsec3-enumerable", sev, z.name, ev...))
+		out = append(out, newFinding(sev, z.name, ev...))
 	}
 	return out, nil
 }
@@ -129,6 +172,24 @@ func percent(part, whole int) string {
 	return fmt.Sprintf("%.1f%%", 100*float64(part)/float64(whole))
 }
 
+var wildcardCheck = Check{
+	ID:       "wildcard",
+	Title:    "Wildcard record answers for every name",
+	Severity: []Rating{{finding.Low, ""}},
+	Remediation: "Remove the wildcard unless every name must resolve; a wildcard hides dangling names, widens " +
+		"cookie and certificate scope, and makes typos and phishing names resolve.",
+	References: []string{refRFC4592, refRFC1034},
+	Doc: Doc{
+		Detects: "a wildcard record. Subject: `*.name`, one finding per wildcard owner, evidence per type.",
+		How:     "recon's wildcard detection at every label level (`wildcards`).",
+		Severity: "no data leaks, but every name resolves: typos and phishing names work, dangling names hide, " +
+			"cookie and certificate scope widens.",
+		Fix:        "remove the wildcard unless every name must resolve.",
+		References: "RFC 4592, RFC 1034.",
+	},
+	Run: checkWildcard,
+}
+
 func checkWildcard(_ context.Context, env *Env) ([]finding.Finding, error) {
 	byName := make(map[string][]string)
 	for _, w := range env.Result.Wildcards {
@@ -143,7 +204,7 @@ func checkWildcard(_ context.Context, env *Env) ([]finding.Finding, error) {
 	var out []finding.Finding
 	for name, ev := range byName {
 		slices.Sort(ev)
-		out = append(out, newFinding("wildcard", finding.Low, name, ev...))
+		out = append(out, newFinding(finding.Low, name, ev...))
 	}
 	return out, nil
 }

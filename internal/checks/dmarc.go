@@ -84,6 +84,26 @@ func (e *Env) handlesMail(domain string) bool {
 	return false
 }
 
+var dmarcMissingCheck = Check{
+	ID:       "dmarc-missing",
+	Title:    "No DMARC policy",
+	Severity: []Rating{{finding.Medium, "mail domain"}, {finding.Low, "no mail"}},
+	Remediation: "Publish _dmarc.<domain> TXT \"v=DMARC1; p=none; rua=mailto:...\", read the reports, then move to " +
+		"p=quarantine and p=reject.",
+	References: []string{refRFC7489, refCWE290},
+	Doc: Doc{
+		Detects: "no usable DMARC policy for the audited domain: no record at `_dmarc.<domain>` nor at its " +
+			"organizational domain, several records, or a record that cannot be used (no valid `p` and no " +
+			"`rua`). Subject: the domain.",
+		How: "TXT at `_dmarc.<domain>`, then at `_dmarc.<registrable domain>` (RFC 7489 6.6.3).",
+		Severity: "medium when the domain visibly handles mail (MX, or an SPF record other than `v=spf1 -all`), low " +
+			"otherwise.",
+		Fix:        "publish `v=DMARC1; p=none; rua=mailto:...`, read the reports, move to `p=reject`.",
+		References: "RFC 7489; CWE-290.",
+	},
+	Run: checkDMARCMissing,
+}
+
 func checkDMARCMissing(ctx context.Context, env *Env) ([]finding.Finding, error) {
 	domain := dnsname.FromWire(env.Result.Domain)
 	p, found, known := env.dmarcFor(ctx, domain)
@@ -100,11 +120,30 @@ func checkDMARCMissing(ctx context.Context, env *Env) ([]finding.Finding, error)
 		if org := dnsname.Registrable(domain); org != "" && org != domain {
 			ev += fmt.Sprintf(" (nor does the organizational domain %s)", org)
 		}
-		return []finding.Finding{newFinding("dmarc-missing", sev, domain, ev)}, nil
+		return []finding.Finding{newFinding(sev, domain, ev)}, nil
 	case p.problem != "":
-		return []finding.Finding{newFinding("dmarc-missing", sev, domain, p.problem)}, nil
+		return []finding.Finding{newFinding(sev, domain, p.problem)}, nil
 	}
 	return nil, nil
+}
+
+var dmarcWeakCheck = Check{
+	ID:       "dmarc-weak",
+	Title:    "DMARC policy does not protect the domain",
+	Severity: []Rating{{finding.Medium, "p=none, sp=none"}, {finding.Low, "pct < 100, no rua"}},
+	Remediation: "Move to p=reject (or quarantine) with pct=100 and an rua address, after the reports show that " +
+		"legitimate mail passes.",
+	References: []string{refRFC7489, refCWE290},
+	Doc: Doc{
+		Detects: "a DMARC policy that does not protect: `p=none`, `sp=none` under a stronger `p`, `pct` < 100, no " +
+			"`rua`. An inherited organizational policy is judged by its `sp`. Subject: the domain.",
+		How: "`checks.ParseDMARC` (RFC 7489 6.3; invalid values of known tags are ignored and listed).",
+		Severity: "medium for `p=none` and `sp=none` (spoofed mail is delivered); low for `pct` < 100 and missing " +
+			"`rua`.",
+		Fix:        "`p=reject` (or quarantine), `pct=100`, an `rua` address.",
+		References: "RFC 7489; CWE-290.",
+	},
+	Run: checkDMARCWeak,
 }
 
 func checkDMARCWeak(ctx context.Context, env *Env) ([]finding.Finding, error) {
@@ -152,5 +191,5 @@ func checkDMARCWeak(ctx context.Context, env *Env) ([]finding.Finding, error) {
 	if lines == 0 {
 		return nil, nil
 	}
-	return []finding.Finding{newFinding("dmarc-weak", sev, domain, ev...)}, nil
+	return []finding.Finding{newFinding(sev, domain, ev...)}, nil
 }

@@ -135,6 +135,26 @@ func (e *Env) keySources(z zone) []keySource {
 	}}}
 }
 
+var dnssecMissingCheck = Check{
+	ID:       "dnssec-missing",
+	Title:    "Zone is not protected by DNSSEC",
+	Severity: []Rating{{finding.Low, ""}},
+	Remediation: "Sign the zone and publish its DS record at the parent (through the registrar), so that resolvers " +
+		"can validate answers.",
+	References: []string{refRFC4033, refRFC4035, refCWE345},
+	Doc: Doc{
+		Detects: "a zone without DNSKEY, or a signed zone whose parent publishes no DS (an island of security). " +
+			"Subject: the zone.",
+		How: "`zones[].signed` and DNSKEY records, confirmed by a DNSKEY query (DO) when online; DS asked " +
+			"through the resolver (DO+CD), or taken from the records offline.",
+		Severity: "answers can be forged on the path, but most domains are unsigned and the fix involves the " +
+			"registrar; dnsrecon reports the same condition.",
+		Fix:        "sign the zone and publish its DS at the parent.",
+		References: "RFC 4033, RFC 4035; CWE-345.",
+	},
+	Run: checkDNSSECMissing,
+}
+
 func checkDNSSECMissing(ctx context.Context, env *Env) ([]finding.Finding, error) {
 	zones := env.zones()
 	results := make([]*finding.Finding, len(zones))
@@ -161,10 +181,36 @@ func checkDNSSECMissing(ctx context.Context, env *Env) ([]finding.Finding, error
 			}
 			ev = fmt.Sprintf("%s is signed but its parent publishes no DS record: resolvers cannot validate it (island of security)", z.name)
 		}
-		f := newFinding("dnssec-missing", finding.Low, z.name, ev)
+		f := newFinding(finding.Low, z.name, ev)
 		results[i] = &f
 	})
 	return collect(results), err
+}
+
+var dnssecInvalidCheck = Check{
+	ID:       "dnssec-invalid",
+	Title:    "DNSSEC chain of trust is broken",
+	Severity: []Rating{{finding.High, "validation fails"}, {finding.Medium, "stale DS only"}},
+	Remediation: "Re-sign the zone (check the signer's schedule), and make the DS at the parent match a published " +
+		"DNSKEY; validating resolvers return SERVFAIL until then.",
+	References: []string{refRFC4033, refRFC4034, refRFC4035, refCWE345},
+	Doc: Doc{
+		Detects: "a broken chain of trust: a DS that matches no DNSKEY, a DS for a zone that serves no DNSKEY, a " +
+			"DNSKEY or SOA RRset without a valid signature (expired, not yet valid, not verifying, no RRSIG). " +
+			"Subject: the zone.",
+		How: "DS from the resolver (DO+CD); DNSKEY and SOA with RRSIGs fetched directly from every " +
+			"authoritative server of the zone (so one secondary with stale signatures is found), or through " +
+			"the resolver when no server is known; `DNSKEY.ToDS` digests compared with the DS, " +
+			"`RRSIG.ValidityPeriod` and `RRSIG.Verify` against the keys (the DNSKEY RRset must be signed by a " +
+			"key a DS points at). An RRset is valid when at least one signature is; expired spare signatures " +
+			"next to a valid one are not reported. Offline only the records recon kept are checked (usually " +
+			"DS against DNSKEY).",
+		Severity: "high: validating resolvers answer SERVFAIL — the zone is down for them; medium when the only " +
+			"problem is a stale DS next to one that matches.",
+		Fix:        "re-sign (check the signer's schedule), and make the DS at the parent match a published key.",
+		References: "RFC 4033, RFC 4034, RFC 4035; CWE-345.",
+	},
+	Run: checkDNSSECInvalid,
 }
 
 func checkDNSSECInvalid(ctx context.Context, env *Env) ([]finding.Finding, error) {
@@ -197,7 +243,7 @@ func checkDNSSECInvalid(ctx context.Context, env *Env) ([]finding.Finding, error
 		}
 		slices.Sort(ev)
 		ev = slices.Compact(ev)
-		f := newFinding("dnssec-invalid", sev, z.name, ev...)
+		f := newFinding(sev, z.name, ev...)
 		results[i] = &f
 	})
 	return collect(results), err

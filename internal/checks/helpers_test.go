@@ -339,7 +339,30 @@ func run(t testing.TB, res *recon.Result, ex Exchanger, only ...string) []findin
 	if err != nil {
 		t.Fatalf("RunEnv: %v", err)
 	}
+	checkDeclaredSeverity(t, fs)
 	return fs
+}
+
+// checkDeclaredSeverity fails when a finding has a severity its check does
+// not declare (Check.Severity, the severity table of docs/checks.md).
+func checkDeclaredSeverity(t testing.TB, fs []finding.Finding) {
+	t.Helper()
+	for _, f := range fs {
+		c := registryCheck(f.ID)
+		if c == nil || !slices.ContainsFunc(c.Severity, func(r Rating) bool { return r.Level == f.Severity }) {
+			t.Errorf("finding %s %s has severity %s, which its check does not declare", f.ID, f.Subject, f.Severity)
+		}
+	}
+}
+
+// registryCheck returns the registered check with the id, or nil.
+func registryCheck(id string) *Check {
+	for _, c := range registry {
+		if c.ID == id {
+			return c
+		}
+	}
+	return nil
 }
 
 // summary renders findings as "severity id subject" lines for comparison.

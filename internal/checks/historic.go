@@ -10,6 +10,33 @@ import (
 	"github.com/dnsscout/dnsscout/internal/passive"
 )
 
+var historicDanglingCheck = Check{
+	ID:       "historic-dangling",
+	Title:    "Passive DNS knows a name (or alias target) that no longer exists",
+	Severity: []Rating{{finding.High, "takeover-prone or registrable target"}, {finding.Medium, "CNAME target gone"}, {finding.Low, "name gone"}},
+	Remediation: "Delete what still points at the vanished name: CNAMEs to a removed target are takeover bait, and " +
+		"forgotten names in passive DNS tell an adversary which services existed; check that the " +
+		"resources behind them are really gone, and that no CNAME, MX, NS or link still refers to them.",
+	References: []string{refTakeover, refTakeover2, refRFC1034, refCWE350},
+	Doc: Doc{
+		Detects: "what passive DNS (the local store with `--db`, CIRCL/DNSDB services, certificate transparency) " +
+			"knew of the domain that live DNS no longer has: a name that no longer resolves (kind `gone`), or " +
+			"a name passive DNS saw as a CNAME whose target no longer exists (kind `cname-target-gone`; " +
+			"targets outside the domain included). Subject: the name.",
+		How: "recon resolves every name the passive sources return and every former CNAME target (`historic` " +
+			"in the JSON); a name that only a wildcard answers counts as gone. Nothing is reported in " +
+			"`--passive-only` mode (nothing is resolved then).",
+		Severity: "low for a name that is gone (forgotten names tell an adversary which services existed, and " +
+			"whatever still links to them is a liability); medium for a vanished CNAME target; high when that " +
+			"target is a service listed as vulnerable to takeover, or its registrable domain does not exist.",
+		Fix: "delete what still points at the vanished name or target (CNAMEs, MX, NS, links) and make sure " +
+			"the resources behind it are really gone.",
+		References: "can-i-take-over-xyz, MDN \"Subdomain takeovers\", RFC 1034; CWE-350; ATT&CK T1596.001 (passive DNS " +
+			"is exactly what adversaries search).",
+	},
+	Run: checkHistoricDangling,
+}
+
 // checkHistoricDangling reports what passive DNS knew that live DNS no
 // longer has (recon fills Result.Historic by resolving every passive name
 // and every former CNAME target): names that no longer resolve, and names
@@ -50,7 +77,7 @@ func checkHistoricDangling(ctx context.Context, env *Env) ([]finding.Finding, er
 		for _, r := range h.Records {
 			ev = append(ev, "was: "+h.Name+" "+r)
 		}
-		out = append(out, newFinding("historic-dangling", sev, h.Name, ev...))
+		out = append(out, newFinding(sev, h.Name, ev...))
 	}
 	return out, nil
 }

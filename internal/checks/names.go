@@ -78,6 +78,30 @@ func nameTargets(rr dns.RR) [][2]string {
 	return nil
 }
 
+var internalNameLeakCheck = Check{
+	ID:       "internal-name-leak",
+	Title:    "Public DNS points at internal (non-public) names",
+	Severity: []Rating{{finding.Medium, ""}},
+	Remediation: "Remove records that point into internal namespaces from the public zone (keep them in an " +
+		"internal view), and use a registered domain (or home.arpa/.internal only internally) for " +
+		"internal names.",
+	References: []string{refRFC6761, refRFC6762, refRFC8375, refPSL, refATTACK, refM1056, refCWE200},
+	Doc: Doc{
+		Detects: "CNAME, MX, NS, SRV, PTR and SOA (MNAME and RNAME's domain) targets in namespaces that do not " +
+			"exist publicly: `.local`, `.home.arpa`, `.localhost`, `.localdomain`, `.internal`, `.lan`, " +
+			"`.corp`, `.home`, `.intranet`, `.private`, `.test`, `.invalid`, `.example`, single-label names, " +
+			"and any TLD absent from the Public Suffix List. Subject: the owner name.",
+		How: "each target's suffix is compared with that list and with `dnsname.PublicSuffix`. The null MX and " +
+			"the SRV \"no service\" target (`.`) are not targets. Lab-world rule: see above.",
+		Severity: "the names map the internal network (domain controllers, mail servers), and undelegated TLDs can " +
+			"be delegated later (name collision).",
+		Fix: "keep such records in an internal view; use a registered domain (or `home.arpa`/`.internal` only " +
+			"internally) for internal names.",
+		References: "RFC 6761, RFC 6762, RFC 8375, Public Suffix List; ATT&CK T1596.001, M1056; CWE-200.",
+	},
+	Run: checkInternalNameLeak,
+}
+
 func checkInternalNameLeak(_ context.Context, env *Env) ([]finding.Finding, error) {
 	audited := dnsname.FromWire(env.Result.Domain)
 	byOwner := make(map[string][]string)
@@ -107,7 +131,7 @@ func checkInternalNameLeak(_ context.Context, env *Env) ([]finding.Finding, erro
 	var out []finding.Finding
 	for owner, ev := range byOwner {
 		slices.Sort(ev)
-		out = append(out, newFinding("internal-name-leak", finding.Medium, owner, ev...))
+		out = append(out, newFinding(finding.Medium, owner, ev...))
 	}
 	return out, nil
 }

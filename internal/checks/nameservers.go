@@ -52,6 +52,26 @@ func cmpStrings(pairs ...string) int {
 	return 0
 }
 
+var axfrAllowedCheck = Check{
+	ID:       "axfr-allowed",
+	Title:    "Zone transfer (AXFR) allowed to anyone",
+	Severity: []Rating{{finding.High, ""}},
+	Remediation: "Restrict zone transfers to the secondary servers' addresses or TSIG keys (BIND allow-transfer, " +
+		"NSD provide-xfr, Knot acl), on every nameserver of the zone.",
+	References: []string{refRFC5936, refATTACK, refM1056, refCWE200},
+	Doc: Doc{
+		Detects: "a nameserver that sends the whole zone (AXFR) to anyone. Subject: `server-name (address)`, one " +
+			"finding per server address.",
+		How: "recon attempts AXFR over TCP against every address of every nameserver (`servers[].axfr`).",
+		Severity: "one query hands over every name, address and service of the zone; it is the first thing " +
+			"reconnaissance tries (T1596.001).",
+		Fix: "restrict transfers to the secondaries' addresses or TSIG keys (BIND `allow-transfer`, NSD " +
+			"`provide-xfr`, Knot `acl`) on every server, including secondaries run by providers.",
+		References: "RFC 5936; ATT&CK T1596.001, M1056; CWE-200.",
+	},
+	Run: checkAXFR,
+}
+
 func checkAXFR(_ context.Context, env *Env) ([]finding.Finding, error) {
 	var out []finding.Finding
 	for _, s := range env.servers() {
@@ -62,9 +82,29 @@ func checkAXFR(_ context.Context, env *Env) ([]finding.Finding, error) {
 		if s.srv.AXFRRecords > 0 {
 			ev = fmt.Sprintf("AXFR of zone %s from %s returned %d records", s.zone, s.srv.Address, s.srv.AXFRRecords)
 		}
-		out = append(out, newFinding("axfr-allowed", finding.High, serverSubject(s.ns.Name, s.srv.Address), ev))
+		out = append(out, newFinding(finding.High, serverSubject(s.ns.Name, s.srv.Address), ev))
 	}
 	return out, nil
+}
+
+var ixfrAllowedCheck = Check{
+	ID:       "ixfr-allowed",
+	Title:    "Incremental zone transfer (IXFR) allowed to anyone",
+	Severity: []Rating{{finding.Medium, ""}},
+	Remediation: "Restrict IXFR together with AXFR to the secondaries' addresses or TSIG keys; most servers apply " +
+		"the same transfer ACL to both.",
+	References: []string{refRFC1995, refRFC5936, refATTACK, refM1056, refCWE200},
+	Doc: Doc{
+		Detects: "a nameserver that answers an incremental transfer (IXFR) request from anyone. Subject " +
+			"`server-name (address)`.",
+		How: "recon's IXFR probe (`servers[].ixfr`).",
+		Severity: "IXFR shows what changed (often the whole zone, when the server falls back to a full answer). " +
+			"Servers usually share the AXFR ACL, so this is typically reported with `axfr-allowed`; alone it " +
+			"is one step smaller.",
+		Fix:        "the same transfer ACL as for AXFR.",
+		References: "RFC 1995, RFC 5936; ATT&CK T1596.001, M1056; CWE-200.",
+	},
+	Run: checkIXFR,
 }
 
 func checkIXFR(_ context.Context, env *Env) ([]finding.Finding, error) {
@@ -73,10 +113,29 @@ func checkIXFR(_ context.Context, env *Env) ([]finding.Finding, error) {
 		if s.srv.IXFR != recon.TransferAllowed {
 			continue
 		}
-		out = append(out, newFinding("ixfr-allowed", finding.Medium, serverSubject(s.ns.Name, s.srv.Address),
+		out = append(out, newFinding(finding.Medium, serverSubject(s.ns.Name, s.srv.Address),
 			fmt.Sprintf("IXFR of zone %s from %s answered with zone data", s.zone, s.srv.Address)))
 	}
 	return out, nil
+}
+
+var openResolverCheck = Check{
+	ID:       "open-resolver",
+	Title:    "Authoritative nameserver is an open recursive resolver",
+	Severity: []Rating{{finding.High, ""}},
+	Remediation: "Disable recursion on authoritative servers (BIND recursion no; or allow-recursion { none; }), or " +
+		"restrict it to internal clients.",
+	References: []string{refRFC5358, refCWE406},
+	Doc: Doc{
+		Detects: "a nameserver of the zone that recurses for names outside its zones. Subject `server-name " +
+			"(address)`.",
+		How: "recon's recursion probe (`servers[].recursion`).",
+		Severity: "open resolvers are amplification tools for DDoS and targets for cache poisoning, and they answer " +
+			"cache-snooping questions about the organisation.",
+		Fix:        "`recursion no;` (or an `allow-recursion` list) on authoritative servers.",
+		References: "RFC 5358; CWE-406.",
+	},
+	Run: checkOpenResolver,
 }
 
 func checkOpenResolver(_ context.Context, env *Env) ([]finding.Finding, error) {
@@ -85,7 +144,7 @@ func checkOpenResolver(_ context.Context, env *Env) ([]finding.Finding, error) {
 		if !s.srv.Recursion {
 			continue
 		}
-		out = append(out, newFinding("open-resolver", finding.High, serverSubject(s.ns.Name, s.srv.Address),
+		out = append(out, newFinding(finding.High, serverSubject(s.ns.Name, s.srv.Address),
 			fmt.Sprintf("%s (nameserver of %s) answered a recursive query for a name outside its zones", s.srv.Address, s.zone)))
 	}
 	return out, nil
@@ -114,6 +173,26 @@ func disclosesVersion(v string) bool {
 	return false
 }
 
+var versionDisclosureCheck = Check{
+	ID:       "version-disclosure",
+	Title:    "Nameserver discloses its software version",
+	Severity: []Rating{{finding.Low, ""}},
+	Remediation: "Hide the version (BIND version \"none\"; NSD hide-version: yes; Knot version: \"\"; Unbound " +
+		"hide-version: yes).",
+	References: []string{refRFC1035, refCWE200, refATTACK},
+	Doc: Doc{
+		Detects: "a version answer (`version.bind` or `version.server`, CHAOS TXT) that names software or a " +
+			"version number. Refusal texts (\"none\", \"go away\") are not reported. Subject `server-name " +
+			"(address)`.",
+		How:      "recon's CHAOS queries.",
+		Severity: "it tells an attacker which CVEs to try; the server is no less safe for it.",
+		Fix: "BIND `version \"none\";`, NSD `hide-version: yes`, Knot `version: \"\"`, Unbound `hide-version: " +
+			"yes`.",
+		References: "RFC 1035 (CHAOS class); CWE-200; ATT&CK T1596.001.",
+	},
+	Run: checkVersionDisclosure,
+}
+
 func checkVersionDisclosure(_ context.Context, env *Env) ([]finding.Finding, error) {
 	var out []finding.Finding
 	for _, s := range env.servers() {
@@ -125,10 +204,29 @@ func checkVersionDisclosure(_ context.Context, env *Env) ([]finding.Finding, err
 			ev = append(ev, fmt.Sprintf("version.server CH TXT %q", s.srv.VersionServer))
 		}
 		if len(ev) > 0 {
-			out = append(out, newFinding("version-disclosure", finding.Low, serverSubject(s.ns.Name, s.srv.Address), ev...))
+			out = append(out, newFinding(finding.Low, serverSubject(s.ns.Name, s.srv.Address), ev...))
 		}
 	}
 	return out, nil
+}
+
+var hostnameDisclosureCheck = Check{
+	ID:       "hostname-disclosure",
+	Title:    "Nameserver discloses its host name or server id",
+	Severity: []Rating{{finding.Low, "other values"}, {finding.Info, "only the public NS name"}},
+	Remediation: "Hide the identity (BIND hostname none; server-id none; NSD hide-identity: yes, no nsid; Knot " +
+		"identity: \"\", no nsid) or publish a value that names no internal host.",
+	References: []string{refRFC5001, refCWE200, refATTACK},
+	Doc: Doc{
+		Detects: "`hostname.bind`, `id.server` or NSID answers. Subject `server-name (address)`.",
+		How:     "recon's CHAOS and NSID (RFC 5001) queries.",
+		Severity: "low; info when the value is only the public nameserver name. Internal host names help map the " +
+			"infrastructure behind an anycast or provider address.",
+		Fix: "BIND `hostname none; server-id none;`, NSD `hide-identity: yes` and no `nsid`, Knot `identity: " +
+			"\"\"` and no `nsid`.",
+		References: "RFC 5001; CWE-200; ATT&CK T1596.001.",
+	},
+	Run: checkHostnameDisclosure,
 }
 
 func checkHostnameDisclosure(_ context.Context, env *Env) ([]finding.Finding, error) {
@@ -152,10 +250,30 @@ func checkHostnameDisclosure(_ context.Context, env *Env) ([]finding.Finding, er
 		add("id.server CH TXT", s.srv.ID)
 		add("NSID", s.srv.NSID)
 		if len(ev) > 0 {
-			out = append(out, newFinding("hostname-disclosure", sev, serverSubject(s.ns.Name, s.srv.Address), ev...))
+			out = append(out, newFinding(sev, serverSubject(s.ns.Name, s.srv.Address), ev...))
 		}
 	}
 	return out, nil
+}
+
+var lameDelegationCheck = Check{
+	ID:       "lame-delegation",
+	Title:    "Delegated nameserver does not answer authoritatively",
+	Severity: []Rating{{finding.Medium, ""}},
+	Remediation: "Fix or remove the server from the NS set at the parent and in the zone; make every listed server " +
+		"load the zone.",
+	References: []string{refRFC1034, refRFC8499, refRFC2182},
+	Doc: Doc{
+		Detects: "a delegated nameserver (parent or child NS set) that does not answer, or answers without " +
+			"authority for the zone. A server known only as the SOA MNAME (a hidden primary) is not reported. " +
+			"Subject `server-name (address)`.",
+		How: "recon's per-address probe (`servers[].responding`, `.authoritative`, `.error`).",
+		Severity: "resolvers waste time and fail over; a provider that lets anyone create the zone on its servers " +
+			"turns a lame delegation into a hijack.",
+		Fix:        "make every listed server load the zone, or remove it from the parent and the zone.",
+		References: "RFC 1034, RFC 8499 (\"lame delegation\"), RFC 2182.",
+	},
+	Run: checkLameDelegation,
 }
 
 func checkLameDelegation(_ context.Context, env *Env) ([]finding.Finding, error) {
@@ -176,7 +294,7 @@ func checkLameDelegation(_ context.Context, env *Env) ([]finding.Finding, error)
 		if why := strings.TrimPrefix(s.srv.Error, "not authoritative: "); why != "" {
 			ev += ": " + why
 		}
-		out = append(out, newFinding("lame-delegation", finding.Medium, serverSubject(s.ns.Name, s.srv.Address), ev))
+		out = append(out, newFinding(finding.Medium, serverSubject(s.ns.Name, s.srv.Address), ev))
 	}
 	return out, nil
 }
@@ -200,6 +318,27 @@ func (e *Env) registrableMissing(ctx context.Context, name string) (string, bool
 	}
 	st, _ := e.exists(ctx, reg, dns.TypeSOA)
 	return reg, st == stateNXDomain
+}
+
+var danglingNSCheck = Check{
+	ID:       "dangling-ns",
+	Title:    "Nameserver name does not resolve or lies in an unregistered domain",
+	Severity: []Rating{{finding.Critical, "unregistered nameserver domain"}, {finding.High, "name does not resolve"}},
+	Remediation: "Replace the nameserver name in the delegation and the zone's NS set; if its domain is " +
+		"unregistered, remove it at once (registering that domain would hand over the zone).",
+	References: []string{refRFC1034, refRFC2182, refCISADNS, refCWE350},
+	Doc: Doc{
+		Detects: "a delegated nameserver whose name does not resolve, or lies in a registrable domain that does " +
+			"not exist. Subject: the nameserver name.",
+		How: "recon's `nameservers[].resolves`; the registrable domain (`dnsname.Registrable`) of every NS " +
+			"name out of scope is asked for its SOA through the resolver (ICANN suffixes, or the lab world's " +
+			"own TLD).",
+		Severity: "critical when the domain does not exist — whoever registers it answers for the zone (the " +
+			"\"sitting ducks\" hijack); high when the name just does not resolve.",
+		Fix:        "replace the name in the delegation and the zone's NS set.",
+		References: "RFC 1034, RFC 2182, CISA ED 19-01; CWE-350.",
+	},
+	Run: checkDanglingNS,
 }
 
 func checkDanglingNS(ctx context.Context, env *Env) ([]finding.Finding, error) {
@@ -266,7 +405,7 @@ func checkDanglingNS(ctx context.Context, env *Env) ([]finding.Finding, error) {
 			ev = append(ev, fmt.Sprintf("the domain %s of nameserver %s does not exist (NXDOMAIN): whoever registers it controls %s", reg, info.name, zones))
 		}
 		if len(ev) > 0 {
-			f := newFinding("dangling-ns", sev, info.name, ev...)
+			f := newFinding(sev, info.name, ev...)
 			results[i] = &f
 		}
 	})
@@ -292,6 +431,23 @@ func collect(results []*finding.Finding) []finding.Finding {
 	return out
 }
 
+var soaSerialMismatchCheck = Check{
+	ID:       "soa-serial-mismatch",
+	Title:    "Nameservers serve different SOA serials",
+	Severity: []Rating{{finding.Low, ""}},
+	Remediation: "Check zone transfers and NOTIFY between primary and secondaries; a lasting difference means some " +
+		"servers serve stale data.",
+	References: []string{refRFC1996, refRFC1034},
+	Doc: Doc{
+		Detects:    "authoritative servers of one zone serving different SOA serials. Subject: the zone.",
+		How:        "recon's per-server serial, only from servers that answered with authority.",
+		Severity:   "some servers serve stale data; usually broken NOTIFY or transfers.",
+		Fix:        "check transfers and NOTIFY between primary and secondaries.",
+		References: "RFC 1996, RFC 1034.",
+	},
+	Run: checkSOASerialMismatch,
+}
+
 func checkSOASerialMismatch(_ context.Context, env *Env) ([]finding.Finding, error) {
 	var out []finding.Finding
 	byZone := make(map[string][]serverEntry)
@@ -313,10 +469,28 @@ func checkSOASerialMismatch(_ context.Context, env *Env) ([]finding.Finding, err
 			ev = append(ev, fmt.Sprintf("%s serves serial %d", serverSubject(s.ns.Name, s.srv.Address), s.srv.Serial))
 		}
 		if len(serials) > 1 {
-			out = append(out, newFinding("soa-serial-mismatch", finding.Low, z, ev...))
+			out = append(out, newFinding(finding.Low, z, ev...))
 		}
 	}
 	return out, nil
+}
+
+var nsSetMismatchCheck = Check{
+	ID:          "ns-set-mismatch",
+	Title:       "Parent and child NS sets differ",
+	Severity:    []Rating{{finding.Low, ""}},
+	Remediation: "Make the delegation at the parent and the zone's own NS RRset list the same servers.",
+	References:  []string{refRFC1034, refRFC2182},
+	Doc: Doc{
+		Detects: "parent and child NS sets that differ, or a server returning an NS set that differs from the " +
+			"zone's. Subject: the zone.",
+		How: "`zones[].parent_ns` vs `zones[].child_ns` and `servers[].ns`, compared as canonical sets.",
+		Severity: "resolvers see different servers depending on where they look; a server only at the parent is " +
+			"easily forgotten (and becomes lame or dangling).",
+		Fix:        "list the same servers at the parent and in the zone.",
+		References: "RFC 1034, RFC 2182.",
+	},
+	Run: checkNSSetMismatch,
 }
 
 func checkNSSetMismatch(_ context.Context, env *Env) ([]finding.Finding, error) {
@@ -346,7 +520,7 @@ func checkNSSetMismatch(_ context.Context, env *Env) ([]finding.Finding, error) 
 			}
 		}
 		if len(ev) > 0 {
-			out = append(out, newFinding("ns-set-mismatch", finding.Low, z.name, ev...))
+			out = append(out, newFinding(finding.Low, z.name, ev...))
 		}
 	}
 	return out, nil
@@ -386,6 +560,22 @@ func zoneAddresses(z zone) []netip.Addr {
 	return slices.Compact(out)
 }
 
+var singleNameserverCheck = Check{
+	ID:       "single-nameserver",
+	Title:    "Zone has a single nameserver",
+	Severity: []Rating{{finding.Medium, ""}},
+	Remediation: "Delegate to at least two nameservers on different networks (RFC 2182 asks for diversity; " +
+		"registries require two).",
+	References: []string{refRFC2182, refRFC1034},
+	Doc: Doc{
+		Detects:    "a zone with one nameserver name, or several names with one address. Subject: the zone.",
+		Severity:   "one failure takes the zone off the internet; RFC 2182 and every registry ask for at least two.",
+		Fix:        "at least two nameservers on different networks.",
+		References: "RFC 2182, RFC 1034.",
+	},
+	Run: checkSingleNameserver,
+}
+
 func checkSingleNameserver(_ context.Context, env *Env) ([]finding.Finding, error) {
 	var out []finding.Finding
 	for _, z := range env.zones() {
@@ -393,14 +583,36 @@ func checkSingleNameserver(_ context.Context, env *Env) ([]finding.Finding, erro
 		addrs := zoneAddresses(z)
 		switch {
 		case len(names) == 1:
-			out = append(out, newFinding("single-nameserver", finding.Medium, z.name,
+			out = append(out, newFinding(finding.Medium, z.name,
 				fmt.Sprintf("zone %s is served by one nameserver: %s", z.name, names[0])))
 		case len(names) > 1 && len(addrs) == 1:
-			out = append(out, newFinding("single-nameserver", finding.Medium, z.name,
+			out = append(out, newFinding(finding.Medium, z.name,
 				fmt.Sprintf("the %d nameservers of %s (%s) share one address: %s", len(names), z.name, strings.Join(names, ", "), addrs[0])))
 		}
 	}
 	return out, nil
+}
+
+var nameserverDiversityCheck = Check{
+	ID:       "nameserver-diversity",
+	Title:    "Nameservers share one network or one domain",
+	Severity: []Rating{{finding.Low, "one network"}, {finding.Info, "one parent domain only"}},
+	Remediation: "Place nameservers in different networks (different /24 and /48 prefixes, ideally different " +
+		"autonomous systems) and under more than one domain, so that one outage or one expired domain " +
+		"does not take the zone down.",
+	References: []string{refRFC2182},
+	Doc: Doc{
+		Detects: "for zones with two or more nameservers: all addresses in one IPv4 /24 and one IPv6 /48 (each " +
+			"family present must be concentrated), or all names under one registrable domain. dnsscout does " +
+			"not know autonomous systems yet. Nameservers that all sit on loopback are a lab world on one " +
+			"host: the network clause does not apply there. Subject: the zone.",
+		Severity: "low for one network (one outage or one route leak takes every server); info when only the domain " +
+			"is shared (an expired or hijacked provider domain takes every name, but this is the usual " +
+			"setup).",
+		Fix:        "different networks and, for critical zones, more than one provider domain.",
+		References: "RFC 2182.",
+	},
+	Run: checkNameserverDiversity,
 }
 
 func checkNameserverDiversity(_ context.Context, env *Env) ([]finding.Finding, error) {
@@ -451,7 +663,7 @@ func checkNameserverDiversity(_ context.Context, env *Env) ([]finding.Finding, e
 			}
 		}
 		if len(ev) > 0 {
-			out = append(out, newFinding("nameserver-diversity", sev, z.name, ev...))
+			out = append(out, newFinding(sev, z.name, ev...))
 		}
 	}
 	return out, nil

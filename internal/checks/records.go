@@ -211,20 +211,8 @@ func serverSubject(name, addr string) string {
 	return fmt.Sprintf("%s (%s)", dnsname.FromWire(name), addr)
 }
 
-// newFinding builds a finding of check id with its documented title,
-// remediation and references.
-func newFinding(id string, sev finding.Severity, subject string, evidence ...string) finding.Finding {
-	m, ok := meta[id]
-	if !ok {
-		panic("checks: no metadata for " + id)
-	}
-	return finding.Finding{
-		ID:          id,
-		Severity:    sev,
-		Title:       m.title,
-		Subject:     subject,
-		Evidence:    evidence,
-		Remediation: m.remediation,
-		References:  slices.Clone(m.references),
-	}
+// newFinding is a finding of the check that is running: RunEnv fills in the
+// check's id, title, remediation and references.
+func newFinding(sev finding.Severity, subject string, evidence ...string) finding.Finding {
+	return finding.Finding{Severity: sev, Subject: subject, Evidence: evidence}
 }

@@ -87,6 +87,25 @@ func matchSaaS(owner, txt string) (string, bool) {
 	return "", false
 }
 
+var saasVerificationTokensCheck = Check{
+	ID:       "saas-verification-tokens",
+	Title:    "TXT verification tokens reveal the providers in use",
+	Severity: []Rating{{finding.Info, ""}},
+	Remediation: "Remove verification tokens once the provider has verified the domain (most need them only once), " +
+		"or publish them on a dedicated name.",
+	References: []string{refATTACK, refM1056, refCWE200},
+	Doc: Doc{
+		Detects: "TXT records that prove domain ownership to a provider (Google, Microsoft 365, Atlassian, Meta, " +
+			"DocuSign, Apple, GlobalSign, Stripe, Zoom, Adobe, Amazon SES, Dropbox, Cisco Webex, GitHub, and " +
+			"more: the table `saasTokens` in `internal/checks/saas.go`). Subject: the owner name.",
+		Severity: "each token tells an attacker which services the organisation uses (phishing pretexts, " +
+			"password-spraying targets), but removing them is optional.",
+		Fix:        "remove tokens the provider no longer needs.",
+		References: "ATT&CK T1596.001, M1056; CWE-200.",
+	},
+	Run: checkSaaSTokens,
+}
+
 func checkSaaSTokens(_ context.Context, env *Env) ([]finding.Finding, error) {
 	byOwner := make(map[string][]string)
 	for _, r := range env.recordsOf(dns.TypeTXT) {
@@ -107,7 +126,7 @@ func checkSaaSTokens(_ context.Context, env *Env) ([]finding.Finding, error) {
 	var out []finding.Finding
 	for owner, ev := range byOwner {
 		slices.Sort(ev)
-		out = append(out, newFinding("saas-verification-tokens", finding.Info, owner, ev...))
+		out = append(out, newFinding(finding.Info, owner, ev...))
 	}
 	return out, nil
 }

@@ -190,6 +190,24 @@ func (e *Env) hasName(name string) bool {
 	return false
 }
 
+var spfMissingCheck = Check{
+	ID:       "spf-missing",
+	Title:    "No SPF record",
+	Severity: []Rating{{finding.Medium, "mail domain"}, {finding.Low, "no mail"}},
+	Remediation: "Publish an SPF record: \"v=spf1 <your senders> -all\", or \"v=spf1 -all\" for a name that sends no " +
+		"mail.",
+	References: []string{refRFC7208, refCWE290},
+	Doc: Doc{
+		Detects: "no SPF record at the audited domain or at an in-scope name with MX records. Subject: the name.",
+		How:     "TXT records from recon (or the resolver when online), `v=spf1` per RFC 7208 4.5.",
+		Severity: "medium for a name that receives mail (MX); low for a name without MX or with a null MX, which " +
+			"should still publish `v=spf1 -all`.",
+		Fix:        "publish SPF listing your senders and ending in `-all`.",
+		References: "RFC 7208; CWE-290.",
+	},
+	Run: checkSPFMissing,
+}
+
 func checkSPFMissing(ctx context.Context, env *Env) ([]finding.Finding, error) {
 	var out []finding.Finding
 	for _, name := range env.spfNames() {
@@ -199,15 +217,15 @@ func checkSPFMissing(ctx context.Context, env *Env) ([]finding.Finding, error) {
 		}
 		if env.hasRecords(name, dns.TypeMX) {
 			if nullMX(env, name) {
-				out = append(out, newFinding("spf-missing", finding.Low, name,
+				out = append(out, newFinding(finding.Low, name,
 					fmt.Sprintf("%s has a null MX (receives no mail) but no SPF record; publish \"v=spf1 -all\"", name)))
 				continue
 			}
-			out = append(out, newFinding("spf-missing", finding.Medium, name,
+			out = append(out, newFinding(finding.Medium, name,
 				fmt.Sprintf("%s receives mail (MX) but publishes no SPF record: anyone can send as @%s", name, name)))
 			continue
 		}
-		out = append(out, newFinding("spf-missing", finding.Low, name,
+		out = append(out, newFinding(finding.Low, name,
 			fmt.Sprintf("%s publishes no SPF record; a name that sends no mail should publish \"v=spf1 -all\"", name)))
 	}
 	return out, nil
@@ -225,6 +243,32 @@ func nullMX(env *Env, name string) bool {
 		}
 	}
 	return n > 0
+}
+
+var spfPermissiveCheck = Check{
+	ID:       "spf-permissive",
+	Title:    "SPF record authorises too much or cannot be evaluated",
+	Severity: []Rating{{finding.High, "+all"}, {finding.Medium, "?all, no all, > 10 lookups, permerror"}},
+	Remediation: "End the record with -all (or ~all while DMARC reports are reviewed), list only your senders, and " +
+		"keep it within 10 DNS-querying terms (flatten includes).",
+	References: []string{refRFC7208, refCWE290},
+	Doc: Doc{
+		Detects: "an SPF policy that authorises too much or cannot be evaluated: `+all` (or `all`), `?all`, no " +
+			"`all` and no `redirect` (neutral by default, RFC 7208 4.7), `ip4`/`ip6` blocks wider than /16 " +
+			"and /32 (`/0` is everything), more than 10 DNS-querying terms counted recursively through " +
+			"`include` and `redirect` (RFC 7208 4.6.4), more than two void lookups, an include or redirect " +
+			"target without an SPF record or that does not exist, an included `+all` record, include loops, " +
+			"several SPF records, a syntax error. All of these but the first five make the result " +
+			"`permerror`, which receivers treat as no SPF. Subject: the name.",
+		How: "`checks.ParseSPF` (RFC 7208 section 12 grammar, macros validated) and a recursive walk that " +
+			"fetches include and redirect targets (from recon's records in scope, else the resolver); macro " +
+			"targets are counted but not expanded. Offline the count is a lower bound and said so.",
+		Severity: "high for `+all`, `ip4:0.0.0.0/0` or an included `+all` (anyone passes); medium for the rest. " +
+			"`~all` is not reported: with DMARC it is the usual deployment.",
+		Fix:        "`-all`, only your senders, at most 10 lookups (flatten includes).",
+		References: "RFC 7208; CWE-290.",
+	},
+	Run: checkSPFPermissive,
 }
 
 func checkSPFPermissive(ctx context.Context, env *Env) ([]finding.Finding, error) {
@@ -251,12 +295,12 @@ func checkSPFPermissive(ctx context.Context, env *Env) ([]finding.Finding, error
 func spfPermissive(ctx context.Context, env *Env, name string, recs []string) (finding.Finding, bool) {
 	slices.Sort(recs)
 	if len(recs) > 1 {
-		return newFinding("spf-permissive", finding.Medium, name,
+		return newFinding(finding.Medium, name,
 			fmt.Sprintf("%s publishes %d SPF records (%s): the result is permerror (RFC 7208 4.5), so SPF protects nothing", name, len(recs), strings.Join(quoteAll(recs), ", "))), true
 	}
 	rec, err := mailauth.ParseSPF(recs[0])
 	if err != nil {
-		return newFinding("spf-permissive", finding.Medium, name,
+		return newFinding(finding.Medium, name,
 			fmt.Sprintf("SPF record %q does not parse (%v): the result is permerror, so SPF protects nothing", recs[0], err)), true
 	}
 	ev := &spfEval{env: env, visited: []string{name}}
@@ -312,7 +356,7 @@ func spfPermissive(ctx context.Context, env *Env, name string, recs []string) (f
 	if ev.partial {
 		lines = append(lines, fmt.Sprintf("lookup count is a lower bound: some includes could not be followed (at least %d lookups)", ev.lookups))
 	}
-	return newFinding("spf-permissive", sev, name, lines...), true
+	return newFinding(sev, name, lines...), true
 }
 
 func quoteAll(ss []string) []string {

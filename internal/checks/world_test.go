@@ -118,6 +118,7 @@ www A 198.51.100.80
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkDeclaredSeverity(t, fs)
 	got := summary(fs)
 	want := []string{
 		"critical dangling-ns ns3.lapsed-dns.com",

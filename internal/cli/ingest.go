@@ -29,6 +29,9 @@ type ingestFlags struct {
 	key           string
 	sensorID      string
 	ports         []string
+	anyPort       bool
+	anyPortQs     int
+	decapDepth    int
 	memory        string
 	interfaces    []string
 	dnstapTypes   []string
@@ -57,6 +60,10 @@ Sources, detected by content (gzip is unwrapped) unless a prefix names them:
   dnstap:unix:PATH           listen for dnstap (Frame Streams) on a Unix socket
   dnstap:tcp:HOST:PORT       listen for dnstap on TCP
 --interface NAME captures live traffic with AF_PACKET (needs CAP_NET_RAW).
+Captures may be tunnelled (VXLAN, GENEVE, GRE, ERSPAN, MPLS, QinQ, PPPoE, GTP-U,
+Teredo, IP in IP) or of link type NFLOG, 802.11, radiotap or pflog. mDNS (5353) and LLMNR (5355)
+answers are local names: they are stored under the sensor ids SENSOR/mdns and
+SENSOR/llmnr, never as global DNS.
 
 Listeners and live captures run until SIGINT or SIGTERM; everything collected
 is flushed before exit. SIGUSR1 prints the statistics to stderr; they are
@@ -65,6 +72,7 @@ printed at the end too (unless --quiet). Client addresses are never stored.`,
   dnsscout ingest --db /var/lib/dnsscout --sensor-id edge1 --interface eth0
   dnsscout ingest dnstap:unix:/run/dnsscout/dnstap.sock --dnstap-types resolver-response,client-response
   tcpdump -w - port 53 | dnsscout ingest -
+  dnsscout ingest --dns-ports 53,8053 --dns-any-port mirror.pcapng
   dnsscout ingest passivedns.log export.ndjson example.com.zone
   dnsscout ingest --to https://pdns.example.net --key "$DNSSCOUT_KEY" --interface eth0`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -76,7 +84,12 @@ printed at the end too (unless --quiet). Client addresses are never stored.`,
 	fl.StringVar(&f.to, "to", "", "send tuples and NXDOMAIN counters to a dnsscout server `URL` (POST /api/v1/ingest, /api/v1/ingest/nxdomain) instead of the local store")
 	fl.StringVar(&f.key, "key", "", "API key with the ingest permission for --to (default $DNSSCOUT_KEY)")
 	fl.StringVar(&f.sensorID, "sensor-id", "", "sensor id recorded with every tuple (default: the host name)")
-	fl.StringSliceVar(&f.ports, "ports", []string{"53"}, "DNS server ports of captures (comma-separated)")
+	fl.StringSliceVar(&f.ports, "dns-ports", []string{"53", "5353", "5355"}, "DNS server ports of captures (comma-separated; 853, DNS over TLS, cannot be decoded)")
+	fl.StringSliceVar(&f.ports, "ports", []string{"53", "5353", "5355"}, "the old name of --dns-ports")
+	_ = fl.MarkHidden("ports")
+	fl.BoolVar(&f.anyPort, "dns-any-port", false, "also take DNS responses on any other UDP port that match a query seen on the reverse flow")
+	fl.IntVar(&f.anyPortQs, "dns-any-port-queries", 65536, "queries remembered per capture for --dns-any-port")
+	fl.IntVar(&f.decapDepth, "decap-depth", 4, "most nested encapsulations taken apart (VXLAN in GENEVE counts 2)")
 	fl.StringVar(&f.memory, "memory", "256MiB", "memory budget (Go heap limit; the aggregate is flushed at half of it), e.g. 64MiB, 1GiB")
 	fl.StringArrayVarP(&f.interfaces, "interface", "i", nil, "capture live on this network interface (repeatable)")
 	fl.StringSliceVar(&f.dnstapTypes, "dnstap-types", []string{"resolver-response"}, "dnstap message types to use: resolver-response, client-response, auth-response, forwarder-response, stub-response, tool-response")
@@ -95,7 +108,10 @@ func runIngest(ctx context.Context, e *env, f *ingestFlags, args []string) error
 	}
 	ports, err := parsePorts(f.ports)
 	if err != nil {
-		return usageError("ingest: --ports: %v", err)
+		return usageError("ingest: --dns-ports: %v", err)
+	}
+	if f.anyPortQs < 1 || f.decapDepth < 1 {
+		return usageError("ingest: --dns-any-port-queries and --decap-depth must be at least 1")
 	}
 	mem, err := parseSize(f.memory)
 	if err != nil {
@@ -132,14 +148,17 @@ func runIngest(ctx context.Context, e *env, f *ingestFlags, args []string) error
 	// memtables live outside the Go heap and come on top.
 	debug.SetMemoryLimit(mem)
 	opts := ingest.Options{
-		SensorID:      f.sensorID,
-		Memory:        mem / 2,
-		BatchSize:     f.batch,
-		FlushInterval: f.flushInterval,
-		Ports:         ports,
-		DnstapTypes:   f.dnstapTypes,
-		ZoneOrigin:    f.zoneOrigin,
-		Logger:        log,
+		SensorID:       f.sensorID,
+		Memory:         mem / 2,
+		BatchSize:      f.batch,
+		FlushInterval:  f.flushInterval,
+		Ports:          ports,
+		AnyPort:        f.anyPort,
+		AnyPortQueries: f.anyPortQs,
+		DecapDepth:     f.decapDepth,
+		DnstapTypes:    f.dnstapTypes,
+		ZoneOrigin:     f.zoneOrigin,
+		Logger:         log,
 	}
 	var bar *progressBar
 	if f.progress == "always" || (f.progress == "auto" && isTerminal(e.stderr)) {

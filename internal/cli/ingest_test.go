@@ -33,6 +33,7 @@ var ingestVolatile = regexp.MustCompile(`(?m)^.*(elapsed|/s)$\n`)
 // code) with testdata/ingest/*.golden. Run with -update to rewrite them.
 func TestIngestTranscripts(t *testing.T) {
 	capture := filepath.Join("..", "ingest", "pcap", "testdata", "tcpdump__dns_udp.pcap")
+	encapsulated := filepath.Join("..", "ingest", "pcap", "testdata", "derived__encapsulations.pcapng")
 	cof := `{"count":2,"time_first":1600000000,"time_last":1600000100,"rrname":"www.example.com","rrtype":"A","rdata":["192.0.2.1"]}` + "\n"
 	tests := []struct {
 		name  string
@@ -44,7 +45,10 @@ func TestIngestTranscripts(t *testing.T) {
 		{name: "cof-stdin", args: []string{"ingest", "--db", "$DB", "--sensor-id", "t", "-"}, stdin: cof},
 		{name: "quiet", args: []string{"ingest", "-q", "--db", "$DB", capture}},
 		{name: "no-source", args: []string{"ingest", "--db", "$DB"}, code: ExitUsage},
-		{name: "bad-port", args: []string{"ingest", "--db", "$DB", "--ports", "53,0", capture}, code: ExitUsage},
+		{name: "bad-port", args: []string{"ingest", "--db", "$DB", "--dns-ports", "53,0", capture}, code: ExitUsage},
+		{name: "dot-port", args: []string{"ingest", "--db", "$DB", "--dns-ports", "53,853", capture}, code: ExitUsage},
+		{name: "old-ports-flag", args: []string{"ingest", "-q", "--db", "$DB", "--ports", "53", capture}},
+		{name: "encapsulated", args: []string{"ingest", "--db", "$DB", "--sensor-id", "t", "--dns-any-port", encapsulated}},
 		{name: "bad-memory", args: []string{"ingest", "--db", "$DB", "--memory", "12XB", capture}, code: ExitUsage},
 		{name: "bad-dnstap-type", args: []string{"ingest", "--db", "$DB", "--dnstap-types", "resolver-query", capture}, code: ExitUsage},
 		{name: "missing-file", args: []string{"ingest", "--db", "$DB", "$DB/nope.pcap"}, code: ExitUsage},

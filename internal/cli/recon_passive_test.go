@@ -201,9 +201,9 @@ func captureTargetAnswers(t *testing.T, domain string, port uint16) (stop func()
 		mu sync.Mutex
 		n  int
 	)
-	dec := pcapdec.NewDecoder(pcapdec.Options{Ports: []uint16{53, port}}, func(_ int64, msg []byte) error {
+	dec := pcapdec.NewDecoder(pcapdec.Options{Ports: []uint16{53, port}}, func(pm *pcapdec.Message) error {
 		m := new(dns.Msg)
-		if m.Unpack(msg) == nil && len(m.Question) == 1 && dnsname.IsSubdomain(dnsname.FromWire(m.Question[0].Name), domain) {
+		if m.Unpack(pm.Data) == nil && len(m.Question) == 1 && dnsname.IsSubdomain(dnsname.FromWire(m.Question[0].Name), domain) {
 			mu.Lock()
 			n++
 			mu.Unlock()

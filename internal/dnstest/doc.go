@@ -10,7 +10,9 @@
 //     configurations (StartBIND, StartNSD, StartKnot, StartUnbound);
 //   - a World builder that assembles a whole hierarchy (root, TLDs, target
 //     zones, sub-zones) over those servers with a recursive resolver whose
-//     root hints point at the test root (NewWorld, StartWorld).
+//     root hints point at the test root (NewWorld, StartWorld);
+//   - the same process handling for helper programs that are not DNS
+//     servers, such as the alert tests' MTA (StartProcess).
 //
 // Every packet stays on loopback: servers listen on 127.53.x.y, the recursors
 // refuse to query anything outside 127.0.0.0/8 and ::1, and nothing reads

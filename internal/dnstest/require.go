@@ -32,6 +32,7 @@ var debianPackages = map[string]string{
 	"ldns-signzone":     "ldnsutils",
 	"ldns-keygen":       "ldnsutils",
 	"ip":                "iproute2",
+	"exim4":             "exim4-daemon-light",
 }
 
 // sbinDirs are searched after $PATH: non-root users often lack sbin there.

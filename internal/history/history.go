@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dnsscout/dnsscout/internal/baseline/change"
+	"github.com/dnsscout/dnsscout/internal/change"
 	"github.com/dnsscout/dnsscout/internal/finding"
 )
 

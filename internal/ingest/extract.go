@@ -32,8 +32,18 @@ import (
 //  4. Records of class other than IN (the mDNS cache-flush bit ignored),
 //     and OPT, TSIG and TKEY records are never kept. A record kept twice in
 //     one message is counted once.
+//
+// A message cut short (by a capture's snap length, or sent so) keeps the
+// complete records before the cut under the same rule; the records it
+// lost can only make Z unknown or the CNAME chain shorter, never wrong.
+// An NXDOMAIN whose answer section was cut is counted but names nobody:
+// the chain's last name may be missing.
+//
+// Answers of mDNS and LLMNR (origin) are local names: their records are
+// kept under their own sensor ids (origin.go) and their NXDOMAINs are
+// only counted.
 
-func (in *Ingester) messageLocked(ts int64, msg []byte, zone []byte) {
+func (in *Ingester) messageLocked(ts int64, msg []byte, zone []byte, from origin) {
 	st := &in.stats
 	st.Messages++
 	if len(msg) < 12 {
@@ -46,6 +56,9 @@ func (in *Ingester) messageLocked(ts int64, msg []byte, zone []byte) {
 		return
 	}
 	st.Responses++
+	if from != originDNS {
+		st.LocalResponses++
+	}
 	if (flags>>11)&0xf != 0 {
 		st.NotQuery++
 		return
@@ -72,7 +85,7 @@ func (in *Ingester) messageLocked(ts int64, msg []byte, zone []byte) {
 	chain := in.cnameChain()
 	if rcode == dns.RcodeNameError {
 		st.NXDomain++
-		if len(chain) == 0 {
+		if len(chain) == 0 || from != originDNS || w.cut && w.cutSection == 1 {
 			return
 		}
 		last := chain[len(chain)-1]
@@ -101,6 +114,10 @@ func (in *Ingester) messageLocked(ts int64, msg []byte, zone []byte) {
 		}
 		keyOff := len(b.keys)
 		var e wireErr
+		if from != originDNS {
+			// Local names are tuples of their own (aggregate.go).
+			b.keys = append(b.keys, localKeyPrefix|byte(from))
+		}
 		b.keys = append(b.keys, owner...)
 		b.keys = append(b.keys, byte(r.typ>>8), byte(r.typ))
 		if b.keys, e = appendRData(b.keys, msg, r.rdOff, r.rdOff+r.rdLen, r.typ); e != wireOK {
@@ -115,7 +132,7 @@ func (in *Ingester) messageLocked(ts int64, msg []byte, zone []byte) {
 		sg := sighting{
 			key: uint32(keyOff), keyLen: uint32(len(b.keys) - keyOff), ownerLen: uint16(len(owner)),
 			msg: uint32(msgOff), msgLen: uint32(len(msg)), rdOff: uint32(r.rdOff), rdLen: uint16(r.rdLen),
-			typ: r.typ, ts: sec, serial: in.serial,
+			typ: r.typ, ts: sec, serial: in.serial, origin: from,
 		}
 		if inZone {
 			if bw == "" {
@@ -144,7 +161,11 @@ func (in *Ingester) fold(b *sightBatch) {
 		if ent == nil {
 			msg := b.msgs[sg.msg : sg.msg+sg.msgLen]
 			r := rr{typ: sg.typ, rdOff: int(sg.rdOff), rdLen: int(sg.rdLen)}
-			name, rdata, ok := in.render(msg, key[:sg.ownerLen], &r, key[int(sg.ownerLen)+2:])
+			wk := key
+			if sg.origin != originDNS {
+				wk = key[1:]
+			}
+			name, rdata, ok := in.render(msg, wk[:sg.ownerLen], &r, wk[int(sg.ownerLen)+2:])
 			if !ok {
 				continue
 			}
@@ -157,6 +178,9 @@ func (in *Ingester) fold(b *sightBatch) {
 		records++
 		ent.serial = sg.serial
 		a.sight(ent, sg.ts)
+		if sg.origin != originDNS {
+			a.insertSensors(ent, in.localSensors[sg.origin])
+		}
 		if sg.zone != "" && ent.bail == 0 {
 			ent.bail = a.bailOf(sg.zone)
 		}

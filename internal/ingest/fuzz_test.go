@@ -37,8 +37,8 @@ func seedMessages(tb testing.TB) [][]byte {
 		if err != nil {
 			continue // pcapng seeds come in through the pcap fuzzers
 		}
-		d := pcap.NewDecoder(pcap.Options{}, func(_ int64, msg []byte) error {
-			out = append(out, bytes.Clone(msg))
+		d := pcap.NewDecoder(pcap.Options{}, func(m *pcap.Message) error {
+			out = append(out, bytes.Clone(m.Data))
 			return nil
 		})
 		for {
@@ -73,7 +73,7 @@ func FuzzMessage(f *testing.F) {
 		defer in.mu.Unlock()
 		in.syncLocked()
 		in.agg.reset()
-		in.messageLocked(t0*1e9, msg, nil)
+		in.messageLocked(t0*1e9, msg, nil, originDNS)
 		in.syncLocked()
 		kept := map[pdns.Key]bool{}
 		for i := range in.agg.n {

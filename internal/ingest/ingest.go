@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/dnsscout/dnsscout/internal/ingest/dnstap"
+	"github.com/dnsscout/dnsscout/internal/ingest/pcap"
 	"github.com/dnsscout/dnsscout/internal/pdns"
 	"github.com/dnsscout/dnsscout/internal/store"
 )
@@ -68,8 +69,22 @@ type Options struct {
 	// FlushInterval flushes the aggregate this often (wall clock) even
 	// under budget, bounding what a crash loses. Default: 30 s.
 	FlushInterval time.Duration
-	// Ports are the DNS server ports of captures. Default: 53.
+	// Ports are the DNS server ports of captures. Answers from 5353
+	// (mDNS) and 5355 (LLMNR) are kept under their own sensor ids
+	// (SensorID+"/mdns", SensorID+"/llmnr"): they are local names. Port
+	// 853 (DNS over TLS or QUIC) cannot be decoded and is refused.
+	// Default: 53, 5353, 5355.
 	Ports []uint16
+	// AnyPort also takes DNS responses on other UDP ports of captures
+	// when they match a query seen on the reverse flow (ingest/pcap
+	// Options.AnyPort). Default: off.
+	AnyPort bool
+	// AnyPortQueries bounds the queries remembered for AnyPort per
+	// capture. Default: 65536.
+	AnyPortQueries int
+	// DecapDepth bounds nested encapsulations in captures (VXLAN in
+	// GENEVE, ...). Default: 4.
+	DecapDepth int
 	// DnstapTypes are the dnstap message types used: any of
 	// "resolver-response", "client-response", "auth-response",
 	// "forwarder-response", "stub-response", "tool-response". Default:
@@ -101,10 +116,12 @@ type Ingester struct {
 	chain   [][]byte
 	serial  uint64
 	sensors []string // {SensorID}, capacity 1 so that no Merge appends into it
-	stats   Stats
-	nx      nxAggregate
-	zones   map[string]string // wire bailiwick -> text, a cache
-	cur     *sightBatch       // sightings not yet handed to the aggregator
+	// localSensors are the sensor ids of local-name answers, by origin.
+	localSensors [numOrigins][]string
+	stats        Stats
+	nx           nxAggregate
+	zones        map[string]string // wire bailiwick -> text, a cache
+	cur          *sightBatch       // sightings not yet handed to the aggregator
 	// inFlight bounds the bytes the batches handed over since the last
 	// sync may add to the aggregate; foldedEst is the part of it the
 	// aggregator has folded.
@@ -161,10 +178,23 @@ func New(sink Sink, o Options) (*Ingester, error) {
 		return nil, fmt.Errorf("%w: flush interval %v", ErrOptions, o.FlushInterval)
 	}
 	if len(o.Ports) == 0 {
-		o.Ports = []uint16{53}
+		o.Ports = pcap.DefaultPorts
 	}
 	if slices.Contains(o.Ports, 0) {
 		return nil, fmt.Errorf("%w: port 0", ErrOptions)
+	}
+	if slices.Contains(o.Ports, pcap.DoTPort) {
+		return nil, fmt.Errorf("%w: port %d carries DNS over TLS or QUIC, which cannot be decoded", ErrOptions, pcap.DoTPort)
+	}
+	o.Ports = slices.Clone(o.Ports)
+	if o.AnyPortQueries < 0 || o.DecapDepth < 0 {
+		return nil, fmt.Errorf("%w: negative any-port queries or decapsulation depth", ErrOptions)
+	}
+	if o.AnyPortQueries == 0 {
+		o.AnyPortQueries = 65536
+	}
+	if o.DecapDepth == 0 {
+		o.DecapDepth = 4
 	}
 	if len(o.DnstapTypes) == 0 {
 		o.DnstapTypes = []string{"resolver-response"}
@@ -182,6 +212,10 @@ func New(sink Sink, o Options) (*Ingester, error) {
 		log:     o.Logger,
 		agg:     newAggregate(),
 		sensors: []string{o.SensorID}[:1:1],
+		localSensors: [numOrigins][]string{
+			originMDNS:  {o.SensorID + "/mdns"},
+			originLLMNR: {o.SensorID + "/llmnr"},
+		},
 		sources: make(map[*sourceStats]struct{}),
 		zones:   make(map[string]string),
 	}
@@ -209,7 +243,7 @@ func (in *Ingester) Message(ctx context.Context, ts time.Time, msg []byte, zone 
 		}
 	}
 	in.mu.Lock()
-	in.messageLocked(ts.UnixNano(), msg, zw)
+	in.messageLocked(ts.UnixNano(), msg, zw, originDNS)
 	jobs := in.dueLocked()
 	in.mu.Unlock()
 	return in.submit(jobs)

@@ -386,6 +386,9 @@ func TestOptions(t *testing.T) {
 		{"memory too small", Options{Memory: 1000}},
 		{"negative batch", Options{BatchSize: -1}},
 		{"port zero", Options{Ports: []uint16{53, 0}}},
+		{"port 853 (DNS over TLS)", Options{Ports: []uint16{53, 853}}},
+		{"negative any-port queries", Options{AnyPortQueries: -1}},
+		{"negative decapsulation depth", Options{DecapDepth: -1}},
 		{"unknown dnstap type", Options{DnstapTypes: []string{"resolver-query"}}},
 		{"negative flush interval", Options{FlushInterval: -time.Second}},
 	}

@@ -420,9 +420,9 @@ func (in *Ingester) progress(name string, c *countingReader, size int64) func() 
 // newDecoder returns a packet decoder feeding the ingester, registered for
 // Stats until done is called.
 func (in *Ingester) newDecoder(ctx context.Context) (d *pcap.Decoder, done func()) {
-	d = pcap.NewDecoder(pcap.Options{Ports: in.opt.Ports, Logger: in.log}, func(ts int64, msg []byte) error {
+	d = pcap.NewDecoder(in.decoderOptions(), func(m *pcap.Message) error {
 		in.mu.Lock()
-		in.messageLocked(ts, msg, nil)
+		in.messageLocked(m.Time, m.Data, nil, originOf(m.Port))
 		jobs := in.dueLocked()
 		in.mu.Unlock()
 		return in.submit(jobs)
@@ -442,7 +442,7 @@ func (in *Ingester) readPcap(ctx context.Context, r *bufio.Reader) error {
 func (in *Ingester) capture(ctx context.Context, ifname string, ready func()) error {
 	d, done := in.newDecoder(ctx)
 	defer done()
-	st, err := live.Capture(ctx, live.Options{Interface: ifname, Ports: in.opt.Ports, Logger: in.log}, d, ready)
+	st, err := live.Capture(ctx, live.Options{Interface: ifname, Ports: in.opt.Ports, AnyPort: in.opt.AnyPort, Logger: in.log}, d, ready)
 	if st.Drops > 0 {
 		in.mu.Lock()
 		in.stats.Malformed["packets dropped by the kernel (capture ring full)"] += st.Drops
@@ -469,7 +469,7 @@ func (in *Ingester) dnstapHandler(ctx context.Context) dnstap.Handler {
 			zw = lowerWire(zone)
 		}
 		in.mu.Lock()
-		in.messageLocked(ts, msg, zw)
+		in.messageLocked(ts, msg, zw, originDNS)
 		jobs := in.dueLocked()
 		in.mu.Unlock()
 		return in.submit(jobs)

@@ -16,37 +16,48 @@ import (
 // of packets, messages, records, frames or lines skipped for it.
 type Stats struct {
 	// Captures (pcap, pcapng, live).
-	Packets         uint64 // packets read
-	IgnoredPackets  uint64 // not IP/UDP/TCP or not from/to a DNS port
-	Reassembled     uint64 // IP datagrams rebuilt from fragments
-	TCPMessages     uint64 // DNS messages taken from TCP streams
-	Retransmissions uint64 // TCP segments with nothing new
+	Packets         uint64 `json:"packets"`           // packets read
+	IgnoredPackets  uint64 `json:"ignored_packets"`   // not IP/UDP/TCP or not from/to a DNS port
+	Reassembled     uint64 `json:"reassembled"`       // IP datagrams rebuilt from fragments
+	TCPMessages     uint64 `json:"tcp_messages"`      // DNS messages taken from TCP streams
+	Retransmissions uint64 `json:"retransmissions"`   // TCP segments with nothing new
+	CutMessages     uint64 `json:"cut_messages"`      // UDP messages the snap length cut short (records before the cut kept)
+	AnyPortMessages uint64 `json:"any_port_messages"` // responses on other UDP ports matched with their query (--dns-any-port)
+	Protected       uint64 `json:"protected_frames"`  // 802.11 frames encrypted, not decodable
+	// Decapsulated counts the packets that carried each kind of
+	// encapsulation or link layer taken apart (VXLAN, GRE, 802.1Q VLAN,
+	// ...; ingest/pcap Encap names), only kinds seen.
+	Decapsulated map[string]uint64 `json:"decapsulated"`
 	// dnstap.
-	Frames        uint64 // dnstap frames read
-	FramesSkipped uint64 // frames of a message type not selected
+	Frames        uint64 `json:"dnstap_frames"`         // dnstap frames read
+	FramesSkipped uint64 `json:"dnstap_frames_skipped"` // frames of a message type not selected
 	// DNS messages, whatever their source.
-	Messages   uint64 // DNS messages decoded (queries and responses)
-	Queries    uint64 // QR=0 (captures count UDP queries without decoding them)
-	Responses  uint64 // QR=1
-	Used       uint64 // responses with rcode NOERROR whose records were used
-	NXDomain   uint64 // NXDOMAIN responses (counted per name)
-	OtherRcode uint64 // responses with another rcode
-	NotQuery   uint64 // responses with an opcode other than QUERY
+	Messages   uint64 `json:"messages"`    // DNS messages decoded (queries and responses)
+	Queries    uint64 `json:"queries"`     // QR=0 (captures count UDP queries without decoding them)
+	Responses  uint64 `json:"responses"`   // QR=1
+	Used       uint64 `json:"used"`        // responses with rcode NOERROR whose records were used
+	NXDomain   uint64 `json:"nxdomain"`    // NXDOMAIN responses (counted per name)
+	OtherRcode uint64 `json:"other_rcode"` // responses with another rcode
+	NotQuery   uint64 `json:"not_query"`   // responses with an opcode other than QUERY
+	// LocalResponses are the responses from mDNS and LLMNR (in Responses),
+	// whose records are stored under SENSOR/mdns and SENSOR/llmnr.
+	LocalResponses uint64 `json:"local_responses"`
 	// Records and tuples.
-	Records        uint64 // sightings kept (records of messages, imported tuples)
-	OutOfBailiwick uint64 // authority/additional records dropped by the bailiwick rule
-	Folded         uint64 // sightings folded into a tuple already in memory
-	Tuples         uint64 // tuples written to the sink
-	NXNames        uint64 // NXDOMAIN counters written to the sink
-	NXNotStored    uint64 // NXDOMAIN counters dropped: the sink cannot keep them
-	Pending        uint64 // tuples in memory, not yet written
-	Flushes        uint64 // flushes to the sink
+	Records        uint64 `json:"records"`          // sightings kept (records of messages, imported tuples)
+	OutOfBailiwick uint64 `json:"out_of_bailiwick"` // authority/additional records dropped by the bailiwick rule
+	Folded         uint64 `json:"folded"`           // sightings folded into a tuple already in memory
+	Tuples         uint64 `json:"tuples"`           // tuples written to the sink
+	NXNames        uint64 `json:"nx_names"`         // NXDOMAIN counters written to the sink
+	NXNotStored    uint64 `json:"nx_not_stored"`    // NXDOMAIN counters dropped: the sink cannot keep them
+	Pending        uint64 `json:"pending"`          // tuples in memory, not yet written
+	Flushes        uint64 `json:"flushes"`          // flushes to the sink
 	// Imports.
-	Lines uint64 // lines (or zone records) read from imports
+	Lines uint64 `json:"lines"` // lines (or zone records) read from imports
 	// Malformed input by reason.
-	Malformed map[string]uint64
-	// Elapsed is the wall time since the ingester started its first source.
-	Elapsed time.Duration
+	Malformed map[string]uint64 `json:"malformed"`
+	// Elapsed is the wall time since the ingester started its first source
+	// (nanoseconds in JSON).
+	Elapsed time.Duration `json:"elapsed_ns"`
 }
 
 func (s *Stats) bad(reason string) { s.Malformed[reason]++ }
@@ -56,6 +67,10 @@ func (s *Stats) clone() Stats {
 	c.Malformed = maps.Clone(s.Malformed)
 	if c.Malformed == nil {
 		c.Malformed = make(map[string]uint64)
+	}
+	c.Decapsulated = maps.Clone(s.Decapsulated)
+	if c.Decapsulated == nil {
+		c.Decapsulated = make(map[string]uint64)
 	}
 	return c
 }
@@ -78,6 +93,17 @@ func (s *Stats) addPcap(p *pcap.Stats) {
 	s.Retransmissions += p.Retransmissions
 	s.Queries += p.Queries
 	s.Messages += p.Queries
+	s.CutMessages += p.Cut
+	s.AnyPortMessages += p.AnyPortMessages
+	s.Protected += p.Protected
+	for e, n := range p.Encaps {
+		if n > 0 {
+			if s.Decapsulated == nil {
+				s.Decapsulated = make(map[string]uint64)
+			}
+			s.Decapsulated[pcap.Encap(e).String()] += n
+		}
+	}
 	for r, n := range p.Malformed {
 		if n > 0 {
 			s.Malformed[pcap.Reason(r).String()] += n
@@ -101,6 +127,20 @@ func (s *Stats) WriteTo(w io.Writer) (int64, error) {
 			row("DNS messages from TCP", s.TCPMessages)
 			row("TCP retransmissions", s.Retransmissions)
 		}
+		if s.CutMessages > 0 {
+			row("DNS messages cut by the snap length (records before the cut kept)", s.CutMessages)
+		}
+		if s.AnyPortMessages > 0 {
+			row("DNS responses on other ports (matched with their query)", s.AnyPortMessages)
+		}
+		if s.Protected > 0 {
+			row("802.11 frames encrypted (not decodable)", s.Protected)
+		}
+		for _, k := range slices.Sorted(maps.Keys(s.Decapsulated)) {
+			if s.Decapsulated[k] > 0 {
+				row("packets through "+k, s.Decapsulated[k])
+			}
+		}
 	}
 	if s.Frames > 0 {
 		row("dnstap frames", s.Frames)
@@ -113,6 +153,9 @@ func (s *Stats) WriteTo(w io.Writer) (int64, error) {
 		row("DNS messages", s.Messages)
 		row("queries", s.Queries)
 		row("responses", s.Responses)
+		if s.LocalResponses > 0 {
+			row("responses from mDNS/LLMNR (local names)", s.LocalResponses)
+		}
 		row("responses used (NOERROR)", s.Used)
 		row("NXDOMAIN responses", s.NXDomain)
 		row("other rcodes / opcodes", s.OtherRcode+s.NotQuery)

@@ -1,9 +1,9 @@
 package ingest
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/netip"
 	"os"
@@ -45,58 +45,72 @@ func TestAgainstTshark(t *testing.T) {
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			want, wantTimes := tsharkExpect(t, tshark, file)
-			m := newMemSink()
-			in, err := New(m, Options{SensorID: "t"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := in.Run(context.Background(), nil, file); err != nil {
-				t.Fatal(err)
-			}
-			if err := in.Close(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			got := map[string]*pdns.Tuple{}
-			for _, tp := range m.tuples {
-				k := tp.RRName + " " + pdns.TypeString(tp.RRType) + " "
-				if fullRData(tp.RRType) {
-					k += tp.RData
-				} else {
-					k += "*"
-				}
-				got[k] = tp
-			}
-			var missing, extra []string
-			for k := range want {
-				if got[k] == nil {
-					missing = append(missing, k)
-				}
-			}
-			for k := range got {
-				if want[k] == 0 {
-					extra = append(extra, k)
-				}
-			}
-			slices.Sort(missing)
-			slices.Sort(extra)
-			if len(missing)+len(extra) > 0 {
-				t.Errorf("differences with tshark:\n missing: %s\n extra:   %s", strings.Join(missing, "\n          "), strings.Join(extra, "\n          "))
-			}
-			for k, n := range want {
-				tp := got[k]
-				if tp == nil || strings.HasSuffix(k, " *") {
-					continue
-				}
-				w := wantTimes[k]
-				if tp.Count != uint64(n) || tp.TimeFirst != w[0] || tp.TimeLast != w[1] {
-					t.Errorf("%s: count %d first %d last %d; tshark %d %d %d", k, tp.Count, tp.TimeFirst, tp.TimeLast, n, w[0], w[1])
-				}
-			}
-			if len(want) == 0 && len(got) == 0 {
-				t.Logf("no records in %s", file)
-			}
+			compareWithTshark(t, tshark, file, Options{SensorID: "t"}, nil)
 		})
+	}
+}
+
+// compareWithTshark ingests file with o and compares the stored tuples
+// with tshark's decoding of the responses sent from ports (default 53,
+// 5353, 5355), tsharkArgs added to its command line: the set of tuples,
+// their counts and times, and their sensor ids (o.SensorID for DNS, with
+// /mdns and /llmnr for those).
+func compareWithTshark(t *testing.T, tshark, file string, o Options, ports []uint16, tsharkArgs ...string) {
+	t.Helper()
+	if len(ports) == 0 {
+		ports = []uint16{53, 5353, 5355}
+	}
+	var filter []string
+	for _, p := range ports {
+		filter = append(filter, fmt.Sprintf("udp.srcport==%d || tcp.srcport==%d", p, p))
+	}
+	tsharkArgs = append([]string{"-Y", "(" + strings.Join(filter, " || ") + ") && dns.flags.response==1"}, tsharkArgs...)
+	want, wantTimes, wantSensors := tsharkExpect(t, tshark, file, o.SensorID, tsharkArgs...)
+	m, _ := ingestFiles(t, o, file)
+	got := map[string]*pdns.Tuple{}
+	for _, tp := range m.tuples {
+		k := tp.RRName + " " + pdns.TypeString(tp.RRType) + " "
+		if fullRData(tp.RRType) {
+			k += tp.RData
+		} else {
+			k += "*"
+		}
+		got[k] = tp
+	}
+	var missing, extra []string
+	for k := range want {
+		if got[k] == nil {
+			missing = append(missing, k)
+		}
+	}
+	for k := range got {
+		if want[k] == 0 {
+			extra = append(extra, k)
+		}
+	}
+	slices.Sort(missing)
+	slices.Sort(extra)
+	if len(missing)+len(extra) > 0 {
+		t.Errorf("differences with tshark:\n missing: %s\n extra:   %s", strings.Join(missing, "\n          "), strings.Join(extra, "\n          "))
+	}
+	for k, n := range want {
+		tp := got[k]
+		if tp == nil {
+			continue
+		}
+		if ws := slices.Sorted(maps.Keys(wantSensors[k])); !slices.Equal(tp.SensorIDs, ws) {
+			t.Errorf("%s: sensors %q, want %q", k, tp.SensorIDs, ws)
+		}
+		if strings.HasSuffix(k, " *") {
+			continue
+		}
+		w := wantTimes[k]
+		if tp.Count != uint64(n) || tp.TimeFirst != w[0] || tp.TimeLast != w[1] {
+			t.Errorf("%s: count %d first %d last %d; tshark %d %d %d", k, tp.Count, tp.TimeFirst, tp.TimeLast, n, w[0], w[1])
+		}
+	}
+	if len(want) == 0 && len(got) == 0 {
+		t.Logf("no records in %s", file)
 	}
 }
 
@@ -118,13 +132,16 @@ type tsRecord struct {
 	f       map[string]any
 }
 
+// tsharkLayers are the layers of DNS messages in tshark's decoding, with
+// the sensor id suffix their records get.
+var tsharkLayers = []struct{ layer, suffix string }{{"dns", ""}, {"mdns", "/mdns"}, {"llmnr", "/llmnr"}}
+
 // tsharkExpect returns, per tuple key, the number of responses with the
-// record and its first and last second.
-func tsharkExpect(t *testing.T, tshark, file string) (map[string]int, map[string][2]int64) {
+// record, its first and last second and the sensor ids it is seen under.
+func tsharkExpect(t *testing.T, tshark, file, sensor string, args ...string) (map[string]int, map[string][2]int64, map[string]map[string]bool) {
 	t.Helper()
-	cmd := exec.Command(tshark, "-n", "-r", file, "-T", "json", "--no-duplicate-keys",
-		"-Y", "(udp.srcport==53 || tcp.srcport==53) && dns.flags.response==1")
-	out, err := cmd.Output()
+	args = append([]string{"-n", "-r", file, "-T", "json", "--no-duplicate-keys"}, args...)
+	out, err := exec.Command(tshark, args...).Output()
 	if err != nil {
 		t.Fatalf("tshark: %v", err)
 	}
@@ -138,40 +155,50 @@ func tsharkExpect(t *testing.T, tshark, file string) (map[string]int, map[string
 	}
 	counts := map[string]int{}
 	times := map[string][2]int64{}
+	sensors := map[string]map[string]bool{}
 	for _, p := range pkts {
 		var frame map[string]any
 		json.Unmarshal(p.Source.Layers["frame"], &frame)
 		ts, _ := strconv.ParseFloat(str(frame["frame.time_epoch"]), 64)
 		sec := int64(math.Floor(ts))
-		// A malformed packet still counts with the records tshark
-		// decoded before the damage: the walker keeps those too.
-		raw := p.Source.Layers["dns"]
-		var msgs []map[string]any
-		if len(raw) > 0 && raw[0] == '[' {
-			json.Unmarshal(raw, &msgs)
-		} else {
-			var one map[string]any
-			json.Unmarshal(raw, &one)
-			msgs = append(msgs, one)
-		}
-		for _, msg := range msgs {
-			seen := map[string]bool{}
-			for _, k := range tsharkKeep(msg) {
-				if seen[k] {
-					continue
+		for _, l := range tsharkLayers {
+			// A malformed packet still counts with the records tshark
+			// decoded before the damage: the walker keeps those too.
+			raw := p.Source.Layers[l.layer]
+			if len(raw) == 0 {
+				continue
+			}
+			var msgs []map[string]any
+			if raw[0] == '[' {
+				json.Unmarshal(raw, &msgs)
+			} else {
+				var one map[string]any
+				json.Unmarshal(raw, &one)
+				msgs = append(msgs, one)
+			}
+			for _, msg := range msgs {
+				seen := map[string]bool{}
+				for _, k := range tsharkKeep(msg) {
+					if seen[k] {
+						continue
+					}
+					seen[k] = true
+					counts[k]++
+					w, ok := times[k]
+					if !ok {
+						w = [2]int64{sec, sec}
+					}
+					w[0], w[1] = min(w[0], sec), max(w[1], sec)
+					times[k] = w
+					if sensors[k] == nil {
+						sensors[k] = map[string]bool{}
+					}
+					sensors[k][sensor+l.suffix] = true
 				}
-				seen[k] = true
-				counts[k]++
-				w, ok := times[k]
-				if !ok {
-					w = [2]int64{sec, sec}
-				}
-				w[0], w[1] = min(w[0], sec), max(w[1], sec)
-				times[k] = w
 			}
 		}
 	}
-	return counts, times
+	return counts, times, sensors
 }
 
 // tsharkKeep applies the bailiwick rule to one decoded message and returns
@@ -195,7 +222,12 @@ func tsharkKeep(msg map[string]any) []string {
 		for _, r := range objects(group) {
 			typ, _ := strconv.Atoi(str(r["dns.resp.type"]))
 			class, _ := strconv.ParseUint(strings.TrimPrefix(str(r["dns.resp.class"]), "0x"), 16, 16)
-			recs = append(recs, tsRecord{section: sec + 1, name: canon(str(r["dns.resp.name"])), typ: uint16(typ), class: uint16(class), f: r})
+			name := str(r["dns.resp.name"])
+			if name == "" && r["dns.srv.service"] != nil {
+				// tshark 4.0 splits an SRV owner instead of naming it.
+				name = str(r["dns.srv.service"]) + "." + str(r["dns.srv.proto"]) + "." + str(r["dns.srv.name"])
+			}
+			recs = append(recs, tsRecord{section: sec + 1, name: canon(name), typ: uint16(typ), class: uint16(class), f: r})
 		}
 	}
 	// The CNAME chain from the query name.

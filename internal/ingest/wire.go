@@ -3,6 +3,8 @@ package ingest
 import (
 	"bytes"
 	"encoding/binary"
+
+	rrtable "github.com/dnsscout/dnsscout/internal/rr"
 )
 
 // This file is the zero-allocation DNS walker of the hot path. It checks a
@@ -149,23 +151,28 @@ const (
 	lFixed = 0x00 // lFixed|n: n bytes as is (n < 0xfd)
 )
 
-// rdataLayouts lists the types whose rdata contains domain names. Each
-// names a type pdns.RData lower-cases, so equal keys give equal rdata.
-var rdataLayouts = map[uint16][]byte{
-	2: {lName}, 5: {lName}, 39: {lName}, 12: {lName}, // NS CNAME DNAME PTR
-	7: {lName}, 8: {lName}, 9: {lName}, 3: {lName}, 4: {lName}, // MB MG MR MD MF
-	15: {2, lName}, 18: {2, lName}, 21: {2, lName}, 36: {2, lName}, 107: {2, lName}, // MX AFSDB RT KX LP
-	6:  {lName, lName, 20},                         // SOA
-	14: {lName, lName},                             // MINFO
-	17: {lName, lName},                             // RP
-	58: {lName, lName},                             // TALINK
-	33: {6, lName},                                 // SRV
-	26: {2, lName, lName},                          // PX
-	35: {4, lCStr, lCStr, lCStr, lName},            // NAPTR
-	46: {18, lName, lRest}, 24: {18, lName, lRest}, // RRSIG SIG
-	47: {lName, lRest}, 30: {lName, lRest}, // NSEC NXT
-	64: {2, lName, lRest}, 65: {2, lName, lRest}, // SVCB HTTPS
-}
+// rdataLayouts holds the wire layout of every type whose rdata contains
+// domain names at fixed places (rrtable.NameTypes): the types pdns.RData
+// lower-cases, so equal keys give equal rdata.
+var rdataLayouts = func() map[uint16][]byte {
+	elems := map[rrtable.WireField]byte{rrtable.WireName: lName, rrtable.WireRest: lRest, rrtable.WireString: lCStr}
+	m := map[uint16][]byte{}
+	for _, nt := range rrtable.NameTypes() {
+		if nt.Wire == nil {
+			continue
+		}
+		var l []byte
+		for _, el := range nt.Wire {
+			if b, ok := elems[el]; ok {
+				l = append(l, b)
+			} else {
+				l = append(l, lFixed|byte(el))
+			}
+		}
+		m[nt.Type] = l
+	}
+	return m
+}()
 
 // layoutTable is rdataLayouts as a slice for the hot path.
 var layoutTable = func() [256][]byte {
@@ -251,6 +258,9 @@ type walker struct {
 	qdcount  int
 	extRcode uint8 // upper 8 bits of the rcode, from OPT
 	cut      bool  // the message ended before its counts said
+	// cutSection is the section (1 answer, 2 authority, 3 additional)
+	// the cut fell in.
+	cutSection uint8
 }
 
 // walk checks the whole message and records its question and records.
@@ -259,7 +269,7 @@ func (w *walker) walk(msg []byte) wireErr {
 	w.rrs = w.rrs[:0]
 	w.qname = nil
 	w.extRcode = 0
-	w.cut = false
+	w.cut, w.cutSection = false, 0
 	if len(msg) < 12 {
 		return errShort
 	}
@@ -302,13 +312,13 @@ records:
 			var next int
 			if w.names, next, e = appendName(w.names, msg, off); e != wireOK {
 				w.names = w.names[:r.name]
-				w.cut = true
+				w.cut, w.cutSection = true, uint8(sec+1)
 				break records
 			}
 			r.nameEnd = len(w.names)
 			if next+10 > len(msg) {
 				w.names = w.names[:r.name]
-				w.cut = true
+				w.cut, w.cutSection = true, uint8(sec+1)
 				break records
 			}
 			r.typ = binary.BigEndian.Uint16(msg[next:])
@@ -318,7 +328,7 @@ records:
 			end := r.rdOff + r.rdLen
 			if end > len(msg) {
 				w.names = w.names[:r.name]
-				w.cut = true
+				w.cut, w.cutSection = true, uint8(sec+1)
 				break records
 			}
 			off = end

@@ -14,10 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
-
-	"github.com/dnsscout/dnsscout/internal/store"
 )
 
 // Source kinds, as the config file's "type" and Options.Sources name them.
@@ -202,13 +199,11 @@ func ParseConfig(b []byte) (*Config, error) {
 	}
 	labels := map[string]bool{}
 	for i, s := range c.Sources {
-		switch s.Type {
-		case KindCrtSh, KindCIRCL, KindDNSDB:
-		default:
-			return nil, fmt.Errorf("%w: source %d: type %q (want crtsh, circl or dnsdb)", ErrConfig, i+1, s.Type)
+		if k := kindNamed(s.Type); k == nil || !k.inFile {
+			return nil, fmt.Errorf("%w: source %d: type %q (want %s)", ErrConfig, i+1, s.Type, fileKinds())
 		}
 		if s.Label != "" {
-			if slices.Contains([]string{KindStore, KindCrtSh, KindCIRCL, KindDNSDB}, s.Label) || labels[s.Label] {
+			if kindNamed(s.Label) != nil || labels[s.Label] {
 				return nil, fmt.Errorf("%w: source %d: label %q is taken", ErrConfig, i+1, s.Label)
 			}
 			labels[s.Label] = true
@@ -232,172 +227,11 @@ func (c *Config) hasSecrets() bool {
 	return false
 }
 
-// NewSources builds the sources of a run: the store (when db is not nil),
-// DNSDB and CIRCL when they have credentials or an explicit URL, crt.sh,
-// and every labelled source of the config file, minus the disabled and
-// excluded ones, in that order. Credentials and URLs of the built-in
-// sources come from opts, else the environment, else the config file.
-func NewSources(opts Options, db store.Backend) ([]Source, error) {
-	if opts.Disabled && opts.Only {
-		return nil, fmt.Errorf("%w: --passive-only and --no-passive exclude each other", ErrConfig)
-	}
-	if opts.Disabled {
-		return nil, nil
-	}
-	getenv := opts.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	cfg, err := loadOptConfig(opts, getenv, log)
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range append(slices.Clone(opts.Sources), opts.Exclude...) {
-		if !knownName(n, cfg) {
-			return nil, fmt.Errorf("%w: unknown passive source %q (kinds: store, crtsh, circl, dnsdb; or a label from the config file)", ErrConfig, n)
-		}
-	}
-	wanted := func(kind, label string) (want, explicit bool) {
-		for _, x := range opts.Exclude {
-			if x == kind || x == label {
-				return false, false
-			}
-		}
-		if len(opts.Sources) == 0 {
-			return true, false
-		}
-		for _, x := range opts.Sources {
-			if x == kind || x == label {
-				return true, true
-			}
-		}
-		return false, false
-	}
-
-	var out []Source
-	if want, explicit := wanted(KindStore, KindStore); want {
-		if db != nil {
-			s, err := NewStoreSource(db, StoreOptions{MaxResults: opts.MaxResults, Logger: log})
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, s)
-		} else if explicit {
-			return nil, fmt.Errorf("%w: the store source needs a store (--db)", ErrConfig)
-		}
-	}
-
-	primary := func(kind string) (SourceConfig, bool) {
-		for _, s := range cfg.Sources {
-			if s.Type == kind && s.Label == "" {
-				return s, true
-			}
-		}
-		return SourceConfig{Type: kind}, false
-	}
-	first := func(vals ...string) string {
-		for _, v := range vals {
-			if v != "" {
-				return v
-			}
-		}
-		return ""
-	}
-
-	// DNSDB.
-	{
-		sc, inFile := primary(KindDNSDB)
-		sc.URL = first(opts.DNSDBURL, getenv(EnvDNSDBURL), getenv(EnvDNSDBURL2), sc.URL)
-		sc.Key = first(opts.DNSDBKey, getenv(EnvDNSDBKey), getenv(EnvDNSDBKey2), sc.Key, envOf(getenv, sc.KeyEnv))
-		want, explicit := wanted(KindDNSDB, KindDNSDB)
-		usable := sc.Key != "" || sc.URL != "" && sc.URL != DefaultDNSDBURL
-		switch {
-		case !want || sc.Disabled:
-		case usable:
-			s, err := newDNSDB(sc, opts, log)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, s)
-		case explicit || inFile:
-			return nil, fmt.Errorf("%w: DNSDB needs an API key (--dnsdb-key, %s or \"key\" in the config file)", ErrAuth, EnvDNSDBKey)
-		}
-	}
-	// CIRCL.
-	{
-		sc, inFile := primary(KindCIRCL)
-		sc.URL = first(opts.CIRCLURL, getenv(EnvCIRCLURL), getenv(EnvCIRCLURL2), sc.URL)
-		sc.Auth = first(opts.CIRCLAuth, getenv(EnvCIRCLAuth), getenv(EnvCIRCLAut2), sc.Auth, envOf(getenv, sc.AuthEnv))
-		want, explicit := wanted(KindCIRCL, KindCIRCL)
-		usable := sc.Auth != "" || sc.URL != "" && sc.URL != DefaultCIRCLURL
-		switch {
-		case !want || sc.Disabled:
-		case usable:
-			s, err := newCIRCL(sc, opts, log)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, s)
-		case explicit || inFile:
-			return nil, fmt.Errorf("%w: CIRCL passive DNS needs credentials (--circl-auth, %s or \"auth\" in the config file)", ErrAuth, EnvCIRCLAuth)
-		}
-	}
-	// Labelled sources from the file.
-	for _, sc := range cfg.Sources {
-		if sc.Label == "" || sc.Disabled {
-			continue
-		}
-		if want, _ := wanted(sc.Type, sc.Label); !want {
-			continue
-		}
-		sc.Key = first(sc.Key, envOf(getenv, sc.KeyEnv))
-		sc.Auth = first(sc.Auth, envOf(getenv, sc.AuthEnv))
-		var s Source
-		var err error
-		switch sc.Type {
-		case KindDNSDB:
-			s, err = newDNSDB(sc, opts, log)
-		case KindCIRCL:
-			s, err = newCIRCL(sc, opts, log)
-		case KindCrtSh:
-			s, err = newCrtSh(sc, opts, log)
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	// crt.sh last: it is the slowest.
-	{
-		sc, _ := primary(KindCrtSh)
-		sc.URL = first(opts.CrtShURL, sc.URL)
-		if want, _ := wanted(KindCrtSh, KindCrtSh); want && !sc.Disabled {
-			s, err := newCrtSh(sc, opts, log)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, s)
-		}
-	}
-	return out, nil
-}
-
 func envOf(getenv func(string) string, name string) string {
 	if name == "" {
 		return ""
 	}
 	return getenv(name)
-}
-
-func knownName(n string, cfg *Config) bool {
-	if slices.Contains([]string{KindStore, KindCrtSh, KindCIRCL, KindDNSDB}, n) {
-		return true
-	}
-	return slices.ContainsFunc(cfg.Sources, func(s SourceConfig) bool { return s.Label != "" && s.Label == n })
 }
 
 // loadOptConfig reads the config file that opts or the environment name,
@@ -449,23 +283,23 @@ func maxResults(sc SourceConfig, opts Options) int {
 	return opts.MaxResults
 }
 
-func newDNSDB(sc SourceConfig, opts Options, log *slog.Logger) (Source, error) {
+func newDNSDB(sc SourceConfig, b *builder) (Source, error) {
 	return NewDNSDBSource(DNSDBOptions{
 		URL: sc.URL, Key: sc.Key, Label: sc.Label, PageSize: sc.PageSize,
-		MaxResults: maxResults(sc, opts), HTTP: httpOpts(sc, opts), Logger: log,
+		MaxResults: maxResults(sc, b.opts), HTTP: httpOpts(sc, b.opts), Logger: b.log,
 	})
 }
 
-func newCIRCL(sc SourceConfig, opts Options, log *slog.Logger) (Source, error) {
+func newCIRCL(sc SourceConfig, b *builder) (Source, error) {
 	return NewCIRCLSource(CIRCLOptions{
 		URL: sc.URL, Auth: sc.Auth, Label: sc.Label, PageSize: sc.PageSize,
-		MaxResults: maxResults(sc, opts), HTTP: httpOpts(sc, opts), Logger: log,
+		MaxResults: maxResults(sc, b.opts), HTTP: httpOpts(sc, b.opts), Logger: b.log,
 	})
 }
 
-func newCrtSh(sc SourceConfig, opts Options, log *slog.Logger) (Source, error) {
+func newCrtSh(sc SourceConfig, b *builder) (Source, error) {
 	return NewCrtShSource(CrtShOptions{
 		URL: sc.URL, Label: sc.Label, ExcludeExpired: sc.ExcludeExpired,
-		MaxEntries: sc.MaxResults, HTTP: httpOpts(sc, opts), Logger: log,
+		MaxEntries: sc.MaxResults, HTTP: httpOpts(sc, b.opts), Logger: b.log,
 	})
 }

@@ -21,6 +21,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/miekg/dns"
+
+	"github.com/dnsscout/dnsscout/internal/rr"
 )
 
 // Errors of the COF and SAF codecs.
@@ -609,14 +611,14 @@ func (d *Decoder) Cond() string { return d.cond }
 
 // RData returns rr's data in the canonical presentation form used in
 // tuples: miekg/dns master-file form after the header, with every domain
-// name in the rdata lower-cased and fully qualified. The caller's rr is not
-// changed.
-func RData(rr dns.RR) string {
-	if hasRDataNames(rr) {
-		rr = dns.Copy(rr)
-		lowerRDataNames(rr)
+// name in the rdata (rr.NameTypes) lower-cased and fully qualified. The
+// caller's record is not changed.
+func RData(x dns.RR) string {
+	if rr.HasNames(x) {
+		x = dns.Copy(x)
+		rr.MapNames(x, ASCIILower)
 	}
-	return afterHeader(rr.String())
+	return afterHeader(x.String())
 }
 
 // afterHeader cuts the four tab-separated header fields (name, ttl, class,
@@ -666,92 +668,6 @@ func CanonicalRData(rrtype uint16, rdata string) (s string, ok bool) {
 		return rdata, false
 	}
 	return RData(rr), true
-}
-
-func hasRDataNames(rr dns.RR) bool {
-	switch rr.(type) {
-	case *dns.NS, *dns.CNAME, *dns.DNAME, *dns.PTR, *dns.MB, *dns.MG, *dns.MR, *dns.MD, *dns.MF,
-		*dns.MX, *dns.AFSDB, *dns.RT, *dns.KX, *dns.SOA, *dns.MINFO, *dns.RP, *dns.SRV, *dns.PX,
-		*dns.NAPTR, *dns.RRSIG, *dns.SIG, *dns.NSEC, *dns.NXT, *dns.LP, *dns.TALINK, *dns.SVCB,
-		*dns.HTTPS, *dns.HIP, *dns.IPSECKEY, *dns.AMTRELAY, *dns.NID, *dns.TKEY:
-		return true
-	}
-	return false
-}
-
-// lowerRDataNames lower-cases every domain name field of rr's data.
-func lowerRDataNames(rr dns.RR) {
-	l := ASCIILower
-	switch r := rr.(type) {
-	case *dns.NS:
-		r.Ns = l(r.Ns)
-	case *dns.CNAME:
-		r.Target = l(r.Target)
-	case *dns.DNAME:
-		r.Target = l(r.Target)
-	case *dns.PTR:
-		r.Ptr = l(r.Ptr)
-	case *dns.MB:
-		r.Mb = l(r.Mb)
-	case *dns.MG:
-		r.Mg = l(r.Mg)
-	case *dns.MR:
-		r.Mr = l(r.Mr)
-	case *dns.MD:
-		r.Md = l(r.Md)
-	case *dns.MF:
-		r.Mf = l(r.Mf)
-	case *dns.MX:
-		r.Mx = l(r.Mx)
-	case *dns.AFSDB:
-		r.Hostname = l(r.Hostname)
-	case *dns.RT:
-		r.Host = l(r.Host)
-	case *dns.KX:
-		r.Exchanger = l(r.Exchanger)
-	case *dns.SOA:
-		r.Ns, r.Mbox = l(r.Ns), l(r.Mbox)
-	case *dns.MINFO:
-		r.Rmail, r.Email = l(r.Rmail), l(r.Email)
-	case *dns.RP:
-		r.Mbox, r.Txt = l(r.Mbox), l(r.Txt)
-	case *dns.SRV:
-		r.Target = l(r.Target)
-	case *dns.PX:
-		r.Map822, r.Mapx400 = l(r.Map822), l(r.Mapx400)
-	case *dns.NAPTR:
-		r.Replacement = l(r.Replacement)
-	case *dns.RRSIG:
-		r.SignerName = l(r.SignerName)
-	case *dns.SIG:
-		r.SignerName = l(r.SignerName)
-	case *dns.NSEC:
-		r.NextDomain = l(r.NextDomain)
-	case *dns.NXT:
-		r.NextDomain = l(r.NextDomain)
-	case *dns.LP:
-		r.Fqdn = l(r.Fqdn)
-	case *dns.TALINK:
-		r.PreviousName, r.NextName = l(r.PreviousName), l(r.NextName)
-	case *dns.SVCB:
-		r.Target = l(r.Target)
-	case *dns.HTTPS:
-		r.Target = l(r.Target)
-	case *dns.HIP:
-		for i := range r.RendezvousServers {
-			r.RendezvousServers[i] = l(r.RendezvousServers[i])
-		}
-	case *dns.IPSECKEY:
-		if r.GatewayType == 3 {
-			r.GatewayHost = l(r.GatewayHost)
-		}
-	case *dns.AMTRELAY:
-		if r.GatewayType == 3 {
-			r.GatewayHost = l(r.GatewayHost)
-		}
-	case *dns.TKEY:
-		r.Algorithm = l(r.Algorithm)
-	}
 }
 
 // ASCIILower lower-cases ASCII letters only (DNS names compare

@@ -3,7 +3,7 @@ package recon
 import (
 	"time"
 
-	"github.com/dnsscout/dnsscout/internal/baseline/change"
+	"github.com/dnsscout/dnsscout/internal/change"
 	"github.com/dnsscout/dnsscout/internal/finding"
 )
 

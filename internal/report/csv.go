@@ -5,7 +5,7 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/dnsscout/dnsscout/internal/baseline/change"
+	"github.com/dnsscout/dnsscout/internal/change"
 	"github.com/dnsscout/dnsscout/internal/recon"
 )
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/dnsscout/dnsscout/internal/baseline/change"
+	"github.com/dnsscout/dnsscout/internal/change"
 	"github.com/dnsscout/dnsscout/internal/dnsname"
 	"github.com/dnsscout/dnsscout/internal/recon"
 )
@@ -205,7 +205,9 @@ func cutMiddle(s string, limit int) (string, bool) {
 	return string(rs[:head]) + "…" + string(rs[len(rs)-tail:]), true
 }
 
-// buildMap lays out the map of one result.
+// buildMap lays out the map of one result: the domain node, the host
+// nodes measured so that the columns fit the widest, then the bands with
+// their groups, then the overall size.
 func buildMap(r *recon.Result, v *view, opts Options) *mapLayout {
 	m := &mapLayout{ID: v.Anchor + "-map", GroupGap: mapGroupGap, BandGap: mapBandGap, Margin: mapMargin, FontSize: mapFontSize}
 	domain := strings.ToLower(strings.TrimSuffix(r.Domain, "."))
@@ -214,264 +216,339 @@ func buildMap(r *recon.Result, v *view, opts Options) *mapLayout {
 	if skipped > 0 {
 		opts.Logger.Debug("map: skipped unparsable addresses", "domain", domain, "count", skipped)
 	}
-	domainFindings := attachFindings(entries, domain, v)
-
-	// Domain node.
-	dLines := []string{}
-	if v.DomainUnicode != "" {
-		dLines = append(dLines, v.DomainUnicode, "("+v.Domain+")")
-	} else {
-		dLines = append(dLines, v.Domain)
-	}
-	for i := range dLines {
-		dLines[i], _ = cutMiddle(dLines[i], opts.MapMaxLabel+20)
-	}
-	m.Domain = textNode(mapMargin, mapMargin, dLines, "dom", v.Domain)
-	if len(domainFindings) > 0 {
-		addBadge(&m.Domain, domainFindings)
-	}
+	m.Domain = domainNode(v, opts, attachFindings(entries, domain, v))
 	m.Top = m.Domain.Y + m.Domain.H + 10
 
-	// Host nodes, measured first so that the columns fit the widest.
-	byBand := map[string][]*hostEntry{}
-	for _, e := range entries {
-		byBand[e.kind] = append(byBand[e.kind], e)
+	mb := newMapBuilder(m, v, opts)
+	bands := mb.prepare(entries)
+	y := m.Top
+	for _, kind := range mapBands {
+		if ps := bands[kind]; len(ps) > 0 {
+			b, h := mb.band(kind, ps, y)
+			m.Bands = append(m.Bands, b)
+			y += h + mapBandGap
+		}
 	}
-	hostX := mapMargin + mapBandInset + mapHostInset
-	type prepared struct {
-		e     *hostEntry
-		node  mapNode
-		nets  []netInfo
-		key   string
-		addrs []mapNode
+	mb.finish(y)
+	return m
+}
+
+// mapBands are the bands of the map, top to bottom.
+var mapBands = []string{bandNS, bandMX, bandHost}
+
+// domainNode is the node of the audited domain, with a badge for the
+// findings on it.
+func domainNode(v *view, opts Options, findings []*findingView) mapNode {
+	lines := []string{}
+	if v.DomainUnicode != "" {
+		lines = append(lines, v.DomainUnicode, "("+v.Domain+")")
+	} else {
+		lines = append(lines, v.Domain)
 	}
+	for i := range lines {
+		lines[i], _ = cutMiddle(lines[i], opts.MapMaxLabel+20)
+	}
+	n := textNode(mapMargin, mapMargin, lines, "dom", v.Domain)
+	if len(findings) > 0 {
+		addBadge(&n, findings)
+	}
+	return n
+}
+
+// preparedHost is a host node measured before layout: its box, its
+// addresses' boxes, and the networks they lie in.
+type preparedHost struct {
+	e     *hostEntry
+	node  mapNode
+	nets  []netInfo
+	key   string // the networks, joined: hosts with one key form a group
+	addrs []mapNode
+}
+
+// mapBuilder lays out one map: the column positions and widths, found by
+// measuring every host first.
+type mapBuilder struct {
+	m     *mapLayout
+	opts  Options
+	netOf func(netip.Addr) netInfo
+	// Column positions: hosts, addresses (left and right edge), networks.
+	hostX, addrX, addrRight, netX float64
+	// Widest box of each column.
+	hostW, addrW, netW float64
+}
+
+func newMapBuilder(m *mapLayout, v *view, opts Options) *mapBuilder {
 	hook := opts.Network
 	if hook == nil {
 		hook = v.intel.network
 	}
-	netOf := func(a netip.Addr) netInfo {
-		p, d := hook(a)
-		if !p.IsValid() {
-			p, d = DefaultNetwork(a)
-		}
-		return netInfo{prefix: p.Masked(), detail: clean(d)}
+	return &mapBuilder{
+		m: m, opts: opts, hostX: mapMargin + mapBandInset + mapHostInset,
+		netOf: func(a netip.Addr) netInfo {
+			p, d := hook(a)
+			if !p.IsValid() {
+				p, d = DefaultNetwork(a)
+			}
+			return netInfo{prefix: p.Masked(), detail: clean(d)}
+		},
 	}
-	hostW, addrW, netW := 0.0, 0.0, 0.0
-	preparedBands := map[string][]*prepared{}
-	for _, kind := range []string{bandNS, bandMX, bandHost} {
+}
+
+// prepare measures the host nodes of every band and places the address
+// and network columns after the widest.
+func (mb *mapBuilder) prepare(entries []*hostEntry) map[string][]*preparedHost {
+	byBand := map[string][]*hostEntry{}
+	for _, e := range entries {
+		byBand[e.kind] = append(byBand[e.kind], e)
+	}
+	bands := map[string][]*preparedHost{}
+	for _, kind := range mapBands {
 		for _, e := range byBand[kind] {
-			p := &prepared{e: e}
-			label, _ := cutMiddle(e.label, opts.MapMaxLabel)
-			title := []string{e.label}
-			if e.label != e.name {
-				title = append(title, e.name)
-			}
-			title = append(title, e.facts...)
-			p.node = textNode(hostX, 0, []string{label}, "host "+e.kind, strings.Join(title, "\n"))
-			if e.wildcard {
-				p.node.Class += " wild"
-			}
-			if e.gone {
-				p.node.Class += " gone"
-			}
-			if e.change != "" {
-				setTag(&p.node, e.change)
-			}
-			if len(e.findings) > 0 {
-				addBadge(&p.node, e.findings)
-			}
-			hostW = max(hostW, p.node.W)
-			seen := map[string]bool{}
-			for _, a := range e.addrs {
-				ni := netOf(a)
-				if !seen[ni.key()] {
-					seen[ni.key()] = true
-					p.nets = append(p.nets, ni)
-				}
-			}
-			keys := make([]string, len(p.nets))
-			for i, n := range p.nets {
-				keys[i] = n.key()
-			}
-			p.key = strings.Join(keys, "\x00")
-			for i, a := range e.addrs {
-				if i == mapMaxAddrs {
-					more := textNode(0, 0, []string{fmt.Sprintf("+%d more", len(e.addrs)-mapMaxAddrs)}, "addr more", strings.Join(addrStrings(e.addrs[mapMaxAddrs:]), "\n"))
-					p.addrs = append(p.addrs, more)
-					addrW = max(addrW, more.W)
-					break
-				}
-				ni := netOf(a)
-				n := textNode(0, 0, []string{a.String()}, "addr", strings.TrimSpace(a.String()+"\n"+ni.prefix.String()+"\n"+ni.detail))
-				n.Net = ni.key()
-				addrW = max(addrW, n.W)
-				p.addrs = append(p.addrs, n)
-			}
-			preparedBands[kind] = append(preparedBands[kind], p)
-			m.Hosts++
+			bands[kind] = append(bands[kind], mb.prepareHost(e))
+			mb.m.Hosts++
 		}
 	}
 	// Toggle labels live in the host column too.
-	hostW = max(hostW, textWidth("▸ 9999999 more hosts")+2*mapPadX, textWidth("▾ show fewer")+2*mapPadX)
-	addrX := hostX + hostW + mapHostGap
-	addrRight := addrX + max(addrW, textWidth("(no address)")+2*mapPadX)
-	netX := addrRight + mapNetGap
+	mb.hostW = max(mb.hostW, textWidth("▸ 9999999 more hosts")+2*mapPadX, textWidth("▾ show fewer")+2*mapPadX)
+	mb.addrX = mb.hostX + mb.hostW + mapHostGap
+	mb.addrRight = mb.addrX + max(mb.addrW, textWidth("(no address)")+2*mapPadX)
+	mb.netX = mb.addrRight + mapNetGap
+	return bands
+}
 
-	// Bands and groups.
-	y := m.Top
-	for _, kind := range []string{bandNS, bandMX, bandHost} {
-		ps := preparedBands[kind]
-		if len(ps) == 0 {
-			continue
-		}
-		b := &mapBand{Kind: kind, Title: bandTitles[kind] + " (" + strconv.Itoa(len(ps)) + ")", Y: y, HeadH: mapLineH}
-		b.Head = textNode(mapMargin+mapBandInset, 0, []string{b.Title}, "bandhead", b.Title)
-		b.Stub = mapLine{X1: mapMargin + mapTrunkOff, Y1: mapLineH / 2, X2: b.Head.X, Y2: mapLineH / 2}
-		trunkX := b.Head.X + mapTrunkOff
-		b.Trunk = mapLine{X1: trunkX, Y1: b.Head.Y + b.Head.H, X2: trunkX}
-
-		// Group by network set; groups ordered by their first network,
-		// hosts without an address last.
-		groups := map[string][]*prepared{}
-		var keys []string
-		for _, p := range ps {
-			if _, ok := groups[p.key]; !ok {
-				keys = append(keys, p.key)
-			}
-			groups[p.key] = append(groups[p.key], p)
-		}
-		slices.SortFunc(keys, func(a, b string) int {
-			if (a == "") != (b == "") {
-				if a == "" {
-					return 1
-				}
-				return -1
-			}
-			pa, pb := groups[a][0].nets, groups[b][0].nets
-			if len(pa) > 0 && len(pb) > 0 {
-				if c := pa[0].prefix.Addr().Compare(pb[0].prefix.Addr()); c != 0 {
-					return c
-				}
-				if c := cmp.Compare(pa[0].prefix.Bits(), pb[0].prefix.Bits()); c != 0 {
-					return c
-				}
-			}
-			return cmp.Compare(a, b)
-		})
-		gy := b.HeadH
-		for gi, key := range keys {
-			members := groups[key]
-			slices.SortStableFunc(members, func(a, b *prepared) int {
-				if len(a.e.addrs) > 0 && len(b.e.addrs) > 0 {
-					if c := a.e.addrs[0].Compare(b.e.addrs[0]); c != 0 {
-						return c
-					}
-				}
-				return cmp.Compare(a.e.name, b.e.name)
-			})
-			g := &mapGroup{ID: fmt.Sprintf("%s-%s%d", m.ID, kind, gi), Y: gy}
-			visible := len(members)
-			if visible > opts.MapGroupLimit+1 {
-				visible = opts.MapGroupLimit
-			}
-			// Network nodes of the group.
-			var nets []netInfo
-			if len(members) > 0 {
-				nets = members[0].nets
-			}
-			netY := map[string]float64{}
-			netsH := 0.0
-			for _, n := range nets {
-				lines := []string{n.prefix.String()}
-				if n.detail != "" {
-					d, _ := cutMiddle(n.detail, opts.MapMaxLabel)
-					lines = append(lines, d)
-				}
-				title := n.prefix.String()
-				if n.detail != "" {
-					title += "\n" + n.detail
-				}
-				title += fmt.Sprintf("\n%s in this group", plural(len(members), "host", "hosts"))
-				nn := textNode(netX, netsH, lines, "net", title)
-				nn.Net = n.key()
-				netW = max(netW, nn.W)
-				g.Nets = append(g.Nets, nn)
-				netsH += float64(len(lines)) * mapLineH
-			}
-			// Rows.
-			rowY := 0.0
-			place := func(p *prepared, top float64) *mapRow {
-				lines := max(1, len(p.addrs))
-				row := &mapRow{Y: top, H: float64(lines) * mapLineH}
-				row.Host = p.node
-				row.Host.Y = top + (mapLineH-mapBoxH)/2
-				cy := top + mapLineH/2
-				row.Stub = mapLine{X1: trunkX, Y1: cy, X2: hostX, Y2: cy}
-				hostRight := row.Host.X + row.Host.W
-				if len(p.addrs) == 0 {
-					na := textNode(addrX, top+(mapLineH-mapBoxH)/2, []string{"(no address)"}, "addr none", "no address known")
-					row.Addrs = append(row.Addrs, na)
-					return row
-				}
-				for i, a := range p.addrs {
-					a.X = addrX
-					a.Y = top + float64(i)*mapLineH + (mapLineH-mapBoxH)/2
-					ay := a.Y + mapBoxH/2
-					row.Edges = append(row.Edges, fmt.Sprintf("M%.1f %.1fH%.1fC%.1f %.1f %.1f %.1f %.1f %.1f",
-						hostRight, cy, addrX-mapHostGap, addrX-mapHostGap/2, cy, addrX-mapHostGap/2, ay, addrX, ay))
-					if a.Net != "" {
-						if ny, ok := netY[a.Net]; ok {
-							right := a.X + a.W
-							row.Edges = append(row.Edges, fmt.Sprintf("M%.1f %.1fH%.1fC%.1f %.1f %.1f %.1f %.1f %.1f",
-								right, ay, addrRight, addrRight+mapNetGap/2, ay, netX-mapNetGap/2, ny, netX, ny))
-						}
-					}
-					row.Addrs = append(row.Addrs, a)
-				}
-				return row
-			}
-			visH := 0.0
-			for _, p := range members[:visible] {
-				visH += float64(max(1, len(p.addrs))) * mapLineH
-			}
-			// Centre the network nodes on the visible hosts.
-			netTop := max(0, (visH-netsH)/2)
-			for i := range g.Nets {
-				g.Nets[i].Y += netTop + (mapLineH-mapBoxH)/2
-				netY[g.Nets[i].Net] = g.Nets[i].Y + mapBoxH/2
-			}
-			for _, p := range members[:visible] {
-				g.Rows = append(g.Rows, place(p, rowY))
-				rowY += g.Rows[len(g.Rows)-1].H
-			}
-			last := g.Rows[len(g.Rows)-1]
-			g.LS = last.Y + mapLineH/2
-			g.H = max(rowY, netTop+netsH)
-			g.HX, g.LSX = g.H, g.LS
-			if hidden := len(members) - visible; hidden > 0 {
-				g.Hidden = hidden
-				t := textNode(hostX, rowY+(mapLineH-mapBoxH)/2, []string{fmt.Sprintf("▸ %d more hosts", hidden)}, "toggle", "show the other "+plural(hidden, "host", "hosts")+" of this group")
-				t.W = hostW
-				g.Toggle = &t
-				g.TStub = mapLine{X1: trunkX, Y1: rowY + mapLineH/2, X2: hostX, Y2: rowY + mapLineH/2}
-				g.LS = rowY + mapLineH/2
-				rowY += mapLineH
-				g.H = max(rowY, netTop+netsH)
-				for _, p := range members[visible:] {
-					g.More = append(g.More, place(p, rowY))
-					rowY += g.More[len(g.More)-1].H
-				}
-				g.LSX = g.More[len(g.More)-1].Y + mapLineH/2
-				g.HX = max(rowY, netTop+netsH)
-			}
-			b.Groups = append(b.Groups, g)
-			gy += g.H + mapGroupGap
-		}
-		lastG := b.Groups[len(b.Groups)-1]
-		b.Trunk.Y2 = lastG.Y + lastG.LS
-		m.Bands = append(m.Bands, b)
-		y += gy + mapBandGap
+// prepareHost measures one host: its node (label, tooltip, marks, badge),
+// its networks and its address nodes.
+func (mb *mapBuilder) prepareHost(e *hostEntry) *preparedHost {
+	p := &preparedHost{e: e}
+	label, _ := cutMiddle(e.label, mb.opts.MapMaxLabel)
+	title := []string{e.label}
+	if e.label != e.name {
+		title = append(title, e.name)
 	}
+	title = append(title, e.facts...)
+	p.node = textNode(mb.hostX, 0, []string{label}, "host "+e.kind, strings.Join(title, "\n"))
+	if e.wildcard {
+		p.node.Class += " wild"
+	}
+	if e.gone {
+		p.node.Class += " gone"
+	}
+	if e.change != "" {
+		setTag(&p.node, e.change)
+	}
+	if len(e.findings) > 0 {
+		addBadge(&p.node, e.findings)
+	}
+	mb.hostW = max(mb.hostW, p.node.W)
+	seen := map[string]bool{}
+	for _, a := range e.addrs {
+		ni := mb.netOf(a)
+		if !seen[ni.key()] {
+			seen[ni.key()] = true
+			p.nets = append(p.nets, ni)
+		}
+	}
+	keys := make([]string, len(p.nets))
+	for i, n := range p.nets {
+		keys[i] = n.key()
+	}
+	p.key = strings.Join(keys, "\x00")
+	for i, a := range e.addrs {
+		if i == mapMaxAddrs {
+			more := textNode(0, 0, []string{fmt.Sprintf("+%d more", len(e.addrs)-mapMaxAddrs)}, "addr more", strings.Join(addrStrings(e.addrs[mapMaxAddrs:]), "\n"))
+			p.addrs = append(p.addrs, more)
+			mb.addrW = max(mb.addrW, more.W)
+			break
+		}
+		ni := mb.netOf(a)
+		n := textNode(0, 0, []string{a.String()}, "addr", strings.TrimSpace(a.String()+"\n"+ni.prefix.String()+"\n"+ni.detail))
+		n.Net = ni.key()
+		mb.addrW = max(mb.addrW, n.W)
+		p.addrs = append(p.addrs, n)
+	}
+	return p
+}
+
+// band lays out one band at y: its head, its trunk and its groups of
+// hosts that share networks. It returns the band and its height.
+func (mb *mapBuilder) band(kind string, ps []*preparedHost, y float64) (*mapBand, float64) {
+	b := &mapBand{Kind: kind, Title: bandTitles[kind] + " (" + strconv.Itoa(len(ps)) + ")", Y: y, HeadH: mapLineH}
+	b.Head = textNode(mapMargin+mapBandInset, 0, []string{b.Title}, "bandhead", b.Title)
+	b.Stub = mapLine{X1: mapMargin + mapTrunkOff, Y1: mapLineH / 2, X2: b.Head.X, Y2: mapLineH / 2}
+	trunkX := b.Head.X + mapTrunkOff
+	b.Trunk = mapLine{X1: trunkX, Y1: b.Head.Y + b.Head.H, X2: trunkX}
+	keys, groups := groupByNetworks(ps)
+	gy := b.HeadH
+	for gi, key := range keys {
+		g := mb.group(fmt.Sprintf("%s-%s%d", mb.m.ID, kind, gi), groups[key], gy, trunkX)
+		b.Groups = append(b.Groups, g)
+		gy += g.H + mapGroupGap
+	}
+	lastG := b.Groups[len(b.Groups)-1]
+	b.Trunk.Y2 = lastG.Y + lastG.LS
+	return b, gy
+}
+
+// groupByNetworks groups hosts by their set of networks; groups are
+// ordered by their first network, hosts without an address last, and the
+// hosts of a group by first address, then name.
+func groupByNetworks(ps []*preparedHost) ([]string, map[string][]*preparedHost) {
+	groups := map[string][]*preparedHost{}
+	var keys []string
+	for _, p := range ps {
+		if _, ok := groups[p.key]; !ok {
+			keys = append(keys, p.key)
+		}
+		groups[p.key] = append(groups[p.key], p)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		if (a == "") != (b == "") {
+			if a == "" {
+				return 1
+			}
+			return -1
+		}
+		pa, pb := groups[a][0].nets, groups[b][0].nets
+		if len(pa) > 0 && len(pb) > 0 {
+			if c := pa[0].prefix.Addr().Compare(pb[0].prefix.Addr()); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(pa[0].prefix.Bits(), pb[0].prefix.Bits()); c != 0 {
+				return c
+			}
+		}
+		return cmp.Compare(a, b)
+	})
+	for _, members := range groups {
+		slices.SortStableFunc(members, func(a, b *preparedHost) int {
+			if len(a.e.addrs) > 0 && len(b.e.addrs) > 0 {
+				if c := a.e.addrs[0].Compare(b.e.addrs[0]); c != 0 {
+					return c
+				}
+			}
+			return cmp.Compare(a.e.name, b.e.name)
+		})
+	}
+	return keys, groups
+}
+
+// group lays out one group at gy: its network nodes centred on the
+// visible hosts, the host rows, and beyond MapGroupLimit a toggle and the
+// rows drawn only when open.
+func (mb *mapBuilder) group(id string, members []*preparedHost, gy, trunkX float64) *mapGroup {
+	g := &mapGroup{ID: id, Y: gy}
+	visible := len(members)
+	if visible > mb.opts.MapGroupLimit+1 {
+		visible = mb.opts.MapGroupLimit
+	}
+	netsH := mb.netNodes(g, members)
+	visH := 0.0
+	for _, p := range members[:visible] {
+		visH += float64(max(1, len(p.addrs))) * mapLineH
+	}
+	// Centre the network nodes on the visible hosts.
+	netTop := max(0, (visH-netsH)/2)
+	netY := map[string]float64{}
+	for i := range g.Nets {
+		g.Nets[i].Y += netTop + (mapLineH-mapBoxH)/2
+		netY[g.Nets[i].Net] = g.Nets[i].Y + mapBoxH/2
+	}
+	rowY := 0.0
+	for _, p := range members[:visible] {
+		g.Rows = append(g.Rows, mb.row(p, rowY, trunkX, netY))
+		rowY += g.Rows[len(g.Rows)-1].H
+	}
+	last := g.Rows[len(g.Rows)-1]
+	g.LS = last.Y + mapLineH/2
+	g.H = max(rowY, netTop+netsH)
+	g.HX, g.LSX = g.H, g.LS
+	hidden := len(members) - visible
+	if hidden == 0 {
+		return g
+	}
+	g.Hidden = hidden
+	t := textNode(mb.hostX, rowY+(mapLineH-mapBoxH)/2, []string{fmt.Sprintf("▸ %d more hosts", hidden)}, "toggle", "show the other "+plural(hidden, "host", "hosts")+" of this group")
+	t.W = mb.hostW
+	g.Toggle = &t
+	g.TStub = mapLine{X1: trunkX, Y1: rowY + mapLineH/2, X2: mb.hostX, Y2: rowY + mapLineH/2}
+	g.LS = rowY + mapLineH/2
+	rowY += mapLineH
+	g.H = max(rowY, netTop+netsH)
+	for _, p := range members[visible:] {
+		g.More = append(g.More, mb.row(p, rowY, trunkX, netY))
+		rowY += g.More[len(g.More)-1].H
+	}
+	g.LSX = g.More[len(g.More)-1].Y + mapLineH/2
+	g.HX = max(rowY, netTop+netsH)
+	return g
+}
+
+// netNodes adds the network nodes of a group (the networks of its first
+// host: all its hosts share them) and returns their height.
+func (mb *mapBuilder) netNodes(g *mapGroup, members []*preparedHost) float64 {
+	var nets []netInfo
+	if len(members) > 0 {
+		nets = members[0].nets
+	}
+	netsH := 0.0
+	for _, n := range nets {
+		lines := []string{n.prefix.String()}
+		if n.detail != "" {
+			d, _ := cutMiddle(n.detail, mb.opts.MapMaxLabel)
+			lines = append(lines, d)
+		}
+		title := n.prefix.String()
+		if n.detail != "" {
+			title += "\n" + n.detail
+		}
+		title += fmt.Sprintf("\n%s in this group", plural(len(members), "host", "hosts"))
+		nn := textNode(mb.netX, netsH, lines, "net", title)
+		nn.Net = n.key()
+		mb.netW = max(mb.netW, nn.W)
+		g.Nets = append(g.Nets, nn)
+		netsH += float64(len(lines)) * mapLineH
+	}
+	return netsH
+}
+
+// row places one host at top (group-local): its stub from the trunk, its
+// address nodes and the edges to them and on to their networks.
+func (mb *mapBuilder) row(p *preparedHost, top, trunkX float64, netY map[string]float64) *mapRow {
+	lines := max(1, len(p.addrs))
+	row := &mapRow{Y: top, H: float64(lines) * mapLineH}
+	row.Host = p.node
+	row.Host.Y = top + (mapLineH-mapBoxH)/2
+	cy := top + mapLineH/2
+	row.Stub = mapLine{X1: trunkX, Y1: cy, X2: mb.hostX, Y2: cy}
+	hostRight := row.Host.X + row.Host.W
+	if len(p.addrs) == 0 {
+		na := textNode(mb.addrX, top+(mapLineH-mapBoxH)/2, []string{"(no address)"}, "addr none", "no address known")
+		row.Addrs = append(row.Addrs, na)
+		return row
+	}
+	addrX, addrRight, netX := mb.addrX, mb.addrRight, mb.netX
+	for i, a := range p.addrs {
+		a.X = addrX
+		a.Y = top + float64(i)*mapLineH + (mapLineH-mapBoxH)/2
+		ay := a.Y + mapBoxH/2
+		row.Edges = append(row.Edges, fmt.Sprintf("M%.1f %.1fH%.1fC%.1f %.1f %.1f %.1f %.1f %.1f",
+			hostRight, cy, addrX-mapHostGap, addrX-mapHostGap/2, cy, addrX-mapHostGap/2, ay, addrX, ay))
+		if a.Net != "" {
+			if ny, ok := netY[a.Net]; ok {
+				right := a.X + a.W
+				row.Edges = append(row.Edges, fmt.Sprintf("M%.1f %.1fH%.1fC%.1f %.1f %.1f %.1f %.1f %.1f",
+					right, ay, addrRight, addrRight+mapNetGap/2, ay, netX-mapNetGap/2, ny, netX, ny))
+			}
+		}
+		row.Addrs = append(row.Addrs, a)
+	}
+	return row
+}
+
+// finish sets the heights (closed, with the bands ending at y, and open),
+// the domain trunk and the width.
+func (mb *mapBuilder) finish(y float64) {
+	m := mb.m
 	m.Height = y + mapMargin
 	if len(m.Bands) == 0 {
 		m.Height = m.Top + mapMargin
@@ -489,11 +566,10 @@ func buildMap(r *recon.Result, v *view, opts Options) *mapLayout {
 	if n := len(m.Bands); n > 0 {
 		m.Trunk.Y2 = m.Bands[n-1].Y + m.Bands[n-1].Stub.Y1
 	}
-	m.Width = max(netX+netW, m.Domain.X+m.Domain.W) + mapMargin
+	m.Width = max(mb.netX+mb.netW, m.Domain.X+m.Domain.W) + mapMargin
 	for _, b := range m.Bands {
 		m.Width = max(m.Width, b.Head.X+b.Head.W+mapMargin)
 	}
-	return m
 }
 
 // textNode makes a box around lines of text at (x, y).
@@ -546,52 +622,70 @@ func addrStrings(as []netip.Addr) []string {
 
 // collectHosts assembles the host column: nameservers, then mail servers,
 // then every other name (wildcards and names gone since the baseline too).
+// It returns the entries in that order and the number of addresses that
+// did not parse.
 func collectHosts(r *recon.Result, domain string, v *view) ([]*hostEntry, int) {
-	skipped := 0
-	byName := map[string]*hostEntry{}
-	var order []*hostEntry
-	get := func(name, kind string) *hostEntry {
-		name = strings.ToLower(strings.TrimSuffix(name, "."))
-		if e, ok := byName[name]; ok {
-			return e
-		}
-		label := dnsname.Display(name)
-		e := &hostEntry{name: name, label: clean(label), kind: kind}
-		byName[name] = e
-		order = append(order, e)
-		return e
-	}
-	addAddrs := func(e *hostEntry, in []string) {
-		as, bad := sortedAddrs(append(addrStrings(e.addrs), in...))
-		skipped += bad
-		e.addrs = as
-	}
-	nameAddrs := map[string][]string{}
-	for _, n := range r.Names {
-		nameAddrs[strings.ToLower(n.Name)] = n.Addresses
-	}
-	recAddrs := map[string][]string{}
-	for _, rec := range r.Records {
-		if t := strings.ToUpper(rec.Type); t == "A" || t == "AAAA" {
-			k := strings.ToLower(strings.TrimSuffix(rec.Name, "."))
-			recAddrs[k] = append(recAddrs[k], rec.Data)
-		}
-	}
+	c := &hostCollector{byName: map[string]*hostEntry{}}
+	c.nameservers(r.Nameservers)
+	c.mailServers(r, domain)
+	c.names(r.Names)
+	c.wildcards(r.Wildcards)
 	changes := map[string]string{}
 	for _, n := range v.Names {
 		if n.Change != "" {
 			changes[n.Name] = n.Change
 		}
 	}
+	for _, e := range c.order {
+		if ch, ok := changes[clean(e.name)]; ok {
+			e.change = ch
+		}
+	}
+	c.gone(v.GoneNames)
+	for _, e := range c.order {
+		e.name = clean(e.name)
+	}
+	return c.order, c.skipped
+}
 
-	for _, ns := range r.Nameservers {
-		e := get(ns.Name, bandNS)
+// hostCollector gathers host entries by canonical name, in first-seen
+// order.
+type hostCollector struct {
+	byName  map[string]*hostEntry
+	order   []*hostEntry
+	skipped int // addresses that did not parse
+}
+
+// get returns the entry of name, creating it in band kind.
+func (c *hostCollector) get(name, kind string) *hostEntry {
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	if e, ok := c.byName[name]; ok {
+		return e
+	}
+	e := &hostEntry{name: name, label: clean(dnsname.Display(name)), kind: kind}
+	c.byName[name] = e
+	c.order = append(c.order, e)
+	return e
+}
+
+// addAddrs merges addresses into e's, sorted and unique.
+func (c *hostCollector) addAddrs(e *hostEntry, in []string) {
+	as, bad := sortedAddrs(append(addrStrings(e.addrs), in...))
+	c.skipped += bad
+	e.addrs = as
+}
+
+// nameservers adds the nameservers with their addresses and what each
+// server said.
+func (c *hostCollector) nameservers(nss []recon.Nameserver) {
+	for _, ns := range nss {
+		e := c.get(ns.Name, bandNS)
 		var in []string
 		in = append(in, ns.Addresses...)
 		for _, s := range ns.Servers {
 			in = append(in, s.Address)
 		}
-		addAddrs(e, in)
+		c.addAddrs(e, in)
 		fact := "nameserver of " + clean(ns.Zone)
 		if len(ns.Sources) > 0 {
 			fact += " (" + clean(strings.Join(ns.Sources, ", ")) + ")"
@@ -604,6 +698,22 @@ func collectHosts(r *recon.Result, domain string, v *view) ([]*hostEntry, int) {
 			e.facts = append(e.facts, clean(s.Address)+": "+strings.Join(serverFacts(cleanServer(s)), ", "))
 		}
 	}
+}
+
+// mailServers adds the MX targets that are not nameservers, with the
+// addresses the names or the records give them.
+func (c *hostCollector) mailServers(r *recon.Result, domain string) {
+	nameAddrs := map[string][]string{}
+	for _, n := range r.Names {
+		nameAddrs[strings.ToLower(n.Name)] = n.Addresses
+	}
+	recAddrs := map[string][]string{}
+	for _, rec := range r.Records {
+		if t := strings.ToUpper(rec.Type); t == "A" || t == "AAAA" {
+			k := strings.ToLower(strings.TrimSuffix(rec.Name, "."))
+			recAddrs[k] = append(recAddrs[k], rec.Data)
+		}
+	}
 	for _, rec := range r.Records {
 		if !strings.EqualFold(rec.Type, "MX") {
 			continue
@@ -613,29 +723,34 @@ func collectHosts(r *recon.Result, domain string, v *view) ([]*hostEntry, int) {
 			continue
 		}
 		target := strings.ToLower(strings.TrimSuffix(f[1], "."))
-		if _, ok := byName[target]; ok && byName[target].kind == bandNS {
+		if _, ok := c.byName[target]; ok && c.byName[target].kind == bandNS {
 			continue
 		}
-		e := get(target, bandMX)
+		e := c.get(target, bandMX)
 		e.facts = append(e.facts, "MX "+clean(f[0])+" of "+clean(strings.ToLower(strings.TrimSuffix(rec.Name, "."))))
-		if len(e.facts) == 1 {
-			if as, ok := nameAddrs[target]; ok {
-				addAddrs(e, as)
-			} else {
-				addAddrs(e, recAddrs[target])
-			}
-			if !dnsname.IsSubdomain(target, domain) {
-				e.facts = append(e.facts, "outside "+clean(domain))
-			}
+		if len(e.facts) > 1 {
+			continue
+		}
+		if as, ok := nameAddrs[target]; ok {
+			c.addAddrs(e, as)
+		} else {
+			c.addAddrs(e, recAddrs[target])
+		}
+		if !dnsname.IsSubdomain(target, domain) {
+			e.facts = append(e.facts, "outside "+clean(domain))
 		}
 	}
-	for _, n := range r.Names {
+}
+
+// names adds every other name, with how it was found.
+func (c *hostCollector) names(names []recon.Name) {
+	for _, n := range names {
 		name := strings.ToLower(strings.TrimSuffix(n.Name, "."))
-		if _, ok := byName[name]; ok {
+		if _, ok := c.byName[name]; ok {
 			continue
 		}
-		e := get(name, bandHost)
-		addAddrs(e, n.Addresses)
+		e := c.get(name, bandHost)
+		c.addAddrs(e, n.Addresses)
 		if len(n.Sources) > 0 {
 			e.facts = append(e.facts, "found by "+clean(strings.Join(n.Sources, ", ")))
 		}
@@ -647,38 +762,37 @@ func collectHosts(r *recon.Result, domain string, v *view) ([]*hostEntry, int) {
 			e.facts = append(e.facts, fact)
 		}
 	}
-	for _, w := range r.Wildcards {
+}
+
+// wildcards marks the address wildcards (adding their names when new).
+func (c *hostCollector) wildcards(ws []recon.Wildcard) {
+	for _, w := range ws {
 		if t := strings.ToUpper(w.Type); t != "A" && t != "AAAA" {
 			continue
 		}
 		name := strings.ToLower(strings.TrimSuffix(w.Name, "."))
-		e, exists := byName[name]
+		e, exists := c.byName[name]
 		if !exists {
-			e = get(name, bandHost)
+			e = c.get(name, bandHost)
 		}
 		e.wildcard = true
-		addAddrs(e, w.Data)
+		c.addAddrs(e, w.Data)
 		e.facts = append(e.facts, "wildcard "+clean(w.Type))
 	}
-	for _, e := range order {
-		if c, ok := changes[clean(e.name)]; ok {
-			e.change = c
-		}
-	}
-	for _, g := range v.GoneNames {
-		if _, ok := byName[g.Name]; ok {
+}
+
+// gone adds the names gone since the baseline.
+func (c *hostCollector) gone(names []change.Name) {
+	for _, g := range names {
+		if _, ok := c.byName[g.Name]; ok {
 			continue
 		}
-		e := get(g.Name, bandHost)
+		e := c.get(g.Name, bandHost)
 		e.gone = true
 		e.change = change.Gone
-		addAddrs(e, g.Addresses)
+		c.addAddrs(e, g.Addresses)
 		e.facts = append(e.facts, "gone since the baseline")
 	}
-	for _, e := range order {
-		e.name = clean(e.name)
-	}
-	return order, skipped
 }
 
 // attachFindings puts each finding on the nodes its subject names: a host

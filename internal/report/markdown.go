@@ -35,23 +35,51 @@ func writeMarkdown(w io.Writer, results []*recon.Result, opts Options) error {
 	return ew.err
 }
 
+// writeMarkdownDomain writes one domain's sections (mdSections).
 func writeMarkdownDomain(ew *errWriter, v *view) {
+	for _, section := range mdSections {
+		section(ew, v)
+	}
+}
+
+// mdSections are the sections of one domain in the Markdown format, in
+// order.
+var mdSections = []func(*errWriter, *view){
+	mdHeading,
+	mdSummary,
+	mdPassive,
+	mdSinceBaseline,
+	mdFindings,
+	mdNames,
+	mdNetworks,
+	mdHistoric,
+	mdRecords,
+	mdNameservers,
+	mdWildcards,
+	mdZones,
+}
+
+// mdWithUnicode is a name's cell, with its Unicode form when it has one.
+func mdWithUnicode(name, unicode string) string {
+	if unicode != "" {
+		return mdCell(name) + " (" + mdCell(unicode) + ")"
+	}
+	return mdCell(name)
+}
+
+func mdHeading(ew *errWriter, v *view) {
 	head := mdCode(v.Domain)
 	if v.DomainUnicode != "" {
 		head += " (" + mdCode(v.DomainUnicode) + ")"
 	}
 	ew.printf("## %s\n\n", head)
-	var facts []string
-	if v.Started != "" {
-		facts = append(facts, "started "+v.Started)
-	}
-	if v.Duration != "" {
-		facts = append(facts, "took "+v.Duration)
-	}
-	facts = append(facts, plural(int(v.Stats.Queries), "query", "queries"))
-	ew.printf("Scan: %s. Found %s in %s, %s, %s.\n\n", strings.Join(facts, ", "), plural(len(v.Names), "name", "names"),
+	ew.printf("Scan: %s. Found %s in %s, %s, %s.\n\n", strings.Join(v.scanFacts(), ", "), plural(len(v.Names), "name", "names"),
 		plural(len(v.Networks), "network", "networks"), plural(len(v.Records), "record", "records"), plural(len(v.Nameservers), "nameserver", "nameservers"))
+}
 
+// mdSummary is the counts by severity, what to fix first, and the note on
+// names passive DNS knew.
+func mdSummary(ew *errWriter, v *view) {
 	ew.printf("### Summary\n\n| Critical | High | Medium | Low | Info |\n|--:|--:|--:|--:|--:|\n| %d | %d | %d | %d | %d |\n\n",
 		v.Counts[finding.Critical], v.Counts[finding.High], v.Counts[finding.Medium], v.Counts[finding.Low], v.Counts[finding.Info])
 	if len(v.FixFirst) == 0 {
@@ -70,209 +98,230 @@ func writeMarkdownDomain(ew *errWriter, v *view) {
 	if len(v.Historic) > 0 {
 		ew.printf("Passive DNS knew %s that no longer resolve or lost their CNAME target (see *Seen before, gone now*).\n\n", plural(len(v.Historic), "name", "names"))
 	}
-	if len(v.Passive) > 0 {
-		ew.printf("**Passive sources:**\n\n")
-		for _, p := range v.Passive {
-			ew.printf("- %s: %s from %s", mdCode(p.Source), plural(p.Names, "name", "names"), plural(p.Observations, "observation", "observations"))
-			if p.Duration != "" {
-				ew.printf(" in %s", p.Duration)
-			}
-			if p.Error != "" {
-				ew.printf("; **failed**: %s", mdCode(p.Error))
-			}
-			ew.printf("\n")
+}
+
+func mdPassive(ew *errWriter, v *view) {
+	if len(v.Passive) == 0 {
+		return
+	}
+	ew.printf("**Passive sources:**\n\n")
+	for _, p := range v.Passive {
+		ew.printf("- %s: %s from %s", mdCode(p.Source), plural(p.Names, "name", "names"), plural(p.Observations, "observation", "observations"))
+		if p.Duration != "" {
+			ew.printf(" in %s", p.Duration)
+		}
+		if p.Error != "" {
+			ew.printf("; **failed**: %s", mdCode(p.Error))
 		}
 		ew.printf("\n")
 	}
+	ew.printf("\n")
+}
 
-	if cs := v.Changes; cs != nil {
-		ew.printf("### Since baseline\n\n")
-		switch {
-		case cs.Missing:
-			ew.printf("The baseline has no result for this domain: everything is new.\n\n")
-		default:
-			src := ""
-			if v.BaselineSource != "" {
-				src = " " + mdCode(v.BaselineSource)
-			}
-			ew.printf("Compared with the baseline%s of %s: names %s; records %s; findings %s.\n\n", src, dashIfEmpty(v.BaselineSince),
-				changeLine(cs.Summary.Names), changeLine(cs.Summary.Records), changeLine(cs.Summary.Findings))
+func mdSinceBaseline(ew *errWriter, v *view) {
+	cs := v.Changes
+	if cs == nil {
+		return
+	}
+	ew.printf("### Since baseline\n\n")
+	switch {
+	case cs.Missing:
+		ew.printf("The baseline has no result for this domain: everything is new.\n\n")
+	default:
+		src := ""
+		if v.BaselineSource != "" {
+			src = " " + mdCode(v.BaselineSource)
 		}
-		if len(v.NewFindings) > 0 {
-			ew.printf("New or changed findings:\n\n")
-			for _, f := range v.NewFindings {
-				ew.printf("- %s **%s** %s — %s\n", f.Change, f.Severity, mdText(f.Title), mdCode(f.Subject))
-			}
-			ew.printf("\n")
+		ew.printf("Compared with the baseline%s of %s: names %s; records %s; findings %s.\n\n", src, dashIfEmpty(v.BaselineSince),
+			changeLine(cs.Summary.Names), changeLine(cs.Summary.Records), changeLine(cs.Summary.Findings))
+	}
+	if len(v.NewFindings) > 0 {
+		ew.printf("New or changed findings:\n\n")
+		for _, f := range v.NewFindings {
+			ew.printf("- %s **%s** %s — %s\n", f.Change, f.Severity, mdText(f.Title), mdCode(f.Subject))
 		}
-		if len(v.GoneFindings) > 0 {
-			ew.printf("Findings gone (fixed or no longer observed):\n\n")
-			for _, f := range v.GoneFindings {
-				ew.printf("- **%s** %s — %s (%s)\n", f.Severity, mdText(f.Title), mdCode(f.Subject), mdCode(f.ID))
-			}
-			ew.printf("\n")
+		ew.printf("\n")
+	}
+	if len(v.GoneFindings) > 0 {
+		ew.printf("Findings gone (fixed or no longer observed):\n\n")
+		for _, f := range v.GoneFindings {
+			ew.printf("- **%s** %s — %s (%s)\n", f.Severity, mdText(f.Title), mdCode(f.Subject), mdCode(f.ID))
 		}
-		if len(v.GoneNames) > 0 {
-			ew.printf("Names gone:\n\n")
-			for _, n := range v.GoneNames {
-				ew.printf("- %s %s\n", mdCode(n.Name), mdCode(strings.Join(n.Addresses, " ")))
-			}
-			ew.printf("\n")
+		ew.printf("\n")
+	}
+	if len(v.GoneNames) > 0 {
+		ew.printf("Names gone:\n\n")
+		for _, n := range v.GoneNames {
+			ew.printf("- %s %s\n", mdCode(n.Name), mdCode(strings.Join(n.Addresses, " ")))
 		}
-		if len(v.GoneRecords) > 0 {
-			ew.printf("Records gone:\n\n| Name | Type | Data |\n|---|---|---|\n")
-			for _, r := range v.GoneRecords {
-				ew.printf("| %s | %s | %s |\n", mdCell(r.Name), mdCell(r.Type), mdCell(r.Data))
-			}
-			ew.printf("\n")
+		ew.printf("\n")
+	}
+	if len(v.GoneRecords) > 0 {
+		ew.printf("Records gone:\n\n| Name | Type | Data |\n|---|---|---|\n")
+		for _, r := range v.GoneRecords {
+			ew.printf("| %s | %s | %s |\n", mdCell(r.Name), mdCell(r.Type), mdCell(r.Data))
+		}
+		ew.printf("\n")
+	}
+}
+
+func mdFindings(ew *errWriter, v *view) {
+	if len(v.Groups) == 0 {
+		return
+	}
+	ew.printf("### Findings\n\n")
+	for _, g := range v.Groups {
+		ew.printf("#### %s (%d)\n\n", strings.ToUpper(g.Name[:1])+g.Name[1:], len(g.Findings))
+		for _, f := range g.Findings {
+			mdFinding(ew, f)
 		}
 	}
+}
 
-	if len(v.Groups) > 0 {
-		ew.printf("### Findings\n\n")
-		for _, g := range v.Groups {
-			ew.printf("#### %s (%d)\n\n", strings.ToUpper(g.Name[:1])+g.Name[1:], len(g.Findings))
-			for _, f := range g.Findings {
-				tag := ""
-				if f.Change != "" {
-					tag = " *(" + mdText(f.Change) + ")*"
-				}
-				ew.printf("##### %s — %s%s\n\n", mdCode(f.ID), mdText(f.Title), tag)
-				ew.printf("- Subject: %s\n", mdCode(f.Subject))
-				if f.Remediation != "" {
-					ew.printf("- Fix: %s\n", mdText(f.Remediation))
-				}
-				if len(f.Evidence) > 0 {
-					ew.printf("- Evidence:\n")
-					for _, e := range f.Evidence {
-						ew.printf("  - %s\n", mdCode(e))
-					}
-				}
-				if f.Previous != nil {
-					ew.printf("- Before: severity %s", f.Previous.Severity)
-					if len(f.Previous.Evidence) > 0 {
-						ew.printf(", evidence %s", mdCode(strings.Join(f.Previous.Evidence, "; ")))
-					}
-					ew.printf("\n")
-				}
-				if len(f.References) > 0 {
-					refs := make([]string, len(f.References))
-					for i, r := range f.References {
-						refs[i] = mdCode(r)
-					}
-					ew.printf("- References: %s\n", strings.Join(refs, ", "))
-				}
-				ew.printf("\n")
-			}
+// mdFinding writes one finding: heading, subject, fix, evidence, what it
+// was before, references.
+func mdFinding(ew *errWriter, f *findingView) {
+	tag := ""
+	if f.Change != "" {
+		tag = " *(" + mdText(f.Change) + ")*"
+	}
+	ew.printf("##### %s — %s%s\n\n", mdCode(f.ID), mdText(f.Title), tag)
+	ew.printf("- Subject: %s\n", mdCode(f.Subject))
+	if f.Remediation != "" {
+		ew.printf("- Fix: %s\n", mdText(f.Remediation))
+	}
+	if len(f.Evidence) > 0 {
+		ew.printf("- Evidence:\n")
+		for _, e := range f.Evidence {
+			ew.printf("  - %s\n", mdCode(e))
 		}
 	}
+	if f.Previous != nil {
+		ew.printf("- Before: severity %s", f.Previous.Severity)
+		if len(f.Previous.Evidence) > 0 {
+			ew.printf(", evidence %s", mdCode(strings.Join(f.Previous.Evidence, "; ")))
+		}
+		ew.printf("\n")
+	}
+	if len(f.References) > 0 {
+		refs := make([]string, len(f.References))
+		for i, r := range f.References {
+			refs[i] = mdCode(r)
+		}
+		ew.printf("- References: %s\n", strings.Join(refs, ", "))
+	}
+	ew.printf("\n")
+}
 
-	if len(v.Names) > 0 {
+func mdNames(ew *errWriter, v *view) {
+	if len(v.Names) == 0 {
+		return
+	}
+	if v.HasSeen {
+		ew.printf("### Names (%d)\n\n| Name | Unicode | Addresses | Sources | First seen | Last seen | Change |\n|---|---|---|---|---|---|---|\n", len(v.Names))
+	} else {
+		ew.printf("### Names (%d)\n\n| Name | Unicode | Addresses | Sources | Change |\n|---|---|---|---|---|\n", len(v.Names))
+	}
+	for _, n := range v.Names {
+		seen := ""
 		if v.HasSeen {
-			ew.printf("### Names (%d)\n\n| Name | Unicode | Addresses | Sources | First seen | Last seen | Change |\n|---|---|---|---|---|---|---|\n", len(v.Names))
-		} else {
-			ew.printf("### Names (%d)\n\n| Name | Unicode | Addresses | Sources | Change |\n|---|---|---|---|---|\n", len(v.Names))
+			seen = " " + n.FirstSeen + " | " + n.LastSeen + " |"
 		}
-		for _, n := range v.Names {
-			seen := ""
-			if v.HasSeen {
-				seen = " " + n.FirstSeen + " | " + n.LastSeen + " |"
-			}
-			ew.printf("| %s | %s | %s | %s |%s %s |\n", mdCell(n.Name), mdCell(n.Unicode), mdCell(n.AddrText(" ")),
-				mdCell(n.SourcesText()), seen, mdCell(nameChangeText(n)))
+		ew.printf("| %s | %s | %s | %s |%s %s |\n", mdCell(n.Name), mdCell(n.Unicode), mdCell(n.AddrText(" ")),
+			mdCell(n.SourcesText()), seen, mdCell(nameChangeText(n)))
+	}
+	ew.printf("\n")
+}
+
+func mdNetworks(ew *errWriter, v *view) {
+	if len(v.Networks) == 0 {
+		return
+	}
+	ew.printf("### Networks (%d)\n\n| Network | AS | Country | Names | Addresses |\n|---|---|---|---|---|\n", len(v.Networks))
+	for _, n := range v.Networks {
+		prefix := mdCell(n.Prefix)
+		if n.Fallback {
+			prefix += " (no address data)"
+		}
+		ew.printf("| %s | %s | %s | %s | %s |\n", prefix, mdCell(n.ASText()), mdCell(n.Country), mdCountList(n.Names), mdCountList(n.Addrs))
+	}
+	ew.printf("\n")
+}
+
+func mdHistoric(ew *errWriter, v *view) {
+	if len(v.Historic) == 0 {
+		return
+	}
+	ew.printf("### Seen before, gone now (%d)\n\nNames that passive DNS knew and that no longer resolve, or whose former CNAME target is gone.\n\n", len(v.Historic))
+	ew.printf("| Name | What | Target | Last seen | Sources | Records | Finding |\n|---|---|---|---|---|---|---|\n")
+	for _, h := range v.Historic {
+		recs := make([]string, len(h.Records))
+		for i, r := range h.Records {
+			recs[i] = mdCell(r)
+		}
+		ew.printf("| %s | %s | %s | %s | %s | %s | %s |\n", mdWithUnicode(h.Name, h.Unicode), mdText(h.KindText()), mdCell(h.Target), h.LastSeen,
+			mdCell(strings.Join(h.Sources, ", ")), strings.Join(recs, " "), h.severityText())
+	}
+	ew.printf("\n")
+}
+
+func mdRecords(ew *errWriter, v *view) {
+	if len(v.Records) == 0 {
+		return
+	}
+	ew.printf("### Records (%d)\n\n| Name | Type | TTL | Data | Source | Change |\n|---|---|--:|---|---|---|\n", len(v.Records))
+	for _, r := range v.Records {
+		ew.printf("| %s | %s | %d | %s | %s | %s |\n", mdCell(r.Name), mdCell(r.Type), r.TTL, mdCell(r.Data), mdCell(r.Source), mdCell(r.Change))
+	}
+	ew.printf("\n")
+}
+
+func mdNameservers(ew *errWriter, v *view) {
+	if len(v.Nameservers) == 0 {
+		return
+	}
+	ew.printf("### Nameservers (%d)\n\n| Nameserver | Zone | Address | Authoritative | AXFR | IXFR | Serial | Recursion | Identity |\n|---|---|---|---|---|---|--:|---|---|\n", len(v.Nameservers))
+	for _, ns := range v.Nameservers {
+		name := mdWithUnicode(ns.Name, ns.Unicode)
+		if len(ns.Servers) == 0 {
+			ew.printf("| %s | %s | %s | | | | | | |\n", name, mdCell(ns.Zone), mdCell(ns.noServerText()))
+			continue
+		}
+		for _, s := range ns.Servers {
+			ew.printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, mdCell(ns.Zone), mdCell(s.Address), authText(s, "not responding"),
+				mdCell(s.AXFR), mdCell(s.IXFR), serialText(s, ""), yesNo(s.Recursion), mdCell(identity(s)))
+		}
+	}
+	ew.printf("\n")
+}
+
+func mdWildcards(ew *errWriter, v *view) {
+	if len(v.Wildcards) == 0 {
+		return
+	}
+	ew.printf("### Wildcards (%d)\n\n| Name | Type | Data |\n|---|---|---|\n", len(v.Wildcards))
+	for _, wc := range v.Wildcards {
+		ew.printf("| %s | %s | %s |\n", mdCell(wc.Name), mdCell(wc.Type), mdCell(strings.Join(wc.Data, " ")))
+	}
+	ew.printf("\n")
+}
+
+func mdZones(ew *errWriter, v *view) {
+	if len(v.Zones) == 0 && v.NSEC3 == nil {
+		return
+	}
+	ew.printf("### Zones and DNSSEC\n\n")
+	if len(v.Zones) > 0 {
+		ew.printf("| Zone | Signed | Denial | Walked | Parent NS | Child NS |\n|---|---|---|--:|---|---|\n")
+		for _, z := range v.Zones {
+			ew.printf("| %s | %s | %s | %d | %s | %s |\n", mdCell(z.Name), yesNo(z.Signed), mdCell(z.Denial), z.Walked,
+				mdCell(strings.Join(z.ParentNS, " ")), mdCell(strings.Join(z.ChildNS, " ")))
 		}
 		ew.printf("\n")
 	}
-	if len(v.Networks) > 0 {
-		ew.printf("### Networks (%d)\n\n| Network | AS | Country | Names | Addresses |\n|---|---|---|---|---|\n", len(v.Networks))
-		for _, n := range v.Networks {
-			prefix := mdCell(n.Prefix)
-			if n.Fallback {
-				prefix += " (no address data)"
-			}
-			ew.printf("| %s | %s | %s | %s | %s |\n", prefix, mdCell(n.ASText()), mdCell(n.Country), mdCountList(n.Names), mdCountList(n.Addrs))
-		}
-		ew.printf("\n")
-	}
-	if len(v.Historic) > 0 {
-		ew.printf("### Seen before, gone now (%d)\n\nNames that passive DNS knew and that no longer resolve, or whose former CNAME target is gone.\n\n", len(v.Historic))
-		ew.printf("| Name | What | Target | Last seen | Sources | Records | Finding |\n|---|---|---|---|---|---|---|\n")
-		for _, h := range v.Historic {
-			name := mdCell(h.Name)
-			if h.Unicode != "" {
-				name += " (" + mdCell(h.Unicode) + ")"
-			}
-			recs := make([]string, len(h.Records))
-			for i, r := range h.Records {
-				recs[i] = mdCell(r)
-			}
-			fd := ""
-			if h.Finding != nil {
-				fd = h.Finding.Severity.String()
-			}
-			ew.printf("| %s | %s | %s | %s | %s | %s | %s |\n", name, mdText(h.KindText()), mdCell(h.Target), h.LastSeen,
-				mdCell(strings.Join(h.Sources, ", ")), strings.Join(recs, " "), fd)
-		}
-		ew.printf("\n")
-	}
-	if len(v.Records) > 0 {
-		ew.printf("### Records (%d)\n\n| Name | Type | TTL | Data | Source | Change |\n|---|---|--:|---|---|---|\n", len(v.Records))
-		for _, r := range v.Records {
-			ew.printf("| %s | %s | %d | %s | %s | %s |\n", mdCell(r.Name), mdCell(r.Type), r.TTL, mdCell(r.Data), mdCell(r.Source), mdCell(r.Change))
-		}
-		ew.printf("\n")
-	}
-	if len(v.Nameservers) > 0 {
-		ew.printf("### Nameservers (%d)\n\n| Nameserver | Zone | Address | Authoritative | AXFR | IXFR | Serial | Recursion | Identity |\n|---|---|---|---|---|---|--:|---|---|\n", len(v.Nameservers))
-		for _, ns := range v.Nameservers {
-			name := mdCell(ns.Name)
-			if ns.Unicode != "" {
-				name += " (" + mdCell(ns.Unicode) + ")"
-			}
-			if len(ns.Servers) == 0 {
-				why := "no address"
-				if ns.Error != "" {
-					why = ns.Error
-				}
-				ew.printf("| %s | %s | %s | | | | | | |\n", name, mdCell(ns.Zone), mdCell(why))
-				continue
-			}
-			for _, s := range ns.Servers {
-				auth := yesNo(s.Authoritative)
-				if !s.Responding {
-					auth = "not responding"
-				}
-				serial := ""
-				if s.Serial != 0 {
-					serial = strconv.FormatUint(uint64(s.Serial), 10)
-				}
-				ew.printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, mdCell(ns.Zone), mdCell(s.Address), auth,
-					mdCell(s.AXFR), mdCell(s.IXFR), serial, yesNo(s.Recursion), mdCell(identity(s)))
-			}
-		}
-		ew.printf("\n")
-	}
-	if len(v.Wildcards) > 0 {
-		ew.printf("### Wildcards (%d)\n\n| Name | Type | Data |\n|---|---|---|\n", len(v.Wildcards))
-		for _, wc := range v.Wildcards {
-			ew.printf("| %s | %s | %s |\n", mdCell(wc.Name), mdCell(wc.Type), mdCell(strings.Join(wc.Data, " ")))
-		}
-		ew.printf("\n")
-	}
-	if len(v.Zones) > 0 || v.NSEC3 != nil {
-		ew.printf("### Zones and DNSSEC\n\n")
-		if len(v.Zones) > 0 {
-			ew.printf("| Zone | Signed | Denial | Walked | Parent NS | Child NS |\n|---|---|---|--:|---|---|\n")
-			for _, z := range v.Zones {
-				ew.printf("| %s | %s | %s | %d | %s | %s |\n", mdCell(z.Name), yesNo(z.Signed), mdCell(z.Denial), z.Walked,
-					mdCell(strings.Join(z.ParentNS, " ")), mdCell(strings.Join(z.ChildNS, " ")))
-			}
-			ew.printf("\n")
-		}
-		if z := v.NSEC3; z != nil {
-			ew.printf("NSEC3 chain of %s: %d hashes, %d cracked, %d iterations, salt %s, opt-out %s, complete %s.\n\n",
-				mdCode(dashIfEmpty(z.Zone)), z.Hashes, z.Cracked, z.Iterations, mdCode(dashIfEmpty(z.Salt)), yesNo(z.OptOut), yesNo(z.Complete))
-		}
+	if z := v.NSEC3; z != nil {
+		ew.printf("NSEC3 chain of %s: %d hashes, %d cracked, %d iterations, salt %s, opt-out %s, complete %s.\n\n",
+			mdCode(dashIfEmpty(z.Zone)), z.Hashes, z.Cracked, z.Iterations, mdCode(dashIfEmpty(z.Salt)), yesNo(z.OptOut), yesNo(z.Complete))
 	}
 }
 

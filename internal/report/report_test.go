@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/dnsscout/dnsscout/internal/baseline"
-	"github.com/dnsscout/dnsscout/internal/baseline/change"
+	"github.com/dnsscout/dnsscout/internal/change"
 	"github.com/dnsscout/dnsscout/internal/finding"
 	"github.com/dnsscout/dnsscout/internal/recon"
 )

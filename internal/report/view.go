@@ -9,7 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/dnsscout/dnsscout/internal/baseline/change"
+	"github.com/dnsscout/dnsscout/internal/change"
 	"github.com/dnsscout/dnsscout/internal/dnsname"
 	"github.com/dnsscout/dnsscout/internal/finding"
 	"github.com/dnsscout/dnsscout/internal/recon"
@@ -148,6 +148,15 @@ func (h historicView) KindText() string {
 	return h.Kind
 }
 
+// severityText is the severity of the name's finding, or "" when it has
+// none.
+func (h historicView) severityText() string {
+	if h.Finding == nil {
+		return ""
+	}
+	return h.Finding.Severity.String()
+}
+
 // passiveView is what one passive source delivered.
 type passiveView struct {
 	Source       string
@@ -198,6 +207,8 @@ func buildViews(results []*recon.Result, opts Options) []*view {
 	return out
 }
 
+// buildView prepares one result, section by section. The changes are
+// indexed first, so that each section can mark its rows.
 func buildView(i int, r *recon.Result, cs *change.Set) *view {
 	v := &view{
 		Index:   i,
@@ -207,6 +218,22 @@ func buildView(i int, r *recon.Result, cs *change.Set) *view {
 		Changes: cs,
 	}
 	v.DomainUnicode = unicodeOf(v.Domain)
+	v.addTimes(r)
+	ch := v.addChanges(cs)
+	v.addFindings(r.Findings, ch)
+	v.intel = newAddrIntel(r.Addresses)
+	v.Networks, v.skippedAddrs = buildNetworks(r, v.intel)
+	v.addNames(r.Names, ch)
+	v.addRecords(r.Records, ch)
+	v.addNameservers(r.Nameservers)
+	v.addZoneFacts(r)
+	v.addHistoric(r.Historic)
+	v.addPassive(r.PassiveSources)
+	return v
+}
+
+// addTimes sets when the run started and finished, and how long it took.
+func (v *view) addTimes(r *recon.Result) {
 	v.Started = fmtTime(r.Started)
 	v.Finished = fmtTime(r.Finished)
 	if r.Stats.DurationMS > 0 {
@@ -214,47 +241,65 @@ func buildView(i int, r *recon.Result, cs *change.Set) *view {
 	} else if !r.Started.IsZero() && r.Finished.After(r.Started) {
 		v.Duration = r.Finished.Sub(r.Started).Round(time.Millisecond).String()
 	}
+}
 
-	nameChange := map[string]change.Name{}
-	recordChange := map[change.RecordKey]string{}
-	findingChange := map[change.FindingKey]change.Finding{}
-	if cs != nil {
-		v.BaselineSource = clean(cs.Baseline)
-		v.BaselineSince = fmtTime(cs.Since)
-		for _, n := range cs.Names {
-			n = cleanChangeName(n)
-			switch n.Change {
-			case change.Gone:
-				v.GoneNames = append(v.GoneNames, n)
-			case change.Changed:
-				v.ChangedNames = append(v.ChangedNames, n)
-				nameChange[n.Name] = n
-			default:
-				nameChange[n.Name] = n
-			}
-		}
-		for _, rc := range cs.Records {
-			if rc.Change == change.Gone {
-				v.GoneRecords = append(v.GoneRecords, cleanChangeRecord(rc))
-			} else {
-				recordChange[rc.Key()] = clean(rc.Change)
-			}
-		}
-		for _, f := range cs.Findings {
-			f = cleanChangeFinding(f)
-			if f.Change == change.Gone {
-				v.GoneFindings = append(v.GoneFindings, f)
-			} else {
-				findingChange[f.Key()] = f
-			}
+// changeIndex finds the change of a row still present; what is gone is
+// listed on the view.
+type changeIndex struct {
+	names    map[string]change.Name
+	records  map[change.RecordKey]string
+	findings map[change.FindingKey]change.Finding
+}
+
+// addChanges lists what is gone since the baseline and indexes the rest.
+func (v *view) addChanges(cs *change.Set) changeIndex {
+	ch := changeIndex{
+		names:    map[string]change.Name{},
+		records:  map[change.RecordKey]string{},
+		findings: map[change.FindingKey]change.Finding{},
+	}
+	if cs == nil {
+		return ch
+	}
+	v.BaselineSource = clean(cs.Baseline)
+	v.BaselineSince = fmtTime(cs.Since)
+	for _, n := range cs.Names {
+		n = cleanChangeName(n)
+		switch n.Change {
+		case change.Gone:
+			v.GoneNames = append(v.GoneNames, n)
+		case change.Changed:
+			v.ChangedNames = append(v.ChangedNames, n)
+			ch.names[n.Name] = n
+		default:
+			ch.names[n.Name] = n
 		}
 	}
+	for _, rc := range cs.Records {
+		if rc.Change == change.Gone {
+			v.GoneRecords = append(v.GoneRecords, cleanChangeRecord(rc))
+		} else {
+			ch.records[rc.Key()] = clean(rc.Change)
+		}
+	}
+	for _, f := range cs.Findings {
+		f = cleanChangeFinding(f)
+		if f.Change == change.Gone {
+			v.GoneFindings = append(v.GoneFindings, f)
+		} else {
+			ch.findings[f.Key()] = f
+		}
+	}
+	return ch
+}
 
-	// Findings, grouped by severity in the order they arrived.
+// addFindings groups the findings by severity in the order they arrived,
+// counts them and picks what to fix first.
+func (v *view) addFindings(fs []finding.Finding, ch changeIndex) {
 	groups := make(map[finding.Severity][]*findingView)
-	for j, f := range r.Findings {
-		fv := &findingView{Finding: cleanFinding(f), Anchor: fmt.Sprintf("d%d-f%d", i, j)}
-		if fc, ok := findingChange[change.FindingKey{ID: fv.ID, Subject: fv.Subject}]; ok {
+	for j, f := range fs {
+		fv := &findingView{Finding: cleanFinding(f), Anchor: fmt.Sprintf("d%d-f%d", v.Index, j)}
+		if fc, ok := ch.findings[change.FindingKey{ID: fv.ID, Subject: fv.Subject}]; ok {
 			fv.Change = fc.Change
 			fv.Previous = fc.Previous
 		}
@@ -286,12 +331,13 @@ func buildView(i int, r *recon.Result, cs *change.Set) *view {
 			}
 		}
 	}
+}
 
-	v.intel = newAddrIntel(r.Addresses)
-	v.Networks, v.skippedAddrs = buildNetworks(r, v.intel)
-
-	v.Names = make([]nameView, 0, len(r.Names))
-	for _, n := range r.Names {
+// addNames adds the names with their addresses (AS and network from
+// v.intel), passive sightings and change.
+func (v *view) addNames(names []recon.Name, ch changeIndex) {
+	v.Names = make([]nameView, 0, len(names))
+	for _, n := range names {
 		nv := nameView{Name: clean(n.Name), Addresses: cleanAll(n.Addresses), Sources: cleanAll(n.Sources),
 			PassiveSources: cleanAll(n.PassiveSources), FirstSeen: fmtDate(n.FirstSeen), LastSeen: fmtDate(n.LastSeen),
 			FirstSeenFull: fmtTime(n.FirstSeen), LastSeenFull: fmtTime(n.LastSeen)}
@@ -303,18 +349,26 @@ func buildView(i int, r *recon.Result, cs *change.Set) *view {
 		if nv.FirstSeen != "" || nv.LastSeen != "" {
 			v.HasSeen = true
 		}
-		if c, ok := nameChange[clean(change.NameKey(n.Name))]; ok {
+		if c, ok := ch.names[clean(change.NameKey(n.Name))]; ok {
 			nv.Change = c.Change
 			nv.Previous = c.PreviousAddresses
 		}
 		v.Names = append(v.Names, nv)
 	}
-	for _, rec := range r.Records {
+}
+
+// addRecords adds the records with their change.
+func (v *view) addRecords(records []recon.Record, ch changeIndex) {
+	for _, rec := range records {
 		rv := recordView{Record: recon.Record{Name: clean(rec.Name), Type: clean(rec.Type), TTL: rec.TTL, Data: clean(rec.Data), Source: clean(rec.Source)}}
-		rv.Change = recordChange[change.NewRecordKey(rec.Name, rec.Type, rec.Data)]
+		rv.Change = ch.records[change.NewRecordKey(rec.Name, rec.Type, rec.Data)]
 		v.Records = append(v.Records, rv)
 	}
-	for _, ns := range r.Nameservers {
+}
+
+// addNameservers adds the nameservers and what each address said.
+func (v *view) addNameservers(nss []recon.Nameserver) {
+	for _, ns := range nss {
 		nv := nsView{Name: clean(ns.Name), Zone: clean(ns.Zone), Sources: cleanAll(ns.Sources), Resolves: ns.Resolves, Error: clean(ns.Error)}
 		nv.Unicode = unicodeOf(nv.Name)
 		for _, s := range ns.Servers {
@@ -322,6 +376,10 @@ func buildView(i int, r *recon.Result, cs *change.Set) *view {
 		}
 		v.Nameservers = append(v.Nameservers, nv)
 	}
+}
+
+// addZoneFacts adds the wildcards, zones, NSEC3 facts and references.
+func (v *view) addZoneFacts(r *recon.Result) {
 	for _, w := range r.Wildcards {
 		v.Wildcards = append(v.Wildcards, recon.Wildcard{Name: clean(w.Name), Type: clean(w.Type), Data: cleanAll(w.Data)})
 	}
@@ -344,7 +402,11 @@ func buildView(i int, r *recon.Result, cs *change.Set) *view {
 	for _, ref := range r.References {
 		v.References = append(v.References, recon.Reference{Name: clean(ref.Name), From: clean(ref.From), Via: clean(ref.Via)})
 	}
+}
 
+// addHistoric adds what passive DNS knew that is gone, each with its
+// historic-dangling finding (v.Groups must be set).
+func (v *view) addHistoric(hs []recon.HistoricName) {
 	historicFinding := map[string]*findingView{}
 	for _, g := range v.Groups {
 		for _, f := range g.Findings {
@@ -355,21 +417,24 @@ func buildView(i int, r *recon.Result, cs *change.Set) *view {
 			}
 		}
 	}
-	for _, h := range r.Historic {
+	for _, h := range hs {
 		hv := historicView{Name: clean(h.Name), Kind: clean(h.Kind), Target: clean(h.Target), LastSeen: fmtDate(h.LastSeen), LastSeenFull: fmtTime(h.LastSeen),
 			Sources: cleanAll(h.Sources), Records: cleanAll(h.Records)}
 		hv.Unicode = unicodeOf(hv.Name)
 		hv.Finding = historicFinding[hv.Name]
 		v.Historic = append(v.Historic, hv)
 	}
-	for _, p := range r.PassiveSources {
+}
+
+// addPassive adds what each passive source delivered.
+func (v *view) addPassive(ps []recon.PassiveStatus) {
+	for _, p := range ps {
 		pv := passiveView{Source: clean(p.Source), Observations: p.Observations, Names: p.Names, Error: clean(p.Error)}
 		if p.DurationMS > 0 {
 			pv.Duration = (time.Duration(p.DurationMS) * time.Millisecond).String()
 		}
 		v.Passive = append(v.Passive, pv)
 	}
-	return v
 }
 
 // historicFindingID is the finding checks raise for a Historic entry.
@@ -422,6 +487,45 @@ func cleanChangeFinding(f change.Finding) change.Finding {
 		f.Previous = &p
 	}
 	return f
+}
+
+// scanFacts is when the run started, how long it took and how many
+// queries it sent.
+func (v *view) scanFacts() []string {
+	var facts []string
+	if v.Started != "" {
+		facts = append(facts, "started "+v.Started)
+	}
+	if v.Duration != "" {
+		facts = append(facts, "took "+v.Duration)
+	}
+	return append(facts, plural(int(v.Stats.Queries), "query", "queries"))
+}
+
+// noServerText says why a nameserver has no server rows: its error, or
+// that it has no address.
+func (ns nsView) noServerText() string {
+	if ns.Error != "" {
+		return ns.Error
+	}
+	return "no address"
+}
+
+// authText says whether s answered with authority: "yes", "no", or the
+// format's word for no answer at all.
+func authText(s recon.Server, silent string) string {
+	if !s.Responding {
+		return silent
+	}
+	return yesNo(s.Authoritative)
+}
+
+// serialText is s's SOA serial, or none when it is unknown.
+func serialText(s recon.Server, none string) string {
+	if s.Serial == 0 {
+		return none
+	}
+	return strconv.FormatUint(uint64(s.Serial), 10)
 }
 
 // serverFacts summarises what one nameserver address said, for tooltips

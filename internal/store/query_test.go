@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -290,14 +292,17 @@ func TestOpenRegistry(t *testing.T) {
 		}
 	}
 	called := ""
-	Register(Driver{Scheme: "testmem", Open: func(_ context.Context, loc string, _ Options) (Backend, error) {
+	// The registry is global: each run (go test -count=N) takes a scheme
+	// of its own.
+	scheme := fmt.Sprintf("testmem%d", registryRuns.Add(1))
+	Register(Driver{Scheme: scheme, Open: func(_ context.Context, loc string, _ Options) (Backend, error) {
 		called = loc
 		return nil, errors.New("not really")
 	}})
-	if _, err := Open(ctx, "testmem://somewhere", Options{}); err == nil || called != "somewhere" {
+	if _, err := Open(ctx, scheme+"://somewhere", Options{}); err == nil || called != "somewhere" {
 		t.Errorf("registered driver: err %v, location %q", err, called)
 	}
-	if !slices.Contains(Schemes(), "testmem") {
+	if !slices.Contains(Schemes(), scheme) {
 		t.Errorf("Schemes() = %q", Schemes())
 	}
 	defer func() {
@@ -305,8 +310,10 @@ func TestOpenRegistry(t *testing.T) {
 			t.Error("registering a scheme twice did not panic")
 		}
 	}()
-	Register(Driver{Scheme: "testmem"})
+	Register(Driver{Scheme: scheme})
 }
+
+var registryRuns atomic.Int64
 
 func TestDefaultDir(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }

@@ -5,34 +5,21 @@ import (
 	"strings"
 
 	"github.com/dnsscout/dnsscout/internal/pdns"
+	"github.com/dnsscout/dnsscout/internal/rr"
 	"github.com/miekg/dns"
 )
 
-// nameFields lists, per rrtype, the 1-based whitespace-separated fields of
-// the presentation rdata that hold names an rdata-name lookup finds ("who
-// points at this name"). 0 means the whole rdata is one name.
-var nameFields = map[uint16][]int{
-	dns.TypeNS: {0}, dns.TypeCNAME: {0}, dns.TypeDNAME: {0}, dns.TypePTR: {0},
-	dns.TypeMB: {0}, dns.TypeMD: {0}, dns.TypeMF: {0}, dns.TypeMG: {0}, dns.TypeMR: {0},
-	dns.TypeMX: {2}, dns.TypeAFSDB: {2}, dns.TypeRT: {2}, dns.TypeKX: {2}, dns.TypeLP: {2},
-	dns.TypeSVCB: {2}, dns.TypeHTTPS: {2},
-	dns.TypeSRV:   {4},
-	dns.TypeNAPTR: {6},
-	dns.TypeSOA:   {1, 2}, dns.TypeMINFO: {1, 2}, dns.TypeRP: {1, 2}, dns.TypeTALINK: {1, 2},
-	dns.TypePX: {2, 3},
-}
-
 // HasRDataNames reports whether tuples of rrtype t carry names that
-// KindRDataName lookups find.
-func HasRDataNames(t uint16) bool { _, ok := nameFields[t]; return ok }
+// KindRDataName lookups find: the Target fields of rr.NameTypes.
+func HasRDataNames(t uint16) bool { return rr.TargetTokens(t) != nil }
 
 // RDataNames returns the names in the rdata of an rrtype-t tuple that
 // rdata-name lookups find, in canonical form (lower case, no trailing
 // dot), without duplicates, in field order. The root (".") and names that
 // are not valid stored names are left out. Other types yield nil.
 func RDataNames(t uint16, rdata string) []string {
-	fields, ok := nameFields[t]
-	if !ok {
+	fields := rr.TargetTokens(t)
+	if fields == nil {
 		return nil
 	}
 	var out []string

@@ -5,9 +5,13 @@
 // NODATA, over IPv4 and IPv6, UDP and (2%) TCP with handshakes and
 // responses split across segments. Names follow a Zipf law so that popular
 // names repeat. Names live under .test, addresses in the documentation
-// ranges. Deterministic for a given -seed.
+// ranges. Deterministic for a given -seed. -encap wraps every frame the
+// same way in one of ingest/pcap/pcaptest's encapsulations (a mirrored
+// copy of the same traffic, to measure what decapsulation costs); -tcp 0
+// makes the capture plain UDP.
 //
 //	go run ./bench/ingest/gen -o /tmp/upstream.pcap -packets 521000
+//	go run ./bench/ingest/gen -o /tmp/upstream-vxlan.pcap -packets 521000 -encap VXLAN
 package main
 
 import (
@@ -18,12 +22,15 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/miekg/dns"
+
+	"github.com/dnsscout/dnsscout/internal/ingest/pcap/pcaptest"
 )
 
 func main() {
@@ -31,14 +38,18 @@ func main() {
 	packets := flag.Int("packets", 521000, "number of packets")
 	domains := flag.Int("domains", 120000, "number of second-level domains")
 	seed := flag.Uint64("seed", 1, "random seed")
+	encap := flag.String("encap", "", "wrap every frame in this encapsulation of ingest/pcap/pcaptest (e.g. VXLAN, \"GENEVE with options\", \"802.1Q VLAN\")")
+	tcp := flag.Int("tcp", 2, "percent of exchanges over TCP")
 	flag.Parse()
-	if err := run(*out, *packets, *domains, *seed); err != nil {
+	if err := run(*out, *packets, *domains, *seed, *encap, *tcp); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
 }
 
 type gen struct {
+	wrap     func(ip []byte) []byte // nil: plain Ethernet
+	tcpPct   int
 	r        *rand.Rand
 	zipf     *rand.Zipf
 	domains  int
@@ -49,7 +60,21 @@ type gen struct {
 	buf      []byte
 }
 
-func run(path string, packets, domains int, seed uint64) error {
+func run(path string, packets, domains int, seed uint64, encap string, tcpPct int) error {
+	link := layers.LinkTypeEthernet
+	var wrap func([]byte) []byte
+	if encap != "" {
+		var names []string
+		for _, e := range pcaptest.Encaps() {
+			names = append(names, e.Name)
+			if e.Name == encap {
+				link, wrap = layers.LinkType(e.Link), e.Wrap
+			}
+		}
+		if wrap == nil {
+			return fmt.Errorf("unknown encapsulation %q; known: %s", encap, strings.Join(names, ", "))
+		}
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -57,11 +82,13 @@ func run(path string, packets, domains int, seed uint64) error {
 	defer f.Close()
 	bw := bufio.NewWriterSize(f, 1<<20)
 	w := pcapgo.NewWriter(bw)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+	if err := w.WriteFileHeader(65535, link); err != nil {
 		return err
 	}
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	g := &gen{
+		wrap:     wrap,
+		tcpPct:   tcpPct,
 		r:        r,
 		zipf:     rand.NewZipf(r, 1.1, 4, uint64(domains-1)),
 		domains:  domains,
@@ -257,7 +284,7 @@ func (g *gen) exchange(budget int) error {
 		res = g.resolver[1]
 	}
 	sport := uint16(1024 + g.r.IntN(64000))
-	if g.r.IntN(50) == 0 && budget >= 11 {
+	if g.r.IntN(100) < g.tcpPct && budget >= 11 {
 		return g.tcpExchange(res, srv, sport, qb, mb)
 	}
 	if err := g.udp(res, srv, sport, 53, qb); err != nil {
@@ -312,6 +339,13 @@ func (g *gen) advance() {
 }
 
 func (g *gen) write(data []byte) error {
+	if g.wrap != nil {
+		// The IP packet, out of its Ethernet frame (kept when the
+		// encapsulation does not apply: IPv6 extension headers and IPv4).
+		if w := g.wrap(data[14:]); w != nil {
+			data = w
+		}
+	}
 	g.advance()
 	g.written++
 	ci := gopacket.CaptureInfo{Timestamp: g.ts, CaptureLength: len(data), Length: len(data)}

@@ -2,9 +2,9 @@
 
 // Package live captures DNS traffic from a network interface with
 // AF_PACKET (TPACKET_V3 ring, no libpcap, no cgo), filters it in the kernel
-// with a classic BPF program built for the DNS ports, and feeds the packets
-// to an ingest/pcap Decoder until its context is done. It does not decode
-// anything itself.
+// with a classic BPF program built for the DNS ports and the tunnels the
+// decoder opens, and feeds the packets to an ingest/pcap Decoder until its
+// context is done. It does not decode anything itself.
 package live
 
 import (
@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket/afpacket"
@@ -32,8 +33,12 @@ type Options struct {
 	// Interface is the network interface to capture on. Required.
 	Interface string
 	// Ports are the DNS server ports the kernel filter lets through
-	// (packets sent from them, plus IP fragments). Default: 53.
+	// (packets sent from them, plus IP fragments and tunnels). Default:
+	// pcap.DefaultPorts.
 	Ports []uint16
+	// AnyPort lets every UDP packet through, for the decoder's any-port
+	// match (pcap.Options.AnyPort). Default: off.
+	AnyPort bool
 	// RingBytes is the size of the capture ring shared with the kernel;
 	// packets arriving while it is full are dropped by the kernel and
 	// counted. Default: 16 MiB.
@@ -58,7 +63,7 @@ const blockBytes = 1 << 20
 // and its filter are in place.
 func Capture(ctx context.Context, o Options, d *pcap.Decoder, ready func()) (Stats, error) {
 	if len(o.Ports) == 0 {
-		o.Ports = []uint16{53}
+		o.Ports = pcap.DefaultPorts
 	}
 	if o.RingBytes <= 0 {
 		o.RingBytes = 16 << 20
@@ -86,7 +91,7 @@ func Capture(ctx context.Context, o Options, d *pcap.Decoder, ready func()) (Sta
 		return Stats{}, fmt.Errorf("%w %q: %v", ErrInterface, o.Interface, err)
 	}
 	defer tp.Close()
-	prog, err := Filter(o.Ports, ifi.Flags&net.FlagLoopback != 0)
+	prog, err := Filter(o.Ports, o.AnyPort, ifi.Flags&net.FlagLoopback != 0)
 	if err != nil {
 		return Stats{}, err
 	}
@@ -127,11 +132,14 @@ func Capture(ctx context.Context, o Options, d *pcap.Decoder, ready func()) (Sta
 const packetOutgoing = 4
 
 // Filter builds the kernel filter for packets at the network header (a
-// SOCK_DGRAM socket): IPv4 or IPv6 UDP/TCP sent from one of ports, IPv4
-// fragments past the first, and IPv6 packets with extension headers (the
-// decoder looks at those itself). On a loopback interface every packet
-// passes twice, once outgoing: those copies are dropped, as libpcap does.
-func Filter(ports []uint16, loopback bool) ([]bpf.RawInstruction, error) {
+// SOCK_DGRAM socket): IPv4 or IPv6 UDP/TCP sent from one of ports, UDP
+// to or from a tunnel port (VXLAN 4789, VXLAN-GPE 4790, GENEVE 6081, GTP-U
+// 2152, Teredo 3544), GRE and
+// IP in IP, IPv4 fragments past the first, and IPv6 packets with extension
+// headers (the decoder looks at those itself); with anyPort every UDP
+// packet. On a loopback interface every packet passes twice, once
+// outgoing: those copies are dropped, as libpcap does.
+func Filter(ports []uint16, anyPort, loopback bool) ([]bpf.RawInstruction, error) {
 	const (
 		accept = 0x40000
 		drop   = 0
@@ -159,18 +167,21 @@ func Filter(ports []uint16, loopback bool) ([]bpf.RawInstruction, error) {
 		fixes = append(fixes, fix{at: len(p), yes: to, unconditional: true})
 		p = append(p, bpf.Jump{})
 	}
-	portCheck := func(prefix string) {
-		for i, port := range ports {
+	// portCheck accepts a port in list (loaded in A), else goes to last.
+	portCheck := func(prefix string, list []uint16, last string) {
+		for i, port := range list {
 			next := fmt.Sprintf("%s%d", prefix, i+1)
-			if i == len(ports)-1 {
-				next = "drop"
+			if i == len(list)-1 {
+				next = last
 			}
 			jeq(uint32(port), "accept", next)
-			if i < len(ports)-1 {
+			if i < len(list)-1 {
 				label(next)
 			}
 		}
 	}
+	tunnelPorts := []uint16{4789, 4790, 6081, 2152, 3544}
+	srcPorts := append(slices.Clone(ports), tunnelPorts...)
 
 	if loopback {
 		p = append(p, bpf.LoadExtension{Num: bpf.ExtType})
@@ -184,27 +195,40 @@ func Filter(ports []uint16, loopback bool) ([]bpf.RawInstruction, error) {
 
 	label("v4")
 	p = append(p, bpf.LoadAbsolute{Off: 9, Size: 1})
-	jeq(17, "v4frag", "v4tcp")
+	if anyPort {
+		jeq(17, "accept", "v4tcp")
+	} else {
+		jeq(17, "v4frag", "v4tcp")
+	}
 	label("v4tcp")
 	jeq(6, "v4frag", "v4tunnel")
 	label("v4tunnel")
-	jeq(4, "accept", "v4tunnel6") // IP in IP: the decoder looks inside
+	jeq(4, "accept", "v4tunnel6") // IP in IP, GRE: the decoder looks inside
 	label("v4tunnel6")
-	jeq(41, "accept", "drop")
+	jeq(41, "accept", "v4gre")
+	label("v4gre")
+	jeq(47, "accept", "drop")
 	label("v4frag")
 	p = append(p, bpf.LoadAbsolute{Off: 6, Size: 2})
 	jset(0x1fff, "accept", "v4port")
 	label("v4port")
 	p = append(p, bpf.LoadMemShift{Off: 0}, bpf.LoadIndirect{Off: 0, Size: 2})
-	portCheck("v4p")
+	portCheck("v4p", srcPorts, "v4dport")
+	label("v4dport")
+	p = append(p, bpf.LoadIndirect{Off: 2, Size: 2})
+	portCheck("v4t", tunnelPorts, "drop")
 
 	label("v6")
 	p = append(p, bpf.LoadAbsolute{Off: 6, Size: 1})
-	jeq(17, "v6port", "v6tcp")
+	if anyPort {
+		jeq(17, "accept", "v6tcp")
+	} else {
+		jeq(17, "v6port", "v6tcp")
+	}
 	label("v6tcp")
 	jeq(6, "v6port", "v6ext")
 	label("v6ext")
-	for _, nh := range []uint32{0, 43, 44, 51, 60, 4, 41} {
+	for _, nh := range []uint32{0, 43, 44, 51, 60, 135, 139, 140, 253, 254, 4, 41, 47} {
 		next := fmt.Sprintf("v6ext%d", nh)
 		jeq(nh, "accept", next)
 		label(next)
@@ -212,7 +236,10 @@ func Filter(ports []uint16, loopback bool) ([]bpf.RawInstruction, error) {
 	jmp("drop")
 	label("v6port")
 	p = append(p, bpf.LoadAbsolute{Off: 40, Size: 2})
-	portCheck("v6p")
+	portCheck("v6p", srcPorts, "v6dport")
+	label("v6dport")
+	p = append(p, bpf.LoadAbsolute{Off: 42, Size: 2})
+	portCheck("v6t", tunnelPorts, "drop")
 
 	label("accept")
 	p = append(p, bpf.RetConstant{Val: accept})

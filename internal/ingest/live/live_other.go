@@ -17,6 +17,7 @@ var ErrInterface = errors.New("live: capture is only available on Linux")
 type Options struct {
 	Interface string
 	Ports     []uint16
+	AnyPort   bool
 	RingBytes int
 	Logger    *slog.Logger
 }

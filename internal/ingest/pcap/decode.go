@@ -1,11 +1,18 @@
-// Package pcap turns captured packets into DNS messages: it reads pcap and
-// pcapng files (plain or gzip-compressed), takes apart the link layers a
-// sensor meets (Ethernet with 802.1Q/QinQ tags, Linux cooked SLL and SLL2,
-// raw IP, BSD loopback), IPv4 and IPv6 with extension headers, reassembles
-// IP fragments and DNS-over-TCP streams, and hands every DNS message sent
-// from a DNS port to a Handler. It does not interpret DNS beyond the TCP
-// length prefix, and it never keeps addresses: the Handler sees only the
-// time and the message.
+// Package pcap turns captured packets into DNS messages. It reads pcap and
+// pcapng files (plain; the caller unwraps gzip), takes apart the link
+// layers a sensor meets (Ethernet with VLAN and switch tags and 802.3
+// LLC/SNAP, Linux cooked SLL and SLL2, raw IP, BSD loopback, pflog, PPP
+// and Cisco HDLC, NFLOG, 802.11 with or without radiotap), the tunnels traffic is mirrored
+// through (VXLAN, VXLAN-GPE, GENEVE, GRE, ERSPAN I/II/III, MPLS, PPPoE,
+// GTP-U, Teredo, IP in IP) to a bounded depth, IPv4 and IPv6 with extension headers,
+// reassembles IP fragments and DNS-over-TCP streams, and hands every DNS
+// message sent from a DNS port to a Handler. With Options.AnyPort it also
+// finds DNS on other UDP ports, by matching responses with queries.
+//
+// It does not interpret DNS beyond the TCP length prefix and the header
+// and question the any-port match compares, and it never keeps addresses
+// beyond what reassembly and that match need: the Handler sees only the
+// time, the message, the server port and whether the message was cut.
 //
 // Live capture is ingest/live's; it feeds the same Decoder.
 package pcap
@@ -15,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -24,44 +30,97 @@ import (
 var (
 	// ErrFormat: the input is neither pcap nor pcapng.
 	ErrFormat = errors.New("pcap: not a pcap or pcapng file")
-	// ErrLinkType: the capture's link type is not one the decoder knows.
+	// ErrLinkType: the capture's link type is not one the decoder knows
+	// (for pcapng: the first packet is on such an interface and no
+	// interface of a known type was declared before it). Nothing of the
+	// file was decoded; a multi-file ingest may skip it and go on.
 	ErrLinkType = errors.New("pcap: unsupported link type")
+	// ErrCorrupt: the file's structure is broken (a block or record
+	// length that cannot be, a packet on an undeclared interface).
+	// Everything before the damage was decoded.
+	ErrCorrupt = errors.New("pcap: corrupt capture file")
 )
 
 // Link types (LINKTYPE_* of the pcap and pcapng formats) the decoder
 // understands.
 const (
 	LinkNull     = 0   // BSD loopback: 4-byte address family, host order
-	LinkEthernet = 1   // Ethernet II, with 802.1Q/802.1ad tags
+	LinkEthernet = 1   // Ethernet II or 802.3 with LLC/SNAP, VLAN tags
+	LinkPPP      = 9   // PPP, with or without HDLC-like framing
 	LinkRawBSD   = 12  // raw IP on some BSDs
 	LinkRawOBSD  = 14  // raw IP on OpenBSD
+	LinkPPPHDLC  = 50  // PPP in HDLC-like framing
+	LinkPPPoE    = 51  // PPPoE session header, then PPP (LINKTYPE_PPP_ETHER)
 	LinkRaw      = 101 // raw IPv4 or IPv6
+	LinkCHDLC    = 104 // Cisco HDLC: address, control, EtherType
+	Link80211    = 105 // IEEE 802.11 without radio header
 	LinkLoop     = 108 // OpenBSD loopback: 4-byte family, network order
 	LinkSLL      = 113 // Linux cooked capture v1
+	LinkPFLOG    = 117 // OpenBSD pf log header, then IP
+	LinkRadiotap = 127 // radiotap header, then 802.11
 	LinkIPv4     = 228 // raw IPv4
 	LinkIPv6     = 229 // raw IPv6
+	LinkNFLOG    = 239 // Linux netfilter NFLOG: header and TLVs
 	LinkSLL2     = 276 // Linux cooked capture v2
 )
 
 // SupportedLink reports whether the decoder can take packets of link type lt.
 func SupportedLink(lt int) bool {
 	switch lt {
-	case LinkNull, LinkEthernet, LinkRawBSD, LinkRawOBSD, LinkRaw, LinkLoop, LinkSLL, LinkIPv4, LinkIPv6, LinkSLL2:
+	case LinkNull, LinkEthernet, LinkPPP, LinkRawBSD, LinkRawOBSD, LinkPPPHDLC, LinkPPPoE, LinkRaw,
+		LinkCHDLC, Link80211, LinkLoop, LinkSLL, LinkPFLOG, LinkRadiotap, LinkIPv4, LinkIPv6, LinkNFLOG, LinkSLL2:
 		return true
 	}
 	return false
 }
 
-// Handler receives one DNS message sent from a DNS port, with the capture
-// time in Unix nanoseconds. msg is only valid during the call. An error
-// stops decoding: Packet returns it.
-type Handler func(ts int64, msg []byte) error
+// Message is one DNS message the decoder found.
+type Message struct {
+	// Time is the capture time in Unix nanoseconds.
+	Time int64
+	// Data is the message. It is only valid during the Handler call.
+	Data []byte
+	// Port is the server port the message was sent from: one of
+	// Options.Ports, or any port for a message the any-port match found.
+	Port uint16
+	// TCP: the message came from a reassembled TCP stream.
+	TCP bool
+	// Cut: the capture's snap length cut the UDP datagram short; Data
+	// holds what was captured, records at its end may be missing or cut.
+	Cut bool
+}
+
+// Handler receives one DNS message. An error stops decoding: Packet
+// returns it.
+type Handler func(m *Message) error
+
+// Default values of Options.
+var (
+	// DefaultPorts are the DNS server ports: DNS, mDNS, LLMNR.
+	DefaultPorts = []uint16{53, 5353, 5355}
+)
+
+// DoTPort carries DNS over TLS (TCP) and DNS over QUIC or DTLS (UDP):
+// encrypted, never decoded, whatever Options.Ports says.
+const DoTPort = 853
 
 // Options configures a Decoder. The zero value is usable.
 type Options struct {
 	// Ports are the DNS server ports; messages sent from them are passed
-	// to the Handler. Default: 53.
+	// to the Handler. Port 853 (DNS over TLS or QUIC) is never decoded.
+	// Default: DefaultPorts (53, 5353, 5355).
 	Ports []uint16
+	// AnyPort also takes DNS responses on other UDP ports: a datagram that
+	// parses as a DNS response whose ID and question match a query seen
+	// earlier on the reverse flow. Default: off.
+	AnyPort bool
+	// AnyPortQueries bounds the queries remembered for AnyPort (about 200
+	// bytes each); the oldest are forgotten beyond it. Default: 65536.
+	AnyPortQueries int
+	// MaxDepth bounds nested encapsulations (VXLAN, GENEVE, GRE with or
+	// without ERSPAN, MPLS, PPPoE, GTP-U, Teredo, IP in IP each count
+	// one); a packet nested deeper is counted and skipped. Default: 4.
+	MaxDepth int
 	// FragmentMemory bounds the bytes held by incomplete IP datagrams;
 	// the oldest are dropped beyond it. Default: 4 MiB.
 	FragmentMemory int
@@ -92,16 +151,19 @@ type Reason int
 
 // Reasons counted in Stats.Malformed.
 const (
-	BadLink      Reason = iota // link header truncated or of an unknown kind
+	BadLink      Reason = iota // link header truncated or invalid
 	BadIPv4                    // IPv4 header invalid or truncated
 	BadIPv6                    // IPv6 header or extension chain invalid or truncated
 	BadUDP                     // UDP header invalid
 	BadTCP                     // TCP header invalid
-	Truncated                  // packet cut by the snap length before the end of its payload
+	Truncated                  // packet cut by the snap length before anything could be used
 	FragOverlap                // overlapping or inconsistent IP fragments
 	FragDropped                // incomplete datagram timed out or evicted for memory
 	TCPGap                     // stream dropped because a gap never filled (or evicted)
 	TCPBadLength               // zero-length DNS message in a TCP stream
+	BadTunnel                  // tunnel header (GRE, ERSPAN, VXLAN, GENEVE, GTP-U, Teredo, MPLS, PPPoE) invalid or truncated
+	TooDeep                    // encapsulations nested beyond Options.MaxDepth
+	LinkType                   // packet of a link type the decoder does not know
 	numReasons
 )
 
@@ -116,6 +178,9 @@ var reasonNames = [numReasons]string{
 	FragDropped:  "incomplete IP datagram dropped",
 	TCPGap:       "TCP stream gap (data lost)",
 	TCPBadLength: "zero-length TCP DNS message",
+	BadTunnel:    "bad tunnel header",
+	TooDeep:      "encapsulation nested too deep",
+	LinkType:     "unsupported link type",
 }
 
 func (r Reason) String() string {
@@ -125,6 +190,64 @@ func (r Reason) String() string {
 	return fmt.Sprintf("reason %d", int(r))
 }
 
+// Encap is a kind of encapsulation the decoder took apart.
+type Encap int
+
+// Encapsulations counted in Stats.Encaps: each packet once per kind it
+// carried.
+const (
+	EncapVLAN     Encap = iota // 802.1Q (or 802.1ad, 0x9100) tag
+	EncapQinQ                  // a second (or further) stacked tag
+	EncapTag                   // VN-Tag, E-Tag, Cisco MetaData or PBB I-TAG
+	EncapMPLS                  // MPLS label stack
+	EncapPPPoE                 // PPPoE session
+	EncapGRE                   // GRE (any payload)
+	EncapERSPAN1               // ERSPAN type I (GRE without flags)
+	EncapERSPAN2               // ERSPAN type II
+	EncapERSPAN3               // ERSPAN type III
+	EncapVXLAN                 // VXLAN (UDP 4789)
+	EncapVXLANGPE              // VXLAN-GPE (UDP 4790)
+	EncapGENEVE                // GENEVE (UDP 6081)
+	EncapGTPU                  // GTP-U (UDP 2152)
+	EncapTeredo                // Teredo (UDP 3544)
+	EncapIPinIP                // IPv4 or IPv6 in IPv4 or IPv6 (protocols 4, 41)
+	EncapIPv6Ext               // IPv6 extension headers skipped
+	Encap80211                 // 802.11 data frame with LLC/SNAP
+	EncapNFLOG                 // NFLOG payload
+	numEncaps
+)
+
+var encapNames = [numEncaps]string{
+	EncapVLAN:     "802.1Q VLAN",
+	EncapQinQ:     "QinQ (stacked VLAN)",
+	EncapTag:      "VN-Tag, E-Tag, Cisco MetaData or PBB",
+	EncapMPLS:     "MPLS",
+	EncapPPPoE:    "PPPoE",
+	EncapGRE:      "GRE",
+	EncapERSPAN1:  "ERSPAN type I",
+	EncapERSPAN2:  "ERSPAN type II",
+	EncapERSPAN3:  "ERSPAN type III",
+	EncapVXLAN:    "VXLAN",
+	EncapVXLANGPE: "VXLAN-GPE",
+	EncapGENEVE:   "GENEVE",
+	EncapGTPU:     "GTP-U",
+	EncapTeredo:   "Teredo",
+	EncapIPinIP:   "IP in IP",
+	EncapIPv6Ext:  "IPv6 extension headers",
+	Encap80211:    "802.11 data",
+	EncapNFLOG:    "NFLOG",
+}
+
+func (e Encap) String() string {
+	if e >= 0 && e < numEncaps {
+		return encapNames[e]
+	}
+	return fmt.Sprintf("encapsulation %d", int(e))
+}
+
+// NumEncaps is the number of Encap kinds (the length of Stats.Encaps).
+const NumEncaps = int(numEncaps)
+
 // Stats counts what a Decoder saw.
 type Stats struct {
 	Packets         uint64 // packets given to Packet
@@ -132,8 +255,13 @@ type Stats struct {
 	Queries         uint64 // UDP packets sent to a DNS port (not decoded further)
 	Messages        uint64 // DNS messages passed to the Handler
 	TCPMessages     uint64 // ... of which came from TCP streams
+	Cut             uint64 // ... of which the snap length cut short (passed on as captured)
+	AnyPortQueries  uint64 // queries on other UDP ports remembered (AnyPort)
+	AnyPortMessages uint64 // responses on other UDP ports matched with one (AnyPort; in Messages)
 	Reassembled     uint64 // IP datagrams rebuilt from fragments
 	Retransmissions uint64 // TCP segments carrying only data already seen
+	Protected       uint64 // 802.11 data frames encrypted (not decodable)
+	Encaps          [numEncaps]uint64
 	Malformed       [numReasons]uint64
 }
 
@@ -155,9 +283,10 @@ func (s *Stats) MalformedTotal() uint64 {
 // with Ethernet, Dot1Q, IPv4, IPv6, UDP, TCP 47 ns/packet, both without
 // allocations. Speed alone is a small gain (about 14 ms on a 521,000-packet
 // capture); the deciding reasons are that fragment reassembly and TCP
-// sequence tracking need the raw headers anyway, and gopacket's ip4defrag,
+// sequence tracking need the raw headers anyway, that gopacket's ip4defrag,
 // tcpassembly and reassembly allocate per packet and have no IPv6 or
-// memory bound we could use. gopacket's pcapgo reads the file formats.
+// memory bound we could use, and that gopacket has no ERSPAN III, GENEVE
+// options walk or NFLOG byte-order guess matching tshark's.
 type Decoder struct {
 	opt     Options
 	h       Handler
@@ -166,14 +295,23 @@ type Decoder struct {
 	stats   Stats
 	frags   fragTable
 	streams streamTable
-	now     int64 // capture time of the current packet (ns)
-	err     error // first error of the handler during the current packet
+	queries queryTable
+	now     int64   // capture time of the current packet (ns)
+	encaps  uint32  // bit set of the Encap kinds of the current packet
+	msg     Message // the Handler's argument, reused
+	err     error   // first error of the handler during the current packet
 }
 
 // NewDecoder returns a decoder that calls h for every DNS message.
 func NewDecoder(o Options, h Handler) *Decoder {
 	if len(o.Ports) == 0 {
-		o.Ports = []uint16{53}
+		o.Ports = DefaultPorts
+	}
+	if o.AnyPortQueries <= 0 {
+		o.AnyPortQueries = 65536
+	}
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = 4
 	}
 	if o.FragmentMemory <= 0 {
 		o.FragmentMemory = 4 << 20
@@ -193,16 +331,19 @@ func NewDecoder(o Options, h Handler) *Decoder {
 	if o.StreamMemory <= 0 {
 		o.StreamMemory = 64 << 20
 	}
-	o.Ports = slices.Clone(o.Ports)
 	d := &Decoder{opt: o, h: h, log: o.Logger}
+	d.opt.Ports = nil // the bit set is the copy
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
 	for _, p := range o.Ports {
-		d.ports[p/64] |= 1 << (p % 64)
+		if p != DoTPort {
+			d.ports[p/64] |= 1 << (p % 64)
+		}
 	}
 	d.frags.init(o.FragmentMemory, int64(o.FragmentTimeout))
 	d.streams.init(o.MaxStreams, int64(o.StreamTimeout), o.StreamBuffer, o.StreamMemory)
+	d.queries.init(o.AnyPortQueries)
 	return d
 }
 
@@ -215,8 +356,15 @@ func (d *Decoder) Stats() Stats {
 	s.Queries = atomic.LoadUint64(&d.stats.Queries)
 	s.Messages = atomic.LoadUint64(&d.stats.Messages)
 	s.TCPMessages = atomic.LoadUint64(&d.stats.TCPMessages)
+	s.Cut = atomic.LoadUint64(&d.stats.Cut)
+	s.AnyPortQueries = atomic.LoadUint64(&d.stats.AnyPortQueries)
+	s.AnyPortMessages = atomic.LoadUint64(&d.stats.AnyPortMessages)
 	s.Reassembled = atomic.LoadUint64(&d.stats.Reassembled)
 	s.Retransmissions = atomic.LoadUint64(&d.stats.Retransmissions)
+	s.Protected = atomic.LoadUint64(&d.stats.Protected)
+	for i := range s.Encaps {
+		s.Encaps[i] = atomic.LoadUint64(&d.stats.Encaps[i])
+	}
 	for i := range s.Malformed {
 		s.Malformed[i] = atomic.LoadUint64(&d.stats.Malformed[i])
 	}
@@ -227,273 +375,56 @@ func (d *Decoder) isPort(p uint16) bool { return d.ports[p/64]&(1<<(p%64)) != 0 
 
 func (d *Decoder) bad(r Reason) { atomic.AddUint64(&d.stats.Malformed[r], 1) }
 
+// badOrCut counts a header that does not fit: cut by the snap length when
+// the IP header said more, else malformed for reason r.
+func (d *Decoder) badOrCut(r Reason, truncated bool) {
+	if truncated {
+		r = Truncated
+	}
+	d.bad(r)
+}
+
+func (d *Decoder) ignore() { atomic.AddUint64(&d.stats.Ignored, 1) }
+
+// encap notes that the current packet carried an encapsulation of kind e.
+func (d *Decoder) encap(e Encap) { d.encaps |= 1 << e }
+
+// deeper reports whether one more encapsulation fits below depth, counting
+// the packet as too deep when not.
+func (d *Decoder) deeper(depth int) bool {
+	if depth >= d.opt.MaxDepth {
+		d.bad(TooDeep)
+		return false
+	}
+	return true
+}
+
 // Packet decodes one captured packet of link type lt taken at ts (Unix
 // nanoseconds). data may be reused by the caller after Packet returns. It
 // returns the first error of the Handler.
 func (d *Decoder) Packet(ts int64, lt int, data []byte) error {
 	d.err = nil
-	d.packet(ts, lt, data)
+	atomic.AddUint64(&d.stats.Packets, 1)
+	d.now = ts
+	d.link(lt, data)
+	if d.encaps != 0 {
+		for e := range numEncaps {
+			if d.encaps&(1<<e) != 0 {
+				atomic.AddUint64(&d.stats.Encaps[e], 1)
+			}
+		}
+		d.encaps = 0
+	}
 	return d.err
 }
 
 // emit passes a message to the handler.
-func (d *Decoder) emit(msg []byte) {
-	if err := d.h(d.now, msg); err != nil && d.err == nil {
+func (d *Decoder) emit(msg []byte, port uint16, tcp, cut bool) {
+	d.msg = Message{Time: d.now, Data: msg, Port: port, TCP: tcp, Cut: cut}
+	if err := d.h(&d.msg); err != nil && d.err == nil {
 		d.err = err
 	}
+	d.msg.Data = nil
 }
 
-func (d *Decoder) packet(ts int64, lt int, data []byte) {
-	atomic.AddUint64(&d.stats.Packets, 1)
-	d.now = ts
-	var etype uint16
-	switch lt {
-	case LinkEthernet:
-		if len(data) < 14 {
-			d.bad(BadLink)
-			return
-		}
-		etype = binary.BigEndian.Uint16(data[12:14])
-		data = data[14:]
-	case LinkSLL:
-		if len(data) < 16 {
-			d.bad(BadLink)
-			return
-		}
-		etype = binary.BigEndian.Uint16(data[14:16])
-		data = data[16:]
-	case LinkSLL2:
-		if len(data) < 20 {
-			d.bad(BadLink)
-			return
-		}
-		etype = binary.BigEndian.Uint16(data[0:2])
-		data = data[20:]
-	case LinkNull, LinkLoop:
-		if len(data) < 4 {
-			d.bad(BadLink)
-			return
-		}
-		data = data[4:]
-		d.ip(data, 0)
-		return
-	case LinkRaw, LinkRawBSD, LinkRawOBSD, LinkIPv4, LinkIPv6:
-		d.ip(data, 0)
-		return
-	default:
-		d.bad(BadLink)
-		return
-	}
-	// VLAN tags: 802.1Q, 802.1ad (QinQ) and the pre-standard 0x9100.
-	for etype == 0x8100 || etype == 0x88a8 || etype == 0x9100 {
-		if len(data) < 4 {
-			d.bad(BadLink)
-			return
-		}
-		etype = binary.BigEndian.Uint16(data[2:4])
-		data = data[4:]
-	}
-	switch etype {
-	case 0x0800, 0x86dd:
-		d.ip(data, 0)
-	default:
-		atomic.AddUint64(&d.stats.Ignored, 1)
-	}
-}
-
-// maxTunnel bounds IP-in-IP nesting.
-const maxTunnel = 2
-
-// ip decodes an IPv4 or IPv6 packet by its version nibble.
-func (d *Decoder) ip(b []byte, depth int) {
-	if len(b) < 1 {
-		d.bad(BadIPv4)
-		return
-	}
-	switch b[0] >> 4 {
-	case 4:
-		d.ipv4(b, depth)
-	case 6:
-		d.ipv6(b, depth)
-	default:
-		atomic.AddUint64(&d.stats.Ignored, 1)
-	}
-}
-
-func (d *Decoder) ipv4(b []byte, depth int) {
-	if len(b) < 20 {
-		d.bad(BadIPv4)
-		return
-	}
-	ihl := int(b[0]&0x0f) * 4
-	total := int(binary.BigEndian.Uint16(b[2:4]))
-	if ihl < 20 || total < ihl {
-		d.bad(BadIPv4)
-		return
-	}
-	if len(b) < ihl {
-		d.bad(Truncated)
-		return
-	}
-	truncated := false
-	if total <= len(b) {
-		b = b[:total] // cut Ethernet padding
-	} else {
-		truncated = true
-	}
-	proto := b[9]
-	frag := binary.BigEndian.Uint16(b[6:8])
-	var src, dst [16]byte
-	copy(src[:4], b[12:16])
-	copy(dst[:4], b[16:20])
-	payload := b[ihl:]
-	if frag&0x3fff != 0 { // MF set or offset > 0
-		if truncated {
-			d.bad(Truncated)
-			return
-		}
-		key := fragKey{src: src, dst: dst, id: uint32(binary.BigEndian.Uint16(b[4:6])), proto: proto, v6: false}
-		full, ok := d.frags.add(d, key, int(frag&0x1fff)*8, frag&0x2000 != 0, payload)
-		if !ok {
-			return
-		}
-		atomic.AddUint64(&d.stats.Reassembled, 1)
-		payload = full
-	}
-	d.transport(proto, src, dst, payload, truncated, false, depth)
-}
-
-func (d *Decoder) ipv6(b []byte, depth int) {
-	if len(b) < 40 {
-		d.bad(BadIPv6)
-		return
-	}
-	plen := int(binary.BigEndian.Uint16(b[4:6]))
-	truncated := false
-	if plen == 0 {
-		// Jumbogram or garbage: DNS never needs one.
-		atomic.AddUint64(&d.stats.Ignored, 1)
-		return
-	}
-	if 40+plen <= len(b) {
-		b = b[:40+plen]
-	} else {
-		truncated = true
-	}
-	var src, dst [16]byte
-	copy(src[:], b[8:24])
-	copy(dst[:], b[24:40])
-	next := b[6]
-	p := b[40:]
-	for {
-		switch next {
-		case 0, 43, 60: // hop-by-hop, routing, destination options
-			if len(p) < 8 {
-				d.bad(BadIPv6)
-				return
-			}
-			n := (int(p[1]) + 1) * 8
-			if len(p) < n {
-				d.bad(BadIPv6)
-				return
-			}
-			next, p = p[0], p[n:]
-			continue
-		case 51: // authentication header
-			if len(p) < 8 {
-				d.bad(BadIPv6)
-				return
-			}
-			n := (int(p[1]) + 2) * 4
-			if len(p) < n {
-				d.bad(BadIPv6)
-				return
-			}
-			next, p = p[0], p[n:]
-			continue
-		case 44: // fragment
-			if len(p) < 8 {
-				d.bad(BadIPv6)
-				return
-			}
-			if truncated {
-				d.bad(Truncated)
-				return
-			}
-			off := int(binary.BigEndian.Uint16(p[2:4]) &^ 7)
-			more := p[3]&1 != 0
-			id := binary.BigEndian.Uint32(p[4:8])
-			nh := p[0]
-			if off == 0 && !more {
-				// Atomic fragment (RFC 6946): nothing to reassemble.
-				next, p = nh, p[8:]
-				continue
-			}
-			key := fragKey{src: src, dst: dst, id: id, proto: nh, v6: true}
-			full, ok := d.frags.add(d, key, off, more, p[8:])
-			if !ok {
-				return
-			}
-			atomic.AddUint64(&d.stats.Reassembled, 1)
-			// The reassembled payload starts with the header that
-			// followed the fragment header (RFC 8200 4.5).
-			next, p = nh, full
-			continue
-		}
-		break
-	}
-	d.transport(next, src, dst, p, truncated, true, depth)
-}
-
-func (d *Decoder) transport(proto byte, src, dst [16]byte, p []byte, truncated, v6 bool, depth int) {
-	switch proto {
-	case 17:
-		d.udp(p, truncated)
-	case 6:
-		d.tcp(src, dst, p, truncated, v6)
-	case 4, 41: // IPv4 or IPv6 encapsulated
-		if depth >= maxTunnel {
-			atomic.AddUint64(&d.stats.Ignored, 1)
-			return
-		}
-		d.ip(p, depth+1)
-	default:
-		atomic.AddUint64(&d.stats.Ignored, 1)
-	}
-}
-
-func (d *Decoder) udp(p []byte, truncated bool) {
-	if len(p) < 8 {
-		if truncated {
-			d.bad(Truncated)
-		} else {
-			d.bad(BadUDP)
-		}
-		return
-	}
-	sport := binary.BigEndian.Uint16(p[0:2])
-	dport := binary.BigEndian.Uint16(p[2:4])
-	if !d.isPort(sport) {
-		if d.isPort(dport) {
-			atomic.AddUint64(&d.stats.Queries, 1)
-		} else {
-			atomic.AddUint64(&d.stats.Ignored, 1)
-		}
-		return
-	}
-	ulen := int(binary.BigEndian.Uint16(p[4:6]))
-	switch {
-	case ulen < 8:
-		d.bad(BadUDP)
-		return
-	case ulen > len(p):
-		if truncated {
-			d.bad(Truncated)
-		} else {
-			d.bad(BadUDP)
-		}
-		return
-	}
-	atomic.AddUint64(&d.stats.Messages, 1)
-	d.emit(p[8:ulen])
-}
+func be16(b []byte) uint16 { return binary.BigEndian.Uint16(b) }

@@ -126,13 +126,15 @@ func dnsMsg(n int, tag byte) []byte {
 type got struct {
 	msgs [][]byte
 	ts   []int64
+	meta []Message // without Data
 }
 
 func newTestDecoder(o Options) (*Decoder, *got) {
 	g := &got{}
-	d := NewDecoder(o, func(ts int64, msg []byte) error {
-		g.msgs = append(g.msgs, slices.Clone(msg))
-		g.ts = append(g.ts, ts)
+	d := NewDecoder(o, func(m *Message) error {
+		g.msgs = append(g.msgs, slices.Clone(m.Data))
+		g.ts = append(g.ts, m.Time)
+		g.meta = append(g.meta, Message{Time: m.Time, Port: m.Port, TCP: m.TCP, Cut: m.Cut})
 		return nil
 	})
 	return d, g
@@ -213,19 +215,20 @@ func TestPacketFilter(t *testing.T) {
 		malformed Reason
 	}{
 		{name: "query to 53 is counted, not decoded", lt: LinkRaw, pkt: ipv4("192.0.2.1", "192.0.2.53", 17, 1, 0, false, udpSeg(40000, 53, msg)), queries: 1},
+		{name: "query from a tunnel port is a query", lt: LinkRaw, pkt: ipv4("192.0.2.1", "192.0.2.53", 17, 1, 0, false, udpSeg(4789, 53, msg)), queries: 1},
 		{name: "other port ignored", lt: LinkRaw, pkt: ipv4("192.0.2.1", "192.0.2.53", 17, 1, 0, false, udpSeg(123, 123, msg)), ignored: 1},
 		{name: "--ports 5353", o: Options{Ports: []uint16{5353}}, lt: LinkRaw, pkt: ipv4("192.0.2.53", "192.0.2.1", 17, 1, 0, false, udpSeg(5353, 5353, msg)), messages: 1},
 		{name: "53 not in --ports", o: Options{Ports: []uint16{5353}}, lt: LinkRaw, pkt: ipv4("192.0.2.53", "192.0.2.1", 17, 1, 0, false, udpSeg(53, 4000, msg)), ignored: 1},
 		{name: "ARP ignored", lt: LinkEthernet, pkt: eth(0x0806, make([]byte, 28)), ignored: 1},
 		{name: "ICMP ignored", lt: LinkRaw, pkt: ipv4("192.0.2.53", "192.0.2.1", 1, 1, 0, false, make([]byte, 8)), ignored: 1},
 		{name: "short ethernet", lt: LinkEthernet, pkt: make([]byte, 10), malformed: BadLink},
-		{name: "unknown link type", lt: 105, pkt: make([]byte, 40), malformed: BadLink},
+		{name: "unknown link type", lt: 147, pkt: make([]byte, 40), malformed: LinkType},
 		{name: "IHL below 5", lt: LinkRaw, pkt: func() []byte {
 			b := ipv4("192.0.2.53", "192.0.2.1", 17, 1, 0, false, udpSeg(53, 1, msg))
 			b[0] = 0x44
 			return b
 		}(), malformed: BadIPv4},
-		{name: "snap length cut the payload", lt: LinkRaw, pkt: ipv4("192.0.2.53", "192.0.2.1", 17, 1, 0, false, udpSeg(53, 1, msg))[:40], malformed: Truncated},
+		{name: "snap length cut the DNS header", lt: LinkRaw, pkt: ipv4("192.0.2.53", "192.0.2.1", 17, 1, 0, false, udpSeg(53, 1, msg))[:39], malformed: Truncated},
 		{name: "UDP length beyond IP", lt: LinkRaw, pkt: func() []byte {
 			u := udpSeg(53, 1, msg)
 			binary.BigEndian.PutUint16(u[4:], 200)
@@ -489,7 +492,7 @@ func addr16(s string) [16]byte {
 
 func TestHandlerErrorStops(t *testing.T) {
 	boom := fmt.Errorf("sink full")
-	d := NewDecoder(Options{}, func(int64, []byte) error { return boom })
+	d := NewDecoder(Options{}, func(*Message) error { return boom })
 	err := d.Packet(0, LinkRaw, ipv4("192.0.2.53", "198.51.100.1", 17, 1, 0, false, udpSeg(53, 1, dnsMsg(20, 0))))
 	if err != boom {
 		t.Fatalf("Packet = %v, want the handler's error", err)

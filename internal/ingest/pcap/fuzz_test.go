@@ -2,14 +2,20 @@ package pcap
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
+	"errors"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/dnsscout/dnsscout/internal/ingest/pcap/pcaptest"
 )
 
 // seedPackets returns the packets of the testdata captures (pcap and
@@ -58,15 +64,29 @@ func seedPackets(tb testing.TB) (pkts [][]byte, lts []int) {
 //
 //	go test ./internal/ingest/pcap -run '^$' -fuzz FuzzPacket -fuzztime 20s
 func FuzzPacket(f *testing.F) {
+	links := []int{LinkEthernet, LinkSLL, LinkSLL2, LinkNull, LinkRaw, LinkLoop, LinkIPv4, LinkIPv6, 0xff,
+		LinkNFLOG, Link80211, LinkRadiotap, LinkPPP, LinkPPPoE, LinkCHDLC, LinkPFLOG}
+	linkByte := func(lt int) byte { return byte(slices.Index(links, lt)) }
 	pkts, lts := seedPackets(f)
 	for i, p := range pkts {
-		f.Add(append([]byte{byte(lts[i])}, p...))
+		f.Add(append([]byte{linkByte(lts[i])}, p...))
 	}
-	links := []int{LinkEthernet, LinkSLL, LinkSLL2, LinkNull, LinkRaw, LinkLoop, LinkIPv4, LinkIPv6, 0xff}
+	// Every encapsulation, also those the testdata capture leaves out,
+	// whole and cut by the snap length.
+	msg := dnsMsg(80, 3)
+	for _, e := range pcaptest.Encaps() {
+		for _, fl := range []pcaptest.Flow{flow4, flow6} {
+			if frame := e.Wrap(pcaptest.UDP(fl, msg)); frame != nil {
+				f.Add(append([]byte{linkByte(e.Link)}, frame...))
+				f.Add(append([]byte{linkByte(e.Link)}, frame[:len(frame)-40]...))
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d := NewDecoder(Options{FragmentMemory: 1 << 16, StreamMemory: 1 << 16, StreamBuffer: 1 << 14, MaxStreams: 8}, func(_ int64, msg []byte) error {
-			if len(msg) > 65535 {
-				t.Fatalf("message of %d bytes", len(msg))
+		d := NewDecoder(Options{FragmentMemory: 1 << 16, StreamMemory: 1 << 16, StreamBuffer: 1 << 14, MaxStreams: 8,
+			AnyPort: true, AnyPortQueries: 8}, func(m *Message) error {
+			if len(m.Data) > 65535 {
+				t.Fatalf("message of %d bytes", len(m.Data))
 			}
 			return nil
 		})
@@ -85,8 +105,8 @@ func FuzzPacket(f *testing.F) {
 			if err := d.Packet(ts, lt, frame); err != nil {
 				t.Fatal(err)
 			}
-			if d.frags.bytes > 1<<16 || d.streams.bytes > 1<<16 || len(d.streams.m) > 8 {
-				t.Fatalf("bounds exceeded: frags %d streams %d bytes, %d streams", d.frags.bytes, d.streams.bytes, len(d.streams.m))
+			if d.frags.bytes > 1<<16 || d.streams.bytes > 1<<16 || len(d.streams.m) > 8 || len(d.queries.m) > 8 {
+				t.Fatalf("bounds exceeded: frags %d streams %d bytes, %d streams, %d queries", d.frags.bytes, d.streams.bytes, len(d.streams.m), len(d.queries.m))
 			}
 		}
 	})
@@ -204,6 +224,41 @@ func FuzzDefrag(f *testing.F) {
 		}
 		if len(g.msgs) != 1 || !bytes.Equal(g.msgs[0], payload) {
 			t.Fatalf("%d messages; stats %+v", len(g.msgs), d.Stats())
+		}
+	})
+}
+
+// FuzzRead feeds arbitrary files to the pcap and pcapng readers: nothing
+// may panic or loop, and every failure must be one of the package's
+// errors (or the end of the input).
+//
+//	go test ./internal/ingest/pcap -run '^$' -fuzz FuzzRead -fuzztime 20s
+func FuzzRead(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.pcap*"))
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if len(b) < 16<<10 && binary.LittleEndian.Uint32(b) != 0x8b1f {
+			f.Add(b)
+		}
+	}
+	pkt := ipv4("192.0.2.53", "198.51.100.1", 17, 1, 0, false, udpSeg(53, 40000, dnsMsg(40, 1)))
+	for _, o := range []binary.AppendByteOrder{binary.LittleEndian, binary.BigEndian} {
+		g := (&ngFile{o: o}).shb()
+		f.Add(g.idb(LinkRaw, 0, g.opt(9, []byte{0x80 | 20}), g.opt(14, o.AppendUint64(nil, 7))).epb(0, 1<<30, pkt).spb(uint32(len(pkt)), pkt).b)
+	}
+	f.Add(pcapFile(true, 0xa1b23c4d, LinkEthernet, pcapRecord(true, 1, 2, 0, eth(0x0800, pkt))))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d := NewDecoder(Options{FragmentMemory: 1 << 16, StreamMemory: 1 << 16, MaxStreams: 8}, func(*Message) error { return nil })
+		err := Read(context.Background(), bytes.NewReader(data), d)
+		switch {
+		case err == nil, errors.Is(err, ErrFormat), errors.Is(err, ErrLinkType), errors.Is(err, ErrCorrupt), errors.Is(err, ErrTruncatedFile):
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			t.Fatalf("unexpected EOF not mapped to ErrTruncatedFile: %v", err)
+		default:
+			t.Fatalf("Read = %v", err)
 		}
 	})
 }

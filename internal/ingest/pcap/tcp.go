@@ -35,6 +35,7 @@ type stream struct {
 	held int       // bytes in ooo
 	fin  bool      // FIN seen while segments were still missing
 	last int64     // capture time of the last segment (ns)
+	port uint16    // the server port
 }
 
 type streamTable struct {
@@ -59,30 +60,22 @@ func (t *streamTable) init(max int, timeout int64, maxOOO, maxBytes int) {
 // is before b.
 func seqDiff(a, b uint32) int32 { return int32(a - b) }
 
-func (d *Decoder) tcp(src, dst [16]byte, p []byte, truncated, v6 bool) {
+func (d *Decoder) tcp(src, dst *[16]byte, p []byte, truncated, v6 bool) {
 	if len(p) < 20 {
-		if truncated {
-			d.bad(Truncated)
-		} else {
-			d.bad(BadTCP)
-		}
+		d.badOrCut(BadTCP, truncated)
 		return
 	}
 	sport := binary.BigEndian.Uint16(p[0:2])
 	if !d.isPort(sport) {
-		atomic.AddUint64(&d.stats.Ignored, 1)
+		d.ignore()
 		return
 	}
 	doff := int(p[12]>>4) * 4
 	if doff < 20 || doff > len(p) {
-		if truncated {
-			d.bad(Truncated)
-		} else {
-			d.bad(BadTCP)
-		}
+		d.badOrCut(BadTCP, truncated)
 		return
 	}
-	key := flowKey{src: src, dst: dst, sport: sport, dport: binary.BigEndian.Uint16(p[2:4]), v6: v6}
+	key := flowKey{src: *src, dst: *dst, sport: sport, dport: binary.BigEndian.Uint16(p[2:4]), v6: v6}
 	seq := binary.BigEndian.Uint32(p[4:8])
 	flags := p[13]
 	payload := p[doff:]
@@ -107,7 +100,7 @@ func (d *Decoder) tcp(src, dst [16]byte, p []byte, truncated, v6 bool) {
 		if s != nil {
 			d.endStream(key, s, false)
 		}
-		s = &stream{next: seq + 1}
+		s = &stream{next: seq + 1, port: sport}
 		t.m[key] = s
 		seq++
 	}
@@ -116,7 +109,7 @@ func (d *Decoder) tcp(src, dst [16]byte, p []byte, truncated, v6 bool) {
 			return
 		}
 		// Mid-stream pickup: trust that the segment starts a message.
-		s = &stream{next: seq}
+		s = &stream{next: seq, port: sport}
 		t.m[key] = s
 	}
 	if len(t.m) > t.max {
@@ -225,7 +218,7 @@ func (d *Decoder) appendStream(s *stream, data []byte) {
 		}
 		atomic.AddUint64(&d.stats.Messages, 1)
 		atomic.AddUint64(&d.stats.TCPMessages, 1)
-		d.emit(b[2 : 2+n])
+		d.emit(b[2:2+n], s.port, true, false)
 		b = b[2+n:]
 	}
 	switch {

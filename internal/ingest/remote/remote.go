@@ -41,6 +41,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dnsscout/dnsscout/internal/durable"
 	"github.com/dnsscout/dnsscout/internal/pdns"
 	"github.com/dnsscout/dnsscout/internal/store"
 )
@@ -222,8 +223,11 @@ func NewSink(o Options) (*Sink, error) {
 	if err := os.MkdirAll(filepath.Join(o.SpoolDir, "rejected"), 0o700); err != nil {
 		return nil, fmt.Errorf("remote: spool: %w", err)
 	}
-	if s.unlock, err = lockDir(o.SpoolDir); err != nil {
-		return nil, err
+	if s.unlock, err = durable.Lock(o.SpoolDir); err != nil {
+		if errors.Is(err, durable.ErrLocked) {
+			return nil, fmt.Errorf("%w: %s", ErrSpoolLocked, o.SpoolDir)
+		}
+		return nil, fmt.Errorf("remote: spool: %w", err)
 	}
 	if err := s.recover(); err != nil {
 		s.unlock()
@@ -266,7 +270,7 @@ func (s *Sink) recover() error {
 	}
 	for _, e := range ents {
 		name := e.Name()
-		if strings.HasPrefix(name, ".tmp-") {
+		if strings.HasPrefix(name, durable.TempPrefix) {
 			os.Remove(filepath.Join(s.opt.SpoolDir, name))
 			continue
 		}
@@ -389,7 +393,7 @@ func (s *Sink) spoolBytes(ctx context.Context, body []byte, n int, nx bool) erro
 		suffix = nxSuffix
 	}
 	name := fmt.Sprintf("%016d-%s-%d%s", seq, id, n, suffix)
-	if err := writeDurably(s.opt.SpoolDir, name, body); err != nil {
+	if err := durable.WriteFile(s.opt.SpoolDir, name, body); err != nil {
 		s.release(size)
 		return fmt.Errorf("remote: spool: %w", err)
 	}
@@ -448,47 +452,6 @@ func (s *Sink) release(size int64) {
 	s.bytes -= size
 	s.room.Broadcast()
 	s.mu.Unlock()
-}
-
-// writeDurably writes a file under a temporary name, syncs it, renames it
-// into place and syncs the directory.
-func writeDurably(dir, name string, b []byte) error {
-	tmp := filepath.Join(dir, ".tmp-"+name)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return err
-	}
-	return nil
 }
 
 func newID() string {
