@@ -52,7 +52,10 @@ func newPruneCmd(e *env) *cobra.Command {
 		Short: "Delete records and NXDOMAIN counters last seen before TIME",
 		Long: `prune deletes every record whose last sighting (in traffic or in a zone file)
 is before TIME, with its index entries, and the NXDOMAIN counters last seen
-before it. TIME is RFC 3339, a date, Unix seconds, or relative to now (-90d).
+before it. It prunes the scan history of watched domains at the same
+cut-off: scans started and events dated before TIME, and finding states
+last updated before it. TIME is RFC 3339, a date, Unix seconds, or relative
+to now (-90d).
 Freed space returns as the store compacts; --compact forces that now (it
 rewrites the whole store, which takes a while on a large one).`,
 		Example: `  dnsscout pdns prune --before -365d
@@ -90,6 +93,16 @@ func runPrune(ctx context.Context, e *env, dsn string, cut int64, compact bool) 
 		return fmt.Errorf("pdns prune: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "pruned %d records and %d NXDOMAIN names last seen before %s\n", res.Tuples, res.NXDomainNames, fmtTime(cut))
+	if h, err := store.HistoryOf(db); err == nil {
+		hr, err := h.PruneHistory(ctx, time.Unix(cut, 0))
+		if err != nil {
+			return fmt.Errorf("pdns prune: history: %w", err)
+		}
+		if hr != (store.HistoryPruneResult{}) {
+			fmt.Fprintf(e.stdout, "pruned %d scans, %d events and %d finding states of the scan history before %s\n",
+				hr.Scans, hr.Events, hr.FindingStates, fmtTime(cut))
+		}
+	}
 	if compact {
 		c, ok := db.(store.Compacter)
 		if !ok {

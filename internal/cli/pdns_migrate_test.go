@@ -48,7 +48,7 @@ func TestMigrateClickHouse(t *testing.T) {
 	dsn := "clickhouse://" + s.Addr + "/cli_test"
 	for range 2 {
 		out, errs, code := migrateRun(t, "pdns", "migrate", "--db", dsn)
-		if code != ExitOK || out != "schema version 1 ready in database cli_test on 1 server\n" {
+		if code != ExitOK || out != "schema version 2 ready in database cli_test on 1 server\n" {
 			t.Fatalf("migrate: exit %d, %q %q", code, out, errs)
 		}
 	}

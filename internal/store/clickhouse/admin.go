@@ -374,7 +374,7 @@ func (db *DB) Compact(ctx context.Context) error {
 		return err
 	}
 	for _, c := range conns {
-		for _, t := range []string{db.t.obsLocal, db.t.idxLocal, db.t.nxLocal, db.t.metaLocal} {
+		for _, t := range append([]string{db.t.obsLocal, db.t.idxLocal, db.t.nxLocal, db.t.metaLocal}, db.t.historyLocals()...) {
 			if err := c.Exec(ctx, "OPTIMIZE TABLE "+t+" FINAL"); err != nil {
 				return fmt.Errorf("clickhouse: compact %s: %w", t, err)
 			}

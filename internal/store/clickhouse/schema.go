@@ -16,7 +16,8 @@ import (
 
 // SchemaVersion is the version of the schema Migrate creates and Open
 // accepts. It is kept in the meta table under a namespace no user can name.
-const SchemaVersion = 1
+// Version 2 added the scan history tables (history.go).
+const SchemaVersion = 2
 
 // schemaNS is the meta namespace of the schema notes (a NUL byte keeps it
 // apart from every namespace Meta accepts).
@@ -188,7 +189,7 @@ func Migrate(ctx context.Context, opts Options) (MigrateResult, error) {
 		return res, fmt.Errorf("%w: the database has version %d, this dnsscout knows %d", ErrSchemaVersion, v, SchemaVersion)
 	}
 	for _, c := range conns {
-		for _, stmt := range append(t.localDDL(), t.distributedDDL()...) {
+		for _, stmt := range append(append(t.localDDL(), t.distributedDDL()...), t.historyDDL()...) {
 			if err := c.Exec(ctx, stmt); err != nil {
 				return res, fmt.Errorf("clickhouse: migrate: %w\n%s", err, stmt)
 			}
