@@ -143,19 +143,19 @@ func (r *run) historic(ctx context.Context) {
 // existence today. A name only a wildcard answers counts as gone.
 func (r *run) noteLiveness(ctx context.Context, name string, m *dns.Msg) {
 	var l passive.Liveness
+	v := judge(name, dns.TypeA, m)
 	switch {
-	case m.Rcode == dns.RcodeNameError && !ownsCNAME(m, name):
-		l = passive.LiveNXDomain
-	case m.Rcode == dns.RcodeNameError:
-		// The name exists: it is an alias whose target does not.
-		l = passive.LiveExists
-	case m.Rcode != dns.RcodeSuccess:
+	case !v.known:
 		return
+	case !v.exists:
+		l = passive.LiveNXDomain
 	case r.inScope(name) && r.wildcardEcho(ctx, name, dns.TypeA, m):
 		l = passive.LiveNXDomain
-	case len(m.Answer) == 0:
+	case v.nodata:
 		l = passive.LiveNoData
 	default:
+		// An alias exists even when its target does not (NXDOMAIN with
+		// the CNAME in the answer).
 		l = passive.LiveExists
 	}
 	r.mu.Lock()
@@ -234,14 +234,4 @@ func (a *AddressInfo) fill(info ipintel.Info) {
 	a.ASName = info.ASName
 	a.Country = info.Country
 	a.IntelSources = info.Sources
-}
-
-// ownsCNAME reports whether m's answer holds a CNAME owned by name.
-func ownsCNAME(m *dns.Msg, name string) bool {
-	for _, x := range m.Answer {
-		if x.Header().Rrtype == dns.TypeCNAME && dnsname.FromWire(x.Header().Name) == name {
-			return true
-		}
-	}
-	return false
 }

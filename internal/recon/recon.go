@@ -266,6 +266,13 @@ type run struct {
 	chains map[string]*nsec3Chain
 	// auth lists, per zone, the addresses that answered authoritatively.
 	auth map[string][]netip.AddrPort
+	// delegs caches the delegation walks (delegationOf); unreachable
+	// holds, per zone the resolver could not answer for, why.
+	delegs      map[string]*delegationCall
+	unreachable map[string]string
+	// routes sends the queries of unreachable zones to their own servers.
+	routes    atomic.Pointer[routeTable]
+	routeNext atomic.Uint32
 
 	wcMu    sync.Mutex
 	wcCalls map[string]*wildcardCall
@@ -295,6 +302,7 @@ func newRun(ex Exchanger, apex string, opts Options) *run {
 		swept:       map[netip.Prefix]bool{},
 		knownAddr:   map[netip.Addr]bool{},
 		transferred: map[string]bool{},
+		unreachable: map[string]string{},
 		auth:        map[string][]netip.AddrPort{},
 		wcCalls:     map[string]*wildcardCall{},
 	}
@@ -329,23 +337,40 @@ func (r *run) run(ctx context.Context) error {
 	// cut is.
 	r.stage("apex")
 	soa, err := r.query(ctx, r.apex, dns.TypeSOA)
-	if err != nil {
-		return fmt.Errorf("recon: %s: %w", r.apex, err)
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
-	if soa.Rcode == dns.RcodeNameError {
-		return fmt.Errorf("%w: %s", ErrNoSuchDomain, r.apex)
+	var v verdict
+	if err == nil {
+		v = judge(r.apex, dns.TypeSOA, soa)
 	}
-	if soa.Rcode != dns.RcodeSuccess {
-		return fmt.Errorf("%w: %s: %s", ErrNoAnswer, r.apex, dns.RcodeToString[soa.Rcode])
-	}
-	r.addName(r.apex, SourceStandard)
-
 	// The zone that holds the apex: the apex itself when it is a zone cut,
 	// else the enclosing zone named by the SOA in the authority section.
 	zoneName := r.apex
-	if owner := soaOwner(soa); owner != "" && owner != r.apex && dnsname.IsSubdomain(r.apex, owner) {
-		zoneName = owner
+	switch {
+	case v.known && !v.exists:
+		return fmt.Errorf("%w: %s", ErrNoSuchDomain, r.apex)
+	case !v.known:
+		// The resolver cannot answer for the target (timeout, SERVFAIL,
+		// REFUSED): its delegation can.
+		why := "resolver: " + failText(soa, err)
+		d, derr := r.delegationOf(ctx, r.apex)
+		if derr != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("recon: %s: %s; %w", r.apex, why, derr)
+		}
+		zoneName = d.zone
+		r.mu.Lock()
+		r.unreachable[zoneName] = why
+		r.mu.Unlock()
+	default:
+		if owner := soaOwner(soa); owner != "" && owner != r.apex && dnsname.IsSubdomain(r.apex, owner) {
+			zoneName = owner
+		}
 	}
+	r.addName(r.apex, SourceStandard)
 	r.collectPassive(ctx)
 	if err := r.zone(ctx, zoneName); err != nil {
 		return err
@@ -406,9 +431,22 @@ func (r *run) zone(ctx context.Context, name string) error {
 		base = r.apex
 	}
 
-	r.stage("records " + name)
 	r.addName(name, SourceStandard)
-	r.apexRecords(ctx, z)
+	r.mu.Lock()
+	why, lame := r.unreachable[name]
+	r.mu.Unlock()
+	if !lame {
+		r.stage("records " + name)
+		if answered, failure := r.apexRecords(ctx, z); !answered && ctx.Err() == nil {
+			// A sub-zone the resolver cannot answer for.
+			if d, err := r.delegationOf(ctx, name); err == nil && d.zone == name {
+				why, lame = "resolver: "+failure, true
+			}
+		}
+	}
+	if lame && !r.viaDelegation(ctx, z, why) {
+		return nil
+	}
 
 	r.stage("nameservers " + name)
 	r.nameservers(ctx, z)
@@ -426,6 +464,42 @@ func (r *run) zone(ctx context.Context, name string) error {
 		r.bruteforce(ctx, base, r.words, SourceBruteforce)
 	}
 	return nil
+}
+
+// viaDelegation handles zone z that the resolver could not answer for: it
+// keeps the delegation's records, probes every nameserver the parent
+// names, and when some answer authoritatively, routes the zone's queries
+// to them and asks the apex records there. It reports whether the zone
+// can be enumerated further.
+func (r *run) viaDelegation(ctx context.Context, z *Zone, why string) bool {
+	d, err := r.delegationOf(ctx, z.Name)
+	if err != nil {
+		r.gap(Gap{Stage: "resolver", Subject: z.Name, Reason: why})
+		return false
+	}
+	for _, x := range d.records {
+		r.addRecord(x, SourceStandard)
+	}
+	r.stage("nameservers " + z.Name)
+	r.nameservers(ctx, z)
+	r.mu.Lock()
+	auth := append([]netip.AddrPort(nil), r.auth[z.Name]...)
+	r.mu.Unlock()
+	if len(auth) == 0 {
+		r.gap(Gap{Stage: "nameservers", Subject: z.Name,
+			Reason: why + "; no nameserver of the delegation answers authoritatively: the zone's records, DNSSEC chain, services and names could not be enumerated"})
+		return false
+	}
+	r.gap(Gap{Stage: "resolver", Subject: z.Name, Reason: why + "; the zone's names were asked at its authoritative servers directly"})
+	r.route(z.Name, auth)
+	r.mu.Lock()
+	for _, a := range auth {
+		z.Direct = appendUnique(z.Direct, a.Addr().String())
+	}
+	r.mu.Unlock()
+	r.stage("records " + z.Name)
+	r.apexRecords(ctx, z)
+	return true
 }
 
 // finish sorts the result into its stable JSON order.
@@ -675,12 +749,21 @@ func (r *run) query(ctx context.Context, name string, qtype uint16) (*dns.Msg, e
 
 func (r *run) queryOpts(ctx context.Context, q resolver.Query) (*dns.Msg, error) {
 	r.plan(1)
-	resp, err := r.ex.Exchange(ctx, q)
+	resp, err := r.send(ctx, q)
 	r.done(1)
 	if err != nil {
 		return nil, err
 	}
 	return resp.Msg, nil
+}
+
+// send sends one recursive query, or, for a name in a zone the resolver
+// cannot answer for, asks the zone's own servers (see routeFor).
+func (r *run) send(ctx context.Context, q resolver.Query) (*resolver.Response, error) {
+	if servers := r.routeFor(dnsname.FromWire(q.Name)); servers != nil {
+		return r.routeDirect(ctx, servers, q)
+	}
+	return r.ex.Exchange(ctx, q)
 }
 
 // direct sends one query to a chosen server.

@@ -2,7 +2,6 @@ package recon
 
 import (
 	"context"
-	"net/netip"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -30,11 +29,21 @@ var nameTypes = []uint16{
 // maxChain bounds CNAME chains followed by hand.
 const maxChain = 16
 
-// apexRecords asks every apex type of zone z and fills the zone facts.
-func (r *run) apexRecords(ctx context.Context, z *Zone) {
+// apexRecords asks every apex type of zone z and fills the zone facts. It
+// reports whether the SOA query got an answer that settles the zone's
+// existence, and if not, why.
+func (r *run) apexRecords(ctx context.Context, z *Zone) (answered bool, why string) {
 	msgs := make([]*dns.Msg, len(apexTypes))
+	why = "no answer"
 	parallel(ctx, len(apexTypes), len(apexTypes), func(i int) {
 		m, err := r.query(ctx, z.Name, apexTypes[i])
+		if apexTypes[i] == dns.TypeSOA {
+			if err == nil && judge(z.Name, dns.TypeSOA, m).known {
+				answered = true
+			} else {
+				why = failText(m, err)
+			}
+		}
 		if err != nil {
 			r.log.Debug("apex query failed", "zone", z.Name, "type", rr.TypeString(apexTypes[i]), "err", err)
 			return
@@ -64,6 +73,7 @@ func (r *run) apexRecords(ctx context.Context, z *Zone) {
 			}
 		}
 	}
+	return answered, why
 }
 
 // bruteTypes are asked at names that only brute force found, beyond the A
@@ -100,10 +110,11 @@ func (r *run) typesFor(name string) []uint16 {
 	return out
 }
 
-// markAnswered notes that name answered qtype (NOERROR), and that it is a
-// CNAME when the answer says so.
-func (r *run) markAnswered(name string, qtype uint16, m *dns.Msg) {
-	if m.Rcode != dns.RcodeSuccess {
+// markAnswered notes that name answered qtype (NOERROR), and that it is an
+// alias when the answer says so (whatever the RCODE: an alias whose target
+// is gone answers NXDOMAIN).
+func (r *run) markAnswered(name string, qtype uint16, m *dns.Msg, v *verdict) {
+	if m.Rcode != dns.RcodeSuccess && !v.alias {
 		return
 	}
 	r.mu.Lock()
@@ -116,89 +127,95 @@ func (r *run) markAnswered(name string, qtype uint16, m *dns.Msg) {
 		a = map[uint16]bool{}
 		r.answered[name] = a
 	}
-	a[qtype] = true
-	for _, x := range m.Answer {
-		if x.Header().Rrtype == dns.TypeCNAME && rr.Owner(x) == name {
-			a[dns.TypeCNAME] = true
-		}
+	if m.Rcode == dns.RcodeSuccess {
+		a[qtype] = true
+	}
+	if v.alias {
+		a[dns.TypeCNAME] = true
 	}
 }
 
-// absorb keeps the records of a response to a query for name/qtype, follows
-// a CNAME chain the resolver left unfinished, and attaches the addresses at
-// the chain's end to name.
-func (r *run) absorb(ctx context.Context, name string, qtype uint16, m *dns.Msg, source string) {
-	r.markAnswered(name, qtype, m)
-	answer := m.Answer
-	for depth := 0; ; depth++ {
-		for _, x := range answer {
-			r.addRecord(x, source)
-			if c, ok := x.(*dns.CNAME); ok {
-				r.addRef(dnsname.FromWire(c.Target), rr.Owner(x), "CNAME")
-			}
-		}
-		end, addrs, open := chainEnd(name, answer)
-		for _, a := range addrs {
-			r.addAddress(name, a)
-		}
-		if !open || depth >= maxChain || m.Rcode != dns.RcodeSuccess || qtype == dns.TypeCNAME {
-			return
-		}
-		// The chain ends in a CNAME whose target the answer does not
-		// resolve: follow it ourselves.
-		next, err := r.query(ctx, end, qtype)
-		if err != nil || next.Rcode != dns.RcodeSuccess || len(next.Answer) == 0 {
-			return
-		}
-		m, answer = next, append(answer, next.Answer...)
-	}
-}
-
-// chainEnd follows name through the CNAMEs of answer. It returns the last
-// name of the chain, the addresses found at it, and whether the chain ends
-// in a CNAME target that answer holds no records for (open). A loop ends
-// the walk as closed.
-func chainEnd(name string, answer []dns.RR) (end string, addrs []netip.Addr, open bool) {
+// absorb keeps the records of a response to a query for name/qtype that
+// belong to name's chain (records about other names are never taken from
+// an answer), follows a CNAME chain the resolver left open, attaches the
+// addresses at the chain's end to name and records where the chain ends.
+// It returns the verdict on name (see judge).
+func (r *run) absorb(ctx context.Context, name string, qtype uint16, m *dns.Msg, source string) verdict {
+	v := judge(name, qtype, m)
+	r.markAnswered(name, qtype, m, &v)
+	r.keepChain(&v, m, source)
+	end := v.end
 	seen := map[string]bool{}
-	cur := name
-	for !seen[cur] {
-		seen[cur] = true
-		target := ""
-		for _, x := range answer {
-			if rr.Owner(x) != cur {
-				continue
-			}
-			switch v := x.(type) {
-			case *dns.CNAME:
-				target = dnsname.FromWire(v.Target)
-			case *dns.A:
-				if a, ok := netip.AddrFromSlice(v.A.To4()); ok {
-					addrs = append(addrs, a)
-				}
-			case *dns.AAAA:
-				if a, ok := netip.AddrFromSlice(v.AAAA); ok {
-					addrs = append(addrs, a.Unmap())
-				}
-			}
-		}
-		if target == "" {
-			return cur, addrs, false
-		}
-		cur = target
-		if !hasOwner(answer, cur) {
-			return cur, addrs, true
-		}
+	for _, n := range v.chain {
+		seen[n] = true
 	}
-	return cur, addrs, false
+	addrs := v.addrs
+	for depth := 0; v.open && !end.Loop && qtype != dns.TypeCNAME; depth++ {
+		if depth >= maxChain {
+			end.Rcode = "" // longer than we follow: not settled
+			break
+		}
+		// The chain ends in a target the answer holds nothing for:
+		// follow it ourselves.
+		next, err := r.query(ctx, end.Target, qtype)
+		if err != nil {
+			end.Rcode = ""
+			break
+		}
+		w := judge(end.Target, qtype, next)
+		r.keepChain(&w, next, source)
+		addrs = append(addrs, w.addrs...)
+		end.Rcode = w.state(next)
+		if w.alias {
+			end.Hops += w.end.Hops
+			end.Target = w.end.Target
+			for _, n := range w.chain[1:] {
+				if seen[n] {
+					end.Loop, end.Rcode = true, RcodeLoop
+				}
+				seen[n] = true
+			}
+			end.Loop = end.Loop || w.end.Loop
+		}
+		v.open = w.open
+	}
+	for _, a := range addrs {
+		r.addAddress(name, a)
+	}
+	if v.alias {
+		v.end = end
+		r.setChain(name, qtype, end)
+	}
+	return v
 }
 
-func hasOwner(answer []dns.RR, name string) bool {
-	for _, x := range answer {
-		if rr.Owner(x) == name {
-			return true
+// keepChain keeps the records of m that belong to v's chain, and notes
+// out-of-scope chain names as references.
+func (r *run) keepChain(v *verdict, m *dns.Msg, source string) {
+	for _, x := range m.Answer {
+		if !v.onChain(x) {
+			continue
+		}
+		r.addRecord(x, source)
+		if c, ok := x.(*dns.CNAME); ok {
+			r.addRef(dnsname.FromWire(c.Target), rr.Owner(x), "CNAME")
 		}
 	}
-	return false
+}
+
+// setChain records where name's alias chain ends. The answer to an A query
+// wins over others (NODATA for MX says less than NXDOMAIN for A).
+func (r *run) setChain(name string, qtype uint16, end ChainEnd) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st, ok := r.names[name]
+	if !ok {
+		return
+	}
+	if st.name.Chain == nil || qtype == dns.TypeA || st.name.Chain.Rcode == "" {
+		e := end
+		st.name.Chain = &e
+	}
 }
 
 // expandPending resolves every name waiting for expansion with the
@@ -320,8 +337,8 @@ func (r *run) verifyCandidates(ctx context.Context) bool {
 			return
 		}
 		r.noteLiveness(ctx, n, m)
-		if l, _ := r.liveness(n); l == passive.LiveNXDomain || m.Rcode != dns.RcodeSuccess {
-			return // gone, a wildcard's echo, or no usable answer
+		if l, known := r.liveness(n); !known || l == passive.LiveNXDomain {
+			return // no usable answer, gone, or a wildcard's echo
 		}
 		r.addName(n, cands[n])
 		r.absorb(ctx, n, dns.TypeA, m, SourceStandard)

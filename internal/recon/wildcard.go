@@ -34,7 +34,9 @@ type wildcardLevel struct {
 	// so answers are compared by shape (types and CNAME targets) only.
 	varying  bool
 	reprobes int
-	mu       sync.Mutex
+	// probed marks the types asked at this level after the first probe.
+	probed map[uint16]bool
+	mu     sync.Mutex
 }
 
 type wildcardCall struct {
@@ -83,7 +85,9 @@ func (r *run) probeLevel(ctx context.Context, parent string) *wildcardLevel {
 		}
 	})
 	for i, m := range msgs {
-		if m == nil || m.Rcode != dns.RcodeSuccess {
+		// A wildcard CNAME whose target is gone answers NXDOMAIN with the
+		// CNAME: the random name exists all the same.
+		if m == nil || !judge(probes[i].name, probes[i].qtype, m).exists {
 			continue
 		}
 		w.exists = true
@@ -191,7 +195,12 @@ func (r *run) wildcardEcho(ctx context.Context, name string, qtype uint16, m *dn
 	sig := signature(name, m)
 	explained, known := w.explains(qtype, sig)
 	if !known {
-		return false
+		// The level was not probed for this type (SRV, TXT policy
+		// names, PTR): ask a random name for it now.
+		r.probeType(ctx, w, qtype)
+		if explained, known = w.explains(qtype, sig); !known {
+			return false
+		}
 	}
 	if explained {
 		// In a signed zone, ask again with DNSSEC OK: the signatures tell
@@ -222,6 +231,30 @@ func (r *run) wildcardEcho(ctx context.Context, name string, qtype uint16, m *dn
 	return false
 }
 
+// probeType asks a random name at level w for qtype, once per level and
+// type, and adds what the wildcard answers (NXDOMAIN leaves the type
+// unknown: the level's wildcard does not answer it).
+func (r *run) probeType(ctx context.Context, w *wildcardLevel, qtype uint16) {
+	w.mu.Lock()
+	if w.probed == nil {
+		w.probed = map[uint16]bool{}
+	}
+	if w.probed[qtype] {
+		w.mu.Unlock()
+		return
+	}
+	w.probed[qtype] = true
+	w.mu.Unlock()
+	name := randomLabel() + "." + w.parent
+	m, err := r.query(ctx, name, qtype)
+	if err != nil || !judge(name, qtype, m).exists {
+		return
+	}
+	w.mu.Lock()
+	w.add(qtype, signature(name, m))
+	w.mu.Unlock()
+}
+
 // nodataEcho settles a name that has no records of the asked type under a
 // wildcard that has none either: it is an echo when its answers for the
 // types the wildcard does have match the wildcard's.
@@ -238,7 +271,7 @@ func (r *run) nodataEcho(ctx context.Context, name string, asked uint16, w *wild
 			continue
 		}
 		m, err := r.query(ctx, name, t)
-		if err != nil || m.Rcode != dns.RcodeSuccess {
+		if err != nil || !judge(name, t, m).exists {
 			return true
 		}
 		explained, _ := w.explains(t, signature(name, m))
@@ -265,7 +298,7 @@ func (r *run) reprobe(ctx context.Context, w *wildcardLevel) bool {
 	w.mu.Unlock()
 	name := randomLabel() + "." + w.parent
 	m, err := r.query(ctx, name, dns.TypeA)
-	if err != nil || m.Rcode != dns.RcodeSuccess {
+	if err != nil || !judge(name, dns.TypeA, m).exists {
 		return false
 	}
 	sig := signature(name, m)
