@@ -110,16 +110,16 @@ type Nameserver struct {
 type Server struct {
 	Address string `json:"address"`
 	// Responding is false when the address never answered.
-	Responding    bool   `json:"responding"`
-	Authoritative bool   `json:"authoritative"`
+	Responding    bool `json:"responding"`
+	Authoritative bool `json:"authoritative"`
 	// AXFR and IXFR are the transfer outcomes (allowed, partial,
 	// refused, failed, skipped), with the records received.
-	AXFR          string `json:"axfr"`
-	AXFRRecords   int    `json:"axfr_records,omitempty"`
-	IXFR          string `json:"ixfr"`
-	IXFRRecords   int    `json:"ixfr_records,omitempty"`
-	Serial        uint32 `json:"serial"`
-	Recursion     bool   `json:"recursion"`
+	AXFR        string `json:"axfr"`
+	AXFRRecords int    `json:"axfr_records,omitempty"`
+	IXFR        string `json:"ixfr"`
+	IXFRRecords int    `json:"ixfr_records,omitempty"`
+	Serial      uint32 `json:"serial"`
+	Recursion   bool   `json:"recursion"`
 	// CHAOS-class identity answers and NSID (RFC 5001); empty when not given.
 	Version       string `json:"version,omitempty"`
 	VersionServer string `json:"version_server,omitempty"`
