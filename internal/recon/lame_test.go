@@ -109,7 +109,7 @@ func TestLameDelegation(t *testing.T) {
 				if len(ns) != 2 {
 					t.Errorf("parent-side NS records %v, want 2; records %+v", ns, r.Records)
 				}
-				if !slices.ContainsFunc(r.Gaps, func(g Gap) bool { return g.Stage == "nameservers" && g.Subject == "umbrella.test" }) {
+				if !slices.ContainsFunc(r.Gaps, func(g Gap) bool { return g.Stage == "nameservers" && g.Zone == "umbrella.test" }) {
 					t.Errorf("gaps %+v do not say that no server answers", r.Gaps)
 				}
 			})

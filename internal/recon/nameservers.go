@@ -3,6 +3,7 @@ package recon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"sort"
@@ -267,9 +268,9 @@ func (r *run) server(ctx context.Context, z *Zone, addr netip.Addr) Server {
 			if serial > 0 {
 				serial--
 			}
-			outcome, _ := r.transfer(ctx, z, ap, dns.TypeIXFR, serial)
+			outcome, n := r.transfer(ctx, z, ap, dns.TypeIXFR, serial)
 			mu.Lock()
-			s.IXFR = outcome
+			s.IXFR, s.IXFRRecords = outcome, n
 			mu.Unlock()
 		})
 	}
@@ -304,50 +305,86 @@ func (r *run) chaos(ctx context.Context, ap netip.AddrPort, name string) string 
 	return strings.Join(parts, " ")
 }
 
-// transfer tries AXFR or IXFR of zone z from ap and keeps what it gets.
-// It returns the outcome and the number of records received.
+// transfer tries AXFR or IXFR of zone z from ap and keeps what it gets,
+// within the per-transfer caps (Options.TransferMaxRecords,
+// Options.TransferTimeout). It returns the outcome and the number of
+// records received: a transfer cut short by a cap, by the end of the run
+// or by the server is "partial" and its records are kept.
 func (r *run) transfer(ctx context.Context, z *Zone, ap netip.AddrPort, qtype uint16, serial uint32) (string, int) {
-	source := SourceAXFR
+	source, stage := SourceAXFR, "axfr"
 	if qtype == dns.TypeIXFR {
-		source = SourceIXFR
+		source, stage = SourceIXFR, "ixfr"
 	}
 	r.plan(1)
 	defer r.done(1)
+	tctx, cancel := context.WithTimeout(ctx, r.opts.TransferTimeout)
+	defer cancel()
 	n := 0
 	var firstErr error
-	for env := range r.ex.Transfer(ctx, ap, z.Name, qtype, serial) {
+	capped := ""
+	for env := range r.ex.Transfer(tctx, ap, z.Name, qtype, serial) {
 		if env.Err != nil {
 			if firstErr == nil {
 				firstErr = env.Err
 			}
 			continue
 		}
+		if capped != "" {
+			continue // draining what was sent before the cancellation
+		}
 		for _, x := range env.RR {
+			if n >= r.opts.TransferMaxRecords {
+				capped = fmt.Sprintf("stopped at the cap of %d records (--axfr-max-records)", r.opts.TransferMaxRecords)
+				cancel()
+				break
+			}
 			n++
 			r.addName(rr.Owner(x), source)
 			r.addRecord(x, source)
 		}
 	}
 	switch {
+	case capped == "" && ctx.Err() != nil:
+		capped = "the run was stopped"
+	case capped == "" && tctx.Err() != nil:
+		capped = fmt.Sprintf("still sending after %v (--axfr-timeout)", r.opts.TransferTimeout)
+	case capped == "" && errors.Is(firstErr, resolver.ErrTransferTooLarge):
+		capped = errText(firstErr)
+	}
+	switch {
+	case capped != "" && n > 0:
+		r.gap(Gap{Stage: stage, Zone: z.Name, Server: ap.Addr().String(), Reason: fmt.Sprintf("%d records kept; %s", n, capped)})
+		r.keepTransferred(z, qtype)
+		return TransferPartial, n
 	case firstErr == nil && n > 0:
-		if qtype == dns.TypeAXFR {
-			r.mu.Lock()
-			r.transferred[z.Name] = true
-			r.mu.Unlock()
-		}
+		r.keepTransferred(z, qtype)
 		return TransferAllowed, n
 	case isRefusal(firstErr):
 		return TransferRefused, n
 	case n > 0:
 		// Part of the zone arrived before the transfer broke: data leaked.
-		r.log.Debug("transfer broke off", "zone", z.Name, "server", ap, "records", n, "err", firstErr)
-		return TransferAllowed, n
+		r.gap(Gap{Stage: stage, Zone: z.Name, Server: ap.Addr().String(), Reason: fmt.Sprintf("%d records kept; the transfer broke off: %s", n, errText(firstErr))})
+		r.keepTransferred(z, qtype)
+		return TransferPartial, n
 	default:
 		if firstErr != nil {
 			r.log.Debug("transfer failed", "zone", z.Name, "server", ap, "type", dns.TypeToString[qtype], "err", firstErr)
 		}
 		return TransferFailed, 0
 	}
+}
+
+// keepTransferred notes that a transfer gave us zone z's content: its
+// names are not asked for their types again (a partial transfer too: the
+// names it brought came with their records, and a hostile server that
+// streams invented names must not turn into millions of queries).
+func (r *run) keepTransferred(z *Zone, qtype uint16) {
+	if qtype != dns.TypeAXFR {
+		return
+	}
+	r.mu.Lock()
+	r.transferred[z.Name] = true
+	r.mu.Unlock()
 }
 
 // isRefusal reports whether a transfer error is the server saying no

@@ -72,10 +72,28 @@ type Options struct {
 	PTRPrefix6 int
 	PTRMax     int
 
-	// NSEC3MaxQueries bounds the queries spent collecting one NSEC3 chain;
-	// default 200,000. WalkMax bounds NSEC walk steps; default 1,000,000.
+	// NSEC3MaxQueries bounds the queries spent collecting one zone's
+	// NSEC3 chain and WalkMax the steps of one zone's NSEC walk; default
+	// DefaultWalkMax each. WalkTimeout bounds the time spent on one
+	// zone's chain (walk or collection, and again cracking); default
+	// DefaultWalkTimeout. A chain that did not close by then is kept and
+	// says why it stopped (Zone.WalkStopped, NSEC3Info.Stopped).
 	NSEC3MaxQueries int
 	WalkMax         int
+	WalkTimeout     time.Duration
+
+	// MaxTime bounds the whole run; when it runs out the run stops, and
+	// the Result holds what was found, marked partial (Complete false, a
+	// "max-time" gap), with a nil error. Default 0: no bound.
+	MaxTime time.Duration
+
+	// TransferMaxRecords caps the records kept from one zone transfer
+	// (AXFR or IXFR, per server address); default
+	// DefaultTransferMaxRecords. TransferTimeout caps its duration;
+	// default DefaultTransferTimeout. A transfer that reaches either is
+	// kept and reported as partial.
+	TransferMaxRecords int
+	TransferTimeout    time.Duration
 
 	// NameserverPort is the port used for direct queries to nameserver
 	// addresses; default 53. Only the in-process demo world changes it.
@@ -120,6 +138,18 @@ type Options struct {
 	Now func() time.Time
 }
 
+// Default limits.
+const (
+	// DefaultTransferMaxRecords and DefaultTransferTimeout bound one zone
+	// transfer. See Options.
+	DefaultTransferMaxRecords = 1_000_000
+	DefaultTransferTimeout    = 60 * time.Second
+	// DefaultWalkMax and DefaultWalkTimeout bound one zone's NSEC walk or
+	// NSEC3 collection. See Options.
+	DefaultWalkMax     = 100_000
+	DefaultWalkTimeout = 60 * time.Second
+)
+
 // Annotator is the address intelligence recon needs; *ipintel.Annotator
 // implements it.
 type Annotator interface {
@@ -159,13 +189,22 @@ func (o *Options) fill() {
 		o.PTRMax = 65536
 	}
 	if o.NSEC3MaxQueries == 0 {
-		o.NSEC3MaxQueries = 200000
+		o.NSEC3MaxQueries = DefaultWalkMax
 	}
 	if o.WalkMax == 0 {
-		o.WalkMax = 1000000
+		o.WalkMax = DefaultWalkMax
+	}
+	if o.WalkTimeout == 0 {
+		o.WalkTimeout = DefaultWalkTimeout
 	}
 	if o.NameserverPort == 0 {
 		o.NameserverPort = 53
+	}
+	if o.TransferMaxRecords == 0 {
+		o.TransferMaxRecords = DefaultTransferMaxRecords
+	}
+	if o.TransferTimeout == 0 {
+		o.TransferTimeout = DefaultTransferTimeout
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 1000
@@ -191,7 +230,8 @@ func (o *Options) validate() error {
 	if o.PTRPrefix6 < 104 || o.PTRPrefix6 > 128 {
 		return fmt.Errorf("recon: IPv6 PTR sweep prefix /%d out of range /104../128", o.PTRPrefix6)
 	}
-	if o.PTRMax < 0 || o.MaxNames < 0 || o.NSEC3MaxQueries < 0 || o.WalkMax < 0 || o.MaxAlterations < 0 {
+	if o.PTRMax < 0 || o.MaxNames < 0 || o.NSEC3MaxQueries < 0 || o.WalkMax < 0 || o.MaxAlterations < 0 ||
+		o.TransferMaxRecords < 0 || o.TransferTimeout < 0 || o.WalkTimeout < 0 || o.MaxTime < 0 {
 		return errors.New("recon: limits must not be negative")
 	}
 	return nil
@@ -199,8 +239,10 @@ func (o *Options) validate() error {
 
 // Run discovers domain (any case, Unicode accepted) through ex. It returns
 // the Result even when some stages failed; the error is non-nil only when
-// the domain could not be examined at all (invalid name, no resolver
-// answer, NXDOMAIN) or ctx ended.
+// the domain could not be examined at all (invalid name, NXDOMAIN at its
+// parent, no server answering on the way to it) or ctx ended. When ctx
+// ends (or Options.MaxTime runs out) the Result holds everything found so
+// far, marked partial; only the end of ctx is returned as an error.
 func Run(ctx context.Context, ex Exchanger, domain string, opts Options) (*Result, error) {
 	opts.fill()
 	if err := opts.validate(); err != nil {
@@ -215,14 +257,45 @@ func Run(ctx context.Context, ex Exchanger, domain string, opts Options) (*Resul
 	}
 	r := newRun(ex, apex, opts)
 	r.res.Started = opts.Now().UTC()
-	err = r.run(ctx)
+	runCtx := ctx
+	if opts.MaxTime > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, opts.MaxTime)
+		defer cancel()
+	}
+	err = r.run(runCtx)
+	switch {
+	case ctx.Err() != nil:
+		r.partial("interrupted", "the run was stopped")
+		err = ctx.Err()
+	case runCtx.Err() != nil:
+		r.partial("max-time", fmt.Sprintf("--max-time %v reached", opts.MaxTime))
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = nil
+		}
+	}
 	r.finish()
 	return r.res, err
+}
+
+// partial marks the result as cut short, naming the stage that was
+// running.
+func (r *run) partial(stage, why string) {
+	at, _ := r.current.Load().(string)
+	if at != "" {
+		why += " during stage " + at
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.res.MarkPartial(Gap{Stage: stage, Reason: why})
 }
 
 // run holds the state of one Run. Maps are guarded by mu; stages run
 // concurrently and call the add* methods.
 type run struct {
+	// root is the context of the whole run (stages derive budgets from
+	// it; stopped asks whether it ended).
+	root   context.Context
 	ex     *countingExchanger
 	opts   Options
 	apex   string
@@ -245,8 +318,10 @@ type run struct {
 	// candidates are in-scope names that data mentions, waiting to be
 	// verified, with the source that mentioned them.
 	candidates map[string]string
-	// transferred marks zones whose content a zone transfer gave us.
+	// transferred marks zones whose content a zone transfer gave us; cuts
+	// marks the owners of NS records seen (zone apexes and delegations).
 	transferred map[string]bool
+	cuts        map[string]bool
 	// sweepExtra are addresses from SPF ranges whose neighbourhood the
 	// next PTR sweep covers.
 	sweepExtra []netip.Addr
@@ -262,6 +337,8 @@ type run struct {
 	// query says of a name's existence today.
 	passive map[string]passive.NameInfo
 	live    map[string]passive.Liveness
+	// bitmaps holds the types an NSEC or NSEC3 record lists for a name.
+	bitmaps map[string][]uint16
 	// chains holds the NSEC3 chain collected for each NSEC3 zone.
 	chains map[string]*nsec3Chain
 	// auth lists, per zone, the addresses that answered authoritatively.
@@ -276,6 +353,9 @@ type run struct {
 
 	wcMu    sync.Mutex
 	wcCalls map[string]*wildcardCall
+
+	// current is the stage running now (a string).
+	current atomic.Value
 }
 
 type nameState struct {
@@ -302,6 +382,7 @@ func newRun(ex Exchanger, apex string, opts Options) *run {
 		swept:       map[netip.Prefix]bool{},
 		knownAddr:   map[netip.Addr]bool{},
 		transferred: map[string]bool{},
+		cuts:        map[string]bool{},
 		unreachable: map[string]string{},
 		auth:        map[string][]netip.AddrPort{},
 		wcCalls:     map[string]*wildcardCall{},
@@ -317,6 +398,7 @@ func newRun(ex Exchanger, apex string, opts Options) *run {
 }
 
 func (r *run) stage(name string) {
+	r.current.Store(name)
 	if p := r.opts.Progress; p != nil {
 		p.Stage.Store(name)
 	}
@@ -324,6 +406,7 @@ func (r *run) stage(name string) {
 }
 
 func (r *run) run(ctx context.Context) error {
+	r.root = ctx
 	if r.opts.PassiveOnly {
 		// Not one packet about the target: what passive sources say, and
 		// address intelligence (which asks databases and Team Cymru, never
@@ -474,7 +557,7 @@ func (r *run) zone(ctx context.Context, name string) error {
 func (r *run) viaDelegation(ctx context.Context, z *Zone, why string) bool {
 	d, err := r.delegationOf(ctx, z.Name)
 	if err != nil {
-		r.gap(Gap{Stage: "resolver", Subject: z.Name, Reason: why})
+		r.gap(Gap{Stage: "resolver", Zone: z.Name, Reason: why})
 		return false
 	}
 	for _, x := range d.records {
@@ -486,11 +569,11 @@ func (r *run) viaDelegation(ctx context.Context, z *Zone, why string) bool {
 	auth := append([]netip.AddrPort(nil), r.auth[z.Name]...)
 	r.mu.Unlock()
 	if len(auth) == 0 {
-		r.gap(Gap{Stage: "nameservers", Subject: z.Name,
+		r.gap(Gap{Stage: "nameservers", Zone: z.Name,
 			Reason: why + "; no nameserver of the delegation answers authoritatively: the zone's records, DNSSEC chain, services and names could not be enumerated"})
 		return false
 	}
-	r.gap(Gap{Stage: "resolver", Subject: z.Name, Reason: why + "; the zone's names were asked at its authoritative servers directly"})
+	r.gap(Gap{Stage: "resolver", Zone: z.Name, Reason: why + "; the zone's names were asked at its authoritative servers directly"})
 	r.route(z.Name, auth)
 	r.mu.Lock()
 	for _, a := range auth {
@@ -631,6 +714,10 @@ func (r *run) emit(ev Event) {
 	r.opts.OnEvent(ev)
 }
 
+// stopped reports whether the run as a whole was stopped (interrupted,
+// out of time), as opposed to a stage running out of its own budget.
+func (r *run) stopped() bool { return r.root.Err() != nil }
+
 // inScope reports whether name is at or below the target domain.
 func (r *run) inScope(name string) bool { return dnsname.IsSubdomain(name, r.apex) }
 
@@ -699,6 +786,9 @@ func (r *run) addRecord(x dns.RR, source string) {
 	}
 	r.records[key] = len(r.res.Records)
 	r.res.Records = append(r.res.Records, rec)
+	if h.Rrtype == dns.TypeNS {
+		r.cuts[owner] = true
+	}
 	if st, ok := r.names[owner]; ok {
 		switch a := x.(type) {
 		case *dns.A:

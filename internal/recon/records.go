@@ -2,6 +2,7 @@ package recon
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -93,7 +94,19 @@ func (r *run) typesFor(name string) []uint16 {
 		return nil
 	}
 	types := nameTypes
+	bitmap, walked := r.bitmaps[name]
 	switch {
+	case walked && slices.Contains(bitmap, dns.TypeCNAME):
+		// An alias: an A query follows its chain.
+		types = []uint16{dns.TypeA}
+	case walked:
+		// The denial chain listed the types the name holds: ask those.
+		types = nil
+		for _, t := range nameTypes {
+			if slices.Contains(bitmap, t) {
+				types = append(types, t)
+			}
+		}
 	case strings.HasPrefix(name, "_"):
 		types = []uint16{dns.TypeSRV, dns.TypeTXT}
 	case r.names[name] != nil && onlyFrom(r.names[name].name.Sources, SourceBruteforce):
@@ -108,6 +121,18 @@ func (r *run) typesFor(name string) []uint16 {
 		out = append(out, t)
 	}
 	return out
+}
+
+// noteTypes keeps the type bitmap an NSEC or NSEC3 record gave for name:
+// expansion asks only those types (a hostile chain that invents names
+// costs one query per name, not one per type).
+func (r *run) noteTypes(name string, bitmap []uint16) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.bitmaps == nil {
+		r.bitmaps = map[string][]uint16{}
+	}
+	r.bitmaps[name] = bitmap
 }
 
 // markAnswered notes that name answered qtype (NOERROR), and that it is an
@@ -276,18 +301,22 @@ func isZoneApexName(r *run, name string) bool {
 	return ok
 }
 
-// coveredByTransfer reports whether name lies in a zone whose full content
-// a zone transfer already gave us (so asking its types again adds nothing).
+// coveredByTransfer reports whether name lies in a zone whose content a
+// zone transfer already gave us (so asking its types again adds nothing):
+// its closest enclosing zone cut — a zone enumerated, or an owner of NS
+// records seen, such as a delegation inside a transferred zone — was
+// transferred.
 func (r *run) coveredByTransfer(name string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	best := ""
-	for z := range r.zones {
-		if dnsname.IsSubdomain(name, z) && len(z) > len(best) {
-			best = z
+	for n := name; ; n = dnsname.Parent(n) {
+		if _, zone := r.zones[n]; zone || r.cuts[n] {
+			return r.transferred[n]
+		}
+		if n == "." {
+			return false
 		}
 	}
-	return best != "" && r.transferred[best]
 }
 
 // candidate queues a name that record data mentions; it becomes a
@@ -330,6 +359,11 @@ func (r *run) verifyCandidates(ctx context.Context) bool {
 		n := names[i]
 		if r.hasName(n) {
 			r.addName(n, cands[n])
+			return
+		}
+		if r.coveredByTransfer(n) {
+			// Not in the zone's transfer: it does not exist (or is a
+			// wildcard's), or lies past a capped transfer's end.
 			return
 		}
 		m, err := r.query(ctx, n, dns.TypeA)

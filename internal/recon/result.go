@@ -1,6 +1,7 @@
 package recon
 
 import (
+	"slices"
 	"time"
 
 	"github.com/dnsscout/dnsscout/internal/baseline/change"
@@ -80,14 +81,25 @@ type Result struct {
 // Partial reports whether the run stopped before every stage had run.
 func (r *Result) Partial() bool { return r.Complete != nil && !*r.Complete }
 
+// MarkPartial marks the result as cut short, for the reason g gives.
+func (r *Result) MarkPartial(g Gap) {
+	incomplete := false
+	r.Complete = &incomplete
+	if !slices.Contains(r.Gaps, g) {
+		r.Gaps = append(r.Gaps, g)
+	}
+}
+
 // Gap is one part of a run that was not covered, and why.
 type Gap struct {
 	// Stage is "interrupted", "max-time", "resolver", "nameservers",
 	// "axfr", "ixfr", "nsec" or "nsec3".
 	Stage string `json:"stage"`
-	// Subject is the zone or the server ("name (address)") concerned.
-	Subject string `json:"subject"`
-	Reason  string `json:"reason"`
+	// Zone and Server (an address) say what it concerns, when it
+	// concerns one zone or one server.
+	Zone   string `json:"zone,omitempty"`
+	Server string `json:"server,omitempty"`
+	Reason string `json:"reason"`
 }
 
 // Nameserver is one NS name of a zone and what each of its addresses said.

@@ -41,6 +41,16 @@ func writeMarkdownDomain(ew *errWriter, v *view) {
 		head += " (" + mdCode(v.DomainUnicode) + ")"
 	}
 	ew.printf("## %s\n\n", head)
+	if v.Partial != "" {
+		ew.printf("> **%s**\n\n", mdText(v.Partial))
+	}
+	if len(v.Gaps) > 0 {
+		ew.printf("Not covered:\n\n")
+		for _, g := range v.Gaps {
+			ew.printf("- %s\n", mdText(g))
+		}
+		ew.printf("\n")
+	}
 	var facts []string
 	if v.Started != "" {
 		facts = append(facts, "started "+v.Started)

@@ -58,6 +58,12 @@ func writeTable(w io.Writer, results []*recon.Result, opts Options) error {
 			head += " (" + v.DomainUnicode + ")"
 		}
 		ew.printf("%s\n", paint("\x1b[1m", "== "+head))
+		if v.Partial != "" {
+			ew.printf("%s\n", paint("\x1b[1;31m", "!! "+v.Partial))
+		}
+		for _, g := range v.Gaps {
+			ew.printf("not covered: %s\n", tabSafe(g))
+		}
 		var facts []string
 		if v.Started != "" {
 			facts = append(facts, "started "+v.Started)
