@@ -10,6 +10,7 @@ import (
 
 	"github.com/dnsscout/dnsscout/internal/dnsname"
 	"github.com/dnsscout/dnsscout/internal/finding"
+	"github.com/dnsscout/dnsscout/internal/recon"
 )
 
 // cnameChain follows the CNAME records of an answer from name and returns
@@ -33,11 +34,22 @@ func cnameChain(m *dns.Msg, name string) []string {
 	return chain
 }
 
-func checkDanglingCNAME(ctx context.Context, env *Env) ([]finding.Finding, error) {
-	if env.Exchanger == nil {
-		env.Logger.Info("dangling-cname skipped: offline")
-		return nil, nil
+// chainEnds returns, per alias name of the result, where recon saw its
+// chain end.
+func (e *Env) chainEnds() map[string]recon.ChainEnd {
+	out := map[string]recon.ChainEnd{}
+	for _, n := range e.Result.Names {
+		if n.Chain != nil {
+			out[dnsname.FromWire(n.Name)] = *n.Chain
+		}
 	}
+	return out
+}
+
+func checkDanglingCNAME(ctx context.Context, env *Env) ([]finding.Finding, error) {
+	// Offline (or when a lookup settles nothing), the chain end recon
+	// recorded for the alias is the evidence.
+	ends := env.chainEnds()
 	type pair struct{ owner, target string }
 	var pairs []pair
 	for _, r := range env.recordsOf(dns.TypeCNAME) {
@@ -53,10 +65,18 @@ func checkDanglingCNAME(ctx context.Context, env *Env) ([]finding.Finding, error
 	err := env.forEach(ctx, len(pairs), func(i int) {
 		p := pairs[i]
 		st, m := env.exists(ctx, p.target, dns.TypeA)
-		if st != stateNXDomain {
+		var chain []string
+		switch end, seen := ends[p.owner]; {
+		case st == stateNXDomain:
+			chain = cnameChain(m, p.target)
+		case st == stateUnknown && seen && end.Rcode == "NXDOMAIN":
+			chain = []string{p.target}
+			if end.Target != p.target {
+				chain = append(chain, end.Target)
+			}
+		default:
 			return
 		}
-		chain := cnameChain(m, p.target)
 		end := chain[len(chain)-1]
 		ev := []string{fmt.Sprintf("%s CNAME %s: the target does not exist (NXDOMAIN)", p.owner, p.target)}
 		if len(chain) > 1 {

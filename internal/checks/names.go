@@ -104,6 +104,21 @@ func checkInternalNameLeak(_ context.Context, env *Env) ([]finding.Finding, erro
 			}
 		}
 	}
+	// An alias whose chain leaves scope and ends in a private namespace
+	// leaks it too, though the hop that points there is not in scope.
+	for owner, end := range env.chainEnds() {
+		suffix, why, ok := privateNamespace(dnsname.FromWire(end.Target), audited)
+		if !ok {
+			continue
+		}
+		line := fmt.Sprintf("CNAME chain ends at %s: .%s is %s", end.Target, suffix, why)
+		if suffix == "" {
+			line = fmt.Sprintf("CNAME chain ends at %s, which is %s", end.Target, why)
+		}
+		if !slices.Contains(byOwner[owner], line) {
+			byOwner[owner] = append(byOwner[owner], line)
+		}
+	}
 	var out []finding.Finding
 	for owner, ev := range byOwner {
 		slices.Sort(ev)

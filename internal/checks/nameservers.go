@@ -55,12 +55,16 @@ func cmpStrings(pairs ...string) int {
 func checkAXFR(_ context.Context, env *Env) ([]finding.Finding, error) {
 	var out []finding.Finding
 	for _, s := range env.servers() {
-		if s.srv.AXFR != recon.TransferAllowed {
+		if s.srv.AXFR != recon.TransferAllowed && s.srv.AXFR != recon.TransferPartial {
 			continue
 		}
 		ev := fmt.Sprintf("AXFR of zone %s from %s succeeded", s.zone, s.srv.Address)
 		if s.srv.AXFRRecords > 0 {
 			ev = fmt.Sprintf("AXFR of zone %s from %s returned %d records", s.zone, s.srv.Address, s.srv.AXFRRecords)
+		}
+		if s.srv.AXFR == recon.TransferPartial {
+			ev = fmt.Sprintf("AXFR of zone %s from %s sent %d records before recon stopped reading (%s)",
+				s.zone, s.srv.Address, s.srv.AXFRRecords, env.gapReason("axfr", s.zone, s.srv.Address))
 		}
 		out = append(out, newFinding("axfr-allowed", finding.High, serverSubject(s.ns.Name, s.srv.Address), ev))
 	}
@@ -70,7 +74,7 @@ func checkAXFR(_ context.Context, env *Env) ([]finding.Finding, error) {
 func checkIXFR(_ context.Context, env *Env) ([]finding.Finding, error) {
 	var out []finding.Finding
 	for _, s := range env.servers() {
-		if s.srv.IXFR != recon.TransferAllowed {
+		if s.srv.IXFR != recon.TransferAllowed && s.srv.IXFR != recon.TransferPartial {
 			continue
 		}
 		out = append(out, newFinding("ixfr-allowed", finding.Medium, serverSubject(s.ns.Name, s.srv.Address),
@@ -158,7 +162,26 @@ func checkHostnameDisclosure(_ context.Context, env *Env) ([]finding.Finding, er
 	return out, nil
 }
 
+// gapReason returns what recon says stopped one stage for a zone at a
+// server (a capped transfer), or "partial" when it says nothing.
+func (e *Env) gapReason(stage, zone, server string) string {
+	for _, g := range e.Result.Gaps {
+		if g.Stage == stage && dnsname.FromWire(g.Zone) == zone && g.Server == server {
+			return g.Reason
+		}
+	}
+	return "partial"
+}
+
 func checkLameDelegation(_ context.Context, env *Env) ([]finding.Finding, error) {
+	// A zone none of whose delegated servers answers with authority is
+	// unreachable: every lame server of it is a high finding.
+	answering := map[string]bool{}
+	for _, s := range env.servers() {
+		if delegated(s.ns) && s.srv.Responding && s.srv.Authoritative {
+			answering[s.zone] = true
+		}
+	}
 	var out []finding.Finding
 	for _, s := range env.servers() {
 		if !delegated(s.ns) {
@@ -176,7 +199,13 @@ func checkLameDelegation(_ context.Context, env *Env) ([]finding.Finding, error)
 		if why := strings.TrimPrefix(s.srv.Error, "not authoritative: "); why != "" {
 			ev += ": " + why
 		}
-		out = append(out, newFinding("lame-delegation", finding.Medium, serverSubject(s.ns.Name, s.srv.Address), ev))
+		sev := finding.Medium
+		evidence := []string{ev}
+		if !answering[s.zone] {
+			sev = finding.High
+			evidence = append(evidence, fmt.Sprintf("no delegated nameserver of %s answers for it: the zone is unreachable", s.zone))
+		}
+		out = append(out, newFinding("lame-delegation", sev, serverSubject(s.ns.Name, s.srv.Address), evidence...))
 	}
 	return out, nil
 }
