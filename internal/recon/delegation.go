@@ -289,11 +289,25 @@ func (r *run) routeFor(name string) []netip.AddrPort {
 	}
 }
 
-// routeDirect asks the routed servers (in turn, starting at a different one
-// each time) and returns the first authoritative answer. A referral to a
-// sub-zone, or no answer from any of them, sends the query to the
-// resolver.
+// routeDirect asks the routed servers of a zone and returns the first
+// authoritative answer. A referral to a sub-zone, or no answer from any of
+// them, sends the query to the resolver.
 func (r *run) routeDirect(ctx context.Context, servers []netip.AddrPort, q resolver.Query) (*resolver.Response, error) {
+	resp, lastErr := r.askAuth(ctx, servers, q)
+	if resp != nil || ctx.Err() != nil {
+		return resp, lastErr
+	}
+	resp, err := r.ex.Exchange(ctx, q)
+	if err != nil && lastErr != nil {
+		return nil, fmt.Errorf("%w (and the zone's own servers: %v)", err, lastErr)
+	}
+	return resp, err
+}
+
+// askAuth asks authoritative servers (in turn, starting at a different one
+// each time, without recursion) and returns the first answer that is
+// neither SERVFAIL, REFUSED nor a referral; nil when none gives one.
+func (r *run) askAuth(ctx context.Context, servers []netip.AddrPort, q resolver.Query) (*resolver.Response, error) {
 	q.RD = false
 	start := int(r.routeNext.Add(1))
 	var lastErr error
@@ -312,15 +326,26 @@ func (r *run) routeDirect(ctx context.Context, servers []netip.AddrPort, q resol
 			continue
 		}
 		if !m.Authoritative && isReferral(dnsname.FromWire(q.Name), m) {
-			break
+			return nil, nil // a sub-zone: the resolver's business
 		}
 		return resp, nil
 	}
-	resp, err := r.ex.Exchange(ctx, q)
-	if err != nil && lastErr != nil {
-		return nil, fmt.Errorf("%w (and the zone's own servers: %v)", err, lastErr)
+	return nil, lastErr
+}
+
+// authFor returns the servers that answered authoritatively for the
+// closest zone enumerated that encloses name.
+func (r *run) authFor(name string) []netip.AddrPort {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for n := name; ; n = dnsname.Parent(n) {
+		if _, zone := r.zones[n]; zone {
+			return r.auth[n]
+		}
+		if n == "." {
+			return nil
+		}
 	}
-	return resp, err
 }
 
 // gap notes a part of the run that could not be covered.

@@ -40,6 +40,9 @@ type verdict struct {
 	// where the chain stops and what was answered there.
 	alias bool
 	end   ChainEnd
+	// dname: a DNAME owned by an ancestor rewrote the name (the name
+	// mirrors another zone's).
+	dname bool
 	// chain lists the names of the chain, name first: the only owners
 	// whose records in the answer are accepted (see onChain).
 	chain []string
@@ -99,6 +102,9 @@ func walkChain(name string, qtype uint16, m *dns.Msg) verdict {
 			case *dns.DNAME:
 				// A DNAME redirects the names below its owner.
 				if next == "" && owner != cur && dnsname.IsSubdomain(cur, owner) {
+					if cur == name {
+						v.dname = true
+					}
 					target := dnsname.FromWire(t.Target)
 					rest := strings.TrimSuffix(cur, "."+owner)
 					if target == "." {

@@ -848,12 +848,29 @@ func (r *run) queryOpts(ctx context.Context, q resolver.Query) (*dns.Msg, error)
 }
 
 // send sends one recursive query, or, for a name in a zone the resolver
-// cannot answer for, asks the zone's own servers (see routeFor).
+// cannot answer for, asks the zone's own servers (see routeFor). A
+// SERVFAIL or REFUSED from the resolver is asked again at the zone's
+// authoritative servers when they are known: an alias whose target's zone
+// is broken exists all the same, and its server says so where a resolver
+// gives up on the whole chain.
 func (r *run) send(ctx context.Context, q resolver.Query) (*resolver.Response, error) {
-	if servers := r.routeFor(dnsname.FromWire(q.Name)); servers != nil {
+	name := dnsname.FromWire(q.Name)
+	if servers := r.routeFor(name); servers != nil {
 		return r.routeDirect(ctx, servers, q)
 	}
-	return r.ex.Exchange(ctx, q)
+	resp, err := r.ex.Exchange(ctx, q)
+	switch {
+	case err == nil && resp.Msg.Rcode != dns.RcodeServerFailure && resp.Msg.Rcode != dns.RcodeRefused:
+		return resp, nil
+	case err != nil && !errors.Is(err, resolver.ErrTimeout):
+		return nil, err
+	}
+	if servers := r.authFor(name); len(servers) > 0 {
+		if auth, _ := r.askAuth(ctx, servers, q); auth != nil {
+			return auth, nil
+		}
+	}
+	return resp, err
 }
 
 // direct sends one query to a chosen server.

@@ -26,6 +26,9 @@ type wildcardLevel struct {
 	parent string
 	// exists is true when random names below parent do not get NXDOMAIN.
 	exists bool
+	// dname is true when a DNAME above rewrites the names below parent:
+	// they mirror another zone and are no discoveries of this one.
+	dname bool
 	// answers is the union, per query type, of the answer signatures seen
 	// for random names (see signature).
 	answers map[uint16]map[string]bool
@@ -87,14 +90,24 @@ func (r *run) probeLevel(ctx context.Context, parent string) *wildcardLevel {
 	for i, m := range msgs {
 		// A wildcard CNAME whose target is gone answers NXDOMAIN with the
 		// CNAME: the random name exists all the same.
-		if m == nil || !judge(probes[i].name, probes[i].qtype, m).exists {
+		if m == nil {
+			continue
+		}
+		v := judge(probes[i].name, probes[i].qtype, m)
+		if v.dname {
+			w.exists, w.dname = true, true
+			continue
+		}
+		if !v.exists {
 			continue
 		}
 		w.exists = true
 		w.add(probes[i].qtype, signature(probes[i].name, m))
 		r.recordWildcard(parent, probes[i].name, m)
 	}
-	if w.exists {
+	if w.dname {
+		r.log.Debug("names below are rewritten by a DNAME", "level", parent)
+	} else if w.exists {
 		r.log.Debug("wildcard", "level", "*."+parent)
 	}
 	return w
@@ -185,6 +198,9 @@ func (r *run) wildcardEcho(ctx context.Context, name string, qtype uint16, m *dn
 	w := r.wildcardAt(ctx, parent)
 	if !w.exists {
 		return false
+	}
+	if w.dname {
+		return true
 	}
 	// A signed answer tells directly: an RRSIG whose label count is
 	// smaller than the owner's was made for a wildcard expansion (RFC 4035
