@@ -314,11 +314,8 @@ func (r *Resolver) transfer(ctx context.Context, s *server, q *question, serial 
 			s.responses.Add(1)
 		}
 		rrs, done, d, err := x.message(b)
-		if err != nil {
-			if d != dropNone {
-				r.drop(d)
-			}
-			return err
+		if d != dropNone {
+			r.drop(d)
 		}
 		if len(rrs) > 0 {
 			select {
@@ -328,6 +325,9 @@ func (r *Resolver) transfer(ctx context.Context, s *server, q *question, serial 
 			case <-r.ctx.Done():
 				return ErrClosed
 			}
+		}
+		if err != nil {
+			return err
 		}
 		if done {
 			return nil
@@ -354,7 +354,8 @@ type xfrState struct {
 
 // message validates one message and returns the records to pass on,
 // whether the transfer is complete, and on error the drop reason to count
-// (if any).
+// (if any). At the record cap it returns the records below the cap with
+// ErrTransferTooLarge; with any other error, no records.
 func (x *xfrState) message(b []byte) ([]dns.RR, bool, dropReason, error) {
 	if d := checkHeader(b); d != dropNone {
 		return nil, false, d, fmt.Errorf("%w: %s sent a non-response during the transfer", ErrMalformed, x.addr)
@@ -404,7 +405,8 @@ func (x *xfrState) message(b []byte) ([]dns.RR, bool, dropReason, error) {
 		}
 		x.total++
 		if x.total > x.max {
-			return nil, false, dropNone, fmt.Errorf("%w: more than %d records from %s", ErrTransferTooLarge, x.max, x.addr)
+			x.total--
+			return rrs[:i], false, dropNone, fmt.Errorf("%w: more than %d records from %s", ErrTransferTooLarge, x.max, x.addr)
 		}
 		if done {
 			return rrs[:i+1], true, dropNone, nil
