@@ -10,6 +10,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/dnsscout/dnsscout/internal/dnsname"
+	"github.com/dnsscout/dnsscout/internal/resolver"
 	"github.com/dnsscout/dnsscout/internal/rr"
 )
 
@@ -38,8 +39,9 @@ type wildcardLevel struct {
 	varying  bool
 	reprobes int
 	// probed marks the types asked at this level after the first probe.
-	probed map[uint16]bool
-	mu     sync.Mutex
+	probed    map[uint16]bool
+	mu        sync.Mutex
+	reprobeMu sync.Mutex
 }
 
 type wildcardCall struct {
@@ -155,13 +157,19 @@ func (w *wildcardLevel) explains(qtype uint16, sig []string) (explained, known b
 }
 
 // signature describes an answer independently of the query name: one
-// "TYPE data" string per record (RRSIGs left out). Records owned by other
-// names of a CNAME chain are included, since a wildcard CNAME leads there.
+// "TYPE data" string per record of name's chain (RRSIGs left out). Records
+// owned by other names of the chain are included, since a wildcard CNAME
+// leads there; records about names off the chain are not (a server that
+// pads its answers must not make every answer look unique).
 func signature(name string, m *dns.Msg) []string {
+	v := walkChain(name, 0, m)
 	var sig []string
 	for _, x := range m.Answer {
 		switch x.Header().Rrtype {
 		case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
+			continue
+		}
+		if !v.onChain(x) {
 			continue
 		}
 		sig = append(sig, rr.Type(x)+" "+rr.Data(x))
@@ -232,7 +240,7 @@ func (r *run) wildcardEcho(ctx context.Context, name string, qtype uint16, m *dn
 		if len(sig) == 0 {
 			return r.nodataEcho(ctx, name, qtype, w)
 		}
-		return true
+		return !r.stableUnderVarying(ctx, name, qtype, sig, w)
 	}
 	if qtype != dns.TypeA {
 		return false
@@ -242,9 +250,42 @@ func (r *run) wildcardEcho(ctx context.Context, name string, qtype uint16, m *dn
 	// something new, the wildcard varies and we compare shapes.
 	if r.reprobe(ctx, w) {
 		explained, _ = w.explains(dns.TypeA, sig)
-		return explained
+		return explained && !r.stableUnderVarying(ctx, name, qtype, sig, w)
 	}
 	return false
+}
+
+// stableUnderVarying settles a name whose addresses a varying wildcard
+// explains only by their shape: it asks the zone's authoritative servers
+// directly, twice (a resolver's cache would repeat an echo). A name whose
+// own records answer the same every time is real; a wildcard that hands
+// out changing addresses answers differently. Without known servers, or
+// when the wildcard explains the exact answer, it reports false (an echo:
+// no false discovery).
+func (r *run) stableUnderVarying(ctx context.Context, name string, qtype uint16, sig []string, w *wildcardLevel) bool {
+	w.mu.Lock()
+	varying := w.varying
+	exact := true
+	for _, s := range sig {
+		if !w.answers[qtype][s] {
+			exact = false
+		}
+	}
+	w.mu.Unlock()
+	if !varying || exact || (qtype != dns.TypeA && qtype != dns.TypeAAAA) {
+		return false
+	}
+	servers := r.authFor(name)
+	if len(servers) == 0 {
+		return false
+	}
+	for range 2 {
+		resp, _ := r.askAuth(ctx, servers, resolver.Query{Name: name, Type: qtype})
+		if resp == nil || !slices.Equal(signature(name, resp.Msg), sig) {
+			return false
+		}
+	}
+	return true
 }
 
 // probeType asks a random name at level w for qtype, once per level and
@@ -301,6 +342,11 @@ func (r *run) nodataEcho(ctx context.Context, name string, asked uint16, w *wild
 // reprobe asks one more random name at level w. It returns true when the
 // level turned out to vary (its answers keep changing).
 func (r *run) reprobe(ctx context.Context, w *wildcardLevel) bool {
+	// One re-probe at a time: names asked concurrently must not use up
+	// the budget before the first re-probe has told whether the level
+	// varies.
+	w.reprobeMu.Lock()
+	defer w.reprobeMu.Unlock()
 	w.mu.Lock()
 	if w.varying {
 		w.mu.Unlock()

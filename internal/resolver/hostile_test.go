@@ -5,13 +5,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/dnsscout/dnsscout/internal/dnstest"
 )
 
 // The hostile-server suite of the query engine: servers that lie, loop,
@@ -22,39 +22,6 @@ import (
 
 // hangGuard is the deadline of every hostile case.
 const hangGuard = 30 * time.Second
-
-// heapPeak runs fn and returns the largest heap in use seen meanwhile
-// (sampled every 5 ms) above what was in use before.
-func heapPeak(fn func()) uint64 {
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapInuse
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			var m runtime.MemStats
-			runtime.ReadMemStats(&m)
-			if m.HeapInuse > base && m.HeapInuse-base > peak.Load() {
-				peak.Store(m.HeapInuse - base)
-			}
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	fn()
-	close(done)
-	<-stopped
-	return peak.Load()
-}
 
 // pointerLoop is a response to q whose answer owner is a compression
 // pointer to itself.
@@ -184,7 +151,7 @@ func TestHostileExchange(t *testing.T) {
 				resp *Response
 				err  error
 			)
-			peak := heapPeak(func() {
+			peak := dnstest.HeapPeak(func() {
 				resp, err = r.Exchange(ctx, Query{Name: "www.example.com", Type: dns.TypeA})
 			})
 			if errors.Is(err, context.DeadlineExceeded) && tc.want != context.DeadlineExceeded {
@@ -238,7 +205,7 @@ func TestHostileTransfer(t *testing.T) {
 	defer cancel()
 	var n int
 	var err error
-	peak := heapPeak(func() {
+	peak := dnstest.HeapPeak(func() {
 		for env := range r.Transfer(ctx, srv.addr, "example.com", dns.TypeAXFR, 0) {
 			n += len(env.RR)
 			if env.Err != nil {
