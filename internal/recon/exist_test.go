@@ -3,6 +3,7 @@ package recon
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/dnsscout/dnsscout/internal/dnsname"
 	"github.com/dnsscout/dnsscout/internal/dnstest"
 )
 
@@ -223,5 +225,57 @@ func TestExistenceRuleWorlds(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNameLess: the allocation-free order is the order of the reversed
+// names, labels that sort around '.' included.
+func TestNameLess(t *testing.T) {
+	labels := []string{"a", "a-", "a-b", "ab", "b", "*", "_x", "a0", "com", "example", ""}
+	rng := rand.New(rand.NewPCG(1, 2))
+	name := func() string {
+		n := 1 + rng.IntN(4)
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = labels[rng.IntN(len(labels)-1)]
+		}
+		return strings.Join(parts, ".")
+	}
+	for range 20000 {
+		a, b := name(), name()
+		if got, want := nameLess(a, b), dnsname.Reverse(a) < dnsname.Reverse(b); got != want {
+			t.Fatalf("nameLess(%q, %q) = %v, want %v", a, b, got, want)
+		}
+	}
+}
+
+// TestRecordIndex: records are deduplicated by (name, type, data), also
+// when two keys share a hash.
+func TestRecordIndex(t *testing.T) {
+	x := newRecordIndex()
+	var recs []Record
+	add := func(name, data string, sum uint64) bool {
+		k := recordKey{name, "A", data}
+		if !x.addHashed(recs, k, sum) {
+			return false
+		}
+		recs = append(recs, Record{Name: name, Type: "A", Data: data})
+		return true
+	}
+	steps := []struct {
+		name, data string
+		sum        uint64
+		want       bool
+	}{
+		{"a.example.com", "192.0.2.1", 1, true},
+		{"a.example.com", "192.0.2.1", 1, false}, // the same record again
+		{"b.example.com", "192.0.2.2", 1, true},  // another record, same hash
+		{"b.example.com", "192.0.2.2", 1, false},
+		{"c.example.com", "192.0.2.3", 2, true},
+	}
+	for i, s := range steps {
+		if got := add(s.name, s.data, s.sum); got != s.want {
+			t.Errorf("step %d (%s %s): new = %v, want %v", i, s.name, s.data, got, s.want)
+		}
 	}
 }

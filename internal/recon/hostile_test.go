@@ -2,24 +2,17 @@ package recon
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/base32"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
 
-	"github.com/dnsscout/dnsscout/internal/dnsname"
 	"github.com/dnsscout/dnsscout/internal/dnstest"
-	"github.com/dnsscout/dnsscout/internal/dnsworld"
 )
 
 // The hostile-server suite of recon: hostile.test is served by an
@@ -41,24 +34,10 @@ www IN A 192.0.2.10
 @ IN DNSKEY 257 3 13 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 `
 
-// hostile wraps the zone's own handler: serve gets every request first and
-// returns true when it answered.
-type hostile struct {
-	base  *dnstest.ZoneHandler
-	serve func(w dns.ResponseWriter, req *dns.Msg, base *dnstest.ZoneHandler) bool
-}
-
-func (h hostile) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
-	if len(req.Question) == 1 && h.serve(w, req, h.base) {
-		return
-	}
-	h.base.ServeDNS(w, req)
-}
-
 // hostileWorld serves hostile.test (records added to hostileBase) with
-// serve in front of its zone handler, and victim.test normally, behind an
-// in-process recursor; it returns the world and the zone's server.
-func hostileWorld(t *testing.T, records string, serve func(w dns.ResponseWriter, req *dns.Msg, base *dnstest.ZoneHandler) bool) *dnstest.World {
+// the handler mk builds from its zone, and victim.test normally, behind an
+// in-process recursor.
+func hostileWorld(t testing.TB, records string, mk func(zone *dnstest.ZoneHandler) dns.Handler) *dnstest.World {
 	t.Helper()
 	w := dnstest.NewWorld(t, dnstest.WorldSpec{
 		DefaultImpl: dnstest.InProcess,
@@ -74,8 +53,13 @@ func hostileWorld(t *testing.T, records string, serve func(w dns.ResponseWriter,
 	if err != nil {
 		t.Fatal(err)
 	}
-	dnstest.StartServer(t, old.Addr, hostile{base: dnstest.NewZoneHandler(z), serve: serve})
+	dnstest.StartServer(t, old.Addr, mk(dnstest.NewZoneHandler(z)))
 	return w
+}
+
+// misbehaving is the handler of hostile.test with ms in front of its zone.
+func misbehaving(ms ...dnstest.Misbehaviour) func(*dnstest.ZoneHandler) dns.Handler {
+	return func(z *dnstest.ZoneHandler) dns.Handler { return dnstest.Hostile(z, ms...) }
 }
 
 // runHostile runs recon of hostile.test through w with opts (the
@@ -104,53 +88,20 @@ func runHostile(t *testing.T, w *dnstest.World, opts Options) *Result {
 	return r
 }
 
-func qname(req *dns.Msg) string { return dnsname.FromWire(req.Question[0].Name) }
-
 func isTransfer(req *dns.Msg) bool {
 	t := req.Question[0].Qtype
 	return t == dns.TypeAXFR || t == dns.TypeIXFR
 }
 
-func soaOf(t *testing.T, base *dnstest.ZoneHandler) dns.RR {
+func soaOf(t testing.TB, zone *dnstest.ZoneHandler) dns.RR {
 	t.Helper()
-	for _, x := range base.Zone("hostile.test").Records() {
+	for _, x := range zone.Zone("hostile.test").Records() {
 		if x.Header().Rrtype == dns.TypeSOA {
 			return x
 		}
 	}
 	t.Fatal("no SOA")
 	return nil
-}
-
-// stream answers a transfer with the SOA and then messages of 100 A
-// records, pausing between messages, until the client goes away (or,
-// with stop > 0, closes the connection after stop records).
-func stream(t *testing.T, w dns.ResponseWriter, req *dns.Msg, base *dnstest.ZoneHandler, pause time.Duration, stop int) {
-	first := new(dns.Msg)
-	first.SetReply(req)
-	first.Answer = []dns.RR{soaOf(t, base)}
-	if w.WriteMsg(first) != nil {
-		return
-	}
-	for i := 0; ; i += 100 {
-		if stop > 0 && i >= stop {
-			_ = w.Close() // before the closing SOA (mid-message: see package resolver's suite)
-			return
-		}
-		m := new(dns.Msg)
-		m.SetReply(req)
-		m.Question = nil
-		for j := range 100 {
-			m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: fmt.Sprintf("x%d.hostile.test.", i+j), Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60},
-				A: net.IPv4(192, 0, 2, byte(j))})
-		}
-		if w.WriteMsg(m) != nil {
-			return
-		}
-		if pause > 0 {
-			time.Sleep(pause)
-		}
-	}
 }
 
 func serverOf(r *Result, zone string) *Server {
@@ -181,13 +132,7 @@ func TestHostileEndlessTransfer(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			w := hostileWorld(t, "", func(rw dns.ResponseWriter, req *dns.Msg, base *dnstest.ZoneHandler) bool {
-				if !isTransfer(req) || !dnsworld.IsTCP(rw) {
-					return false
-				}
-				stream(t, rw, req, base, tc.pause, tc.stop)
-				return true
-			})
+			w := hostileWorld(t, "", misbehaving(dnstest.EndlessTransfer("hostile.test", tc.pause, tc.stop)))
 			opts := tc.opts
 			opts.Wordlist, opts.NoPTR, opts.NoSRV, opts.NoWalk = []string{}, true, true, true
 			start := time.Now()
@@ -215,41 +160,6 @@ func TestHostileEndlessTransfer(t *testing.T) {
 // TestHostileNSECWalk: a server whose NSEC chain invents a new name at
 // every step never closes; the walk stops at its budget and says so.
 func TestHostileNSECWalk(t *testing.T) {
-	serve := func(rw dns.ResponseWriter, req *dns.Msg, base *dnstest.ZoneHandler) bool {
-		q := req.Question[0]
-		name := qname(req)
-		if !dnsname.IsSubdomain(name, "hostile.test") {
-			return false
-		}
-		m := new(dns.Msg)
-		m.SetReply(req)
-		m.Authoritative = true
-		invented := strings.HasPrefix(name, "n") && strings.Trim(dnsname.FirstLabel(name)[1:], "0123456789") == "" && name != "hostile.test"
-		next := func(n string) string {
-			k, _ := strconv.Atoi(strings.TrimPrefix(dnsname.FirstLabel(n), "n"))
-			return fmt.Sprintf("n%d.hostile.test.", k+1)
-		}
-		nsec := func(owner string) dns.RR {
-			return &dns.NSEC{Hdr: dns.RR_Header{Name: dns.Fqdn(owner), Rrtype: dns.TypeNSEC, Class: dns.ClassINET, Ttl: 60},
-				NextDomain: next(owner), TypeBitMap: []uint16{dns.TypeA, dns.TypeRRSIG, dns.TypeNSEC}}
-		}
-		switch {
-		case q.Qtype == dns.TypeNSEC && (invented || name == "hostile.test"):
-			m.Answer = []dns.RR{nsec(name)}
-		case invented && q.Qtype == dns.TypeA:
-			m.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.IPv4(192, 0, 2, 9)}}
-		case invented:
-			m.Ns = []dns.RR{soaOf(t, base), nsec(name)}
-		case base.Answer(req).Rcode == dns.RcodeNameError:
-			// Any other name: denied by the chain's first link.
-			m.Rcode = dns.RcodeNameError
-			m.Ns = []dns.RR{soaOf(t, base), nsec("hostile.test")}
-		default:
-			return false
-		}
-		_ = rw.WriteMsg(m)
-		return true
-	}
 	tests := []struct {
 		name   string
 		opts   Options
@@ -260,7 +170,7 @@ func TestHostileNSECWalk(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			w := hostileWorld(t, "", serve)
+			w := hostileWorld(t, "", misbehaving(dnstest.InventingNSEC("hostile.test")))
 			opts := tc.opts
 			opts.Wordlist, opts.NoPTR, opts.NoSRV, opts.NoAXFR = []string{}, true, true, true
 			r := runHostile(t, w, opts)
@@ -283,44 +193,11 @@ func TestHostileNSECWalk(t *testing.T) {
 	}
 }
 
-// chainOf is a sorted NSEC3 chain of n random hashes (base32hex, upper
-// case), as a zone of n names would have.
-func chainOf(n int) []string {
-	rng := rand.New(rand.NewPCG(7, 9))
-	enc := base32.HexEncoding.WithPadding(base32.NoPadding)
-	out := make([]string, n)
-	var b [sha1.Size]byte
-	for i := range out {
-		for j := range b {
-			b[j] = byte(rng.Uint32())
-		}
-		out[i] = enc.EncodeToString(b[:])
-	}
-	sort.Strings(out)
-	return slices.Compact(out)
-}
-
 // TestHostileNSEC3Million: a zone with a million NSEC3 hashes; collection
 // stops at its query budget, keeps what it got, and says why.
 func TestHostileNSEC3Million(t *testing.T) {
-	hashes := chainOf(1_000_000)
-	w := hostileWorld(t, "@ IN NSEC3PARAM 1 0 0 -\n", func(rw dns.ResponseWriter, req *dns.Msg, base *dnstest.ZoneHandler) bool {
-		q := req.Question[0]
-		name := qname(req)
-		if name == "hostile.test" || !dnsname.IsSubdomain(name, "hostile.test") || q.Qtype != dns.TypeA || req.IsEdns0() == nil || !req.IsEdns0().Do() {
-			return false
-		}
-		h := strings.ToUpper(dns.HashName(dns.Fqdn(name), dns.SHA1, 0, ""))
-		i := sort.SearchStrings(hashes, h)
-		owner, next := hashes[(i-1+len(hashes))%len(hashes)], hashes[i%len(hashes)]
-		m := new(dns.Msg)
-		m.SetRcode(req, dns.RcodeNameError)
-		m.Authoritative = true
-		m.Ns = []dns.RR{soaOf(t, base), &dns.NSEC3{Hdr: dns.RR_Header{Name: owner + ".hostile.test.", Rrtype: dns.TypeNSEC3, Class: dns.ClassINET, Ttl: 60},
-			Hash: dns.SHA1, Iterations: 0, SaltLength: 0, Salt: "", HashLength: 20, NextDomain: next, TypeBitMap: []uint16{dns.TypeA}}}
-		_ = rw.WriteMsg(m)
-		return true
-	})
+	hashes := dnstest.NSEC3Hashes(1_000_000, 7)
+	w := hostileWorld(t, "@ IN NSEC3PARAM 1 0 0 -\n", misbehaving(dnstest.NSEC3Chain("hostile.test", hashes)))
 	r := runHostile(t, w, Options{Wordlist: []string{}, NoPTR: true, NoSRV: true, NoAXFR: true, NSEC3MaxQueries: 3000, WalkTimeout: time.Minute})
 	n3 := r.NSEC3
 	if n3.Complete || !strings.Contains(n3.Stopped, "query budget of 3000") {
@@ -352,27 +229,9 @@ func TestHostileAnswers(t *testing.T) {
 		&dns.A{Hdr: dns.RR_Header{Name: "ns.victim.test.", Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.IPv4(6, 6, 6, 6)},
 		&dns.A{Hdr: dns.RR_Header{Name: "www.hostile.test.", Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.IPv4(6, 6, 6, 6)},
 	}
-	w := hostileWorld(t, chain.String(), func(rw dns.ResponseWriter, req *dns.Msg, base *dnstest.ZoneHandler) bool {
-		if isTransfer(req) {
-			return false
-		}
-		m := base.Answer(req)
-		if m == nil {
-			return false
-		}
-		if m.Rcode == dns.RcodeNameError && !strings.HasPrefix(qname(req), "_") {
-			// A wildcard whose address changes with every query.
-			m.Rcode = dns.RcodeSuccess
-			m.Ns = nil
-			pool := [][3]byte{{198, 51, 100}, {203, 0, 113}}[rand.IntN(2)]
-			m.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: req.Question[0].Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60},
-				A: net.IPv4(pool[0], pool[1], pool[2], byte(rand.IntN(254)+1))}}
-		}
-		m.Answer = append(m.Answer, poison...)
-		m.Ns = append(m.Ns, &dns.NS{Hdr: dns.RR_Header{Name: "victim.test.", Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: 60}, Ns: "ns.victim.test."})
-		m.Extra = append(m.Extra, glue...)
-		_ = rw.WriteMsg(m)
-		return true
+	authority := []dns.RR{&dns.NS{Hdr: dns.RR_Header{Name: "victim.test.", Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: 60}, Ns: "ns.victim.test."}}
+	w := hostileWorld(t, chain.String(), func(z *dnstest.ZoneHandler) dns.Handler {
+		return dnstest.Padded(dnstest.Hostile(z, dnstest.RandomWildcard()), poison, authority, glue)
 	})
 	words := []string{"www", "loop1", "chain0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9"}
 	r := runHostile(t, w, Options{Wordlist: words, NoPTR: true, NoSRV: true, NoAXFR: true, NoWalk: true})

@@ -59,7 +59,7 @@ func lameWorld(t *testing.T, kind dnstest.ResolverKind, mode string) *dnstest.Wo
 }
 
 // worldResolver is a resolver in front of w with short timeouts.
-func worldResolver(t *testing.T, w *dnstest.World, timeout time.Duration) *resolver.Resolver {
+func worldResolver(t testing.TB, w *dnstest.World, timeout time.Duration) *resolver.Resolver {
 	t.Helper()
 	res, err := resolver.New(resolver.Options{Servers: []netip.AddrPort{w.Resolver}, Timeout: timeout, Retries: 1, Backoff: -1})
 	if err != nil {

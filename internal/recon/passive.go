@@ -130,10 +130,10 @@ func (r *run) historic(ctx context.Context) {
 	// Live names passive data knew carry when it saw them.
 	for name, st := range r.names {
 		if p, ok := r.passive[name]; ok {
-			st.name.PassiveSources = p.Sources
+			st.seen = &passiveSeen{sources: p.Sources}
 			if !p.FirstSeen.IsZero() {
-				st.name.FirstSeen = p.FirstSeen.UTC()
-				st.name.LastSeen = p.LastSeen.UTC()
+				st.seen.first = p.FirstSeen.UTC()
+				st.seen.last = p.LastSeen.UTC()
 			}
 		}
 	}
@@ -180,7 +180,7 @@ func (r *run) annotate(ctx context.Context) {
 	r.mu.Lock()
 	set := map[netip.Addr]bool{}
 	for _, st := range r.names {
-		for a := range st.addrs {
+		for _, a := range st.addrs {
 			if ip, err := netip.ParseAddr(a); err == nil {
 				set[ip] = true
 			}

@@ -54,7 +54,7 @@ func (r *run) ptrSweep(ctx context.Context) bool {
 		prefixes = append(prefixes, p)
 	}
 	for _, st := range r.names {
-		for a := range st.addrs {
+		for _, a := range st.addrs {
 			if ip, err := netip.ParseAddr(a); err == nil {
 				consider(ip)
 			}

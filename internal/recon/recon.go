@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"net/netip"
 	"slices"
@@ -306,7 +307,7 @@ type run struct {
 	mu        sync.Mutex
 	res       *Result
 	names     map[string]*nameState
-	records   map[recordKey]int // index into res.Records
+	records   recordIndex
 	refs      map[Reference]bool
 	wildcards map[string]*wildcardLevel // by parent name
 	zones     map[string]*Zone
@@ -358,13 +359,71 @@ type run struct {
 	current atomic.Value
 }
 
+// nameState is what the run knows of one name; finish turns it into a
+// Name. It is kept small: a transferred zone makes a million of them.
 type nameState struct {
-	name     *Name
-	expanded bool
-	addrs    map[string]bool
+	sources []string
+	// addrs are the name's addresses, its own and at its chain's end (a
+	// short list: a map per name costs far more in a million-name zone).
+	addrs []string
+	chain *ChainEnd
+	// seen is what passive data says of the name; nil when nothing.
+	seen *passiveSeen
+}
+
+type passiveSeen struct {
+	sources     []string
+	first, last time.Time
+}
+
+func (st *nameState) addAddr(a string) {
+	if !slices.Contains(st.addrs, a) {
+		st.addrs = append(st.addrs, a)
+	}
 }
 
 type recordKey struct{ name, typ, data string }
+
+// recordIndex finds the records kept by their (name, type, data): by a
+// 64-bit hash of the key into res.Records, the rare keys whose hash
+// another key already has in a map of their own. It costs a few bytes per
+// record where a map of the three strings cost ~100 (a transfer keeps
+// millions).
+type recordIndex struct {
+	seed   maphash.Seed
+	byHash map[uint64]int32
+	more   map[recordKey]bool
+}
+
+func newRecordIndex() recordIndex {
+	return recordIndex{seed: maphash.MakeSeed(), byHash: map[uint64]int32{}, more: map[recordKey]bool{}}
+}
+
+// add reports whether k is new among records, and notes it at index
+// len(records) when it is.
+func (x *recordIndex) add(records []Record, k recordKey) bool {
+	var h maphash.Hash
+	h.SetSeed(x.seed)
+	h.WriteString(k.name)
+	h.WriteByte(0)
+	h.WriteString(k.typ)
+	h.WriteByte(0)
+	h.WriteString(k.data)
+	return x.addHashed(records, k, h.Sum64())
+}
+
+func (x *recordIndex) addHashed(records []Record, k recordKey, sum uint64) bool {
+	i, taken := x.byHash[sum]
+	if !taken {
+		x.byHash[sum] = int32(len(records))
+		return true
+	}
+	if e := records[i]; e.Name == k.name && e.Type == k.typ && e.Data == k.data || x.more[k] {
+		return false
+	}
+	x.more[k] = true
+	return true
+}
 
 func newRun(ex Exchanger, apex string, opts Options) *run {
 	r := &run{
@@ -374,7 +433,7 @@ func newRun(ex Exchanger, apex string, opts Options) *run {
 		log:         opts.Logger.With("component", "recon", "domain", apex),
 		res:         &Result{Domain: apex},
 		names:       map[string]*nameState{},
-		records:     map[recordKey]int{},
+		records:     newRecordIndex(),
 		refs:        map[Reference]bool{},
 		wildcards:   map[string]*wildcardLevel{},
 		zones:       map[string]*Zone{},
@@ -594,16 +653,23 @@ func (r *run) finish() {
 	res.Names = res.Names[:0]
 	direct, cnames := r.addressIndex()
 	for name, st := range r.names {
-		n := *st.name
+		n := Name{Name: name, Sources: st.sources, Chain: st.chain}
+		if st.seen != nil {
+			n.PassiveSources, n.FirstSeen, n.LastSeen = st.seen.sources, st.seen.first, st.seen.last
+		}
 		// Addresses seen at the end of resolved chains, plus what the
 		// records kept say (transfers and walks bring records whose owners
 		// were not known yet when they arrived).
 		for cur, hops := name, 0; cur != "" && hops <= maxChain; cur, hops = cnames[cur], hops+1 {
 			for _, a := range direct[cur] {
-				st.addrs[a] = true
+				st.addAddr(a)
 			}
 		}
-		n.Addresses = sortedAddrs(st.addrs)
+		n.Addresses = slices.Clone(st.addrs)
+		if n.Addresses == nil {
+			n.Addresses = []string{}
+		}
+		sortAddrStrings(n.Addresses)
 		sort.Strings(n.Sources)
 		res.Names = append(res.Names, n)
 	}
@@ -730,8 +796,8 @@ func (r *run) addName(name, source string) bool {
 	r.mu.Lock()
 	st, ok := r.names[name]
 	if ok {
-		if !slices.Contains(st.name.Sources, source) {
-			st.name.Sources = append(st.name.Sources, source)
+		if !slices.Contains(st.sources, source) {
+			st.sources = append(st.sources, source)
 		}
 		r.mu.Unlock()
 		return false
@@ -741,15 +807,20 @@ func (r *run) addName(name, source string) bool {
 		r.log.Warn("name limit reached; not expanding further", "limit", r.opts.MaxNames)
 		return false
 	}
-	st = &nameState{name: &Name{Name: name, Sources: []string{source}}, addrs: map[string]bool{}}
+	st = &nameState{sources: []string{source}}
 	r.names[name] = st
 	r.pending = append(r.pending, name)
-	ev := *st.name
+	var ev *Name
+	if r.opts.OnEvent != nil {
+		ev = &Name{Name: name, Sources: []string{source}, Addresses: []string{}}
+	}
 	r.mu.Unlock()
 	if p := r.opts.Progress; p != nil {
 		p.Names.Add(1)
 	}
-	r.emit(Event{Name: &ev})
+	if ev != nil {
+		r.emit(Event{Name: ev})
+	}
 	return true
 }
 
@@ -774,32 +845,31 @@ func (r *run) addRecord(x dns.RR, source string) {
 	if !r.inScope(owner) && h.Rrtype != dns.TypePTR {
 		return
 	}
-	rec := Record{Name: owner, Type: rr.Type(x), TTL: h.Ttl, Data: rr.Data(x), Source: source}
+	// The owner and data strings are kept for the whole run: copied out
+	// of the message's (the data is a slice of the record's whole text).
+	rec := Record{Name: strings.Clone(owner), Type: rr.Type(x), TTL: h.Ttl, Data: strings.Clone(rr.Data(x)), Source: source}
 	if strings.HasPrefix(owner, "*.") && h.Rrtype != dns.TypeRRSIG && h.Rrtype != dns.TypeNSEC {
 		r.addWildcardData(owner, rec.Type, rec.Data)
 	}
 	key := recordKey{rec.Name, rec.Type, rec.Data}
 	r.mu.Lock()
-	if _, dup := r.records[key]; dup {
+	if !r.records.add(r.res.Records, key) {
 		r.mu.Unlock()
 		return
 	}
-	r.records[key] = len(r.res.Records)
 	r.res.Records = append(r.res.Records, rec)
 	if h.Rrtype == dns.TypeNS {
 		r.cuts[owner] = true
 	}
-	if st, ok := r.names[owner]; ok {
-		switch a := x.(type) {
-		case *dns.A:
-			st.addrs[a.A.String()] = true
-		case *dns.AAAA:
-			st.addrs[a.AAAA.String()] = true
-		}
+	if st, ok := r.names[owner]; ok && (h.Rrtype == dns.TypeA || h.Rrtype == dns.TypeAAAA) {
+		st.addAddr(rec.Data)
 	}
 	r.mu.Unlock()
-	r.emit(Event{Record: &rec})
-	r.mine(x, owner)
+	if r.opts.OnEvent != nil {
+		ev := rec
+		r.emit(Event{Record: &ev})
+	}
+	r.mine(x, rec.Name)
 }
 
 // addAddress attaches an address reached through a CNAME chain to an
@@ -807,7 +877,7 @@ func (r *run) addRecord(x dns.RR, source string) {
 func (r *run) addAddress(name string, a netip.Addr) {
 	r.mu.Lock()
 	if st, ok := r.names[name]; ok {
-		st.addrs[a.String()] = true
+		st.addAddr(a.String())
 	}
 	r.mu.Unlock()
 }
@@ -931,20 +1001,33 @@ func soaOwner(m *dns.Msg) string {
 
 // nameLess orders names by their reversed labels so that a zone's names
 // group under it (example.com, a.example.com, b.a.example.com, b.example.com).
+// It compares as dnsname.Reverse(a) < dnsname.Reverse(b) does, label by
+// label from the right without building the reversed strings (sorting a
+// million-name result calls it tens of millions of times).
 func nameLess(a, b string) bool {
 	if a == b {
 		return false
 	}
-	return dnsname.Reverse(a) < dnsname.Reverse(b)
-}
-
-func sortedAddrs(set map[string]bool) []string {
-	out := make([]string, 0, len(set))
-	for a := range set {
-		out = append(out, a)
+	ia, ib := len(a), len(b) // ends of the current labels
+	for {
+		sa := strings.LastIndexByte(a[:ia], '.') + 1
+		sb := strings.LastIndexByte(b[:ib], '.') + 1
+		la, lb := a[sa:ia], b[sb:ib]
+		moreA, moreB := sa > 0, sb > 0 // a '.' and more labels follow
+		n := min(len(la), len(lb))
+		if la[:n] != lb[:n] {
+			return la[:n] < lb[:n]
+		}
+		switch {
+		case len(la) < len(lb):
+			return !moreA || '.' < lb[n]
+		case len(la) > len(lb):
+			return moreB && la[n] < '.'
+		case !moreA || !moreB:
+			return !moreA && moreB
+		}
+		ia, ib = sa-1, sb-1
 	}
-	sortAddrStrings(out)
-	return out
 }
 
 func sortAddrStrings(s []string) { sort.Slice(s, func(i, j int) bool { return addrLess(s[i], s[j]) }) }

@@ -109,7 +109,7 @@ func (r *run) typesFor(name string) []uint16 {
 		}
 	case strings.HasPrefix(name, "_"):
 		types = []uint16{dns.TypeSRV, dns.TypeTXT}
-	case r.names[name] != nil && onlyFrom(r.names[name].name.Sources, SourceBruteforce):
+	case r.names[name] != nil && onlyFrom(r.names[name].sources, SourceBruteforce):
 		types = bruteTypes
 	}
 	var out []uint16
@@ -237,9 +237,9 @@ func (r *run) setChain(name string, qtype uint16, end ChainEnd) {
 	if !ok {
 		return
 	}
-	if st.name.Chain == nil || qtype == dns.TypeA || st.name.Chain.Rcode == "" {
+	if st.chain == nil || qtype == dns.TypeA || st.chain.Rcode == "" {
 		e := end
-		st.name.Chain = &e
+		st.chain = &e
 	}
 }
 
@@ -328,8 +328,8 @@ func (r *run) candidate(name, source string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, known := r.names[name]; known {
-		if st := r.names[name]; !containsStr(st.name.Sources, source) {
-			st.name.Sources = append(st.name.Sources, source)
+		if st := r.names[name]; !containsStr(st.sources, source) {
+			st.sources = append(st.sources, source)
 		}
 		return
 	}
