@@ -186,10 +186,9 @@ func (r *run) annotate(ctx context.Context) {
 			}
 		}
 	}
-	direct, _ := r.addressIndex()
-	for _, list := range direct {
-		for _, a := range list {
-			if ip, err := netip.ParseAddr(a); err == nil {
+	for _, rec := range r.res.Records {
+		if rec.Type == "A" || rec.Type == "AAAA" {
+			if ip, err := netip.ParseAddr(rec.Data); err == nil {
 				set[ip] = true
 			}
 		}
