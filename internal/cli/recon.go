@@ -78,7 +78,16 @@ sweeps of the address neighbourhoods, and names mined from record data.
 
 Queries go through the resolvers given with -r (default: those of
 /etc/resolv.conf); nameserver checks go directly to each nameserver address.
-Unicode domains are accepted and converted to IDNA A-labels.`,
+When the resolvers cannot answer for a domain (a lame or dead delegation),
+its parent's servers are asked for the delegation and the domain's own
+servers directly: a broken domain still gets a full report. Unicode domains
+are accepted and converted to IDNA A-labels.
+
+Zone transfers, NSEC walks and NSEC3 collection are bounded (--axfr-*,
+--walk-*); what a capped stage brought is kept and listed under "gaps".
+The first Ctrl-C (SIGINT/SIGTERM) stops the queries and writes what was
+found, marked partial ("complete": false), exit status 130; a second one
+exits at once.`,
 		Example: `  # everything, through a local resolver, as a table
   dnsscout recon -r 127.0.0.1 example.com
 
@@ -89,7 +98,10 @@ Unicode domains are accepted and converted to IDNA A-labels.`,
   dnsscout recon -r 127.0.0.1 --format ndjson example.com example.net
 
   # an internationalised domain
-  dnsscout recon -r 127.0.0.1 bücher.example`,
+  dnsscout recon -r 127.0.0.1 bücher.example
+
+  # a large zone: raise the transfer and walk limits, but stop after 30 minutes
+  dnsscout recon -r 127.0.0.1 --axfr-max-records 5000000 --axfr-timeout 10m --walk-max 1000000 --max-time 30m example.com`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRecon(cmd.Context(), e, f, args)

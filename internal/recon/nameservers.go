@@ -348,6 +348,9 @@ func (r *run) transfer(ctx context.Context, z *Zone, ap netip.AddrPort, qtype ui
 		capped = "the run was stopped"
 	case capped == "" && tctx.Err() != nil:
 		capped = fmt.Sprintf("still sending after %v (--axfr-timeout)", r.opts.TransferTimeout)
+	case capped == "" && errors.Is(firstErr, resolver.ErrTransferTooLarge) && n >= r.opts.TransferMaxRecords:
+		// The resolver enforces the same cap, a message earlier.
+		capped = fmt.Sprintf("stopped at the cap of %d records (--axfr-max-records)", r.opts.TransferMaxRecords)
 	case capped == "" && errors.Is(firstErr, resolver.ErrTransferTooLarge):
 		capped = errText(firstErr)
 	}
