@@ -42,6 +42,26 @@ func pointerLoop(q *request) []byte {
 	return b
 }
 
+// truncateUDP answers a UDP query with TC=1 (so the client asks over TCP)
+// and reports whether it did.
+func truncateUDP(q *request) bool {
+	if q.tcp {
+		return false
+	}
+	m := q.answer(dns.RcodeSuccess)
+	m.Truncated = true
+	_ = q.reply(m)
+	return true
+}
+
+// stall holds the connection 20 s, or until the server stops.
+func stall(q *request) {
+	select {
+	case <-time.After(20 * time.Second):
+	case <-q.srv.done:
+	}
+}
+
 func TestHostileExchange(t *testing.T) {
 	bigTXT := func(q *request) *dns.Msg {
 		m := q.answer(dns.RcodeSuccess)
@@ -84,22 +104,13 @@ func TestHostileExchange(t *testing.T) {
 			}
 		}},
 		{name: "20 s stall", h: func(q *request) {
-			select {
-			case <-time.After(20 * time.Second):
-			case <-q.srv.done:
-			}
+			stall(q)
 		}, want: ErrTimeout},
 		{name: "20 s stall, caller deadline", h: func(q *request) {
-			select {
-			case <-time.After(20 * time.Second):
-			case <-q.srv.done:
-			}
+			stall(q)
 		}, opts: func(o *Options) { o.Timeout = time.Minute }, ctx: 300 * time.Millisecond, want: context.DeadlineExceeded},
 		{name: "60 KB TCP answer", h: func(q *request) {
-			if !q.tcp {
-				m := q.answer(dns.RcodeSuccess)
-				m.Truncated = true
-				_ = q.reply(m)
+			if truncateUDP(q) {
 				return
 			}
 			_ = q.reply(bigTXT(q))
@@ -109,27 +120,18 @@ func TestHostileExchange(t *testing.T) {
 			}
 		}},
 		{name: "TCP closed mid-message", h: func(q *request) {
-			if !q.tcp {
-				m := q.answer(dns.RcodeSuccess)
-				m.Truncated = true
-				_ = q.reply(m)
+			if truncateUDP(q) {
 				return
 			}
 			_, _ = q.conn.Write([]byte{0xea, 0x60, 0, 1, 2, 3})
 			q.conn.Close()
 		}, want: ErrMalformed},
 		{name: "TCP stall mid-message", h: func(q *request) {
-			if !q.tcp {
-				m := q.answer(dns.RcodeSuccess)
-				m.Truncated = true
-				_ = q.reply(m)
+			if truncateUDP(q) {
 				return
 			}
 			_, _ = q.conn.Write([]byte{0xea, 0x60, 0, 1, 2, 3})
-			select {
-			case <-time.After(20 * time.Second):
-			case <-q.srv.done:
-			}
+			stall(q)
 		}, want: ErrTimeout},
 	}
 	for _, tc := range tests {
