@@ -24,7 +24,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/miekg/dns"
@@ -127,17 +126,57 @@ func run(bin, only string, extra []string) error {
 		cmd := exec.Command(bin, append(args, s.zone)...)
 		cmd.Stderr = os.Stderr
 		start := time.Now()
-		err := cmd.Run()
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		// The child's own peak RSS: its VmHWM, read while it runs. (The
+		// rusage of wait4 would count this process's memory too: the
+		// child's address space before exec is ours.)
+		var rss int64
+		exited, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			t := time.NewTicker(20 * time.Millisecond)
+			defer t.Stop()
+			for {
+				if v := vmHWM(cmd.Process.Pid); v > rss {
+					rss = v
+				}
+				select {
+				case <-exited:
+					return
+				case <-t.C:
+				}
+			}
+		}()
+		err := cmd.Wait()
+		close(exited)
+		<-done
 		wall := time.Since(start)
 		code := cmd.ProcessState.ExitCode()
 		if err != nil && code < 0 {
 			return err
 		}
-		rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss >> 10 // KiB -> MiB
+		rss >>= 20
 		names, records, gaps := summarise(out)
 		fmt.Printf("%-13s %8.1f %9d %4d %8s %8s  %s\n", s.zone, wall.Seconds(), rss, code, names, records, gaps)
 	}
 	return nil
+}
+
+// vmHWM returns the peak RSS of process pid in bytes, 0 once it is gone.
+func vmHWM(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // summarise reads a result: names and records kept, and its gaps; "bad

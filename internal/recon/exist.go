@@ -43,8 +43,10 @@ type verdict struct {
 	// dname: a DNAME owned by an ancestor rewrote the name (the name
 	// mirrors another zone's).
 	dname bool
-	// chain lists the names of the chain, name first: the only owners
-	// whose records in the answer are accepted (see onChain).
+	// name is the name asked; chain the names after it on its alias
+	// chain (CNAME targets, DNAME owners): the only owners whose records
+	// in the answer are accepted (see onChain).
+	name  string
 	chain []string
 	// addrs are the A/AAAA addresses found at the chain's end.
 	addrs []netip.Addr
@@ -87,9 +89,12 @@ func judge(name string, qtype uint16, m *dns.Msg) verdict {
 // and fills the chain fields of a verdict. A loop or a chain longer than
 // the answer ends the walk.
 func walkChain(name string, qtype uint16, m *dns.Msg) verdict {
-	v := verdict{chain: []string{name}}
+	v := verdict{name: name}
+	if len(m.Answer) == 0 {
+		return v // the common case (NXDOMAIN, NODATA): nothing to follow
+	}
 	cur := name
-	seen := map[string]bool{name: true}
+	var seen map[string]bool
 	for hop := 0; hop <= len(m.Answer); hop++ {
 		next := ""
 		for _, x := range m.Answer {
@@ -133,6 +138,9 @@ func walkChain(name string, qtype uint16, m *dns.Msg) verdict {
 		}
 		v.alias = true
 		v.end.Hops++
+		if seen == nil {
+			seen = map[string]bool{name: true}
+		}
 		if seen[next] {
 			v.end.Loop = true
 			cur = next
@@ -254,6 +262,9 @@ func isReferral(name string, m *dns.Msg) bool {
 // mistake).
 func (v *verdict) onChain(x dns.RR) bool {
 	owner := rr.Owner(x)
+	if owner == v.name {
+		return true
+	}
 	for _, n := range v.chain {
 		if n == owner {
 			return true

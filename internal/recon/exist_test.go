@@ -109,7 +109,7 @@ func TestJudge(t *testing.T) {
 			}
 			// Only the chain's own records are ever taken from an answer.
 			for _, x := range tc.m.Answer {
-				if v.onChain(x) && !slices.Contains(v.chain, dnsNameOf(x)) {
+				if v.onChain(x) && dnsNameOf(x) != v.name && !slices.Contains(v.chain, dnsNameOf(x)) {
 					t.Errorf("%v accepted off the chain %v", x, v.chain)
 				}
 			}

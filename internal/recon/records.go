@@ -170,9 +170,12 @@ func (r *run) absorb(ctx context.Context, name string, qtype uint16, m *dns.Msg,
 	r.markAnswered(name, qtype, m, &v)
 	r.keepChain(&v, m, source)
 	end := v.end
-	seen := map[string]bool{}
-	for _, n := range v.chain {
-		seen[n] = true
+	var seen map[string]bool // the chain's names, when it has to be followed
+	if v.open {
+		seen = map[string]bool{name: true}
+		for _, n := range v.chain {
+			seen[n] = true
+		}
 	}
 	addrs := v.addrs
 	for depth := 0; v.open && !end.Loop && qtype != dns.TypeCNAME; depth++ {
@@ -194,7 +197,7 @@ func (r *run) absorb(ctx context.Context, name string, qtype uint16, m *dns.Msg,
 		if w.alias {
 			end.Hops += w.end.Hops
 			end.Target = w.end.Target
-			for _, n := range w.chain[1:] {
+			for _, n := range w.chain {
 				if seen[n] {
 					end.Loop, end.Rcode = true, RcodeLoop
 				}
