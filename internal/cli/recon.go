@@ -386,17 +386,17 @@ func reconOptions(f *reconFlags) (recon.Options, error) {
 		WalkMax: f.walkMax, NSEC3MaxQueries: f.walkMax, WalkTimeout: f.walkTimeout, MaxTime: f.maxTime,
 	}
 	for _, c := range []struct {
-		name string
-		bad  bool
+		name, want string
+		bad        bool
 	}{
-		{"--axfr-max-records", f.axfrMax < 1},
-		{"--axfr-timeout", f.axfrTimeout <= 0},
-		{"--walk-max", f.walkMax < 1},
-		{"--walk-timeout", f.walkTimeout <= 0},
-		{"--max-time", f.maxTime < 0},
+		{"--axfr-max-records", "positive", f.axfrMax < 1},
+		{"--axfr-timeout", "positive", f.axfrTimeout <= 0},
+		{"--walk-max", "positive", f.walkMax < 1},
+		{"--walk-timeout", "positive", f.walkTimeout <= 0},
+		{"--max-time", "0 (none) or positive", f.maxTime < 0},
 	} {
 		if c.bad {
-			return o, usageError("%s must be positive", c.name)
+			return o, usageError("%s must be %s", c.name, c.want)
 		}
 	}
 	if f.nsPort == 0 {

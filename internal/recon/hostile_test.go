@@ -295,3 +295,22 @@ func TestDefaultLimits(t *testing.T) {
 		t.Errorf("MaxTime default %v, want none", o.MaxTime)
 	}
 }
+
+// TestMaxTime: --max-time ends a run that its own budgets would let go on
+// (here a walk of an endless chain given an hour); the result holds what
+// was found, marked partial, and Run returns no error.
+func TestMaxTime(t *testing.T) {
+	w := hostileWorld(t, "", misbehaving(dnstest.InventingNSEC("hostile.test")))
+	start := time.Now()
+	r := runHostile(t, w, Options{Wordlist: []string{}, NoPTR: true, NoSRV: true, NoAXFR: true,
+		WalkMax: 100_000_000, WalkTimeout: time.Hour, MaxTime: 2 * time.Second})
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("run took %v with --max-time 2s", took)
+	}
+	if !r.Partial() || !hasGap(r, "max-time", "during stage dnssec hostile.test") {
+		t.Fatalf("complete %v, gaps %+v: want a partial result stopped by max-time during the walk", r.Complete, r.Gaps)
+	}
+	if len(r.Names) < 10 {
+		t.Errorf("%d names kept from the walk", len(r.Names))
+	}
+}
