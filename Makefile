@@ -1,5 +1,5 @@
 # The documented commands (README), as make targets.
-.PHONY: build demo test docs fuzz bench-bruteforce bench-ingest bench-query bench-api bench-clickhouse
+.PHONY: build demo test docs fuzz bench-bruteforce bench-hostile bench-ingest bench-query bench-api bench-clickhouse
 
 build:
 	go build -o dnsscout ./cmd/dnsscout
@@ -20,6 +20,10 @@ fuzz:
 
 bench-bruteforce:
 	./bench/bruteforce/run.sh
+
+bench-hostile:
+	go build -o /tmp/dnsscout-bench-hostile ./cmd/dnsscout
+	go run ./bench/hostile -dnsscout /tmp/dnsscout-bench-hostile
 
 bench-ingest:
 	./bench/ingest/run.sh

@@ -5,7 +5,7 @@
 # names lost (existing names a tool did not report).
 #
 #   sudo ./bench/bruteforce/run.sh                 # all tools found
-#   N=87000 EXIST=3000 MASSDNS=/path/massdns DNSX=/path/dnsx ./bench/bruteforce/run.sh
+#   N=87000 EXIST=3000 DANGLING=100 MASSDNS=/path/massdns DNSX=/path/dnsx ./bench/bruteforce/run.sh
 #   SKIP=dnsrecon ./bench/bruteforce/run.sh        # leave a tool out
 #
 # Every packet stays on loopback: NSD serves the zone on 127.53.250.2 and
@@ -29,6 +29,9 @@ ip link set lo up
 
 N=${N:-87000}
 EXIST=${EXIST:-3000}
+# Of the existing names, DANGLING are CNAMEs whose target does not exist:
+# they answer NXDOMAIN with the CNAME, and still count as names to find.
+DANGLING=${DANGLING:-100}
 ZONE=${ZONE:-bench.example}
 RES=127.53.250.1
 AUTH=127.53.250.2
@@ -49,7 +52,7 @@ corpus=""
 for f in /work/shared/corpus/wordlists/amass/namelist.txt /work/shared/corpus/wordlists/dnsrecon/subdomains-top1mil-5000.txt; do
 	[ -r "$f" ] && corpus="$corpus${corpus:+,}$f"
 done
-/tmp/dnsscout-bench-gen -dir "$WORK" -zone "$ZONE" -n "$N" -exist "$EXIST" -corpus "$corpus" -ns "$AUTH"
+/tmp/dnsscout-bench-gen -dir "$WORK" -zone "$ZONE" -n "$N" -exist "$EXIST" -dangling "$DANGLING" -corpus "$corpus" -ns "$AUTH"
 
 for a in $RES $AUTH; do ip addr add $a/32 dev lo 2>/dev/null || true; done
 
@@ -150,7 +153,9 @@ import json,sys
 for l in open(sys.argv[1]):
     try: o=json.loads(l)
     except ValueError: continue
-    if o.get("status")=="NOERROR": print(o["name"].rstrip(".").lower())' "$WORK/massdns.out" | sort -u >"$WORK/massdns.found"
+    name=o["name"].rstrip(".").lower()
+    owned=any(a.get("name","").rstrip(".").lower()==name for a in (o.get("data") or {}).get("answers") or [])
+    if o.get("status")=="NOERROR" or owned: print(name)' "$WORK/massdns.out" | sort -u >"$WORK/massdns.found"
 	echo "$t1 - $t0" | bc
 }
 run_dnsx() {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dnsscout/dnsscout/internal/dnsname"
 	"github.com/dnsscout/dnsscout/internal/finding"
+	"github.com/dnsscout/dnsscout/internal/recon"
 )
 
 // cnameChain follows the CNAME records of an answer from name and returns
@@ -49,8 +50,10 @@ var danglingCNAMECheck = Check{
 			"where registration is possible: an ICANN suffix, or a lab world's own TLD).",
 		Severity: "high when the target matches a service listed as vulnerable to takeover, or its registrable " +
 			"domain does not exist (anyone can register it and serve content under your name); medium for an " +
-			"\"edge case\" service or an unknown target; low for a service listed as not vulnerable. Offline " +
-			"the check is skipped.",
+			"\"edge case\" service or an unknown target; low for a service listed as not vulnerable. Offline, or " +
+			"when the lookup settles nothing (timeout, SERVFAIL), the chain end recon recorded for the alias " +
+			"(`names[].chain`, `\"rcode\": \"NXDOMAIN\"`) is the evidence; the registrable-domain question needs " +
+			"the network and is then skipped.",
 		Fix: "remove the CNAME or recreate the resource it points at — now, if the target is claimable.",
 		References: "[can-i-take-over-xyz](https://github.com/EdOverflow/can-i-take-over-xyz), MDN \"Subdomain " +
 			"takeovers\", RFC 1034; CWE-350.",
@@ -64,11 +67,22 @@ var danglingCNAMECheck = Check{
 	Run: checkDanglingCNAME,
 }
 
-func checkDanglingCNAME(ctx context.Context, env *Env) ([]finding.Finding, error) {
-	if env.Exchanger == nil {
-		env.Logger.Info("dangling-cname skipped: offline")
-		return nil, nil
+// chainEnds returns, per alias name of the result, where recon saw its
+// chain end.
+func (e *Env) chainEnds() map[string]recon.ChainEnd {
+	out := map[string]recon.ChainEnd{}
+	for _, n := range e.Result.Names {
+		if n.Chain != nil {
+			out[dnsname.FromWire(n.Name)] = *n.Chain
+		}
 	}
+	return out
+}
+
+func checkDanglingCNAME(ctx context.Context, env *Env) ([]finding.Finding, error) {
+	// Offline (or when a lookup settles nothing), the chain end recon
+	// recorded for the alias is the evidence.
+	ends := env.chainEnds()
 	type pair struct{ owner, target string }
 	var pairs []pair
 	for _, r := range env.recordsOf(dns.TypeCNAME) {
@@ -84,10 +98,18 @@ func checkDanglingCNAME(ctx context.Context, env *Env) ([]finding.Finding, error
 	err := env.forEach(ctx, len(pairs), func(i int) {
 		p := pairs[i]
 		st, m := env.exists(ctx, p.target, dns.TypeA)
-		if st != stateNXDomain {
+		var chain []string
+		switch end, seen := ends[p.owner]; {
+		case st == stateNXDomain:
+			chain = cnameChain(m, p.target)
+		case st == stateUnknown && seen && end.Rcode == "NXDOMAIN":
+			chain = []string{p.target}
+			if end.Target != p.target {
+				chain = append(chain, end.Target)
+			}
+		default:
 			return
 		}
-		chain := cnameChain(m, p.target)
 		end := chain[len(chain)-1]
 		ev := []string{fmt.Sprintf("%s CNAME %s: the target does not exist (NXDOMAIN)", p.owner, p.target)}
 		if len(chain) > 1 {

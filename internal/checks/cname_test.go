@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/dnsscout/dnsscout/internal/recon"
 )
 
 func TestDanglingCNAME(t *testing.T) {
@@ -23,6 +25,29 @@ func TestDanglingCNAME(t *testing.T) {
 			w.addRecords(t, "slow.example.com. 300 IN CNAME slow.example.net.")
 			w.ex.fail[fkey("slow.example.net", dns.TypeA)] = errors.New("resolver: timeout")
 		}},
+		{
+			// Recon saw the alias answer NXDOMAIN at its chain's end; the
+			// resolver no longer answers for the target. Offline, and when
+			// a live lookup settles nothing, that record is the evidence.
+			name: "chain end recorded by recon",
+			mutate: func(t *testing.T, w *world) {
+				w.addRecords(t, "status.example.com. 300 IN CNAME globex.statuspage.example.net.")
+				w.res.Names = append(w.res.Names, recon.Name{Name: "status.example.com", Sources: []string{"bruteforce"},
+					Chain: &recon.ChainEnd{Target: "globex.statuspage.example.net", Rcode: "NXDOMAIN", Hops: 1}})
+				w.ex.rcode[fkey("globex.statuspage.example.net", dns.TypeA)] = dns.RcodeServerFailure
+			},
+			want:     []string{"medium dangling-cname status.example.com"},
+			evidence: []string{"status.example.com CNAME globex.statuspage.example.net: the target does not exist (NXDOMAIN)"},
+		},
+		{
+			name: "chain end recorded as NOERROR is no evidence",
+			mutate: func(t *testing.T, w *world) {
+				w.addRecords(t, "ok.example.com. 300 IN CNAME up.example.net.")
+				w.res.Names = append(w.res.Names, recon.Name{Name: "ok.example.com", Sources: []string{"bruteforce"},
+					Chain: &recon.ChainEnd{Target: "up.example.net", Rcode: "NOERROR", Hops: 1}})
+				w.ex.rcode[fkey("up.example.net", dns.TypeA)] = dns.RcodeServerFailure
+			},
+		},
 		{
 			name: "unknown service",
 			mutate: func(t *testing.T, w *world) {

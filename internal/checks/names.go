@@ -92,7 +92,9 @@ var internalNameLeakCheck = Check{
 			"`.corp`, `.home`, `.intranet`, `.private`, `.test`, `.invalid`, `.example`, single-label names, " +
 			"and any TLD absent from the Public Suffix List. Subject: the owner name.",
 		How: "each target's suffix is compared with that list and with `dnsname.PublicSuffix`. The null MX and " +
-			"the SRV \"no service\" target (`.`) are not targets. Lab-world rule: see above.",
+			"the SRV \"no service\" target (`.`) are not targets. The end of every alias's CNAME chain as recon " +
+			"followed it (`names[].chain.target`) counts too, even when the hop that leads there is out of scope. " +
+			"Lab-world rule: see above.",
 		Severity: "the names map the internal network (domain controllers, mail servers), and undelegated TLDs can " +
 			"be delegated later (name collision).",
 		Fix: "keep such records in an internal view; use a registered domain (or `home.arpa`/`.internal` only " +
@@ -126,6 +128,21 @@ func checkInternalNameLeak(_ context.Context, env *Env) ([]finding.Finding, erro
 			if !slices.Contains(byOwner[r.owner], line) {
 				byOwner[r.owner] = append(byOwner[r.owner], line)
 			}
+		}
+	}
+	// An alias whose chain leaves scope and ends in a private namespace
+	// leaks it too, though the hop that points there is not in scope.
+	for owner, end := range env.chainEnds() {
+		suffix, why, ok := privateNamespace(dnsname.FromWire(end.Target), audited)
+		if !ok {
+			continue
+		}
+		line := fmt.Sprintf("CNAME chain ends at %s: .%s is %s", end.Target, suffix, why)
+		if suffix == "" {
+			line = fmt.Sprintf("CNAME chain ends at %s, which is %s", end.Target, why)
+		}
+		if !slices.Contains(byOwner[owner], line) {
+			byOwner[owner] = append(byOwner[owner], line)
 		}
 	}
 	var out []finding.Finding

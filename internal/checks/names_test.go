@@ -1,6 +1,10 @@
 package checks
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/dnsscout/dnsscout/internal/recon"
+)
 
 func TestPrivateNamespace(t *testing.T) {
 	tests := []struct {
@@ -40,6 +44,18 @@ func TestPrivateNamespace(t *testing.T) {
 func TestInternalNameLeak(t *testing.T) {
 	runCases(t, "internal-name-leak", []checkCase{
 		{name: "public targets only"},
+		{
+			// The in-scope hop points at a public name; the chain recon
+			// followed ends in .local.
+			name: "chain end in a private namespace",
+			mutate: func(t *testing.T, w *world) {
+				w.addRecords(t, "jira.example.com. 300 IN CNAME jira.saas.example.net.")
+				w.res.Names = append(w.res.Names, recon.Name{Name: "jira.example.com", Sources: []string{"bruteforce"},
+					Chain: &recon.ChainEnd{Target: "jira.corp.acme.local", Rcode: "NXDOMAIN", Hops: 2}})
+			},
+			want:     []string{"medium internal-name-leak jira.example.com"},
+			evidence: []string{"CNAME chain ends at jira.corp.acme.local: .local is reserved for multicast DNS (RFC 6762)"},
+		},
 		{name: "null MX and SRV no-service targets", mutate: func(t *testing.T, w *world) {
 			w.addRecords(t, "nomail.example.com. 300 IN MX 0 .", "_ldap._tcp.example.com. 300 IN SRV 0 0 0 .")
 		}},

@@ -62,7 +62,10 @@ var axfrAllowedCheck = Check{
 	Doc: Doc{
 		Detects: "a nameserver that sends the whole zone (AXFR) to anyone. Subject: `server-name (address)`, one " +
 			"finding per server address.",
-		How: "recon attempts AXFR over TCP against every address of every nameserver (`servers[].axfr`).",
+		How: "recon attempts AXFR over TCP against every address of every nameserver (`servers[].axfr`). A " +
+			"transfer recon stopped reading (`--axfr-max-records`, `--axfr-timeout`, interrupted) or that broke off " +
+			"mid-way is `\"partial\"`: its records are kept and it is reported too, the evidence saying how many " +
+			"records arrived and why reading stopped (from the result's `gaps`).",
 		Severity: "one query hands over every name, address and service of the zone; it is the first thing " +
 			"reconnaissance tries (T1596.001).",
 		Fix: "restrict transfers to the secondaries' addresses or TSIG keys (BIND `allow-transfer`, NSD " +
@@ -75,12 +78,16 @@ var axfrAllowedCheck = Check{
 func checkAXFR(_ context.Context, env *Env) ([]finding.Finding, error) {
 	var out []finding.Finding
 	for _, s := range env.servers() {
-		if s.srv.AXFR != recon.TransferAllowed {
+		if s.srv.AXFR != recon.TransferAllowed && s.srv.AXFR != recon.TransferPartial {
 			continue
 		}
 		ev := fmt.Sprintf("AXFR of zone %s from %s succeeded", s.zone, s.srv.Address)
 		if s.srv.AXFRRecords > 0 {
 			ev = fmt.Sprintf("AXFR of zone %s from %s returned %d records", s.zone, s.srv.Address, s.srv.AXFRRecords)
+		}
+		if s.srv.AXFR == recon.TransferPartial {
+			ev = fmt.Sprintf("AXFR of zone %s from %s sent %d records before recon stopped reading (%s)",
+				s.zone, s.srv.Address, s.srv.AXFRRecords, env.gapReason("axfr", s.zone, s.srv.Address))
 		}
 		out = append(out, newFinding(finding.High, serverSubject(s.ns.Name, s.srv.Address), ev))
 	}
@@ -110,7 +117,7 @@ var ixfrAllowedCheck = Check{
 func checkIXFR(_ context.Context, env *Env) ([]finding.Finding, error) {
 	var out []finding.Finding
 	for _, s := range env.servers() {
-		if s.srv.IXFR != recon.TransferAllowed {
+		if s.srv.IXFR != recon.TransferAllowed && s.srv.IXFR != recon.TransferPartial {
 			continue
 		}
 		out = append(out, newFinding(finding.Medium, serverSubject(s.ns.Name, s.srv.Address),
@@ -256,10 +263,21 @@ func checkHostnameDisclosure(_ context.Context, env *Env) ([]finding.Finding, er
 	return out, nil
 }
 
+// gapReason returns what recon says stopped one stage for a zone at a
+// server (a capped transfer), or "partial" when it says nothing.
+func (e *Env) gapReason(stage, zone, server string) string {
+	for _, g := range e.Result.Gaps {
+		if g.Stage == stage && dnsname.FromWire(g.Zone) == zone && g.Server == server {
+			return g.Reason
+		}
+	}
+	return "partial"
+}
+
 var lameDelegationCheck = Check{
 	ID:       "lame-delegation",
 	Title:    "Delegated nameserver does not answer authoritatively",
-	Severity: []Rating{{finding.Medium, ""}},
+	Severity: []Rating{{finding.High, "no server answers: the zone is unreachable"}, {finding.Medium, "some servers"}},
 	Remediation: "Fix or remove the server from the NS set at the parent and in the zone; make every listed server " +
 		"load the zone.",
 	References: []string{refRFC1034, refRFC8499, refRFC2182},
@@ -267,9 +285,13 @@ var lameDelegationCheck = Check{
 		Detects: "a delegated nameserver (parent or child NS set) that does not answer, or answers without " +
 			"authority for the zone. A server known only as the SOA MNAME (a hidden primary) is not reported. " +
 			"Subject `server-name (address)`.",
-		How: "recon's per-address probe (`servers[].responding`, `.authoritative`, `.error`).",
-		Severity: "resolvers waste time and fail over; a provider that lets anyone create the zone on its servers " +
-			"turns a lame delegation into a hijack.",
+		How: "recon's per-address probe (`servers[].responding`, `.authoritative`, `.error`). When the resolver " +
+			"cannot answer for a zone at all (timeout, SERVFAIL, REFUSED), recon asks the parent zone's servers " +
+			"directly for the delegation (NS, glue, DS) and probes every address it names, so a dead delegation " +
+			"is still audited.",
+		Severity: "medium: resolvers waste time and fail over; a provider that lets anyone create the zone on its " +
+			"servers turns a lame delegation into a hijack. High when no delegated server of the zone answers " +
+			"with authority: the zone is unreachable (the evidence says so).",
 		Fix:        "make every listed server load the zone, or remove it from the parent and the zone.",
 		References: "RFC 1034, RFC 8499 (\"lame delegation\"), RFC 2182.",
 	},
@@ -277,6 +299,14 @@ var lameDelegationCheck = Check{
 }
 
 func checkLameDelegation(_ context.Context, env *Env) ([]finding.Finding, error) {
+	// A zone none of whose delegated servers answers with authority is
+	// unreachable: every lame server of it is a high finding.
+	answering := map[string]bool{}
+	for _, s := range env.servers() {
+		if delegated(s.ns) && s.srv.Responding && s.srv.Authoritative {
+			answering[s.zone] = true
+		}
+	}
 	var out []finding.Finding
 	for _, s := range env.servers() {
 		if !delegated(s.ns) {
@@ -294,7 +324,13 @@ func checkLameDelegation(_ context.Context, env *Env) ([]finding.Finding, error)
 		if why := strings.TrimPrefix(s.srv.Error, "not authoritative: "); why != "" {
 			ev += ": " + why
 		}
-		out = append(out, newFinding(finding.Medium, serverSubject(s.ns.Name, s.srv.Address), ev))
+		sev := finding.Medium
+		evidence := []string{ev}
+		if !answering[s.zone] {
+			sev = finding.High
+			evidence = append(evidence, fmt.Sprintf("no delegated nameserver of %s answers for it: the zone is unreachable", s.zone))
+		}
+		out = append(out, newFinding(sev, serverSubject(s.ns.Name, s.srv.Address), evidence...))
 	}
 	return out, nil
 }

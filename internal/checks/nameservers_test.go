@@ -26,6 +26,17 @@ func TestAXFRAllowed(t *testing.T) {
 			evidence: []string{"AXFR of zone example.com from 198.51.100.53 returned 42 records"},
 		},
 		{
+			name: "partial transfer is kept and reported",
+			mutate: func(t *testing.T, w *world) {
+				w.srv(1).AXFR = recon.TransferPartial
+				w.srv(1).AXFRRecords = 1000
+				w.res.Gaps = append(w.res.Gaps, recon.Gap{Stage: "axfr", Zone: "example.com", Server: "198.51.100.53",
+					Reason: "1000 records kept; stopped at the cap of 1000 records (--axfr-max-records)"})
+			},
+			want:     []string{"high axfr-allowed ns2.example.net (198.51.100.53)"},
+			evidence: []string{"AXFR of zone example.com from 198.51.100.53 sent 1000 records before recon stopped reading (1000 records kept; stopped at the cap of 1000 records (--axfr-max-records))"},
+		},
+		{
 			name: "open on both",
 			mutate: func(t *testing.T, w *world) {
 				w.srv(0).AXFR = recon.TransferAllowed
@@ -133,6 +144,17 @@ func TestLameDelegation(t *testing.T) {
 			},
 			want:     []string{"medium lame-delegation ns1.example.com (192.0.2.53)"},
 			evidence: []string{"192.0.2.53 does not answer authoritatively for zone example.com: refused"},
+		},
+		{
+			// One silent, one refusing: nobody answers for the zone.
+			name: "dead delegation",
+			mutate: func(t *testing.T, w *world) {
+				*w.srv(1) = recon.Server{Address: "198.51.100.53", Error: "timeout"}
+				w.srv(0).Authoritative = false
+				w.srv(0).Error = "not authoritative: refused"
+			},
+			want:     []string{"high lame-delegation ns1.example.com (192.0.2.53)", "high lame-delegation ns2.example.net (198.51.100.53)"},
+			evidence: []string{"no delegated nameserver of example.com answers for it: the zone is unreachable"},
 		},
 	})
 }

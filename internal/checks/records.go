@@ -12,32 +12,40 @@ import (
 	"github.com/dnsscout/dnsscout/internal/recon"
 )
 
-// parsedRecord is a recon record with its RDATA parsed by miekg/dns.
+// parsedRecord is a recon record with its RDATA parsed by miekg/dns. It
+// points at the result's record rather than copying it: a transferred zone
+// holds millions, and each is listed three times (all, by type, by owner).
 type parsedRecord struct {
-	recon.Record
+	*recon.Record
 	owner string // canonical owner name
 	rr    dns.RR
 }
+
+// recordKey identifies a record whatever the case of its names.
+type recordKey struct{ owner, typ, data string }
 
 // records returns every record of the result that parses, once per run.
 // Records that do not parse are counted and logged, never fatal.
 func (e *Env) records() []parsedRecord {
 	e.once.Do(func() {
-		seen := make(map[string]bool)
-		for _, r := range e.Result.Records {
-			rr, err := parseRecord(r)
+		seen := make(map[recordKey]bool)
+		for i := range e.Result.Records {
+			r := &e.Result.Records[i]
+			rr, err := parseRecord(*r)
 			if err != nil {
 				e.skipped++
 				e.Logger.Warn("record skipped", "name", r.Name, "type", r.Type, "err", err)
 				continue
 			}
-			// The same record often arrives from several sources.
-			key := strings.ToLower(rr.String())
+			// The same record often arrives from several sources. (The
+			// key is made of the strings as they are, lowered only when
+			// they are not: no copy per record of a large zone.)
+			key := recordKey{strings.ToLower(dnsname.FromWire(r.Name)), strings.ToUpper(r.Type), strings.ToLower(r.Data)}
 			if seen[key] {
 				continue
 			}
 			seen[key] = true
-			e.parsed = append(e.parsed, parsedRecord{Record: r, owner: dnsname.FromWire(r.Name), rr: rr})
+			e.parsed = append(e.parsed, parsedRecord{Record: r, owner: key.owner, rr: rr})
 		}
 		e.byType = make(map[uint16][]parsedRecord)
 		e.byOwner = make(map[string][]parsedRecord)

@@ -48,9 +48,11 @@ func runChecks(ctx context.Context, r *recon.Result, ex checks.Exchanger, port u
 	found, err := checks.RunEnv(ctx, env, out.audit.sel)
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			// Interrupted while auditing: keep the findings made so far.
+			r.MarkPartial(recon.Gap{Stage: "interrupted", Reason: "the run was stopped during the audit: some checks did not finish"})
+		} else {
+			out.logger.Warn("audit incomplete", "domain", r.Domain, "err", err)
 		}
-		out.logger.Warn("audit incomplete", "domain", r.Domain, "err", err)
 	}
 	r.Findings = found
 	if r.Findings == nil {

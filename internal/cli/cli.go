@@ -21,6 +21,9 @@ const (
 	ExitError    = 1 // the command failed (bad input, unreachable resolver, I/O error)
 	ExitUsage    = 2 // unknown command or flag, bad flag value
 	ExitFindings = 3 // recon --fail-on: a finding reached the given severity
+	// ExitInterrupted: SIGINT/SIGTERM stopped the command; recon wrote
+	// the results found until then, marked partial (128 + SIGINT).
+	ExitInterrupted = 130
 )
 
 // Version is set at build time with -ldflags "-X ...cli.Version=...".

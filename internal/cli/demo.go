@@ -79,10 +79,12 @@ func runDemo(ctx context.Context, e *env, f *reconFlags, keep bool, htmlReport s
 	opts.NameserverPort = world.Port
 	logger := newLogger(e.stderr, f.verbose)
 	res, err := resolver.New(resolver.Options{
-		Servers:     []netip.AddrPort{world.Resolver},
-		Concurrency: f.concurrency,
-		Timeout:     f.timeout,
-		Logger:      logger,
+		Servers:            []netip.AddrPort{world.Resolver},
+		Concurrency:        f.concurrency,
+		Timeout:            f.timeout,
+		MaxTransferRecords: opts.TransferMaxRecords,
+		TransferTimeout:    opts.TransferTimeout,
+		Logger:             logger,
 	})
 	if err != nil {
 		return err

@@ -58,7 +58,9 @@ func ndjsonSummary(r *recon.Result) any {
 		Records  int         `json:"records"`
 		Findings any         `json:"findings"`
 		Stats    recon.Stats `json:"stats"`
-	}{"summary", r.Domain, len(r.Names), len(r.Records), r.Findings, r.Stats}
+		Complete *bool       `json:"complete,omitempty"`
+		Gaps     []recon.Gap `json:"gaps,omitempty"`
+	}{"summary", r.Domain, len(r.Names), len(r.Records), r.Findings, r.Stats, r.Complete, r.Gaps}
 }
 
 // writeResults writes the finished results in format.

@@ -47,6 +47,11 @@ type reconFlags struct {
 	ptrPrefix4  int
 	ptrPrefix6  int
 	ptrMax      int
+	axfrMax     int
+	axfrTimeout time.Duration
+	walkMax     int
+	walkTimeout time.Duration
+	maxTime     time.Duration
 	format      string
 	output      string
 	verbose     bool
@@ -73,7 +78,16 @@ sweeps of the address neighbourhoods, and names mined from record data.
 
 Queries go through the resolvers given with -r (default: those of
 /etc/resolv.conf); nameserver checks go directly to each nameserver address.
-Unicode domains are accepted and converted to IDNA A-labels.`,
+When the resolvers cannot answer for a domain (a lame or dead delegation),
+its parent's servers are asked for the delegation and the domain's own
+servers directly: a broken domain still gets a full report. Unicode domains
+are accepted and converted to IDNA A-labels.
+
+Zone transfers, NSEC walks and NSEC3 collection are bounded (--axfr-*,
+--walk-*); what a capped stage brought is kept and listed under "gaps".
+The first Ctrl-C (SIGINT/SIGTERM) stops the queries and writes what was
+found, marked partial ("complete": false), exit status 130; a second one
+exits at once.`,
 		Example: `  # everything, through a local resolver, as a table
   dnsscout recon -r 127.0.0.1 example.com
 
@@ -84,7 +98,10 @@ Unicode domains are accepted and converted to IDNA A-labels.`,
   dnsscout recon -r 127.0.0.1 --format ndjson example.com example.net
 
   # an internationalised domain
-  dnsscout recon -r 127.0.0.1 bücher.example`,
+  dnsscout recon -r 127.0.0.1 bücher.example
+
+  # a large zone: raise the transfer and walk limits, but stop after 30 minutes
+  dnsscout recon -r 127.0.0.1 --axfr-max-records 5000000 --axfr-timeout 10m --walk-max 1000000 --max-time 30m example.com`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRecon(cmd.Context(), e, f, args)
@@ -112,6 +129,11 @@ func addReconFlags(cmd *cobra.Command, f *reconFlags) {
 	fl.IntVar(&f.ptrPrefix4, "ptr-prefix4", 24, "IPv4 neighbourhood swept around each address (prefix length, 16-32)")
 	fl.IntVar(&f.ptrPrefix6, "ptr-prefix6", 120, "IPv6 neighbourhood swept around each address (prefix length, 104-128)")
 	fl.IntVar(&f.ptrMax, "ptr-max", 65536, "most PTR queries per domain")
+	fl.IntVar(&f.axfrMax, "axfr-max-records", recon.DefaultTransferMaxRecords, "most records kept from one zone transfer (AXFR or IXFR, per server address); a capped transfer is kept and reported as partial")
+	fl.DurationVar(&f.axfrTimeout, "axfr-timeout", recon.DefaultTransferTimeout, "longest one zone transfer may run")
+	fl.IntVar(&f.walkMax, "walk-max", recon.DefaultWalkMax, "most NSEC walk steps, and most NSEC3 collection queries, per zone")
+	fl.DurationVar(&f.walkTimeout, "walk-timeout", recon.DefaultWalkTimeout, "longest one zone's NSEC walk or NSEC3 collection (and its cracking) may run")
+	fl.DurationVar(&f.maxTime, "max-time", 0, "bound the recon of each domain (0 = none); what was found by then is reported, marked partial")
 	fl.Uint16Var(&f.nsPort, "nameserver-port", 53, "port for direct queries to nameserver addresses (lab worlds on high ports)")
 	fl.StringVar(&f.format, "format", "", "output format: table, json, ndjson, csv (records), md, html, xlsx (default: table on a terminal, json otherwise)")
 	fl.StringVar(&f.baseline, "baseline", "", "mark what is new, changed or gone since an earlier `FILE` written with --format json")
@@ -157,13 +179,15 @@ func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
 
 	logger := newLogger(e.stderr, f.verbose)
 	res, err := resolver.New(resolver.Options{
-		Servers:     servers,
-		Rate:        f.rate,
-		ServerRate:  f.serverRate,
-		Concurrency: f.concurrency,
-		Timeout:     f.timeout,
-		Retries:     retriesOption(f.retries),
-		Logger:      logger,
+		Servers:            servers,
+		Rate:               f.rate,
+		ServerRate:         f.serverRate,
+		Concurrency:        f.concurrency,
+		Timeout:            f.timeout,
+		Retries:            retriesOption(f.retries),
+		MaxTransferRecords: opts.TransferMaxRecords,
+		TransferTimeout:    opts.TransferTimeout,
+		Logger:             logger,
 	})
 	if err != nil {
 		return usageError("%v", err)
@@ -196,8 +220,16 @@ type reconOutput struct {
 
 // reconWith runs recon for each domain through res and writes the
 // results. It is shared by recon and demo.
+//
+// A domain that fails (it does not exist) costs the others nothing: its
+// error is one line on stderr, the others' results are written, and the
+// exit code is 1. When ctx ends (the first SIGINT/SIGTERM) no new query is
+// sent: the domain being examined is audited offline on what was found,
+// every requested output is written with that result marked partial
+// ("complete": false, a banner), the domains not started are left out,
+// and the exit code is 130.
 func reconWith(ctx context.Context, e *env, res *resolver.Resolver, domains []string, opts recon.Options, out reconOutput) error {
-	if err := res.Probe(ctx, probeZones(domains)); err != nil {
+	if err := res.Probe(ctx, probeZones(domains)); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("resolvers unusable: %w", err)
 	}
 	opts.Logger = out.logger
@@ -208,28 +240,33 @@ func reconWith(ctx context.Context, e *env, res *resolver.Resolver, domains []st
 	}
 	var results []*recon.Result
 	var failed []error
+	interrupted := false
 	for _, d := range domains {
+		if ctx.Err() != nil && len(results) > 0 {
+			interrupted = true
+			break
+		}
 		before := res.Stats()
 		prog := startProgress(e, out.progress, d)
 		opts.Progress = prog.p
 		r, err := recon.Run(ctx, res, d, opts)
 		prog.stop()
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
+		if err != nil && (ctx.Err() == nil || r == nil) {
 			failed = append(failed, err)
 			fmt.Fprintf(e.stderr, "dnsscout: %s: %v\n", d, err)
 			continue
 		}
 		fillRunStats(r, res, before)
 		// In passive-only mode the checks work offline too: their own
-		// queries would reach the target's servers.
+		// queries would reach the target's servers. After an interrupt
+		// they judge what was found without sending anything.
 		var ex checks.Exchanger = res
-		if opts.PassiveOnly {
+		auditCtx := ctx
+		if opts.PassiveOnly || ctx.Err() != nil {
 			ex = nil
+			auditCtx = context.WithoutCancel(ctx)
 		}
-		if err := runChecks(ctx, r, ex, opts.NameserverPort, out); err != nil {
+		if err := runChecks(auditCtx, r, ex, opts.NameserverPort, out); err != nil {
 			return err
 		}
 		results = append(results, r)
@@ -238,6 +275,10 @@ func reconWith(ctx context.Context, e *env, res *resolver.Resolver, domains []st
 				_ = nd.Encode(ndjsonFinding(r.Domain, &r.Findings[i]))
 			}
 			_ = nd.Encode(ndjsonSummary(r))
+		}
+		if ctx.Err() != nil {
+			interrupted = true
+			break // the domains not started are left out
 		}
 	}
 	if out.baseline != nil {
@@ -252,6 +293,9 @@ func reconWith(ctx context.Context, e *env, res *resolver.Resolver, domains []st
 		if err := writeResults(out.html, "html", results, false); err != nil {
 			return err
 		}
+	}
+	if interrupted {
+		return &exitError{code: ExitInterrupted, err: errors.New("interrupted: the results found so far were written, marked partial")}
 	}
 	if len(failed) > 0 {
 		return &exitError{code: ExitError, err: fmt.Errorf("%d of %d domains failed", len(failed), len(domains))}
@@ -338,6 +382,22 @@ func reconOptions(f *reconFlags) (recon.Options, error) {
 		NoAXFR: f.noAXFR, NoBruteforce: f.noBrute, NoWalk: f.noWalk, NoPTR: f.noPTR, NoSRV: f.noSRV,
 		Alterations: f.alterations, PTRPrefix4: f.ptrPrefix4, PTRPrefix6: f.ptrPrefix6, PTRMax: f.ptrMax,
 		Concurrency: f.concurrency, NameserverPort: f.nsPort,
+		TransferMaxRecords: f.axfrMax, TransferTimeout: f.axfrTimeout,
+		WalkMax: f.walkMax, NSEC3MaxQueries: f.walkMax, WalkTimeout: f.walkTimeout, MaxTime: f.maxTime,
+	}
+	for _, c := range []struct {
+		name, want string
+		bad        bool
+	}{
+		{"--axfr-max-records", "positive", f.axfrMax < 1},
+		{"--axfr-timeout", "positive", f.axfrTimeout <= 0},
+		{"--walk-max", "positive", f.walkMax < 1},
+		{"--walk-timeout", "positive", f.walkTimeout <= 0},
+		{"--max-time", "0 (none) or positive", f.maxTime < 0},
+	} {
+		if c.bad {
+			return o, usageError("%s must be %s", c.name, c.want)
+		}
 	}
 	if f.nsPort == 0 {
 		return o, usageError("--nameserver-port must not be 0")

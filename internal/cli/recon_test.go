@@ -57,6 +57,11 @@ func TestReconUsageErrors(t *testing.T) {
 		{"bad fail-on", []string{"recon", "-r", "127.53.199.9", "--fail-on", "urgent", "example.com"}, ExitUsage, "--fail-on"},
 		{"unknown check", []string{"recon", "-r", "127.53.199.9", "--checks", "no-such-check", "example.com"}, ExitUsage, "no-such-check"},
 		{"unknown flag", []string{"recon", "--frobnicate", "example.com"}, ExitUsage, "unknown flag"},
+		{"zero transfer cap", []string{"recon", "-r", "127.53.199.9", "--axfr-max-records", "0", "example.com"}, ExitUsage, "--axfr-max-records must be positive"},
+		{"negative transfer timeout", []string{"recon", "-r", "127.53.199.9", "--axfr-timeout", "-1s", "example.com"}, ExitUsage, "--axfr-timeout must be positive"},
+		{"zero walk budget", []string{"recon", "-r", "127.53.199.9", "--walk-max", "0", "example.com"}, ExitUsage, "--walk-max must be positive"},
+		{"zero walk timeout", []string{"recon", "-r", "127.53.199.9", "--walk-timeout", "0s", "example.com"}, ExitUsage, "--walk-timeout must be positive"},
+		{"negative max time", []string{"recon", "-r", "127.53.199.9", "--max-time", "-5m", "example.com"}, ExitUsage, "--max-time must be 0 (none) or positive"},
 		{"missing word list", []string{"recon", "-r", "127.53.199.9", "-w", "/nonexistent/words.txt", "example.com"}, ExitError, "word list"},
 		{"unwritable output", []string{"recon", "-r", "127.53.199.9", "-o", "/nonexistent/dir/out.json", "example.com"}, ExitError, "cannot write output"},
 	}

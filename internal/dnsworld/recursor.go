@@ -452,7 +452,9 @@ func (r *Recursor) iterate(ctx context.Context, j *job, name string, qtype uint1
 		case respAnswer:
 			return &result{rcode: dns.RcodeSuccess, answer: inZone(resp.Answer, zone)}, nil
 		case respNXDomain:
-			return &result{rcode: dns.RcodeNameError, ns: inZone(resp.Ns, zone)}, nil
+			// An alias whose in-zone target does not exist: NXDOMAIN with
+			// the CNAME in the answer (RFC 6604), which is kept.
+			return &result{rcode: dns.RcodeNameError, answer: inZone(resp.Answer, zone), ns: inZone(resp.Ns, zone)}, nil
 		case respNoData:
 			return &result{rcode: dns.RcodeSuccess, ns: inZone(resp.Ns, zone)}, nil
 		case respReferral:

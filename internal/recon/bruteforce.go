@@ -88,13 +88,13 @@ func (r *run) bruteforce(ctx context.Context, base string, words []string, sourc
 			r.done(1)
 			return
 		}
-		m, err := r.ex.Exchange(ctx, resolver.Query{Name: name, Type: dns.TypeA})
+		m, err := r.send(ctx, resolver.Query{Name: name, Type: dns.TypeA})
 		r.done(1)
 		if err != nil {
 			r.log.Debug("bruteforce query failed", "name", name, "err", err)
 			return
 		}
-		if m.Msg.Rcode != dns.RcodeSuccess {
+		if v := judge(name, dns.TypeA, m.Msg); !v.exists {
 			return
 		}
 		if r.wildcardEcho(ctx, name, dns.TypeA, m.Msg) {

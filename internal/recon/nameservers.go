@@ -3,6 +3,7 @@ package recon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"sort"
@@ -25,7 +26,9 @@ const (
 
 // nameservers finds every nameserver of zone z (parent-side NS, child-side
 // NS, SOA MNAME), resolves each name to all its addresses, and asks every
-// address what it serves and reveals.
+// address what it serves and reveals. It may run again for the same zone
+// (a zone reached through its delegation first learns its own NS set
+// later): names already probed only gain sources.
 func (r *run) nameservers(ctx context.Context, z *Zone) {
 	r.mu.Lock()
 	child := append([]string(nil), z.ChildNS...)
@@ -51,9 +54,18 @@ func (r *run) nameservers(ctx context.Context, z *Zone) {
 		sources[mname] = appendUnique(sources[mname], nsFromSOA)
 	}
 	names := make([]string, 0, len(sources))
-	for n := range sources {
+	r.mu.Lock()
+	for n, src := range sources {
+		if i, done := r.nsIndex[[2]string{z.Name, n}]; done {
+			ns := &r.res.Nameservers[i]
+			for _, x := range src {
+				ns.Sources = appendUnique(ns.Sources, x)
+			}
+			continue
+		}
 		names = append(names, n)
 	}
+	r.mu.Unlock()
 	sort.Strings(names)
 
 	nss := make([]Nameserver, len(names))
@@ -77,10 +89,14 @@ func (r *run) nameservers(ctx context.Context, z *Zone) {
 		parallel(ctx, len(addrs), len(addrs), func(j int) {
 			ns.Servers[j] = r.server(ctx, z, addrs[j])
 		})
+		ns.Servers = slices.DeleteFunc(ns.Servers, func(s Server) bool { return s.Address == "" })
 	})
 
 	r.mu.Lock()
 	for i := range nss {
+		if nss[i].Name == "" {
+			continue // never started: the run was interrupted
+		}
 		key := [2]string{z.Name, nss[i].Name}
 		if _, dup := r.nsIndex[key]; dup {
 			continue
@@ -90,83 +106,34 @@ func (r *run) nameservers(ctx context.Context, z *Zone) {
 		for _, s := range nss[i].Servers {
 			if s.Authoritative {
 				ap := netip.AddrPortFrom(netip.MustParseAddr(s.Address), r.opts.NameserverPort)
-				r.auth[z.Name] = append(r.auth[z.Name], ap)
+				if !slices.Contains(r.auth[z.Name], ap) {
+					r.auth[z.Name] = append(r.auth[z.Name], ap)
+				}
 			}
 		}
 	}
 	r.mu.Unlock()
 	for i := range nss {
+		if nss[i].Name == "" {
+			continue
+		}
 		ns := nss[i]
 		r.emit(Event{Nameserver: &ns})
 	}
 }
 
-// parentNS asks a server of the parent zone for the delegation of zone and
-// returns the NS names it delegates to (sorted) and the glue addresses it
-// gives for them. The root has no parent.
+// parentNS returns the NS names the parent zone delegates zone to
+// (sorted) and the glue addresses it gives for them, as the parent's own
+// servers answer (see delegationOf). The root has no parent.
 func (r *run) parentNS(ctx context.Context, zone string) ([]string, map[string][]netip.Addr) {
 	if zone == "." {
 		return nil, nil
 	}
-	// The parent zone is the owner of the SOA that answers for the
-	// parent name.
-	parentName := dnsname.Parent(zone)
-	m, err := r.query(ctx, parentName, dns.TypeSOA)
-	if err != nil {
+	d, err := r.delegationOf(ctx, zone)
+	if err != nil || d.zone != zone {
 		return nil, nil
 	}
-	parentZone := soaOwner(m)
-	if parentZone == "" {
-		parentZone = "."
-	}
-	nsm, err := r.query(ctx, parentZone, dns.TypeNS)
-	if err != nil {
-		return nil, nil
-	}
-	var servers []netip.Addr
-	for _, x := range nsm.Answer {
-		if ns, ok := x.(*dns.NS); ok {
-			addrs, _ := r.addresses(ctx, dnsname.FromWire(ns.Ns))
-			servers = append(servers, addrs...)
-		}
-	}
-	for _, a := range servers {
-		resp, err := r.direct(ctx, netip.AddrPortFrom(a, r.opts.NameserverPort), resolver.Query{Name: zone, Type: dns.TypeNS})
-		if err != nil || resp.Msg.Rcode != dns.RcodeSuccess {
-			continue
-		}
-		var out []string
-		for _, sec := range [][]dns.RR{resp.Msg.Answer, resp.Msg.Ns} {
-			for _, x := range sec {
-				if ns, ok := x.(*dns.NS); ok && rr.Owner(x) == zone {
-					out = appendUnique(out, dnsname.FromWire(ns.Ns))
-				}
-			}
-		}
-		if len(out) == 0 {
-			continue
-		}
-		sort.Strings(out)
-		glue := map[string][]netip.Addr{}
-		for _, x := range resp.Msg.Extra {
-			owner := rr.Owner(x)
-			if !slices.Contains(out, owner) {
-				continue
-			}
-			switch v := x.(type) {
-			case *dns.A:
-				if a, ok := netip.AddrFromSlice(v.A.To4()); ok {
-					glue[owner] = append(glue[owner], a)
-				}
-			case *dns.AAAA:
-				if a, ok := netip.AddrFromSlice(v.AAAA); ok {
-					glue[owner] = append(glue[owner], a.Unmap())
-				}
-			}
-		}
-		return out, glue
-	}
-	return nil, nil
+	return d.ns, d.glue
 }
 
 // addresses resolves a host name to all its IPv4 and IPv6 addresses. The
@@ -187,12 +154,11 @@ func (r *run) addresses(ctx context.Context, host string) ([]netip.Addr, string)
 			why = append(why, errText(err))
 			return
 		}
-		if m.Rcode != dns.RcodeSuccess {
-			why = append(why, strings.ToLower(dns.RcodeToString[m.Rcode]))
-			return
+		v := judge(host, types[i], m)
+		if len(v.addrs) == 0 {
+			why = append(why, strings.ToLower(v.state(m)))
 		}
-		_, as, _ := chainEnd(host, m.Answer)
-		addrs = append(addrs, as...)
+		addrs = append(addrs, v.addrs...)
 	})
 	sort.Slice(addrs, func(i, j int) bool { return addrs[i].Less(addrs[j]) })
 	addrs = compactAddrs(addrs)
@@ -302,9 +268,9 @@ func (r *run) server(ctx context.Context, z *Zone, addr netip.Addr) Server {
 			if serial > 0 {
 				serial--
 			}
-			outcome, _ := r.transfer(ctx, z, ap, dns.TypeIXFR, serial)
+			outcome, n := r.transfer(ctx, z, ap, dns.TypeIXFR, serial)
 			mu.Lock()
-			s.IXFR = outcome
+			s.IXFR, s.IXFRRecords = outcome, n
 			mu.Unlock()
 		})
 	}
@@ -339,50 +305,89 @@ func (r *run) chaos(ctx context.Context, ap netip.AddrPort, name string) string 
 	return strings.Join(parts, " ")
 }
 
-// transfer tries AXFR or IXFR of zone z from ap and keeps what it gets.
-// It returns the outcome and the number of records received.
+// transfer tries AXFR or IXFR of zone z from ap and keeps what it gets,
+// within the per-transfer caps (Options.TransferMaxRecords,
+// Options.TransferTimeout). It returns the outcome and the number of
+// records received: a transfer cut short by a cap, by the end of the run
+// or by the server is "partial" and its records are kept.
 func (r *run) transfer(ctx context.Context, z *Zone, ap netip.AddrPort, qtype uint16, serial uint32) (string, int) {
-	source := SourceAXFR
+	source, stage := SourceAXFR, "axfr"
 	if qtype == dns.TypeIXFR {
-		source = SourceIXFR
+		source, stage = SourceIXFR, "ixfr"
 	}
 	r.plan(1)
 	defer r.done(1)
+	tctx, cancel := context.WithTimeout(ctx, r.opts.TransferTimeout)
+	defer cancel()
 	n := 0
 	var firstErr error
-	for env := range r.ex.Transfer(ctx, ap, z.Name, qtype, serial) {
+	capped := ""
+	for env := range r.ex.Transfer(tctx, ap, z.Name, qtype, serial) {
 		if env.Err != nil {
 			if firstErr == nil {
 				firstErr = env.Err
 			}
 			continue
 		}
+		if capped != "" {
+			continue // draining what was sent before the cancellation
+		}
 		for _, x := range env.RR {
+			if n >= r.opts.TransferMaxRecords {
+				capped = fmt.Sprintf("stopped at the cap of %d records (--axfr-max-records)", r.opts.TransferMaxRecords)
+				cancel()
+				break
+			}
 			n++
 			r.addName(rr.Owner(x), source)
 			r.addRecord(x, source)
 		}
 	}
 	switch {
+	case capped == "" && ctx.Err() != nil:
+		capped = "the run was stopped"
+	case capped == "" && tctx.Err() != nil:
+		capped = fmt.Sprintf("still sending after %v (--axfr-timeout)", r.opts.TransferTimeout)
+	case capped == "" && errors.Is(firstErr, resolver.ErrTransferTooLarge) && n >= r.opts.TransferMaxRecords:
+		// The resolver enforces the same cap, a message earlier.
+		capped = fmt.Sprintf("stopped at the cap of %d records (--axfr-max-records)", r.opts.TransferMaxRecords)
+	case capped == "" && errors.Is(firstErr, resolver.ErrTransferTooLarge):
+		capped = errText(firstErr)
+	}
+	switch {
+	case capped != "" && n > 0:
+		r.gap(Gap{Stage: stage, Zone: z.Name, Server: ap.Addr().String(), Reason: fmt.Sprintf("%d records kept; %s", n, capped)})
+		r.keepTransferred(z, qtype)
+		return TransferPartial, n
 	case firstErr == nil && n > 0:
-		if qtype == dns.TypeAXFR {
-			r.mu.Lock()
-			r.transferred[z.Name] = true
-			r.mu.Unlock()
-		}
+		r.keepTransferred(z, qtype)
 		return TransferAllowed, n
 	case isRefusal(firstErr):
 		return TransferRefused, n
 	case n > 0:
 		// Part of the zone arrived before the transfer broke: data leaked.
-		r.log.Debug("transfer broke off", "zone", z.Name, "server", ap, "records", n, "err", firstErr)
-		return TransferAllowed, n
+		r.gap(Gap{Stage: stage, Zone: z.Name, Server: ap.Addr().String(), Reason: fmt.Sprintf("%d records kept; the transfer broke off: %s", n, errText(firstErr))})
+		r.keepTransferred(z, qtype)
+		return TransferPartial, n
 	default:
 		if firstErr != nil {
 			r.log.Debug("transfer failed", "zone", z.Name, "server", ap, "type", dns.TypeToString[qtype], "err", firstErr)
 		}
 		return TransferFailed, 0
 	}
+}
+
+// keepTransferred notes that a transfer gave us zone z's content: its
+// names are not asked for their types again (a partial transfer too: the
+// names it brought came with their records, and a hostile server that
+// streams invented names must not turn into millions of queries).
+func (r *run) keepTransferred(z *Zone, qtype uint16) {
+	if qtype != dns.TypeAXFR {
+		return
+	}
+	r.mu.Lock()
+	r.transferred[z.Name] = true
+	r.mu.Unlock()
 }
 
 // isRefusal reports whether a transfer error is the server saying no

@@ -3,6 +3,7 @@ package recon
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"net/netip"
 	"strings"
 
@@ -23,6 +24,10 @@ func (r *run) dnssec(ctx context.Context, z *Zone) {
 	if !signed || len(servers) == 0 {
 		return
 	}
+	// The zone's budget: WalkTimeout for the whole of it, denial probe,
+	// walk or collection and cracking included.
+	ctx, cancel := context.WithTimeout(ctx, r.opts.WalkTimeout)
+	defer cancel()
 	if denial == "" {
 		denial = r.denialKind(ctx, z.Name, servers)
 	}
@@ -67,9 +72,21 @@ func (r *run) walkNSEC(ctx context.Context, z *Zone, servers []netip.AddrPort) {
 	cur := z.Name
 	walked := 0
 	complete := false
-	for step := 0; step < r.opts.WalkMax && ctx.Err() == nil; step++ {
+	stopped := ""
+	for step := 0; ; step++ {
+		if step >= r.opts.WalkMax {
+			stopped = fmt.Sprintf("step budget of %d reached (--walk-max)", r.opts.WalkMax)
+			break
+		}
+		if ctx.Err() != nil {
+			stopped = r.budgetText(ctx)
+			break
+		}
 		nsec := r.nsecAt(ctx, cur, servers)
 		if nsec == nil {
+			if ctx.Err() != nil {
+				stopped = r.budgetText(ctx)
+			}
 			r.log.Debug("nsec walk stopped: no NSEC for name", "zone", z.Name, "name", cur)
 			break
 		}
@@ -93,7 +110,20 @@ func (r *run) walkNSEC(ctx context.Context, z *Zone, servers []netip.AddrPort) {
 	r.mu.Lock()
 	z.Walked = walked
 	z.WalkComplete = complete
+	z.WalkStopped = stopped
 	r.mu.Unlock()
+	if stopped != "" {
+		r.gap(Gap{Stage: "nsec", Zone: z.Name, Reason: fmt.Sprintf("walk stopped after %d names: %s", walked, stopped)})
+	}
+}
+
+// budgetText says why ctx (a stage's budget under the run's context)
+// ended: the run was stopped, or the stage's time budget ran out.
+func (r *run) budgetText(ctx context.Context) string {
+	if r.stopped() {
+		return "the run was stopped"
+	}
+	return fmt.Sprintf("time budget of %v reached (--walk-timeout)", r.opts.WalkTimeout)
 }
 
 // isSynthetic recognises NSEC records made up per query: the next name is
@@ -116,6 +146,7 @@ func (r *run) nsecOwner(owner string, nsec *dns.NSEC) {
 		return
 	}
 	r.addName(owner, SourceNSEC)
+	r.noteTypes(owner, nsec.TypeBitMap)
 }
 
 // nsecAt returns the NSEC record whose owner is name, or, when name is a

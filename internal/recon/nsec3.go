@@ -2,11 +2,13 @@ package recon
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/miekg/dns"
 
@@ -15,7 +17,10 @@ import (
 	"github.com/dnsscout/dnsscout/internal/rr"
 )
 
-// nsec3Chain is the part of a zone's NSEC3 chain collected so far.
+// nsec3Chain is the part of a zone's NSEC3 chain collected so far. It is
+// built for chains of millions of hashes: adding a link costs O(1) (new
+// owners are merged into the sorted list once per batch of queries), and
+// whether the chain is closed is kept up to date rather than recomputed.
 type nsec3Chain struct {
 	zone       string
 	alg        uint8
@@ -23,7 +28,13 @@ type nsec3Chain struct {
 	salt       string // hex, "" for none
 	optOut     bool
 	links      map[string]*nsec3Link // owner hash (upper-case base32hex) -> link
-	owners     []string              // sorted keys of links
+	stopped    string                // why collection ended before the chain closed
+	owners     []string              // sorted keys of links, as of the last merge
+	fresh      []string              // owners added since the last merge
+	// wanted counts, per hash that links name as their successor but that
+	// is not held yet, the links waiting for it; missing is their total.
+	wanted  map[string]int
+	missing int
 }
 
 type nsec3Link struct {
@@ -32,9 +43,11 @@ type nsec3Link struct {
 }
 
 // add keeps an NSEC3 record of the chain and reports whether it was new.
+// Call merge before covered or reading owners.
 func (c *nsec3Chain) add(x *dns.NSEC3) bool {
 	if c.links == nil {
 		c.links = map[string]*nsec3Link{}
+		c.wanted = map[string]int{}
 		c.alg, c.iterations, c.salt = x.Hash, x.Iterations, strings.ToLower(x.Salt)
 		if c.salt == "-" {
 			c.salt = ""
@@ -47,16 +60,42 @@ func (c *nsec3Chain) add(x *dns.NSEC3) bool {
 	if _, ok := c.links[owner]; ok {
 		return false
 	}
-	c.links[owner] = &nsec3Link{next: strings.ToUpper(x.NextDomain), types: x.TypeBitMap}
-	i := sort.SearchStrings(c.owners, owner)
-	c.owners = append(c.owners, "")
-	copy(c.owners[i+1:], c.owners[i:])
-	c.owners[i] = owner
+	next := strings.ToUpper(x.NextDomain)
+	c.links[owner] = &nsec3Link{next: next, types: x.TypeBitMap}
+	c.fresh = append(c.fresh, owner)
+	if n := c.wanted[owner]; n > 0 {
+		c.missing -= n
+		delete(c.wanted, owner)
+	}
+	if _, ok := c.links[next]; !ok {
+		c.missing++
+		c.wanted[next]++
+	}
 	return true
 }
 
+// merge sorts the owners added since the last merge into owners.
+func (c *nsec3Chain) merge() {
+	if len(c.fresh) == 0 {
+		return
+	}
+	sort.Strings(c.fresh)
+	out := make([]string, 0, len(c.owners)+len(c.fresh))
+	i, j := 0, 0
+	for i < len(c.owners) || j < len(c.fresh) {
+		if j == len(c.fresh) || i < len(c.owners) && c.owners[i] < c.fresh[j] {
+			out = append(out, c.owners[i])
+			i++
+		} else {
+			out = append(out, c.fresh[j])
+			j++
+		}
+	}
+	c.owners, c.fresh = out, c.fresh[:0]
+}
+
 // covered reports whether hash is an owner of the chain or falls inside a
-// span [owner, next) we already hold.
+// span [owner, next) we already hold (as of the last merge).
 func (c *nsec3Chain) covered(hash string) bool {
 	n := len(c.owners)
 	if n == 0 {
@@ -78,15 +117,7 @@ func (c *nsec3Chain) covered(hash string) bool {
 // complete reports whether every link's successor is also held: the chain
 // closes on itself.
 func (c *nsec3Chain) complete() bool {
-	if len(c.links) == 0 {
-		return false
-	}
-	for _, l := range c.links {
-		if _, ok := c.links[l.next]; !ok {
-			return false
-		}
-	}
-	return true
+	return len(c.links) > 0 && c.missing == 0
 }
 
 // hash computes the NSEC3 hash of a canonical name with the chain's
@@ -96,8 +127,10 @@ func (c *nsec3Chain) hash(name string) string {
 }
 
 // collectNSEC3 gathers the whole NSEC3 chain of zone z by asking for
-// names whose hashes fall into spans not yet seen, then cracks the hashes
-// offline against the word list and every name already known.
+// names whose hashes fall into spans not yet seen, within the zone's query
+// budget (Options.NSEC3MaxQueries) and ctx (the zone's time budget), then
+// cracks the hashes offline against the word list and every name already
+// known.
 func (r *run) collectNSEC3(ctx context.Context, z *Zone, servers []netip.AddrPort) {
 	chain := &nsec3Chain{zone: z.Name}
 	var mu sync.Mutex
@@ -126,35 +159,49 @@ func (r *run) collectNSEC3(ctx context.Context, z *Zone, servers []netip.AddrPor
 	ask(randomLabel() + "." + z.Name)
 	budget--
 	stale := 0
-	for budget > 0 && ctx.Err() == nil {
-		mu.Lock()
-		done := chain.complete() || len(chain.links) == 0
-		mu.Unlock()
-		if done {
+	stopped := ""
+	for {
+		// No query is in flight between batches: the chain is ours.
+		chain.merge()
+		if chain.complete() || len(chain.links) == 0 {
 			break
 		}
-		batch := r.uncoveredNames(ctx, chain, &mu, min(64, budget))
+		if budget <= 0 {
+			stopped = fmt.Sprintf("query budget of %d reached (--walk-max)", r.opts.NSEC3MaxQueries)
+			break
+		}
+		if ctx.Err() != nil {
+			stopped = r.budgetText(ctx)
+			break
+		}
+		batch := r.uncoveredNames(ctx, chain, min(64, budget))
 		if len(batch) == 0 {
+			if ctx.Err() != nil {
+				stopped = r.budgetText(ctx)
+			} else {
+				stopped = "no name with an unseen hash found"
+			}
 			break
 		}
-		var added int
-		var amu sync.Mutex
+		var added atomic.Int64
 		parallel(ctx, len(batch), len(batch), func(i int) {
-			n := ask(batch[i])
-			amu.Lock()
-			added += n
-			amu.Unlock()
+			added.Add(int64(ask(batch[i])))
 		})
 		budget -= len(batch)
-		if added == 0 {
+		if added.Load() == 0 {
 			stale++
 			if stale >= 8 {
-				r.log.Warn("nsec3 collection made no progress; stopping", "zone", z.Name, "hashes", len(chain.links))
+				stopped = "no progress: the servers stopped revealing new hashes"
 				break
 			}
 		} else {
 			stale = 0
 		}
+	}
+	chain.merge()
+	if stopped != "" {
+		r.log.Debug("nsec3 collection stopped", "zone", z.Name, "hashes", len(chain.links), "why", stopped)
+		r.gap(Gap{Stage: "nsec3", Zone: z.Name, Reason: fmt.Sprintf("collection stopped at %d hashes: %s", len(chain.links), stopped)})
 	}
 
 	r.mu.Lock()
@@ -162,13 +209,18 @@ func (r *run) collectNSEC3(ctx context.Context, z *Zone, servers []netip.AddrPor
 		r.chains = map[string]*nsec3Chain{}
 	}
 	r.chains[z.Name] = chain
+	chain.stopped = stopped
 	r.mu.Unlock()
-	r.crack(ctx, z, chain)
+	r.crack(r.root, z, chain)
 }
 
 // crack (re)cracks the chain of zone z with everything known now and
 // reports whether a new name turned up.
 func (r *run) crack(ctx context.Context, z *Zone, chain *nsec3Chain) bool {
+	// Hashing is offline work, but a chain with many iterations makes it
+	// costly: it gets the zone's time budget of its own.
+	ctx, cancel := context.WithTimeout(ctx, r.opts.WalkTimeout)
+	defer cancel()
 	r.mu.Lock()
 	before := len(r.names)
 	r.mu.Unlock()
@@ -203,25 +255,19 @@ func (r *run) recrack(ctx context.Context) bool {
 }
 
 // uncoveredNames finds up to n random names under the zone whose hashes
-// fall outside every span held, hashing on all cores.
-func (r *run) uncoveredNames(ctx context.Context, chain *nsec3Chain, mu *sync.Mutex, n int) []string {
+// fall outside every span held, hashing on all cores. The chain must be
+// merged and not change meanwhile.
+func (r *run) uncoveredNames(ctx context.Context, chain *nsec3Chain, n int) []string {
 	const maxTries = 4 << 20
 	var (
 		out   []string
+		taken = map[string]bool{}
 		omu   sync.Mutex
 		tries int
 		wg    sync.WaitGroup
 	)
-	mu.Lock()
-	snapshot := &nsec3Chain{zone: chain.zone, alg: chain.alg, iterations: chain.iterations, salt: chain.salt,
-		links: make(map[string]*nsec3Link, len(chain.links)), owners: append([]string(nil), chain.owners...)}
-	for k, v := range chain.links {
-		snapshot.links[k] = v
-	}
-	mu.Unlock()
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
-			taken := map[string]bool{}
 			for ctx.Err() == nil {
 				omu.Lock()
 				if len(out) >= n || tries >= maxTries {
@@ -232,13 +278,13 @@ func (r *run) uncoveredNames(ctx context.Context, chain *nsec3Chain, mu *sync.Mu
 				omu.Unlock()
 				for range 64 {
 					name := randomLabel() + "." + chain.zone
-					h := snapshot.hash(name)
-					if snapshot.covered(h) || taken[h] {
+					h := chain.hash(name)
+					if chain.covered(h) {
 						continue
 					}
-					taken[h] = true
 					omu.Lock()
-					if len(out) < n {
+					if len(out) < n && !taken[h] {
+						taken[h] = true
 						out = append(out, name)
 					}
 					omu.Unlock()
@@ -318,7 +364,7 @@ func (r *run) crackNSEC3(ctx context.Context, chain *nsec3Chain) *NSEC3Info {
 	info := &NSEC3Info{
 		Zone: zone, Hashes: len(chain.links), Cracked: len(cracked),
 		Iterations: chain.iterations, Salt: chain.salt, OptOut: chain.optOut,
-		Complete: chain.complete(),
+		Complete: chain.complete(), Stopped: chain.stopped,
 	}
 	for _, h := range chain.owners {
 		l := chain.links[h]
@@ -328,10 +374,10 @@ func (r *run) crackNSEC3(ctx context.Context, chain *nsec3Chain) *NSEC3Info {
 		}
 		info.Chain = append(info.Chain, link)
 	}
-	for _, name := range cracked {
+	for h, name := range cracked {
 		if strings.HasPrefix(name, "*.") {
 			var types []string
-			for _, t := range chain.links[chain.hash(name)].types {
+			for _, t := range chain.links[h].types {
 				if t != dns.TypeRRSIG {
 					types = append(types, rr.TypeString(t))
 				}
@@ -340,6 +386,7 @@ func (r *run) crackNSEC3(ctx context.Context, chain *nsec3Chain) *NSEC3Info {
 			continue
 		}
 		r.addName(name, SourceNSEC3)
+		r.noteTypes(name, chain.links[h].types)
 	}
 	return info
 }

@@ -130,10 +130,10 @@ func (r *run) historic(ctx context.Context) {
 	// Live names passive data knew carry when it saw them.
 	for name, st := range r.names {
 		if p, ok := r.passive[name]; ok {
-			st.name.PassiveSources = p.Sources
+			st.seen = &passiveSeen{sources: p.Sources}
 			if !p.FirstSeen.IsZero() {
-				st.name.FirstSeen = p.FirstSeen.UTC()
-				st.name.LastSeen = p.LastSeen.UTC()
+				st.seen.first = p.FirstSeen.UTC()
+				st.seen.last = p.LastSeen.UTC()
 			}
 		}
 	}
@@ -143,19 +143,19 @@ func (r *run) historic(ctx context.Context) {
 // existence today. A name only a wildcard answers counts as gone.
 func (r *run) noteLiveness(ctx context.Context, name string, m *dns.Msg) {
 	var l passive.Liveness
+	v := judge(name, dns.TypeA, m)
 	switch {
-	case m.Rcode == dns.RcodeNameError && !ownsCNAME(m, name):
-		l = passive.LiveNXDomain
-	case m.Rcode == dns.RcodeNameError:
-		// The name exists: it is an alias whose target does not.
-		l = passive.LiveExists
-	case m.Rcode != dns.RcodeSuccess:
+	case !v.known:
 		return
+	case !v.exists:
+		l = passive.LiveNXDomain
 	case r.inScope(name) && r.wildcardEcho(ctx, name, dns.TypeA, m):
 		l = passive.LiveNXDomain
-	case len(m.Answer) == 0:
+	case v.nodata:
 		l = passive.LiveNoData
 	default:
+		// An alias exists even when its target does not (NXDOMAIN with
+		// the CNAME in the answer).
 		l = passive.LiveExists
 	}
 	r.mu.Lock()
@@ -180,16 +180,15 @@ func (r *run) annotate(ctx context.Context) {
 	r.mu.Lock()
 	set := map[netip.Addr]bool{}
 	for _, st := range r.names {
-		for a := range st.addrs {
+		for _, a := range st.addrs {
 			if ip, err := netip.ParseAddr(a); err == nil {
 				set[ip] = true
 			}
 		}
 	}
-	direct, _ := r.addressIndex()
-	for _, list := range direct {
-		for _, a := range list {
-			if ip, err := netip.ParseAddr(a); err == nil {
+	for _, rec := range r.res.Records {
+		if rec.Type == "A" || rec.Type == "AAAA" {
+			if ip, err := netip.ParseAddr(rec.Data); err == nil {
 				set[ip] = true
 			}
 		}
@@ -234,14 +233,4 @@ func (a *AddressInfo) fill(info ipintel.Info) {
 	a.ASName = info.ASName
 	a.Country = info.Country
 	a.IntelSources = info.Sources
-}
-
-// ownsCNAME reports whether m's answer holds a CNAME owned by name.
-func ownsCNAME(m *dns.Msg, name string) bool {
-	for _, x := range m.Answer {
-		if x.Header().Rrtype == dns.TypeCNAME && dnsname.FromWire(x.Header().Name) == name {
-			return true
-		}
-	}
-	return false
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/dnsscout/dnsscout/internal/dnsname"
 	"github.com/dnsscout/dnsscout/internal/rr"
 )
 
@@ -53,7 +54,7 @@ func (r *run) ptrSweep(ctx context.Context) bool {
 		prefixes = append(prefixes, p)
 	}
 	for _, st := range r.names {
-		for a := range st.addrs {
+		for _, a := range st.addrs {
 			if ip, err := netip.ParseAddr(a); err == nil {
 				consider(ip)
 			}
@@ -84,12 +85,18 @@ func (r *run) ptrSweep(ctx context.Context) bool {
 			return
 		}
 		m, err := r.query(ctx, arpa, dns.TypePTR)
-		if err != nil || m.Rcode != dns.RcodeSuccess {
+		if err != nil {
 			return
 		}
+		v := judge(dnsname.FromWire(arpa), dns.TypePTR, m)
+		if !v.exists {
+			return
+		}
+		// A classless delegation (RFC 2317) reaches the PTR through a
+		// CNAME: the chain's records count, no others.
 		for _, x := range m.Answer {
 			p, ok := x.(*dns.PTR)
-			if !ok {
+			if !ok || !v.onChain(x) {
 				continue
 			}
 			targets := rr.Targets(p)

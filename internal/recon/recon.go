@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"net/netip"
 	"slices"
@@ -72,10 +73,28 @@ type Options struct {
 	PTRPrefix6 int
 	PTRMax     int
 
-	// NSEC3MaxQueries bounds the queries spent collecting one NSEC3 chain;
-	// default 200,000. WalkMax bounds NSEC walk steps; default 1,000,000.
+	// NSEC3MaxQueries bounds the queries spent collecting one zone's
+	// NSEC3 chain and WalkMax the steps of one zone's NSEC walk; default
+	// DefaultWalkMax each. WalkTimeout bounds the time spent on one
+	// zone's chain (walk or collection, and again cracking); default
+	// DefaultWalkTimeout. A chain that did not close by then is kept and
+	// says why it stopped (Zone.WalkStopped, NSEC3Info.Stopped).
 	NSEC3MaxQueries int
 	WalkMax         int
+	WalkTimeout     time.Duration
+
+	// MaxTime bounds the whole run; when it runs out the run stops, and
+	// the Result holds what was found, marked partial (Complete false, a
+	// "max-time" gap), with a nil error. Default 0: no bound.
+	MaxTime time.Duration
+
+	// TransferMaxRecords caps the records kept from one zone transfer
+	// (AXFR or IXFR, per server address); default
+	// DefaultTransferMaxRecords. TransferTimeout caps its duration;
+	// default DefaultTransferTimeout. A transfer that reaches either is
+	// kept and reported as partial.
+	TransferMaxRecords int
+	TransferTimeout    time.Duration
 
 	// NameserverPort is the port used for direct queries to nameserver
 	// addresses; default 53. Only the in-process demo world changes it.
@@ -120,6 +139,21 @@ type Options struct {
 	Now func() time.Time
 }
 
+// Default limits.
+const (
+	// DefaultTransferMaxRecords and DefaultTransferTimeout bound one zone
+	// transfer. See Options. With them, `dnsscout recon` of a server that
+	// streams records forever ends in about 20 s at about 270 MiB RSS
+	// (bench/hostile; the whole program, audit and JSON included, takes
+	// ~1.3 KiB per record kept).
+	DefaultTransferMaxRecords = 200_000
+	DefaultTransferTimeout    = 60 * time.Second
+	// DefaultWalkMax and DefaultWalkTimeout bound one zone's NSEC walk or
+	// NSEC3 collection. See Options.
+	DefaultWalkMax     = 100_000
+	DefaultWalkTimeout = 60 * time.Second
+)
+
 // Annotator is the address intelligence recon needs; *ipintel.Annotator
 // implements it.
 type Annotator interface {
@@ -159,13 +193,22 @@ func (o *Options) fill() {
 		o.PTRMax = 65536
 	}
 	if o.NSEC3MaxQueries == 0 {
-		o.NSEC3MaxQueries = 200000
+		o.NSEC3MaxQueries = DefaultWalkMax
 	}
 	if o.WalkMax == 0 {
-		o.WalkMax = 1000000
+		o.WalkMax = DefaultWalkMax
+	}
+	if o.WalkTimeout == 0 {
+		o.WalkTimeout = DefaultWalkTimeout
 	}
 	if o.NameserverPort == 0 {
 		o.NameserverPort = 53
+	}
+	if o.TransferMaxRecords == 0 {
+		o.TransferMaxRecords = DefaultTransferMaxRecords
+	}
+	if o.TransferTimeout == 0 {
+		o.TransferTimeout = DefaultTransferTimeout
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 1000
@@ -191,7 +234,8 @@ func (o *Options) validate() error {
 	if o.PTRPrefix6 < 104 || o.PTRPrefix6 > 128 {
 		return fmt.Errorf("recon: IPv6 PTR sweep prefix /%d out of range /104../128", o.PTRPrefix6)
 	}
-	if o.PTRMax < 0 || o.MaxNames < 0 || o.NSEC3MaxQueries < 0 || o.WalkMax < 0 || o.MaxAlterations < 0 {
+	if o.PTRMax < 0 || o.MaxNames < 0 || o.NSEC3MaxQueries < 0 || o.WalkMax < 0 || o.MaxAlterations < 0 ||
+		o.TransferMaxRecords < 0 || o.TransferTimeout < 0 || o.WalkTimeout < 0 || o.MaxTime < 0 {
 		return errors.New("recon: limits must not be negative")
 	}
 	return nil
@@ -199,8 +243,10 @@ func (o *Options) validate() error {
 
 // Run discovers domain (any case, Unicode accepted) through ex. It returns
 // the Result even when some stages failed; the error is non-nil only when
-// the domain could not be examined at all (invalid name, no resolver
-// answer, NXDOMAIN) or ctx ended.
+// the domain could not be examined at all (invalid name, NXDOMAIN at its
+// parent, no server answering on the way to it) or ctx ended. When ctx
+// ends (or Options.MaxTime runs out) the Result holds everything found so
+// far, marked partial; only the end of ctx is returned as an error.
 func Run(ctx context.Context, ex Exchanger, domain string, opts Options) (*Result, error) {
 	opts.fill()
 	if err := opts.validate(); err != nil {
@@ -215,14 +261,45 @@ func Run(ctx context.Context, ex Exchanger, domain string, opts Options) (*Resul
 	}
 	r := newRun(ex, apex, opts)
 	r.res.Started = opts.Now().UTC()
-	err = r.run(ctx)
+	runCtx := ctx
+	if opts.MaxTime > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, opts.MaxTime)
+		defer cancel()
+	}
+	err = r.run(runCtx)
+	switch {
+	case ctx.Err() != nil:
+		r.partial("interrupted", "the run was stopped")
+		err = ctx.Err()
+	case runCtx.Err() != nil:
+		r.partial("max-time", fmt.Sprintf("--max-time %v reached", opts.MaxTime))
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = nil
+		}
+	}
 	r.finish()
 	return r.res, err
+}
+
+// partial marks the result as cut short, naming the stage that was
+// running.
+func (r *run) partial(stage, why string) {
+	at, _ := r.current.Load().(string)
+	if at != "" {
+		why += " during stage " + at
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.res.MarkPartial(Gap{Stage: stage, Reason: why})
 }
 
 // run holds the state of one Run. Maps are guarded by mu; stages run
 // concurrently and call the add* methods.
 type run struct {
+	// root is the context of the whole run (stages derive budgets from
+	// it; stopped asks whether it ended).
+	root   context.Context
 	ex     *countingExchanger
 	opts   Options
 	apex   string
@@ -233,7 +310,7 @@ type run struct {
 	mu        sync.Mutex
 	res       *Result
 	names     map[string]*nameState
-	records   map[recordKey]int // index into res.Records
+	records   recordIndex
 	refs      map[Reference]bool
 	wildcards map[string]*wildcardLevel // by parent name
 	zones     map[string]*Zone
@@ -245,8 +322,10 @@ type run struct {
 	// candidates are in-scope names that data mentions, waiting to be
 	// verified, with the source that mentioned them.
 	candidates map[string]string
-	// transferred marks zones whose content a zone transfer gave us.
+	// transferred marks zones whose content a zone transfer gave us; cuts
+	// marks the owners of NS records seen (zone apexes and delegations).
 	transferred map[string]bool
+	cuts        map[string]bool
 	// sweepExtra are addresses from SPF ranges whose neighbourhood the
 	// next PTR sweep covers.
 	sweepExtra []netip.Addr
@@ -262,22 +341,110 @@ type run struct {
 	// query says of a name's existence today.
 	passive map[string]passive.NameInfo
 	live    map[string]passive.Liveness
+	// bitmaps holds the types an NSEC or NSEC3 record lists for a name.
+	bitmaps map[string][]uint16
 	// chains holds the NSEC3 chain collected for each NSEC3 zone.
 	chains map[string]*nsec3Chain
 	// auth lists, per zone, the addresses that answered authoritatively.
 	auth map[string][]netip.AddrPort
+	// delegs caches the delegation walks (delegationOf); unreachable
+	// holds, per zone the resolver could not answer for, why.
+	delegs      map[string]*delegationCall
+	unreachable map[string]string
+	// routes sends the queries of unreachable zones to their own servers.
+	routes    atomic.Pointer[routeTable]
+	routeNext atomic.Uint32
 
 	wcMu    sync.Mutex
 	wcCalls map[string]*wildcardCall
+
+	// current is the stage running now (a string).
+	current atomic.Value
 }
 
+// nameState is what the run knows of one name; finish turns it into a
+// Name. It is kept small: a transferred zone makes a million of them.
 type nameState struct {
-	name     *Name
-	expanded bool
-	addrs    map[string]bool
+	sources []string
+	// addrs are the name's addresses, its own and at its chain's end (a
+	// short list: a map per name costs far more in a million-name zone).
+	addrs []string
+	chain *ChainEnd
+	// seen is what passive data says of the name; nil when nothing.
+	seen *passiveSeen
+}
+
+type passiveSeen struct {
+	sources     []string
+	first, last time.Time
+}
+
+// sourceLists are the one-source lists names start with, shared (a
+// transferred zone's million names all come from "axfr"); cap 1 makes an
+// append copy before adding a second source.
+var sourceLists = func() map[string][]string {
+	m := map[string][]string{}
+	for _, s := range []string{SourceStandard, SourceAXFR, SourceIXFR, SourceBruteforce, SourceNSEC, SourceNSEC3, SourcePTR, SourceSRV, SourceMined, SourcePassive} {
+		m[s] = []string{s}[:1:1]
+	}
+	return m
+}()
+
+func sourceList(source string) []string {
+	if l, ok := sourceLists[source]; ok {
+		return l
+	}
+	return []string{source}
+}
+
+func (st *nameState) addAddr(a string) {
+	if !slices.Contains(st.addrs, a) {
+		st.addrs = append(st.addrs, a)
+	}
 }
 
 type recordKey struct{ name, typ, data string }
+
+// recordIndex finds the records kept by their (name, type, data): by a
+// 64-bit hash of the key into res.Records, the rare keys whose hash
+// another key already has in a map of their own. It costs a few bytes per
+// record where a map of the three strings cost ~100 (a transfer keeps
+// millions).
+type recordIndex struct {
+	seed   maphash.Seed
+	byHash map[uint64]int32
+	more   map[recordKey]bool
+}
+
+func newRecordIndex() recordIndex {
+	return recordIndex{seed: maphash.MakeSeed(), byHash: map[uint64]int32{}, more: map[recordKey]bool{}}
+}
+
+// add reports whether k is new among records, and notes it at index
+// len(records) when it is.
+func (x *recordIndex) add(records []Record, k recordKey) bool {
+	var h maphash.Hash
+	h.SetSeed(x.seed)
+	h.WriteString(k.name)
+	h.WriteByte(0)
+	h.WriteString(k.typ)
+	h.WriteByte(0)
+	h.WriteString(k.data)
+	return x.addHashed(records, k, h.Sum64())
+}
+
+func (x *recordIndex) addHashed(records []Record, k recordKey, sum uint64) bool {
+	i, taken := x.byHash[sum]
+	if !taken {
+		x.byHash[sum] = int32(len(records))
+		return true
+	}
+	if e := records[i]; e.Name == k.name && e.Type == k.typ && e.Data == k.data || x.more[k] {
+		return false
+	}
+	x.more[k] = true
+	return true
+}
 
 func newRun(ex Exchanger, apex string, opts Options) *run {
 	r := &run{
@@ -287,7 +454,7 @@ func newRun(ex Exchanger, apex string, opts Options) *run {
 		log:         opts.Logger.With("component", "recon", "domain", apex),
 		res:         &Result{Domain: apex},
 		names:       map[string]*nameState{},
-		records:     map[recordKey]int{},
+		records:     newRecordIndex(),
 		refs:        map[Reference]bool{},
 		wildcards:   map[string]*wildcardLevel{},
 		zones:       map[string]*Zone{},
@@ -295,6 +462,8 @@ func newRun(ex Exchanger, apex string, opts Options) *run {
 		swept:       map[netip.Prefix]bool{},
 		knownAddr:   map[netip.Addr]bool{},
 		transferred: map[string]bool{},
+		cuts:        map[string]bool{},
+		unreachable: map[string]string{},
 		auth:        map[string][]netip.AddrPort{},
 		wcCalls:     map[string]*wildcardCall{},
 	}
@@ -309,6 +478,7 @@ func newRun(ex Exchanger, apex string, opts Options) *run {
 }
 
 func (r *run) stage(name string) {
+	r.current.Store(name)
 	if p := r.opts.Progress; p != nil {
 		p.Stage.Store(name)
 	}
@@ -316,6 +486,7 @@ func (r *run) stage(name string) {
 }
 
 func (r *run) run(ctx context.Context) error {
+	r.root = ctx
 	if r.opts.PassiveOnly {
 		// Not one packet about the target: what passive sources say, and
 		// address intelligence (which asks databases and Team Cymru, never
@@ -329,23 +500,40 @@ func (r *run) run(ctx context.Context) error {
 	// cut is.
 	r.stage("apex")
 	soa, err := r.query(ctx, r.apex, dns.TypeSOA)
-	if err != nil {
-		return fmt.Errorf("recon: %s: %w", r.apex, err)
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
-	if soa.Rcode == dns.RcodeNameError {
-		return fmt.Errorf("%w: %s", ErrNoSuchDomain, r.apex)
+	var v verdict
+	if err == nil {
+		v = judge(r.apex, dns.TypeSOA, soa)
 	}
-	if soa.Rcode != dns.RcodeSuccess {
-		return fmt.Errorf("%w: %s: %s", ErrNoAnswer, r.apex, dns.RcodeToString[soa.Rcode])
-	}
-	r.addName(r.apex, SourceStandard)
-
 	// The zone that holds the apex: the apex itself when it is a zone cut,
 	// else the enclosing zone named by the SOA in the authority section.
 	zoneName := r.apex
-	if owner := soaOwner(soa); owner != "" && owner != r.apex && dnsname.IsSubdomain(r.apex, owner) {
-		zoneName = owner
+	switch {
+	case v.known && !v.exists:
+		return fmt.Errorf("%w: %s", ErrNoSuchDomain, r.apex)
+	case !v.known:
+		// The resolver cannot answer for the target (timeout, SERVFAIL,
+		// REFUSED): its delegation can.
+		why := "resolver: " + failText(soa, err)
+		d, derr := r.delegationOf(ctx, r.apex)
+		if derr != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("recon: %s: %s; %w", r.apex, why, derr)
+		}
+		zoneName = d.zone
+		r.mu.Lock()
+		r.unreachable[zoneName] = why
+		r.mu.Unlock()
+	default:
+		if owner := soaOwner(soa); owner != "" && owner != r.apex && dnsname.IsSubdomain(r.apex, owner) {
+			zoneName = owner
+		}
 	}
+	r.addName(r.apex, SourceStandard)
 	r.collectPassive(ctx)
 	if err := r.zone(ctx, zoneName); err != nil {
 		return err
@@ -406,9 +594,22 @@ func (r *run) zone(ctx context.Context, name string) error {
 		base = r.apex
 	}
 
-	r.stage("records " + name)
 	r.addName(name, SourceStandard)
-	r.apexRecords(ctx, z)
+	r.mu.Lock()
+	why, lame := r.unreachable[name]
+	r.mu.Unlock()
+	if !lame {
+		r.stage("records " + name)
+		if answered, failure := r.apexRecords(ctx, z); !answered && ctx.Err() == nil {
+			// A sub-zone the resolver cannot answer for.
+			if d, err := r.delegationOf(ctx, name); err == nil && d.zone == name {
+				why, lame = "resolver: "+failure, true
+			}
+		}
+	}
+	if lame && !r.viaDelegation(ctx, z, why) {
+		return nil
+	}
 
 	r.stage("nameservers " + name)
 	r.nameservers(ctx, z)
@@ -428,25 +629,67 @@ func (r *run) zone(ctx context.Context, name string) error {
 	return nil
 }
 
+// viaDelegation handles zone z that the resolver could not answer for: it
+// keeps the delegation's records, probes every nameserver the parent
+// names, and when some answer authoritatively, routes the zone's queries
+// to them and asks the apex records there. It reports whether the zone
+// can be enumerated further.
+func (r *run) viaDelegation(ctx context.Context, z *Zone, why string) bool {
+	d, err := r.delegationOf(ctx, z.Name)
+	if err != nil {
+		r.gap(Gap{Stage: "resolver", Zone: z.Name, Reason: why})
+		return false
+	}
+	for _, x := range d.records {
+		r.addRecord(x, SourceStandard)
+	}
+	r.stage("nameservers " + z.Name)
+	r.nameservers(ctx, z)
+	r.mu.Lock()
+	auth := append([]netip.AddrPort(nil), r.auth[z.Name]...)
+	r.mu.Unlock()
+	if len(auth) == 0 {
+		r.gap(Gap{Stage: "nameservers", Zone: z.Name,
+			Reason: why + "; no nameserver of the delegation answers authoritatively: the zone's records, DNSSEC chain, services and names could not be enumerated"})
+		return false
+	}
+	r.gap(Gap{Stage: "resolver", Zone: z.Name, Reason: why + "; the zone's names were asked at its authoritative servers directly"})
+	r.route(z.Name, auth)
+	r.mu.Lock()
+	for _, a := range auth {
+		z.Direct = appendUnique(z.Direct, a.Addr().String())
+	}
+	r.mu.Unlock()
+	r.stage("records " + z.Name)
+	r.apexRecords(ctx, z)
+	return true
+}
+
 // finish sorts the result into its stable JSON order.
 func (r *run) finish() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	res := r.res
 	res.Finished = r.opts.Now().UTC()
-	res.Names = res.Names[:0]
+	res.Names = make([]Name, 0, len(r.names))
 	direct, cnames := r.addressIndex()
 	for name, st := range r.names {
-		n := *st.name
-		// Addresses seen at the end of resolved chains, plus what the
-		// records kept say (transfers and walks bring records whose owners
-		// were not known yet when they arrived).
-		for cur, hops := name, 0; cur != "" && hops <= maxChain; cur, hops = cnames[cur], hops+1 {
+		n := Name{Name: name, Sources: st.sources, Chain: st.chain}
+		if st.seen != nil {
+			n.PassiveSources, n.FirstSeen, n.LastSeen = st.seen.sources, st.seen.first, st.seen.last
+		}
+		// Addresses at the end of the CNAME chains the records kept
+		// describe.
+		for cur, hops := cnames[name], 0; cur != "" && hops < maxChain; cur, hops = cnames[cur], hops+1 {
 			for _, a := range direct[cur] {
-				st.addrs[a] = true
+				st.addAddr(a)
 			}
 		}
-		n.Addresses = sortedAddrs(st.addrs)
+		n.Addresses = st.addrs
+		if n.Addresses == nil {
+			n.Addresses = []string{}
+		}
+		sortAddrStrings(n.Addresses)
 		sort.Strings(n.Sources)
 		res.Names = append(res.Names, n)
 	}
@@ -531,19 +774,35 @@ func (r *run) finish() {
 	}
 }
 
-// addressIndex maps each owner to the addresses of its A and AAAA records
-// and to its CNAME target, from the records kept. Callers hold mu.
-func (r *run) addressIndex() (direct map[string][]string, cnames map[string]string) {
-	direct, cnames = map[string][]string{}, map[string]string{}
+// addressIndex gives every known name the addresses of its own A and AAAA
+// records kept (transfers and walks bring records whose owners were not
+// known yet when they arrived), and returns each alias's CNAME target and
+// the addresses of the names CNAMEs point at, from the records kept.
+// Callers hold mu. It allocates per alias, not per record: a transferred
+// zone holds millions of addresses.
+func (r *run) addressIndex() (targets map[string][]string, cnames map[string]string) {
+	cnames = map[string]string{}
 	for _, rec := range r.res.Records {
-		switch rec.Type {
-		case "A", "AAAA":
-			direct[rec.Name] = append(direct[rec.Name], rec.Data)
-		case "CNAME":
+		if rec.Type == "CNAME" {
 			cnames[rec.Name] = dnsname.FromWire(rec.Data)
 		}
 	}
-	return direct, cnames
+	targets = make(map[string][]string, len(cnames))
+	for _, t := range cnames {
+		targets[t] = nil
+	}
+	for _, rec := range r.res.Records {
+		if rec.Type != "A" && rec.Type != "AAAA" {
+			continue
+		}
+		if st := r.names[rec.Name]; st != nil {
+			st.addAddr(rec.Data)
+		}
+		if list, ok := targets[rec.Name]; ok {
+			targets[rec.Name] = append(list, rec.Data)
+		}
+	}
+	return targets, cnames
 }
 
 // emit hands an event to the caller's sink, one call at a time.
@@ -557,6 +816,10 @@ func (r *run) emit(ev Event) {
 	r.opts.OnEvent(ev)
 }
 
+// stopped reports whether the run as a whole was stopped (interrupted,
+// out of time), as opposed to a stage running out of its own budget.
+func (r *run) stopped() bool { return r.root.Err() != nil }
+
 // inScope reports whether name is at or below the target domain.
 func (r *run) inScope(name string) bool { return dnsname.IsSubdomain(name, r.apex) }
 
@@ -569,8 +832,8 @@ func (r *run) addName(name, source string) bool {
 	r.mu.Lock()
 	st, ok := r.names[name]
 	if ok {
-		if !slices.Contains(st.name.Sources, source) {
-			st.name.Sources = append(st.name.Sources, source)
+		if !slices.Contains(st.sources, source) {
+			st.sources = append(st.sources, source)
 		}
 		r.mu.Unlock()
 		return false
@@ -580,15 +843,20 @@ func (r *run) addName(name, source string) bool {
 		r.log.Warn("name limit reached; not expanding further", "limit", r.opts.MaxNames)
 		return false
 	}
-	st = &nameState{name: &Name{Name: name, Sources: []string{source}}, addrs: map[string]bool{}}
+	st = &nameState{sources: sourceList(source)}
 	r.names[name] = st
 	r.pending = append(r.pending, name)
-	ev := *st.name
+	var ev *Name
+	if r.opts.OnEvent != nil {
+		ev = &Name{Name: name, Sources: []string{source}, Addresses: []string{}}
+	}
 	r.mu.Unlock()
 	if p := r.opts.Progress; p != nil {
 		p.Names.Add(1)
 	}
-	r.emit(Event{Name: &ev})
+	if ev != nil {
+		r.emit(Event{Name: ev})
+	}
 	return true
 }
 
@@ -613,29 +881,31 @@ func (r *run) addRecord(x dns.RR, source string) {
 	if !r.inScope(owner) && h.Rrtype != dns.TypePTR {
 		return
 	}
-	rec := Record{Name: owner, Type: rr.Type(x), TTL: h.Ttl, Data: rr.Data(x), Source: source}
+	// The owner and data strings are kept for the whole run: copied out
+	// of the message's (the data is a slice of the record's whole text).
+	rec := Record{Name: strings.Clone(owner), Type: rr.Type(x), TTL: h.Ttl, Data: strings.Clone(rr.Data(x)), Source: source}
 	if strings.HasPrefix(owner, "*.") && h.Rrtype != dns.TypeRRSIG && h.Rrtype != dns.TypeNSEC {
 		r.addWildcardData(owner, rec.Type, rec.Data)
 	}
 	key := recordKey{rec.Name, rec.Type, rec.Data}
 	r.mu.Lock()
-	if _, dup := r.records[key]; dup {
+	if !r.records.add(r.res.Records, key) {
 		r.mu.Unlock()
 		return
 	}
-	r.records[key] = len(r.res.Records)
 	r.res.Records = append(r.res.Records, rec)
-	if st, ok := r.names[owner]; ok {
-		switch a := x.(type) {
-		case *dns.A:
-			st.addrs[a.A.String()] = true
-		case *dns.AAAA:
-			st.addrs[a.AAAA.String()] = true
-		}
+	if h.Rrtype == dns.TypeNS {
+		r.cuts[owner] = true
+	}
+	if st, ok := r.names[owner]; ok && (h.Rrtype == dns.TypeA || h.Rrtype == dns.TypeAAAA) {
+		st.addAddr(rec.Data)
 	}
 	r.mu.Unlock()
-	r.emit(Event{Record: &rec})
-	r.mine(x, owner)
+	if r.opts.OnEvent != nil {
+		ev := rec
+		r.emit(Event{Record: &ev})
+	}
+	r.mine(x, rec.Name)
 }
 
 // addAddress attaches an address reached through a CNAME chain to an
@@ -643,7 +913,7 @@ func (r *run) addRecord(x dns.RR, source string) {
 func (r *run) addAddress(name string, a netip.Addr) {
 	r.mu.Lock()
 	if st, ok := r.names[name]; ok {
-		st.addrs[a.String()] = true
+		st.addAddr(a.String())
 	}
 	r.mu.Unlock()
 }
@@ -675,12 +945,38 @@ func (r *run) query(ctx context.Context, name string, qtype uint16) (*dns.Msg, e
 
 func (r *run) queryOpts(ctx context.Context, q resolver.Query) (*dns.Msg, error) {
 	r.plan(1)
-	resp, err := r.ex.Exchange(ctx, q)
+	resp, err := r.send(ctx, q)
 	r.done(1)
 	if err != nil {
 		return nil, err
 	}
 	return resp.Msg, nil
+}
+
+// send sends one recursive query, or, for a name in a zone the resolver
+// cannot answer for, asks the zone's own servers (see routeFor). A
+// SERVFAIL or REFUSED from the resolver is asked again at the zone's
+// authoritative servers when they are known: an alias whose target's zone
+// is broken exists all the same, and its server says so where a resolver
+// gives up on the whole chain.
+func (r *run) send(ctx context.Context, q resolver.Query) (*resolver.Response, error) {
+	name := dnsname.FromWire(q.Name)
+	if servers := r.routeFor(name); servers != nil {
+		return r.routeDirect(ctx, servers, q)
+	}
+	resp, err := r.ex.Exchange(ctx, q)
+	switch {
+	case err == nil && resp.Msg.Rcode != dns.RcodeServerFailure && resp.Msg.Rcode != dns.RcodeRefused:
+		return resp, nil
+	case err != nil && !errors.Is(err, resolver.ErrTimeout):
+		return nil, err
+	}
+	if servers := r.authFor(name); len(servers) > 0 {
+		if auth, _ := r.askAuth(ctx, servers, q); auth != nil {
+			return auth, nil
+		}
+	}
+	return resp, err
 }
 
 // direct sends one query to a chosen server.
@@ -741,20 +1037,33 @@ func soaOwner(m *dns.Msg) string {
 
 // nameLess orders names by their reversed labels so that a zone's names
 // group under it (example.com, a.example.com, b.a.example.com, b.example.com).
+// It compares as dnsname.Reverse(a) < dnsname.Reverse(b) does, label by
+// label from the right without building the reversed strings (sorting a
+// million-name result calls it tens of millions of times).
 func nameLess(a, b string) bool {
 	if a == b {
 		return false
 	}
-	return dnsname.Reverse(a) < dnsname.Reverse(b)
-}
-
-func sortedAddrs(set map[string]bool) []string {
-	out := make([]string, 0, len(set))
-	for a := range set {
-		out = append(out, a)
+	ia, ib := len(a), len(b) // ends of the current labels
+	for {
+		sa := strings.LastIndexByte(a[:ia], '.') + 1
+		sb := strings.LastIndexByte(b[:ib], '.') + 1
+		la, lb := a[sa:ia], b[sb:ib]
+		moreA, moreB := sa > 0, sb > 0 // a '.' and more labels follow
+		n := min(len(la), len(lb))
+		if la[:n] != lb[:n] {
+			return la[:n] < lb[:n]
+		}
+		switch {
+		case len(la) < len(lb):
+			return !moreA || '.' < lb[n]
+		case len(la) > len(lb):
+			return moreB && la[n] < '.'
+		case !moreA || !moreB:
+			return !moreA && moreB
+		}
+		ia, ib = sa-1, sb-1
 	}
-	sortAddrStrings(out)
-	return out
 }
 
 func sortAddrStrings(s []string) { sort.Slice(s, func(i, j int) bool { return addrLess(s[i], s[j]) }) }

@@ -2,7 +2,7 @@ package recon
 
 import (
 	"context"
-	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -30,11 +30,21 @@ var nameTypes = []uint16{
 // maxChain bounds CNAME chains followed by hand.
 const maxChain = 16
 
-// apexRecords asks every apex type of zone z and fills the zone facts.
-func (r *run) apexRecords(ctx context.Context, z *Zone) {
+// apexRecords asks every apex type of zone z and fills the zone facts. It
+// reports whether the SOA query got an answer that settles the zone's
+// existence, and if not, why.
+func (r *run) apexRecords(ctx context.Context, z *Zone) (answered bool, why string) {
 	msgs := make([]*dns.Msg, len(apexTypes))
+	why = "no answer"
 	parallel(ctx, len(apexTypes), len(apexTypes), func(i int) {
 		m, err := r.query(ctx, z.Name, apexTypes[i])
+		if apexTypes[i] == dns.TypeSOA {
+			if err == nil && judge(z.Name, dns.TypeSOA, m).known {
+				answered = true
+			} else {
+				why = failText(m, err)
+			}
+		}
 		if err != nil {
 			r.log.Debug("apex query failed", "zone", z.Name, "type", rr.TypeString(apexTypes[i]), "err", err)
 			return
@@ -64,6 +74,7 @@ func (r *run) apexRecords(ctx context.Context, z *Zone) {
 			}
 		}
 	}
+	return answered, why
 }
 
 // bruteTypes are asked at names that only brute force found, beyond the A
@@ -83,10 +94,22 @@ func (r *run) typesFor(name string) []uint16 {
 		return nil
 	}
 	types := nameTypes
+	bitmap, walked := r.bitmaps[name]
 	switch {
+	case walked && slices.Contains(bitmap, dns.TypeCNAME):
+		// An alias: an A query follows its chain.
+		types = []uint16{dns.TypeA}
+	case walked:
+		// The denial chain listed the types the name holds: ask those.
+		types = nil
+		for _, t := range nameTypes {
+			if slices.Contains(bitmap, t) {
+				types = append(types, t)
+			}
+		}
 	case strings.HasPrefix(name, "_"):
 		types = []uint16{dns.TypeSRV, dns.TypeTXT}
-	case r.names[name] != nil && onlyFrom(r.names[name].name.Sources, SourceBruteforce):
+	case r.names[name] != nil && onlyFrom(r.names[name].sources, SourceBruteforce):
 		types = bruteTypes
 	}
 	var out []uint16
@@ -100,10 +123,23 @@ func (r *run) typesFor(name string) []uint16 {
 	return out
 }
 
-// markAnswered notes that name answered qtype (NOERROR), and that it is a
-// CNAME when the answer says so.
-func (r *run) markAnswered(name string, qtype uint16, m *dns.Msg) {
-	if m.Rcode != dns.RcodeSuccess {
+// noteTypes keeps the type bitmap an NSEC or NSEC3 record gave for name:
+// expansion asks only those types (a hostile chain that invents names
+// costs one query per name, not one per type).
+func (r *run) noteTypes(name string, bitmap []uint16) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.bitmaps == nil {
+		r.bitmaps = map[string][]uint16{}
+	}
+	r.bitmaps[name] = bitmap
+}
+
+// markAnswered notes that name answered qtype (NOERROR), and that it is an
+// alias when the answer says so (whatever the RCODE: an alias whose target
+// is gone answers NXDOMAIN).
+func (r *run) markAnswered(name string, qtype uint16, m *dns.Msg, v *verdict) {
+	if m.Rcode != dns.RcodeSuccess && !v.alias {
 		return
 	}
 	r.mu.Lock()
@@ -116,89 +152,98 @@ func (r *run) markAnswered(name string, qtype uint16, m *dns.Msg) {
 		a = map[uint16]bool{}
 		r.answered[name] = a
 	}
-	a[qtype] = true
+	if m.Rcode == dns.RcodeSuccess {
+		a[qtype] = true
+	}
+	if v.alias {
+		a[dns.TypeCNAME] = true
+	}
+}
+
+// absorb keeps the records of a response to a query for name/qtype that
+// belong to name's chain (records about other names are never taken from
+// an answer), follows a CNAME chain the resolver left open, attaches the
+// addresses at the chain's end to name and records where the chain ends.
+// It returns the verdict on name (see judge).
+func (r *run) absorb(ctx context.Context, name string, qtype uint16, m *dns.Msg, source string) verdict {
+	v := judge(name, qtype, m)
+	r.markAnswered(name, qtype, m, &v)
+	r.keepChain(&v, m, source)
+	end := v.end
+	var seen map[string]bool // the chain's names, when it has to be followed
+	if v.open {
+		seen = map[string]bool{name: true}
+		for _, n := range v.chain {
+			seen[n] = true
+		}
+	}
+	addrs := v.addrs
+	for depth := 0; v.open && !end.Loop && qtype != dns.TypeCNAME; depth++ {
+		if depth >= maxChain {
+			end.Rcode = "" // longer than we follow: not settled
+			break
+		}
+		// The chain ends in a target the answer holds nothing for:
+		// follow it ourselves.
+		next, err := r.query(ctx, end.Target, qtype)
+		if err != nil {
+			end.Rcode = ""
+			break
+		}
+		w := judge(end.Target, qtype, next)
+		r.keepChain(&w, next, source)
+		addrs = append(addrs, w.addrs...)
+		end.Rcode = w.state(next)
+		if w.alias {
+			end.Hops += w.end.Hops
+			end.Target = w.end.Target
+			for _, n := range w.chain {
+				if seen[n] {
+					end.Loop, end.Rcode = true, RcodeLoop
+				}
+				seen[n] = true
+			}
+			end.Loop = end.Loop || w.end.Loop
+		}
+		v.open = w.open
+	}
+	for _, a := range addrs {
+		r.addAddress(name, a)
+	}
+	if v.alias {
+		v.end = end
+		r.setChain(name, qtype, end)
+	}
+	return v
+}
+
+// keepChain keeps the records of m that belong to v's chain, and notes
+// out-of-scope chain names as references.
+func (r *run) keepChain(v *verdict, m *dns.Msg, source string) {
 	for _, x := range m.Answer {
-		if x.Header().Rrtype == dns.TypeCNAME && rr.Owner(x) == name {
-			a[dns.TypeCNAME] = true
+		if !v.onChain(x) {
+			continue
+		}
+		r.addRecord(x, source)
+		if c, ok := x.(*dns.CNAME); ok {
+			r.addRef(dnsname.FromWire(c.Target), rr.Owner(x), "CNAME")
 		}
 	}
 }
 
-// absorb keeps the records of a response to a query for name/qtype, follows
-// a CNAME chain the resolver left unfinished, and attaches the addresses at
-// the chain's end to name.
-func (r *run) absorb(ctx context.Context, name string, qtype uint16, m *dns.Msg, source string) {
-	r.markAnswered(name, qtype, m)
-	answer := m.Answer
-	for depth := 0; ; depth++ {
-		for _, x := range answer {
-			r.addRecord(x, source)
-			if c, ok := x.(*dns.CNAME); ok {
-				r.addRef(dnsname.FromWire(c.Target), rr.Owner(x), "CNAME")
-			}
-		}
-		end, addrs, open := chainEnd(name, answer)
-		for _, a := range addrs {
-			r.addAddress(name, a)
-		}
-		if !open || depth >= maxChain || m.Rcode != dns.RcodeSuccess || qtype == dns.TypeCNAME {
-			return
-		}
-		// The chain ends in a CNAME whose target the answer does not
-		// resolve: follow it ourselves.
-		next, err := r.query(ctx, end, qtype)
-		if err != nil || next.Rcode != dns.RcodeSuccess || len(next.Answer) == 0 {
-			return
-		}
-		m, answer = next, append(answer, next.Answer...)
+// setChain records where name's alias chain ends. The answer to an A query
+// wins over others (NODATA for MX says less than NXDOMAIN for A).
+func (r *run) setChain(name string, qtype uint16, end ChainEnd) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st, ok := r.names[name]
+	if !ok {
+		return
 	}
-}
-
-// chainEnd follows name through the CNAMEs of answer. It returns the last
-// name of the chain, the addresses found at it, and whether the chain ends
-// in a CNAME target that answer holds no records for (open). A loop ends
-// the walk as closed.
-func chainEnd(name string, answer []dns.RR) (end string, addrs []netip.Addr, open bool) {
-	seen := map[string]bool{}
-	cur := name
-	for !seen[cur] {
-		seen[cur] = true
-		target := ""
-		for _, x := range answer {
-			if rr.Owner(x) != cur {
-				continue
-			}
-			switch v := x.(type) {
-			case *dns.CNAME:
-				target = dnsname.FromWire(v.Target)
-			case *dns.A:
-				if a, ok := netip.AddrFromSlice(v.A.To4()); ok {
-					addrs = append(addrs, a)
-				}
-			case *dns.AAAA:
-				if a, ok := netip.AddrFromSlice(v.AAAA); ok {
-					addrs = append(addrs, a.Unmap())
-				}
-			}
-		}
-		if target == "" {
-			return cur, addrs, false
-		}
-		cur = target
-		if !hasOwner(answer, cur) {
-			return cur, addrs, true
-		}
+	if st.chain == nil || qtype == dns.TypeA || st.chain.Rcode == "" {
+		e := end
+		st.chain = &e
 	}
-	return cur, addrs, false
-}
-
-func hasOwner(answer []dns.RR, name string) bool {
-	for _, x := range answer {
-		if rr.Owner(x) == name {
-			return true
-		}
-	}
-	return false
 }
 
 // expandPending resolves every name waiting for expansion with the
@@ -259,18 +304,22 @@ func isZoneApexName(r *run, name string) bool {
 	return ok
 }
 
-// coveredByTransfer reports whether name lies in a zone whose full content
-// a zone transfer already gave us (so asking its types again adds nothing).
+// coveredByTransfer reports whether name lies in a zone whose content a
+// zone transfer already gave us (so asking its types again adds nothing):
+// its closest enclosing zone cut — a zone enumerated, or an owner of NS
+// records seen, such as a delegation inside a transferred zone — was
+// transferred.
 func (r *run) coveredByTransfer(name string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	best := ""
-	for z := range r.zones {
-		if dnsname.IsSubdomain(name, z) && len(z) > len(best) {
-			best = z
+	for n := name; ; n = dnsname.Parent(n) {
+		if _, zone := r.zones[n]; zone || r.cuts[n] {
+			return r.transferred[n]
+		}
+		if n == "." {
+			return false
 		}
 	}
-	return best != "" && r.transferred[best]
 }
 
 // candidate queues a name that record data mentions; it becomes a
@@ -282,8 +331,8 @@ func (r *run) candidate(name, source string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, known := r.names[name]; known {
-		if st := r.names[name]; !containsStr(st.name.Sources, source) {
-			st.name.Sources = append(st.name.Sources, source)
+		if st := r.names[name]; !containsStr(st.sources, source) {
+			st.sources = append(st.sources, source)
 		}
 		return
 	}
@@ -315,13 +364,18 @@ func (r *run) verifyCandidates(ctx context.Context) bool {
 			r.addName(n, cands[n])
 			return
 		}
+		if r.coveredByTransfer(n) {
+			// Not in the zone's transfer: it does not exist (or is a
+			// wildcard's), or lies past a capped transfer's end.
+			return
+		}
 		m, err := r.query(ctx, n, dns.TypeA)
 		if err != nil {
 			return
 		}
 		r.noteLiveness(ctx, n, m)
-		if l, _ := r.liveness(n); l == passive.LiveNXDomain || m.Rcode != dns.RcodeSuccess {
-			return // gone, a wildcard's echo, or no usable answer
+		if l, known := r.liveness(n); !known || l == passive.LiveNXDomain {
+			return // no usable answer, gone, or a wildcard's echo
 		}
 		r.addName(n, cands[n])
 		r.absorb(ctx, n, dns.TypeA, m, SourceStandard)

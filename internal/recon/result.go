@@ -1,6 +1,7 @@
 package recon
 
 import (
+	"slices"
 	"time"
 
 	"github.com/dnsscout/dnsscout/internal/change"
@@ -24,6 +25,10 @@ const (
 // Transfer outcomes for Server.AXFR and Server.IXFR.
 const (
 	TransferAllowed = "allowed"
+	// TransferPartial: the server was sending the zone when recon stopped
+	// reading (record cap, time cap, interrupted) or the connection broke
+	// mid-transfer; what arrived is kept.
+	TransferPartial = "partial"
 	TransferRefused = "refused"
 	TransferFailed  = "failed"
 	TransferSkipped = "skipped"
@@ -32,9 +37,20 @@ const (
 // Result is everything recon learned about one target domain. Its JSON form
 // is the public contract documented in the README.
 type Result struct {
-	Domain      string       `json:"domain"`
-	Started     time.Time    `json:"started"`
-	Finished    time.Time    `json:"finished"`
+	Domain   string    `json:"domain"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	// Complete is false when the run stopped before every stage had run
+	// (interrupted, or --max-time reached): the result holds what was
+	// found until then. It is omitted when the run completed, so results
+	// written before the field existed read as complete; see Partial.
+	Complete *bool `json:"complete,omitempty"`
+	// Gaps lists what the run could not cover: the stage running when it
+	// stopped early, capped zone transfers, NSEC walks and NSEC3
+	// collections stopped by their budget, zones that no resolver
+	// answered for (asked at their own servers) or that nobody answered
+	// for at all.
+	Gaps        []Gap        `json:"gaps,omitempty"`
 	Nameservers []Nameserver `json:"nameservers"`
 	Names       []Name       `json:"names"`
 	Records     []Record     `json:"records"`
@@ -62,6 +78,30 @@ type Result struct {
 	Stats     Stats            `json:"stats"`
 }
 
+// Partial reports whether the run stopped before every stage had run.
+func (r *Result) Partial() bool { return r.Complete != nil && !*r.Complete }
+
+// MarkPartial marks the result as cut short, for the reason g gives.
+func (r *Result) MarkPartial(g Gap) {
+	incomplete := false
+	r.Complete = &incomplete
+	if !slices.Contains(r.Gaps, g) {
+		r.Gaps = append(r.Gaps, g)
+	}
+}
+
+// Gap is one part of a run that was not covered, and why.
+type Gap struct {
+	// Stage is "interrupted", "max-time", "resolver", "nameservers",
+	// "axfr", "ixfr", "nsec" or "nsec3".
+	Stage string `json:"stage"`
+	// Zone and Server (an address) say what it concerns, when it
+	// concerns one zone or one server.
+	Zone   string `json:"zone,omitempty"`
+	Server string `json:"server,omitempty"`
+	Reason string `json:"reason"`
+}
+
 // Nameserver is one NS name of a zone and what each of its addresses said.
 type Nameserver struct {
 	Name string `json:"name"`
@@ -82,13 +122,16 @@ type Nameserver struct {
 type Server struct {
 	Address string `json:"address"`
 	// Responding is false when the address never answered.
-	Responding    bool   `json:"responding"`
-	Authoritative bool   `json:"authoritative"`
-	AXFR          string `json:"axfr"`
-	AXFRRecords   int    `json:"axfr_records,omitempty"`
-	IXFR          string `json:"ixfr"`
-	Serial        uint32 `json:"serial"`
-	Recursion     bool   `json:"recursion"`
+	Responding    bool `json:"responding"`
+	Authoritative bool `json:"authoritative"`
+	// AXFR and IXFR are the transfer outcomes (allowed, partial,
+	// refused, failed, skipped), with the records received.
+	AXFR        string `json:"axfr"`
+	AXFRRecords int    `json:"axfr_records,omitempty"`
+	IXFR        string `json:"ixfr"`
+	IXFRRecords int    `json:"ixfr_records,omitempty"`
+	Serial      uint32 `json:"serial"`
+	Recursion   bool   `json:"recursion"`
 	// CHAOS-class identity answers and NSID (RFC 5001); empty when not given.
 	Version       string `json:"version,omitempty"`
 	VersionServer string `json:"version_server,omitempty"`
@@ -110,6 +153,25 @@ type Name struct {
 	PassiveSources []string  `json:"passive_sources,omitempty"`
 	FirstSeen      time.Time `json:"first_seen,omitzero"`
 	LastSeen       time.Time `json:"last_seen,omitzero"`
+	// Chain is set when the name is an alias (it owns a CNAME, or a DNAME
+	// rewrites it): where its chain ends and what was answered there.
+	Chain *ChainEnd `json:"chain,omitempty"`
+}
+
+// ChainEnd is where the CNAME (and DNAME) chain starting at a name ends.
+type ChainEnd struct {
+	// Target is the last name of the chain.
+	Target string `json:"target"`
+	// Rcode is what the chain's end answered: "NOERROR" (it has data),
+	// "NODATA", "NXDOMAIN" (a dangling alias), "SERVFAIL", "REFUSED",
+	// "LOOP" (the chain comes back on itself), or "" when it was not
+	// settled (the chain is longer than recon follows, or the last query
+	// got no answer).
+	Rcode string `json:"rcode"`
+	// Hops is the number of CNAME/DNAME links followed.
+	Hops int `json:"hops"`
+	// Loop is true when the chain comes back to a name it passed.
+	Loop bool `json:"loop,omitempty"`
 }
 
 // AddressInfo is what address intelligence knows about one address.
@@ -175,6 +237,9 @@ type NSEC3Info struct {
 	OptOut     bool   `json:"opt_out"`
 	// Complete is true when the collected hashes close the chain.
 	Complete bool `json:"complete"`
+	// Stopped says why a collection that did not close ended early (its
+	// query or time budget, no progress, interrupted); empty otherwise.
+	Stopped string `json:"stopped,omitempty"`
 	// Chain lists every collected hash in chain order with the name it
 	// cracked to, if any.
 	Chain []NSEC3Hash `json:"chain,omitempty"`
@@ -203,6 +268,13 @@ type Zone struct {
 	// says whether the chain closed back at the apex.
 	Walked       int  `json:"walked,omitempty"`
 	WalkComplete bool `json:"walk_complete,omitempty"`
+	// WalkStopped says why an NSEC walk that did not close ended early
+	// (its step or time budget, interrupted); empty otherwise.
+	WalkStopped string `json:"walk_stopped,omitempty"`
+	// Direct lists the nameserver addresses recon asked directly for the
+	// zone's names because the resolver could not answer for it (lame or
+	// dead delegation, broken DNSSEC, a failing resolver).
+	Direct []string `json:"direct,omitempty"`
 	// NSEC3 is set for NSEC3-signed zones.
 	NSEC3 *NSEC3Info `json:"nsec3,omitempty"`
 }

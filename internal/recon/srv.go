@@ -76,7 +76,10 @@ func (r *run) srv(ctx context.Context, base string) {
 	parallel(ctx, len(jobs), r.opts.Concurrency, func(i int) {
 		j := jobs[i]
 		m, err := r.query(ctx, j.name, j.qtype)
-		if err != nil || m.Rcode != dns.RcodeSuccess || len(m.Answer) == 0 {
+		if err != nil {
+			return
+		}
+		if v := judge(j.name, j.qtype, m); !v.exists {
 			return
 		}
 		if r.wildcardEcho(ctx, j.name, j.qtype, m) {

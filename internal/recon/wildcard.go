@@ -10,6 +10,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/dnsscout/dnsscout/internal/dnsname"
+	"github.com/dnsscout/dnsscout/internal/resolver"
 	"github.com/dnsscout/dnsscout/internal/rr"
 )
 
@@ -26,6 +27,9 @@ type wildcardLevel struct {
 	parent string
 	// exists is true when random names below parent do not get NXDOMAIN.
 	exists bool
+	// dname is true when a DNAME above rewrites the names below parent:
+	// they mirror another zone and are no discoveries of this one.
+	dname bool
 	// answers is the union, per query type, of the answer signatures seen
 	// for random names (see signature).
 	answers map[uint16]map[string]bool
@@ -34,7 +38,10 @@ type wildcardLevel struct {
 	// so answers are compared by shape (types and CNAME targets) only.
 	varying  bool
 	reprobes int
-	mu       sync.Mutex
+	// probed marks the types asked at this level after the first probe.
+	probed    map[uint16]bool
+	mu        sync.Mutex
+	reprobeMu sync.Mutex
 }
 
 type wildcardCall struct {
@@ -83,14 +90,26 @@ func (r *run) probeLevel(ctx context.Context, parent string) *wildcardLevel {
 		}
 	})
 	for i, m := range msgs {
-		if m == nil || m.Rcode != dns.RcodeSuccess {
+		// A wildcard CNAME whose target is gone answers NXDOMAIN with the
+		// CNAME: the random name exists all the same.
+		if m == nil {
+			continue
+		}
+		v := judge(probes[i].name, probes[i].qtype, m)
+		if v.dname {
+			w.exists, w.dname = true, true
+			continue
+		}
+		if !v.exists {
 			continue
 		}
 		w.exists = true
 		w.add(probes[i].qtype, signature(probes[i].name, m))
 		r.recordWildcard(parent, probes[i].name, m)
 	}
-	if w.exists {
+	if w.dname {
+		r.log.Debug("names below are rewritten by a DNAME", "level", parent)
+	} else if w.exists {
 		r.log.Debug("wildcard", "level", "*."+parent)
 	}
 	return w
@@ -138,13 +157,19 @@ func (w *wildcardLevel) explains(qtype uint16, sig []string) (explained, known b
 }
 
 // signature describes an answer independently of the query name: one
-// "TYPE data" string per record (RRSIGs left out). Records owned by other
-// names of a CNAME chain are included, since a wildcard CNAME leads there.
+// "TYPE data" string per record of name's chain (RRSIGs left out). Records
+// owned by other names of the chain are included, since a wildcard CNAME
+// leads there; records about names off the chain are not (a server that
+// pads its answers must not make every answer look unique).
 func signature(name string, m *dns.Msg) []string {
+	v := walkChain(name, 0, m)
 	var sig []string
 	for _, x := range m.Answer {
 		switch x.Header().Rrtype {
 		case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
+			continue
+		}
+		if !v.onChain(x) {
 			continue
 		}
 		sig = append(sig, rr.Type(x)+" "+rr.Data(x))
@@ -182,6 +207,9 @@ func (r *run) wildcardEcho(ctx context.Context, name string, qtype uint16, m *dn
 	if !w.exists {
 		return false
 	}
+	if w.dname {
+		return true
+	}
 	// A signed answer tells directly: an RRSIG whose label count is
 	// smaller than the owner's was made for a wildcard expansion (RFC 4035
 	// section 5.3.4).
@@ -191,7 +219,12 @@ func (r *run) wildcardEcho(ctx context.Context, name string, qtype uint16, m *dn
 	sig := signature(name, m)
 	explained, known := w.explains(qtype, sig)
 	if !known {
-		return false
+		// The level was not probed for this type (SRV, TXT policy
+		// names, PTR): ask a random name for it now.
+		r.probeType(ctx, w, qtype)
+		if explained, known = w.explains(qtype, sig); !known {
+			return false
+		}
 	}
 	if explained {
 		// In a signed zone, ask again with DNSSEC OK: the signatures tell
@@ -207,7 +240,7 @@ func (r *run) wildcardEcho(ctx context.Context, name string, qtype uint16, m *dn
 		if len(sig) == 0 {
 			return r.nodataEcho(ctx, name, qtype, w)
 		}
-		return true
+		return !r.stableUnderVarying(ctx, name, qtype, sig, w)
 	}
 	if qtype != dns.TypeA {
 		return false
@@ -217,9 +250,66 @@ func (r *run) wildcardEcho(ctx context.Context, name string, qtype uint16, m *dn
 	// something new, the wildcard varies and we compare shapes.
 	if r.reprobe(ctx, w) {
 		explained, _ = w.explains(dns.TypeA, sig)
-		return explained
+		return explained && !r.stableUnderVarying(ctx, name, qtype, sig, w)
 	}
 	return false
+}
+
+// stableUnderVarying settles a name whose addresses a varying wildcard
+// explains only by their shape: it asks the zone's authoritative servers
+// directly, twice (a resolver's cache would repeat an echo). A name whose
+// own records answer the same every time is real; a wildcard that hands
+// out changing addresses answers differently. Without known servers, or
+// when the wildcard explains the exact answer, it reports false (an echo:
+// no false discovery).
+func (r *run) stableUnderVarying(ctx context.Context, name string, qtype uint16, sig []string, w *wildcardLevel) bool {
+	w.mu.Lock()
+	varying := w.varying
+	exact := true
+	for _, s := range sig {
+		if !w.answers[qtype][s] {
+			exact = false
+		}
+	}
+	w.mu.Unlock()
+	if !varying || exact || (qtype != dns.TypeA && qtype != dns.TypeAAAA) {
+		return false
+	}
+	servers := r.authFor(name)
+	if len(servers) == 0 {
+		return false
+	}
+	for range 2 {
+		resp, _ := r.askAuth(ctx, servers, resolver.Query{Name: name, Type: qtype})
+		if resp == nil || !slices.Equal(signature(name, resp.Msg), sig) {
+			return false
+		}
+	}
+	return true
+}
+
+// probeType asks a random name at level w for qtype, once per level and
+// type, and adds what the wildcard answers (NXDOMAIN leaves the type
+// unknown: the level's wildcard does not answer it).
+func (r *run) probeType(ctx context.Context, w *wildcardLevel, qtype uint16) {
+	w.mu.Lock()
+	if w.probed == nil {
+		w.probed = map[uint16]bool{}
+	}
+	if w.probed[qtype] {
+		w.mu.Unlock()
+		return
+	}
+	w.probed[qtype] = true
+	w.mu.Unlock()
+	name := randomLabel() + "." + w.parent
+	m, err := r.query(ctx, name, qtype)
+	if err != nil || !judge(name, qtype, m).exists {
+		return
+	}
+	w.mu.Lock()
+	w.add(qtype, signature(name, m))
+	w.mu.Unlock()
 }
 
 // nodataEcho settles a name that has no records of the asked type under a
@@ -238,7 +328,7 @@ func (r *run) nodataEcho(ctx context.Context, name string, asked uint16, w *wild
 			continue
 		}
 		m, err := r.query(ctx, name, t)
-		if err != nil || m.Rcode != dns.RcodeSuccess {
+		if err != nil || !judge(name, t, m).exists {
 			return true
 		}
 		explained, _ := w.explains(t, signature(name, m))
@@ -252,6 +342,11 @@ func (r *run) nodataEcho(ctx context.Context, name string, asked uint16, w *wild
 // reprobe asks one more random name at level w. It returns true when the
 // level turned out to vary (its answers keep changing).
 func (r *run) reprobe(ctx context.Context, w *wildcardLevel) bool {
+	// One re-probe at a time: names asked concurrently must not use up
+	// the budget before the first re-probe has told whether the level
+	// varies.
+	w.reprobeMu.Lock()
+	defer w.reprobeMu.Unlock()
 	w.mu.Lock()
 	if w.varying {
 		w.mu.Unlock()
@@ -265,7 +360,7 @@ func (r *run) reprobe(ctx context.Context, w *wildcardLevel) bool {
 	w.mu.Unlock()
 	name := randomLabel() + "." + w.parent
 	m, err := r.query(ctx, name, dns.TypeA)
-	if err != nil || m.Rcode != dns.RcodeSuccess {
+	if err != nil || !judge(name, dns.TypeA, m).exists {
 		return false
 	}
 	sig := signature(name, m)

@@ -73,6 +73,16 @@ func mdHeading(ew *errWriter, v *view) {
 		head += " (" + mdCode(v.DomainUnicode) + ")"
 	}
 	ew.printf("## %s\n\n", head)
+	if v.Partial != "" {
+		ew.printf("> **%s**\n\n", mdText(v.Partial))
+	}
+	if len(v.Gaps) > 0 {
+		ew.printf("Not covered:\n\n")
+		for _, g := range v.Gaps {
+			ew.printf("- %s\n", mdText(g))
+		}
+		ew.printf("\n")
+	}
 	ew.printf("Scan: %s. Found %s in %s, %s, %s.\n\n", strings.Join(v.scanFacts(), ", "), plural(len(v.Names), "name", "names"),
 		plural(len(v.Networks), "network", "networks"), plural(len(v.Records), "record", "records"), plural(len(v.Nameservers), "nameserver", "nameservers"))
 }

@@ -128,20 +128,11 @@ func Write(w io.Writer, format string, results []*recon.Result, opts Options) er
 }
 
 func writeJSON(w io.Writer, results []*recon.Result, _ Options) error {
-	var v any = results
-	if results == nil {
-		v = []*recon.Result{}
+	if len(results) == 0 {
+		_, err := io.WriteString(w, "[]\n")
+		return err
 	}
-	if len(results) == 1 {
-		v = results[0]
-	}
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("report: json: %w", err)
-	}
-	b = append(b, '\n')
-	_, err = w.Write(b)
-	return err
+	return streamJSON(w, results)
 }
 
 // NDJSONLine formats one streamed NDJSON line: v's JSON object with a

@@ -104,6 +104,12 @@ func withUnicode(name, unicode string) string {
 func (t *tableWriter) summary(v *view) {
 	ew := t.ew
 	ew.printf("%s\n", t.paint("\x1b[1m", "== "+withUnicode(v.Domain, v.DomainUnicode)))
+	if v.Partial != "" {
+		ew.printf("%s\n", t.paint("\x1b[1;31m", "!! "+v.Partial))
+	}
+	for _, g := range v.Gaps {
+		ew.printf("not covered: %s\n", tabSafe(g))
+	}
 	ew.printf("%s\n", strings.Join(v.scanFacts(), ", "))
 	ew.printf("%s in %s, %s, %s; findings: %s\n", plural(len(v.Names), "name", "names"), plural(len(v.Networks), "network", "networks"),
 		plural(len(v.Records), "record", "records"), plural(len(v.Nameservers), "nameserver", "nameservers"), countsLine(v.Counts))

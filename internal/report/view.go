@@ -63,6 +63,10 @@ type view struct {
 	intel *addrIntel
 	// skippedAddrs counts address strings that did not parse.
 	skippedAddrs int
+	// Partial is the banner of a run cut short ("" when it completed);
+	// Gaps says what the run could not cover.
+	Partial string
+	Gaps    []string
 }
 
 type sevGroup struct {
@@ -219,6 +223,7 @@ func buildView(i int, r *recon.Result, cs *change.Set) *view {
 	}
 	v.DomainUnicode = unicodeOf(v.Domain)
 	v.addTimes(r)
+	v.Partial, v.Gaps = gapsView(r)
 	ch := v.addChanges(cs)
 	v.addFindings(r.Findings, ch)
 	v.intel = newAddrIntel(r.Addresses)
@@ -439,6 +444,33 @@ func (v *view) addPassive(ps []recon.PassiveStatus) {
 
 // historicFindingID is the finding checks raise for a Historic entry.
 const historicFindingID = "historic-dangling"
+
+// gapsView returns the banner of a partial result and one line per gap.
+func gapsView(r *recon.Result) (string, []string) {
+	banner := ""
+	if r.Partial() {
+		banner = "PARTIAL RESULT: the run stopped before every stage had run"
+	}
+	var lines []string
+	for _, g := range r.Gaps {
+		line := g.Stage
+		if g.Zone != "" {
+			line += " " + g.Zone
+		}
+		if g.Server != "" {
+			line += " at " + g.Server
+		}
+		line = clean(line + ": " + g.Reason)
+		if banner != "" && (g.Stage == "interrupted" || g.Stage == "max-time") {
+			banner += " (" + clean(g.Reason) + ")"
+		}
+		lines = append(lines, line)
+	}
+	if banner != "" {
+		banner += "; what was found until then is shown."
+	}
+	return banner, lines
+}
 
 func cleanFinding(f finding.Finding) finding.Finding {
 	f.ID = clean(f.ID)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -18,7 +19,8 @@ import (
 // TCP is used for forced queries, truncated answers and zone transfers:
 // one connection per query, which is what servers expect from a client
 // that falls back rarely. Every read has a deadline; cancellation (ctx or
-// Close) moves the deadline into the past so blocked reads return at once.
+// Close) moves the deadline into the past so blocked reads return at once,
+// and no later deadline can move it back (see deadlines).
 
 // dialTCP connects to a before deadline, giving up early on ctx or Close.
 func (r *Resolver) dialTCP(ctx context.Context, a netip.AddrPort, deadline time.Time) (net.Conn, error) {
@@ -30,12 +32,59 @@ func (r *Resolver) dialTCP(ctx context.Context, a netip.AddrPort, deadline time.
 	return d.DialContext(dctx, "tcp", a.String())
 }
 
-// watch makes blocked I/O on conn return when ctx or the Resolver is done.
-func (r *Resolver) watch(ctx context.Context, conn net.Conn) (stop func()) {
-	kill := func() { conn.SetDeadline(time.Unix(1, 0)) }
-	s1 := context.AfterFunc(ctx, kill)
-	s2 := context.AfterFunc(r.ctx, kill)
-	return func() { s1(); s2() }
+// deadlines sets the deadlines of one TCP connection so that a
+// cancellation can never be undone. Cancellation (ctx or Close) moves the
+// deadline into the past; a read loop that arms a fresh per-message
+// deadline just after that would put it back into the future and block
+// for a whole Timeout (an hour in TestTransferCancel), so every deadline
+// goes through set, and set does nothing once kill has run. The mutex
+// orders the two: either kill comes last and wins, or set sees killed.
+type deadlines struct {
+	conn   net.Conn
+	mu     sync.Mutex
+	killed bool
+	stops  []func() bool
+}
+
+// watch makes blocked I/O on conn return when ctx or the Resolver is
+// done, for good. Call stop when the connection is no longer used.
+func (r *Resolver) watch(ctx context.Context, conn net.Conn) *deadlines {
+	d := &deadlines{conn: conn}
+	d.stops = []func() bool{context.AfterFunc(ctx, d.kill), context.AfterFunc(r.ctx, d.kill)}
+	return d
+}
+
+// kill ends every blocked and future I/O on the connection.
+func (d *deadlines) kill() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.killed = true
+	d.conn.SetDeadline(time.Unix(1, 0))
+}
+
+// set arms the read and write deadline, unless the connection was killed.
+func (d *deadlines) set(t time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.killed {
+		d.conn.SetDeadline(t)
+	}
+}
+
+// setRead arms the read deadline, unless the connection was killed.
+func (d *deadlines) setRead(t time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.killed {
+		d.conn.SetReadDeadline(t)
+	}
+}
+
+// stop detaches the cancellation watchers.
+func (d *deadlines) stop() {
+	for _, s := range d.stops {
+		s()
+	}
 }
 
 // netErr turns an I/O error into the error callers see.
@@ -86,9 +135,9 @@ func (r *Resolver) tcpExchange(ctx context.Context, s *server, p *prepared, o wi
 	r.stats.queries.Add(1)
 	r.stats.tcp.Add(1)
 	s.queries.Add(1)
-	stop := r.watch(ctx, conn)
-	defer stop()
-	conn.SetDeadline(deadline)
+	dl := r.watch(ctx, conn)
+	defer dl.stop()
+	dl.set(deadline)
 
 	id := uint16(rand.Uint32())
 	msg := appendQuery(make([]byte, 2, 2+headerLen+len(p.q.wire)+17), id, &p.q, o)
@@ -227,8 +276,8 @@ func (r *Resolver) transfer(ctx context.Context, s *server, q *question, serial 
 	r.stats.queries.Add(1)
 	r.stats.tcp.Add(1)
 	s.queries.Add(1)
-	stop := r.watch(tctx, conn)
-	defer stop()
+	dl := r.watch(tctx, conn)
+	defer dl.stop()
 
 	o := wireOpts{}
 	if q.qtype == dns.TypeIXFR {
@@ -237,7 +286,7 @@ func (r *Resolver) transfer(ctx context.Context, s *server, q *question, serial 
 	id := uint16(rand.Uint32())
 	msg := appendQuery(make([]byte, 2, 64+2*len(q.wire)), id, q, o)
 	binary.BigEndian.PutUint16(msg, uint16(len(msg)-2))
-	conn.SetDeadline(time.Now().Add(r.opts.Timeout))
+	dl.set(time.Now().Add(r.opts.Timeout))
 	if _, err := conn.Write(msg); err != nil {
 		return r.xfrErr(ctx, tctx, err, s, 0)
 	}
@@ -245,7 +294,7 @@ func (r *Resolver) transfer(ctx context.Context, s *server, q *question, serial 
 	x := xfrState{id: id, q: q, serial: serial, max: r.opts.MaxTransferRecords, addr: s.addr.String()}
 	var buf []byte
 	for {
-		conn.SetReadDeadline(time.Now().Add(r.opts.Timeout))
+		dl.setRead(time.Now().Add(r.opts.Timeout))
 		b, err := readTCPMsg(conn, buf)
 		if err != nil {
 			if err == io.EOF {
@@ -265,11 +314,8 @@ func (r *Resolver) transfer(ctx context.Context, s *server, q *question, serial 
 			s.responses.Add(1)
 		}
 		rrs, done, d, err := x.message(b)
-		if err != nil {
-			if d != dropNone {
-				r.drop(d)
-			}
-			return err
+		if d != dropNone {
+			r.drop(d)
 		}
 		if len(rrs) > 0 {
 			select {
@@ -279,6 +325,9 @@ func (r *Resolver) transfer(ctx context.Context, s *server, q *question, serial 
 			case <-r.ctx.Done():
 				return ErrClosed
 			}
+		}
+		if err != nil {
+			return err
 		}
 		if done {
 			return nil
@@ -305,7 +354,8 @@ type xfrState struct {
 
 // message validates one message and returns the records to pass on,
 // whether the transfer is complete, and on error the drop reason to count
-// (if any).
+// (if any). At the record cap it returns the records below the cap with
+// ErrTransferTooLarge; with any other error, no records.
 func (x *xfrState) message(b []byte) ([]dns.RR, bool, dropReason, error) {
 	if d := checkHeader(b); d != dropNone {
 		return nil, false, d, fmt.Errorf("%w: %s sent a non-response during the transfer", ErrMalformed, x.addr)
@@ -355,7 +405,8 @@ func (x *xfrState) message(b []byte) ([]dns.RR, bool, dropReason, error) {
 		}
 		x.total++
 		if x.total > x.max {
-			return nil, false, dropNone, fmt.Errorf("%w: more than %d records from %s", ErrTransferTooLarge, x.max, x.addr)
+			x.total--
+			return rrs[:i], false, dropNone, fmt.Errorf("%w: more than %d records from %s", ErrTransferTooLarge, x.max, x.addr)
 		}
 		if done {
 			return rrs[:i+1], true, dropNone, nil

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -357,6 +359,42 @@ func TestTCPGarbage(t *testing.T) {
 			}
 			if tc.want != nil && !errors.Is(err, tc.want) {
 				t.Errorf("error %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestDeadlinesKillIsFinal: once a cancellation has killed a connection's
+// deadlines, no later deadline brings blocked reads back to life (the race
+// that made TestTransferCancel hang when a per-message deadline landed
+// just after the cancellation).
+func TestDeadlinesKillIsFinal(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		arm  func(d *deadlines)
+	}{
+		{"read deadline", func(d *deadlines) { d.setRead(time.Now().Add(time.Hour)) }},
+		{"deadline", func(d *deadlines) { d.set(time.Now().Add(time.Hour)) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c1, c2 := net.Pipe()
+			defer c1.Close()
+			defer c2.Close()
+			d := &deadlines{conn: c1}
+			d.kill()
+			tc.arm(d)
+			done := make(chan error, 1)
+			go func() {
+				_, err := c1.Read(make([]byte, 1))
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if !errors.Is(err, os.ErrDeadlineExceeded) {
+					t.Fatalf("read error %v, want a deadline error", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("read still blocked: the cancellation was undone")
 			}
 		})
 	}

@@ -2,7 +2,7 @@
 // candidate labels, a zone in which a fraction of them exist, and the list
 // of names that exist (the truth the tools are scored against).
 //
-//	go run ./bench/bruteforce/gen -dir /tmp/bench -zone bench.example -n 87000 -exist 3000
+//	go run ./bench/bruteforce/gen -dir /tmp/bench -zone bench.example -n 87000 -exist 3000 -dangling 100
 package main
 
 import (
@@ -22,14 +22,15 @@ func main() {
 	exist := flag.Int("exist", 3000, "labels that exist in the zone")
 	corpus := flag.String("corpus", "", "optional word lists to start from, comma-separated")
 	ns := flag.String("ns", "127.53.250.2", "nameserver address for the zone's NS glue")
+	dangling := flag.Int("dangling", 0, "existing labels that are CNAMEs to a name that does not exist (answered NXDOMAIN with the CNAME)")
 	flag.Parse()
-	if err := run(*dir, *zone, *n, *exist, *corpus, *ns); err != nil {
+	if err := run(*dir, *zone, *n, *exist, *dangling, *corpus, *ns); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir, zone string, n, exist int, corpus, ns string) error {
+func run(dir, zone string, n, exist, dangling int, corpus, ns string) error {
 	rng := rand.New(rand.NewPCG(1, 2))
 	seen := map[string]bool{}
 	var words []string
@@ -89,6 +90,14 @@ func run(dir, zone string, n, exist int, corpus, ns string) error {
 	fmt.Fprintf(w, "$ORIGIN %s.\n$TTL 86400\n", zone)
 	fmt.Fprintf(w, "@ IN SOA ns1 hostmaster 1 7200 3600 1209600 86400\n@ IN NS ns1\nns1 IN A %s\n", ns)
 	for i, l := range existing {
+		switch {
+		case i%10 == 2 && dangling > 0:
+			// An alias whose target is gone: it exists, its answer is
+			// NXDOMAIN (RFC 6604).
+			dangling--
+			fmt.Fprintf(w, "%s IN CNAME gone-%d\n", l, i)
+			continue
+		}
 		switch i % 10 {
 		case 0:
 			fmt.Fprintf(w, "%s IN AAAA 2001:db8::%x\n", l, i)
