@@ -42,7 +42,8 @@ type Stats struct {
 	Pending        uint64 // tuples in memory, not yet written
 	Flushes        uint64 // flushes to the sink
 	// Imports.
-	Lines uint64 // lines (or zone records) read from imports
+	Lines        uint64 // lines (or zone records) read from imports
+	SkippedLines uint64 // bad lines left out of imports committed with SkipBad
 	// Malformed input by reason.
 	Malformed map[string]uint64
 	// Elapsed is the wall time since the ingester started its first source.
@@ -108,6 +109,9 @@ func (s *Stats) WriteTo(w io.Writer) (int64, error) {
 	}
 	if s.Lines > 0 {
 		row("import lines and zone records", s.Lines)
+	}
+	if s.SkippedLines > 0 {
+		row("bad import lines skipped (--skip-bad)", s.SkippedLines)
 	}
 	if s.Messages > 0 {
 		row("DNS messages", s.Messages)
