@@ -387,11 +387,11 @@ type readAhead struct {
 	wait      bool
 	closeOnce sync.Once
 	chunks    chan readChunk
-	free   chan []byte
-	done   chan struct{}
-	exited chan struct{}
-	cur    readChunk
-	buf    []byte // the buffer of cur, returned to free once read
+	free      chan []byte
+	done      chan struct{}
+	exited    chan struct{}
+	cur       readChunk
+	buf       []byte // the buffer of cur, returned to free once read
 }
 
 type readChunk struct {
