@@ -253,7 +253,11 @@ func ingestExit(runErr error, fe *ingest.FailedError, allFailed bool, st ingest.
 	case runErr != nil:
 		return runErr
 	case st.SkippedLines > 0:
-		return &exitError{code: ExitSkipped, err: fmt.Errorf("ingest: %d bad import lines skipped (--skip-bad)", st.SkippedLines)}
+		what := fmt.Sprintf("%d bad import lines", st.SkippedLines)
+		if st.SkippedLines == 1 {
+			what = "1 bad import line"
+		}
+		return &exitError{code: ExitSkipped, err: fmt.Errorf("ingest: %s skipped (--skip-bad)", what)}
 	}
 	return nil
 }

@@ -25,8 +25,12 @@ func init() {
 	}
 }
 
-// ingestVolatile matches the statistics lines that depend on the clock.
-var ingestVolatile = regexp.MustCompile(`(?m)^.*(elapsed|/s)$\n`)
+// ingestVolatile matches the statistics lines that depend on the clock,
+// logTime the time of a log line.
+var (
+	ingestVolatile = regexp.MustCompile(`(?m)^.*(elapsed|/s)$\n`)
+	logTime        = regexp.MustCompile(`(?m)^time=\S+ `)
+)
 
 // TestIngestTranscripts runs ingest command lines and compares their
 // transcripts (stdout, stderr without the clock-dependent lines, exit
@@ -52,35 +56,50 @@ func TestIngestTranscripts(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "pdns")
-			args := make([]string, len(tc.args))
-			for i, a := range tc.args {
-				args[i] = strings.ReplaceAll(a, "$DB", db)
-			}
-			var out, errb bytes.Buffer
-			code := Run(context.Background(), args, strings.NewReader(tc.stdin), &out, &errb)
-			if code != tc.code {
-				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, errb.String())
-			}
-			stderr := ingestVolatile.ReplaceAllString(errb.String(), "")
-			got := fmt.Sprintf("$ dnsscout %s\n%s--- stderr\n%s--- exit %d\n",
-				strings.Join(tc.args, " "), out.String(), strings.ReplaceAll(stderr, db, "$DB"), code)
-			golden := filepath.Join("testdata", "ingest", tc.name+".golden")
-			if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./internal/cli -run TestIngestTranscripts -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("transcript differs from %s (rerun with -update if intended):\n--- got\n%s--- want\n%s", golden, got, want)
-			}
+			ingestTranscript(t, tc.name, tc.args, tc.stdin, tc.code, map[string]string{"$DB": db})
 		})
+	}
+}
+
+// ingestTranscript runs a command line with the placeholders of repl
+// replaced (and put back in the output), and compares its transcript
+// (stdout, stderr without the clock-dependent lines, exit code) with
+// testdata/ingest/NAME.golden.
+func ingestTranscript(t *testing.T, name string, args []string, stdin string, code int, repl map[string]string) {
+	t.Helper()
+	real := make([]string, len(args))
+	for i, a := range args {
+		for k, v := range repl {
+			a = strings.ReplaceAll(a, k, v)
+		}
+		real[i] = a
+	}
+	var out, errb bytes.Buffer
+	got := Run(context.Background(), real, strings.NewReader(stdin), &out, &errb)
+	if got != code {
+		t.Errorf("exit %d, want %d; stderr:\n%s", got, code, errb.String())
+	}
+	stderr := ingestVolatile.ReplaceAllString(errb.String(), "")
+	stderr = logTime.ReplaceAllString(stderr, "")
+	for k, v := range repl {
+		stderr = strings.ReplaceAll(stderr, v, k)
+	}
+	transcript := fmt.Sprintf("$ dnsscout %s\n%s--- stderr\n%s--- exit %d\n", strings.Join(args, " "), out.String(), stderr, got)
+	golden := filepath.Join("testdata", "ingest", name+".golden")
+	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
+		if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, []byte(transcript), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/cli -run TestIngest -update)", err)
+	}
+	if transcript != string(want) {
+		t.Errorf("transcript differs from %s (rerun with -update if intended):\n--- got\n%s--- want\n%s", golden, transcript, want)
 	}
 }
 
