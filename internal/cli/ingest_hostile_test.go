@@ -42,7 +42,7 @@ var hostileDir = sync.OnceValues(func() (string, error) {
 			pdnsLine(1700000002, "b.example.com.", "A", "192.0.2.2")),
 		"pdns-999.log": []byte(pdnsLine(1700000000, "a.example.com.", "A", "192.0.2.1") +
 			pdnsLine(1700000001, "bad.example.com.", "A", "999.1.1.1")),
-		"half.zone": []byte("$ORIGIN example.com.\n$TTL 60\n@ IN SOA ns hostmaster 1 2 3 4 5\nwww IN A 192.0.2.1\nbad IN A 999.1.1.1\nafter IN A 192.0.2.2\n"),
+		"half.zone":   []byte("$ORIGIN example.com.\n$TTL 60\n@ IN SOA ns hostmaster 1 2 3 4 5\nwww IN A 192.0.2.1\nbad IN A 999.1.1.1\nafter IN A 192.0.2.2\n"),
 		"good.ndjson": []byte(`{"rrname":"cof.example.com","rrtype":"A","rdata":"192.0.2.7","time_first":1700000000,"time_last":1700000000,"count":3}` + "\n"),
 		"empty":       nil,
 	}
