@@ -73,31 +73,40 @@ func (in *Ingester) openSource(ctx context.Context, src string, stdin io.Reader)
 	}
 	o.raw = &countingReader{r: r}
 	o.r = bufio.NewReaderSize(o.raw, 1<<20)
+	if err := in.identify(ctx, o); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// identify unwraps the compression of o.r and, unless a prefix forced
+// it, tells o's format.
+func (in *Ingester) identify(ctx context.Context, o *openedSource) error {
 	if err := in.decompress(ctx, o); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return fmt.Errorf("%s: %w", o.name, err)
 	}
 	if o.format != nil {
 		if _, err := o.r.Peek(1); err == io.EOF {
 			o.empty = true
 		}
-		return o, nil
+		return nil
 	}
 	head, err := peekHead(o.r)
 	switch {
 	case len(head) == 0 && err == io.EOF:
 		o.empty = true
-		return o, nil
+		return nil
 	case err != nil && err != io.EOF:
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return fmt.Errorf("%s: %w", o.name, err)
 	}
 	if o.format = detect(head); o.format == nil {
 		inside := ""
 		if o.compression != "" {
 			inside = o.compression + "-compressed; "
 		}
-		return nil, sourceErr(ErrUnknownFormat, nil, "%s: unknown format (%s%s)", name, inside, describe(head))
+		return sourceErr(ErrUnknownFormat, nil, "%s: unknown format (%s%s)", o.name, inside, describe(head))
 	}
-	return o, nil
+	return nil
 }
 
 // peekHead peeks at the first bytes of r for detection: a little first

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/dnsscout/dnsscout/internal/ingest/imports"
 	"github.com/dnsscout/dnsscout/internal/pdns"
 )
 
@@ -120,7 +121,7 @@ func (s *stage) spill() error {
 
 // replay feeds every staged record to in, in order, and reports how many
 // it fed (all of them unless it failed or ctx was cancelled).
-func (s *stage) replay(ctx context.Context, sink importSink) (int, error) {
+func (s *stage) replay(ctx context.Context, sink imports.Sink) (int, error) {
 	var r *bufio.Reader
 	if s.file == nil {
 		r = bufio.NewReader(bytes.NewReader(s.mem))
