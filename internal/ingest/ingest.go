@@ -70,10 +70,13 @@ type Options struct {
 	// Default: 256 MiB; minimum 1 MiB.
 	Memory int64
 	// BatchSize is the most tuples per Sink.Upsert call; the tuples of a
-	// flush are split into equal jobs under it. Default: 100,000. Pebble
-	// writes large batches as ingested tables (internal/store/pebble,
-	// bulk.go): bench/ingest's 260,378 tuples cost 0.26 s of CPU in three
-	// Upserts, against 0.75 s for batches through its memtable.
+	// flush are split into equal jobs under it. Default: one per KiB of
+	// Memory, at least 10,000 and at most 100,000 (a store writing a
+	// batch holds several hundred bytes per tuple, and two batches are
+	// written at once). Pebble writes large batches as ingested tables
+	// (internal/store/pebble, bulk.go): bench/ingest's 260,378 tuples cost
+	// 0.26 s of CPU in three Upserts, against 0.75 s for batches through
+	// its memtable.
 	BatchSize int
 	// FlushInterval flushes the aggregate this often (wall clock) even
 	// under budget, bounding what a crash loses. Default: 30 s.
@@ -218,7 +221,7 @@ func New(sink Sink, o Options) (*Ingester, error) {
 		return nil, fmt.Errorf("%w: memory %d below 1 MiB", ErrOptions, o.Memory)
 	}
 	if o.BatchSize == 0 {
-		o.BatchSize = 100_000
+		o.BatchSize = int(min(max(o.Memory>>10, 10_000), 100_000))
 	}
 	if o.BatchSize < 1 {
 		return nil, fmt.Errorf("%w: batch size %d", ErrOptions, o.BatchSize)
