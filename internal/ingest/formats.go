@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/dnsscout/dnsscout/internal/ingest/dnstap"
@@ -71,18 +72,14 @@ var Formats = []Format{
 		Summary: "gamelinux/passivedns log, text or -j JSON",
 		Detect:  imports.IsPassiveDNS,
 		Import:  true,
-		Read: func(ctx context.Context, in *Ingester, src *Source) error {
-			return imports.ReadPassiveDNS(ctx, src.R, src.Lines, src.Stats, src.Sink)
-		},
+		Read:    importReader(imports.ReadPassiveDNS),
 	},
 	{
 		Name:    "cof",
 		Summary: "COF or DNSDB SAF NDJSON (what pdns export writes)",
 		Detect:  imports.IsCOF,
 		Import:  true,
-		Read: func(ctx context.Context, in *Ingester, src *Source) error {
-			return imports.ReadCOF(ctx, src.R, src.Lines, src.Stats, src.Sink)
-		},
+		Read:    importReader(imports.ReadCOF),
 	},
 	{
 		Name:    "zone",
@@ -94,6 +91,13 @@ var Formats = []Format{
 			return imports.ReadZone(ctx, src.R, zo, src.Stats, src.Sink)
 		},
 	},
+}
+
+// importReader adapts a reader of package imports to Format.Read.
+func importReader(read func(context.Context, io.Reader, imports.Options, *imports.Stats, imports.Sink) error) func(context.Context, *Ingester, *Source) error {
+	return func(ctx context.Context, _ *Ingester, src *Source) error {
+		return read(ctx, src.R, src.Lines, src.Stats, src.Sink)
+	}
 }
 
 // DetectBytes is the most a file is read ahead to tell its format.

@@ -6,14 +6,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/metrics"
 	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/miekg/dns"
 
+	"github.com/dnsscout/dnsscout/internal/heaptest"
 	"github.com/dnsscout/dnsscout/internal/ingest/pcap"
 	"github.com/dnsscout/dnsscout/internal/pdns"
 	"github.com/dnsscout/dnsscout/internal/store"
@@ -171,7 +170,6 @@ func FuzzDetect(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m := newLiveHeap()
 		// As openSource does, with a smaller buffer: fuzzing wants many
 		// runs a second.
 		o := &openedSource{name: "fuzz", raw: &countingReader{r: bytes.NewReader(b)}}
@@ -186,12 +184,18 @@ func FuzzDetect(f *testing.F) {
 		if o.empty {
 			return
 		}
+		// The live heap is followed from the first MiB on (a collection
+		// per MiB: only when there is much to read).
+		var m *heaptest.Live
 		var n, next int64 = 0, 1 << 20
 		buf := make([]byte, 256<<10)
 		for {
 			k, err := o.r.Read(buf)
 			if n += int64(k); n >= next {
-				m.check() // a collection: only when there is much to read
+				if m == nil {
+					m = heaptest.Start()
+				}
+				m.Sample()
 				next += 1 << 20
 			}
 			if err != nil {
@@ -201,33 +205,8 @@ func FuzzDetect(f *testing.F) {
 		if o.compression != "" && n > ratioSlack+20*int64(len(b))+int64(len(buf)) {
 			t.Fatalf("%d bytes decompressed from %d, over the ratio", n, len(b))
 		}
-		if grew := m.grew(); grew > 48<<20 {
-			t.Fatalf("live heap grew by %d bytes", grew)
+		if m != nil && m.Grew() > 48<<20 {
+			t.Fatalf("live heap grew by %d bytes", m.Grew())
 		}
 	})
 }
-
-// liveHeap samples the live heap (after a collection) against the heap
-// before (without one: the base may include garbage, which makes the
-// growth look smaller by at most the collector's headroom).
-type liveHeap struct {
-	base, peak uint64
-	sample     []metrics.Sample
-}
-
-func newLiveHeap() *liveHeap {
-	m := &liveHeap{sample: []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}}
-	metrics.Read(m.sample)
-	m.base = m.sample[0].Value.Uint64()
-	m.peak = m.base
-	m.sample[0].Name = "/gc/heap/live:bytes"
-	return m
-}
-
-func (m *liveHeap) check() {
-	runtime.GC()
-	metrics.Read(m.sample)
-	m.peak = max(m.peak, m.sample[0].Value.Uint64())
-}
-
-func (m *liveHeap) grew() int64 { return int64(m.peak) - int64(m.base) }

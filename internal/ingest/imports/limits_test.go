@@ -7,12 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/metrics"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dnsscout/dnsscout/internal/heaptest"
 	"github.com/dnsscout/dnsscout/internal/pdns"
 )
 
@@ -190,34 +189,12 @@ func TestLineReader(t *testing.T) {
 	}
 }
 
-// memBound measures what an import holds: at samples taken every 256 KiB
-// of input it collects garbage and reads the live heap.
-type memBound struct {
-	base, peak uint64
-	sample     []metrics.Sample
-}
-
-func newMemBound() *memBound {
-	m := &memBound{sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
-	m.base = m.live()
-	m.peak = m.base
-	return m
-}
-
-func (m *memBound) live() uint64 {
-	runtime.GC()
-	metrics.Read(m.sample)
-	return m.sample[0].Value.Uint64()
-}
-
-func (m *memBound) check() { m.peak = max(m.peak, m.live()) }
-
-// repeated yields pattern again and again up to n bytes, measuring the
-// heap every 256 KiB.
+// repeated yields pattern again and again up to n bytes, sampling the
+// live heap every 256 KiB.
 type repeated struct {
 	pattern     []byte
 	n, off, cur int
-	m           *memBound
+	m           *heaptest.Live
 }
 
 func (r *repeated) Read(p []byte) (int, error) {
@@ -226,7 +203,7 @@ func (r *repeated) Read(p []byte) (int, error) {
 	}
 	if r.cur += len(p); r.cur >= 256<<10 {
 		r.cur = 0
-		r.m.check()
+		r.m.Sample()
 	}
 	n := 0
 	for n < len(p) && r.n > 0 {
@@ -264,11 +241,11 @@ func fuzzMemory(t *testing.T, read reader, input []byte) {
 	if len(input) == 0 {
 		return
 	}
-	m := newMemBound()
+	m := heaptest.Start()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	_ = read(ctx, &repeated{pattern: input, n: 4 << 20, m: m}, o, &st, &countSink{max: 50_000})
-	if grew := int64(m.peak) - int64(m.base); grew > 2<<20 {
+	if grew := m.Grew(); grew > 2<<20 {
 		t.Fatalf("live heap grew by %d bytes reading 4 MiB of %q repeated", grew, input[:min(len(input), 80)])
 	}
 }
