@@ -132,7 +132,7 @@ func TestUnknownFormat(t *testing.T) {
 // TestDecompressionLimits stops a bomb by its ratio and a large stream by
 // its size, with errors that name the flag.
 func TestDecompressionLimits(t *testing.T) {
-	zeros := compress(t, "gzip", make([]byte, 64<<20))
+	zeros := compress(t, "gzip", make([]byte, 16<<20))
 	tests := []struct {
 		name string
 		o    Options
@@ -142,7 +142,7 @@ func TestDecompressionLimits(t *testing.T) {
 		{"bomb by ratio", Options{}, zeros, "--max-ratio"},
 		{"bomb by size", Options{MaxRatio: -1, MaxDecompressed: 8 << 20}, zeros, "--max-decompressed"},
 		{"no limits", Options{MaxRatio: -1, MaxDecompressed: -1}, zeros, ""},
-		{"zstd bomb", Options{}, compress(t, "zstd", make([]byte, 64<<20)), "--max-ratio"},
+		{"zstd bomb", Options{}, compress(t, "zstd", make([]byte, 16<<20)), "--max-ratio"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -160,7 +160,7 @@ func TestDecompressionLimits(t *testing.T) {
 			}
 			n, err := io.Copy(io.Discard, o.r)
 			if tc.want == "" {
-				if err != nil || n != 64<<20 {
+				if err != nil || n != 16<<20 {
 					t.Fatalf("read %d bytes: %v", n, err)
 				}
 				return

@@ -134,7 +134,7 @@ func TestCancelInsideALine(t *testing.T) {
 				done := make(chan error, 1)
 				// Lines may be longer than the input: only the cancel stops it.
 				o := Options{MaxLine: 64 << 20}
-				go func() { done <- read(ctx, &endless{c: c, n: 8 << 20, cancel: cancel}, o, &st, &collect{}) }()
+				go func() { done <- read(ctx, &endless{c: c, n: 1 << 20, cancel: cancel}, o, &st, &collect{}) }()
 				select {
 				case err := <-done:
 					if !errors.Is(err, context.Canceled) {
@@ -231,8 +231,8 @@ func (s *countSink) Tuple(*pdns.Tuple) error {
 func (s *countSink) NXDomain(string, int64, uint64) error { return s.Tuple(nil) }
 
 // fuzzMemory runs read on the fuzz input as it is (finding panics), then
-// on the input repeated to 4 MiB with lines bounded to 16 KiB, and fails
-// when the live heap grew by more than 2 MiB: no reader may hold what it
+// on the input repeated to 2 MiB with lines bounded to 16 KiB, and fails
+// when the live heap grew by more than 1 MiB: no reader may hold what it
 // reads.
 func fuzzMemory(t *testing.T, read reader, input []byte) {
 	var st Stats
@@ -244,9 +244,9 @@ func fuzzMemory(t *testing.T, read reader, input []byte) {
 	m := heaptest.Start()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_ = read(ctx, &repeated{pattern: input, n: 4 << 20, m: m}, o, &st, &countSink{max: 50_000})
-	if grew := m.Grew(); grew > 2<<20 {
-		t.Fatalf("live heap grew by %d bytes reading 4 MiB of %q repeated", grew, input[:min(len(input), 80)])
+	_ = read(ctx, &repeated{pattern: input, n: 2 << 20, m: m}, o, &st, &countSink{max: 50_000})
+	if grew := m.Grew(); grew > 1<<20 {
+		t.Fatalf("live heap grew by %d bytes reading 2 MiB of %q repeated", grew, input[:min(len(input), 80)])
 	}
 }
 
