@@ -20,7 +20,7 @@ import (
 	"github.com/dnsscout/dnsscout/internal/ingest/remote"
 	"github.com/dnsscout/dnsscout/internal/pdns"
 	"github.com/dnsscout/dnsscout/internal/store"
-	_ "github.com/dnsscout/dnsscout/internal/store/pebble" // the default backend
+	"github.com/dnsscout/dnsscout/internal/store/pebble" // the default backend
 )
 
 func init() { subcommands = append(subcommands, newIngestCmd) }
@@ -358,16 +358,28 @@ func newLazyStore(ctx context.Context, dsn string, opts store.Options) (*lazySto
 	return &lazyStore{dsn: dsn, opts: opts, nx: nx}, nil
 }
 
+// lockWait is how long the first write waits for another process (a
+// query, pdns stats) to let go of the store.
+const lockWait = 30 * time.Second
+
 func (l *lazyStore) get(ctx context.Context) (store.Backend, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.db == nil && l.err == nil {
-		if l.closed {
-			return nil, errors.New("store closed")
-		}
-		l.db, l.err = store.Open(context.WithoutCancel(ctx), l.dsn, l.opts)
+	if l.db != nil || l.err != nil {
+		return l.db, l.err
 	}
-	return l.db, l.err
+	if l.closed {
+		return nil, errors.New("store closed")
+	}
+	for start := time.Now(); ; time.Sleep(100 * time.Millisecond) {
+		l.db, l.err = store.Open(context.WithoutCancel(ctx), l.dsn, l.opts)
+		if !errors.Is(l.err, pebble.ErrLocked) || time.Since(start) > lockWait {
+			return l.db, l.err
+		}
+		if l.opts.Logger != nil && time.Since(start) < 100*time.Millisecond {
+			l.opts.Logger.Warn("the store is in use by another process; waiting for it", "wait", lockWait)
+		}
+	}
 }
 
 func (l *lazyStore) Upsert(ctx context.Context, tuples []pdns.Tuple) error {

@@ -162,7 +162,8 @@ func TestIngestHostile(t *testing.T) {
 
 // TestIngestFIFOLeavesStoreFree starts an ingest on a FIFO no one writes
 // to: while it waits, another command uses the store; once a writer
-// comes, the ingest finishes and stores what it was sent.
+// comes, the ingest waits for the other command to let go of the store,
+// finishes and stores what it was sent.
 func TestIngestFIFOLeavesStoreFree(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "pdns")
@@ -193,12 +194,25 @@ func TestIngestFIFOLeavesStoreFree(t *testing.T) {
 		t.Fatalf("ingest ended (exit %d) with no writer on the FIFO: %s", code, errb.String())
 	default:
 	}
+	// The other command still has the store when ingest comes to write:
+	// ingest waits for it.
+	other, err := store.Open(context.Background(), db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.WriteString(`{"rrname":"fifo.example.com","rrtype":"A","rdata":"192.0.2.9","time_first":1700000000,"time_last":1700000000}` + "\n")
 	w.Close()
+	for !strings.Contains(errb.String(), "the store is in use by another process; waiting for it") {
+		if time.Now().After(deadline.Add(30 * time.Second)) {
+			t.Fatalf("ingest did not wait for the store; stderr:\n%s", errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	other.Close()
 	select {
 	case code := <-done:
 		if code != 0 {
