@@ -57,7 +57,7 @@ type Source struct {
 var Formats = []Format{
 	{
 		Name:    "pcap",
-		Summary: "pcap or pcapng capture (Ethernet, VLAN, Linux SLL/SLL2, raw IP, loopback)",
+		Summary: "pcap or pcapng capture (Ethernet, VLAN, SLL, raw IP, loopback)",
 		Detect:  isCapture,
 		Read:    func(ctx context.Context, in *Ingester, src *Source) error { return in.readPcap(ctx, src.R) },
 	},
@@ -138,7 +138,7 @@ func cutPrefix(src string) (*Format, string) {
 func FormatHelp() string {
 	var b strings.Builder
 	for _, f := range Formats {
-		fmt.Fprintf(&b, "  %-12s %s\n", f.Name+":FILE", f.Summary)
+		fmt.Fprintf(&b, "  %-26s %s\n", f.Name+":FILE", f.Summary)
 	}
 	return b.String()
 }
