@@ -311,7 +311,7 @@ func (in *Ingester) readImport(ctx context.Context, o *openedSource) error {
 		in.mu.Unlock()
 		in.report(fmt.Errorf("%s: %s, imported %s (--skip-bad)", o.name, badSummary(err, nbad), goodRecords(stg.n)))
 	}
-	n, err := stg.replay(ctx, importSink{ctx: ctx, in: in})
+	n, err := stg.replay(ctx, importSink{in: in})
 	switch {
 	case err == nil:
 		return nil
@@ -633,12 +633,18 @@ func lowerWire(b []byte) []byte {
 
 // importSink adapts the ingester to imports.Sink.
 type importSink struct {
-	ctx context.Context
-	in  *Ingester
+	in *Ingester
 }
 
+// Tuple takes a tuple of a staged import, which passed store.CheckTuple
+// when it was read (Ingester.Tuple would check it again).
 func (s importSink) Tuple(t *pdns.Tuple) error {
-	return s.in.Tuple(s.ctx, t)
+	in := s.in
+	in.mu.Lock()
+	in.queueTuple(t)
+	jobs := in.dueLocked()
+	in.mu.Unlock()
+	return in.submit(jobs)
 }
 
 func (s importSink) NXDomain(name string, ts int64, count uint64) error {
