@@ -202,22 +202,21 @@ func TestIngestProgress(t *testing.T) {
 	}
 }
 
-// TestSplitMemory: from 128 MiB up, the store's share, the runtime's and
-// the Go heap add up to --memory; below, the heap keeps its minimum.
+// TestSplitMemory: the store's share, the runtime's and the Go heap add
+// up to --memory, as long as the heap gets its minimum.
 func TestSplitMemory(t *testing.T) {
 	for _, tc := range []struct {
 		mem, heap int64
 	}{
 		{16 << 20, minHeap},
 		{64 << 20, minHeap},
-		{128 << 20, 60 << 20},
-		{256 << 20, 168 << 20},
-		{1 << 30, 816 << 20},
-		{8 << 30, 8<<30 - 64<<20 - 96<<20 - runtimeOverhead},
+		{128 << 20, 128<<20 - 4<<20 - 3*2<<20 - runtimeOverhead},
+		{256 << 20, 256<<20 - 8<<20 - 3*4<<20 - runtimeOverhead},
+		{8 << 30, 8<<30 - 64<<20 - 3*32<<20 - runtimeOverhead},
 	} {
 		b := splitMemory(tc.mem)
 		total := b.heap + b.cache + 3*int64(b.memTable) + runtimeOverhead
-		if b.heap != tc.heap || tc.mem >= 128<<20 && total != tc.mem {
+		if b.heap != tc.heap || b.heap > minHeap && total != tc.mem {
 			t.Errorf("splitMemory(%d MiB) = %+v (total %d MiB), want heap %d MiB", tc.mem>>20, b, total>>20, tc.heap>>20)
 		}
 	}
