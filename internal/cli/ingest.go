@@ -96,7 +96,7 @@ printed at the end too (unless --quiet). Client addresses are never stored.`,
 	fl.StringVar(&f.key, "key", "", "API key with the ingest permission for --to (default $DNSSCOUT_KEY)")
 	fl.StringVar(&f.sensorID, "sensor-id", "", "sensor id recorded with every tuple (default: the host name)")
 	fl.StringSliceVar(&f.ports, "ports", []string{"53"}, "DNS server ports of captures (comma-separated)")
-	fl.StringVar(&f.memory, "memory", "256MiB", "memory budget of the whole process (store cache and memtables, Go heap; the aggregate is flushed at a quarter of it or so), e.g. 64MiB, 1GiB")
+	fl.StringVar(&f.memory, "memory", "256MiB", "memory budget of the whole process, shared between the store's cache and memtables, the runtime and the Go heap (the aggregate is flushed at half of the heap's share), e.g. 128MiB, 1GiB")
 	fl.StringArrayVarP(&f.interfaces, "interface", "i", nil, "capture live on this network interface (repeatable)")
 	fl.StringSliceVar(&f.dnstapTypes, "dnstap-types", []string{"resolver-response"}, "dnstap message types to use: resolver-response, client-response, auth-response, forwarder-response, stub-response, tool-response")
 	fl.StringVar(&f.zoneOrigin, "zone-origin", "", "origin of zone files without $ORIGIN (default: guessed from the file name)")
