@@ -313,6 +313,7 @@ func (s *Server) ingestBody(r *http.Request, w http.ResponseWriter, k *keys.Key)
 		n := len(batch)
 		var err error
 		batch, err = dec.Decode(batch)
+		kept := n
 		for i := n; i < len(batch); i++ {
 			t := &batch[i]
 			if c, ok := pdns.CanonicalRData(t.RRType, t.RData); ok {
@@ -321,7 +322,20 @@ func (s *Server) ingestBody(r *http.Request, w http.ResponseWriter, k *keys.Key)
 			if len(t.SensorIDs) == 0 {
 				t.SensorIDs = []string{sensor}
 			}
+			// The rule every source follows (store.CheckTuple), applied
+			// here so that a bad tuple costs neither the batch nor a
+			// one-by-one retry.
+			if err := store.CheckTuple(t); err != nil {
+				res.Rejected++
+				if len(res.Errors) < maxErrorsShown {
+					res.Errors = append(res.Errors, fmt.Sprintf("line %d: %s", dec.Line(), publicMessage(err)))
+				}
+				continue
+			}
+			batch[kept] = *t
+			kept++
 		}
+		batch = batch[:kept]
 		if err == io.EOF {
 			break
 		}

@@ -21,6 +21,8 @@ const (
 	ExitError    = 1 // the command failed (bad input, unreachable resolver, I/O error)
 	ExitUsage    = 2 // unknown command or flag, bad flag value
 	ExitFindings = 3 // recon --fail-on: a finding reached the given severity
+	ExitPartial  = 4 // ingest: some files failed (reported), the others were ingested
+	ExitSkipped  = 5 // ingest --skip-bad: bad lines were skipped, all else was ingested
 	// ExitInterrupted: SIGINT/SIGTERM stopped the command; recon wrote
 	// the results found until then, marked partial (128 + SIGINT).
 	ExitInterrupted = 130
@@ -40,10 +42,12 @@ type env struct {
 	resolvConf string
 }
 
-// exitError carries a specific exit code up to Run.
+// exitError carries a specific exit code up to Run. quiet: the command
+// has reported the error already.
 type exitError struct {
-	code int
-	err  error
+	code  int
+	err   error
+	quiet bool
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
@@ -76,9 +80,12 @@ func runEnv(ctx context.Context, e *env, args []string) int {
 	if err == nil {
 		return ExitOK
 	}
-	fmt.Fprintf(stderr, "dnsscout: %v\n", err)
 	var ee *exitError
-	if errors.As(err, &ee) {
+	isExit := errors.As(err, &ee)
+	if !isExit || !ee.quiet {
+		fmt.Fprintf(stderr, "dnsscout: %v\n", err)
+	}
+	if isExit {
 		return ee.code
 	}
 	if isFlagError(err) {

@@ -25,12 +25,13 @@ func init() {
 	}
 }
 
-// ingestVolatile matches the statistics lines that depend on the clock;
-// ingestIndent is the right-aligned number column's padding, whose width
-// the clock-dependent rates decide.
+// ingestVolatile matches the statistics lines that depend on the clock,
+// ingestIndent the right-aligned number column's padding (whose width the
+// clock-dependent rates decide), logTime the time of a log line.
 var (
 	ingestVolatile = regexp.MustCompile(`(?m)^.*(elapsed|/s)$\n`)
 	ingestIndent   = regexp.MustCompile(`(?m)^ +`)
+	logTime        = regexp.MustCompile(`(?m)^time=\S+ `)
 )
 
 // TestIngestTranscripts runs ingest command lines and compares their
@@ -61,35 +62,50 @@ func TestIngestTranscripts(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "pdns")
-			args := make([]string, len(tc.args))
-			for i, a := range tc.args {
-				args[i] = strings.ReplaceAll(a, "$DB", db)
-			}
-			var out, errb bytes.Buffer
-			code := Run(context.Background(), args, strings.NewReader(tc.stdin), &out, &errb)
-			if code != tc.code {
-				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, errb.String())
-			}
-			stderr := ingestIndent.ReplaceAllString(ingestVolatile.ReplaceAllString(errb.String(), ""), "")
-			got := fmt.Sprintf("$ dnsscout %s\n%s--- stderr\n%s--- exit %d\n",
-				strings.Join(tc.args, " "), out.String(), strings.ReplaceAll(stderr, db, "$DB"), code)
-			golden := filepath.Join("testdata", "ingest", tc.name+".golden")
-			if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./internal/cli -run TestIngestTranscripts -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("transcript differs from %s (rerun with -update if intended):\n--- got\n%s--- want\n%s", golden, got, want)
-			}
+			ingestTranscript(t, tc.name, tc.args, tc.stdin, tc.code, map[string]string{"$DB": db})
 		})
+	}
+}
+
+// ingestTranscript runs a command line with the placeholders of repl
+// replaced (and put back in the output), and compares its transcript
+// (stdout, stderr without the clock-dependent lines, exit code) with
+// testdata/ingest/NAME.golden.
+func ingestTranscript(t *testing.T, name string, args []string, stdin string, code int, repl map[string]string) {
+	t.Helper()
+	real := make([]string, len(args))
+	for i, a := range args {
+		for k, v := range repl {
+			a = strings.ReplaceAll(a, k, v)
+		}
+		real[i] = a
+	}
+	var out, errb bytes.Buffer
+	got := Run(context.Background(), real, strings.NewReader(stdin), &out, &errb)
+	if got != code {
+		t.Errorf("exit %d, want %d; stderr:\n%s", got, code, errb.String())
+	}
+	stderr := ingestIndent.ReplaceAllString(ingestVolatile.ReplaceAllString(errb.String(), ""), "")
+	stderr = logTime.ReplaceAllString(stderr, "")
+	for k, v := range repl {
+		stderr = strings.ReplaceAll(stderr, v, k)
+	}
+	transcript := fmt.Sprintf("$ dnsscout %s\n%s--- stderr\n%s--- exit %d\n", strings.Join(args, " "), out.String(), stderr, got)
+	golden := filepath.Join("testdata", "ingest", name+".golden")
+	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
+		if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, []byte(transcript), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/cli -run TestIngest -update)", err)
+	}
+	if transcript != string(want) {
+		t.Errorf("transcript differs from %s (rerun with -update if intended):\n--- got\n%s--- want\n%s", golden, transcript, want)
 	}
 }
 
@@ -189,5 +205,25 @@ func TestIngestProgress(t *testing.T) {
 	code := Run(context.Background(), []string{"ingest", "-q", "--progress", "always", "--db", filepath.Join(t.TempDir(), "pdns"), capture}, nil, &out, &errb)
 	if code != 0 || !strings.Contains(errb.String(), "100%") || !strings.HasSuffix(errb.String(), "\r\033[K") {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+}
+
+// TestSplitMemory: the store's share, the runtime's and the Go heap add
+// up to --memory, as long as the heap gets its minimum.
+func TestSplitMemory(t *testing.T) {
+	for _, tc := range []struct {
+		mem, heap int64
+	}{
+		{16 << 20, minHeap},
+		{64 << 20, minHeap},
+		{128 << 20, 128<<20 - 4<<20 - 3*2<<20 - runtimeOverhead},
+		{256 << 20, 256<<20 - 8<<20 - 3*4<<20 - runtimeOverhead},
+		{8 << 30, 8<<30 - 64<<20 - 3*32<<20 - runtimeOverhead},
+	} {
+		b := splitMemory(tc.mem)
+		total := b.heap + b.cache + 3*int64(b.memTable) + runtimeOverhead
+		if b.heap != tc.heap || b.heap > minHeap && total != tc.mem {
+			t.Errorf("splitMemory(%d MiB) = %+v (total %d MiB), want heap %d MiB", tc.mem>>20, b, total>>20, tc.heap>>20)
+		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -92,7 +91,6 @@ var tsharkCannot = map[string]string{
 // with what tshark cannot decode).
 var corpusFile = filepath.Join("pcap", "testdata", "derived__encapsulations.pcapng")
 
-var update = flag.Bool("update", false, "rewrite "+corpusFile)
 
 // TestEncapsulationCorpus keeps corpusFile what writeEncapCapture
 // writes.

@@ -1,15 +1,18 @@
 package ingest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/miekg/dns"
 
+	"github.com/dnsscout/dnsscout/internal/heaptest"
 	"github.com/dnsscout/dnsscout/internal/ingest/pcap"
 	"github.com/dnsscout/dnsscout/internal/pdns"
 	"github.com/dnsscout/dnsscout/internal/store"
@@ -133,4 +136,77 @@ func TestFuzzSeeds(t *testing.T) {
 	if n := len(seedMessages(t)); n < 200 {
 		t.Fatalf("only %d seed messages", n)
 	}
+}
+
+// detectSeeds are files of every format, compressed and not, and of none.
+func detectSeeds(tb testing.TB) [][]byte {
+	var out [][]byte
+	for _, pattern := range []string{"pcap/testdata/*.pcap*", "dnstap/testdata/*.*", "imports/testdata/*.*"} {
+		files, _ := filepath.Glob(pattern)
+		for _, name := range files {
+			b, err := os.ReadFile(name)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			out = append(out, b[:min(len(b), 4096)])
+		}
+	}
+	return append(out, []byte("\x7fELF\x02\x01\x01\x00"), []byte("\x1f\x8b\x08\x00"), []byte("\x28\xb5\x2f\xfd"), nil)
+}
+
+// FuzzDetect opens arbitrary bytes as a source: decompression, format
+// detection and the description of unknown content. Nothing may panic; an
+// unknown format is one line of at most 300 bytes; reading the content
+// out stays within the decompression limits and holds less than 48 MiB
+// (the largest zstd window allowed is 16 MiB).
+//
+//	go test ./internal/ingest -run '^$' -fuzz FuzzDetect -fuzztime 60s
+func FuzzDetect(f *testing.F) {
+	for _, b := range detectSeeds(f) {
+		f.Add(b)
+	}
+	in, err := New(discardSink{}, Options{SensorID: "f", MaxRatio: 20})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		// As openSource does, with a smaller buffer: fuzzing wants many
+		// runs a second.
+		o := &openedSource{name: "fuzz", raw: &countingReader{r: bytes.NewReader(b)}}
+		o.r = bufio.NewReaderSize(o.raw, DetectBytes)
+		defer o.close()
+		if err := in.identify(context.Background(), o); err != nil {
+			if msg := err.Error(); len(msg) > 300 || strings.Contains(msg, "\n") {
+				t.Fatalf("error of %d bytes: %q", len(msg), msg)
+			}
+			return
+		}
+		if o.empty {
+			return
+		}
+		// The live heap is followed from the first MiB on (a collection
+		// per MiB: only when there is much to read).
+		var m *heaptest.Live
+		var n, next int64 = 0, 1 << 20
+		buf := make([]byte, 256<<10)
+		for {
+			k, err := o.r.Read(buf)
+			if n += int64(k); n >= next {
+				if m == nil {
+					m = heaptest.Start()
+				}
+				m.Sample()
+				next += 1 << 20
+			}
+			if err != nil {
+				break
+			}
+		}
+		if o.compression != "" && n > ratioSlack+20*int64(len(b))+int64(len(buf)) {
+			t.Fatalf("%d bytes decompressed from %d, over the ratio", n, len(b))
+		}
+		if m != nil && m.Grew() > 48<<20 {
+			t.Fatalf("live heap grew by %d bytes", m.Grew())
+		}
+	})
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/dnsscout/dnsscout/internal/ingest/dnstap"
 	"github.com/dnsscout/dnsscout/internal/ingest/pcap"
+	"github.com/dnsscout/dnsscout/internal/ingest/imports"
 	"github.com/dnsscout/dnsscout/internal/pdns"
 	"github.com/dnsscout/dnsscout/internal/store"
 )
@@ -36,6 +37,15 @@ var (
 	// ErrSink: the sink failed to take a batch; the batch is lost from
 	// memory (the caller may retry the source).
 	ErrSink = errors.New("ingest: sink failed")
+	// ErrUnknownFormat: no format accepts a file (the error says what it
+	// looks like).
+	ErrUnknownFormat = errors.New("ingest: unknown format")
+	// ErrLimit: a file went past a limit of Options (decompressed size or
+	// ratio).
+	ErrLimit = errors.New("ingest: limit reached")
+	// ErrNotImported: an import file was not committed, or not whole (bad
+	// lines without SkipBad, a read error, a stop).
+	ErrNotImported = errors.New("ingest: import not committed")
 )
 
 // Sink is where tuples go: a local store.Backend, or a remote server.
@@ -61,10 +71,13 @@ type Options struct {
 	// Default: 256 MiB; minimum 1 MiB.
 	Memory int64
 	// BatchSize is the most tuples per Sink.Upsert call; the tuples of a
-	// flush are split into equal jobs under it. Default: 100,000. Pebble
-	// writes large batches as ingested tables (internal/store/pebble,
-	// bulk.go): bench/ingest's 260,378 tuples cost 0.26 s of CPU in three
-	// Upserts, against 0.75 s for batches through its memtable.
+	// flush are split into equal jobs under it. Default: one per KiB of
+	// Memory, at least 10,000 and at most 100,000 (a store writing a
+	// batch holds several hundred bytes per tuple, and two batches are
+	// written at once). Pebble writes large batches as ingested tables
+	// (internal/store/pebble, bulk.go): bench/ingest's 260,378 tuples cost
+	// 0.26 s of CPU in three Upserts, against 0.75 s for batches through
+	// its memtable.
 	BatchSize int
 	// FlushInterval flushes the aggregate this often (wall clock) even
 	// under budget, bounding what a crash loses. Default: 30 s.
@@ -93,6 +106,34 @@ type Options struct {
 	// ZoneOrigin is the origin of zone files that have no $ORIGIN; empty
 	// means guess from the file name (example.com.zone, db.example.com).
 	ZoneOrigin string
+	// MaxLine bounds a line of an import (and a zone record written over
+	// several lines): longer lines are skipped as bad, or end a zone file.
+	// Default: 1 MiB.
+	MaxLine int
+	// MaxFrame bounds a dnstap frame: larger ones are skipped and counted.
+	// Default: 256 KiB.
+	MaxFrame int
+	// MaxRatio ends a gzip or zstd file that decompresses to more than
+	// this many times the compressed bytes read (after its first MiB).
+	// Default: 100; negative: no limit.
+	MaxRatio float64
+	// MaxDecompressed ends a gzip or zstd file whose content is larger.
+	// Default: 64 GiB; negative: no limit.
+	MaxDecompressed int64
+	// SkipBad commits the good records of an import file that has bad
+	// lines (each reported, and counted in Stats.SkippedLines). Without it
+	// such a file is committed not at all: imports are atomic.
+	SkipBad bool
+	// MaxReported is how many bad lines of one file are reported; the rest
+	// are only counted. Default: 10; negative: none.
+	MaxReported int
+	// Report receives every file that failed and the bad lines of imports
+	// (up to MaxReported per file), each error naming the file. Nil logs
+	// them as warnings.
+	Report func(error)
+	// TempDir holds the part of an import staged beyond memory (a file
+	// removed as soon as it is created). Default: os.TempDir().
+	TempDir string
 	// Progress, when set, is called about five times a second while a
 	// file is read with the bytes read and the file size (0 if unknown).
 	Progress func(name string, done, total int64)
@@ -101,6 +142,37 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for zone-file sightings. Default: time.Now.
 	Now func() time.Time
+}
+
+// fillLimits fills in and checks the input limits.
+func (o *Options) fillLimits() error {
+	if o.MaxLine == 0 {
+		o.MaxLine = imports.DefaultMaxLine
+	}
+	if o.MaxFrame == 0 {
+		o.MaxFrame = 256 << 10
+	}
+	if o.MaxRatio == 0 {
+		o.MaxRatio = 100
+	}
+	if o.MaxDecompressed == 0 {
+		o.MaxDecompressed = 64 << 30
+	}
+	if o.MaxReported == 0 {
+		o.MaxReported = 10
+	}
+	if o.TempDir == "" {
+		o.TempDir = os.TempDir()
+	}
+	switch {
+	case o.MaxLine < 256:
+		return fmt.Errorf("%w: max line %d below 256 bytes", ErrOptions, o.MaxLine)
+	case o.MaxFrame < 512:
+		return fmt.Errorf("%w: max frame %d below 512 bytes", ErrOptions, o.MaxFrame)
+	case o.MaxRatio > 0 && o.MaxRatio < 2:
+		return fmt.Errorf("%w: max ratio %g below 2", ErrOptions, o.MaxRatio)
+	}
+	return nil
 }
 
 // Ingester turns sources into tuples. Its methods are safe for concurrent
@@ -166,7 +238,7 @@ func New(sink Sink, o Options) (*Ingester, error) {
 		return nil, fmt.Errorf("%w: memory %d below 1 MiB", ErrOptions, o.Memory)
 	}
 	if o.BatchSize == 0 {
-		o.BatchSize = 100_000
+		o.BatchSize = int(min(max(o.Memory>>10, 10_000), 100_000))
 	}
 	if o.BatchSize < 1 {
 		return nil, fmt.Errorf("%w: batch size %d", ErrOptions, o.BatchSize)
@@ -206,6 +278,9 @@ func New(sink Sink, o Options) (*Ingester, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if err := o.fillLimits(); err != nil {
+		return nil, err
 	}
 	in := &Ingester{
 		opt:     o,
@@ -262,8 +337,7 @@ func (in *Ingester) Tuple(ctx context.Context, t *pdns.Tuple) error {
 func (in *Ingester) tupleLocked(t *pdns.Tuple) {
 	// What the store would refuse is counted here, so that one bad line
 	// does not make the writer retry a whole batch one tuple at a time.
-	if store.CheckName(t.RRName) != nil || t.Bailiwick != "" && store.CheckName(t.Bailiwick) != nil ||
-		t.RData == "" || len(t.RData) > 65535 || t.RRType == 0 {
+	if store.CheckTuple(t) != nil {
 		in.stats.bad("import: tuple the store cannot hold (name or rdata)")
 		return
 	}

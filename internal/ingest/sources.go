@@ -8,13 +8,10 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/klauspost/compress/gzip"
 
 	"github.com/dnsscout/dnsscout/internal/ingest/dnstap"
 	"github.com/dnsscout/dnsscout/internal/ingest/imports"
@@ -23,23 +20,23 @@ import (
 	"github.com/dnsscout/dnsscout/internal/pdns"
 )
 
-// Source kinds a source argument can name with a prefix ("pcap:FILE").
-// Without a prefix the kind of a file is detected from its content.
-var sourcePrefixes = []string{"pcap", "dnstap", "passivedns", "cof", "zone"}
-
 // Run ingests every source in order (files one after the other; dnstap
-// listeners until ctx is done), flushing on the memory budget and every
-// FlushInterval, and once more at the end, also when ctx was cancelled: a
-// cancelled Run returns nil after a clean flush. Source arguments:
+// listeners and live captures until ctx is done), flushing on the memory
+// budget and every FlushInterval, and once more at the end, also when ctx
+// was cancelled: a cancelled Run returns nil after a clean flush. Source
+// arguments:
 //
-//	FILE, -             pcap, pcapng, dnstap, passivedns log, COF/SAF or
-//	                    zone file, detected by content (gzip unwrapped)
-//	pcap:FILE           (likewise dnstap:, passivedns:, cof:, zone:) forces the kind
+//	FILE, -             any of Formats, detected by content (gzip and
+//	                    zstd unwrapped)
+//	pcap:FILE           (likewise dnstap:, passivedns:, cof:, zone:) forces the format
 //	dnstap:unix:PATH    Frame Streams listener on a Unix socket
 //	dnstap:tcp:HOST:PORT  Frame Streams listener on TCP
 //	live:IFACE          AF_PACKET capture on a network interface
 //
-// stdin is read for "-".
+// stdin is read for "-". A file that fails (unknown format, unsupported
+// link type, an import with bad lines without Options.SkipBad) is reported
+// through Options.Report and the others are read; Run then returns a
+// *FailedError. A sink failure stops everything and is returned.
 func (in *Ingester) Run(ctx context.Context, stdin io.Reader, sources ...string) error {
 	if len(sources) == 0 {
 		return fmt.Errorf("%w: no source", ErrSource)
@@ -69,9 +66,10 @@ func (in *Ingester) Run(ctx context.Context, stdin io.Reader, sources ...string)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
-		wg    sync.WaitGroup
-		errMu sync.Mutex
-		first error
+		wg     sync.WaitGroup
+		errMu  sync.Mutex
+		first  error
+		failed []error
 	)
 	fail := func(err error) {
 		errMu.Lock()
@@ -103,11 +101,19 @@ func (in *Ingester) Run(ctx context.Context, stdin io.Reader, sources ...string)
 		if runCtx.Err() != nil {
 			break
 		}
-		if err := in.readSource(runCtx, f, stdin); err != nil {
-			if runCtx.Err() != nil && errors.Is(err, context.Canceled) {
-				break
-			}
+		err := in.readFile(runCtx, f, stdin)
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, ErrSink):
 			fail(err)
+		case runCtx.Err() != nil && !errors.Is(err, ErrNotImported):
+			// Stopping: what was read of a capture is kept.
+		default:
+			failed = append(failed, err)
+			in.report(err)
+		}
+		if runCtx.Err() != nil {
 			break
 		}
 	}
@@ -120,10 +126,37 @@ func (in *Ingester) Run(ctx context.Context, stdin io.Reader, sources ...string)
 	in.mu.Unlock()
 	errMu.Lock()
 	defer errMu.Unlock()
-	if first != nil {
+	switch {
+	case first != nil:
 		return first
+	case flushErr != nil:
+		return flushErr
+	case len(failed) > 0:
+		return &FailedError{Errs: failed, Total: len(files)}
 	}
-	return flushErr
+	return nil
+}
+
+// FailedError reports the file sources that failed, each reported through
+// Options.Report as it failed; the others were read.
+type FailedError struct {
+	Errs  []error // one per failed source, each naming its file
+	Total int     // file sources given
+}
+
+func (e *FailedError) Error() string {
+	return fmt.Sprintf("ingest: %d of %d sources failed", len(e.Errs), e.Total)
+}
+
+func (e *FailedError) Unwrap() []error { return e.Errs }
+
+// report passes on a failed source or a bad line.
+func (in *Ingester) report(err error) {
+	if in.opt.Report != nil {
+		in.opt.Report(err)
+		return
+	}
+	in.log.Warn(err.Error())
 }
 
 // CheckSources validates source arguments before a run: known prefixes,
@@ -145,13 +178,7 @@ func CheckSources(sources []string) error {
 			}
 			continue
 		}
-		name := src
-		for _, p := range sourcePrefixes {
-			if rest, ok := strings.CutPrefix(src, p+":"); ok {
-				name = rest
-				break
-			}
-		}
+		_, name := cutPrefix(src)
 		if name == "-" {
 			continue
 		}
@@ -206,98 +233,147 @@ func (in *Ingester) register(add func(*Stats)) func() {
 	}
 }
 
-// readSource ingests one file (or stdin).
-func (in *Ingester) readSource(ctx context.Context, src string, stdin io.Reader) error {
-	kind, name := "", src
-	for _, p := range sourcePrefixes {
-		if rest, ok := strings.CutPrefix(src, p+":"); ok {
-			kind, name = p, rest
-			break
-		}
+// readFile ingests one file (or stdin).
+func (in *Ingester) readFile(ctx context.Context, src string, stdin io.Reader) error {
+	o, err := in.openSource(ctx, src, stdin)
+	if err != nil {
+		return err
 	}
-	var (
-		r     io.Reader
-		size  int64
-		count = &countingReader{}
-	)
-	if name == "-" {
-		r = stdin
-		if r == nil {
-			return fmt.Errorf("%w: no standard input", ErrSource)
-		}
-	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrSource, err)
-		}
-		defer f.Close()
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			size = fi.Size()
-		}
-		r = f
+	defer o.close()
+	if o.empty {
+		in.log.Warn("empty source", "source", o.name)
+		return nil
 	}
-	count.r = r
-	stopProgress := in.progress(name, count, size)
+	stopProgress := in.progress(o.name, o.raw, o.size)
 	defer stopProgress()
-	br := bufio.NewReaderSize(count, 1<<20)
-	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return fmt.Errorf("%w: %s: gzip: %w", ErrSource, name, err)
-		}
-		defer zr.Close()
-		var unzipped io.Reader = zr
-		// Only for regular files: a read of a pipe may block for ever,
-		// and Close waits for the reading goroutine.
-		if size > 0 && runtime.GOMAXPROCS(0) > 1 {
-			ra := newReadAhead(zr)
-			defer ra.Close()
-			unzipped = ra
-		}
-		br = bufio.NewReaderSize(unzipped, 1<<20)
+	in.log.Debug("reading", "source", o.name, "format", o.format.Name, "compression", o.compression)
+	if o.format.Import {
+		return in.readImport(ctx, o)
 	}
-	head, _ := br.Peek(4096)
-	if kind == "" {
-		switch {
-		case pcap.IsCapture(head):
-			kind = "pcap"
-		case dnstap.IsFrameStream(head):
-			kind = "dnstap"
-		case len(head) == 0:
-			in.log.Warn("empty source", "source", name)
-			return nil
-		default:
-			switch imports.Detect(head) {
-			case imports.PassiveDNS, imports.PassiveDNSJSON:
-				kind = "passivedns"
-			case imports.COF:
-				kind = "cof"
-			default:
-				kind = "zone"
+	err = o.format.Read(ctx, in, &Source{Name: o.name, R: o.r})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, pcap.ErrTruncatedFile):
+		in.log.Warn("capture file truncated; kept what was before", "source", o.name)
+		return nil
+	case errors.Is(err, ErrSink):
+		return err
+	}
+	return fmt.Errorf("%s: %w", o.name, err)
+}
+
+// readImport reads a file of tuples another tool wrote into a stage, and
+// commits it whole when it had no bad line, or with Options.SkipBad
+// without its bad lines; otherwise nothing of it. Bad lines are reported
+// (the first MaxReported) as they are met.
+func (in *Ingester) readImport(ctx context.Context, o *openedSource) error {
+	var st imports.Stats
+	done := in.register(func(s *Stats) {
+		x := st.Snapshot()
+		s.Lines += x.Lines
+		for i, n := range x.Skipped {
+			if n > 0 {
+				s.Malformed[imports.Reason(i).String()] += n
 			}
 		}
-	}
-	in.log.Debug("reading", "source", name, "kind", kind)
-	var err error
-	switch kind {
-	case "pcap":
-		err = in.readPcap(ctx, br)
-	case "dnstap":
-		err = in.readDnstap(ctx, br)
-	case "passivedns", "cof", "zone":
-		err = in.readImport(ctx, kind, name, br)
-	}
-	if err != nil {
-		if errors.Is(err, pcap.ErrTruncatedFile) {
-			in.log.Warn("capture file truncated; kept what was before", "source", name)
-			return nil
+	})
+	defer done()
+	stg := newStage(in.opt.TempDir, in.stageBytes())
+	defer stg.close()
+	reported := 0
+	lines := imports.Options{MaxLine: in.opt.MaxLine, Bad: func(e *imports.LineError) {
+		if reported++; reported <= in.opt.MaxReported {
+			in.report(fmt.Errorf("%s: %w", o.name, e))
 		}
-		if errors.Is(err, context.Canceled) || errors.Is(err, ErrSink) {
-			return err
-		}
-		return fmt.Errorf("%s: %w", name, err)
+	}}
+	err := o.format.Read(ctx, in, &Source{Name: o.name, R: o.r, Lines: lines, Stats: &st, Sink: stg})
+	nbad := st.Bad()
+	if more := int(nbad) - max(in.opt.MaxReported, 0); more > 0 && in.opt.MaxReported >= 0 {
+		in.report(fmt.Errorf("%s: %d more bad lines not shown", o.name, more))
 	}
-	return nil
+	stopped := errors.Is(err, imports.ErrStopped) || errors.Is(err, pdns.ErrSAFTruncated) || errors.Is(err, pdns.ErrSAFFailed)
+	switch {
+	case err != nil && !stopped:
+		if ctx.Err() != nil {
+			return notImported(ctx.Err(), "%s: stopped before its end, nothing imported", o.name)
+		}
+		return notImported(err, "%s: %v, nothing imported", o.name, err)
+	case (nbad > 0 || stopped) && !in.opt.SkipBad:
+		hint := ""
+		if stg.n > 0 {
+			hint = fmt.Sprintf(" (--skip-bad imports %s)", goodRecords(stg.n))
+		}
+		return notImported(err, "%s: %s, nothing imported%s", o.name, badSummary(err, nbad), hint)
+	case nbad > 0 || stopped:
+		in.mu.Lock()
+		in.stats.SkippedLines += nbad
+		in.mu.Unlock()
+		in.report(fmt.Errorf("%s: %s, imported %s (--skip-bad)", o.name, badSummary(err, nbad), goodRecords(stg.n)))
+	}
+	n, err := stg.replay(ctx, importSink{in: in})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrSink):
+		return err
+	case ctx.Err() != nil:
+		return notImported(ctx.Err(), "%s: stopped while storing it, after %d of its %d records", o.name, n, stg.n)
+	}
+	return notImported(err, "%s: %v, after %d of its %d records", o.name, err, n, stg.n)
+}
+
+// sourceError is what went wrong with one source: a message for people
+// (naming the file, without package prefixes), the sentinel it is, and
+// its cause.
+type sourceError struct {
+	msg   string
+	kind  error
+	cause error
+}
+
+func sourceErr(kind, cause error, format string, a ...any) error {
+	return &sourceError{msg: fmt.Sprintf(format, a...), kind: kind, cause: cause}
+}
+
+func notImported(cause error, format string, a ...any) error {
+	return sourceErr(ErrNotImported, cause, format, a...)
+}
+
+func (e *sourceError) Error() string        { return e.msg }
+func (e *sourceError) Unwrap() error        { return e.cause }
+func (e *sourceError) Is(target error) bool { return target == e.kind }
+
+func goodRecords(n int) string {
+	if n == 1 {
+		return "the 1 good record"
+	}
+	return fmt.Sprintf("the %d good records", n)
+}
+
+// badSummary says what was wrong with an import.
+func badSummary(err error, nbad uint64) string {
+	lines := fmt.Sprintf("%d bad lines", nbad)
+	if nbad == 1 {
+		lines = "1 bad line"
+	}
+	switch {
+	case errors.Is(err, pdns.ErrSAFTruncated), errors.Is(err, pdns.ErrSAFFailed):
+		what := strings.TrimPrefix(err.Error(), "pdns: ")
+		if nbad > 0 {
+			what += ", " + lines
+		}
+		return what
+	case errors.Is(err, imports.ErrStopped):
+		return "stopped at a bad record (a zone file cannot be read past one)"
+	}
+	return lines
+}
+
+// stageBytes is how much of an import is staged in memory before a
+// temporary file takes it: an eighth of the budget, at most 64 MiB.
+func (in *Ingester) stageBytes() int {
+	return int(min(max(in.opt.Memory/8, 256<<10), 64<<20))
 }
 
 // readAhead reads from r on its own goroutine, a few buffers ahead, so
@@ -306,12 +382,16 @@ func (in *Ingester) readSource(ctx context.Context, src string, stdin io.Reader)
 // which the decoding stage otherwise waits for: a whole ingest took 0.56 s
 // against 0.40 s for the plain capture, 0.51 s with readAhead.
 type readAhead struct {
-	chunks chan readChunk
-	free   chan []byte
-	done   chan struct{}
-	exited chan struct{}
-	cur    readChunk
-	buf    []byte // the buffer of cur, returned to free once read
+	ctx       context.Context
+	interrupt func()
+	wait      bool
+	closeOnce sync.Once
+	chunks    chan readChunk
+	free      chan []byte
+	done      chan struct{}
+	exited    chan struct{}
+	cur       readChunk
+	buf       []byte // the buffer of cur, returned to free once read
 }
 
 type readChunk struct {
@@ -324,12 +404,24 @@ const (
 	readAheadDepth = 4
 )
 
-func newReadAhead(r io.Reader) *readAhead {
+// newReadAhead reads r ahead on a goroutine until Close; Read returns
+// ctx's error once ctx is done, whatever the goroutine is doing.
+//
+// With fill, every buffer is filled (r is a decompressor over a regular
+// file, whose reads return by themselves) and Close waits for the
+// goroutine, so that r may be closed after. Without it (a pipe), what a
+// read brings is passed on at once; interrupt, if set, makes a read in
+// progress return (it closes a polled file) and Close calls it and waits,
+// else Close abandons a read that may never return (stdin).
+func newReadAhead(ctx context.Context, r io.Reader, interrupt func(), fill bool) *readAhead {
 	ra := &readAhead{
-		chunks: make(chan readChunk, readAheadDepth),
-		free:   make(chan []byte, readAheadDepth+1),
-		done:   make(chan struct{}),
-		exited: make(chan struct{}),
+		ctx:       ctx,
+		interrupt: interrupt,
+		wait:      fill || interrupt != nil,
+		chunks:    make(chan readChunk, readAheadDepth),
+		free:      make(chan []byte, readAheadDepth+1),
+		done:      make(chan struct{}),
+		exited:    make(chan struct{}),
 	}
 	go func() {
 		defer close(ra.exited)
@@ -340,9 +432,15 @@ func newReadAhead(r io.Reader) *readAhead {
 			default:
 				buf = make([]byte, readAheadBuf)
 			}
-			n, err := io.ReadFull(r, buf[:cap(buf)])
-			if err == io.ErrUnexpectedEOF {
-				err = io.EOF
+			var n int
+			var err error
+			if fill {
+				n, err = io.ReadFull(r, buf[:cap(buf)])
+				if err == io.ErrUnexpectedEOF {
+					err = io.EOF
+				}
+			} else {
+				n, err = r.Read(buf[:cap(buf)])
 			}
 			select {
 			case ra.chunks <- readChunk{b: buf[:n], err: err}:
@@ -368,7 +466,11 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 			default:
 			}
 		}
-		ra.cur = <-ra.chunks
+		select {
+		case ra.cur = <-ra.chunks:
+		case <-ra.ctx.Done():
+			return 0, ra.ctx.Err()
+		}
 		ra.buf = ra.cur.b
 	}
 	n := copy(p, ra.cur.b)
@@ -378,8 +480,15 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 
 // Close stops the reading goroutine (the reader is not read after).
 func (ra *readAhead) Close() {
-	close(ra.done)
-	<-ra.exited
+	ra.closeOnce.Do(func() {
+		close(ra.done)
+		if ra.interrupt != nil {
+			ra.interrupt()
+		}
+		if ra.wait {
+			<-ra.exited
+		}
+	})
 }
 
 type countingReader struct {
@@ -458,6 +567,7 @@ func (in *Ingester) dnstapOptions() dnstap.Options {
 		t, _ := dnstap.ParseType(n)
 		o.Types = append(o.Types, t)
 	}
+	o.MaxFrame = in.opt.MaxFrame
 	o.Logger = in.log
 	return o
 }
@@ -523,12 +633,18 @@ func lowerWire(b []byte) []byte {
 
 // importSink adapts the ingester to imports.Sink.
 type importSink struct {
-	ctx context.Context
-	in  *Ingester
+	in *Ingester
 }
 
+// Tuple takes a tuple of a staged import, which passed store.CheckTuple
+// when it was read (Ingester.Tuple would check it again).
 func (s importSink) Tuple(t *pdns.Tuple) error {
-	return s.in.Tuple(s.ctx, t)
+	in := s.in
+	in.mu.Lock()
+	in.queueTuple(t)
+	jobs := in.dueLocked()
+	in.mu.Unlock()
+	return in.submit(jobs)
 }
 
 func (s importSink) NXDomain(name string, ts int64, count uint64) error {
@@ -542,28 +658,4 @@ func (s importSink) NXDomain(name string, ts int64, count uint64) error {
 	jobs := in.dueLocked()
 	in.mu.Unlock()
 	return in.submit(jobs)
-}
-
-func (in *Ingester) readImport(ctx context.Context, kind, name string, r io.Reader) error {
-	var st imports.Stats
-	done := in.register(func(s *Stats) {
-		x := st.Snapshot()
-		s.Lines += x.Lines
-		for i, n := range x.Skipped {
-			if n > 0 {
-				s.Malformed[imports.Reason(i).String()] += n
-			}
-		}
-	})
-	defer done()
-	sink := importSink{ctx: ctx, in: in}
-	switch kind {
-	case "passivedns":
-		return imports.ReadPassiveDNS(ctx, r, &st, sink)
-	case "cof":
-		return imports.ReadCOF(ctx, r, &st, sink)
-	default:
-		zo := imports.ZoneOptions{Origin: in.opt.ZoneOrigin, FileName: name, Time: in.opt.Now().Unix()}
-		return imports.ReadZone(ctx, r, zo, &st, sink)
-	}
 }

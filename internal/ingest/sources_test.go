@@ -35,9 +35,10 @@ func TestRunSources(t *testing.T) {
 		{name: "pcapng with mixed links", sources: []string{"pcap/testdata/derived__mixed-links.pcapng"}, tuples: -1,
 			want: []string{"google.com A 172.217.20.46", "www.tcpdump.org A 192.139.46.66"}, nx: []string{`,\.`}},
 		{name: "stdin", sources: []string{"-"}, stdin: pcapBytes, tuples: 4, want: []string{"www.tcpdump.org A 198.199.88.104"}},
-		{name: "passivedns log", sources: []string{"imports/testdata/passivedns.log"}, tuples: 6,
+		// Both logs have a bad line: imported without it.
+		{name: "passivedns log", sources: []string{"imports/testdata/passivedns.log"}, o: Options{SkipBad: true}, tuples: 5,
 			want: []string{"www.example.com A 192.0.2.1", "alias.example.com CNAME target.example.net."}, nx: []string{"nx.example.com"}},
-		{name: "passivedns json", sources: []string{"imports/testdata/passivedns.json"}, tuples: 2, nx: []string{"nx.example.com"}},
+		{name: "passivedns json", sources: []string{"imports/testdata/passivedns.json"}, o: Options{SkipBad: true}, tuples: 1, nx: []string{"nx.example.com"}},
 		{name: "COF", sources: []string{"imports/testdata/circl.ndjson"}, tuples: 3, want: []string{"mail.example.net CNAME mx1.example.net."}},
 		{name: "SAF", sources: []string{"imports/testdata/dnsdb-saf.ndjson"}, tuples: 3, want: []string{"example.com NS ns1.example.com."}},
 		{name: "zone by content", sources: []string{"imports/testdata/nsd__unsigned.zone"}, tuples: -1, want: []string{"www.example.org AAAA 1::3"}},
@@ -119,8 +120,9 @@ func TestRunErrors(t *testing.T) {
 			defer in.Close(context.Background())
 			err = in.Run(context.Background(), nil, tc.sources...)
 			if tc.name == "bad zone" {
-				if err == nil || !strings.Contains(err.Error(), "bad.zone") {
-					t.Errorf("err = %v, want an error naming the file", err)
+				var fe *FailedError
+				if !errors.As(err, &fe) || len(fe.Errs) != 1 || !strings.Contains(fe.Errs[0].Error(), "bad.zone") {
+					t.Errorf("err = %v, want a FailedError naming the file", err)
 				}
 				return
 			}
@@ -221,22 +223,40 @@ func TestImportInvalidNames(t *testing.T) {
 	if err := os.WriteFile(cof, []byte(lines), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m := newMemSink()
-	in, err := New(m, Options{SensorID: "s"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := in.Run(context.Background(), nil, cof); err != nil {
-		t.Fatal(err)
-	}
-	if err := in.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if got := m.lines(); len(got) != 1 || got[0] != "ok.example.com A 192.0.2.1" {
-		t.Errorf("stored %v", got)
-	}
-	if n := in.Stats().Malformed["import: tuple the store cannot hold (name or rdata)"]; n != 2 {
-		t.Errorf("counted %d bad tuples, want 2", n)
+	for _, skip := range []bool{false, true} {
+		m := newMemSink()
+		var reported []string
+		in, err := New(m, Options{SensorID: "s", SkipBad: skip, Report: func(err error) { reported = append(reported, err.Error()) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = in.Run(context.Background(), nil, cof)
+		if cerr := in.Close(context.Background()); cerr != nil {
+			t.Fatal(cerr)
+		}
+		want := []string{cof + `: line 1: name "two..dots.example.com" has an empty label`,
+			cof + `: line 2: name "spa ce.example.com" has a byte 0x20 that is not printable ASCII`}
+		if !skip {
+			// Atomic: nothing of a file with bad lines.
+			if !errors.Is(err, ErrNotImported) || len(m.lines()) != 0 {
+				t.Errorf("without SkipBad: err %v, stored %v", err, m.lines())
+			}
+			want = append(want, cof+": 2 bad lines, nothing imported (--skip-bad imports the 1 good record)")
+		} else {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.lines(); len(got) != 1 || got[0] != "ok.example.com A 192.0.2.1" {
+				t.Errorf("stored %v", got)
+			}
+			if st := in.Stats(); st.Malformed["import: bad owner name"] != 2 || st.SkippedLines != 2 {
+				t.Errorf("counted %v, skipped %d", st.Malformed, st.SkippedLines)
+			}
+			want = append(want, cof+": 2 bad lines, imported the 1 good record (--skip-bad)")
+		}
+		if !slices.Equal(reported, want) {
+			t.Errorf("SkipBad %v: reported\n  %s\nwant\n  %s", skip, strings.Join(reported, "\n  "), strings.Join(want, "\n  "))
+		}
 	}
 }
 
@@ -272,7 +292,7 @@ func TestReadAhead(t *testing.T) {
 			for i := range data {
 				data[i] = byte(i * 7)
 			}
-			ra := newReadAhead(&errAfter{data: slices.Clone(data), err: tc.err})
+			ra := newReadAhead(context.Background(), &errAfter{data: slices.Clone(data), err: tc.err}, nil, true)
 			defer ra.Close()
 			var got []byte
 			buf := make([]byte, 1000)
@@ -291,7 +311,7 @@ func TestReadAhead(t *testing.T) {
 		})
 	}
 	// Closing before the end stops the goroutine.
-	ra := newReadAhead(bytes.NewReader(make([]byte, 10*readAheadBuf)))
+	ra := newReadAhead(context.Background(), bytes.NewReader(make([]byte, 10*readAheadBuf)), nil, true)
 	if _, err := ra.Read(make([]byte, 10)); err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,8 @@ type Stats struct {
 	Pending        uint64 `json:"pending"`          // tuples in memory, not yet written
 	Flushes        uint64 `json:"flushes"`          // flushes to the sink
 	// Imports.
-	Lines uint64 `json:"lines"` // lines (or zone records) read from imports
+	Lines        uint64 `json:"lines"`         // lines (or zone records) read from imports
+	SkippedLines uint64 `json:"skipped_lines"` // bad lines left out of imports committed with SkipBad
 	// Malformed input by reason.
 	Malformed map[string]uint64 `json:"malformed"`
 	// Elapsed is the wall time since the ingester started its first source
@@ -148,6 +149,9 @@ func (s *Stats) WriteTo(w io.Writer) (int64, error) {
 	}
 	if s.Lines > 0 {
 		row("import lines and zone records", s.Lines)
+	}
+	if s.SkippedLines > 0 {
+		row("bad import lines skipped (--skip-bad)", s.SkippedLines)
 	}
 	if s.Messages > 0 {
 		row("DNS messages", s.Messages)

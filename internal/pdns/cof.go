@@ -295,9 +295,9 @@ func ParseCOF(line []byte, dst []Tuple) (out []Tuple, cond string, err error) {
 		case "begin", "succeeded", "limited", "ongoing":
 			return dst, c, nil
 		case "failed":
-			return dst, c, fmt.Errorf("%w: %s", ErrSAFFailed, obj.Msg)
+			return dst, c, fmt.Errorf("%w: %s", ErrSAFFailed, Excerpt(obj.Msg))
 		default:
-			return dst, "", fmt.Errorf("%w: unknown cond %q", ErrCOFValue, c)
+			return dst, "", fmt.Errorf("%w: unknown cond %s", ErrCOFValue, Excerpt(c))
 		}
 	}
 	if obj.Obj != nil {
@@ -413,7 +413,7 @@ func parseRRTypeValue(raw json.RawMessage) (uint16, error) {
 		}
 		t, ok := ParseType(strings.TrimSpace(s))
 		if !ok {
-			return 0, fmt.Errorf("%w: rrtype %q", ErrCOFValue, s)
+			return 0, fmt.Errorf("%w: rrtype %s", ErrCOFValue, Excerpt(s))
 		}
 		return t, nil
 	}
@@ -463,10 +463,10 @@ func parseUint(raw json.RawMessage, field string) (uint64, error) {
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %s %q is not a number", ErrCOFSyntax, field, s)
+		return 0, fmt.Errorf("%w: %s %s is not a number", ErrCOFSyntax, field, Excerpt(s))
 	}
 	if f < 0 || f >= math.MaxUint64 || math.IsNaN(f) {
-		return 0, fmt.Errorf("%w: %s %s out of range", ErrCOFValue, field, s)
+		return 0, fmt.Errorf("%w: %s %s out of range", ErrCOFValue, field, Excerpt(s))
 	}
 	return uint64(f), nil
 }

@@ -439,16 +439,15 @@ func checkName(s string) (string, error) {
 const MaxTime = math.MaxUint32
 
 // CheckTuple rejects what the store cannot hold; both backends apply it,
-// so that they accept the same data.
+// so that they accept the same data, and every source of tuples (ingest,
+// its imports, the ingest API) applies it before them: names are names
+// (CheckName) and rdata is valid for its type (pdns.CheckRData).
 func CheckTuple(t *pdns.Tuple) error {
 	if err := CheckName(t.RRName); err != nil {
 		return err
 	}
-	if t.RData == "" {
-		return errors.New("empty rdata")
-	}
-	if len(t.RData) > 65535 {
-		return errors.New("rdata longer than 65535 bytes")
+	if err := pdns.CheckRData(t.RRType, t.RData); err != nil {
+		return err
 	}
 	if t.Bailiwick != "" {
 		if err := CheckName(t.Bailiwick); err != nil {
@@ -473,7 +472,8 @@ func CheckTuple(t *pdns.Tuple) error {
 
 // CheckName reports whether s can be a stored name: "." or printable ASCII
 // labels (escapes allowed) separated by single dots, no leading or
-// trailing dot, at most 1024 bytes.
+// trailing dot, labels of at most 63 octets and at most 255 octets in wire
+// form (1024 bytes of text).
 func CheckName(s string) error {
 	if s == "." {
 		return nil
@@ -485,38 +485,55 @@ func CheckName(s string) error {
 		return fmt.Errorf("name longer than 1024 bytes")
 	}
 	prevDot := true
+	label, wire := 0, 1
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c <= 0x20 || c >= 0x7f {
-			return fmt.Errorf("name %q has a byte 0x%02x that is not printable ASCII", s, c)
+			return fmt.Errorf("name %s has a byte 0x%02x that is not printable ASCII", pdns.Excerpt(s), c)
 		}
 		if c == '\\' {
 			if i+1 == len(s) {
-				return fmt.Errorf("name %q ends with a lone backslash", s)
+				return fmt.Errorf("name %s ends with a lone backslash", pdns.Excerpt(s))
 			}
 			i++
 			if e := s[i]; e < 0x20 || e >= 0x7f {
 				// Escapes are \DDD or a printable character, space
 				// included ("\ ", as miekg/dns writes it).
-				return fmt.Errorf("name %q has a byte 0x%02x that is not printable ASCII", s, e)
+				return fmt.Errorf("name %s has a byte 0x%02x that is not printable ASCII", pdns.Excerpt(s), e)
+			}
+			if isDigit(s[i]) && i+2 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) {
+				i += 2 // \DDD is one octet
 			}
 			prevDot = false
+			if label++; label > 63 {
+				return fmt.Errorf("name %s has a label longer than 63 octets", pdns.Excerpt(s))
+			}
 			continue
 		}
 		if c == '.' {
 			if prevDot {
-				return fmt.Errorf("name %q has an empty label", s)
+				return fmt.Errorf("name %s has an empty label", pdns.Excerpt(s))
 			}
 			prevDot = true
+			wire += label + 1
+			label = 0
 			continue
 		}
 		prevDot = false
+		if label++; label > 63 {
+			return fmt.Errorf("name %s has a label longer than 63 octets", pdns.Excerpt(s))
+		}
 	}
 	if prevDot {
-		return fmt.Errorf("name %q ends with a dot", s)
+		return fmt.Errorf("name %s ends with a dot", pdns.Excerpt(s))
+	}
+	if wire += label + 1; wire > 255 {
+		return fmt.Errorf("name %s is longer than 255 octets", pdns.Excerpt(s))
 	}
 	return nil
 }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // ParseIPQuery reads an address lookup: "192.0.2.1", a prefix
 // "192.0.2.0/24" or "192.0.2.0,24" (dnsdbq's form), or an inclusive range

@@ -205,6 +205,10 @@ type Options struct {
 	MaxLimit int
 	// CacheBytes is the size of the block cache (default 64 MiB).
 	CacheBytes int64
+	// MemTableBytes is the size of one memtable of an embedded store
+	// (default 32 MiB; up to three are held). With CacheBytes it bounds
+	// the memory the store keeps outside the Go heap.
+	MemTableBytes uint64
 }
 
 // DefaultMaxLimit is Options.MaxLimit's default.

@@ -12,17 +12,21 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/dnsscout/dnsscout/internal/pdns"
+	"github.com/dnsscout/dnsscout/internal/store"
 )
 
 // ReadPassiveDNS imports a gamelinux/passivedns log, text or JSON (each
 // line is recognised on its own). See ParsePassiveDNS.
-func ReadPassiveDNS(ctx context.Context, r io.Reader, st *Stats, sink Sink) error {
-	return readLines(ctx, r, st, func(line []byte) error {
+func ReadPassiveDNS(ctx context.Context, r io.Reader, o Options, st *Stats, sink Sink) error {
+	return readLines(ctx, r, o, st, func(line []byte) error {
 		t, nx, err := ParsePassiveDNS(line)
 		if err != nil {
 			return err
 		}
 		if nx {
+			if err := store.CheckName(t.RRName); err != nil {
+				return lineErr(BadName, "%v", err)
+			}
 			atomic.AddUint64(&st.NX, 1)
 			return sink.NXDomain(t.RRName, t.TimeLast, t.Count)
 		}
@@ -39,10 +43,11 @@ func ReadPassiveDNS(ctx context.Context, r io.Reader, st *Stats, sink Sink) erro
 // both time_first and time_last (passivedns prints the last sighting),
 // count is taken as is (1 when absent). The addresses are dropped. nx is
 // true for an NXDOMAIN line; t then carries the name, time and count only.
-// Answers passivedns shortened (MX and SRV keep only the target, SOA only
-// the MNAME, TXT only its first string) are stored as they are: TXT is
-// quoted as one string, others that parse as their type are brought to
-// canonical form.
+// TXT answers (passivedns keeps the first string only) are quoted as one
+// string; other answers must parse as their type and are brought to
+// canonical form (store.CheckTuple). Answers passivedns shortened to a name
+// (MX and SRV keep only the target, SOA only the MNAME) are no valid
+// record: they are skipped by policy (Shortened), as class CH lines are.
 func ParsePassiveDNS(line []byte) (t pdns.Tuple, nx bool, err error) {
 	line = bytes.TrimSpace(line)
 	var f pdnsFields
@@ -73,7 +78,7 @@ func (f *pdnsFields) fromText(s string) error {
 		f.answer = strings.Join(p[6:len(p)-2], "||")
 		f.count = p[len(p)-1]
 	default:
-		return lineErr(BadSyntax, "%d fields, want 8 or 9", len(p))
+		return lineErr(BadSyntax, "%d fields, want 8 or 9 (%s)", len(p), quote(s))
 	}
 	return nil
 }
@@ -103,7 +108,7 @@ func (f *pdnsFields) fromJSON(b []byte) error {
 	case len(j.TimestampMS) > 0:
 		ms, err := strconv.ParseInt(unquote(j.TimestampMS), 10, 64)
 		if err != nil || ms < 0 {
-			return lineErr(BadNumber, "timestamp_ms %s", j.TimestampMS)
+			return lineErr(BadNumber, "timestamp_ms %s", quote(string(j.TimestampMS)))
 		}
 		f.ts = strconv.FormatInt(ms/1000, 10)
 	}
@@ -129,21 +134,21 @@ func (f *pdnsFields) tuple() (t pdns.Tuple, nx bool, err error) {
 	sec, _, _ := strings.Cut(strings.TrimSpace(f.ts), ".")
 	ts, perr := strconv.ParseInt(sec, 10, 64)
 	if perr != nil || ts <= 0 {
-		return t, false, lineErr(BadNumber, "timestamp %q", f.ts)
+		return t, false, lineErr(BadNumber, "timestamp %s", quote(f.ts))
 	}
 	if c := strings.ToUpper(strings.TrimSpace(f.class)); c != "IN" && c != "1" {
-		return t, false, lineErr(NotIN, "class %q", f.class)
+		return t, false, lineErr(NotIN, "class %s", quote(f.class))
 	}
 	q := strings.TrimSpace(f.query)
 	if q == "" || strings.ContainsAny(q, " \t") {
-		return t, false, lineErr(BadName, "query %q", f.query)
+		return t, false, lineErr(BadName, "query %s", quote(f.query))
 	}
 	t.RRName = pdns.CanonicalName(q)
 	t.TimeFirst, t.TimeLast, t.Count = ts, ts, 1
 	if c := strings.TrimSpace(f.count); c != "" && c != "null" {
 		n, err := strconv.ParseUint(c, 10, 64)
 		if err != nil || n == 0 {
-			return t, false, lineErr(BadNumber, "count %q", f.count)
+			return t, false, lineErr(BadNumber, "count %s", quote(f.count))
 		}
 		t.Count = n
 	}
@@ -155,12 +160,12 @@ func (f *pdnsFields) tuple() (t pdns.Tuple, nx bool, err error) {
 	if t.RRType, ok = pdns.ParseType(typ); !ok {
 		n, err := strconv.ParseUint(typ, 10, 16)
 		if err != nil || n == 0 {
-			return t, false, lineErr(BadType, "type %q", f.typ)
+			return t, false, lineErr(BadType, "type %s", quote(f.typ))
 		}
 		t.RRType = uint16(n)
 	}
 	if t.RRType == dns.TypeOPT || t.RRType == dns.TypeTSIG || t.RRType == dns.TypeTKEY {
-		return t, false, lineErr(Meta, "type %s", f.typ)
+		return t, false, lineErr(Meta, "type %s", quote(f.typ))
 	}
 	answer := strings.TrimSpace(f.answer)
 	if answer == "" {
@@ -171,7 +176,24 @@ func (f *pdnsFields) tuple() (t pdns.Tuple, nx bool, err error) {
 	} else {
 		t.RData, _ = pdns.CanonicalRData(t.RRType, answer)
 	}
+	if err := check(&t); err != nil {
+		if ReasonOf(err) == BadRData && shortened(t.RRType, answer) {
+			return t, false, lineErr(Shortened, "%s answer %s", pdns.TypeString(t.RRType), quote(answer))
+		}
+		return t, false, err
+	}
 	return t, false, nil
+}
+
+// shortened reports whether answer is what passivedns prints for a record
+// of type t whose data has a name and more: the name alone.
+func shortened(t uint16, answer string) bool {
+	switch t {
+	case dns.TypeMX, dns.TypeSRV, dns.TypeSOA, dns.TypeNAPTR, dns.TypeRP, dns.TypeAFSDB, dns.TypeKX,
+		dns.TypeRT, dns.TypePX, dns.TypeMINFO, dns.TypeLP, dns.TypeSVCB, dns.TypeHTTPS:
+		return pdns.IsPresentationName(answer)
+	}
+	return false
 }
 
 // quoteTXT renders text as the sensor renders a TXT record carrying it: the

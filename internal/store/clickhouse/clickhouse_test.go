@@ -142,7 +142,7 @@ func TestHostileInput(t *testing.T) {
 	odd := []pdns.Tuple{
 		{RRName: `o'brien.example.com`, RRType: dns.TypeA, RData: "192.0.2.7", Count: 1, TimeFirst: storetest.T0, TimeLast: storetest.T0},
 		{RRName: `back\\slash.example.com`, RRType: dns.TypeTXT, RData: `"it's \"quoted\" \\ -- /* */ ; DROP TABLE obs"`, Count: 2, TimeFirst: storetest.T0, TimeLast: storetest.T0, Bailiwick: `o'brien.example.com`},
-		{RRName: "nul.example.com", RRType: dns.TypeTXT, RData: "\"a\x00b\"", Count: 1, TimeFirst: storetest.T0, TimeLast: storetest.T0},
+		{RRName: "nul.example.com", RRType: dns.TypeTXT, RData: `"a\000b"`, Count: 1, TimeFirst: storetest.T0, TimeLast: storetest.T0},
 	}
 	if err := b.Upsert(ctx, odd); err != nil {
 		t.Fatal(err)

@@ -101,7 +101,8 @@ var (
 
 func init() {
 	store.Register(store.Driver{Scheme: "pebble", Open: func(ctx context.Context, dir string, o store.Options) (store.Backend, error) {
-		return Open(ctx, dir, Options{Logger: o.Logger, ReadOnly: o.ReadOnly, NoSync: o.NoSync, MaxLimit: o.MaxLimit, CacheBytes: o.CacheBytes})
+		return Open(ctx, dir, Options{Logger: o.Logger, ReadOnly: o.ReadOnly, NoSync: o.NoSync, MaxLimit: o.MaxLimit, CacheBytes: o.CacheBytes,
+			MemTableBytes: o.MemTableBytes})
 	}})
 }
 

@@ -638,6 +638,12 @@ func testBadInput(t *testing.T, open func(t *testing.T) store.Backend) {
 		{"control byte", func(t *pdns.Tuple) { t.RRName = "a\x00b.example.com" }},
 		{"space", func(t *pdns.Tuple) { t.RRName = "a b.example.com" }},
 		{"empty rdata", func(t *pdns.Tuple) { t.RData = "" }},
+		{"A not an IPv4 address", func(t *pdns.Tuple) { t.RData = "999.1.1.1" }},
+		{"AAAA not an IPv6 address", func(t *pdns.Tuple) { t.RRType, t.RData = dns.TypeAAAA, "192.0.2.1" }},
+		{"MX without preference", func(t *pdns.Tuple) { t.RRType, t.RData = dns.TypeMX, "mail.example.com." }},
+		{"NUL byte in TXT", func(t *pdns.Tuple) { t.RRType, t.RData = dns.TypeTXT, "\"a\x00b\"" }},
+		{"type OPT", func(t *pdns.Tuple) { t.RRType = dns.TypeOPT }},
+		{"label over 63 octets", func(t *pdns.Tuple) { t.RRName = strings.Repeat("a", 64) + ".example.com" }},
 		{"negative time", func(t *pdns.Tuple) { t.TimeFirst = -1 }},
 		{"bad bailiwick", func(t *pdns.Tuple) { t.Bailiwick = "bad..bailiwick" }},
 	} {
