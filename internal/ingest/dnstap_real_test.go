@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,24 +37,23 @@ example.com. 300 IN TXT "v=spf1 -all"
 // TestDnstapRealResolvers runs real Unbound and BIND resolvers that send
 // dnstap RESOLVER_RESPONSE frames to an ingester listening on a Unix
 // socket. The resolvers resolve names of example.com through a root and an
-// authoritative server served in process on 127.53.221.0/24; the store must
+// authoritative server served in process on addresses of their own; the store must
 // then hold the referral, the glue and the answers with the bailiwicks the
 // resolvers reported (query_zone), and the NXDOMAIN count.
 func TestDnstapRealResolvers(t *testing.T) {
 	tests := []struct {
 		kind             string
-		res, root, auth  string
 		resolverSettings func(sock string) string
 	}{
 		{
-			kind: "unbound", res: "127.53.221.1", root: "127.53.221.2", auth: "127.53.221.3",
+			kind: "unbound",
 			resolverSettings: func(sock string) string {
 				return fmt.Sprintf("dnstap:\n\tdnstap-enable: yes\n\tdnstap-socket-path: %q\n"+
 					"\tdnstap-send-identity: yes\n\tdnstap-log-resolver-response-messages: yes\n", sock)
 			},
 		},
 		{
-			kind: "named", res: "127.53.221.11", root: "127.53.221.12", auth: "127.53.221.13",
+			kind: "named",
 			resolverSettings: func(sock string) string {
 				return fmt.Sprintf("\tdnstap { resolver response; client response; };\n\tdnstap-output unix %q;\n", sock)
 			},
@@ -65,10 +63,8 @@ func TestDnstapRealResolvers(t *testing.T) {
 		t.Run(tc.kind, func(t *testing.T) {
 			dnstest.RequireRoot(t)
 			dnstest.RequireBinary(t, tc.kind)
-			root, auth, res := netip.MustParseAddr(tc.root), netip.MustParseAddr(tc.auth), netip.MustParseAddr(tc.res)
-			if tc.kind == "named" {
-				onLoopback(t, res) // BIND listens only on configured addresses
-			}
+			// AllocAddr also puts the address on lo, where BIND needs it.
+			root, auth, res := dnstest.AllocAddr(t), dnstest.AllocAddr(t), dnstest.AllocAddr(t)
 			dnstest.StartServer(t, netip.AddrPortFrom(root, 53), dnstest.NewZoneHandler(
 				dnstest.MustParseZone(t, ".", fmt.Sprintf(rootZone, root, auth))))
 			dnstest.StartServer(t, netip.AddrPortFrom(auth, 53), dnstest.NewZoneHandler(
@@ -140,7 +136,7 @@ func TestDnstapRealResolvers(t *testing.T) {
 			}
 			for k, bw := range map[string]string{
 				"example.com NS ns1.example.com.":          ".", // from the root's referral, first
-				"ns1.example.com A " + tc.auth:             ".",
+				"ns1.example.com A " + auth.String():             ".",
 				". NS ns1.dnstest-root.":                   ".",
 				"www.example.com A 192.0.2.80":             "example.com",
 				"alias.example.com CNAME www.example.com.": "example.com",
@@ -166,17 +162,6 @@ func TestDnstapRealResolvers(t *testing.T) {
 			}
 		})
 	}
-}
-
-// onLoopback adds a 127.53.221.x address to lo for the test's duration.
-func onLoopback(t *testing.T, a netip.Addr) {
-	t.Helper()
-	ip := dnstest.RequireBinary(t, "ip")
-	out, err := exec.Command(ip, "addr", "add", a.String()+"/32", "dev", "lo").CombinedOutput()
-	if err != nil && !strings.Contains(string(out), "File exists") {
-		t.Fatalf("ip addr add %s: %v %s", a, err, out)
-	}
-	t.Cleanup(func() { exec.Command(ip, "addr", "del", a.String()+"/32", "dev", "lo").Run() })
 }
 
 // waitFor polls cond until it holds, failing after a generous deadline
