@@ -187,64 +187,58 @@ func validIdempotencyKey(k string) bool {
 	return true
 }
 
-func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
-	s.serveIngestBody(w, r, s.ingestBody)
+// ingestRequest is what the ingest routes' Parse reads from the headers.
+type ingestRequest struct {
+	// idem is the Idempotency-Key, "" when none.
+	idem string
 }
 
-// serveIngestNX takes NXDOMAIN counters (store.ParseNXLine lines) from
-// remote sensors: POST /api/v1/ingest/nxdomain, with the same key,
-// encodings and Idempotency-Key as /api/v1/ingest.
-func (s *Server) serveIngestNX(w http.ResponseWriter, r *http.Request) {
-	s.serveIngestBody(w, r, s.ingestNXBody)
-}
-
-// serveIngestBody checks a remote sensor's request (method, key, media
-// type, encoding, Idempotency-Key), admits it and applies its body with
-// apply, once per Idempotency-Key.
-func (s *Server) serveIngestBody(w http.ResponseWriter, r *http.Request, apply func(*http.Request, http.ResponseWriter, *keys.Key) (IngestResult, error)) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		s.writeError(w, r, flavorAPI, ErrMethod)
-		return
-	}
-	k, err := s.authenticate(r)
-	if err != nil {
-		s.writeError(w, r, flavorAPI, err)
-		return
-	}
+// parseIngestHeaders is the ingest routes' Parse: the media type, the
+// encoding and the Idempotency-Key.
+func parseIngestHeaders(_ *Server, r *http.Request) (any, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		switch {
 		case err != nil:
-			s.writeError(w, r, flavorAPI, sentinelf(ErrMediaType, "Content-Type %q", ct))
-			return
+			return nil, sentinelf(ErrMediaType, "Content-Type %q", ct)
 		case mt == "application/x-ndjson", mt == "application/ndjson", mt == "application/jsonl", mt == "application/json",
 			mt == "application/gzip", mt == "application/octet-stream", mt == "text/plain":
 		default:
-			s.writeError(w, r, flavorAPI, sentinelf(ErrMediaType, "Content-Type %q: send COF NDJSON (application/x-ndjson)", ct))
-			return
+			return nil, sentinelf(ErrMediaType, "Content-Type %q: send COF NDJSON (application/x-ndjson)", ct)
 		}
 	}
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
 	if enc != "" && enc != "identity" && enc != "gzip" && enc != "x-gzip" {
-		s.writeError(w, r, flavorAPI, sentinelf(ErrMediaType, "Content-Encoding %q: use gzip or none", enc))
-		return
+		return nil, sentinelf(ErrMediaType, "Content-Encoding %q: use gzip or none", enc)
 	}
 	idem := r.Header.Get("Idempotency-Key")
 	if idem != "" && !validIdempotencyKey(idem) {
-		s.writeError(w, r, flavorAPI, badRequest("Idempotency-Key: 1 to 128 characters of A-Z a-z 0-9 . _ -"))
+		return nil, badRequest("Idempotency-Key: 1 to 128 characters of A-Z a-z 0-9 . _ -")
+	}
+	return &ingestRequest{idem: idem}, nil
+}
+
+// serveIngest takes tuples from remote sensors: POST /api/v1/ingest.
+func (s *Server) serveIngest(c *call) { s.serveIngestBody(c, s.ingestBody) }
+
+// serveIngestNX takes NXDOMAIN counters (store.ParseNXLine lines) from
+// remote sensors: POST /api/v1/ingest/nxdomain, with the same key,
+// encodings and Idempotency-Key as /api/v1/ingest.
+func (s *Server) serveIngestNX(c *call) { s.serveIngestBody(c, s.ingestNXBody) }
+
+// serveIngestBody admits a remote sensor's request and applies its body
+// with apply, once per Idempotency-Key.
+func (s *Server) serveIngestBody(c *call, apply func(*http.Request, http.ResponseWriter, *keys.Key) (IngestResult, error)) {
+	w, r, k := &c.w, c.r, c.key
+	idem := c.parsed.(*ingestRequest).idem
+	if !c.admit(classIngest, page{}) {
 		return
 	}
-	release, err := s.admit(k, classIngest)
-	if err != nil {
-		s.writeError(w, r, flavorAPI, err)
-		return
-	}
-	defer release()
+	finish := func(bool) {}
 	if idem != "" {
-		done, finish, err := s.ingest.claim(r.Context(), idem)
+		done, fin, err := s.ingest.claim(r.Context(), idem)
 		if err != nil {
-			s.writeError(w, r, flavorAPI, err)
+			c.fail(err)
 			return
 		}
 		if done {
@@ -252,25 +246,17 @@ func (s *Server) serveIngestBody(w http.ResponseWriter, r *http.Request, apply f
 			writeJSON(w, http.StatusOK, IngestResult{Duplicate: true})
 			return
 		}
-		applied := false
-		defer func() { finish(applied) }()
-		res, err := apply(r, w, k)
-		if err != nil {
-			s.met.ingestBatches.WithLabelValues("failed").Inc()
-			s.writeError(w, r, flavorAPI, err)
-			return
-		}
-		applied = true
-		s.met.ingestBatches.WithLabelValues("ok").Inc()
-		writeJSON(w, http.StatusOK, res)
-		return
+		finish = fin
 	}
+	applied := false
+	defer func() { finish(applied) }()
 	res, err := apply(r, w, k)
 	if err != nil {
 		s.met.ingestBatches.WithLabelValues("failed").Inc()
-		s.writeError(w, r, flavorAPI, err)
+		c.fail(err)
 		return
 	}
+	applied = true
 	s.met.ingestBatches.WithLabelValues("ok").Inc()
 	writeJSON(w, http.StatusOK, res)
 }

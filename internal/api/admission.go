@@ -1,0 +1,517 @@
+package api
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dnsscout/dnsscout/internal/keys"
+)
+
+// Admission decides which requests the server works on, so that a client
+// that misbehaves is limited without the others noticing.
+//
+// A request belongs to a tenant: its API key, or without one its client
+// address (IPv4 address, IPv6 /64). Work slots bound the requests being
+// worked on: Options.MaxInFlight over the whole server, and per tenant
+// MaxInFlightPerKey or MaxInFlightPerClient. A request beyond its
+// tenant's slots waits in the tenant's queue (first come, first served;
+// at most MaxQueue waiting, each at most QueueTimeout), so one tenant's
+// flood delays that tenant only; a request that finds the whole server
+// full is refused at once (503).
+//
+// A request that waits on its client (reading a body, or writing an
+// answer the client does not read) is not being worked on: it gives its
+// slot to a waiting request of its tenant when it starts to wait, and a
+// newcomer that finds no free slot borrows the slot of such a request.
+// A request whose slot was taken takes one back when its client moves,
+// ahead of the newcomers. So slow bodies and unread answers never hold
+// slots that others need.
+//
+// Held requests are bounded too (MaxRequestsPerClient per tenant,
+// MaxRequests in all, whatever they wait on): past the bound, the
+// request that has waited longest on its client is cut (its connection
+// closed) to make room, and only when none waits on its client is the
+// newcomer refused. Deadlines (call.go) cut what stalls past WriteTimeout
+// or below MinBodyRate, and WorkBudget bounds the server time one request
+// may use.
+//
+// Every refusal and cut is counted in dnsscout_api_rejected_total by
+// reason.
+
+// Slot states of a call.
+const (
+	// stateIdle: no slot (not admitted, queued, or its slot was lent).
+	stateIdle int32 = iota
+	// stateHeld: holds a slot and works.
+	stateHeld
+	// stateIO: holds a slot while it waits on its client; another
+	// request may borrow it.
+	stateIO
+	// stateLent: admitted, but its slot went to another request while
+	// it waited on its client; it takes one back when the wait ends.
+	stateLent
+)
+
+// Reasons of dnsscout_api_rejected_total.
+const (
+	reasonServerBusy   = "server_busy"
+	reasonServerFull   = "server_full"
+	reasonTenantFull   = "tenant_full"
+	reasonQueueFull    = "queue_full"
+	reasonQueueTimeout = "queue_timeout"
+	reasonCut          = "cut_waiting_on_client"
+	reasonSlowBody     = "slow_body"
+	reasonWriteTimeout = "write_timeout"
+	reasonWorkBudget   = "work_budget"
+	reasonTooLarge     = "body_too_large"
+	reasonRatio        = "decompression_ratio"
+	reasonBadLines     = "bad_lines"
+)
+
+var rejectReasons = []string{reasonServerBusy, reasonServerFull, reasonTenantFull, reasonQueueFull, reasonQueueTimeout,
+	reasonCut, reasonSlowBody, reasonWriteTimeout, reasonWorkBudget, reasonTooLarge, reasonRatio, reasonBadLines}
+
+// tenantKey names a tenant: a key id, or a client address.
+type tenantKey struct {
+	key  string
+	addr netip.Addr
+}
+
+// tenant is the share of one key or client address.
+type tenant struct {
+	id     tenantKey
+	limit  int
+	active int
+	// waiting is len(queue), readable without the lock.
+	waiting atomic.Int32
+	queue   []*call
+	members callList
+}
+
+// link and callList make an intrusive list of calls; which selects the
+// link (0: a tenant's members, 1: all members).
+type link struct{ prev, next *call }
+
+type callList struct {
+	head  *call
+	which int
+	n     int
+}
+
+func (l *callList) push(c *call) {
+	lk := &c.links[l.which]
+	lk.prev, lk.next = nil, l.head
+	if l.head != nil {
+		l.head.links[l.which].prev = c
+	}
+	l.head = c
+	l.n++
+}
+
+func (l *callList) remove(c *call) {
+	lk := &c.links[l.which]
+	if lk.prev != nil {
+		lk.prev.links[l.which].next = lk.next
+	} else {
+		l.head = lk.next
+	}
+	if lk.next != nil {
+		lk.next.links[l.which].prev = lk.prev
+	}
+	lk.prev, lk.next = nil, nil
+	l.n--
+}
+
+// admission holds the slots, tenants and members. Its lock is taken
+// when a request is admitted and when it ends, and on the slow paths.
+type admission struct {
+	s       *Server
+	mu      sync.Mutex
+	active  int
+	all     callList
+	tenants map[tenantKey]*tenant
+}
+
+func newAdmission(s *Server) *admission {
+	return &admission{s: s, all: callList{which: 1}, tenants: map[tenantKey]*tenant{}}
+}
+
+// clientAddr is the tenant address of a RemoteAddr: the IPv4 address,
+// or the /64 of an IPv6 address; the zero Addr when it does not parse.
+func clientAddr(remote string) netip.Addr {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return netip.Addr{}
+	}
+	a := ap.Addr().Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.Addr()
+	}
+	return a
+}
+
+// busy is a refusal by admission, counted under reason.
+func (a *admission) busy(reason, format string, args ...any) error {
+	a.s.met.rejected(reason)
+	return sentinelf(ErrBusy, format, args...)
+}
+
+// acquire admits c into its tenant: a slot now, a borrowed one, or a
+// place in the tenant's queue to wait for one.
+func (a *admission) acquire(c *call) error {
+	o := &a.s.opt
+	id, limit := tenantKey{addr: clientAddr(c.r.RemoteAddr)}, o.MaxInFlightPerClient
+	who := "this client address"
+	if c.key != nil {
+		id, limit, who = tenantKey{key: c.key.ID}, o.MaxInFlightPerKey, "this key"
+	}
+	a.mu.Lock()
+	t := a.tenants[id]
+	if t == nil {
+		t = &tenant{id: id, limit: limit}
+		a.tenants[id] = t
+	}
+	var cut [2]*call
+	if a.all.n >= o.MaxRequests {
+		if cut[0] = a.longestWaiting(&a.all); cut[0] == nil {
+			a.dropIfEmpty(t)
+			a.mu.Unlock()
+			return a.busy(reasonServerFull, "server busy: %d requests held, none waiting on its client", o.MaxRequests)
+		}
+		a.evict(cut[0])
+	}
+	if t.members.n >= o.MaxRequestsPerClient {
+		if cut[1] = a.longestWaiting(&t.members); cut[1] == nil {
+			a.dropIfEmpty(t)
+			a.mu.Unlock()
+			a.cutAll(cut[:])
+			return a.busy(reasonTenantFull, "%d requests of %s held, none waiting on its client", o.MaxRequestsPerClient, who)
+		}
+		a.evict(cut[1])
+	}
+	c.ten, c.member = t, true
+	t.members.push(c)
+	a.all.push(c)
+	var err error
+	wait := false
+	switch {
+	case t.active < t.limit && a.active < o.MaxInFlight:
+		t.active++
+		a.active++
+		c.state.Store(stateHeld)
+	case t.active < t.limit:
+		if v := a.lendable(&a.all); v != nil {
+			a.lend(v, c)
+		} else {
+			a.leave(c)
+			err = a.busy(reasonServerBusy, "server busy: %d requests in flight", o.MaxInFlight)
+		}
+	default:
+		if v := a.lendable(&t.members); v != nil {
+			a.lend(v, c)
+		} else if len(t.queue) < o.MaxQueue {
+			a.enqueue(t, c, false)
+			wait = true
+		} else {
+			a.leave(c)
+			err = a.busy(reasonQueueFull, "%d requests of %s already wait", o.MaxQueue, who)
+		}
+	}
+	a.mu.Unlock()
+	a.cutAll(cut[:])
+	if wait {
+		return a.wait(c, who)
+	}
+	return err
+}
+
+// cutAll cuts the connections of the calls evicted to make room.
+func (a *admission) cutAll(cs []*call) {
+	for _, v := range cs {
+		if v != nil && v.cutConn() {
+			a.s.met.rejected(reasonCut)
+		}
+	}
+}
+
+// wait blocks a queued newcomer until it gets a slot, QueueTimeout
+// passes or the client goes away.
+func (a *admission) wait(c *call, who string) error {
+	start := time.Now()
+	t := time.NewTimer(a.s.opt.QueueTimeout)
+	defer t.Stop()
+	var err error
+	select {
+	case <-c.grant:
+	case <-t.C:
+		err = ErrBusy
+	case <-c.r.Context().Done():
+		err = c.r.Context().Err()
+	}
+	c.queued = time.Since(start)
+	if err == nil {
+		return nil
+	}
+	a.mu.Lock()
+	if c.state.Load() == stateHeld { // granted meanwhile
+		a.mu.Unlock()
+		return nil
+	}
+	a.dequeue(c.ten, c)
+	a.leave(c)
+	a.mu.Unlock()
+	if err == ErrBusy {
+		return a.busy(reasonQueueTimeout, "the requests of %s waited %v for a slot", who, a.s.opt.QueueTimeout)
+	}
+	return err
+}
+
+// enqueue puts c in t's queue: at the back, or at the front for a
+// request taking back the slot it lent.
+func (a *admission) enqueue(t *tenant, c *call, front bool) {
+	if c.grant == nil {
+		c.grant = make(chan struct{}, 1)
+	}
+	if front {
+		t.queue = append(t.queue, nil)
+		copy(t.queue[1:], t.queue)
+		t.queue[0] = c
+	} else {
+		t.queue = append(t.queue, c)
+	}
+	t.waiting.Store(int32(len(t.queue)))
+}
+
+func (a *admission) dequeue(t *tenant, c *call) {
+	for i, x := range t.queue {
+		if x == c {
+			t.queue = append(t.queue[:i], t.queue[i+1:]...)
+			break
+		}
+	}
+	t.waiting.Store(int32(len(t.queue)))
+}
+
+// handOver gives a slot of t (already counted) to the first request in
+// t's queue.
+func (a *admission) handOver(t *tenant) {
+	w := t.queue[0]
+	t.queue[0] = nil
+	t.queue = t.queue[1:]
+	t.waiting.Store(int32(len(t.queue)))
+	w.state.Store(stateHeld)
+	w.grant <- struct{}{}
+}
+
+// free returns a slot of t and hands slots to t's queue while there is
+// room.
+func (a *admission) free(t *tenant) {
+	t.active--
+	a.active--
+	for len(t.queue) > 0 && t.active < t.limit {
+		t.active++
+		a.active++
+		a.handOver(t)
+	}
+}
+
+// lendable finds, in l, the request that has waited longest on its
+// client while holding a slot, and takes the slot from it.
+func (a *admission) lendable(l *callList) *call {
+	for {
+		var best *call
+		var bestSince int64
+		for c := l.head; c != nil; c = c.links[l.which].next {
+			if c.state.Load() != stateIO {
+				continue
+			}
+			if since := c.ioSince.Load(); since != 0 && (best == nil || since < bestSince) {
+				best, bestSince = c, since
+			}
+		}
+		if best == nil {
+			return nil
+		}
+		if best.state.CompareAndSwap(stateIO, stateLent) {
+			return best
+		}
+		// Its wait has just ended; look again.
+	}
+}
+
+// lend moves v's slot (v is already marked lent) to c.
+func (a *admission) lend(v, c *call) {
+	if v.ten != c.ten {
+		v.ten.active--
+		c.ten.active++
+		for len(v.ten.queue) > 0 && v.ten.active < v.ten.limit && a.active < a.s.opt.MaxInFlight {
+			v.ten.active++
+			a.active++
+			a.handOver(v.ten)
+		}
+	}
+	c.state.Store(stateHeld)
+}
+
+// longestWaiting is the member of l that has waited longest on its
+// client, nil when none waits.
+func (a *admission) longestWaiting(l *callList) *call {
+	var best *call
+	var bestSince int64
+	for c := l.head; c != nil; c = c.links[l.which].next {
+		if since := c.ioSince.Load(); since != 0 && (best == nil || since < bestSince) {
+			best, bestSince = c, since
+		}
+	}
+	return best
+}
+
+// evict removes v from admission; the caller cuts its connection once
+// the lock is released.
+func (a *admission) evict(v *call) {
+	st := v.state.Swap(stateIdle)
+	if st == stateHeld || st == stateIO {
+		a.free(v.ten)
+	}
+	a.leave(v)
+}
+
+// leave removes c from the members.
+func (a *admission) leave(c *call) {
+	if !c.member {
+		return
+	}
+	c.member = false
+	c.ten.members.remove(c)
+	a.all.remove(c)
+	a.dropIfEmpty(c.ten)
+}
+
+// dropIfEmpty forgets a tenant nobody belongs to.
+func (a *admission) dropIfEmpty(t *tenant) {
+	if t.members.n == 0 && len(t.queue) == 0 {
+		delete(a.tenants, t.id)
+	}
+}
+
+// release ends c's admission: its slot goes to the next in its queue.
+func (a *admission) release(c *call) {
+	if c.ten == nil {
+		return
+	}
+	a.mu.Lock()
+	if c.member {
+		if st := c.state.Swap(stateIdle); st == stateHeld || st == stateIO {
+			a.free(c.ten)
+		}
+		a.leave(c)
+	}
+	a.mu.Unlock()
+	if c.keyRelease != nil {
+		c.keyRelease()
+		c.keyRelease = nil
+	}
+}
+
+// ioStart is called when c starts to wait on its client: its slot goes
+// to a waiting request of its tenant, or stays lendable.
+func (a *admission) ioStart(c *call) {
+	if c.state.Load() != stateHeld {
+		return
+	}
+	if c.ten.waiting.Load() > 0 {
+		a.mu.Lock()
+		if c.member && c.state.Load() == stateHeld && len(c.ten.queue) > 0 {
+			c.state.Store(stateLent)
+			a.handOver(c.ten)
+			a.mu.Unlock()
+			return
+		}
+		a.mu.Unlock()
+	}
+	c.state.CompareAndSwap(stateHeld, stateIO)
+}
+
+// ioEnd is called when c's wait on its client ends: it keeps its slot,
+// or takes one back (ahead of newcomers) when it lent its own.
+func (a *admission) ioEnd(c *call) {
+	if c.state.CompareAndSwap(stateIO, stateHeld) || c.state.Load() != stateLent {
+		return
+	}
+	a.mu.Lock()
+	if !c.member || c.state.Load() != stateLent {
+		a.mu.Unlock()
+		return
+	}
+	t := c.ten
+	if t.active < t.limit {
+		t.active++
+		a.active++
+		c.state.Store(stateHeld)
+		a.mu.Unlock()
+		return
+	}
+	if v := a.lendable(&t.members); v != nil {
+		a.lend(v, c)
+		a.mu.Unlock()
+		return
+	}
+	a.enqueue(t, c, true)
+	a.mu.Unlock()
+	start := time.Now()
+	select {
+	case <-c.grant:
+	case <-c.r.Context().Done():
+		a.mu.Lock()
+		if c.state.Load() != stateHeld {
+			a.dequeue(t, c)
+		}
+		a.mu.Unlock()
+	}
+	c.queued += time.Since(start)
+}
+
+// counts returns the slots in use and the members, for tests.
+func (a *admission) counts() (active, members, tenants int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.active, a.all.n, len(a.tenants)
+}
+
+// admit lets a request of class cl start: admission into its tenant,
+// then the key's permission and limits. The call's end releases both.
+func (s *Server) admit(c *call, cl class) error {
+	k := c.key
+	if cl == classMeta {
+		if k != nil {
+			// A key revoked since authentication is refused here too.
+			rel, err := s.keys.Admit(k, firstPerm(k), false, false)
+			if err != nil {
+				return err
+			}
+			rel()
+		}
+		return nil
+	}
+	if err := s.adm.acquire(c); err != nil {
+		return err
+	}
+	if k == nil {
+		return nil
+	}
+	perm := keys.PermQuery
+	if cl == classIngest {
+		perm = keys.PermIngest
+	}
+	rel, err := s.keys.Admit(k, perm, cl == classQuery, true)
+	if err != nil {
+		s.adm.release(c)
+		s.met.limited.WithLabelValues(limitReason(err)).Inc()
+		return err
+	}
+	c.keyRelease = rel
+	return nil
+}
