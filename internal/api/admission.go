@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -16,24 +17,24 @@ import (
 // address (IPv4 address, IPv6 /64). Work slots bound the requests being
 // worked on: Options.MaxInFlight over the whole server, and per tenant
 // MaxInFlightPerKey or MaxInFlightPerClient. A request beyond its
-// tenant's slots waits in the tenant's queue (first come, first served;
-// at most MaxQueue waiting, each at most QueueTimeout), so one tenant's
-// flood delays that tenant only; a request that finds the whole server
-// full is refused at once (503).
+// tenant's slots waits in the tenant's queue (least work done first, then
+// first come; at most MaxQueue waiting, each at most QueueTimeout), so
+// one tenant's flood delays that tenant only and its short requests pass
+// its long ones; a request that finds the whole server full is refused
+// at once (503).
 //
 // A request that waits on its client (reading a body, or writing an
 // answer the client does not read) is not being worked on: it gives its
 // slot to a waiting request of its tenant when it starts to wait, and a
 // newcomer that finds no free slot borrows the slot of such a request.
-// A request whose slot was taken takes one back when its client moves,
-// ahead of the newcomers. So slow bodies and unread answers never hold
-// slots that others need.
+// A request whose slot was taken takes one back when its client moves.
+// So slow bodies and unread answers never hold slots that others need.
 //
 // Held requests are bounded too (MaxRequestsPerClient per tenant,
 // MaxRequests in all, whatever they wait on): past the bound, the
-// request that has waited longest on its client is cut (its connection
-// closed) to make room, and only when none waits on its client is the
-// newcomer refused. Deadlines (call.go) cut what stalls past WriteTimeout
+// request that has waited longest on its client, of those waiting on it
+// now, is cut (its connection closed) to make room; only when none waits
+// is the newcomer refused. Deadlines (call.go) cut what stalls past WriteTimeout
 // or below MinBodyRate, and WorkBudget bounds the server time one request
 // may use.
 //
@@ -132,10 +133,18 @@ type admission struct {
 	active  int
 	all     callList
 	tenants map[tenantKey]*tenant
+	// queued are the tenants with requests waiting for a slot; while
+	// there are some, lendLoop runs.
+	queued  map[*tenant]struct{}
+	lending bool
 }
 
+// stallSlot is how long a request must have waited on its client before
+// its slot may be lent: a write that the socket takes at once keeps it.
+const stallSlot = 2 * time.Millisecond
+
 func newAdmission(s *Server) *admission {
-	return &admission{s: s, all: callList{which: 1}, tenants: map[tenantKey]*tenant{}}
+	return &admission{s: s, all: callList{which: 1}, tenants: map[tenantKey]*tenant{}, queued: map[*tenant]struct{}{}}
 }
 
 // clientAddr is the tenant address of a RemoteAddr: the IPv4 address,
@@ -169,19 +178,18 @@ func (a *admission) acquire(c *call) error {
 		id, limit, who = tenantKey{key: c.key.ID}, o.MaxInFlightPerKey, "this key"
 	}
 	a.mu.Lock()
-	t := a.tenants[id]
-	if t == nil {
-		t = &tenant{id: id, limit: limit}
-		a.tenants[id] = t
-	}
 	var cut [2]*call
 	if a.all.n >= o.MaxRequests {
 		if cut[0] = a.longestWaiting(&a.all); cut[0] == nil {
-			a.dropIfEmpty(t)
 			a.mu.Unlock()
 			return a.busy(reasonServerFull, "server busy: %d requests held, none waiting on its client", o.MaxRequests)
 		}
 		a.evict(cut[0])
+	}
+	t := a.tenants[id]
+	if t == nil {
+		t = &tenant{id: id, limit: limit}
+		a.tenants[id] = t
 	}
 	if t.members.n >= o.MaxRequestsPerClient {
 		if cut[1] = a.longestWaiting(&t.members); cut[1] == nil {
@@ -191,6 +199,7 @@ func (a *admission) acquire(c *call) error {
 			return a.busy(reasonTenantFull, "%d requests of %s held, none waiting on its client", o.MaxRequestsPerClient, who)
 		}
 		a.evict(cut[1])
+		a.tenants[id] = t // evicting its last member dropped it
 	}
 	c.ten, c.member = t, true
 	t.members.push(c)
@@ -213,7 +222,7 @@ func (a *admission) acquire(c *call) error {
 		if v := a.lendable(&t.members); v != nil {
 			a.lend(v, c)
 		} else if len(t.queue) < o.MaxQueue {
-			a.enqueue(t, c, false)
+			a.enqueue(t, c, 0)
 			wait = true
 		} else {
 			a.leave(c)
@@ -257,6 +266,7 @@ func (a *admission) wait(c *call, who string) error {
 	}
 	a.mu.Lock()
 	if c.state.Load() == stateHeld { // granted meanwhile
+		<-c.grant
 		a.mu.Unlock()
 		return nil
 	}
@@ -269,20 +279,28 @@ func (a *admission) wait(c *call, who string) error {
 	return err
 }
 
-// enqueue puts c in t's queue: at the back, or at the front for a
-// request taking back the slot it lent.
-func (a *admission) enqueue(t *tenant, c *call, front bool) {
+// enqueue puts c in t's queue, ordered by the work the server has
+// already done for each request (least first, then first come): a new
+// request goes ahead of those taking back a slot after a long stream,
+// so short requests keep their latency beside long or stalled ones.
+func (a *admission) enqueue(t *tenant, c *call, attained time.Duration) {
 	if c.grant == nil {
 		c.grant = make(chan struct{}, 1)
 	}
-	if front {
-		t.queue = append(t.queue, nil)
-		copy(t.queue[1:], t.queue)
-		t.queue[0] = c
-	} else {
-		t.queue = append(t.queue, c)
+	c.attained = attained
+	i := len(t.queue)
+	t.queue = append(t.queue, nil)
+	for i > 0 && t.queue[i-1].attained > attained {
+		t.queue[i] = t.queue[i-1]
+		i--
 	}
+	t.queue[i] = c
 	t.waiting.Store(int32(len(t.queue)))
+	a.queued[t] = struct{}{}
+	if !a.lending {
+		a.lending = true
+		go a.lendLoop()
+	}
 }
 
 func (a *admission) dequeue(t *tenant, c *call) {
@@ -293,6 +311,9 @@ func (a *admission) dequeue(t *tenant, c *call) {
 		}
 	}
 	t.waiting.Store(int32(len(t.queue)))
+	if len(t.queue) == 0 {
+		delete(a.queued, t)
+	}
 }
 
 // handOver gives a slot of t (already counted) to the first request in
@@ -302,8 +323,37 @@ func (a *admission) handOver(t *tenant) {
 	t.queue[0] = nil
 	t.queue = t.queue[1:]
 	t.waiting.Store(int32(len(t.queue)))
+	if len(t.queue) == 0 {
+		delete(a.queued, t)
+	}
 	w.state.Store(stateHeld)
 	w.grant <- struct{}{}
+}
+
+// lendLoop runs while requests wait for a slot: every stallSlot it lends
+// the slots of requests that have waited on their client since to the
+// requests waiting in their tenant's queue.
+func (a *admission) lendLoop() {
+	tick := time.NewTicker(stallSlot)
+	defer tick.Stop()
+	for range tick.C {
+		a.mu.Lock()
+		if len(a.queued) == 0 {
+			a.lending = false
+			a.mu.Unlock()
+			return
+		}
+		for t := range a.queued {
+			for len(t.queue) > 0 {
+				v := a.lendable(&t.members)
+				if v == nil {
+					break
+				}
+				a.handOver(t) // v's slot, already counted in t
+			}
+		}
+		a.mu.Unlock()
+	}
 }
 
 // free returns a slot of t and hands slots to t's queue while there is
@@ -319,16 +369,17 @@ func (a *admission) free(t *tenant) {
 }
 
 // lendable finds, in l, the request that has waited longest on its
-// client while holding a slot, and takes the slot from it.
+// client (at least stallSlot) while holding a slot, and takes the slot
+// from it.
 func (a *admission) lendable(l *callList) *call {
 	for {
 		var best *call
-		var bestSince int64
+		bestSince := time.Now().Add(-stallSlot).UnixNano()
 		for c := l.head; c != nil; c = c.links[l.which].next {
 			if c.state.Load() != stateIO {
 				continue
 			}
-			if since := c.ioSince.Load(); since != 0 && (best == nil || since < bestSince) {
+			if since := c.ioSince.Load(); since != 0 && since <= bestSince {
 				best, bestSince = c, since
 			}
 		}
@@ -356,14 +407,21 @@ func (a *admission) lend(v, c *call) {
 	c.state.Store(stateHeld)
 }
 
-// longestWaiting is the member of l that has waited longest on its
-// client, nil when none waits.
+// longestWaiting is, of the members of l waiting on their client now,
+// the one that has waited longest on it, all its waits told: a slow body
+// or an unread answer rather than a request writing its answer. Nil
+// when none waits.
 func (a *admission) longestWaiting(l *callList) *call {
+	now := time.Now().UnixNano()
 	var best *call
-	var bestSince int64
+	var bestWait int64
 	for c := l.head; c != nil; c = c.links[l.which].next {
-		if since := c.ioSince.Load(); since != 0 && (best == nil || since < bestSince) {
-			best, bestSince = c, since
+		since := c.ioSince.Load()
+		if since == 0 {
+			continue
+		}
+		if wait := c.ioTotal.Load() + now - since; best == nil || wait > bestWait {
+			best, bestWait = c, wait
 		}
 	}
 	return best
@@ -416,27 +474,15 @@ func (a *admission) release(c *call) {
 	}
 }
 
-// ioStart is called when c starts to wait on its client: its slot goes
-// to a waiting request of its tenant, or stays lendable.
+// ioStart is called when c starts to wait on its client: its slot may
+// be lent once the wait has lasted stallSlot.
 func (a *admission) ioStart(c *call) {
-	if c.state.Load() != stateHeld {
-		return
-	}
-	if c.ten.waiting.Load() > 0 {
-		a.mu.Lock()
-		if c.member && c.state.Load() == stateHeld && len(c.ten.queue) > 0 {
-			c.state.Store(stateLent)
-			a.handOver(c.ten)
-			a.mu.Unlock()
-			return
-		}
-		a.mu.Unlock()
-	}
 	c.state.CompareAndSwap(stateHeld, stateIO)
 }
 
 // ioEnd is called when c's wait on its client ends: it keeps its slot,
-// or takes one back (ahead of newcomers) when it lent its own.
+// or takes one back when it lent its own (waiting in its tenant's queue
+// by the work done for it so far).
 func (a *admission) ioEnd(c *call) {
 	if c.state.CompareAndSwap(stateIO, stateHeld) || c.state.Load() != stateLent {
 		return
@@ -459,19 +505,44 @@ func (a *admission) ioEnd(c *call) {
 		a.mu.Unlock()
 		return
 	}
-	a.enqueue(t, c, true)
+	a.enqueue(t, c, max(c.workTime(time.Now().UnixNano()), 1))
 	a.mu.Unlock()
 	start := time.Now()
 	select {
 	case <-c.grant:
 	case <-c.r.Context().Done():
 		a.mu.Lock()
-		if c.state.Load() != stateHeld {
+		if c.state.Load() == stateHeld {
+			<-c.grant // granted meanwhile: keep the slot, drop the token
+		} else {
 			a.dequeue(t, c)
 		}
 		a.mu.Unlock()
 	}
 	c.queued += time.Since(start)
+}
+
+// check verifies the slot counts against the members' states, for tests.
+func (a *admission) check() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	held := 0
+	per := map[*tenant]int{}
+	for c := a.all.head; c != nil; c = c.links[1].next {
+		if st := c.state.Load(); st == stateHeld || st == stateIO {
+			held++
+			per[c.ten]++
+		}
+	}
+	if held != a.active {
+		return fmt.Sprintf("%d slots counted, %d held by members", a.active, held)
+	}
+	for _, t := range a.tenants {
+		if per[t] != t.active {
+			return fmt.Sprintf("tenant %v: %d slots counted, %d held", t.id, t.active, per[t])
+		}
+	}
+	return ""
 }
 
 // counts returns the slots in use and the members, for tests.

@@ -53,6 +53,7 @@ type call struct {
 	ioSince     atomic.Int64 // unix ns since the call waits on its client; 0 when not
 	ioTotal     atomic.Int64 // ns spent waiting on the client, all told
 	queued      time.Duration
+	attained    time.Duration // work done when it joined a queue
 	grant       chan struct{}
 	keyRelease  func()
 	budgetSpent bool

@@ -383,7 +383,7 @@ const ratioFloor = 1 << 20
 func (s *Server) openIngestBody(r *http.Request, w http.ResponseWriter) (*ingestReader, func(), error) {
 	ir := &ingestReader{max: s.opt.MaxIngestBytes, s: s}
 	ir.raw.r = http.MaxBytesReader(w, r.Body, s.opt.MaxIngestBytes)
-	br := bufio.NewReaderSize(&ir.raw, 64<<10)
+	br := bufio.NewReaderSize(&ir.raw, 16<<10)
 	ir.r = br
 	closeBody := func() {}
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {

@@ -294,6 +294,11 @@ func (c *call) admit(cl class, p page) bool {
 func (s *Server) endCall(c *call) {
 	v := recover()
 	s.adm.release(c)
+	if c.dl != nil && time.Now().UnixNano()-c.w.deadlineAt > int64(s.opt.WriteTimeout/8) {
+		// net/http flushes the answer after the handler: give the flush
+		// the write timeout from now, not from a write before a wait.
+		c.setDeadline(false, time.Now().Add(s.opt.WriteTimeout))
+	}
 	c.finish()
 	s.met.inFlight.Dec()
 	code := c.w.code

@@ -198,17 +198,18 @@ type Options struct {
 	// key, per client address (IPv4 address, IPv6 /64). Default 8.
 	MaxInFlightPerClient int
 	// MaxQueue caps the requests of one key or client address waiting
-	// for a slot (503 beyond). Default 256.
+	// for a slot (503 beyond). Default 1024.
 	MaxQueue int
 	// QueueTimeout is the longest a request waits for a slot (503
 	// after). Default 10s.
 	QueueTimeout time.Duration
 	// MaxRequestsPerClient caps the requests of one key or client address
 	// held at once, whatever they wait on; beyond, the one that has
-	// waited longest on its client is cut. Default 128.
+	// waited longest on its client is cut. Default 512.
 	MaxRequestsPerClient int
-	// MaxRequests is MaxRequestsPerClient over the whole server. Default
-	// 4096.
+	// MaxRequests is MaxRequestsPerClient over the whole server (it
+	// bounds the memory of requests held: about 150 KiB each at most).
+	// Default 2048.
 	MaxRequests int
 	// HeaderTimeout bounds the reading of a request's headers. Default
 	// 10s.
@@ -367,9 +368,9 @@ func (o *Options) fill() error {
 	def(&o.MaxInFlight, 256)
 	def(&o.MaxInFlightPerKey, 8)
 	def(&o.MaxInFlightPerClient, 8)
-	def(&o.MaxQueue, 256)
-	def(&o.MaxRequestsPerClient, 128)
-	def(&o.MaxRequests, 4096)
+	def(&o.MaxQueue, 1024)
+	def(&o.MaxRequestsPerClient, 512)
+	def(&o.MaxRequests, 2048)
 	def(&o.MaxIngestRatio, 100)
 	def(&o.MaxIngestBadLines, 1000)
 	defDur(&o.QueueTimeout, 10*time.Second)

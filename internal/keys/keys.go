@@ -406,9 +406,7 @@ func nextReset(t time.Time) time.Time {
 	return time.Date(y, mo, d+1, 0, 0, 0, 0, time.UTC)
 }
 
-// Add creates a key and returns its token, which is shown only now. A
-// specification with an expiry that is not in the future is refused
-// (ErrBadSpec): such a key could never be used.
+// Add creates a key and returns its token, which is shown only now.
 func (m *Manager) Add(ctx context.Context, spec Spec) (string, Key, error) {
 	if err := spec.Limits.validate(); err != nil {
 		return "", Key{}, err
@@ -423,10 +421,6 @@ func (m *Manager) Add(ctx context.Context, spec Spec) (string, Key, error) {
 	}
 	if len(spec.Name) > 200 || strings.ContainsFunc(spec.Name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return "", Key{}, fmt.Errorf("%w: the name must be at most 200 printable characters", ErrBadSpec)
-	}
-	if now := m.now(); !spec.Expires.IsZero() && !spec.Expires.After(now) {
-		return "", Key{}, fmt.Errorf("%w: the expiry %s is not in the future (now %s)", ErrBadSpec,
-			spec.Expires.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	buf := make([]byte, 6+17)
 	if _, err := io.ReadFull(m.rand, buf); err != nil {
