@@ -448,9 +448,13 @@ func (a *admission) leave(c *call) {
 	a.dropIfEmpty(c.ten)
 }
 
-// dropIfEmpty forgets a tenant nobody belongs to.
+// keepIdle is the number of tenants kept while nobody belongs to them,
+// so that a client's next request does not allocate its tenant again.
+const keepIdle = 1024
+
+// dropIfEmpty forgets a tenant nobody belongs to once many are kept.
 func (a *admission) dropIfEmpty(t *tenant) {
-	if t.members.n == 0 && len(t.queue) == 0 {
+	if t.members.n == 0 && len(t.queue) == 0 && len(a.tenants) > keepIdle {
 		delete(a.tenants, t.id)
 	}
 }
@@ -545,11 +549,17 @@ func (a *admission) check() string {
 	return ""
 }
 
-// counts returns the slots in use and the members, for tests.
+// counts returns the slots in use, the members and the tenants with
+// members or waiting requests, for tests and /metrics.
 func (a *admission) counts() (active, members, tenants int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.active, a.all.n, len(a.tenants)
+	for _, t := range a.tenants {
+		if t.members.n > 0 || len(t.queue) > 0 {
+			tenants++
+		}
+	}
+	return a.active, a.all.n, tenants
 }
 
 // admit lets a request of class cl start: admission into its tenant,

@@ -146,18 +146,18 @@ func (s *Server) setRateHeaders(w http.ResponseWriter, k *keys.Key) {
 	r := s.rateOf(k)
 	h := w.Header()
 	if r.DailyQuota < 0 {
-		h.Set("X-RateLimit-Limit", "unlimited")
-		h.Set("X-RateLimit-Remaining", "n/a")
-		h.Set("X-RateLimit-Reset", "n/a")
+		setShared(h, hkRateLimit, hvUnlimited)
+		setShared(h, hkRateRemain, hvNA)
+		setShared(h, hkRateReset, hvNA)
 	} else {
-		h.Set("X-RateLimit-Limit", strconv.FormatInt(r.DailyQuota, 10))
-		h.Set("X-RateLimit-Remaining", strconv.FormatInt(r.Remaining, 10))
-		h.Set("X-RateLimit-Reset", strconv.FormatInt(r.Reset.Unix(), 10))
+		h[hkRateLimit] = []string{strconv.FormatInt(r.DailyQuota, 10)}
+		h[hkRateRemain] = []string{strconv.FormatInt(r.Remaining, 10)}
+		h[hkRateReset] = []string{strconv.FormatInt(r.Reset.Unix(), 10)}
 	}
 	if r.Expires.IsZero() {
-		h.Set("X-RateLimit-Expires", "n/a")
+		setShared(h, hkRateExpires, hvNA)
 	} else {
-		h.Set("X-RateLimit-Expires", strconv.FormatInt(r.Expires.Unix(), 10))
+		h[hkRateExpires] = []string{strconv.FormatInt(r.Expires.Unix(), 10)}
 	}
 }
 

@@ -94,8 +94,8 @@ func (s *Server) newCall(w http.ResponseWriter, r *http.Request, rt *Route) *cal
 		r.Body = &c.body
 	}
 	hdr := w.Header()
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Referrer-Policy", "no-referrer")
+	setShared(hdr, hkNoSniff, hvNoSniff)
+	setShared(hdr, hkReferrer, hvNoReferrer)
 	s.met.inFlight.Inc()
 	return c
 }

@@ -137,7 +137,7 @@ func (s *Server) serveCIRCL(c *call) {
 		buf = buf[:0]
 		return err
 	})
-	s.met.results.WithLabelValues("circl").Add(float64(n))
+	s.met.resultsCIRCL.Add(float64(n))
 	if err != nil {
 		if clientGone(w, r) {
 			return

@@ -479,10 +479,10 @@ func (s *Server) serveDNSDB(c *call) {
 	c.label = dnsdbLabels[req.verb]
 	switch req.verb {
 	case "ping":
-		w.Header().Set("Content-Type", "application/x-ndjson")
+		setShared(w.Header(), hkContentType, hvNDJSON)
 		w.Write([]byte(`{"ping":"ok"}` + "\n"))
 	case "rate_limit":
-		w.Header().Set("Content-Type", "application/x-ndjson")
+		setShared(w.Header(), hkContentType, hvNDJSON)
 		w.Write(rateLimitJSON(s.rateOf(k)))
 	case "lookup":
 		s.setRateHeaders(w, k)
@@ -504,7 +504,7 @@ func (s *Server) dnsdbLookup(w http.ResponseWriter, r *http.Request, req *dnsdbR
 	if len(req.qs) > 0 {
 		more, err = s.lookupPage(r.Context(), req.qs, req.offset, limit, sw.tuple)
 	}
-	s.met.results.WithLabelValues("dnsdb").Add(float64(sw.n))
+	s.met.resultsDNSDB.Add(float64(sw.n))
 	switch {
 	case err != nil && clientGone(w, r):
 		return // the client went away

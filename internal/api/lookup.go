@@ -98,8 +98,8 @@ func (sw *safWriter) start() {
 		sw.buf = (*sw.pooled)[:0]
 	}
 	h := sw.w.Header()
-	h.Set("Content-Type", "application/x-ndjson")
-	h.Set("X-Content-Type-Options", "nosniff")
+	setShared(h, hkContentType, hvNDJSON)
+	setShared(h, hkNoSniff, hvNoSniff)
 	sw.w.WriteHeader(http.StatusOK)
 	sw.buf = append(sw.buf, `{"cond":"begin"}`+"\n"...)
 }

@@ -26,6 +26,8 @@ type metrics struct {
 	latency        *prometheus.HistogramVec
 	inFlight       prometheus.Gauge
 	results        *prometheus.CounterVec
+	resultsDNSDB   prometheus.Counter
+	resultsCIRCL   prometheus.Counter
 	authFailures   *prometheus.CounterVec
 	limited        *prometheus.CounterVec
 	ingestTuples   prometheus.Counter
@@ -62,6 +64,7 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 	m.results = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "api_results_total", Help: "Records (or Flex results) returned, by API.",
 	}, []string{"api"})
+	m.resultsDNSDB, m.resultsCIRCL = m.results.WithLabelValues("dnsdb"), m.results.WithLabelValues("circl")
 	m.authFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "api_auth_failures_total", Help: "Requests refused for their credentials, by reason.",
 	}, []string{"reason"})
