@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,11 +18,13 @@ import (
 // address (IPv4 address, IPv6 /64). Work slots bound the requests being
 // worked on: Options.MaxInFlight over the whole server, and per tenant
 // MaxInFlightPerKey or MaxInFlightPerClient. A request beyond its
-// tenant's slots waits in the tenant's queue (least work done first, then
-// first come; at most MaxQueue waiting, each at most QueueTimeout), so
-// one tenant's flood delays that tenant only and its short requests pass
-// its long ones; a request that finds the whole server full is refused
-// at once (503).
+// tenant's slots waits in the tenant's queue (by arrival, cheap requests
+// ahead of dear ones; at most MaxQueue waiting, each at most
+// QueueTimeout), so one tenant's flood delays that tenant only and its
+// short requests pass its long ones; a request that finds the whole
+// server full is refused at once (503). A request that has worked a
+// quantum gives its slot to a waiting request of its tenant at its next
+// read or write, and waits its turn again.
 //
 // A request that waits on its client (reading a body, or writing an
 // answer the client does not read) is not being worked on: it gives its
@@ -169,8 +172,9 @@ func (a *admission) busy(reason, format string, args ...any) error {
 }
 
 // acquire admits c into its tenant: a slot now, a borrowed one, or a
-// place in the tenant's queue to wait for one.
-func (a *admission) acquire(c *call) error {
+// place in the tenant's queue to wait for one (ordered by its expected
+// cost).
+func (a *admission) acquire(c *call, cost time.Duration) error {
 	o := &a.s.opt
 	id, limit := tenantKey{addr: clientAddr(c.r.RemoteAddr)}, o.MaxInFlightPerClient
 	who := "this client address"
@@ -222,7 +226,7 @@ func (a *admission) acquire(c *call) error {
 		if v := a.lendable(&t.members); v != nil {
 			a.lend(v, c)
 		} else if len(t.queue) < o.MaxQueue {
-			a.enqueue(t, c, 0)
+			a.enqueue(t, c, cost)
 			wait = true
 		} else {
 			a.leave(c)
@@ -279,18 +283,21 @@ func (a *admission) wait(c *call, who string) error {
 	return err
 }
 
-// enqueue puts c in t's queue, ordered by the work the server has
-// already done for each request (least first, then first come): a new
-// request goes ahead of those taking back a slot after a long stream,
-// so short requests keep their latency beside long or stalled ones.
-func (a *admission) enqueue(t *tenant, c *call, attained time.Duration) {
+// enqueue puts c in t's queue, ordered by the time it joined plus its
+// weight: for a new request its expected cost, for one taking back the
+// slot it lent the work already done for it. A cheap request goes ahead
+// of a dear one that joined less than their difference before it, so
+// short requests keep their latency beside long, stalled or flooding
+// ones of the same tenant, and no request waits forever behind
+// newcomers.
+func (a *admission) enqueue(t *tenant, c *call, weight time.Duration) {
 	if c.grant == nil {
 		c.grant = make(chan struct{}, 1)
 	}
-	c.attained = attained
+	c.queueKey = time.Now().UnixNano() + int64(weight)
 	i := len(t.queue)
 	t.queue = append(t.queue, nil)
-	for i > 0 && t.queue[i-1].attained > attained {
+	for i > 0 && t.queue[i-1].queueKey > c.queueKey {
 		t.queue[i] = t.queue[i-1]
 		i--
 	}
@@ -407,20 +414,23 @@ func (a *admission) lend(v, c *call) {
 	c.state.Store(stateHeld)
 }
 
-// longestWaiting is, of the members of l waiting on their client now,
-// the one that has waited longest on it, all its waits told: a slow body
-// or an unread answer rather than a request writing its answer. Nil
-// when none waits.
+// longestWaiting is, of the members of l waiting on their client now or
+// waiting to take back the slot they lent meanwhile, the one that has
+// waited longest on its client, all its waits told: a slow body or an
+// unread answer rather than a request writing its answer. Nil when none
+// waits.
 func (a *admission) longestWaiting(l *callList) *call {
 	now := time.Now().UnixNano()
 	var best *call
 	var bestWait int64
 	for c := l.head; c != nil; c = c.links[l.which].next {
-		since := c.ioSince.Load()
-		if since == 0 {
+		wait := c.ioTotal.Load()
+		if since := c.ioSince.Load(); since != 0 {
+			wait += now - since
+		} else if c.state.Load() != stateLent {
 			continue
 		}
-		if wait := c.ioTotal.Load() + now - since; best == nil || wait > bestWait {
+		if best == nil || wait > bestWait {
 			best, bestWait = c, wait
 		}
 	}
@@ -431,8 +441,14 @@ func (a *admission) longestWaiting(l *callList) *call {
 // the lock is released.
 func (a *admission) evict(v *call) {
 	st := v.state.Swap(stateIdle)
-	if st == stateHeld || st == stateIO {
+	switch st {
+	case stateHeld, stateIO:
 		a.free(v.ten)
+	case stateLent:
+		if slices.Contains(v.ten.queue, v) { // waiting to take back its slot: wake it
+			a.dequeue(v.ten, v)
+			v.grant <- struct{}{}
+		}
 	}
 	a.leave(v)
 }
@@ -478,9 +494,25 @@ func (a *admission) release(c *call) {
 	}
 }
 
-// ioStart is called when c starts to wait on its client: its slot may
-// be lent once the wait has lasted stallSlot.
-func (a *admission) ioStart(c *call) {
+// quantum is the work after which a request gives its slot to a waiting
+// request of its tenant whenever it writes or reads: long requests take
+// turns with short ones instead of holding the slots.
+const quantum = 5 * time.Millisecond
+
+// ioStart is called when c starts to wait on its client: after a
+// quantum of work it gives its slot to the first waiting request of its
+// tenant; else the slot may be lent once the wait has lasted stallSlot.
+func (a *admission) ioStart(c *call, now int64) {
+	if c.state.Load() == stateHeld && c.ten.waiting.Load() > 0 && c.workTime(now) >= quantum {
+		a.mu.Lock()
+		if c.member && c.state.Load() == stateHeld && len(c.ten.queue) > 0 {
+			c.state.Store(stateLent)
+			a.handOver(c.ten)
+			a.mu.Unlock()
+			return
+		}
+		a.mu.Unlock()
+	}
 	c.state.CompareAndSwap(stateHeld, stateIO)
 }
 
@@ -513,13 +545,13 @@ func (a *admission) ioEnd(c *call) {
 	a.mu.Unlock()
 	start := time.Now()
 	select {
-	case <-c.grant:
+	case <-c.grant: // a slot, or evicted (state idle)
 	case <-c.r.Context().Done():
 		a.mu.Lock()
-		if c.state.Load() == stateHeld {
-			<-c.grant // granted meanwhile: keep the slot, drop the token
-		} else {
+		if slices.Contains(t.queue, c) {
 			a.dequeue(t, c)
+		} else {
+			<-c.grant // granted or evicted meanwhile: drop the token
 		}
 		a.mu.Unlock()
 	}
@@ -564,7 +596,7 @@ func (a *admission) counts() (active, members, tenants int) {
 
 // admit lets a request of class cl start: admission into its tenant,
 // then the key's permission and limits. The call's end releases both.
-func (s *Server) admit(c *call, cl class) error {
+func (s *Server) admit(c *call, cl class, cost time.Duration) error {
 	k := c.key
 	if cl == classMeta {
 		if k != nil {
@@ -577,7 +609,7 @@ func (s *Server) admit(c *call, cl class) error {
 		}
 		return nil
 	}
-	if err := s.adm.acquire(c); err != nil {
+	if err := s.adm.acquire(c, cost); err != nil {
 		return err
 	}
 	if k == nil {

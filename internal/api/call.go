@@ -53,7 +53,7 @@ type call struct {
 	ioSince     atomic.Int64 // unix ns since the call waits on its client; 0 when not
 	ioTotal     atomic.Int64 // ns spent waiting on the client, all told
 	queued      time.Duration
-	attained    time.Duration // work done when it joined a queue
+	queueKey    int64 // its order in a queue: join time plus work done (ns)
 	grant       chan struct{}
 	keyRelease  func()
 	budgetSpent bool
@@ -144,7 +144,7 @@ func (c *call) setDeadline(read bool, t time.Time) {
 func (c *call) ioStart(now int64) {
 	c.ioSince.Store(now)
 	if c.ten != nil {
-		c.s.adm.ioStart(c)
+		c.s.adm.ioStart(c, now)
 	}
 }
 
@@ -157,7 +157,11 @@ func (c *call) ioEnd() {
 		c.ioTotal.Add(now - since)
 	}
 	if c.ten != nil {
+		lent := c.state.Load() == stateLent
 		c.s.adm.ioEnd(c)
+		if lent { // it may have waited for a slot
+			now = time.Now().UnixNano()
+		}
 	}
 	c.checkBudget(now)
 }

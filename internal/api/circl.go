@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -105,13 +106,12 @@ func parseCIRCLRoute(_ *Server, r *http.Request) (any, error) {
 func (s *Server) serveCIRCL(c *call) {
 	req := c.parsed.(*circlRequest)
 	w, r, k := &c.w, c.r, c.key
-	if !c.admit(classQuery, page{offset: req.cursor, cursor: true}) {
-		return
-	}
-
 	limit := s.resultsMax(k)
 	if req.page > 0 {
 		limit = min(req.page, limit)
+	}
+	if !c.admit(classQuery, page{offset: req.cursor, cursor: true, cost: queryCost(req.qs, limit)}) {
+		return
 	}
 	// The page is buffered so that x-dribble-cursor, a header, can say
 	// whether more follows. A page too large to buffer (over 8 MiB) is
@@ -135,6 +135,7 @@ func (s *Server) serveCIRCL(c *call) {
 		}
 		_, err := w.Write(buf)
 		buf = buf[:0]
+		runtime.Gosched() // as safWriter.maybeFlush does
 		return err
 	})
 	s.met.resultsCIRCL.Add(float64(n))

@@ -466,12 +466,14 @@ var dnsdbLabels = map[string]string{
 func (s *Server) serveDNSDB(c *call) {
 	req := c.parsed.(*dnsdbRequest)
 	w, r, k := &c.w, c.r, c.key
-	cl, p := classQuery, page{}
+	cl, p := classQuery, page{cost: queryCost(req.qs, s.limitFor(req.limit, k))}
 	switch req.verb {
 	case "ping", "rate_limit":
 		cl = classMeta
-	case "lookup", "regex", "glob":
+	case "lookup":
 		p.offset = req.offset
+	case "regex", "glob":
+		p.offset, p.cost = req.offset, maxCost
 	}
 	if !c.admit(cl, p) {
 		return

@@ -231,7 +231,9 @@ func (s *Server) serveIngestNX(c *call) { s.serveIngestBody(c, s.ingestNXBody) }
 func (s *Server) serveIngestBody(c *call, apply func(*http.Request, http.ResponseWriter, *keys.Key) (IngestResult, error)) {
 	w, r, k := &c.w, c.r, c.key
 	idem := c.parsed.(*ingestRequest).idem
-	if !c.admit(classIngest, page{}) {
+	// A body is expected to cost about a second per 10 MB.
+	cost := min(time.Duration(max(r.ContentLength, 1<<20)/10)*time.Microsecond, maxCost)
+	if !c.admit(classIngest, page{cost: cost}) {
 		return
 	}
 	finish := func(bool) {}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime"
 	"sync"
 
 	"github.com/dnsscout/dnsscout/internal/pdns"
@@ -132,6 +133,10 @@ func (sw *safWriter) maybeFlush() error {
 	if err == nil {
 		err = http.NewResponseController(sw.w).Flush()
 	}
+	// A long answer lets the other goroutines run between its chunks:
+	// Go preempts a busy goroutine only every 10 ms, which is what a
+	// short request would wait behind each long one.
+	runtime.Gosched()
 	return err
 }
 

@@ -143,7 +143,7 @@ func (s *Server) serveRecon(c *call) {
 		c.fail(err)
 		return
 	}
-	if !c.admit(classQuery, page{}) {
+	if !c.admit(classQuery, page{cost: maxCost}) {
 		return
 	}
 	rs := s.recon

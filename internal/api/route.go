@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dnsscout/dnsscout/internal/keys"
+	"github.com/dnsscout/dnsscout/internal/store"
 )
 
 // The server's routing table: one Route per handler, in one ordered
@@ -260,12 +261,37 @@ func (c *call) fail(err error) {
 	c.s.writeError(&c.w, c.r, f, err)
 }
 
-// page is the part of the result set a request asks for.
+// page is the part of the result set a request asks for, and what it
+// is expected to cost.
 type page struct {
 	// offset is the number of results to skip.
 	offset int
 	// cursor names the offset "cursor" in the refusal (CIRCL's paging).
 	cursor bool
+	// cost is the server time the request is expected to take (see
+	// queryCost); it orders the tenant's queue.
+	cost time.Duration
+}
+
+// Expected costs, for ordering queues: rough, and capped, since they only
+// let cheap requests pass dear ones of the same tenant.
+const (
+	costPerResult = time.Microsecond
+	maxCost       = time.Second
+)
+
+// queryCost is the expected cost of looking qs up with limit: nothing
+// for exact names and single addresses, the limit's worth of results
+// for wildcards, ranges and raw rdata.
+func queryCost(qs []store.Query, limit int) time.Duration {
+	for _, q := range qs {
+		exact := q.Kind == store.KindRRSet || q.Kind == store.KindRDataName
+		exact = exact && q.Wildcard == store.WildNone || q.Kind == store.KindRDataIP && q.IPLow == q.IPHigh
+		if !exact {
+			return min(time.Duration(limit)*costPerResult, maxCost)
+		}
+	}
+	return 0
 }
 
 // admit checks the page against the key's offset cap and lets the
@@ -281,8 +307,10 @@ func (c *call) admit(cl class, p page) bool {
 		}
 		return false
 	}
-	if err := s.admit(c, cl); err != nil {
-		c.fail(err)
+	if err := s.admit(c, cl, p.cost); err != nil {
+		if c.r.Context().Err() == nil { // else the client left while its request waited
+			c.fail(err)
+		}
 		return false
 	}
 	return true
@@ -323,7 +351,7 @@ func (s *Server) endCall(c *call) {
 	if s.opt.LogRequests {
 		lvl = slog.LevelInfo
 	}
-	if code >= 500 {
+	if code >= 500 && code != http.StatusServiceUnavailable {
 		lvl = slog.LevelWarn
 	}
 	if s.log.Enabled(c.r.Context(), lvl) {

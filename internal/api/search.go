@@ -79,12 +79,12 @@ func parseSearchRoute(_ *Server, r *http.Request) (any, error) { return parseSea
 func (s *Server) serveSearch(c *call) {
 	req := c.parsed.(*searchRequest)
 	w, r, k := &c.w, c.r, c.key
-	if !c.admit(classQuery, page{offset: req.offset}) {
-		return
-	}
 	limit := min(searchLimit, s.resultsMax(k))
 	if req.limit >= 0 {
 		limit = s.limitFor(req.limit, k)
+	}
+	if !c.admit(classQuery, page{offset: req.offset, cost: queryCost([]store.Query{req.q}, limit)}) {
+		return
 	}
 	b := []byte(`{"query":`)
 	b = appendJSONString(b, req.value)

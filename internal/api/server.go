@@ -192,10 +192,12 @@ type Options struct {
 	// does not count while it waits. Default 256.
 	MaxInFlight int
 	// MaxInFlightPerKey caps the requests of one API key being worked on
-	// at once; more wait in the key's queue. Default 8.
+	// at once; more wait in the key's queue. Default 4: a few busy
+	// goroutines per key are what keeps another key's latency low on a
+	// machine of few cores.
 	MaxInFlightPerKey int
 	// MaxInFlightPerClient is MaxInFlightPerKey for requests without a
-	// key, per client address (IPv4 address, IPv6 /64). Default 8.
+	// key, per client address (IPv4 address, IPv6 /64). Default 4.
 	MaxInFlightPerClient int
 	// MaxQueue caps the requests of one key or client address waiting
 	// for a slot (503 beyond). Default 1024.
@@ -366,8 +368,8 @@ func (o *Options) fill() error {
 	def(&o.MaxResults, 1_000_000)
 	def(&o.MaxOffset, 1_000_000)
 	def(&o.MaxInFlight, 256)
-	def(&o.MaxInFlightPerKey, 8)
-	def(&o.MaxInFlightPerClient, 8)
+	def(&o.MaxInFlightPerKey, 4)
+	def(&o.MaxInFlightPerClient, 4)
 	def(&o.MaxQueue, 1024)
 	def(&o.MaxRequestsPerClient, 512)
 	def(&o.MaxRequests, 2048)
@@ -452,7 +454,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, f flavor, er
 		}
 	}
 	msg := publicMessage(err)
-	if code >= 500 {
+	if code >= 500 && code != http.StatusServiceUnavailable { // 503s are counted in /metrics
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", code, "err", err)
 		if code == http.StatusInternalServerError {
 			msg = "internal error (logged on the server)"

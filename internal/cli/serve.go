@@ -126,8 +126,8 @@ While serve runs, "dnsscout keys" reaches it through the admin socket
 // budgets (docs/api.md, "Admission").
 func addAdmissionFlags(fl *pflag.FlagSet, a *admissionFlags) {
 	fl.IntVar(&a.maxInFlight, "max-in-flight", 256, "requests worked on at once over the server (503 beyond); those waiting on their client do not count")
-	fl.IntVar(&a.perKey, "max-in-flight-per-key", 8, "requests of one API key worked on at once; more wait in the key's queue")
-	fl.IntVar(&a.perClient, "max-in-flight-per-client", 8, "the same for requests without a key, per client address (IPv6: per /64)")
+	fl.IntVar(&a.perKey, "max-in-flight-per-key", 4, "requests of one API key worked on at once; more wait in the key's queue")
+	fl.IntVar(&a.perClient, "max-in-flight-per-client", 4, "the same for requests without a key, per client address (IPv6: per /64)")
 	fl.IntVar(&a.maxQueue, "max-queue", 1024, "requests of one key or client address waiting for a slot (503 beyond)")
 	fl.DurationVar(&a.queueTimeout, "queue-timeout", 10*time.Second, "longest wait for a slot (503 after)")
 	fl.IntVar(&a.perClientRequests, "max-requests-per-client", 512, "requests of one key or client address held at once; beyond, the one waiting longest on its client is cut")

@@ -29,6 +29,22 @@ type Target struct {
 	Addr string
 	// Key is sent as X-API-Key when set.
 	Key string
+	// From is the loopback address the client connects from ("" = any).
+	From string
+}
+
+// dialer connects from t.From.
+func (t Target) dialer() *net.Dialer {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	if t.From != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(t.From)}
+	}
+	return d
+}
+
+// client is an HTTP client for t with conns keep-alive connections.
+func (t Target) client(conns int, timeout time.Duration) *http.Client {
+	return &http.Client{Transport: &http.Transport{DialContext: t.dialer().DialContext, MaxIdleConnsPerHost: conns}, Timeout: timeout}
 }
 
 // Stats counts what a hostile client did.
@@ -42,8 +58,7 @@ type Stats struct {
 
 // head sends a request head on a new connection.
 func (t Target) head(ctx context.Context, method, path string, contentLength int, extra string) (net.Conn, error) {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", t.Addr)
+	c, err := t.dialer().DialContext(ctx, "tcp", t.Addr)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +139,8 @@ func Braces(n int) []byte {
 // Bombs posts the bodies to /api/v1/ingest from workers goroutines in
 // a loop, gzip-encoded.
 func Bombs(ctx context.Context, t Target, workers int, bodies [][]byte, st *Stats) {
-	client := &http.Client{Timeout: 5 * time.Minute}
+	client := t.client(workers, 5*time.Minute)
+	defer client.CloseIdleConnections()
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
@@ -154,9 +170,8 @@ func Bombs(ctx context.Context, t Target, workers int, bodies [][]byte, st *Stat
 // Flood sends paths back to back from conns connections, reading every
 // answer: one key (or address) asking for more than its share.
 func Flood(ctx context.Context, t Target, conns int, paths []string, st *Stats) {
-	tr := &http.Transport{MaxIdleConnsPerHost: conns}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 5 * time.Minute}
+	client := t.client(conns, 5*time.Minute)
+	defer client.CloseIdleConnections()
 	var wg sync.WaitGroup
 	for w := range conns {
 		wg.Go(func() {
@@ -218,9 +233,8 @@ func (m *Measure) Failed() int {
 // ends, and records every status and latency. An answer must end with
 // DNSDB's success terminator to count as 200.
 func WellBehaved(ctx context.Context, t Target, rate int, paths []string) *Measure {
-	tr := &http.Transport{MaxIdleConnsPerHost: 16}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: time.Minute}
+	client := t.client(16, time.Minute)
+	defer client.CloseIdleConnections()
 	m := &Measure{Codes: map[int]int{}}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
