@@ -92,6 +92,10 @@ type tenant struct {
 	waiting atomic.Int32
 	queue   []*call
 	members callList
+	// fresh is the number of queued requests that never had a slot:
+	// they hold no buffers, and do not count against the caps on held
+	// requests.
+	fresh int
 }
 
 // link and callList make an intrusive list of calls; which selects the
@@ -140,6 +144,7 @@ type admission struct {
 	// there are some, lendLoop runs.
 	queued  map[*tenant]struct{}
 	lending bool
+	fresh   int // all tenants' fresh
 }
 
 // stallSlot is how long a request must have waited on its client before
@@ -183,7 +188,7 @@ func (a *admission) acquire(c *call, cost time.Duration) error {
 	}
 	a.mu.Lock()
 	var cut [2]*call
-	if a.all.n >= o.MaxRequests {
+	if a.all.n-a.fresh >= o.MaxRequests {
 		if cut[0] = a.longestWaiting(&a.all); cut[0] == nil {
 			a.mu.Unlock()
 			return a.busy(reasonServerFull, "server busy: %d requests held, none waiting on its client", o.MaxRequests)
@@ -195,7 +200,7 @@ func (a *admission) acquire(c *call, cost time.Duration) error {
 		t = &tenant{id: id, limit: limit}
 		a.tenants[id] = t
 	}
-	if t.members.n >= o.MaxRequestsPerClient {
+	if t.members.n-t.fresh >= o.MaxRequestsPerClient {
 		if cut[1] = a.longestWaiting(&t.members); cut[1] == nil {
 			a.dropIfEmpty(t)
 			a.mu.Unlock()
@@ -227,6 +232,9 @@ func (a *admission) acquire(c *call, cost time.Duration) error {
 			a.lend(v, c)
 		} else if len(t.queue) < o.MaxQueue {
 			a.enqueue(t, c, cost)
+			c.fresh = true
+			t.fresh++
+			a.fresh++
 			wait = true
 		} else {
 			a.leave(c)
@@ -321,6 +329,7 @@ func (a *admission) dequeue(t *tenant, c *call) {
 	if len(t.queue) == 0 {
 		delete(a.queued, t)
 	}
+	a.unfresh(c)
 }
 
 // handOver gives a slot of t (already counted) to the first request in
@@ -334,7 +343,17 @@ func (a *admission) handOver(t *tenant) {
 		delete(a.queued, t)
 	}
 	w.state.Store(stateHeld)
+	a.unfresh(w)
 	w.grant <- struct{}{}
+}
+
+// unfresh counts a fresh request out of the queue.
+func (a *admission) unfresh(c *call) {
+	if c.fresh {
+		c.fresh = false
+		c.ten.fresh--
+		a.fresh--
+	}
 }
 
 // lendLoop runs while requests wait for a slot: every stallSlot it lends
@@ -414,11 +433,15 @@ func (a *admission) lend(v, c *call) {
 	c.state.Store(stateHeld)
 }
 
+// minCut is the least time a request must have waited on its client to
+// be cut to make room.
+const minCut = 100 * time.Millisecond
+
 // longestWaiting is, of the members of l waiting on their client now or
 // waiting to take back the slot they lent meanwhile, the one that has
-// waited longest on its client, all its waits told: a slow body or an
-// unread answer rather than a request writing its answer. Nil when none
-// waits.
+// waited longest on its client (at least minCut), all its waits told: a
+// slow body or an unread answer rather than a request writing its
+// answer. Nil when none has.
 func (a *admission) longestWaiting(l *callList) *call {
 	now := time.Now().UnixNano()
 	var best *call
@@ -430,7 +453,7 @@ func (a *admission) longestWaiting(l *callList) *call {
 		} else if c.state.Load() != stateLent {
 			continue
 		}
-		if best == nil || wait > bestWait {
+		if wait >= int64(minCut) && (best == nil || wait > bestWait) {
 			best, bestWait = c, wait
 		}
 	}

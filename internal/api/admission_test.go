@@ -543,6 +543,17 @@ func (l *live) waitingOnClient() int {
 	return n
 }
 
+// cuttable reports whether admission would cut a held request of key
+// tok to make room (one has waited minCut on its client).
+func (l *live) cuttable(tok string) bool {
+	id, _, _ := keys.ParseToken(tok)
+	a := l.srv.adm
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	t := a.tenants[tenantKey{key: id}]
+	return t != nil && a.longestWaiting(&t.members) != nil
+}
+
 // TestStalledRequestLendsItsSlot: a request blocked on a client that does
 // not read its answer holds no slot another request of its tenant needs.
 func TestStalledRequestLendsItsSlot(t *testing.T) {
@@ -572,6 +583,9 @@ func TestRequestCapsCutTheStalled(t *testing.T) {
 	defer held.Close()
 	eventually(t, "b's answer to block", func() bool { return l.waitingOnClient() == 1 })
 	for i := range 10 {
+		if i >= 4 {
+			eventually(t, "a stalled request to be old enough to cut", func() bool { return l.cuttable(a) })
+		}
 		c := l.rawRequest(t, "GET", "/dnsdb/v2/lookup/rrset/name/*."+floodName+"?limit=0", a, 0)
 		defer c.Close()
 		eventually(t, "a's answer to block", func() bool {
@@ -579,6 +593,7 @@ func TestRequestCapsCutTheStalled(t *testing.T) {
 				l.metric(t, `dnsscout_api_rejected_total{reason="cut_waiting_on_client"}`) == float64(max(i-3, 0))
 		})
 	}
+	eventually(t, "a stalled request to be old enough to cut", func() bool { return l.cuttable(a) })
 	if code, _, _ := l.get("/dnsdb/v2/lookup/rrset/name/www.example.com", map[string]string{"X-API-Key": a}); code != 200 {
 		t.Fatalf("a's lookup beside its stalled requests: %d", code)
 	}

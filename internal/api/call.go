@@ -49,6 +49,7 @@ type call struct {
 	ten         *tenant
 	links       [2]link // in the tenant's members, in all members
 	member      bool
+	fresh       bool // queued, never had a slot
 	state       atomic.Int32
 	ioSince     atomic.Int64 // unix ns since the call waits on its client; 0 when not
 	ioTotal     atomic.Int64 // ns spent waiting on the client, all told
