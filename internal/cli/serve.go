@@ -84,11 +84,20 @@ one. Without keys serve listens only on loopback addresses, unless
 The recon page runs recon through the resolvers given with --resolver and is
 off without them (serve never uses /etc/resolv.conf).
 
+Admission keeps one misbehaving client from costing the others: each key
+(without keys, each client address) has its own work slots and queue
+(--max-in-flight-per-key, --max-queue), requests blocked on a slow client
+lend their slots and are cut past --max-requests-per-client, bodies must
+come at --min-body-rate and answers be read within --write-timeout, and
+ingest bodies have size, gzip-ratio and bad-line budgets. /metrics counts
+every refusal by reason (dnsscout_api_rejected_total).
+
 While serve runs, "dnsscout keys" reaches it through the admin socket
 (--admin-socket, mode 0600). SIGINT or SIGTERM stops it gracefully.`,
 		Example: `  dnsscout serve --db /var/lib/dnsscout/pdns
   dnsscout keys add --name analyst --daily-quota 1000 && dnsscout serve --listen 0.0.0.0:443 --tls-cert cert.pem --tls-key key.pem
   dnsscout serve --resolver 127.0.0.1:53 --log-format json
+  dnsscout serve --cache-size 1GiB --max-in-flight-per-key 8 --write-timeout 10s
   DNSDB_SERVER=http://127.0.0.1:8053 DNSDB_API_KEY=x dnsdbq -r www.example.com`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
