@@ -139,44 +139,33 @@ func Braces(n int) []byte {
 // Bombs posts the bodies to /api/v1/ingest from workers goroutines in
 // a loop, gzip-encoded.
 func Bombs(ctx context.Context, t Target, workers int, bodies [][]byte, st *Stats) {
-	client := t.client(workers, 5*time.Minute)
-	defer client.CloseIdleConnections()
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; ctx.Err() == nil; i++ {
-				req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+t.Addr+"/api/v1/ingest", bytes.NewReader(bodies[i%len(bodies)]))
-				req.Header.Set("Content-Encoding", "gzip")
-				req.Header.Set("Content-Type", "application/x-ndjson")
-				if t.Key != "" {
-					req.Header.Set("X-API-Key", t.Key)
-				}
-				st.Requests.Add(1)
-				res, err := client.Do(req)
-				if err != nil {
-					continue
-				}
-				io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if res.StatusCode >= 400 {
-					st.Cut.Add(1)
-				}
-			}
-		})
-	}
-	wg.Wait()
+	repeat(ctx, t, workers, st, func(i int) *http.Request {
+		req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+t.Addr+"/api/v1/ingest", bytes.NewReader(bodies[i%len(bodies)]))
+		req.Header.Set("Content-Encoding", "gzip")
+		req.Header.Set("Content-Type", "application/x-ndjson")
+		return req
+	})
 }
 
 // Flood sends paths back to back from conns connections, reading every
 // answer: one key (or address) asking for more than its share.
 func Flood(ctx context.Context, t Target, conns int, paths []string, st *Stats) {
-	client := t.client(conns, 5*time.Minute)
+	repeat(ctx, t, conns, st, func(i int) *http.Request {
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+t.Addr+paths[i%len(paths)], nil)
+		return req
+	})
+}
+
+// repeat sends the requests that next makes, back to back from workers
+// connections, reading every answer, until ctx ends.
+func repeat(ctx context.Context, t Target, workers int, st *Stats, next func(i int) *http.Request) {
+	client := t.client(workers, 5*time.Minute)
 	defer client.CloseIdleConnections()
 	var wg sync.WaitGroup
-	for w := range conns {
+	for w := range workers {
 		wg.Go(func() {
-			for i := w; ctx.Err() == nil; i += conns {
-				req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+t.Addr+paths[i%len(paths)], nil)
+			for i := w; ctx.Err() == nil; i += workers {
+				req := next(i)
 				if t.Key != "" {
 					req.Header.Set("X-API-Key", t.Key)
 				}
