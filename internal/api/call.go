@@ -173,10 +173,11 @@ func (c *call) workTime(now int64) time.Duration {
 	return time.Duration(now-c.start.UnixNano()-c.ioTotal.Load()) - c.queued
 }
 
-// checkBudget cuts a call that has worked longer than Options.WorkBudget.
+// checkBudget cuts an admitted call that has worked longer than
+// Options.WorkBudget (operational endpoints are not admitted).
 func (c *call) checkBudget(now int64) {
 	b := c.s.opt.WorkBudget
-	if b <= 0 || c.budgetSpent || c.route == nil || c.route.NoBudget || c.workTime(now) <= b {
+	if b <= 0 || c.ten == nil || c.budgetSpent || c.route.NoBudget || c.workTime(now) <= b {
 		return
 	}
 	c.budgetSpent = true
