@@ -47,6 +47,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -186,11 +187,13 @@ func run(cfg config) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	cpu0 := processCPU()
 	out, err := exec.CommandContext(ctx, wrk, "-t"+strconv.Itoa(cfg.threads), "-c"+strconv.Itoa(cfg.conns), "-d"+cfg.duration,
 		"--timeout", "10s", "--latency", "-s", script, base).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("wrk: %v\n%s", err, out)
 	}
+	cpu := processCPU() - cpu0
 	var rejected map[string]int64
 	if hostile != nil {
 		rejected, _ = abuse.Rejections(abuse.Target{Addr: ln.Addr().String()})
@@ -208,6 +211,9 @@ func run(cfg config) error {
 	row("requests/s", w.rps, ">= 30,000")
 	row("latency p50 / p90 / p99", w.p50+" / "+w.p90+" / "+w.p99, "p99 < 10ms")
 	row("latency max", w.max, "")
+	if n, _ := strconv.ParseFloat(w.requests, 64); n > 0 {
+		row("server CPU per request", (cpu / time.Duration(n)).String(), "")
+	}
 	row("non-2xx answers", w.non2xx, "0")
 	row("socket errors", w.socketErrors, "0")
 	if hostile != nil {
@@ -296,6 +302,16 @@ func (h *hostiles) rows(row func(what, value, target string), rejected map[strin
 	}
 	slices.Sort(reasons)
 	row("dnsscout_api_rejected_total", strings.Join(reasons, ", "), "")
+}
+
+// processCPU is the CPU time (user and system) this process used so far:
+// the server's, during the load (wrk is another process).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func loadSample(ctx context.Context, dir string) (*sample, error) {
