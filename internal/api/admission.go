@@ -149,7 +149,7 @@ type admission struct {
 
 // stallSlot is how long a request must have waited on its client before
 // its slot may be lent: a write that the socket takes at once keeps it.
-const stallSlot = 2 * time.Millisecond
+const stallSlot = time.Millisecond
 
 func newAdmission(s *Server) *admission {
 	return &admission{s: s, all: callList{which: 1}, tenants: map[tenantKey]*tenant{}, queued: map[*tenant]struct{}{}}
@@ -522,11 +522,12 @@ func (a *admission) release(c *call) {
 // turns with short ones instead of holding the slots.
 const quantum = 5 * time.Millisecond
 
-// ioStart is called when c starts to wait on its client: after a
-// quantum of work it gives its slot to the first waiting request of its
-// tenant; else the slot may be lent once the wait has lasted stallSlot.
-func (a *admission) ioStart(c *call, now int64) {
-	if c.state.Load() == stateHeld && c.ten.waiting.Load() > 0 && c.workTime(now) >= quantum {
+// ioStart is called when c starts to wait on its client: before a read
+// of its body, or after a quantum of work, it gives its slot to the
+// first waiting request of its tenant (a body comes at the client's
+// pace); else the slot may be lent once the wait has lasted stallSlot.
+func (a *admission) ioStart(c *call, now int64, read bool) {
+	if c.state.Load() == stateHeld && c.ten.waiting.Load() > 0 && (read || c.workTime(now) >= quantum) {
 		a.mu.Lock()
 		if c.member && c.state.Load() == stateHeld && len(c.ten.queue) > 0 {
 			c.state.Store(stateLent)

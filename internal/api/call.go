@@ -141,11 +141,12 @@ func (c *call) setDeadline(read bool, t time.Time) {
 	}
 }
 
-// ioStart marks the call as waiting on its client.
-func (c *call) ioStart(now int64) {
+// ioStart marks the call as waiting on its client, for a read of its
+// body or a write of its answer.
+func (c *call) ioStart(now int64, read bool) {
 	c.ioSince.Store(now)
 	if c.ten != nil {
-		c.s.adm.ioStart(c, now)
+		c.s.adm.ioStart(c, now, read)
 	}
 }
 
@@ -225,7 +226,7 @@ func (w *respWriter) Write(b []byte) (int, error) {
 		w.code = http.StatusOK
 	}
 	now := w.extend()
-	w.c.ioStart(now)
+	w.c.ioStart(now, false)
 	n, err := w.rw.Write(b)
 	w.c.ioEnd()
 	w.bytes += int64(n)
@@ -240,7 +241,7 @@ func (w *respWriter) Write(b []byte) (int, error) {
 // finds it).
 func (w *respWriter) FlushError() error {
 	now := w.extend()
-	w.c.ioStart(now)
+	w.c.ioStart(now, false)
 	err := http.NewResponseController(w.rw).Flush()
 	w.c.ioEnd()
 	if err != nil {
@@ -309,7 +310,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		return 0, c.slowBody()
 	}
 	c.setDeadline(true, deadline)
-	c.ioStart(now.UnixNano())
+	c.ioStart(now.UnixNano(), true)
 	n, err := b.rc.Read(p)
 	c.ioEnd()
 	b.waited += time.Since(now)

@@ -231,8 +231,13 @@ func (s *Server) serveIngestNX(c *call) { s.serveIngestBody(c, s.ingestNXBody) }
 func (s *Server) serveIngestBody(c *call, apply func(*http.Request, http.ResponseWriter, *keys.Key) (IngestResult, error)) {
 	w, r, k := &c.w, c.r, c.key
 	idem := c.parsed.(*ingestRequest).idem
-	// A body is expected to cost about a second per 10 MB.
-	cost := min(time.Duration(max(r.ContentLength, 1<<20)/10)*time.Microsecond, maxCost)
+	// A body is expected to cost about a second per 10 MB (1 MB when it
+	// does not say).
+	size := r.ContentLength
+	if size < 0 {
+		size = 1 << 20
+	}
+	cost := min(time.Duration(size/10)*time.Microsecond, maxCost)
 	if !c.admit(classIngest, page{cost: cost}) {
 		return
 	}

@@ -273,11 +273,12 @@ type page struct {
 	cost time.Duration
 }
 
-// Expected costs, for ordering queues: rough, and capped, since they only
-// let cheap requests pass dear ones of the same tenant.
+// Expected costs, for ordering queues: rough, and capped (below the
+// queue timeout), since they only let cheap requests pass dear ones of
+// the same tenant.
 const (
-	costPerResult = time.Microsecond
-	maxCost       = time.Second
+	costPerResult = 5 * time.Microsecond
+	maxCost       = 5 * time.Second
 )
 
 // queryCost is the expected cost of looking qs up with limit: nothing

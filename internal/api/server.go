@@ -246,7 +246,7 @@ type Options struct {
 	MaxIngestRatio int
 	// MaxIngestBadLines is the most lines of one ingest body that may be
 	// skipped as malformed or refused; the body is refused (400) at the
-	// next one. Default 1000.
+	// next one. Default 100.
 	MaxIngestBadLines int
 	// Recon enables the web UI's recon page; nil disables it.
 	Recon *ReconConfig
@@ -374,7 +374,7 @@ func (o *Options) fill() error {
 	def(&o.MaxRequestsPerClient, 512)
 	def(&o.MaxRequests, 2048)
 	def(&o.MaxIngestRatio, 100)
-	def(&o.MaxIngestBadLines, 1000)
+	def(&o.MaxIngestBadLines, 100)
 	defDur(&o.QueueTimeout, 10*time.Second)
 	defDur(&o.HeaderTimeout, 10*time.Second)
 	defDur(&o.BodyTimeout, 5*time.Minute)

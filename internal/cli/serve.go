@@ -119,7 +119,7 @@ While serve runs, "dnsscout keys" reaches it through the admin socket
 	fl.DurationVar(&f.flexTimeout, "flex-timeout", time.Minute, "longest scan of one Flex (regex/glob) search")
 	fl.StringVar(&f.maxIngest, "max-ingest-bytes", "256MiB", "largest remote-sensor batch after decompression")
 	fl.IntVar(&f.maxIngestRatio, "max-ingest-ratio", 100, "largest decompression ratio of a gzip batch, checked after its first MiB (413 beyond)")
-	fl.IntVar(&f.maxBadLines, "max-ingest-bad-lines", 1000, "malformed or refused lines a batch may skip before it is refused (400)")
+	fl.IntVar(&f.maxBadLines, "max-ingest-bad-lines", 100, "malformed or refused lines a batch may skip before it is refused (400)")
 	fl.StringVar(&f.cacheSize, "cache-size", "64MiB", "block cache of the embedded store (size it near the store for the fastest lookups)")
 	fl.DurationVar(&f.statsInterval, "stats-interval", time.Hour, "refresh the store's tuple count for /metrics this often (a full scan; 0 = never)")
 	fl.StringVar(&f.adminSocket, "admin-socket", "", "Unix socket for \"dnsscout keys\" while serving (default: DIR.admin.sock beside the store directory; \"none\" = off)")
