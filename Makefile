@@ -1,5 +1,5 @@
 # The documented commands (README), as make targets.
-.PHONY: build demo test docs fuzz bench-bruteforce bench-hostile bench-ingest bench-query bench-api bench-clickhouse
+.PHONY: build demo test docs fuzz bench-bruteforce bench-hostile bench-ingest bench-query bench-api bench-clickhouse soak-serve
 
 build:
 	go build -o dnsscout ./cmd/dnsscout
@@ -33,6 +33,10 @@ bench-query:
 
 bench-api:
 	go run ./bench/api -dir /tmp/dnsscout-bench-query -n 10000000
+
+# Hostile clients against a real serve while a well-behaved one measures (about 2 minutes).
+soak-serve:
+	./scripts/soak-serve.sh
 
 bench-clickhouse:
 	go run ./bench/clickhouse -n 500000

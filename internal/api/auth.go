@@ -92,43 +92,6 @@ const (
 	classMeta
 )
 
-// admit lets a request of key k (nil = anonymous) start: the server-wide
-// in-flight cap, then the key's permission and limits. release must be
-// called when the request ends.
-func (s *Server) admit(k *keys.Key, c class) (release func(), err error) {
-	if c == classMeta {
-		if k != nil {
-			// A key revoked since authentication is refused here too.
-			rel, err := s.keys.Admit(k, firstPerm(k), false, false)
-			if err != nil {
-				return nil, err
-			}
-			rel()
-		}
-		return func() {}, nil
-	}
-	select {
-	case s.inflight <- struct{}{}:
-	default:
-		return nil, ErrBusy
-	}
-	freeSlot := func() { <-s.inflight }
-	if k == nil {
-		return freeSlot, nil
-	}
-	perm := keys.PermQuery
-	if c == classIngest {
-		perm = keys.PermIngest
-	}
-	rel, err := s.keys.Admit(k, perm, c == classQuery, true)
-	if err != nil {
-		freeSlot()
-		s.met.limited.WithLabelValues(limitReason(err)).Inc()
-		return nil, err
-	}
-	return func() { rel(); freeSlot() }, nil
-}
-
 func firstPerm(k *keys.Key) keys.Permission {
 	if len(k.Perms) > 0 {
 		return k.Perms[0]
@@ -183,18 +146,18 @@ func (s *Server) setRateHeaders(w http.ResponseWriter, k *keys.Key) {
 	r := s.rateOf(k)
 	h := w.Header()
 	if r.DailyQuota < 0 {
-		h.Set("X-RateLimit-Limit", "unlimited")
-		h.Set("X-RateLimit-Remaining", "n/a")
-		h.Set("X-RateLimit-Reset", "n/a")
+		setShared(h, hkRateLimit, hvUnlimited)
+		setShared(h, hkRateRemain, hvNA)
+		setShared(h, hkRateReset, hvNA)
 	} else {
-		h.Set("X-RateLimit-Limit", strconv.FormatInt(r.DailyQuota, 10))
-		h.Set("X-RateLimit-Remaining", strconv.FormatInt(r.Remaining, 10))
-		h.Set("X-RateLimit-Reset", strconv.FormatInt(r.Reset.Unix(), 10))
+		h[hkRateLimit] = []string{strconv.FormatInt(r.DailyQuota, 10)}
+		h[hkRateRemain] = []string{strconv.FormatInt(r.Remaining, 10)}
+		h[hkRateReset] = []string{strconv.FormatInt(r.Reset.Unix(), 10)}
 	}
 	if r.Expires.IsZero() {
-		h.Set("X-RateLimit-Expires", "n/a")
+		setShared(h, hkRateExpires, hvNA)
 	} else {
-		h.Set("X-RateLimit-Expires", strconv.FormatInt(r.Expires.Unix(), 10))
+		h[hkRateExpires] = []string{strconv.FormatInt(r.Expires.Unix(), 10)}
 	}
 }
 

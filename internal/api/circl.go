@@ -1,9 +1,9 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -89,43 +89,29 @@ func parseCIRCL(escPath string, h http.Header) (*circlRequest, error) {
 	return req, nil
 }
 
-func (s *Server) serveCIRCL(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.writeError(w, r, flavorCIRCL, ErrMethod)
-		return
-	}
-	req, perr := parseCIRCL(r.URL.EscapedPath(), r.Header)
-	if errors.Is(perr, ErrNotFound) {
-		s.writeError(w, r, flavorCIRCL, perr)
-		return
-	}
-	k, err := s.authenticate(r)
+// parseCIRCLRoute is the CIRCL route's Parse: the value, the dribble
+// headers, and whether the client accepts the answer.
+func parseCIRCLRoute(_ *Server, r *http.Request) (any, error) {
+	req, err := parseCIRCL(r.URL.EscapedPath(), r.Header)
 	if err != nil {
-		s.writeError(w, r, flavorCIRCL, err)
-		return
-	}
-	if perr != nil {
-		s.writeError(w, r, flavorCIRCL, perr)
-		return
+		return nil, err
 	}
 	if !acceptable(r.Header.Get("Accept")) {
-		s.writeError(w, r, flavorCIRCL, sentinelf(ErrMediaType, "Accept %q: this API answers COF NDJSON", r.Header.Get("Accept")))
-		return
+		return nil, sentinelf(ErrMediaType, "Accept %q: this API answers COF NDJSON", r.Header.Get("Accept"))
 	}
-	if req.cursor > s.offsetMax(k) {
-		s.writeError(w, r, flavorCIRCL, sentinelf(ErrOffsetRange, "cursor %d above the maximum offset %d", req.cursor, s.offsetMax(k)))
-		return
-	}
-	release, err := s.admit(k, classQuery)
-	if err != nil {
-		s.writeError(w, r, flavorCIRCL, err)
-		return
-	}
-	defer release()
+	return req, nil
+}
 
+// serveCIRCL answers /pdns/query/.
+func (s *Server) serveCIRCL(c *call) {
+	req := c.parsed.(*circlRequest)
+	w, r, k := &c.w, c.r, c.key
 	limit := s.resultsMax(k)
 	if req.page > 0 {
 		limit = min(req.page, limit)
+	}
+	if !c.admit(classQuery, page{offset: req.cursor, cursor: true, cost: queryCost(req.qs, limit)}) {
+		return
 	}
 	// The page is buffered so that x-dribble-cursor, a header, can say
 	// whether more follows. A page too large to buffer (over 8 MiB) is
@@ -149,15 +135,16 @@ func (s *Server) serveCIRCL(w http.ResponseWriter, r *http.Request) {
 		}
 		_, err := w.Write(buf)
 		buf = buf[:0]
+		runtime.Gosched() // as safWriter.maybeFlush does
 		return err
 	})
-	s.met.results.WithLabelValues("circl").Add(float64(n))
+	s.met.resultsCIRCL.Add(float64(n))
 	if err != nil {
-		if r.Context().Err() != nil {
+		if clientGone(w, r) {
 			return
 		}
 		if !streamed {
-			s.writeError(w, r, flavorCIRCL, err)
+			c.fail(err)
 			return
 		}
 		s.log.Error("lookup failed mid-stream", "path", r.URL.Path, "err", err)

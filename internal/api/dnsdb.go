@@ -14,7 +14,6 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/dnsscout/dnsscout/internal/keys"
 	"github.com/dnsscout/dnsscout/internal/pdns"
 	"github.com/dnsscout/dnsscout/internal/store"
 )
@@ -59,26 +58,9 @@ const maxPathValue = 8192
 // with ErrBadRequest or store.ErrBadQuery, an offset where none is allowed
 // with ErrOffsetRange.
 func parseDNSDB(escPath, rawQuery string, now time.Time) (*dnsdbRequest, error) {
-	rest, ok := strings.CutPrefix(escPath, dnsdbPrefix)
-	if !ok || rest == "" || rest == "/" || rest[0] != '/' {
-		return nil, notFound(escPath)
-	}
-	segs := strings.Split(rest[1:], "/")
-	if len(segs) > 1 && segs[len(segs)-1] == "" {
-		segs = segs[:len(segs)-1] // one trailing slash
-	}
-	for i, sg := range segs {
-		if len(sg) > 3*maxPathValue {
-			return nil, badRequest("path segment %d longer than %d bytes", i+1, maxPathValue)
-		}
-		u, err := url.PathUnescape(sg)
-		if err != nil {
-			return nil, badRequest("path segment %d: bad percent-escape", i+1)
-		}
-		if strings.IndexByte(u, 0) >= 0 {
-			return nil, badRequest("path segment %d holds a NUL byte", i+1)
-		}
-		segs[i] = u
+	segs, err := dnsdbSegments(escPath)
+	if err != nil {
+		return nil, err
 	}
 	req := &dnsdbRequest{verb: strings.ToLower(segs[0]), limit: -1, aggr: true}
 	switch req.verb {
@@ -104,80 +86,8 @@ func parseDNSDB(escPath, rawQuery string, now time.Time) (*dnsdbRequest, error) 
 		}
 		return req, nil
 	}
-	if len(segs) < 3 {
-		return nil, notFound(escPath)
-	}
-	side, kind := strings.ToLower(segs[1]), strings.ToLower(segs[2])
-	maxSegs := 5 // verb/side/kind/value/type
-	switch {
-	case side == "rrset" && (kind == "name" || kind == "raw"):
-		maxSegs = 6 // .../bailiwick
-		req.rrset = true
-	case side == "rdata" && (kind == "name" || kind == "ip" || kind == "raw"):
-	default:
-		return nil, notFound(escPath)
-	}
-	if len(segs) > maxSegs {
-		return nil, notFound(escPath)
-	}
-	if len(segs) < 4 || strings.TrimSpace(segs[3]) == "" {
-		return nil, badRequest("%s/%s needs a value", side, kind)
-	}
-	value := segs[3]
-	typ := ""
-	if len(segs) > 4 {
-		typ = segs[4]
-		if strings.Contains(typ, ",") {
-			return nil, badRequest("one rrtype per request (dnsdbq sends one request per type)")
-		}
-	}
-	tf, err := store.ParseTypeFilter(typ)
-	if err != nil {
+	if err := req.parseLookup(segs, escPath); err != nil {
 		return nil, err
-	}
-	var q store.Query
-	switch side + "/" + kind {
-	case "rrset/name":
-		q.Kind = store.KindRRSet
-		if q.Name, q.Wildcard, err = store.ParseName(value); err != nil {
-			return nil, err
-		}
-	case "rrset/raw":
-		name, err := nameFromHex(value)
-		if err != nil {
-			return nil, err
-		}
-		q = store.Query{Kind: store.KindRRSet, Name: name}
-	case "rdata/name":
-		q.Kind = store.KindRDataName
-		if q.Name, q.Wildcard, err = store.ParseRDataName(value); err != nil {
-			return nil, err
-		}
-	case "rdata/ip":
-		q.Kind = store.KindRDataIP
-		if q.IPLow, q.IPHigh, err = store.ParseIPQuery(value); err != nil {
-			return nil, err
-		}
-	case "rdata/raw":
-		raw, err := decodeHex(value)
-		if err != nil {
-			return nil, err
-		}
-		req.qs = rdataQueries(raw, tf)
-	}
-	if side+"/"+kind != "rdata/raw" {
-		q.Type = tf
-		if len(segs) > 5 {
-			b, w, err := store.ParseName(segs[5])
-			if err != nil {
-				return nil, err
-			}
-			if w != store.WildNone {
-				return nil, badRequest("a bailiwick is a name, not a wildcard")
-			}
-			q.Bailiwick = b
-		}
-		req.qs = []store.Query{q}
 	}
 	for i := range req.qs {
 		q := &req.qs[i]
@@ -187,6 +97,122 @@ func parseDNSDB(escPath, rawQuery string, now time.Time) (*dnsdbRequest, error) 
 		}
 	}
 	return req, nil
+}
+
+// dnsdbSegments splits the path below /dnsdb/v2 into unescaped segments
+// (one trailing slash allowed); the first is the verb.
+func dnsdbSegments(escPath string) ([]string, error) {
+	rest, ok := strings.CutPrefix(escPath, dnsdbPrefix)
+	if !ok || rest == "" || rest == "/" || rest[0] != '/' {
+		return nil, notFound(escPath)
+	}
+	segs := strings.Split(rest[1:], "/")
+	if len(segs) > 1 && segs[len(segs)-1] == "" {
+		segs = segs[:len(segs)-1] // one trailing slash
+	}
+	for i, sg := range segs {
+		if len(sg) > 3*maxPathValue {
+			return nil, badRequest("path segment %d longer than %d bytes", i+1, maxPathValue)
+		}
+		u, err := url.PathUnescape(sg)
+		if err != nil {
+			return nil, badRequest("path segment %d: bad percent-escape", i+1)
+		}
+		if strings.IndexByte(u, 0) >= 0 {
+			return nil, badRequest("path segment %d holds a NUL byte", i+1)
+		}
+		segs[i] = u
+	}
+	return segs, nil
+}
+
+// parseLookup reads a lookup or summarize path,
+// VERB/SIDE/KIND/VALUE[/RRTYPE[/BAILIWICK]], into the store queries.
+func (req *dnsdbRequest) parseLookup(segs []string, escPath string) error {
+	if len(segs) < 3 {
+		return notFound(escPath)
+	}
+	side, kind := strings.ToLower(segs[1]), strings.ToLower(segs[2])
+	maxSegs := 5 // verb/side/kind/value/type
+	switch {
+	case side == "rrset" && (kind == "name" || kind == "raw"):
+		maxSegs = 6 // .../bailiwick
+		req.rrset = true
+	case side == "rdata" && (kind == "name" || kind == "ip" || kind == "raw"):
+	default:
+		return notFound(escPath)
+	}
+	if len(segs) > maxSegs {
+		return notFound(escPath)
+	}
+	if len(segs) < 4 || strings.TrimSpace(segs[3]) == "" {
+		return badRequest("%s/%s needs a value", side, kind)
+	}
+	typ := ""
+	if len(segs) > 4 {
+		typ = segs[4]
+		if strings.Contains(typ, ",") {
+			return badRequest("one rrtype per request (dnsdbq sends one request per type)")
+		}
+	}
+	tf, err := store.ParseTypeFilter(typ)
+	if err != nil {
+		return err
+	}
+	if side == "rdata" && kind == "raw" {
+		raw, err := decodeHex(segs[3])
+		if err != nil {
+			return err
+		}
+		req.qs = rdataQueries(raw, tf)
+		return nil
+	}
+	q, err := lookupQuery(side+"/"+kind, segs[3])
+	if err != nil {
+		return err
+	}
+	q.Type = tf
+	if len(segs) > 5 {
+		if q.Bailiwick, err = parseBailiwick(segs[5]); err != nil {
+			return err
+		}
+	}
+	req.qs = []store.Query{q}
+	return nil
+}
+
+// lookupQuery is the store query of a lookup by one value: rrset/name,
+// rrset/raw, rdata/name or rdata/ip.
+func lookupQuery(what, value string) (store.Query, error) {
+	var q store.Query
+	var err error
+	switch what {
+	case "rrset/name":
+		q.Kind = store.KindRRSet
+		q.Name, q.Wildcard, err = store.ParseName(value)
+	case "rrset/raw":
+		q.Kind = store.KindRRSet
+		q.Name, err = nameFromHex(value)
+	case "rdata/name":
+		q.Kind = store.KindRDataName
+		q.Name, q.Wildcard, err = store.ParseRDataName(value)
+	case "rdata/ip":
+		q.Kind = store.KindRDataIP
+		q.IPLow, q.IPHigh, err = store.ParseIPQuery(value)
+	}
+	return q, err
+}
+
+// parseBailiwick reads the bailiwick segment of an rrset lookup.
+func parseBailiwick(v string) (string, error) {
+	b, w, err := store.ParseName(v)
+	if err != nil {
+		return "", err
+	}
+	if w != store.WildNone {
+		return "", badRequest("a bailiwick is a name, not a wildcard")
+	}
+	return b, nil
 }
 
 // parseParams reads the query parameters common to lookups, summaries
@@ -417,53 +443,48 @@ func qValue(params string) float64 {
 	return 1
 }
 
-// serveDNSDB routes /dnsdb/v2/.
-func (s *Server) serveDNSDB(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.writeError(w, r, flavorDNSDB, ErrMethod)
-		return
-	}
-	req, perr := parseDNSDB(r.URL.EscapedPath(), r.URL.RawQuery, s.now())
-	if errors.Is(perr, ErrNotFound) {
-		s.writeError(w, r, flavorDNSDB, perr)
-		return
-	}
-	k, err := s.authenticate(r)
+// parseDNSDBRoute is the DNSDB route's Parse: the path and query, and
+// whether the client accepts the answer.
+func parseDNSDBRoute(s *Server, r *http.Request) (any, error) {
+	req, err := parseDNSDB(r.URL.EscapedPath(), r.URL.RawQuery, s.now())
 	if err != nil {
-		s.writeError(w, r, flavorDNSDB, err)
-		return
-	}
-	if perr != nil {
-		s.writeError(w, r, flavorDNSDB, perr)
-		return
+		return nil, err
 	}
 	if !acceptable(r.Header.Get("Accept")) {
-		s.writeError(w, r, flavorDNSDB, sentinelf(ErrMediaType, "Accept %q: this API answers application/x-ndjson", r.Header.Get("Accept")))
+		return nil, sentinelf(ErrMediaType, "Accept %q: this API answers application/x-ndjson", r.Header.Get("Accept"))
+	}
+	return req, nil
+}
+
+// dnsdbLabels are the /metrics labels of the DNSDB verbs.
+var dnsdbLabels = map[string]string{
+	"lookup": "dnsdb_lookup", "summarize": "dnsdb_summarize", "regex": "dnsdb_regex", "glob": "dnsdb_glob",
+	"ping": "dnsdb_ping", "rate_limit": "dnsdb_rate_limit",
+}
+
+// serveDNSDB answers /dnsdb/v2/.
+func (s *Server) serveDNSDB(c *call) {
+	req := c.parsed.(*dnsdbRequest)
+	w, r, k := &c.w, c.r, c.key
+	cl, p := classQuery, page{cost: queryCost(req.qs, s.limitFor(req.limit, k))}
+	switch req.verb {
+	case "ping", "rate_limit":
+		cl = classMeta
+	case "lookup":
+		p.offset = req.offset
+	case "regex", "glob":
+		p.offset, p.cost = req.offset, maxCost
+	}
+	if !c.admit(cl, p) {
 		return
 	}
-	class := classQuery
-	if req.verb == "ping" || req.verb == "rate_limit" {
-		class = classMeta
-	}
-	if req.verb == "lookup" || req.verb == "regex" || req.verb == "glob" {
-		if req.offset > s.offsetMax(k) {
-			s.writeError(w, r, flavorDNSDB, sentinelf(ErrOffsetRange, "offset %d above the maximum %d", req.offset, s.offsetMax(k)))
-			return
-		}
-	}
-	release, err := s.admit(k, class)
-	if err != nil {
-		s.writeError(w, r, flavorDNSDB, err)
-		return
-	}
-	defer release()
-	setLabel(r, req.verb)
+	c.label = dnsdbLabels[req.verb]
 	switch req.verb {
 	case "ping":
-		w.Header().Set("Content-Type", "application/x-ndjson")
+		setShared(w.Header(), hkContentType, hvNDJSON)
 		w.Write([]byte(`{"ping":"ok"}` + "\n"))
 	case "rate_limit":
-		w.Header().Set("Content-Type", "application/x-ndjson")
+		setShared(w.Header(), hkContentType, hvNDJSON)
 		w.Write(rateLimitJSON(s.rateOf(k)))
 	case "lookup":
 		s.setRateHeaders(w, k)
@@ -477,19 +498,6 @@ func (s *Server) serveDNSDB(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// limitFor turns a limit parameter (-1 = absent, 0 = the maximum) into
-// the number of results to deliver: at most the key's result cap.
-func (s *Server) limitFor(limit int, k *keys.Key) int {
-	max := s.resultsMax(k)
-	switch {
-	case limit < 0:
-		return min(s.opt.DefaultLimit, max)
-	case limit == 0 || limit > max:
-		return max
-	}
-	return limit
-}
-
 // dnsdbLookup streams a lookup in SAF.
 func (s *Server) dnsdbLookup(w http.ResponseWriter, r *http.Request, req *dnsdbRequest, limit int) {
 	sw := &safWriter{w: w, style: dnsdbStyle{humantime: req.humantime, bailiwick: req.rrset}}
@@ -498,9 +506,9 @@ func (s *Server) dnsdbLookup(w http.ResponseWriter, r *http.Request, req *dnsdbR
 	if len(req.qs) > 0 {
 		more, err = s.lookupPage(r.Context(), req.qs, req.offset, limit, sw.tuple)
 	}
-	s.met.results.WithLabelValues("dnsdb").Add(float64(sw.n))
+	s.met.resultsDNSDB.Add(float64(sw.n))
 	switch {
-	case err != nil && r.Context().Err() != nil:
+	case err != nil && clientGone(w, r):
 		return // the client went away
 	case err != nil && !sw.started:
 		s.writeError(w, r, flavorDNSDB, err)

@@ -266,7 +266,7 @@ func (s *Server) serveFlex(w http.ResponseWriter, r *http.Request, req *dnsdbReq
 	switch {
 	case errors.Is(err, errStop):
 		err = nil
-	case err != nil && r.Context().Err() != nil:
+	case err != nil && clientGone(w, r):
 		return
 	case err != nil && ctx.Err() != nil:
 		err, timedOut = nil, true

@@ -187,64 +187,65 @@ func validIdempotencyKey(k string) bool {
 	return true
 }
 
-func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request) {
-	s.serveIngestBody(w, r, s.ingestBody)
+// ingestRequest is what the ingest routes' Parse reads from the headers.
+type ingestRequest struct {
+	// idem is the Idempotency-Key, "" when none.
+	idem string
 }
 
-// serveIngestNX takes NXDOMAIN counters (store.ParseNXLine lines) from
-// remote sensors: POST /api/v1/ingest/nxdomain, with the same key,
-// encodings and Idempotency-Key as /api/v1/ingest.
-func (s *Server) serveIngestNX(w http.ResponseWriter, r *http.Request) {
-	s.serveIngestBody(w, r, s.ingestNXBody)
-}
-
-// serveIngestBody checks a remote sensor's request (method, key, media
-// type, encoding, Idempotency-Key), admits it and applies its body with
-// apply, once per Idempotency-Key.
-func (s *Server) serveIngestBody(w http.ResponseWriter, r *http.Request, apply func(*http.Request, http.ResponseWriter, *keys.Key) (IngestResult, error)) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		s.writeError(w, r, flavorAPI, ErrMethod)
-		return
-	}
-	k, err := s.authenticate(r)
-	if err != nil {
-		s.writeError(w, r, flavorAPI, err)
-		return
-	}
+// parseIngestHeaders is the ingest routes' Parse: the media type, the
+// encoding and the Idempotency-Key.
+func parseIngestHeaders(_ *Server, r *http.Request) (any, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		switch {
 		case err != nil:
-			s.writeError(w, r, flavorAPI, sentinelf(ErrMediaType, "Content-Type %q", ct))
-			return
+			return nil, sentinelf(ErrMediaType, "Content-Type %q", ct)
 		case mt == "application/x-ndjson", mt == "application/ndjson", mt == "application/jsonl", mt == "application/json",
 			mt == "application/gzip", mt == "application/octet-stream", mt == "text/plain":
 		default:
-			s.writeError(w, r, flavorAPI, sentinelf(ErrMediaType, "Content-Type %q: send COF NDJSON (application/x-ndjson)", ct))
-			return
+			return nil, sentinelf(ErrMediaType, "Content-Type %q: send COF NDJSON (application/x-ndjson)", ct)
 		}
 	}
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
 	if enc != "" && enc != "identity" && enc != "gzip" && enc != "x-gzip" {
-		s.writeError(w, r, flavorAPI, sentinelf(ErrMediaType, "Content-Encoding %q: use gzip or none", enc))
-		return
+		return nil, sentinelf(ErrMediaType, "Content-Encoding %q: use gzip or none", enc)
 	}
 	idem := r.Header.Get("Idempotency-Key")
 	if idem != "" && !validIdempotencyKey(idem) {
-		s.writeError(w, r, flavorAPI, badRequest("Idempotency-Key: 1 to 128 characters of A-Z a-z 0-9 . _ -"))
+		return nil, badRequest("Idempotency-Key: 1 to 128 characters of A-Z a-z 0-9 . _ -")
+	}
+	return &ingestRequest{idem: idem}, nil
+}
+
+// serveIngest takes tuples from remote sensors: POST /api/v1/ingest.
+func (s *Server) serveIngest(c *call) { s.serveIngestBody(c, s.ingestBody) }
+
+// serveIngestNX takes NXDOMAIN counters (store.ParseNXLine lines) from
+// remote sensors: POST /api/v1/ingest/nxdomain, with the same key,
+// encodings and Idempotency-Key as /api/v1/ingest.
+func (s *Server) serveIngestNX(c *call) { s.serveIngestBody(c, s.ingestNXBody) }
+
+// serveIngestBody admits a remote sensor's request and applies its body
+// with apply, once per Idempotency-Key.
+func (s *Server) serveIngestBody(c *call, apply func(*http.Request, http.ResponseWriter, *keys.Key) (IngestResult, error)) {
+	w, r, k := &c.w, c.r, c.key
+	idem := c.parsed.(*ingestRequest).idem
+	// A body is expected to cost about a second per 10 MB (1 MB when it
+	// does not say).
+	size := r.ContentLength
+	if size < 0 {
+		size = 1 << 20
+	}
+	cost := min(time.Duration(size/10)*time.Microsecond, maxCost)
+	if !c.admit(classIngest, page{cost: cost}) {
 		return
 	}
-	release, err := s.admit(k, classIngest)
-	if err != nil {
-		s.writeError(w, r, flavorAPI, err)
-		return
-	}
-	defer release()
+	finish := func(bool) {}
 	if idem != "" {
-		done, finish, err := s.ingest.claim(r.Context(), idem)
+		done, fin, err := s.ingest.claim(r.Context(), idem)
 		if err != nil {
-			s.writeError(w, r, flavorAPI, err)
+			c.fail(err)
 			return
 		}
 		if done {
@@ -252,25 +253,17 @@ func (s *Server) serveIngestBody(w http.ResponseWriter, r *http.Request, apply f
 			writeJSON(w, http.StatusOK, IngestResult{Duplicate: true})
 			return
 		}
-		applied := false
-		defer func() { finish(applied) }()
-		res, err := apply(r, w, k)
-		if err != nil {
-			s.met.ingestBatches.WithLabelValues("failed").Inc()
-			s.writeError(w, r, flavorAPI, err)
-			return
-		}
-		applied = true
-		s.met.ingestBatches.WithLabelValues("ok").Inc()
-		writeJSON(w, http.StatusOK, res)
-		return
+		finish = fin
 	}
+	applied := false
+	defer func() { finish(applied) }()
 	res, err := apply(r, w, k)
 	if err != nil {
 		s.met.ingestBatches.WithLabelValues("failed").Inc()
-		s.writeError(w, r, flavorAPI, err)
+		c.fail(err)
 		return
 	}
+	applied = true
 	s.met.ingestBatches.WithLabelValues("ok").Inc()
 	writeJSON(w, http.StatusOK, res)
 }
@@ -307,7 +300,10 @@ func (s *Server) ingestBody(r *http.Request, w http.ResponseWriter, k *keys.Key)
 			}
 		}
 		batch = batch[:0]
-		return err
+		if err != nil {
+			return err
+		}
+		return s.checkBadLines(&res)
 	}
 	for {
 		n := len(batch)
@@ -340,16 +336,15 @@ func (s *Server) ingestBody(r *http.Request, w http.ResponseWriter, k *keys.Key)
 			break
 		}
 		if err != nil {
-			if err := s.bodySizeError(lim, err); err != nil {
+			if err := s.bodyError(lim, err); err != nil {
 				return res, err
 			}
 			if errors.Is(err, pdns.ErrSAFTruncated) || errors.Is(err, pdns.ErrSAFFailed) {
 				break // keep what came before the end of a cut SAF stream
 			}
 			if isLineError(err) {
-				res.Rejected++
-				if len(res.Errors) < maxErrorsShown {
-					res.Errors = append(res.Errors, publicMessage(err))
+				if err := s.skipLine(&res, publicMessage(err)); err != nil {
+					return res, err
 				}
 				continue
 			}
@@ -366,40 +361,83 @@ func (s *Server) ingestBody(r *http.Request, w http.ResponseWriter, k *keys.Key)
 	}
 	s.met.ingestTuples.Add(float64(res.Accepted))
 	s.met.ingestRejected.Add(float64(res.Rejected))
-	if res.Accepted == 0 && res.Rejected > 0 {
+	switch {
+	case res.Accepted == 0 && res.Rejected > 0:
 		return res, badRequest("no usable COF line (%d rejected; first: %s)", res.Rejected, strings.Join(res.Errors[:min(1, len(res.Errors))], ""))
+	case res.Accepted == 0:
+		return res, badRequest("empty body: send COF NDJSON, one tuple per line")
 	}
 	return res, nil
 }
 
+// skipLine counts a line skipped as malformed; past MaxIngestBadLines it
+// refuses the body.
+func (s *Server) skipLine(res *IngestResult, msg string) error {
+	res.Rejected++
+	if len(res.Errors) < maxErrorsShown {
+		res.Errors = append(res.Errors, msg)
+	}
+	return s.checkBadLines(res)
+}
+
+// checkBadLines refuses a body with more than MaxIngestBadLines lines
+// skipped: malformed bodies stop early instead of costing the server a
+// decode of each of their lines. What was merged before stays merged.
+func (s *Server) checkBadLines(res *IngestResult) error {
+	if res.Rejected <= s.opt.MaxIngestBadLines {
+		return nil
+	}
+	s.met.rejected(reasonBadLines)
+	s.met.ingestRejected.Add(float64(res.Rejected))
+	s.met.ingestTuples.Add(float64(res.Accepted))
+	return badRequest("more than %d bad lines, body refused (%d tuples merged before; first error: %s)",
+		s.opt.MaxIngestBadLines, res.Accepted, strings.Join(res.Errors[:min(1, len(res.Errors))], ""))
+}
+
+// ratioFloor is the inflated size from which MaxIngestRatio is checked:
+// small bodies may compress very well.
+const ratioFloor = 1 << 20
+
 // openIngestBody returns the request body, gunzipped when it is gzip
 // (by its magic bytes), capped at MaxIngestBytes before and after
-// decompression (gzip bombs stop at the decompressed cap).
-func (s *Server) openIngestBody(r *http.Request, w http.ResponseWriter) (*limitedReader, func(), error) {
-	body := http.MaxBytesReader(w, r.Body, s.opt.MaxIngestBytes)
-	br := bufio.NewReaderSize(body, 64<<10)
-	var in io.Reader = br
+// decompression and at MaxIngestRatio (gzip bombs stop early).
+func (s *Server) openIngestBody(r *http.Request, w http.ResponseWriter) (*ingestReader, func(), error) {
+	ir := &ingestReader{max: s.opt.MaxIngestBytes, s: s}
+	ir.raw.r = http.MaxBytesReader(w, r.Body, s.opt.MaxIngestBytes)
+	br := bufio.NewReaderSize(&ir.raw, 16<<10)
+	ir.r = br
 	closeBody := func() {}
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+		ir.packed = &countingReader{r: br}
+		zr, err := gzip.NewReader(ir.packed)
 		if err != nil {
+			if err := s.bodyError(ir, err); err != nil {
+				return nil, nil, err
+			}
 			return nil, nil, badRequest("gzip: %v", err)
 		}
-		in, closeBody = zr, func() { zr.Close() }
+		ir.r, ir.ratio, closeBody = zr, int64(s.opt.MaxIngestRatio), func() { zr.Close() }
+	} else if err := s.bodyError(ir, ir.raw.err); err != nil {
+		return nil, nil, err
 	} else if enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc == "gzip" || enc == "x-gzip" {
 		return nil, nil, badRequest("Content-Encoding gzip but the body is not gzip")
 	}
-	return &limitedReader{r: in, n: s.opt.MaxIngestBytes}, closeBody, nil
+	return ir, closeBody, nil
 }
 
-// bodySizeError turns a read error of an over-long body into ErrTooLarge;
-// nil means err is something else.
-func (s *Server) bodySizeError(lim *limitedReader, err error) error {
-	if lim.n < 0 {
-		return sentinelf(ErrTooLarge, "body larger than %d bytes after decompression", s.opt.MaxIngestBytes)
+// bodyError turns the failure of a read of an ingest body into the
+// refusal it stands for (too large, inflating too much, too slow); nil
+// means err is something else.
+func (s *Server) bodyError(ir *ingestReader, err error) error {
+	if ir.err != nil {
+		return ir.err
 	}
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	switch {
+	case errors.Is(ir.raw.err, ErrSlowClient):
+		return ir.raw.err
+	case errors.As(ir.raw.err, &mbe), errors.As(err, &mbe):
+		s.met.rejected(reasonTooLarge)
 		return sentinelf(ErrTooLarge, "body larger than %d bytes", s.opt.MaxIngestBytes)
 	}
 	return nil
@@ -440,9 +478,8 @@ func (s *Server) ingestNXBody(r *http.Request, w http.ResponseWriter, _ *keys.Ke
 		}
 		c, err := store.ParseNXLine(line)
 		if err != nil {
-			res.Rejected++
-			if len(res.Errors) < maxErrorsShown {
-				res.Errors = append(res.Errors, err.Error())
+			if err := s.skipLine(&res, err.Error()); err != nil {
+				return res, err
 			}
 			continue
 		}
@@ -453,7 +490,7 @@ func (s *Server) ingestNXBody(r *http.Request, w http.ResponseWriter, _ *keys.Ke
 		}
 	}
 	if err := sc.Err(); err != nil {
-		if err := s.bodySizeError(lim, err); err != nil {
+		if err := s.bodyError(lim, err); err != nil {
 			return res, err
 		}
 		return res, badRequest("reading the body: %v", err)
@@ -462,8 +499,11 @@ func (s *Server) ingestNXBody(r *http.Request, w http.ResponseWriter, _ *keys.Ke
 		return res, err
 	}
 	s.met.ingestRejected.Add(float64(res.Rejected))
-	if res.Accepted == 0 && res.Rejected > 0 {
+	switch {
+	case res.Accepted == 0 && res.Rejected > 0:
 		return res, badRequest("no usable NXDOMAIN counter line (%d rejected; first: %s)", res.Rejected, res.Errors[0])
+	case res.Accepted == 0:
+		return res, badRequest("empty body: send NXDOMAIN counters, one per line")
 	}
 	return res, nil
 }
@@ -498,22 +538,54 @@ func (s *Server) upsertTolerant(ctx context.Context, ts []pdns.Tuple) (accepted,
 	return accepted, rejected, msgs, nil
 }
 
-// limitedReader fails once more than n bytes were read (n goes negative).
-type limitedReader struct {
-	r io.Reader
-	n int64
+// countingReader counts the bytes read through it and keeps the first
+// error.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	err error
 }
 
-func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.n < 0 {
-		return 0, ErrTooLarge
-	}
-	n, err := l.r.Read(p)
-	l.n -= int64(n)
-	if l.n < 0 {
-		return n, ErrTooLarge
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err != nil && err != io.EOF && c.err == nil {
+		c.err = err
 	}
 	return n, err
+}
+
+// ingestReader is an ingest body as it is decoded: it fails once more
+// than max bytes were read, or when a gzip body inflates more than ratio
+// times (past ratioFloor).
+type ingestReader struct {
+	s      *Server
+	raw    countingReader  // the body as sent
+	packed *countingReader // the gzip stream, nil for a plain body
+	r      io.Reader
+	n      int64
+	max    int64
+	ratio  int64
+	err    error
+}
+
+func (l *ingestReader) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	switch {
+	case l.n > l.max:
+		l.s.met.rejected(reasonTooLarge)
+		l.err = sentinelf(ErrTooLarge, "body larger than %d bytes after decompression", l.max)
+	case l.packed != nil && l.ratio > 0 && l.n > ratioFloor && l.n > l.ratio*l.packed.n:
+		l.s.met.rejected(reasonRatio)
+		l.err = sentinelf(ErrTooLarge, "gzip body inflating more than %d times (%d bytes from %d)", l.ratio, l.n, l.packed.n)
+	default:
+		return n, err
+	}
+	return n, l.err
 }
 
 // writeJSON answers v as JSON.

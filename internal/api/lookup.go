@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime"
 	"sync"
 
 	"github.com/dnsscout/dnsscout/internal/pdns"
@@ -98,8 +99,8 @@ func (sw *safWriter) start() {
 		sw.buf = (*sw.pooled)[:0]
 	}
 	h := sw.w.Header()
-	h.Set("Content-Type", "application/x-ndjson")
-	h.Set("X-Content-Type-Options", "nosniff")
+	setShared(h, hkContentType, hvNDJSON)
+	setShared(h, hkNoSniff, hvNoSniff)
 	sw.w.WriteHeader(http.StatusOK)
 	sw.buf = append(sw.buf, `{"cond":"begin"}`+"\n"...)
 }
@@ -132,6 +133,10 @@ func (sw *safWriter) maybeFlush() error {
 	if err == nil {
 		err = http.NewResponseController(sw.w).Flush()
 	}
+	// A long answer lets the other goroutines run between its chunks:
+	// Go preempts a busy goroutine only every 10 ms, which is what a
+	// short request would wait behind each long one.
+	runtime.Gosched()
 	return err
 }
 

@@ -26,12 +26,17 @@ type metrics struct {
 	latency        *prometheus.HistogramVec
 	inFlight       prometheus.Gauge
 	results        *prometheus.CounterVec
+	resultsDNSDB   prometheus.Counter
+	resultsCIRCL   prometheus.Counter
 	authFailures   *prometheus.CounterVec
 	limited        *prometheus.CounterVec
 	ingestTuples   prometheus.Counter
 	ingestRejected prometheus.Counter
 	ingestBatches  *prometheus.CounterVec
 	storeTuples    prometheus.Gauge
+	rejectedVec    *prometheus.CounterVec
+	rejections     map[string]prometheus.Counter
+	children       sync.Map // requestKey -> *requestChildren
 
 	sizeMu   sync.Mutex
 	sizeAt   time.Time
@@ -59,6 +64,7 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 	m.results = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "api_results_total", Help: "Records (or Flex results) returned, by API.",
 	}, []string{"api"})
+	m.resultsDNSDB, m.resultsCIRCL = m.results.WithLabelValues("dnsdb"), m.results.WithLabelValues("circl")
 	m.authFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "api_auth_failures_total", Help: "Requests refused for their credentials, by reason.",
 	}, []string{"reason"})
@@ -74,14 +80,27 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 	m.ingestBatches = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ingest_batches_total", Help: "Ingest requests by result (ok, duplicate, failed).",
 	}, []string{"result"})
+	m.rejectedVec = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "api_rejected_total", Help: "Requests refused or cut by admission, deadlines and budgets, by reason.",
+	}, []string{"reason"})
+	m.rejections = map[string]prometheus.Counter{}
+	for _, r := range rejectReasons {
+		m.rejections[r] = m.rejectedVec.WithLabelValues(r)
+	}
 	m.storeTuples = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "store_tuples", Help: "Tuples in the store at the last statistics run (see serve --stats-interval).",
 	})
 	storeBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "store_bytes", Help: "Bytes the store occupies on disk (-1 when unknown).",
 	}, func() float64 { return float64(m.storeSize()) })
+	active := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "api_slots_in_use", Help: "Work slots in use (see serve --max-in-flight).",
+	}, func() float64 { a, _, _ := s.adm.counts(); return float64(a) })
+	held := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "api_requests_held", Help: "Admitted requests, those waiting on their client included (see serve --max-requests).",
+	}, func() float64 { _, n, _ := s.adm.counts(); return float64(n) })
 	f.MustRegister(m.requests, m.latency, m.inFlight, m.results, m.authFailures, m.limited,
-		m.ingestTuples, m.ingestRejected, m.ingestBatches, m.storeTuples, storeBytes)
+		m.ingestTuples, m.ingestRejected, m.ingestBatches, m.storeTuples, storeBytes, m.rejectedVec, active, held)
 	for _, r := range []string{"ok", "duplicate", "failed"} {
 		m.ingestBatches.WithLabelValues(r)
 	}
@@ -152,92 +171,42 @@ func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// statusRecorder remembers the status code a handler sent.
-type statusRecorder struct {
-	http.ResponseWriter
-	code  int
-	bytes int64
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.code == 0 {
-		r.code = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.code == 0 {
-		r.code = http.StatusOK
-	}
-	n, err := r.ResponseWriter.Write(b)
-	r.bytes += int64(n)
-	return n, err
-}
-
-// Unwrap lets http.ResponseController reach Flush.
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-type labelKey struct{}
-
-// setLabel refines a request's endpoint label (e.g. dnsdb -> dnsdb_lookup).
-// The label must come from a fixed set.
-func setLabel(r *http.Request, sub string) {
-	if p, ok := r.Context().Value(labelKey{}).(*string); ok {
-		switch sub {
-		case "lookup", "summarize", "regex", "glob", "ping", "rate_limit":
-			*p = *p + "_" + sub
-		}
-	}
-}
-
+// reqSeq numbers the requests in the log.
 var reqSeq atomic.Uint64
 
-// instrument counts, times and logs the requests of one endpoint, and
-// sets the security headers every answer carries.
-func (s *Server) instrument(endpoint string, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		label := endpoint
-		rec := &statusRecorder{ResponseWriter: w}
-		r = r.WithContext(context.WithValue(r.Context(), labelKey{}, &label))
-		hdr := w.Header()
-		hdr.Set("X-Content-Type-Options", "nosniff")
-		hdr.Set("Referrer-Policy", "no-referrer")
-		s.met.inFlight.Inc()
-		defer func() {
-			s.met.inFlight.Dec()
-			code := rec.code
-			if code == 0 {
-				code = http.StatusOK
-			}
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				s.log.Error("handler panic", "endpoint", label, "path", r.URL.Path, "panic", v)
-				if rec.code == 0 {
-					rec.Header().Set("Content-Type", "application/json")
-					rec.WriteHeader(http.StatusInternalServerError)
-					rec.Write([]byte(`{"error":"internal error (logged on the server)","status":500}` + "\n"))
-				}
-				code = http.StatusInternalServerError
-			}
-			el := time.Since(start)
-			s.met.requests.WithLabelValues(label, strconv.Itoa(code)).Inc()
-			s.met.latency.WithLabelValues(label).Observe(el.Seconds())
-			lvl := slog.LevelDebug
-			if s.opt.LogRequests {
-				lvl = slog.LevelInfo
-			}
-			if code >= 500 {
-				lvl = slog.LevelWarn
-			}
-			if s.log.Enabled(r.Context(), lvl) {
-				s.log.Log(r.Context(), lvl, "request", "id", reqSeq.Add(1), "method", r.Method, "path", r.URL.Path,
-					"endpoint", label, "status", code, "bytes", rec.bytes, "duration", el, "remote", r.RemoteAddr)
-			}
-		}()
-		h.ServeHTTP(rec, r)
-	})
+// requestKey names one child of the request counters.
+type requestKey struct {
+	label string
+	code  int
+}
+
+// requestChildren are the counter and histogram of one label and code,
+// looked up once: CounterVec.WithLabelValues hashes and locks on every
+// call, which showed in profiles at tens of thousands of requests per
+// second.
+type requestChildren struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
+}
+
+// observe counts and times one request.
+func (m *metrics) observe(label string, code int, el time.Duration) {
+	k := requestKey{label, code}
+	v, ok := m.children.Load(k)
+	if !ok {
+		v, _ = m.children.LoadOrStore(k, &requestChildren{
+			count:   m.requests.WithLabelValues(label, strconv.Itoa(code)),
+			latency: m.latency.WithLabelValues(label),
+		})
+	}
+	ch := v.(*requestChildren)
+	ch.count.Inc()
+	ch.latency.Observe(el.Seconds())
+}
+
+// rejected counts a refusal or cut by admission, a deadline or a budget.
+func (m *metrics) rejected(reason string) {
+	if c, ok := m.rejections[reason]; ok {
+		c.Inc()
+	}
 }

@@ -2,8 +2,9 @@ package api
 
 import "strconv"
 
-// The OpenAPI 3 document served at /openapi.json is built from apiRoutes,
-// the table of every endpoint the server answers. TestOpenAPIGolden keeps
+// The OpenAPI 3 document served at /openapi.json is built from the Doc of
+// every entry of the routing table (routes, route.go), gathered in
+// apiRoutes. TestOpenAPIGolden keeps
 // the rendered document in testdata/openapi.golden.json (go test -update
 // rewrites it) and TestOpenAPIRoutesAnswer sends a request to every path
 // of the table, filled with its parameters' examples, and checks that the
@@ -18,8 +19,9 @@ type apiParam struct {
 	typ     string // string (default), integer, boolean
 }
 
-// apiRoute is one method on one path.
+// apiRoute is one method on one path: an operation of the document.
 type apiRoute struct {
+	// method and auth are filled from the route (apiRoutes).
 	method, path, id, tag, summary, desc string
 	params                               []apiParam
 	// auth: "key" (any API key scheme), "" (public), "capability" (the
@@ -55,13 +57,20 @@ var (
 	dnsdbErrors = []int{400, 401, 403, 404, 415, 416, 429, 500, 503}
 )
 
-// apiRoutes lists every endpoint.
-var apiRoutes = func() []apiRoute {
+// pIdempotency is the ingest routes' Idempotency-Key header.
+var pIdempotency = apiParam{name: "Idempotency-Key", in: "header", desc: "1-128 characters of A-Z a-z 0-9 . _ -; a repeat is answered without being applied."}
+
+// pReconID is the run id of the recon report routes.
+var pReconID = apiParam{name: "id", in: "path", desc: "The run id from POST /api/v1/recon.", example: "00000000000000000000000000000000"}
+
+// dnsdbDoc documents the DNSDB tree: lookups and summaries by each key,
+// Flex search, ping and rate_limit.
+func dnsdbDoc() []apiRoute {
 	var rs []apiRoute
 	dnsdb := func(path, id, summary string, params ...apiParam) {
 		ps := append([]apiParam{pVerb}, params...)
-		rs = append(rs, apiRoute{method: "get", path: "/dnsdb/v2/{verb}/" + path, id: id, tag: "DNSDB API v2",
-			summary: summary, params: append(ps, dnsdbQuery...), auth: "key",
+		rs = append(rs, apiRoute{path: "/dnsdb/v2/{verb}/" + path, id: id, tag: "DNSDB API v2",
+			summary: summary, params: append(ps, dnsdbQuery...),
 			okType: "application/x-ndjson", okSchema: "SAFLine", errors: dnsdbErrors})
 	}
 	name := apiParam{name: "name", in: "path", desc: "An owner name, *.example.com (left-hand wildcard) or www.example.* (right-hand wildcard).", example: "www.example.com"}
@@ -88,76 +97,33 @@ var apiRoutes = func() []apiRoute {
 		{name: "pattern", in: "path", desc: "The pattern, percent-escaped.", example: "*.example.com."},
 	}
 	flexQuery := append([]apiParam{{name: "exclude", in: "query", desc: "Drop values matching this pattern (same method)."}}, dnsdbQuery...)
-	rs = append(rs,
-		apiRoute{method: "get", path: "/dnsdb/v2/{method}/{key}/{pattern}", id: "flex", tag: "DNSDB API v2",
+	return append(rs,
+		apiRoute{path: "/dnsdb/v2/{method}/{key}/{pattern}", id: "flex", tag: "DNSDB API v2",
 			summary: "Flex search: owner names or rdata matching a regex or glob",
-			params:  append(append([]apiParam{}, flexParams...), flexQuery...), auth: "key",
-			okType: "application/x-ndjson", okSchema: "SAFLine", errors: dnsdbErrors},
-		apiRoute{method: "get", path: "/dnsdb/v2/{method}/{key}/{pattern}/{rrtype}", id: "flexType", tag: "DNSDB API v2",
+			params:  append(append([]apiParam{}, flexParams...), flexQuery...),
+			okType:  "application/x-ndjson", okSchema: "SAFLine", errors: dnsdbErrors},
+		apiRoute{path: "/dnsdb/v2/{method}/{key}/{pattern}/{rrtype}", id: "flexType", tag: "DNSDB API v2",
 			summary: "Flex search restricted to one rrtype",
-			params:  append(append(append([]apiParam{}, flexParams...), pRRType), flexQuery...), auth: "key",
-			okType: "application/x-ndjson", okSchema: "SAFLine", errors: dnsdbErrors},
-		apiRoute{method: "get", path: "/dnsdb/v2/ping", id: "ping", tag: "DNSDB API v2", summary: "Liveness of the API and the key",
-			auth: "key", okType: "application/x-ndjson", okSchema: "Ping", errors: []int{401, 403}},
-		apiRoute{method: "get", path: "/dnsdb/v2/rate_limit", id: "rateLimit", tag: "DNSDB API v2", summary: "The key's quota and limits",
-			auth: "key", okType: "application/x-ndjson", okSchema: "RateLimit", errors: []int{401, 403}},
-		apiRoute{method: "get", path: "/pdns/query/{value}", id: "circlQuery", tag: "CIRCL passive DNS",
-			summary: "Records of a name (owned or pointing at it), a left-hand wildcard, an address, a prefix or a range",
-			desc:    "COF NDJSON; no results is 200 with an empty body. Page with the dribble-paginate-count and dribble-paginate-cursor request headers; x-dribble-cursor in the answer is the next page's cursor and is absent on the last page.",
-			params: []apiParam{
-				{name: "value", in: "path", desc: "www.example.com, *.example.com, 192.0.2.1, 192.0.2.0/24 (or ,24), 192.0.2.1-192.0.2.9; percent-escaped.", example: "www.example.com"},
-				{name: "dribble-filter-rrtype", in: "header", desc: "Only this rrtype."},
-				{name: "dribble-paginate-count", in: "header", typ: "integer", desc: "Page size."},
-				{name: "dribble-paginate-cursor", in: "header", typ: "integer", desc: "Results already seen (x-dribble-cursor of the previous page)."},
-			},
-			auth: "key", okType: "application/x-ndjson", okSchema: "COF", errors: []int{400, 401, 403, 404, 415, 416, 429, 500, 503}},
-		apiRoute{method: "post", path: "/api/v1/ingest", id: "ingest", tag: "Remote sensors",
-			summary: "Merge COF NDJSON tuples from a remote sensor into the store",
-			desc:    "Plain or SAF-framed COF NDJSON, optionally gzip (Content-Encoding: gzip). Needs a key with the ingest permission. Send an Idempotency-Key header to make retries harmless.",
-			params:  []apiParam{{name: "Idempotency-Key", in: "header", desc: "1-128 characters of A-Z a-z 0-9 . _ -; a repeat is answered without being applied."}},
-			auth:    "key", reqType: "application/x-ndjson", reqSchema: "COF",
-			okType: "application/json", okSchema: "IngestResult", errors: []int{400, 401, 403, 405, 413, 415, 429, 500, 503}},
-		apiRoute{method: "post", path: "/api/v1/ingest/nxdomain", id: "ingest_nxdomain", tag: "Remote sensors",
-			summary: "Merge NXDOMAIN counters from a remote sensor into the store",
-			desc:    "NDJSON, one NXCount per line, optionally gzip (Content-Encoding: gzip): count = sum, time_first = min, time_last = max. Needs a key with the ingest permission; Idempotency-Key as for /api/v1/ingest.",
-			params:  []apiParam{{name: "Idempotency-Key", in: "header", desc: "1-128 characters of A-Z a-z 0-9 . _ -; a repeat is answered without being applied."}},
-			auth:    "key", reqType: "application/x-ndjson", reqSchema: "NXCount",
-			okType: "application/json", okSchema: "IngestResult", errors: []int{400, 401, 403, 404, 405, 413, 415, 429, 500, 503}},
-		apiRoute{method: "get", path: "/api/v1/search", id: "search", tag: "Web UI",
-			summary: "The web UI's search: records of a name, wildcard, address, prefix or range, as JSON",
-			params: []apiParam{
-				{name: "q", in: "query", desc: "The value.", example: "www.example.com"},
-				{name: "side", in: "query", desc: "rrset (owner, default) or rdata.", enum: []string{"rrset", "rdata"}},
-				{name: "type", in: "query", desc: "An rrtype, ANY or ANY-DNSSEC."},
-				{name: "limit", in: "query", typ: "integer", desc: "Most results (default 1000)."},
-				{name: "offset", in: "query", typ: "integer", desc: "Skip this many results."},
-			},
-			auth: "key", okType: "application/json", okSchema: "SearchResult", errors: []int{400, 401, 403, 416, 429, 500, 503}},
-		apiRoute{method: "get", path: "/api/v1/info", id: "info", tag: "Web UI", summary: "What this server offers (auth, recon page)",
-			okType: "application/json", okSchema: "Info"},
-		apiRoute{method: "post", path: "/api/v1/recon", id: "recon", tag: "Web UI",
-			summary: "Run recon and the audit checks on a domain through the server's resolvers",
-			desc:    "One run at a time (503 while another runs); 404 when the server has no --resolver.",
-			auth:    "key", reqType: "application/json", reqSchema: "ReconRequest",
-			okType: "application/json", okSchema: "ReconAnswer", errors: []int{400, 401, 403, 404, 415, 429, 500, 503, 504}},
-		apiRoute{method: "get", path: "/api/v1/recon/{id}/report.html", id: "reconReport", tag: "Web UI",
-			summary: "The HTML report (findings, domain map) of a recent recon run",
-			params:  []apiParam{{name: "id", in: "path", desc: "The run id from POST /api/v1/recon.", example: "00000000000000000000000000000000"}},
-			auth:    "capability", okType: "text/html", errors: []int{404}},
-		apiRoute{method: "get", path: "/api/v1/recon/{id}/result.json", id: "reconResult", tag: "Web UI",
-			summary: "The full recon result (dnsscout's JSON contract) of a recent recon run",
-			params:  []apiParam{{name: "id", in: "path", desc: "The run id from POST /api/v1/recon.", example: "00000000000000000000000000000000"}},
-			auth:    "capability", okType: "application/json", errors: []int{404}},
-		apiRoute{method: "get", path: "/healthz", id: "healthz", tag: "Operations", summary: "200 when the store answers, else 503",
-			okType: "application/json", errors: []int{503}},
-		apiRoute{method: "get", path: "/metrics", id: "metrics", tag: "Operations", summary: "Prometheus metrics",
-			okType: "text/plain"},
-		apiRoute{method: "get", path: "/openapi.json", id: "openapi", tag: "Operations", summary: "This document",
-			okType: "application/json"},
-		apiRoute{method: "get", path: "/", id: "ui", tag: "Web UI", summary: "The web UI", okType: "text/html"},
+			params:  append(append(append([]apiParam{}, flexParams...), pRRType), flexQuery...),
+			okType:  "application/x-ndjson", okSchema: "SAFLine", errors: dnsdbErrors},
+		apiRoute{path: "/dnsdb/v2/ping", id: "ping", tag: "DNSDB API v2", summary: "Liveness of the API and the key",
+			okType: "application/x-ndjson", okSchema: "Ping", errors: []int{401, 403}},
+		apiRoute{path: "/dnsdb/v2/rate_limit", id: "rateLimit", tag: "DNSDB API v2", summary: "The key's quota and limits",
+			okType: "application/x-ndjson", okSchema: "RateLimit", errors: []int{401, 403}},
 	)
-	return rs
-}()
+}
+
+// circlDoc documents the CIRCL query.
+var circlDoc = []apiRoute{{path: "/pdns/query/{value}", id: "circlQuery", tag: "CIRCL passive DNS",
+	summary: "Records of a name (owned or pointing at it), a left-hand wildcard, an address, a prefix or a range",
+	desc:    "COF NDJSON; no results is 200 with an empty body. Page with the dribble-paginate-count and dribble-paginate-cursor request headers; x-dribble-cursor in the answer is the next page's cursor and is absent on the last page.",
+	params: []apiParam{
+		{name: "value", in: "path", desc: "www.example.com, *.example.com, 192.0.2.1, 192.0.2.0/24 (or ,24), 192.0.2.1-192.0.2.9; percent-escaped.", example: "www.example.com"},
+		{name: "dribble-filter-rrtype", in: "header", desc: "Only this rrtype."},
+		{name: "dribble-paginate-count", in: "header", typ: "integer", desc: "Page size."},
+		{name: "dribble-paginate-cursor", in: "header", typ: "integer", desc: "Results already seen (x-dribble-cursor of the previous page)."},
+	},
+	okType: "application/x-ndjson", okSchema: "COF", errors: []int{400, 401, 403, 404, 415, 416, 429, 500, 503}}}
 
 var statusText = map[int]string{
 	400: "Malformed path, parameter or body (the body says what).",

@@ -131,38 +131,27 @@ func parseReconDomain(w http.ResponseWriter, r *http.Request) (string, error) {
 	return d, nil
 }
 
-func (s *Server) serveRecon(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		s.writeError(w, r, flavorAPI, ErrMethod)
-		return
-	}
-	k, err := s.authenticate(r)
-	if err != nil {
-		s.writeError(w, r, flavorAPI, err)
-		return
-	}
+// serveRecon runs a recon: POST /api/v1/recon.
+func (s *Server) serveRecon(c *call) {
+	w, r := &c.w, c.r
 	if s.recon == nil {
-		s.writeError(w, r, flavorAPI, sentinelf(ErrDisabled, "the recon page needs resolvers: start serve with --resolver ADDR"))
+		c.fail(sentinelf(ErrDisabled, "the recon page needs resolvers: start serve with --resolver ADDR"))
 		return
 	}
 	domain, err := parseReconDomain(w, r)
 	if err != nil {
-		s.writeError(w, r, flavorAPI, err)
+		c.fail(err)
 		return
 	}
-	release, err := s.admit(k, classQuery)
-	if err != nil {
-		s.writeError(w, r, flavorAPI, err)
+	if !c.admit(classQuery, page{cost: maxCost}) {
 		return
 	}
-	defer release()
 	rs := s.recon
 	select {
 	case rs.sem <- struct{}{}:
 		defer func() { <-rs.sem }()
 	default:
-		s.writeError(w, r, flavorAPI, sentinelf(ErrBusy, "another recon is running; try again when it ends"))
+		c.fail(sentinelf(ErrBusy, "another recon is running; try again when it ends"))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), rs.cfg.Timeout)
@@ -182,7 +171,7 @@ func (s *Server) serveRecon(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, ans)
 		return
 	case err != nil && res == nil:
-		s.writeError(w, r, flavorAPI, err)
+		c.fail(err)
 		return
 	case err != nil:
 		s.log.Warn("recon incomplete", "domain", domain, "err", err)
@@ -221,20 +210,17 @@ func newID() string {
 
 // serveReconReport serves /api/v1/recon/{id}/report.html and
 // /api/v1/recon/{id}/result.json.
-func (s *Server) serveReconReport(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.writeError(w, r, flavorAPI, ErrMethod)
-		return
-	}
+func (s *Server) serveReconReport(c *call) {
+	w, r := &c.w, c.r
 	rest := strings.TrimPrefix(r.URL.Path, "/api/v1/recon/")
 	id, file, ok := strings.Cut(rest, "/")
 	if !ok || s.recon == nil || (file != "report.html" && file != "result.json") {
-		s.writeError(w, r, flavorAPI, notFound(r.URL.Path))
+		c.fail(notFound(r.URL.Path))
 		return
 	}
 	run := s.recon.get(id)
 	if run == nil {
-		s.writeError(w, r, flavorAPI, sentinelf(ErrNotFound, "no recon run %q here (runs are kept in memory; the oldest are dropped)", id))
+		c.fail(sentinelf(ErrNotFound, "no recon run %q here (runs are kept in memory; the oldest are dropped)", id))
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -244,7 +230,7 @@ func (s *Server) serveReconReport(w http.ResponseWriter, r *http.Request) {
 	}
 	var buf bytes.Buffer
 	if err := report.Write(&buf, "html", []*recon.Result{run.result}, report.Options{Version: s.opt.Version}); err != nil {
-		s.writeError(w, r, flavorAPI, err)
+		c.fail(err)
 		return
 	}
 	h := w.Header()

@@ -72,34 +72,19 @@ func parseSearch(rawQuery string) (*searchRequest, error) {
 	return req, nil
 }
 
-func (s *Server) serveSearch(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.writeError(w, r, flavorAPI, ErrMethod)
-		return
-	}
-	k, err := s.authenticate(r)
-	if err != nil {
-		s.writeError(w, r, flavorAPI, err)
-		return
-	}
-	req, err := parseSearch(r.URL.RawQuery)
-	if err != nil {
-		s.writeError(w, r, flavorAPI, err)
-		return
-	}
-	if req.offset > s.offsetMax(k) {
-		s.writeError(w, r, flavorAPI, sentinelf(ErrOffsetRange, "offset %d above the maximum %d", req.offset, s.offsetMax(k)))
-		return
-	}
-	release, err := s.admit(k, classQuery)
-	if err != nil {
-		s.writeError(w, r, flavorAPI, err)
-		return
-	}
-	defer release()
+// parseSearchRoute is the search route's Parse.
+func parseSearchRoute(_ *Server, r *http.Request) (any, error) { return parseSearch(r.URL.RawQuery) }
+
+// serveSearch answers /api/v1/search.
+func (s *Server) serveSearch(c *call) {
+	req := c.parsed.(*searchRequest)
+	w, r, k := &c.w, c.r, c.key
 	limit := min(searchLimit, s.resultsMax(k))
 	if req.limit >= 0 {
 		limit = s.limitFor(req.limit, k)
+	}
+	if !c.admit(classQuery, page{offset: req.offset, cost: queryCost([]store.Query{req.q}, limit)}) {
+		return
 	}
 	b := []byte(`{"query":`)
 	b = appendJSONString(b, req.value)
@@ -119,8 +104,8 @@ func (s *Server) serveSearch(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if err != nil {
-		if r.Context().Err() == nil {
-			s.writeError(w, r, flavorAPI, err)
+		if !clientGone(w, r) {
+			c.fail(err)
 		}
 		return
 	}
@@ -145,22 +130,16 @@ type Info struct {
 	MaxResults   int    `json:"max_results"`
 }
 
-func (s *Server) serveInfo(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.writeError(w, r, flavorAPI, ErrMethod)
-		return
-	}
+func (s *Server) serveInfo(c *call) {
+	w := &c.w
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, Info{Version: s.opt.Version, AuthRequired: s.authRequired(), Recon: s.recon != nil,
 		DefaultLimit: min(searchLimit, s.opt.MaxResults), MaxResults: s.opt.MaxResults})
 }
 
 // serveHealthz answers 200 when the store answers a lookup, else 503.
-func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.writeError(w, r, flavorAPI, ErrMethod)
-		return
-	}
+func (s *Server) serveHealthz(c *call) {
+	w, r := &c.w, c.r
 	w.Header().Set("Cache-Control", "no-store")
 	_, err := s.st.Lookup(r.Context(), store.Query{Kind: store.KindRRSet, Name: "healthz.invalid", Limit: 1}, func(*pdns.Tuple) error { return nil })
 	if err != nil {
@@ -171,11 +150,8 @@ func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.opt.Version})
 }
 
-func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.writeError(w, r, flavorAPI, ErrMethod)
-		return
-	}
+func (s *Server) serveOpenAPI(c *call) {
+	w := &c.w
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(s.openapi)
 }

@@ -8,8 +8,13 @@
 // internal/keys, the mapping of errors to status codes (statusOf, the only
 // place that does it), and response framing (COF NDJSON, DNSDB SAF).
 //
+// It also owns the server's lifecycle (Serve: the listener, TLS, the
+// admin socket, the key manager's flushing, graceful shutdown) and
+// admission: who is worked on when, the deadlines on every read and
+// write, and the budgets of one request (admission.go, call.go).
+//
 // It does not store anything itself (internal/store does), decide who holds
-// which key (internal/keys does), or run the server's listener and signals
+// which key (internal/keys does), or open stores and parse flags
 // (internal/cli/serve.go does). Protocol facts follow
 // /work/shared/reference/pdns-interop.md; docs/api.md describes the
 // endpoints for users.
@@ -17,12 +22,12 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -53,9 +58,13 @@ var (
 	ErrOffsetRange = errors.New("api: offset out of range")
 	// ErrTooLarge: a request body exceeds the server's cap.
 	ErrTooLarge = errors.New("api: request body too large")
-	// ErrBusy: the server has its maximum of requests in flight, or the
-	// recon page is running another recon.
+	// ErrBusy: the server has its maximum of requests in flight, the
+	// client's key or address has too many waiting, or the recon page is
+	// running another recon.
 	ErrBusy = errors.New("api: server busy")
+	// ErrSlowClient: the request body came slower than the server's
+	// minimum rate, or took longer than its body timeout.
+	ErrSlowClient = errors.New("api: client too slow")
 	// ErrDisabled: the feature is not configured on this server (the
 	// recon page without --resolver).
 	ErrDisabled = errors.New("api: feature disabled on this server")
@@ -108,7 +117,8 @@ const (
 //   - CIRCL and dnsscout's own endpoints: not authenticated (missing,
 //     invalid, revoked, expired) is 401, no permission is 403.
 //   - Every API: a quota or burst limit is 429, too many concurrent
-//     requests 503; malformed input is 400, never 5xx.
+//     requests 503, a body slower than the minimum rate 408; malformed
+//     input is 400, never 5xx.
 func statusOf(f flavor, err error) int {
 	var mbe *http.MaxBytesError
 	switch {
@@ -124,6 +134,8 @@ func statusOf(f flavor, err error) int {
 		return http.StatusRequestedRangeNotSatisfiable
 	case errors.Is(err, ErrTooLarge), errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrSlowClient):
+		return http.StatusRequestTimeout
 	case errors.Is(err, ErrBadRequest), errors.Is(err, store.ErrBadQuery), errors.Is(err, store.ErrBadCursor),
 		errors.Is(err, store.ErrBadTuple), errors.Is(err, pdns.ErrCOFSyntax), errors.Is(err, pdns.ErrCOFMissing),
 		errors.Is(err, pdns.ErrCOFValue), errors.Is(err, keys.ErrBadSpec):
@@ -174,15 +186,68 @@ type Options struct {
 	// MaxOffset caps the offset of one query (416 beyond); a key's
 	// MaxOffset lowers it. Default 1,000,000.
 	MaxOffset int
-	// MaxInFlight caps the API requests running at once over all keys
-	// (503 beyond). Default 256.
+	// MaxInFlight caps the API requests being worked on at once over the
+	// whole server (503 beyond). A request that waits on its client
+	// (reading its body, writing an answer the client does not read)
+	// does not count while it waits. Default 256.
 	MaxInFlight int
+	// MaxInFlightPerKey caps the requests of one API key being worked on
+	// at once; more wait in the key's queue. Default 4: a few busy
+	// goroutines per key are what keeps another key's latency low on a
+	// machine of few cores.
+	MaxInFlightPerKey int
+	// MaxInFlightPerClient is MaxInFlightPerKey for requests without a
+	// key, per client address (IPv4 address, IPv6 /64). Default 4.
+	MaxInFlightPerClient int
+	// MaxQueue caps the requests of one key or client address waiting
+	// for a slot (503 beyond). Default 1024.
+	MaxQueue int
+	// QueueTimeout is the longest a request waits for a slot (503
+	// after). Default 10s.
+	QueueTimeout time.Duration
+	// MaxRequestsPerClient caps the requests of one key or client address
+	// held at once, whatever they wait on; beyond, the one that has
+	// waited longest on its client is cut. Default 512.
+	MaxRequestsPerClient int
+	// MaxRequests is MaxRequestsPerClient over the whole server (it
+	// bounds the memory of requests held: about 150 KiB each at most).
+	// Default 2048.
+	MaxRequests int
+	// HeaderTimeout bounds the reading of a request's headers. Default
+	// 10s.
+	HeaderTimeout time.Duration
+	// BodyTimeout bounds the reading of a request's body. Default 5m.
+	BodyTimeout time.Duration
+	// MinBodyRate is the slowest a body may come, in bytes per second of
+	// waiting for it, after BodyGrace (408 below). Default 1024; negative
+	// = no minimum.
+	MinBodyRate int64
+	// BodyGrace is the wait for a body before MinBodyRate applies.
+	// Default 10s.
+	BodyGrace time.Duration
+	// WriteTimeout is the longest one write of an answer may wait for
+	// the client to read; then the connection is cut. Default 30s.
+	WriteTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle this long. Default
+	// 2m.
+	IdleTimeout time.Duration
+	// WorkBudget bounds the server's time on one request, not counting
+	// its waits on the client or in a queue; a request past it is cut.
+	// The recon page has its own timeout. Default 2m; negative = none.
+	WorkBudget time.Duration
 	// FlexTimeout bounds the scan of one Flex search; a search that runs
 	// out ends with a "limited" terminator. Default 60s.
 	FlexTimeout time.Duration
 	// MaxIngestBytes caps one ingest body after decompression (413
 	// beyond). Default 256 MiB.
 	MaxIngestBytes int64
+	// MaxIngestRatio caps the decompression ratio of a gzip ingest body,
+	// checked once 1 MiB was inflated (413 beyond). Default 100.
+	MaxIngestRatio int
+	// MaxIngestBadLines is the most lines of one ingest body that may be
+	// skipped as malformed or refused; the body is refused (400) at the
+	// next one. Default 100.
+	MaxIngestBadLines int
 	// Recon enables the web UI's recon page; nil disables it.
 	Recon *ReconConfig
 	// StoreDir is the store's directory, for the store-size metric when
@@ -202,6 +267,20 @@ type Options struct {
 	Now func() time.Time
 	// Version is reported by /healthz, the UI and the OpenAPI document.
 	Version string
+
+	// The lifecycle (Serve).
+
+	// TLS serves HTTPS with this configuration; nil serves HTTP.
+	TLS *tls.Config
+	// AdminSocket is the Unix socket path of the admin channel for
+	// "dnsscout keys" (mode 0600); "" = none. It needs Keys.
+	AdminSocket string
+	// ShutdownTimeout is how long Serve waits, once its context ends, for
+	// requests in progress. Default 30s.
+	ShutdownTimeout time.Duration
+	// KeysFlushInterval is how often the keys' usage is saved. Default
+	// 5s.
+	KeysFlushInterval time.Duration
 }
 
 // ReconConfig configures the recon page.
@@ -222,18 +301,17 @@ type ReconConfig struct {
 // Server serves the APIs over one store. Create it with New; it is safe
 // for concurrent use.
 type Server struct {
-	opt      Options
-	st       store.Backend
-	keys     *keys.Manager
-	log      *slog.Logger
-	now      func() time.Time
-	inflight chan struct{}
-	met      *metrics
-	mux      *http.ServeMux
-	root     http.Handler
-	openapi  []byte
-	ingest   *ingestState
-	recon    *reconState
+	opt     Options
+	st      store.Backend
+	keys    *keys.Manager
+	log     *slog.Logger
+	now     func() time.Time
+	adm     *admission
+	met     *metrics
+	mux     *http.ServeMux
+	openapi []byte
+	ingest  *ingestState
+	recon   *reconState
 }
 
 // New validates o, fills its defaults and returns a server.
@@ -241,46 +319,19 @@ func New(o Options) (*Server, error) {
 	if o.Store == nil {
 		return nil, fmt.Errorf("%w: no store", ErrOptions)
 	}
-	if o.DefaultLimit == 0 {
-		o.DefaultLimit = 10_000
-	}
-	if o.MaxResults == 0 {
-		o.MaxResults = 1_000_000
-	}
-	if o.MaxOffset == 0 {
-		o.MaxOffset = 1_000_000
-	}
-	if o.MaxInFlight == 0 {
-		o.MaxInFlight = 256
-	}
-	if o.FlexTimeout == 0 {
-		o.FlexTimeout = 60 * time.Second
-	}
-	if o.MaxIngestBytes == 0 {
-		o.MaxIngestBytes = 256 << 20
-	}
-	switch {
-	case o.DefaultLimit < 0 || o.MaxResults < 0 || o.MaxOffset < 0 || o.MaxInFlight < 0 || o.MaxIngestBytes < 0:
-		return nil, fmt.Errorf("%w: limits must not be negative", ErrOptions)
-	case o.FlexTimeout < 0 || o.StatsInterval < 0:
-		return nil, fmt.Errorf("%w: durations must not be negative", ErrOptions)
-	case o.DefaultLimit > o.MaxResults:
-		return nil, fmt.Errorf("%w: default limit %d above the result cap %d", ErrOptions, o.DefaultLimit, o.MaxResults)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if err := o.fill(); err != nil {
+		return nil, err
 	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		opt:      o,
-		st:       o.Store,
-		keys:     o.Keys,
-		log:      log.With("component", "api"),
-		now:      o.Now,
-		inflight: make(chan struct{}, o.MaxInFlight),
+		opt:  o,
+		st:   o.Store,
+		keys: o.Keys,
+		log:  log.With("component", "api"),
+		now:  o.Now,
 	}
 	if o.Recon != nil {
 		rs, err := newReconState(o.Recon)
@@ -289,6 +340,7 @@ func New(o Options) (*Server, error) {
 		}
 		s.recon = rs
 	}
+	s.adm = newAdmission(s)
 	s.met = newMetrics(o.Registry, s)
 	s.ingest = newIngestState(s)
 	doc, err := json.MarshalIndent(openAPIDocument(o.Version), "", "  ")
@@ -296,12 +348,70 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("api: openapi: %w", err)
 	}
 	s.openapi = append(doc, '\n')
-	s.routes()
+	s.mux = buildMux()
 	return s, nil
 }
 
+// fill sets the defaults of zero fields and validates the options.
+func (o *Options) fill() error {
+	def := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	defDur := func(p *time.Duration, v time.Duration) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	def(&o.DefaultLimit, 10_000)
+	def(&o.MaxResults, 1_000_000)
+	def(&o.MaxOffset, 1_000_000)
+	def(&o.MaxInFlight, 256)
+	def(&o.MaxInFlightPerKey, 4)
+	def(&o.MaxInFlightPerClient, 4)
+	def(&o.MaxQueue, 1024)
+	def(&o.MaxRequestsPerClient, 512)
+	def(&o.MaxRequests, 2048)
+	def(&o.MaxIngestRatio, 100)
+	def(&o.MaxIngestBadLines, 100)
+	defDur(&o.QueueTimeout, 10*time.Second)
+	defDur(&o.HeaderTimeout, 10*time.Second)
+	defDur(&o.BodyTimeout, 5*time.Minute)
+	defDur(&o.BodyGrace, 10*time.Second)
+	defDur(&o.WriteTimeout, 30*time.Second)
+	defDur(&o.IdleTimeout, 2*time.Minute)
+	defDur(&o.WorkBudget, 2*time.Minute)
+	defDur(&o.FlexTimeout, 60*time.Second)
+	defDur(&o.ShutdownTimeout, 30*time.Second)
+	defDur(&o.KeysFlushInterval, 5*time.Second)
+	if o.MaxIngestBytes == 0 {
+		o.MaxIngestBytes = 256 << 20
+	}
+	if o.MinBodyRate == 0 {
+		o.MinBodyRate = 1024
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	switch {
+	case o.DefaultLimit < 0 || o.MaxResults < 0 || o.MaxOffset < 0 || o.MaxIngestBytes < 0 || o.MaxIngestRatio < 0 || o.MaxIngestBadLines < 0:
+		return fmt.Errorf("%w: limits must not be negative", ErrOptions)
+	case o.MaxInFlight < 0 || o.MaxInFlightPerKey < 0 || o.MaxInFlightPerClient < 0 || o.MaxQueue < 0 ||
+		o.MaxRequestsPerClient < 0 || o.MaxRequests < 0:
+		return fmt.Errorf("%w: admission limits must not be negative", ErrOptions)
+	case o.FlexTimeout < 0 || o.StatsInterval < 0 || o.QueueTimeout < 0 || o.HeaderTimeout < 0 || o.BodyTimeout < 0 ||
+		o.BodyGrace < 0 || o.WriteTimeout < 0 || o.IdleTimeout < 0 || o.ShutdownTimeout < 0 || o.KeysFlushInterval < 0:
+		return fmt.Errorf("%w: durations must not be negative", ErrOptions)
+	case o.DefaultLimit > o.MaxResults:
+		return fmt.Errorf("%w: default limit %d above the result cap %d", ErrOptions, o.DefaultLimit, o.MaxResults)
+	}
+	return nil
+}
+
 // Run does the server's background work until ctx ends: refreshing the
-// store statistics for /metrics and pruning old ingest batch ids.
+// store statistics for /metrics and pruning old ingest batch ids. Serve
+// runs it; a caller that serves Handler itself runs it beside.
 func (s *Server) Run(ctx context.Context) {
 	s.ingest.run(ctx)
 	if s.opt.StatsInterval > 0 {
@@ -310,39 +420,8 @@ func (s *Server) Run(ctx context.Context) {
 	<-ctx.Done()
 }
 
-// Handler returns the server's HTTP handler.
-func (s *Server) Handler() http.Handler { return s.root }
-
-// routes registers every endpoint. The DNSDB and CIRCL trees are routed
-// by their own parsers before ServeMux sees them: their values may be "."
-// or hold escaped slashes, which ServeMux would clean and redirect.
-func (s *Server) routes() {
-	dnsdb := s.instrument("dnsdb", http.HandlerFunc(s.serveDNSDB))
-	circl := s.instrument("circl", http.HandlerFunc(s.serveCIRCL))
-	m := http.NewServeMux()
-	m.Handle("/api/v1/ingest", s.instrument("ingest", http.HandlerFunc(s.serveIngest)))
-	m.Handle("/api/v1/ingest/nxdomain", s.instrument("ingest_nxdomain", http.HandlerFunc(s.serveIngestNX)))
-	m.Handle("/api/v1/search", s.instrument("search", http.HandlerFunc(s.serveSearch)))
-	m.Handle("/api/v1/info", s.instrument("info", http.HandlerFunc(s.serveInfo)))
-	m.Handle("/api/v1/recon", s.instrument("recon", http.HandlerFunc(s.serveRecon)))
-	m.Handle("/api/v1/recon/", s.instrument("recon_report", http.HandlerFunc(s.serveReconReport)))
-	m.Handle("/healthz", s.instrument("healthz", http.HandlerFunc(s.serveHealthz)))
-	m.Handle("/metrics", s.instrument("metrics", s.met.handler()))
-	m.Handle("/openapi.json", s.instrument("openapi", http.HandlerFunc(s.serveOpenAPI)))
-	m.Handle("/", s.instrument("ui", http.HandlerFunc(s.serveUI)))
-	s.mux = m
-	s.root = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		switch {
-		case p == dnsdbPrefix || strings.HasPrefix(p, dnsdbPrefix+"/"):
-			dnsdb.ServeHTTP(w, r)
-		case p == circlPrefix || strings.HasPrefix(p, circlPrefix+"/"):
-			circl.ServeHTTP(w, r)
-		default:
-			m.ServeHTTP(w, r)
-		}
-	})
-}
+// Handler returns the server's HTTP handler (the server itself).
+func (s *Server) Handler() http.Handler { return s }
 
 // errorBody is the JSON body of every error response.
 type errorBody struct {
@@ -358,7 +437,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, f flavor, er
 	h := w.Header()
 	var le *keys.LimitError
 	if errors.As(err, &le) && le.RetryAfter > 0 {
-		h.Set("Retry-After", strconv.FormatInt(int64((le.RetryAfter+time.Second-1)/time.Second), 10))
+		h.Set("Retry-After", retryAfter(le.RetryAfter))
 	}
 	if code == http.StatusUnauthorized && f != flavorDNSDB {
 		h.Set("WWW-Authenticate", `Basic realm="dnsscout", charset="UTF-8"`)
@@ -366,13 +445,16 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, f flavor, er
 	if code == http.StatusServiceUnavailable {
 		h.Set("Retry-After", "1")
 	}
+	if code == http.StatusRequestTimeout {
+		h.Set("Connection", "close")
+	}
 	if code == http.StatusMethodNotAllowed {
 		if allow := w.Header().Get("Allow"); allow == "" {
 			h.Set("Allow", "GET")
 		}
 	}
 	msg := publicMessage(err)
-	if code >= 500 {
+	if code >= 500 && code != http.StatusServiceUnavailable { // 503s are counted in /metrics
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", code, "err", err)
 		if code == http.StatusInternalServerError {
 			msg = "internal error (logged on the server)"

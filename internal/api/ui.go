@@ -13,8 +13,11 @@ import (
 const uiCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
+// uiFile is an embedded file and its media type.
+type uiFile struct{ file, ctype string }
+
 // uiFiles maps URL paths to embedded files and their types.
-var uiFiles = map[string]struct{ file, ctype string }{
+var uiFiles = map[string]uiFile{
 	"/":               {"index.html", "text/html; charset=utf-8"},
 	"/index.html":     {"index.html", "text/html; charset=utf-8"},
 	"/ui/app.js":      {"app.js", "text/javascript; charset=utf-8"},
@@ -23,26 +26,28 @@ var uiFiles = map[string]struct{ file, ctype string }{
 	"/favicon.ico":    {"favicon.svg", "image/svg+xml"},
 }
 
-// serveUI serves the embedded web UI; any other path is a 404.
-func (s *Server) serveUI(w http.ResponseWriter, r *http.Request) {
+// parseUIPath is the UI route's Parse: the embedded file a path names;
+// any other path is a 404.
+func parseUIPath(_ *Server, r *http.Request) (any, error) {
 	f, ok := uiFiles[path.Clean("/"+r.URL.Path)]
 	if !ok || r.URL.Path != path.Clean("/"+r.URL.Path) && r.URL.Path != "/" {
-		s.writeError(w, r, flavorAPI, notFound(r.URL.Path))
-		return
+		return nil, notFound(r.URL.Path)
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.writeError(w, r, flavorAPI, ErrMethod)
-		return
-	}
+	return f, nil
+}
+
+// serveUI serves the embedded web UI.
+func (s *Server) serveUI(c *call) {
+	f := c.parsed.(uiFile)
 	b, err := web.Files.ReadFile(f.file)
 	if err != nil {
-		s.writeError(w, r, flavorAPI, err)
+		c.fail(err)
 		return
 	}
-	h := w.Header()
+	h := c.w.Header()
 	h.Set("Content-Type", f.ctype)
 	h.Set("Content-Security-Policy", uiCSP)
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Frame-Options", "DENY")
-	w.Write(b)
+	c.w.Write(b)
 }

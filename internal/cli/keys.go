@@ -212,8 +212,12 @@ func runKeysAdd(ctx context.Context, e *env, kf *keysFlags, f *keysAddFlags) err
 		spec.BurstWindow = keys.Seconds(win)
 	}
 	if f.expires != "" {
-		if spec.Expires, err = parseExpiry(f.expires, time.Now()); err != nil {
+		now := time.Now()
+		if spec.Expires, err = parseExpiry(f.expires, now); err != nil {
 			return usageError("keys add: --expires: %s", storeMsg(err))
+		}
+		if !spec.Expires.After(now) {
+			return usageError("keys add: --expires %s is in the past (%s): the key could never be used", f.expires, spec.Expires.UTC().Format(time.RFC3339))
 		}
 	}
 	if f.format != "text" && f.format != "json" {

@@ -8,15 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/dnsscout/dnsscout/internal/api"
 	"github.com/dnsscout/dnsscout/internal/keys"
@@ -40,15 +38,26 @@ type serveFlags struct {
 	defaultLimit    int
 	maxResults      int
 	maxOffset       int
-	maxInFlight     int
 	flexTimeout     time.Duration
 	maxIngest       string
+	maxIngestRatio  int
+	maxBadLines     int
+	cacheSize       string
 	statsInterval   time.Duration
 	adminSocket     string
 	logFormat       string
 	logLevel        string
 	logRequests     bool
 	shutdownTimeout time.Duration
+	adm             admissionFlags
+}
+
+// admissionFlags are serve's admission limits, deadlines and budgets
+// (api.Options documents each).
+type admissionFlags struct {
+	maxInFlight, perKey, perClient, maxQueue, perClientRequests, maxRequests                   int
+	queueTimeout, headerTimeout, bodyTimeout, bodyGrace, writeTimeout, idleTimeout, workBudget time.Duration
+	minBodyRate                                                                                string
 }
 
 // defaultListen is serve's address: loopback, so that a server started
@@ -75,11 +84,20 @@ one. Without keys serve listens only on loopback addresses, unless
 The recon page runs recon through the resolvers given with --resolver and is
 off without them (serve never uses /etc/resolv.conf).
 
+Admission keeps one misbehaving client from costing the others: each key
+(without keys, each client address) has its own work slots and queue
+(--max-in-flight-per-key, --max-queue), requests blocked on a slow client
+lend their slots and are cut past --max-requests-per-client, bodies must
+come at --min-body-rate and answers be read within --write-timeout, and
+ingest bodies have size, gzip-ratio and bad-line budgets. /metrics counts
+every refusal by reason (dnsscout_api_rejected_total).
+
 While serve runs, "dnsscout keys" reaches it through the admin socket
 (--admin-socket, mode 0600). SIGINT or SIGTERM stops it gracefully.`,
 		Example: `  dnsscout serve --db /var/lib/dnsscout/pdns
   dnsscout keys add --name analyst --daily-quota 1000 && dnsscout serve --listen 0.0.0.0:443 --tls-cert cert.pem --tls-key key.pem
   dnsscout serve --resolver 127.0.0.1:53 --log-format json
+  dnsscout serve --cache-size 1GiB --max-in-flight-per-key 8 --write-timeout 10s
   DNSDB_SERVER=http://127.0.0.1:8053 DNSDB_API_KEY=x dnsdbq -r www.example.com`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -98,16 +116,77 @@ While serve runs, "dnsscout keys" reaches it through the admin socket
 	fl.IntVar(&f.defaultLimit, "default-limit", 10000, "results of a query that gives no limit")
 	fl.IntVar(&f.maxResults, "max-results", 1_000_000, "most results of one query (limit=0); keys may lower it")
 	fl.IntVar(&f.maxOffset, "max-offset", 1_000_000, "largest offset of one query (416 beyond); keys may lower it")
-	fl.IntVar(&f.maxInFlight, "max-in-flight", 256, "API requests answered at once over all keys (503 beyond)")
 	fl.DurationVar(&f.flexTimeout, "flex-timeout", time.Minute, "longest scan of one Flex (regex/glob) search")
 	fl.StringVar(&f.maxIngest, "max-ingest-bytes", "256MiB", "largest remote-sensor batch after decompression")
+	fl.IntVar(&f.maxIngestRatio, "max-ingest-ratio", 100, "largest decompression ratio of a gzip batch, checked after its first MiB (413 beyond)")
+	fl.IntVar(&f.maxBadLines, "max-ingest-bad-lines", 100, "malformed or refused lines a batch may skip before it is refused (400)")
+	fl.StringVar(&f.cacheSize, "cache-size", "64MiB", "block cache of the embedded store (size it near the store for the fastest lookups)")
 	fl.DurationVar(&f.statsInterval, "stats-interval", time.Hour, "refresh the store's tuple count for /metrics this often (a full scan; 0 = never)")
 	fl.StringVar(&f.adminSocket, "admin-socket", "", "Unix socket for \"dnsscout keys\" while serving (default: DIR.admin.sock beside the store directory; \"none\" = off)")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on standard error: text or json")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fl.BoolVar(&f.logRequests, "log-requests", false, "log every request at info level")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, wait this long for requests in progress")
+	addAdmissionFlags(fl, &f.adm)
 	return cmd
+}
+
+// addAdmissionFlags registers the admission limits, deadlines and
+// budgets (docs/api.md, "Admission").
+func addAdmissionFlags(fl *pflag.FlagSet, a *admissionFlags) {
+	fl.IntVar(&a.maxInFlight, "max-in-flight", 256, "requests worked on at once over the server (503 beyond); those waiting on their client do not count")
+	fl.IntVar(&a.perKey, "max-in-flight-per-key", 4, "requests of one API key worked on at once; more wait in the key's queue")
+	fl.IntVar(&a.perClient, "max-in-flight-per-client", 4, "the same for requests without a key, per client address (IPv6: per /64)")
+	fl.IntVar(&a.maxQueue, "max-queue", 1024, "requests of one key or client address waiting for a slot (503 beyond)")
+	fl.DurationVar(&a.queueTimeout, "queue-timeout", 10*time.Second, "longest wait for a slot (503 after)")
+	fl.IntVar(&a.perClientRequests, "max-requests-per-client", 512, "requests of one key or client address held at once; beyond, the one waiting longest on its client is cut")
+	fl.IntVar(&a.maxRequests, "max-requests", 2048, "the same over the server (bounds the memory of held requests)")
+	fl.DurationVar(&a.headerTimeout, "header-timeout", 10*time.Second, "longest wait for a request's headers")
+	fl.DurationVar(&a.bodyTimeout, "body-timeout", 5*time.Minute, "longest wait for a request's body")
+	fl.StringVar(&a.minBodyRate, "min-body-rate", "1KiB", "slowest a body may come, in bytes per second of waiting (408 below; 0 = no minimum)")
+	fl.DurationVar(&a.bodyGrace, "body-grace", 10*time.Second, "wait for a body before --min-body-rate applies")
+	fl.DurationVar(&a.writeTimeout, "write-timeout", 30*time.Second, "longest one write of an answer waits for the client to read (then the connection is cut)")
+	fl.DurationVar(&a.idleTimeout, "idle-timeout", 2*time.Minute, "close keep-alive connections idle this long")
+	fl.DurationVar(&a.workBudget, "work-budget", 2*time.Minute, "most server time on one request, waits on the client excluded (then it is cut; 0 = none)")
+}
+
+// apply validates the admission flags into o.
+func (a *admissionFlags) apply(o *api.Options) error {
+	for _, v := range []struct {
+		name string
+		n    int
+	}{{"--max-in-flight", a.maxInFlight}, {"--max-in-flight-per-key", a.perKey}, {"--max-in-flight-per-client", a.perClient},
+		{"--max-queue", a.maxQueue}, {"--max-requests-per-client", a.perClientRequests}, {"--max-requests", a.maxRequests}} {
+		if v.n <= 0 {
+			return usageError("serve: %s must be positive", v.name)
+		}
+	}
+	for _, v := range []struct {
+		name string
+		d    time.Duration
+	}{{"--queue-timeout", a.queueTimeout}, {"--header-timeout", a.headerTimeout}, {"--body-timeout", a.bodyTimeout},
+		{"--body-grace", a.bodyGrace}, {"--write-timeout", a.writeTimeout}, {"--idle-timeout", a.idleTimeout}} {
+		if v.d <= 0 {
+			return usageError("serve: %s must be positive", v.name)
+		}
+	}
+	rate, err := parseSize(a.minBodyRate)
+	if err != nil {
+		return usageError("serve: --min-body-rate %q: want a size per second like 1KiB", a.minBodyRate)
+	}
+	if rate == 0 {
+		rate = -1
+	}
+	budget := a.workBudget
+	if budget <= 0 {
+		budget = -1
+	}
+	o.MaxInFlight, o.MaxInFlightPerKey, o.MaxInFlightPerClient = a.maxInFlight, a.perKey, a.perClient
+	o.MaxQueue, o.QueueTimeout = a.maxQueue, a.queueTimeout
+	o.MaxRequestsPerClient, o.MaxRequests = a.perClientRequests, a.maxRequests
+	o.HeaderTimeout, o.BodyTimeout, o.MinBodyRate, o.BodyGrace = a.headerTimeout, a.bodyTimeout, rate, a.bodyGrace
+	o.WriteTimeout, o.IdleTimeout, o.WorkBudget = a.writeTimeout, a.idleTimeout, budget
+	return nil
 }
 
 // serveLogger builds serve's structured logger.
@@ -178,67 +257,80 @@ func adminSocketPath(flag, dsn string) string {
 	return filepath.Clean(dir) + ".admin.sock"
 }
 
-func runServe(ctx context.Context, e *env, f *serveFlags) error {
-	log, err := serveLogger(e.stderr, f.logFormat, f.logLevel)
-	if err != nil {
-		return err
-	}
+// serveSetup is what serve's flags give before anything is opened.
+type serveSetup struct {
+	opt      api.Options
+	loopback bool
+	servers  []netip.AddrPort
+	dsn      string
+	cache    int64
+}
+
+// setup validates the flags into api.Options (all but the store, keys
+// and recon), without opening anything.
+func (f *serveFlags) setup(e *env) (*serveSetup, error) {
+	var st serveSetup
 	loopback, err := listenIsLoopback(f.listen)
 	if err != nil {
-		return usageError("serve: --listen %q: %v", f.listen, err)
+		return nil, usageError("serve: --listen %q: %v", f.listen, err)
 	}
+	st.loopback = loopback
 	if (f.tlsCert == "") != (f.tlsKey == "") {
-		return usageError("serve: give both --tls-cert and --tls-key, or neither")
+		return nil, usageError("serve: give both --tls-cert and --tls-key, or neither")
 	}
 	maxIngest, err := parseSize(f.maxIngest)
 	if err != nil || maxIngest <= 0 {
-		return usageError("serve: --max-ingest-bytes %q: want a positive size like 256MiB", f.maxIngest)
+		return nil, usageError("serve: --max-ingest-bytes %q: want a positive size like 256MiB", f.maxIngest)
+	}
+	if st.cache, err = parseSize(f.cacheSize); err != nil || st.cache <= 0 {
+		return nil, usageError("serve: --cache-size %q: want a positive size like 64MiB", f.cacheSize)
 	}
 	for _, v := range []struct {
 		name string
 		n    int
-	}{{"--default-limit", f.defaultLimit}, {"--max-results", f.maxResults}, {"--max-offset", f.maxOffset}, {"--max-in-flight", f.maxInFlight}} {
+	}{{"--default-limit", f.defaultLimit}, {"--max-results", f.maxResults}, {"--max-offset", f.maxOffset},
+		{"--max-ingest-ratio", f.maxIngestRatio}, {"--max-ingest-bad-lines", f.maxBadLines}} {
 		if v.n <= 0 {
-			return usageError("serve: %s must be positive", v.name)
+			return nil, usageError("serve: %s must be positive", v.name)
 		}
 	}
 	if f.defaultLimit > f.maxResults {
-		return usageError("serve: --default-limit %d above --max-results %d", f.defaultLimit, f.maxResults)
+		return nil, usageError("serve: --default-limit %d above --max-results %d", f.defaultLimit, f.maxResults)
 	}
-	var tlsCfg *tls.Config
+	st.opt = api.Options{NoAuth: f.insecureNoAuth,
+		DefaultLimit: f.defaultLimit, MaxResults: f.maxResults, MaxOffset: f.maxOffset,
+		FlexTimeout: f.flexTimeout, MaxIngestBytes: maxIngest, MaxIngestRatio: f.maxIngestRatio, MaxIngestBadLines: f.maxBadLines,
+		StatsInterval: f.statsInterval, LogRequests: f.logRequests, Version: Version, ShutdownTimeout: f.shutdownTimeout}
+	if err := f.adm.apply(&st.opt); err != nil {
+		return nil, err
+	}
 	if f.tlsCert != "" {
 		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
 		if err != nil {
-			return fmt.Errorf("serve: TLS: %w", err)
+			return nil, fmt.Errorf("serve: TLS: %w", err)
 		}
-		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		st.opt.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	var servers []netip.AddrPort
 	for _, s := range f.resolvers {
 		ap, err := parseServer(s)
 		if err != nil {
-			return usageError("serve: --resolver %q: %v", s, err)
+			return nil, usageError("serve: --resolver %q: %v", s, err)
 		}
-		servers = append(servers, ap)
+		st.servers = append(st.servers, ap)
 	}
-	dsn := f.db
-	if dsn == "" {
-		if dsn, err = store.DefaultDirFrom(e.getenv); err != nil {
-			return usageError("serve: %v; give --db", err)
+	if st.dsn = f.db; st.dsn == "" {
+		if st.dsn, err = store.DefaultDirFrom(e.getenv); err != nil {
+			return nil, usageError("serve: %v; give --db", err)
 		}
 	}
+	st.opt.StoreDir = storeDirOf(st.dsn)
+	st.opt.AdminSocket = adminSocketPath(f.adminSocket, st.dsn)
+	return &st, nil
+}
 
-	db, err := store.Open(ctx, dsn, store.Options{Logger: log, MaxLimit: -1})
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	defer db.Close()
-	var km *keys.Manager
-	if ms, ok := db.(store.MetaStore); ok {
-		if km, err = keys.Open(ctx, ms, keys.Options{Logger: log}); err != nil {
-			return fmt.Errorf("serve: %w", err)
-		}
-	}
+// checkAuth refuses to serve a non-loopback address without keys, and
+// says how the server authenticates.
+func (f *serveFlags) checkAuth(log *slog.Logger, km *keys.Manager, loopback bool) error {
 	switch {
 	case f.insecureNoAuth && !loopback:
 		log.Warn("serving without authentication on a non-loopback address (--insecure-no-auth)", "listen", f.listen)
@@ -250,125 +342,58 @@ func runServe(ctx context.Context, e *env, f *serveFlags) error {
 		}
 		log.Info("no API keys in the store: serving without authentication on loopback (dnsscout keys add turns it on)")
 	}
+	return nil
+}
 
-	var rc *api.ReconConfig
-	if len(servers) > 0 {
-		res, err := resolver.New(resolver.Options{Servers: servers, Logger: log})
+func runServe(ctx context.Context, e *env, f *serveFlags) error {
+	log, err := serveLogger(e.stderr, f.logFormat, f.logLevel)
+	if err != nil {
+		return err
+	}
+	st, err := f.setup(e)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, st.dsn, store.Options{Logger: log, MaxLimit: -1, CacheBytes: st.cache})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer db.Close()
+	o := &st.opt
+	o.Store, o.Logger = db, log
+	if ms, ok := db.(store.MetaStore); ok {
+		if o.Keys, err = keys.Open(ctx, ms, keys.Options{Logger: log}); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	if err := f.checkAuth(log, o.Keys, st.loopback); err != nil {
+		return err
+	}
+	if len(st.servers) > 0 {
+		res, err := resolver.New(resolver.Options{Servers: st.servers, Logger: log})
 		if err != nil {
 			return usageError("serve: %v", err)
 		}
 		defer res.Close()
-		rc = &api.ReconConfig{Exchanger: res, Options: recon.Options{NameserverPort: f.nsPort}, Timeout: f.reconTimeout}
+		o.Recon = &api.ReconConfig{Exchanger: res, Options: recon.Options{NameserverPort: f.nsPort}, Timeout: f.reconTimeout}
 	}
-	srv, err := api.New(api.Options{
-		Store: db, Keys: km, NoAuth: f.insecureNoAuth,
-		DefaultLimit: f.defaultLimit, MaxResults: f.maxResults, MaxOffset: f.maxOffset, MaxInFlight: f.maxInFlight,
-		FlexTimeout: f.flexTimeout, MaxIngestBytes: maxIngest, Recon: rc,
-		StoreDir: storeDirOf(dsn), StatsInterval: f.statsInterval,
-		LogRequests: f.logRequests, Logger: log, Version: Version,
-	})
+	srv, err := api.New(*o)
 	if err != nil {
 		return usageError("serve: %v", err)
 	}
-
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		// Bodies (remote-sensor batches) must arrive within this; answers
-		// have no write deadline, as long lookups stream.
-		ReadTimeout:    5 * time.Minute,
-		IdleTimeout:    2 * time.Minute,
-		MaxHeaderBytes: 64 << 10,
-		TLSConfig:      tlsCfg,
-		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-		BaseContext:    func(net.Listener) context.Context { return ctx },
-	}
 	scheme := "http"
-	if tlsCfg != nil {
+	if o.TLS != nil {
 		scheme = "https"
-		ln = tls.NewListener(ln, tlsCfg)
 	}
-
-	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	defer stop()
-	var wg sync.WaitGroup
-	wg.Go(func() { srv.Run(runCtx) })
-	if km != nil {
-		wg.Go(func() { km.Run(runCtx, 5*time.Second) })
-	}
-
-	var admin *http.Server
-	if sock := adminSocketPath(f.adminSocket, dsn); sock != "" && km != nil {
-		aln, err := listenAdmin(sock)
-		if err != nil {
-			log.Warn("no admin socket; \"dnsscout keys\" needs the server stopped", "socket", sock, "err", err)
-		} else {
-			admin = &http.Server{Handler: api.AdminHandler(km), ReadHeaderTimeout: 10 * time.Second}
-			wg.Go(func() { _ = admin.Serve(aln) })
-			defer os.Remove(sock)
-			log.Info("admin socket ready", "socket", sock)
-		}
-	}
-
 	fmt.Fprintf(e.stderr, "dnsscout: serving on %s://%s\n", scheme, ln.Addr())
-	log.Info("serving", "addr", ln.Addr().String(), "tls", tlsCfg != nil, "auth", !f.insecureNoAuth && km != nil && km.Len() > 0,
-		"recon", rc != nil, "store", dsn)
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- hs.Serve(ln) }()
-
-	var runErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down", "grace", f.shutdownTimeout)
-	case err := <-serveErr:
-		if !errors.Is(err, http.ErrServerClosed) {
-			runErr = fmt.Errorf("serve: %w", err)
-		}
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.shutdownTimeout)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		log.Warn("requests still running at the end of the grace period were cut", "err", err)
-		hs.Close()
-	}
-	if admin != nil {
-		_ = admin.Shutdown(sctx)
-	}
-	stop()
-	wg.Wait()
+	runErr := srv.Serve(ctx, ln)
 	if err := db.Close(); err != nil && runErr == nil && !errors.Is(err, store.ErrClosed) {
 		runErr = fmt.Errorf("serve: %w", err)
 	}
 	log.Info("stopped")
 	return runErr
-}
-
-// listenAdmin opens the admin socket with mode 0600, replacing a stale
-// socket file (one nobody answers on).
-func listenAdmin(path string) (net.Listener, error) {
-	if fi, err := os.Lstat(path); err == nil {
-		if fi.Mode()&os.ModeSocket == 0 {
-			return nil, fmt.Errorf("%s exists and is not a socket", path)
-		}
-		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-			c.Close()
-			return nil, fmt.Errorf("%s is in use by another server", path)
-		}
-		os.Remove(path)
-	}
-	// With the usual umask the socket is created without write permission
-	// for others (which connecting needs); chmod narrows it to the user.
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, err
-	}
-	return ln, nil
 }

@@ -84,6 +84,7 @@ func TestKeysAndServeTranscripts(t *testing.T) {
 			{"keys", "add", "--db", "$DB", "--burst", "10/1500ms"},
 			{"keys", "add", "--db", "$DB", "--daily-quota", "-1"},
 			{"keys", "add", "--db", "$DB", "--expires", "someday"},
+			{"keys", "add", "--db", "$DB", "--expires", "2020-01-01"},
 			{"keys", "revoke", "--db", "$DB", "abcdefghij"},
 			{"keys", "list", "--db", "$DB", "--format", "xml"},
 		}},
@@ -97,6 +98,9 @@ func TestKeysAndServeTranscripts(t *testing.T) {
 			{"serve", "--db", "$DB", "--resolver", "resolver.example.com"},
 			{"serve", "--db", "$DB", "--default-limit", "20", "--max-results", "10"},
 			{"serve", "--db", "$DB", "--max-ingest-bytes", "lots"},
+			{"serve", "--db", "$DB", "--max-in-flight-per-key", "0"},
+			{"serve", "--db", "$DB", "--min-body-rate", "fast"},
+			{"serve", "--db", "$DB", "--write-timeout", "0s"},
 			{"serve", "--db", "$DB", "extra-argument"},
 		}},
 	} {
