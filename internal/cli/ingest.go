@@ -20,7 +20,7 @@ import (
 	"github.com/dnsscout/dnsscout/internal/ingest/remote"
 	"github.com/dnsscout/dnsscout/internal/pdns"
 	"github.com/dnsscout/dnsscout/internal/store"
-	"github.com/dnsscout/dnsscout/internal/store/pebble" // the default backend
+	"github.com/dnsscout/dnsscout/internal/store/pebble" // ErrLocked
 )
 
 func init() { subcommands = append(subcommands, newIngestCmd) }
@@ -99,7 +99,7 @@ printed at the end too (unless --quiet). Client addresses are never stored.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.db, "db", "", "store directory or DSN (default: $XDG_DATA_HOME/dnsscout/pdns or ~/.local/share/dnsscout/pdns)")
+	addDBFlag(fl, &f.db)
 	fl.StringVar(&f.to, "to", "", "send tuples and NXDOMAIN counters to a dnsscout server `URL` (POST /api/v1/ingest, /api/v1/ingest/nxdomain) instead of the local store")
 	fl.StringVar(&f.key, "key", "", "API key with the ingest permission for --to (default $DNSSCOUT_KEY)")
 	fl.StringVar(&f.sensorID, "sensor-id", "", "sensor id recorded with every tuple (default: the host name)")
@@ -333,15 +333,12 @@ func openIngestSink(ctx context.Context, e *env, f *ingestFlags, budget memoryBu
 		var once sync.Once
 		return rs, func() error { once.Do(func() { rs.Close(context.WithoutCancel(ctx)) }); return nil }, nil
 	}
-	dsn := f.db
-	if dsn == "" {
-		var err error
-		if dsn, err = store.DefaultDirFrom(e.getenv); err != nil {
-			return nil, nil, usageError("ingest: %v; give --db", err)
-		}
+	dsn, err := storeDSN(e, "ingest: ", f.db)
+	if err != nil {
+		return nil, nil, err
 	}
 	so := store.Options{Logger: log, CacheBytes: budget.cache, MemTableBytes: budget.memTable}
-	ls, err := newLazyStore(ctx, dsn, so)
+	ls, err := newLazyStore(ctx, e, dsn, so)
 	if err != nil {
 		return nil, nil, fmt.Errorf("ingest: %w", err)
 	}
@@ -356,6 +353,7 @@ func openIngestSink(ctx context.Context, e *env, f *ingestFlags, budget memoryBu
 // them (a FIFO without a writer, a quiet pipe, a listener): until ingest
 // has something to write, other commands can use the store.
 type lazyStore struct {
+	e    *env
 	dsn  string
 	opts store.Options
 	nx   bool // the backend keeps NXDOMAIN counters
@@ -368,8 +366,8 @@ type lazyStore struct {
 
 // newLazyStore checks that the store opens (and is not in use) and what
 // it can do, and closes it again.
-func newLazyStore(ctx context.Context, dsn string, opts store.Options) (*lazyStore, error) {
-	db, err := store.Open(ctx, dsn, opts)
+func newLazyStore(ctx context.Context, e *env, dsn string, opts store.Options) (*lazyStore, error) {
+	db, err := openStore(ctx, e, "ingest: ", dsn, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -377,7 +375,7 @@ func newLazyStore(ctx context.Context, dsn string, opts store.Options) (*lazySto
 	if err := db.Close(); err != nil {
 		return nil, err
 	}
-	return &lazyStore{dsn: dsn, opts: opts, nx: nx}, nil
+	return &lazyStore{e: e, dsn: dsn, opts: opts, nx: nx}, nil
 }
 
 // lockWait is how long the first write waits for another process (a
@@ -394,7 +392,7 @@ func (l *lazyStore) get(ctx context.Context) (store.Backend, error) {
 		return nil, errors.New("store closed")
 	}
 	for start := time.Now(); ; time.Sleep(100 * time.Millisecond) {
-		l.db, l.err = store.Open(context.WithoutCancel(ctx), l.dsn, l.opts)
+		l.db, l.err = openStore(context.WithoutCancel(ctx), l.e, "ingest: ", l.dsn, l.opts)
 		if !errors.Is(l.err, pebble.ErrLocked) || time.Since(start) > lockWait {
 			return l.db, l.err
 		}
