@@ -238,10 +238,9 @@ func runIngest(ctx context.Context, e *env, f *ingestFlags, args []string) error
 	budget := splitMemory(mem)
 	debug.SetMemoryLimit(budget.heap)
 	opts.Memory = budget.heap / 2
-	var bar *progressBar
-	if f.progress == "always" || (f.progress == "auto" && isTerminal(e.stderr)) {
-		bar = &progressBar{e: e}
-		opts.Progress = bar.update
+	bar := newProgress(e, f.progress)
+	if bar != nil {
+		opts.Progress = fileProgress(bar)
 	}
 	var reportMu sync.Mutex
 	opts.Report = func(err error) {
@@ -457,44 +456,30 @@ func onSIGUSR1(fn func()) (stop func()) {
 	}
 }
 
-// progressBar draws one line per file being read.
-type progressBar struct {
-	e     *env
-	mu    sync.Mutex
-	drawn bool
-	start time.Time
-	name  string
-}
-
-func (p *progressBar) update(name string, done, total int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if name != p.name {
-		p.name, p.start = name, time.Now()
-	}
-	const width = 30
-	line := fmt.Sprintf("%s  %s", name, formatBytes(done))
-	if total > 0 {
-		frac := min(1, float64(done)/float64(total))
-		n := int(frac * width)
-		line = fmt.Sprintf("%s  [%s%s] %3.0f%%  %s / %s", name, strings.Repeat("=", n), strings.Repeat(" ", width-n), frac*100, formatBytes(done), formatBytes(total))
-	}
-	if secs := time.Since(p.start).Seconds(); secs > 0 {
-		line += fmt.Sprintf("  %s/s", formatBytes(int64(float64(done)/secs)))
-	}
-	fmt.Fprintf(p.e.stderr, "\r\033[K%s", line)
-	p.drawn = true
-}
-
-func (p *progressBar) clear() {
-	if p == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.drawn {
-		fmt.Fprint(p.e.stderr, "\r\033[K")
-		p.drawn = false
+// fileProgress draws ingest's bar on line: the file being read, how much
+// of it (with a bar when its size is known), and the read rate.
+func fileProgress(line *progress) func(name string, done, total int64) {
+	var mu sync.Mutex
+	var current string
+	var start time.Time
+	return func(name string, done, total int64) {
+		mu.Lock()
+		if name != current {
+			current, start = name, time.Now()
+		}
+		began := start
+		mu.Unlock()
+		const width = 30
+		text := fmt.Sprintf("%s  %s", name, formatBytes(done))
+		if total > 0 {
+			frac := min(1, float64(done)/float64(total))
+			n := int(frac * width)
+			text = fmt.Sprintf("%s  [%s%s] %3.0f%%  %s / %s", name, strings.Repeat("=", n), strings.Repeat(" ", width-n), frac*100, formatBytes(done), formatBytes(total))
+		}
+		if secs := time.Since(began).Seconds(); secs > 0 {
+			text += fmt.Sprintf("  %s/s", formatBytes(int64(float64(done)/secs)))
+		}
+		line.draw(text)
 	}
 }
 
