@@ -527,3 +527,40 @@ func TestProbeZones(t *testing.T) {
 		})
 	}
 }
+
+// TestSelectChecks: the user's --checks and --skip-checks, "all" included.
+func TestSelectChecks(t *testing.T) {
+	tests := []struct {
+		name       string
+		only, skip []string
+		noChecks   bool
+		err        error
+	}{
+		{name: "default"},
+		{name: "only", only: []string{"wildcard"}},
+		{name: "skip all", skip: []string{"wildcard", "all"}, noChecks: true},
+		{name: "unknown", only: []string{"no-such-check"}, err: checks.ErrUnknownCheck},
+		{name: "unknown skip", skip: []string{"no-such-check"}, err: checks.ErrUnknownCheck},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := scan.Options{NoChecks: !tc.noChecks} // Select must set it either way
+			err := o.SelectChecks(tc.only, tc.skip)
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("error %v, want %v", err, tc.err)
+			}
+			if err != nil {
+				if !strings.Contains(err.Error(), "valid ids: axfr-allowed") {
+					t.Errorf("error %q does not list the valid ids", err)
+				}
+				return
+			}
+			if o.NoChecks != tc.noChecks {
+				t.Errorf("NoChecks %v, want %v", o.NoChecks, tc.noChecks)
+			}
+			if !tc.noChecks && (!slices.Equal(o.Checks.Only, tc.only) || !slices.Equal(o.Checks.Skip, tc.skip)) {
+				t.Errorf("selection %+v", o.Checks)
+			}
+		})
+	}
+}
