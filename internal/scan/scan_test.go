@@ -564,3 +564,63 @@ func TestSelectChecks(t *testing.T) {
 		})
 	}
 }
+
+// auditCanceller cancels its context at the first query of the audit:
+// scan asks an engine with Health for its figures before recon and again
+// when recon has returned, so a query after the second call is the
+// audit's.
+type auditCanceller struct {
+	*resolver.Resolver
+	cancel context.CancelFunc
+	calls  atomic.Int32
+	fired  atomic.Bool
+}
+
+func (a *auditCanceller) Stats() resolver.Stats {
+	a.calls.Add(1)
+	return a.Resolver.Stats()
+}
+
+func (a *auditCanceller) query() {
+	if a.calls.Load() >= 2 && a.fired.CompareAndSwap(false, true) {
+		a.cancel()
+	}
+}
+
+func (a *auditCanceller) Exchange(ctx context.Context, q resolver.Query) (*resolver.Response, error) {
+	a.query()
+	return a.Resolver.Exchange(ctx, q)
+}
+
+func (a *auditCanceller) Direct(ctx context.Context, s netip.AddrPort, q resolver.Query) (*resolver.Response, error) {
+	a.query()
+	return a.Resolver.Direct(ctx, s, q)
+}
+
+// TestInterruptDuringAudit: an interrupt after recon finished stops the
+// audit's queries; the findings made so far are kept and the report is
+// marked partial, naming the audit.
+func TestInterruptDuringAudit(t *testing.T) {
+	w := startWorld(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	eng := &auditCanceller{Resolver: w.eng, cancel: cancel}
+	rep, err := scan.Run(ctx, eng, "example.com", w.options())
+	if !eng.fired.Load() {
+		t.Fatal("the audit sent no query: nothing was interrupted")
+	}
+	if !errors.Is(err, scan.ErrInterrupted) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want ErrInterrupted wrapping context.Canceled", err)
+	}
+	if rep == nil || rep.Findings == nil {
+		t.Fatalf("report %v", rep)
+	}
+	if !rep.Partial() || !slices.ContainsFunc(rep.Gaps, func(g recon.Gap) bool {
+		return g.Stage == "interrupted" && strings.Contains(g.Reason, "audit")
+	}) {
+		t.Errorf("report not marked as stopped during the audit: %+v", rep.Gaps)
+	}
+	if len(rep.Names) == 0 || len(rep.Resolvers) != 1 {
+		t.Errorf("recon's part lost: %d names, resolvers %+v", len(rep.Names), rep.Resolvers)
+	}
+}
