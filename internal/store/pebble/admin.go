@@ -475,3 +475,15 @@ func (db *DB) DiskUsage() int64 {
 	}
 	return int64(db.pdb.Metrics().DiskSpaceUsage())
 }
+
+// IngestedFile implements store.IngestLedger (in the Meta space).
+func (db *DB) IngestedFile(ctx context.Context, sum [32]byte) (store.IngestedFile, error) {
+	return store.MetaLedger{Store: db}.IngestedFile(ctx, sum)
+}
+
+// RecordIngested implements store.IngestLedger (in the Meta space).
+func (db *DB) RecordIngested(ctx context.Context, files []store.IngestedFile) error {
+	return store.MetaLedger{Store: db}.RecordIngested(ctx, files)
+}
+
+var _ store.IngestLedger = (*DB)(nil)

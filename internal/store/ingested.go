@@ -1,0 +1,93 @@
+package store
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// IngestedFile is a file whose ingest was committed to the store: what
+// exact re-ingest compares (the SHA-256 of its content) and what a notice
+// says about it.
+type IngestedFile struct {
+	// SHA256 is the digest of the file's bytes as read (compressed, if it
+	// was).
+	SHA256 [32]byte
+	// Name is the file as it was given, Size its length in bytes.
+	Name string
+	Size int64
+	// SensorID is the sensor id the ingest ran with.
+	SensorID string
+	// At is when its ingest was committed (UTC, seconds).
+	At time.Time
+}
+
+// IngestLedger remembers which files were ingested, by content, so that
+// ingesting one again changes no count (docs/ingest.md, "Exact
+// re-ingest").
+type IngestLedger interface {
+	// IngestedFile returns the record of the file whose content has the
+	// digest sum, or an error wrapping ErrNotFound.
+	IngestedFile(ctx context.Context, sum [32]byte) (IngestedFile, error)
+	// RecordIngested records files, durably before it returns; a digest
+	// recorded again keeps its newest record.
+	RecordIngested(ctx context.Context, files []IngestedFile) error
+}
+
+// MetaLedger is the IngestLedger both backends give, kept in their Meta
+// space "ingested": one key per digest (hex), the record as JSON.
+type MetaLedger struct{ Store MetaStore }
+
+// ledgerSpace is the Meta namespace of the ledger.
+const ledgerSpace = "ingested"
+
+type ledgerRecord struct {
+	Name     string `json:"name"`
+	Size     int64  `json:"size"`
+	SensorID string `json:"sensor_id,omitempty"`
+	At       int64  `json:"at"`
+}
+
+// IngestedFile implements IngestLedger.
+func (l MetaLedger) IngestedFile(ctx context.Context, sum [32]byte) (IngestedFile, error) {
+	m, err := l.Store.Meta(ledgerSpace)
+	if err != nil {
+		return IngestedFile{}, err
+	}
+	v, err := m.Get(ctx, hex.EncodeToString(sum[:]))
+	if err != nil {
+		return IngestedFile{}, err
+	}
+	var r ledgerRecord
+	if err := json.Unmarshal(v, &r); err != nil {
+		return IngestedFile{}, fmt.Errorf("%w: ingested file %x: %v", ErrCorrupt, sum[:8], err)
+	}
+	return IngestedFile{SHA256: sum, Name: r.Name, Size: r.Size, SensorID: r.SensorID, At: time.Unix(r.At, 0).UTC()}, nil
+}
+
+// RecordIngested implements IngestLedger.
+func (l MetaLedger) RecordIngested(ctx context.Context, files []IngestedFile) error {
+	if len(files) == 0 {
+		return nil
+	}
+	m, err := l.Store.Meta(ledgerSpace)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if f.SHA256 == ([32]byte{}) {
+			return errors.New("store: ingested file without a digest")
+		}
+		v, err := json.Marshal(ledgerRecord{Name: f.Name, Size: f.Size, SensorID: f.SensorID, At: f.At.Unix()})
+		if err != nil {
+			return err
+		}
+		if err := m.Put(ctx, hex.EncodeToString(f.SHA256[:]), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
