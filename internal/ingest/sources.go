@@ -233,8 +233,36 @@ func (in *Ingester) register(add func(*Stats)) func() {
 	}
 }
 
-// readFile ingests one file (or stdin).
+// readFile ingests one file (or stdin); a regular file ingested before is
+// skipped unless Options.Force (ledger.go).
 func (in *Ingester) readFile(ctx context.Context, src string, stdin io.Reader) error {
+	_, name := cutPrefix(src)
+	sum, size, hashed, err := digestFile(ctx, name)
+	if err != nil {
+		return err
+	}
+	if hashed && !in.opt.Force {
+		where, seen, err := in.seenBefore(ctx, sum)
+		if err != nil {
+			return err
+		}
+		if seen {
+			in.mu.Lock()
+			in.stats.AlreadyIngested++
+			in.mu.Unlock()
+			in.notice(fmt.Sprintf("%s: skipped, ingested before %s (--force reads it again)", name, where))
+			return nil
+		}
+	}
+	err = in.readOpened(ctx, src, stdin)
+	if err == nil && hashed && ctx.Err() == nil {
+		in.ingestedFile(sum, name, size)
+	}
+	return err
+}
+
+// readOpened opens and reads one file (or stdin).
+func (in *Ingester) readOpened(ctx context.Context, src string, stdin io.Reader) error {
 	o, err := in.openSource(ctx, src, stdin)
 	if err != nil {
 		return err
