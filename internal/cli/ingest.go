@@ -427,9 +427,21 @@ func (l *lazyStore) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
 	return db.Upsert(ctx, tuples)
 }
 
-// IngestedFile implements store.IngestLedger: it opens the store (a file
+// IngestedSize implements store.IngestLedger: it opens the store (a file
 // is checked before it is read). A backend without a ledger has seen no
 // file.
+func (l *lazyStore) IngestedSize(ctx context.Context, size int64) (bool, error) {
+	db, err := l.get(ctx)
+	if err != nil {
+		return false, err
+	}
+	if led, ok := db.(store.IngestLedger); ok {
+		return led.IngestedSize(ctx, size)
+	}
+	return false, nil
+}
+
+// IngestedFile implements store.IngestLedger.
 func (l *lazyStore) IngestedFile(ctx context.Context, sum [32]byte) (store.IngestedFile, error) {
 	db, err := l.get(ctx)
 	if err != nil {

@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/dnsscout/dnsscout/internal/ingest/dnstap"
-	"github.com/dnsscout/dnsscout/internal/ingest/pcap"
 	"github.com/dnsscout/dnsscout/internal/ingest/imports"
+	"github.com/dnsscout/dnsscout/internal/ingest/pcap"
 	"github.com/dnsscout/dnsscout/internal/pdns"
 	"github.com/dnsscout/dnsscout/internal/store"
 )
@@ -221,12 +221,13 @@ type Ingester struct {
 
 	wr *writer
 	// ledger remembers the files ingested (nil: the sink cannot);
-	// ingested holds this run's, by digest, and pendingFiles those not
-	// yet recorded, recorded once a flush has written their data (under
-	// mu).
-	ledger       store.IngestLedger
-	ingested     map[[32]byte]string
-	pendingFiles []store.IngestedFile
+	// ingested and ingestedSizes hold this run's, by digest and size, and
+	// pendingFiles those not yet recorded, recorded once a flush has
+	// written their data (under mu).
+	ledger        store.IngestLedger
+	ingested      map[[32]byte]string
+	ingestedSizes map[int64]bool
+	pendingFiles  []store.IngestedFile
 	// closeOnce guards stopping the writer.
 	closeOnce sync.Once
 	start     time.Time // when Run began; zero before
@@ -307,9 +308,10 @@ func New(sink Sink, o Options) (*Ingester, error) {
 			originMDNS:  {o.SensorID + "/mdns"},
 			originLLMNR: {o.SensorID + "/llmnr"},
 		},
-		sources:  make(map[*sourceStats]struct{}),
-		zones:    make(map[string]string),
-		ingested: make(map[[32]byte]string),
+		sources:       make(map[*sourceStats]struct{}),
+		zones:         make(map[string]string),
+		ingested:      make(map[[32]byte]string),
+		ingestedSizes: make(map[int64]bool),
 	}
 	in.ledger, _ = sink.(store.IngestLedger)
 	if in.log == nil {

@@ -12,42 +12,77 @@ import (
 	"github.com/dnsscout/dnsscout/internal/store"
 )
 
-// Exact re-ingest: a regular file is hashed (SHA-256 of its bytes as they
-// are on disk) before it is read; when the store's ledger, or this run,
-// has its digest already, it is skipped with a notice unless
-// Options.Force. The digest is recorded after the flush that wrote the
-// file's data, so that a file whose ingest failed or was stopped is read
-// again next time. Hashing reads the file once more: on bench/ingest's
-// 76 MB capture it costs a fraction of decoding (docs/ingest.md).
+// Exact re-ingest: a regular file whose size the store's ledger (or this
+// run) has seen is hashed (SHA-256 of its bytes as they are on disk)
+// before it is read, and skipped with a notice unless Options.Force when
+// its digest is known too. A file of a size never seen is new: it is
+// hashed as it is read, at no extra pass. The digest is recorded after the
+// flush that wrote the file's data, so that a file whose ingest failed or
+// was stopped is read again next time (docs/ingest.md).
 
-// digestFile returns the SHA-256 and size of a regular file, or ok false
-// for anything else (standard input, a FIFO, a device), which is not
-// hashed.
-func digestFile(ctx context.Context, name string) (sum [32]byte, size int64, ok bool, err error) {
+// regularSize returns the size of a regular, non-empty file; anything
+// else (standard input, a FIFO, a device, a missing file: openSource says
+// what is wrong) is not hashed.
+func regularSize(name string) (int64, bool) {
 	if name == "-" {
-		return sum, 0, false, nil
+		return 0, false
 	}
 	fi, err := os.Stat(name)
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
-		return sum, 0, false, nil // openSource reports what is wrong
+		return 0, false
 	}
+	return fi.Size(), true
+}
+
+// digestFile returns the SHA-256 and size of a file, read whole.
+func digestFile(ctx context.Context, name string) (sum [32]byte, size int64, err error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return sum, 0, false, nil
+		return sum, 0, fmt.Errorf("%w: %w", ErrSource, err)
 	}
 	defer f.Close()
 	h := sha256.New()
 	n, err := io.CopyBuffer(h, &ctxReader{ctx: ctx, r: f}, make([]byte, 1<<20))
 	if err != nil {
-		return sum, 0, false, fmt.Errorf("%s: %w", name, err)
+		return sum, 0, fmt.Errorf("%s: %w", name, err)
 	}
 	copy(sum[:], h.Sum(nil))
-	return sum, n, true, nil
+	return sum, n, nil
 }
 
-// seenBefore reports whether a file with digest sum was ingested before,
-// by this run or one the ledger remembers, and says where.
-func (in *Ingester) seenBefore(ctx context.Context, sum [32]byte) (string, bool, error) {
+// seenBefore tells whether the regular file name of size bytes was
+// ingested before, by this run or one the ledger remembers; if so it is
+// skipped here, with a notice. hashed reports that sum is the file's
+// digest (computed because its size was seen).
+func (in *Ingester) seenBefore(ctx context.Context, name string, size int64) (skip bool, sum [32]byte, hashed bool, err error) {
+	in.mu.Lock()
+	sizeSeen := in.ingestedSizes[size]
+	in.mu.Unlock()
+	if !sizeSeen && in.ledger != nil {
+		if sizeSeen, err = in.ledger.IngestedSize(ctx, size); err != nil {
+			return false, sum, false, fmt.Errorf("%w: %w", ErrSink, err)
+		}
+	}
+	if !sizeSeen {
+		return false, sum, false, nil
+	}
+	if sum, _, err = digestFile(ctx, name); err != nil {
+		return false, sum, false, err
+	}
+	where, seen, err := in.digestSeen(ctx, sum)
+	if err != nil || !seen {
+		return false, sum, err == nil, err
+	}
+	in.mu.Lock()
+	in.stats.AlreadyIngested++
+	in.mu.Unlock()
+	in.notice(fmt.Sprintf("%s: skipped, ingested before %s (--force reads it again)", name, where))
+	return true, sum, true, nil
+}
+
+// digestSeen reports whether a file with digest sum was ingested before,
+// and says where.
+func (in *Ingester) digestSeen(ctx context.Context, sum [32]byte) (string, bool, error) {
 	in.mu.Lock()
 	name, ok := in.ingested[sum]
 	in.mu.Unlock()
@@ -77,6 +112,7 @@ func (in *Ingester) ingestedFile(sum [32]byte, name string, size int64) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	in.ingested[sum] = name
+	in.ingestedSizes[size] = true
 	in.pendingFiles = append(in.pendingFiles, store.IngestedFile{SHA256: sum, Name: name, Size: size, SensorID: in.opt.SensorID, At: in.opt.Now().UTC().Truncate(time.Second)})
 }
 

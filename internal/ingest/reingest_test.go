@@ -149,6 +149,23 @@ func TestReingestChangesNoCount(t *testing.T) {
 				t.Errorf("re-ingest changed the store:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(first, "\n"))
 			}
 
+			// The same size, another content (the last byte of the
+			// capture's last packet changed): read, not skipped.
+			same := filepath.Join(t.TempDir(), "same-size.pcap")
+			changed := slices.Clone(raw)
+			changed[len(changed)-1] ^= 0xff
+			if err := os.WriteFile(same, changed, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			st, notices, err = ingestInto(t, db, o, nil, same)
+			if err != nil || st.AlreadyIngested != 0 || len(notices) > 0 || st.Packets == 0 {
+				t.Errorf("same size, other content: %v, %d skipped, %d packets, notices %q", err, st.AlreadyIngested, st.Packets, notices)
+			}
+			if st, _, _ = ingestInto(t, db, o, nil, same); st.AlreadyIngested != 1 {
+				t.Errorf("same size, other content, again: %d skipped, want 1", st.AlreadyIngested)
+			}
+			first = storeState(t, db)
+
 			// Twice in one run, in a store that has not seen it.
 			db2 := be.open(t)
 			st, notices, _ = ingestInto(t, db2, o, nil, files[0], files[0])

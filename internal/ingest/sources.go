@@ -3,8 +3,10 @@ package ingest
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net"
 	"os"
@@ -237,48 +239,67 @@ func (in *Ingester) register(add func(*Stats)) func() {
 // skipped unless Options.Force (ledger.go).
 func (in *Ingester) readFile(ctx context.Context, src string, stdin io.Reader) error {
 	_, name := cutPrefix(src)
-	sum, size, hashed, err := digestFile(ctx, name)
-	if err != nil {
-		return err
-	}
-	if hashed && !in.opt.Force {
-		where, seen, err := in.seenBefore(ctx, sum)
-		if err != nil {
+	size, regular := regularSize(name)
+	var sum [32]byte
+	hashed := false
+	if regular && !in.opt.Force {
+		skip, s, ok, err := in.seenBefore(ctx, name, size)
+		if err != nil || skip {
 			return err
 		}
-		if seen {
-			in.mu.Lock()
-			in.stats.AlreadyIngested++
-			in.mu.Unlock()
-			in.notice(fmt.Sprintf("%s: skipped, ingested before %s (--force reads it again)", name, where))
-			return nil
-		}
+		sum, hashed = s, ok
 	}
-	err = in.readOpened(ctx, src, stdin)
-	if err == nil && hashed && ctx.Err() == nil {
-		in.ingestedFile(sum, name, size)
+	var h hash.Hash
+	if regular && !hashed {
+		h = sha256.New() // hashed as it is read
 	}
-	return err
-}
-
-// readOpened opens and reads one file (or stdin).
-func (in *Ingester) readOpened(ctx context.Context, src string, stdin io.Reader) error {
-	o, err := in.openSource(ctx, src, stdin)
-	if err != nil {
+	n, err := in.readOpened(ctx, src, stdin, h)
+	if err != nil || !regular || ctx.Err() != nil {
 		return err
 	}
-	defer o.close()
+	switch {
+	case hashed:
+	case n == size:
+		copy(sum[:], h.Sum(nil))
+	default:
+		// The reader stopped before the end (bytes after a gzip stream),
+		// or the file changed: hash it whole.
+		if sum, size, err = digestFile(ctx, name); err != nil {
+			return err
+		}
+	}
+	in.ingestedFile(sum, name, size)
+	return nil
+}
+
+// readOpened opens and reads one file (or stdin), passing the file's
+// bytes to tee as they are read (when not nil), and returns how many were
+// read once the file is closed.
+func (in *Ingester) readOpened(ctx context.Context, src string, stdin io.Reader, tee io.Writer) (n int64, err error) {
+	o, err := in.openSource(ctx, src, stdin, tee)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		o.close()
+		n = o.raw.n.Load()
+	}()
 	if o.empty {
 		in.log.Warn("empty source", "source", o.name)
-		return nil
+		return 0, nil
 	}
+	return 0, in.readSource(ctx, o)
+}
+
+// readSource reads an opened source by its format.
+func (in *Ingester) readSource(ctx context.Context, o *openedSource) error {
 	stopProgress := in.progress(o.name, o.raw, o.size)
 	defer stopProgress()
 	in.log.Debug("reading", "source", o.name, "format", o.format.Name, "compression", o.compression)
 	if o.format.Import {
 		return in.readImport(ctx, o)
 	}
-	err = o.format.Read(ctx, in, &Source{Name: o.name, R: o.r})
+	err := o.format.Read(ctx, in, &Source{Name: o.name, R: o.r})
 	switch {
 	case err == nil:
 		return nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -29,6 +30,10 @@ type IngestedFile struct {
 // ingesting one again changes no count (docs/ingest.md, "Exact
 // re-ingest").
 type IngestLedger interface {
+	// IngestedSize reports whether a file of exactly size bytes was
+	// recorded: a file of a size never seen is new without being hashed
+	// first (it is hashed as it is read).
+	IngestedSize(ctx context.Context, size int64) (bool, error)
 	// IngestedFile returns the record of the file whose content has the
 	// digest sum, or an error wrapping ErrNotFound.
 	IngestedFile(ctx context.Context, sum [32]byte) (IngestedFile, error)
@@ -38,7 +43,8 @@ type IngestLedger interface {
 }
 
 // MetaLedger is the IngestLedger both backends give, kept in their Meta
-// space "ingested": one key per digest (hex), the record as JSON.
+// space "ingested": a key "sha256/HEX" per digest, the record as JSON,
+// and a key "size/N" per size.
 type MetaLedger struct{ Store MetaStore }
 
 // ledgerSpace is the Meta namespace of the ledger.
@@ -57,7 +63,7 @@ func (l MetaLedger) IngestedFile(ctx context.Context, sum [32]byte) (IngestedFil
 	if err != nil {
 		return IngestedFile{}, err
 	}
-	v, err := m.Get(ctx, hex.EncodeToString(sum[:]))
+	v, err := m.Get(ctx, "sha256/"+hex.EncodeToString(sum[:]))
 	if err != nil {
 		return IngestedFile{}, err
 	}
@@ -66,6 +72,22 @@ func (l MetaLedger) IngestedFile(ctx context.Context, sum [32]byte) (IngestedFil
 		return IngestedFile{}, fmt.Errorf("%w: ingested file %x: %v", ErrCorrupt, sum[:8], err)
 	}
 	return IngestedFile{SHA256: sum, Name: r.Name, Size: r.Size, SensorID: r.SensorID, At: time.Unix(r.At, 0).UTC()}, nil
+}
+
+// IngestedSize implements IngestLedger.
+func (l MetaLedger) IngestedSize(ctx context.Context, size int64) (bool, error) {
+	m, err := l.Store.Meta(ledgerSpace)
+	if err != nil {
+		return false, err
+	}
+	_, err = m.Get(ctx, "size/"+strconv.FormatInt(size, 10))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
 }
 
 // RecordIngested implements IngestLedger.
@@ -85,7 +107,12 @@ func (l MetaLedger) RecordIngested(ctx context.Context, files []IngestedFile) er
 		if err != nil {
 			return err
 		}
-		if err := m.Put(ctx, hex.EncodeToString(f.SHA256[:]), v); err != nil {
+		// The size last: a size without its digest would only cost a
+		// hash, a digest without its size would be missed.
+		if err := m.Put(ctx, "sha256/"+hex.EncodeToString(f.SHA256[:]), v); err != nil {
+			return err
+		}
+		if err := m.Put(ctx, "size/"+strconv.FormatInt(f.Size, 10), []byte{1}); err != nil {
 			return err
 		}
 	}

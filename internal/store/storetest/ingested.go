@@ -25,6 +25,9 @@ func testIngestLedger(t *testing.T, open func(t *testing.T) store.Backend) {
 	if _, err := l.IngestedFile(ctx, a.SHA256); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("IngestedFile before any record: %v, want ErrNotFound", err)
 	}
+	if seen, err := l.IngestedSize(ctx, a.Size); err != nil || seen {
+		t.Fatalf("IngestedSize before any record: %v, %v", seen, err)
+	}
 	if err := l.RecordIngested(ctx, nil); err != nil {
 		t.Fatalf("RecordIngested(nil): %v", err)
 	}
@@ -35,6 +38,11 @@ func testIngestLedger(t *testing.T, open func(t *testing.T) store.Backend) {
 		got, err := l.IngestedFile(ctx, want.SHA256)
 		if err != nil || got != want {
 			t.Errorf("IngestedFile(%s) = %+v, %v; want %+v", want.Name, got, err, want)
+		}
+	}
+	for size, want := range map[int64]bool{9: true, 1 << 40: true, 10: false, 0: false} {
+		if seen, err := l.IngestedSize(ctx, size); err != nil || seen != want {
+			t.Errorf("IngestedSize(%d) = %v, %v; want %v", size, seen, err, want)
 		}
 	}
 	other := sha256.Sum256([]byte("capture b"))
