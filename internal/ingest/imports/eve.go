@@ -68,6 +68,8 @@ type eveEvent struct {
 		Version int                        `json:"version"`
 		Type    string                     `json:"type"`
 		RCode   string                     `json:"rcode"`
+		Opcode  int                        `json:"opcode"`
+		Queries []eveAnswer                `json:"queries"`
 		Answers []eveAnswer                `json:"answers"`
 		Grouped map[string]json.RawMessage `json:"grouped"`
 	} `json:"dns"`
@@ -75,7 +77,9 @@ type eveEvent struct {
 
 // ReadEVE imports the DNS answers of a Suricata eve.json: version 1 (one
 // event per answer record, with its owner) and version 2 (an event per
-// response with an "answers" array, a "grouped" map by type, or both).
+// response with an "answers" array, a "grouped" map by type, or both;
+// version 3 of Suricata 8, type "response" with the question in
+// "queries", is read like it).
 // Other events and DNS queries are skipped and counted (OtherEvent). Only
 // NOERROR answers give tuples, NXDOMAIN responses NXDOMAIN counts; each is
 // seen once at the event's timestamp.
@@ -86,8 +90,15 @@ func ReadEVE(ctx context.Context, r io.Reader, o Options, st *Stats, sink Sink) 
 		if err := json.Unmarshal(line, &ev); err != nil {
 			return lineErr(BadSyntax, "%v", err)
 		}
-		if ev.EventType != "dns" || ev.DNS == nil || ev.DNS.Type != "answer" {
+		if ev.EventType != "dns" || ev.DNS == nil || ev.DNS.Type != "answer" && ev.DNS.Type != "response" {
 			return lineErr(OtherEvent, "%s event", quote(ev.EventType))
+		}
+		if ev.DNS.Opcode != 0 {
+			return lineErr(OtherEvent, "opcode %d", ev.DNS.Opcode)
+		}
+		if ev.DNS.RRName == "" && len(ev.DNS.Queries) > 0 {
+			// Version 3 (Suricata 8) names the question in "queries".
+			ev.DNS.RRName = ev.DNS.Queries[0].RRName
 		}
 		ts, err := eveTime(ev.Timestamp)
 		if err != nil {

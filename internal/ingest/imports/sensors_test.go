@@ -72,6 +72,7 @@ func TestReadSensorLogs(t *testing.T) {
 				"example.com SOA ns1.example.com. hostmaster.example.com. 2026010201 7200 3600 1209600 300 count=1 t=1767323047-1767323047",
 				"_sip._tcp.example.com SRV 10 5 5060 sip.example.com. count=1 t=1767323048-1767323048",
 				`t.example.com TXT "v=spf1 -all" count=1 t=1767323049-1767323049`,
+				"v3.example.com A 192.0.2.33 count=1 t=1767323054-1767323054",
 			},
 			nx:      []string{"x.example.com 1767323050 1"},
 			skipped: map[Reason]uint64{OtherEvent: 3, NoAnswer: 1},
