@@ -140,6 +140,7 @@ func ReadEVE(ctx context.Context, r io.Reader, o Options, st *Stats, sink Sink) 
 		default:
 			return nil // NODATA
 		}
+		buf = distinct(buf)
 		for i := range buf {
 			t := &buf[i]
 			t.TimeFirst, t.TimeLast, t.Count = ts, ts, 1

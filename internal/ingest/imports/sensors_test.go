@@ -49,6 +49,7 @@ func TestReadSensorLogs(t *testing.T) {
 				"www.example.com CNAME alias.example.net. count=1 t=1767323045-1767323045",
 				"alias.example.net A 192.0.2.1 count=1 t=1767323045-1767323045",
 				"v6.example.com AAAA 2001:db8::1 count=1 t=1767323047-1767323047",
+				"dup.example.com A 192.0.2.4 count=1 t=1767323048-1767323048",
 			},
 			nx: []string{"gone.example.com 1767323046 1"},
 		},

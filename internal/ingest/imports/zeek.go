@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -285,6 +286,7 @@ func (rec *zeekRecord) emit(st *Stats, sink Sink) error {
 	if !ok {
 		return lineErr(Undetermined, "%s answers %s", pdns.TypeString(qtype), quote(strings.Join(rec.answers, ",")))
 	}
+	recs = distinct(recs)
 	dropped := false
 	for i := range recs {
 		t := &recs[i]
@@ -542,4 +544,18 @@ func renderTXT(t uint16, strs []string) string {
 		return ""
 	}
 	return pdns.RData(rr)
+}
+
+// distinct drops records repeated within one response: as the sensor
+// counts them, one sighting each (the lists are short).
+func distinct(recs []pdns.Tuple) []pdns.Tuple {
+	out := recs[:0]
+	for _, r := range recs {
+		if !slices.ContainsFunc(out, func(o pdns.Tuple) bool {
+			return o.RRName == r.RRName && o.RRType == r.RRType && o.RData == r.RData
+		}) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
