@@ -273,12 +273,17 @@ func TestZeekLogAgainstCaptures(t *testing.T) {
 }
 
 // determined lists the answers the log ties to an owner and type without
-// doubt: those of NOERROR A, AAAA and TXT queries on port 53 whose answers
-// are names (CNAME targets) then data, the query's or the last target's.
+// doubt: those of NOERROR A and AAAA queries on port 53 whose answers are
+// names (CNAME targets) then addresses, the query's or the last target's,
+// and the CNAME chains of TXT, HTTPS and SVCB queries.
 func determined(lines []zeekLine) []string {
 	var out []string
 	for _, l := range lines {
-		if l.rcode != 0 || l.port != 53 || l.qtype != dns.TypeA && l.qtype != dns.TypeAAAA && l.qtype != dns.TypeTXT {
+		switch {
+		case l.rcode != 0 || l.port != 53:
+			continue
+		case l.qtype == dns.TypeA, l.qtype == dns.TypeAAAA, l.qtype == dns.TypeTXT, l.qtype == dns.TypeHTTPS, l.qtype == dns.TypeSVCB:
+		default:
 			continue
 		}
 		owner, data, ok := l.query, false, true
@@ -287,7 +292,9 @@ func determined(lines []zeekLine) []string {
 			kind, typ, rd := zeekAnswerKind(a)
 			switch kind {
 			case "addr", "txt":
-				recs = append(recs, owner+" "+pdns.TypeString(typ)+" "+rd)
+				if l.qtype == dns.TypeA || l.qtype == dns.TypeAAAA {
+					recs = append(recs, owner+" "+pdns.TypeString(typ)+" "+rd)
+				}
 				data = true
 			case "name":
 				if data {

@@ -33,6 +33,7 @@ func TestReadSensorLogs(t *testing.T) {
 				"dname.example.com CNAME dname.example.net. count=1 t=1767323060-1767323060",
 				"dname.example.net A 192.0.2.5 count=1 t=1767323060-1767323060",
 				"c.example.com CNAME target.example.com. count=1 t=1767323061-1767323061",
+				"svc.example.com CNAME svc.cdn.example.net. count=1 t=1767323061-1767323061",
 				"second.example.com A 192.0.2.63 count=1 t=1767323063-1767323063",
 			},
 			nx: []string{"missing.example.com 1767323047 1", "gone.example.org 1767323048 1"},

@@ -450,46 +450,32 @@ func zeekStrings(a, prefix string) ([]string, bool) {
 // CNAME chain (for NXDOMAIN). ok is false when the answers do not tell
 // owners and types (then nothing of the line is kept):
 //
-//   - A, AAAA, TXT, SPF and ANY queries: an address or TXT string is a
-//     record of its type; in A, AAAA, TXT and SPF queries a name is a
-//     CNAME target (their data is never a name), owned by the query or the
-//     previous target, and the next owner. A name after data means the
-//     message was not in chain order: undetermined. In an ANY query a name
-//     (NS, MX, CNAME, ...) is undetermined.
+//   - Query types whose data Zeek never prints as a bare name (A, AAAA,
+//     TXT, SPF, HTTPS, SVCB, CAA, DNSKEY, DS, TLSA, ...: chainTypes): a
+//     name is a CNAME target, owned by the query or the previous target,
+//     and the next owner; an address (in A, AAAA and ANY queries) is an A
+//     or AAAA record, a TXT string (in TXT, SPF and ANY queries) a TXT or
+//     SPF record, of the chain's last name. A name after data means the
+//     message was not in chain order: undetermined.
+//   - ANY queries: addresses and TXT strings are the query's (ANY does not
+//     follow CNAMEs); a name (NS, MX, CNAME, ...) is undetermined.
 //   - CNAME queries: the first name is the query's CNAME (a CNAME is not
 //     followed); the rest is not kept.
 //   - PTR queries: names are the query's PTRs, unless one is under
 //     in-addr.arpa or ip6.arpa (an RFC 2317 CNAME chain): undetermined.
 //   - NS queries with two names or more: the query's NS records; one name
 //     may be a CNAME.
-//   - Other queries (MX, SRV and SOA answers are cut to a name), and
-//     answers of an unknown query type: undetermined.
+//   - Other queries (MX, SRV and SOA answers are cut to a name; zone
+//     transfers hold many owners), and answers of an unknown query type:
+//     undetermined.
 //
 // Zeek's placeholders for other types (RRSIG, DNSKEY, DS, NSEC, unknown
 // types such as DNAME) are passed over: they change no owner.
 func zeekAnswers(query string, qtype uint16, answers []string) (recs []pdns.Tuple, last string, ok bool) {
-	owner := query
-	switch qtype {
-	case dns.TypeA, dns.TypeAAAA, dns.TypeTXT, dns.TypeSPF, dns.TypeANY:
-		seenData := false
-		for _, a := range answers {
-			kind, t, data := zeekAnswer(a)
-			switch kind {
-			case zeekAddr, zeekText:
-				recs = append(recs, pdns.Tuple{RRName: owner, RRType: t, RData: data})
-				seenData = true
-			case zeekNameAns:
-				if seenData || qtype == dns.TypeANY {
-					return nil, "", false
-				}
-				recs = append(recs, pdns.Tuple{RRName: owner, RRType: dns.TypeCNAME, RData: data + "."})
-				owner = data
-			case zeekUnknown:
-				return nil, "", false
-			}
-		}
-		return recs, owner, true
-	case dns.TypeCNAME:
+	switch {
+	case chainTypes[qtype] || qtype == dns.TypeANY:
+		return zeekChain(query, qtype, answers)
+	case qtype == dns.TypeCNAME:
 		for _, a := range answers {
 			switch kind, _, data := zeekAnswer(a); kind {
 			case zeekNameAns:
@@ -500,7 +486,7 @@ func zeekAnswers(query string, qtype uint16, answers []string) (recs []pdns.Tupl
 			return nil, "", false
 		}
 		return nil, query, true
-	case dns.TypePTR, dns.TypeNS:
+	case qtype == dns.TypePTR || qtype == dns.TypeNS:
 		names := 0
 		for _, a := range answers {
 			switch kind, _, data := zeekAnswer(a); kind {
@@ -527,6 +513,45 @@ func zeekAnswers(query string, qtype uint16, answers []string) (recs []pdns.Tupl
 		return nil, query, true
 	}
 	return nil, "", false
+}
+
+// chainTypes are the query types whose answer data Zeek prints as an
+// address, TXT strings, a placeholder with spaces or "<unknown type=N>",
+// never as a bare name: in their answers a name is a CNAME target.
+var chainTypes = map[uint16]bool{
+	dns.TypeA: true, dns.TypeAAAA: true, dns.TypeTXT: true, dns.TypeSPF: true,
+	dns.TypeHTTPS: true, dns.TypeSVCB: true, dns.TypeCAA: true, dns.TypeTLSA: true,
+	dns.TypeSSHFP: true, dns.TypeDNSKEY: true, dns.TypeDS: true, dns.TypeCDS: true,
+	dns.TypeCDNSKEY: true, dns.TypeRRSIG: true, dns.TypeNSEC: true, dns.TypeNSEC3: true,
+	dns.TypeNSEC3PARAM: true, dns.TypeLOC: true, dns.TypeHINFO: true, dns.TypeNAPTR: true,
+	dns.TypeURI: true, dns.TypeOPENPGPKEY: true, dns.TypeSMIMEA: true,
+}
+
+// zeekChain reads the answers of a chainTypes or ANY query: the CNAME
+// chain, then data of the chain's last name.
+func zeekChain(query string, qtype uint16, answers []string) (recs []pdns.Tuple, last string, ok bool) {
+	owner, seenData := query, false
+	for _, a := range answers {
+		kind, t, data := zeekAnswer(a)
+		switch kind {
+		case zeekAddr, zeekText:
+			seenData = true
+			addr := kind == zeekAddr && (qtype == dns.TypeA || qtype == dns.TypeAAAA || qtype == dns.TypeANY)
+			text := kind == zeekText && (qtype == t || qtype == dns.TypeANY)
+			if addr || text {
+				recs = append(recs, pdns.Tuple{RRName: owner, RRType: t, RData: data})
+			}
+		case zeekNameAns:
+			if seenData || qtype == dns.TypeANY {
+				return nil, "", false
+			}
+			recs = append(recs, pdns.Tuple{RRName: owner, RRType: dns.TypeCNAME, RData: data + "."})
+			owner = data
+		case zeekUnknown:
+			return nil, "", false
+		}
+	}
+	return recs, owner, true
 }
 
 // renderTXT renders character-strings as the sensor renders a TXT (or
