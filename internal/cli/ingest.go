@@ -435,7 +435,7 @@ func (l *lazyStore) IngestedSize(ctx context.Context, size int64) (bool, error) 
 	if err != nil {
 		return false, err
 	}
-	if led, ok := db.(store.IngestLedger); ok {
+	if led, ok := store.LedgerOf(db); ok {
 		return led.IngestedSize(ctx, size)
 	}
 	return false, nil
@@ -447,7 +447,7 @@ func (l *lazyStore) IngestedFile(ctx context.Context, sum [32]byte) (store.Inges
 	if err != nil {
 		return store.IngestedFile{}, err
 	}
-	if led, ok := db.(store.IngestLedger); ok {
+	if led, ok := store.LedgerOf(db); ok {
 		return led.IngestedFile(ctx, sum)
 	}
 	return store.IngestedFile{}, store.ErrNotFound
@@ -459,7 +459,7 @@ func (l *lazyStore) RecordIngested(ctx context.Context, files []store.IngestedFi
 	if err != nil {
 		return err
 	}
-	if led, ok := db.(store.IngestLedger); ok {
+	if led, ok := store.LedgerOf(db); ok {
 		return led.RecordIngested(ctx, files)
 	}
 	return nil

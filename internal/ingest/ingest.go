@@ -121,10 +121,11 @@ type Options struct {
 	// Default: 64 GiB; negative: no limit.
 	MaxDecompressed int64
 	// Force reads files whose content was ingested before. Without it such
-	// a file is skipped with a notice: the sink's store.IngestLedger (both
-	// store backends have one) remembers the SHA-256 of every regular file
-	// whose ingest was committed, and one run remembers its own. Standard
-	// input, FIFOs and live sources are never hashed. Default: off.
+	// a file is skipped with a notice: the sink's ledger (store.LedgerOf;
+	// both store backends have one, in their Meta space) remembers the
+	// SHA-256 and size of every regular file whose ingest was committed,
+	// and one run remembers its own. Standard input, FIFOs and live
+	// sources are never hashed. Default: off.
 	Force bool
 	// Notice receives one line for every file skipped as ingested before.
 	// Nil logs it as a warning.
@@ -313,7 +314,7 @@ func New(sink Sink, o Options) (*Ingester, error) {
 		ingested:      make(map[[32]byte]string),
 		ingestedSizes: make(map[int64]bool),
 	}
-	in.ledger, _ = sink.(store.IngestLedger)
+	in.ledger, _ = store.LedgerOf(sink)
 	if in.log == nil {
 		in.log = slog.New(slog.DiscardHandler)
 	}

@@ -42,9 +42,21 @@ type IngestLedger interface {
 	RecordIngested(ctx context.Context, files []IngestedFile) error
 }
 
-// MetaLedger is the IngestLedger both backends give, kept in their Meta
-// space "ingested": a key "sha256/HEX" per digest, the record as JSON,
-// and a key "size/N" per size.
+// LedgerOf returns x's IngestLedger: x itself when it is one, else a
+// MetaLedger when x is a MetaStore (both backends are), else false.
+func LedgerOf(x any) (IngestLedger, bool) {
+	switch l := x.(type) {
+	case IngestLedger:
+		return l, true
+	case MetaStore:
+		return MetaLedger{Store: l}, true
+	}
+	return nil, false
+}
+
+// MetaLedger is the IngestLedger of every MetaStore (Pebble, ClickHouse),
+// kept in its Meta space "ingested": a key "sha256/HEX" per digest, the
+// record as JSON, and a key "size/N" per size.
 type MetaLedger struct{ Store MetaStore }
 
 // ledgerSpace is the Meta namespace of the ledger.

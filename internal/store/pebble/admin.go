@@ -475,20 +475,3 @@ func (db *DB) DiskUsage() int64 {
 	}
 	return int64(db.pdb.Metrics().DiskSpaceUsage())
 }
-
-// IngestedSize implements store.IngestLedger (in the Meta space).
-func (db *DB) IngestedSize(ctx context.Context, size int64) (bool, error) {
-	return store.MetaLedger{Store: db}.IngestedSize(ctx, size)
-}
-
-// IngestedFile implements store.IngestLedger (in the Meta space).
-func (db *DB) IngestedFile(ctx context.Context, sum [32]byte) (store.IngestedFile, error) {
-	return store.MetaLedger{Store: db}.IngestedFile(ctx, sum)
-}
-
-// RecordIngested implements store.IngestLedger (in the Meta space).
-func (db *DB) RecordIngested(ctx context.Context, files []store.IngestedFile) error {
-	return store.MetaLedger{Store: db}.RecordIngested(ctx, files)
-}
-
-var _ store.IngestLedger = (*DB)(nil)

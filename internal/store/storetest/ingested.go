@@ -15,7 +15,7 @@ import (
 // and the ledger does not show through the Meta spaces of others.
 func testIngestLedger(t *testing.T, open func(t *testing.T) store.Backend) {
 	b := open(t)
-	l, ok := b.(store.IngestLedger)
+	l, ok := store.LedgerOf(b)
 	if !ok {
 		t.Skip("backend has no IngestLedger")
 	}
