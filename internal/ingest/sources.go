@@ -99,11 +99,14 @@ func (in *Ingester) Run(ctx context.Context, stdin io.Reader, sources ...string)
 			}
 		}()
 	}
+	// Files are hashed for the ledger, or to read a file given twice
+	// once; with neither there is nothing to compare with.
+	hashing := in.ledger != nil || len(files) > 1
 	for _, f := range files {
 		if runCtx.Err() != nil {
 			break
 		}
-		err := in.readFile(runCtx, f, stdin)
+		err := in.readFile(runCtx, f, stdin, hashing)
 		switch {
 		case err == nil:
 			continue
@@ -235,14 +238,15 @@ func (in *Ingester) register(add func(*Stats)) func() {
 	}
 }
 
-// readFile ingests one file (or stdin); a regular file ingested before is
-// skipped unless Options.Force (ledger.go).
-func (in *Ingester) readFile(ctx context.Context, src string, stdin io.Reader) error {
+// readFile ingests one file (or stdin); with hashing, a regular file
+// ingested before is skipped unless Options.Force (ledger.go).
+func (in *Ingester) readFile(ctx context.Context, src string, stdin io.Reader, hashing bool) error {
 	_, name := cutPrefix(src)
 	size, regular := regularSize(name)
+	tracked := regular && hashing
 	var sum [32]byte
 	hashed := false
-	if regular && !in.opt.Force {
+	if tracked && !in.opt.Force {
 		skip, s, ok, err := in.seenBefore(ctx, name, size)
 		if err != nil || skip {
 			return err
@@ -250,11 +254,11 @@ func (in *Ingester) readFile(ctx context.Context, src string, stdin io.Reader) e
 		sum, hashed = s, ok
 	}
 	var h hash.Hash
-	if regular && !hashed {
+	if tracked && !hashed {
 		h = sha256.New() // hashed as it is read
 	}
 	n, err := in.readOpened(ctx, src, stdin, h)
-	if err != nil || !regular || ctx.Err() != nil {
+	if err != nil || !tracked || ctx.Err() != nil {
 		return err
 	}
 	switch {
