@@ -112,11 +112,11 @@ func ReadEVE(ctx context.Context, r io.Reader, o Options, st *Stats, sink Sink) 
 			if !ok || store.CheckName(name) != nil {
 				return lineErr(Undetermined, "NXDOMAIN name %s", quote(d.RRName))
 			}
-			if d.Version < 2 || len(d.Answers) == 0 && len(d.Grouped) == 0 {
-				atomic.AddUint64(&st.NX, 1)
-				return sink.NXDomain(name, ts, 1)
+			if name, ok = nxName(name, d.Version, d.Answers, d.Grouped); !ok {
+				return lineErr(Undetermined, "NXDOMAIN whose CNAME chain the answers do not tell")
 			}
-			return lineErr(Undetermined, "NXDOMAIN with answers")
+			atomic.AddUint64(&st.NX, 1)
+			return sink.NXDomain(name, ts, 1)
 		default:
 			return lineErr(NoAnswer, "rcode %s", quote(d.RCode))
 		}
@@ -295,4 +295,47 @@ func grouped(buf []pdns.Tuple, query string, g map[string]json.RawMessage) ([]pd
 		}
 	}
 	return buf, undetermined
+}
+
+// nxName returns the name an NXDOMAIN response is about: the last name of
+// the CNAME chain from the query's name (version 2 "answers" carry their
+// owners, "grouped" CNAMEs are in chain order), as the sensor counts it.
+func nxName(query string, version int, answers []eveAnswer, grouped map[string]json.RawMessage) (string, bool) {
+	name := query
+	switch {
+	case version < 2:
+	case len(answers) > 0:
+		for range answers { // at most one step per answer: no loop
+			next := ""
+			for i := range answers {
+				if owner, ok := zeekName(answers[i].RRName); ok && owner == name && answers[i].RRType == "CNAME" {
+					var target string
+					if json.Unmarshal(answers[i].RData, &target) != nil {
+						return "", false
+					}
+					if next, ok = zeekName(target); !ok {
+						return "", false
+					}
+					break
+				}
+			}
+			if next == "" {
+				break
+			}
+			name = next
+		}
+	case len(grouped) > 0:
+		var targets []string
+		if raw, ok := grouped["CNAME"]; ok && json.Unmarshal(raw, &targets) != nil {
+			return "", false
+		}
+		for _, target := range targets {
+			n, ok := zeekName(target)
+			if !ok {
+				return "", false
+			}
+			name = n
+		}
+	}
+	return name, store.CheckName(name) == nil
 }

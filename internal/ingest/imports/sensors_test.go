@@ -76,7 +76,7 @@ func TestReadSensorLogs(t *testing.T) {
 				`t.example.com TXT "v=spf1 -all" count=1 t=1767323049-1767323049`,
 				"v3.example.com A 192.0.2.33 count=1 t=1767323054-1767323054",
 			},
-			nx:      []string{"x.example.com 1767323050 1"},
+			nx:      []string{"x.example.com 1767323050 1", "gone.example.net 1767323055 1"},
 			skipped: map[Reason]uint64{OtherEvent: 3, NoAnswer: 1},
 		},
 	}
