@@ -1,8 +1,9 @@
 // Package imports reads passive DNS data other tools wrote, so that it can
 // migrate into dnsscout: gamelinux/passivedns logs (the "||" text format
-// and its -j JSON lines), COF NDJSON (plain, or DNSDB SAF-wrapped) and DNS
-// zone files. It recognises each format by its first bytes (IsPassiveDNS,
-// IsCOF, IsZone), turns each line or record into a pdns.Tuple (or an
+// and its -j JSON lines), COF NDJSON (plain, or DNSDB SAF-wrapped), Zeek
+// dns.log (TSV and JSON), Suricata eve.json DNS events and DNS zone files.
+// It recognises each format by its first bytes (IsPassiveDNS, IsCOF,
+// IsZeek, IsEVE, IsZone), turns each line or record into a pdns.Tuple (or an
 // NXDOMAIN count) for a Sink, checks every tuple against the rule the store
 // applies (store.CheckTuple), and counts and reports what it skips, naming
 // the line. Every line and record is bounded (Options.MaxLine) and every
