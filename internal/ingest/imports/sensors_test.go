@@ -34,11 +34,13 @@ func TestReadSensorLogs(t *testing.T) {
 				"dname.example.net A 192.0.2.5 count=1 t=1767323060-1767323060",
 				"c.example.com CNAME target.example.com. count=1 t=1767323061-1767323061",
 				"svc.example.com CNAME svc.cdn.example.net. count=1 t=1767323061-1767323061",
+				"replyonly.example.com A 192.0.2.71 count=1 t=1767323061-1767323061",
+				"replyonly.example.com A 192.0.2.72 count=1 t=1767323061-1767323061",
 				"second.example.com A 192.0.2.63 count=1 t=1767323063-1767323063",
 			},
 			nx: []string{"missing.example.com 1767323047 1", "gone.example.org 1767323048 1"},
 			skipped: map[Reason]uint64{
-				Undetermined: 4, // the RFC 2317 PTR, the lone NS, the MX, the name after an address
+				Undetermined: 5, // the RFC 2317 PTR, the lone NS, the MX, the name after an address, a name without the query
 				LocalName:    1,
 				NoAnswer:     2, // SERVFAIL, no response
 				OtherEvent:   1, // the conn log's line

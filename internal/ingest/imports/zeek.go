@@ -457,8 +457,10 @@ func zeekStrings(a, prefix string) ([]string, bool) {
 //     or AAAA record, a TXT string (in TXT, SPF and ANY queries) a TXT or
 //     SPF record, of the chain's last name. A name after data means the
 //     message was not in chain order: undetermined.
-//   - ANY queries: addresses and TXT strings are the query's (ANY does not
-//     follow CNAMEs); a name (NS, MX, CNAME, ...) is undetermined.
+//   - ANY queries, and responses whose query Zeek did not see (no qtype;
+//     Zeek then logs the first answer's owner as query): addresses and TXT
+//     strings are the query's (ANY does not follow CNAMEs); a name (NS,
+//     MX, CNAME, ...) is undetermined.
 //   - CNAME queries: the first name is the query's CNAME (a CNAME is not
 //     followed); the rest is not kept.
 //   - PTR queries: names are the query's PTRs, unless one is under
@@ -475,6 +477,10 @@ func zeekAnswers(query string, qtype uint16, answers []string) (recs []pdns.Tupl
 	switch {
 	case chainTypes[qtype] || qtype == dns.TypeANY:
 		return zeekChain(query, qtype, answers)
+	case qtype == 0:
+		// A response whose query Zeek did not see: query is the owner of
+		// its first answer; read like ANY (no name may follow).
+		return zeekChain(query, dns.TypeANY, answers)
 	case qtype == dns.TypeCNAME:
 		for _, a := range answers {
 			switch kind, _, data := zeekAnswer(a); kind {
