@@ -305,21 +305,23 @@ func nxName(query string, version int, answers []eveAnswer, grouped map[string]j
 	switch {
 	case version < 2:
 	case len(answers) > 0:
-		for range answers { // at most one step per answer: no loop
-			next := ""
-			for i := range answers {
-				if owner, ok := zeekName(answers[i].RRName); ok && owner == name && answers[i].RRType == "CNAME" {
-					var target string
-					if json.Unmarshal(answers[i].RData, &target) != nil {
-						return "", false
-					}
-					if next, ok = zeekName(target); !ok {
-						return "", false
-					}
-					break
-				}
+		cnames := make(map[string]string)
+		for i := range answers {
+			owner, ok := zeekName(answers[i].RRName)
+			if !ok || answers[i].RRType != "CNAME" {
+				continue
 			}
-			if next == "" {
+			var target string
+			if json.Unmarshal(answers[i].RData, &target) != nil {
+				return "", false
+			}
+			if cnames[owner], ok = zeekName(target); !ok {
+				return "", false
+			}
+		}
+		for range answers { // at most one step per answer: no loop
+			next, ok := cnames[name]
+			if !ok {
 				break
 			}
 			name = next

@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -578,13 +577,16 @@ func renderTXT(t uint16, strs []string) string {
 }
 
 // distinct drops records repeated within one response: as the sensor
-// counts them, one sighting each (the lists are short).
+// counts them, one sighting each.
 func distinct(recs []pdns.Tuple) []pdns.Tuple {
+	if len(recs) < 2 {
+		return recs
+	}
+	seen := make(map[pdns.Key]bool, len(recs))
 	out := recs[:0]
 	for _, r := range recs {
-		if !slices.ContainsFunc(out, func(o pdns.Tuple) bool {
-			return o.RRName == r.RRName && o.RRType == r.RRType && o.RData == r.RData
-		}) {
+		if k := r.Key(); !seen[k] {
+			seen[k] = true
 			out = append(out, r)
 		}
 	}
