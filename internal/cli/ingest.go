@@ -44,6 +44,7 @@ type ingestFlags struct {
 	quiet           bool
 	verbose         bool
 	skipBad         bool
+	force           bool
 	showBad         int
 	maxLine         string
 	maxFrame        string
@@ -72,7 +73,11 @@ Teredo, IP in IP) or of link type NFLOG, 802.11, radiotap or pflog. mDNS (5353) 
 answers are local names: they are stored under the sensor ids SENSOR/mdns and
 SENSOR/llmnr, never as global DNS.
 
-Imports (passivedns, cof, zone) are committed whole or not at all: a file
+A file whose content was ingested before (its SHA-256 is kept in the store
+once its ingest is committed) is skipped with a notice, unless --force;
+standard input, FIFOs and live sources are not hashed.
+
+Imports (passivedns, cof, zeek, eve, zone) are committed whole or not at all: a file
 with a bad line (reported with its number) stores nothing, unless
 --skip-bad, which stores its good records. Every line, frame and
 decompressed byte is bounded (--max-line, --max-frame, --max-ratio,
@@ -92,6 +97,8 @@ printed at the end too (unless --quiet). Client addresses are never stored.`,
   tcpdump -w - port 53 | dnsscout ingest -
   dnsscout ingest --dns-ports 53,8053 --dns-any-port mirror.pcapng
   dnsscout ingest passivedns.log export.ndjson.zst example.com.zone
+  dnsscout ingest --sensor-id zeek1 /opt/zeek/logs/current/dns.log eve.json
+  dnsscout ingest --force capture.pcap.gz
   dnsscout ingest --skip-bad zone:db.example.com
   dnsscout ingest --to https://pdns.example.net --key "$DNSSCOUT_KEY" --interface eth0`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -118,6 +125,7 @@ printed at the end too (unless --quiet). Client addresses are never stored.`,
 	fl.StringVar(&f.progress, "progress", "auto", "progress bar for files: auto (when stderr is a terminal), always, never")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "do not print the statistics at the end")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log debug messages to stderr")
+	fl.BoolVar(&f.force, "force", false, "read files whose content was ingested before (by default they are skipped with a notice: their SHA-256 is kept in the store)")
 	fl.BoolVar(&f.skipBad, "skip-bad", false, "import the good records of a file with bad lines (default: such a file stores nothing)")
 	fl.IntVar(&f.showBad, "show-bad", 10, "bad lines reported per file (the others are counted)")
 	fl.StringVar(&f.maxLine, "max-line", "1MiB", "longest line of an import (longer ones are bad lines; in a zone file, the end)")
@@ -182,6 +190,7 @@ func (f *ingestFlags) options(args []string) (ingest.Options, []string, int64, e
 		MaxRatio:        noLimit(f.maxRatio),
 		MaxDecompressed: int64(noLimit(float64(*sizes["max-decompressed"]))),
 		SkipBad:         f.skipBad,
+		Force:           f.force,
 		MaxReported:     f.showBad,
 	}
 	if f.showBad == 0 {
@@ -248,6 +257,12 @@ func runIngest(ctx context.Context, e *env, f *ingestFlags, args []string) error
 		defer reportMu.Unlock()
 		bar.clear()
 		fmt.Fprintf(e.stderr, "dnsscout: ingest: %v\n", err)
+	}
+	opts.Notice = func(msg string) {
+		reportMu.Lock()
+		defer reportMu.Unlock()
+		bar.clear()
+		fmt.Fprintf(e.stderr, "dnsscout: ingest: %s\n", msg)
 	}
 	sink, closeSink, err := openIngestSink(ctx, e, f, budget, log)
 	if err != nil {
@@ -407,6 +422,44 @@ func (l *lazyStore) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
 		return err
 	}
 	return db.Upsert(ctx, tuples)
+}
+
+// IngestedSize implements store.IngestLedger: it opens the store (a file
+// is checked before it is read). A backend without a ledger has seen no
+// file.
+func (l *lazyStore) IngestedSize(ctx context.Context, size int64) (bool, error) {
+	db, err := l.get(ctx)
+	if err != nil {
+		return false, err
+	}
+	if led, ok := store.LedgerOf(db); ok {
+		return led.IngestedSize(ctx, size)
+	}
+	return false, nil
+}
+
+// IngestedFile implements store.IngestLedger.
+func (l *lazyStore) IngestedFile(ctx context.Context, sum [32]byte) (store.IngestedFile, error) {
+	db, err := l.get(ctx)
+	if err != nil {
+		return store.IngestedFile{}, err
+	}
+	if led, ok := store.LedgerOf(db); ok {
+		return led.IngestedFile(ctx, sum)
+	}
+	return store.IngestedFile{}, store.ErrNotFound
+}
+
+// RecordIngested implements store.IngestLedger.
+func (l *lazyStore) RecordIngested(ctx context.Context, files []store.IngestedFile) error {
+	db, err := l.get(ctx)
+	if err != nil {
+		return err
+	}
+	if led, ok := store.LedgerOf(db); ok {
+		return led.RecordIngested(ctx, files)
+	}
+	return nil
 }
 
 // Close closes the store if it was opened; later calls do nothing.

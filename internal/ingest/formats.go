@@ -82,6 +82,20 @@ var Formats = []Format{
 		Read:    importReader(imports.ReadCOF),
 	},
 	{
+		Name:    "zeek",
+		Summary: "Zeek dns.log, TSV (with its header) or JSON",
+		Detect:  imports.IsZeek,
+		Import:  true,
+		Read:    importReader(imports.ReadZeek),
+	},
+	{
+		Name:    "eve",
+		Summary: "Suricata eve.json DNS answers (version 1 or 2)",
+		Detect:  imports.IsEVE,
+		Import:  true,
+		Read:    importReader(imports.ReadEVE),
+	},
+	{
 		Name:    "zone",
 		Summary: "DNS zone (master) file; $INCLUDE refused",
 		Detect:  imports.IsZone,

@@ -34,6 +34,10 @@ func TestFormatsDetect(t *testing.T) {
 		{"imports/testdata/passivedns.json", "passivedns"},
 		{"imports/testdata/circl.ndjson", "cof"},
 		{"imports/testdata/dnsdb-saf.ndjson", "cof"},
+		{"imports/testdata/zeek-dns.log", "zeek"},
+		{"imports/testdata/zeek-dns.json", "zeek"},
+		{"imports/testdata/eve-v1.json", "eve"},
+		{"imports/testdata/eve-v2.json", "eve"},
 		{"imports/testdata/nsd__unsigned.zone", "zone"},
 		{"imports/testdata/bind9__nsec3.db.signed", "zone"},
 	}
@@ -55,6 +59,40 @@ func TestFormatsDetect(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestJSONDetectorsExclusive: the JSON-lines formats (passivedns -j, COF
+// and SAF, Zeek JSON, Suricata EVE) are told apart by their fields, not by
+// the order of Formats: each file is accepted by its own detector only.
+func TestJSONDetectorsExclusive(t *testing.T) {
+	tests := []struct {
+		file, want string
+	}{
+		{"imports/testdata/passivedns.json", "passivedns"},
+		{"imports/testdata/circl.ndjson", "cof"},
+		{"imports/testdata/dnsdb-saf.ndjson", "cof"},
+		{"imports/testdata/zeek-dns.json", "zeek"},
+		{"imports/testdata/zeek-dns.log", "zeek"},
+		{"imports/testdata/eve-v1.json", "eve"},
+		{"imports/testdata/eve-v2.json", "eve"},
+	}
+	for _, tc := range tests {
+		t.Run(filepath.Base(tc.file), func(t *testing.T) {
+			raw, err := os.ReadFile(tc.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range Formats {
+				if f.Name != "zone" && f.Detect(raw) {
+					got = append(got, f.Name)
+				}
+			}
+			if len(got) != 1 || got[0] != tc.want {
+				t.Fatalf("accepted by %q, want %s only", got, tc.want)
+			}
+		})
 	}
 }
 

@@ -120,6 +120,16 @@ type Options struct {
 	// MaxDecompressed ends a gzip or zstd file whose content is larger.
 	// Default: 64 GiB; negative: no limit.
 	MaxDecompressed int64
+	// Force reads files whose content was ingested before. Without it such
+	// a file is skipped with a notice: the sink's ledger (store.LedgerOf;
+	// both store backends have one, in their Meta space) remembers the
+	// SHA-256 and size of every regular file whose ingest was committed,
+	// and one run remembers its own. Standard input, FIFOs and live
+	// sources are never hashed. Default: off.
+	Force bool
+	// Notice receives one line for every file skipped as ingested before.
+	// Nil logs it as a warning.
+	Notice func(msg string)
 	// SkipBad commits the good records of an import file that has bad
 	// lines (each reported, and counted in Stats.SkippedLines). Without it
 	// such a file is committed not at all: imports are atomic.
@@ -211,6 +221,14 @@ type Ingester struct {
 	tupleKey []byte
 
 	wr *writer
+	// ledger remembers the files ingested (nil: the sink cannot);
+	// ingested and ingestedSizes hold this run's, by digest and size, and
+	// pendingFiles those not yet recorded, recorded once a flush has
+	// written their data (under mu).
+	ledger        store.IngestLedger
+	ingested      map[[32]byte]string
+	ingestedSizes map[int64]bool
+	pendingFiles  []store.IngestedFile
 	// closeOnce guards stopping the writer.
 	closeOnce sync.Once
 	start     time.Time // when Run began; zero before
@@ -291,9 +309,12 @@ func New(sink Sink, o Options) (*Ingester, error) {
 			originMDNS:  {o.SensorID + "/mdns"},
 			originLLMNR: {o.SensorID + "/llmnr"},
 		},
-		sources: make(map[*sourceStats]struct{}),
-		zones:   make(map[string]string),
+		sources:       make(map[*sourceStats]struct{}),
+		zones:         make(map[string]string),
+		ingested:      make(map[[32]byte]string),
+		ingestedSizes: make(map[int64]bool),
 	}
+	in.ledger, _ = store.LedgerOf(sink)
 	if in.log == nil {
 		in.log = slog.New(slog.DiscardHandler)
 	}
@@ -448,12 +469,18 @@ func (in *Ingester) Flush(ctx context.Context) error {
 	if n+nx > 0 {
 		in.stats.Flushes++
 	}
+	files := in.pendingFiles
+	in.pendingFiles = nil
 	in.mu.Unlock()
 	if err := in.submit(jobs); err != nil {
 		return err
 	}
 	if err := in.wr.wait(); err != nil {
 		return fmt.Errorf("%w: %w", ErrSink, err)
+	}
+	// The files read whole before the sync above are in the store now.
+	if err := in.recordFiles(ctx, files); err != nil {
+		return err
 	}
 	in.log.Debug("flushed", "tuples", n, "took", time.Since(start))
 	return nil

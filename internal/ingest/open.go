@@ -46,7 +46,9 @@ func (o *openedSource) close() {
 // beyond ctx: a FIFO without a writer is opened on a goroutine that
 // cancelling abandons, and reads of pipes are cancellable. Errors name the
 // file; an unknown format says what the file looks like.
-func (in *Ingester) openSource(ctx context.Context, src string, stdin io.Reader) (_ *openedSource, err error) {
+//
+// tee, when not nil, is given the file's bytes as they are read.
+func (in *Ingester) openSource(ctx context.Context, src string, stdin io.Reader, tee io.Writer) (_ *openedSource, err error) {
 	forced, name := cutPrefix(src)
 	o := &openedSource{name: name, format: forced}
 	defer func() {
@@ -70,6 +72,9 @@ func (in *Ingester) openSource(ctx context.Context, src string, stdin io.Reader)
 		}
 		o.closers = append(o.closers, closeFile)
 		o.size, r = size, f
+		if tee != nil {
+			r = io.TeeReader(r, tee)
+		}
 	}
 	o.raw = &countingReader{r: r}
 	o.r = bufio.NewReaderSize(o.raw, 1<<20)

@@ -3,8 +3,10 @@ package ingest
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net"
 	"os"
@@ -97,11 +99,14 @@ func (in *Ingester) Run(ctx context.Context, stdin io.Reader, sources ...string)
 			}
 		}()
 	}
+	// Files are hashed for the ledger, or to read a file given twice
+	// once; with neither there is nothing to compare with.
+	hashing := in.ledger != nil || len(files) > 1
 	for _, f := range files {
 		if runCtx.Err() != nil {
 			break
 		}
-		err := in.readFile(runCtx, f, stdin)
+		err := in.readFile(runCtx, f, stdin, hashing)
 		switch {
 		case err == nil:
 			continue
@@ -233,24 +238,72 @@ func (in *Ingester) register(add func(*Stats)) func() {
 	}
 }
 
-// readFile ingests one file (or stdin).
-func (in *Ingester) readFile(ctx context.Context, src string, stdin io.Reader) error {
-	o, err := in.openSource(ctx, src, stdin)
-	if err != nil {
+// readFile ingests one file (or stdin); with hashing, a regular file
+// ingested before is skipped unless Options.Force (ledger.go).
+func (in *Ingester) readFile(ctx context.Context, src string, stdin io.Reader, hashing bool) error {
+	_, name := cutPrefix(src)
+	size, regular := regularSize(name)
+	tracked := regular && hashing
+	var sum [32]byte
+	hashed := false
+	if tracked && !in.opt.Force {
+		skip, s, ok, err := in.seenBefore(ctx, name, size)
+		if err != nil || skip {
+			return err
+		}
+		sum, hashed = s, ok
+	}
+	var h hash.Hash
+	if tracked && !hashed {
+		h = sha256.New() // hashed as it is read
+	}
+	n, err := in.readOpened(ctx, src, stdin, h)
+	if err != nil || !tracked || ctx.Err() != nil {
 		return err
 	}
-	defer o.close()
+	switch {
+	case hashed:
+	case n == size:
+		copy(sum[:], h.Sum(nil))
+	default:
+		// The reader stopped before the end (bytes after a gzip stream),
+		// or the file changed: hash it whole.
+		if sum, size, err = digestFile(ctx, name); err != nil {
+			return err
+		}
+	}
+	in.ingestedFile(sum, name, size)
+	return nil
+}
+
+// readOpened opens and reads one file (or stdin), passing the file's
+// bytes to tee as they are read (when not nil), and returns how many were
+// read once the file is closed.
+func (in *Ingester) readOpened(ctx context.Context, src string, stdin io.Reader, tee io.Writer) (n int64, err error) {
+	o, err := in.openSource(ctx, src, stdin, tee)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		o.close()
+		n = o.raw.n.Load()
+	}()
 	if o.empty {
 		in.log.Warn("empty source", "source", o.name)
-		return nil
+		return 0, nil
 	}
+	return 0, in.readSource(ctx, o)
+}
+
+// readSource reads an opened source by its format.
+func (in *Ingester) readSource(ctx context.Context, o *openedSource) error {
 	stopProgress := in.progress(o.name, o.raw, o.size)
 	defer stopProgress()
 	in.log.Debug("reading", "source", o.name, "format", o.format.Name, "compression", o.compression)
 	if o.format.Import {
 		return in.readImport(ctx, o)
 	}
-	err = o.format.Read(ctx, in, &Source{Name: o.name, R: o.r})
+	err := o.format.Read(ctx, in, &Source{Name: o.name, R: o.r})
 	switch {
 	case err == nil:
 		return nil

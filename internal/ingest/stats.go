@@ -54,6 +54,9 @@ type Stats struct {
 	// Imports.
 	Lines        uint64 `json:"lines"`         // lines (or zone records) read from imports
 	SkippedLines uint64 `json:"skipped_lines"` // bad lines left out of imports committed with SkipBad
+	// AlreadyIngested counts the files skipped because their content was
+	// ingested before (Options.Force reads them again).
+	AlreadyIngested uint64 `json:"already_ingested"`
 	// Malformed input by reason.
 	Malformed map[string]uint64 `json:"malformed"`
 	// Elapsed is the wall time since the ingester started its first source
@@ -152,6 +155,9 @@ func (s *Stats) WriteTo(w io.Writer) (int64, error) {
 	}
 	if s.SkippedLines > 0 {
 		row("bad import lines skipped (--skip-bad)", s.SkippedLines)
+	}
+	if s.AlreadyIngested > 0 {
+		row("files skipped: ingested before (--force reads them again)", s.AlreadyIngested)
 	}
 	if s.Messages > 0 {
 		row("DNS messages", s.Messages)

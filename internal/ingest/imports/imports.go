@@ -1,8 +1,9 @@
 // Package imports reads passive DNS data other tools wrote, so that it can
 // migrate into dnsscout: gamelinux/passivedns logs (the "||" text format
-// and its -j JSON lines), COF NDJSON (plain, or DNSDB SAF-wrapped) and DNS
-// zone files. It recognises each format by its first bytes (IsPassiveDNS,
-// IsCOF, IsZone), turns each line or record into a pdns.Tuple (or an
+// and its -j JSON lines), COF NDJSON (plain, or DNSDB SAF-wrapped), Zeek
+// dns.log (TSV and JSON), Suricata eve.json DNS events and DNS zone files.
+// It recognises each format by its first bytes (IsPassiveDNS, IsCOF,
+// IsZeek, IsEVE, IsZone), turns each line or record into a pdns.Tuple (or an
 // NXDOMAIN count) for a Sink, checks every tuple against the rule the store
 // applies (store.CheckTuple), and counts and reports what it skips, naming
 // the line. Every line and record is bounded (Options.MaxLine) and every
@@ -70,32 +71,40 @@ type Reason int
 
 // Reasons counted in Stats.
 const (
-	BadSyntax Reason = iota // not the expected fields or JSON
-	BadName                 // empty or invalid owner name
-	BadType                 // unknown type mnemonic or number
-	NotIN                   // class other than IN (policy)
-	BadNumber               // time, TTL or count not a number
-	BadRecord               // zone record the zone parser rejected
-	Meta                    // OPT/TSIG/TKEY (policy)
-	BadCOF                  // COF object the COF decoder rejected
-	BadRData                // rdata that does not match its type
-	TooLong                 // line longer than Options.MaxLine
-	Shortened               // answer passivedns cut to a name (policy)
+	BadSyntax    Reason = iota // not the expected fields or JSON
+	BadName                    // empty or invalid owner name
+	BadType                    // unknown type mnemonic or number
+	NotIN                      // class other than IN (policy)
+	BadNumber                  // time, TTL or count not a number
+	BadRecord                  // zone record the zone parser rejected
+	Meta                       // OPT/TSIG/TKEY (policy)
+	BadCOF                     // COF object the COF decoder rejected
+	BadRData                   // rdata that does not match its type
+	TooLong                    // line longer than Options.MaxLine
+	Shortened                  // answer passivedns cut to a name (policy)
+	Undetermined               // answers a log does not tie to owners and types (policy)
+	NoAnswer                   // no NOERROR or NXDOMAIN response (policy)
+	LocalName                  // mDNS, LLMNR or NetBIOS line (policy)
+	OtherEvent                 // not a DNS answer: another log or event, an opcode (policy)
 	numReasons
 )
 
 var reasonNames = [numReasons]string{
-	BadSyntax: "import: bad syntax",
-	BadName:   "import: bad owner name",
-	BadType:   "import: unknown rrtype",
-	NotIN:     "import: class not IN",
-	BadNumber: "import: bad time, TTL or count",
-	BadRecord: "import: zone record rejected",
-	Meta:      "import: meta record (OPT, TSIG, TKEY)",
-	BadCOF:    "import: bad COF object",
-	BadRData:  "import: rdata does not match its type",
-	TooLong:   "import: line too long",
-	Shortened: "import: answer passivedns shortened to a name (MX, SRV, SOA, ...)",
+	BadSyntax:    "import: bad syntax",
+	BadName:      "import: bad owner name",
+	BadType:      "import: unknown rrtype",
+	NotIN:        "import: class not IN",
+	BadNumber:    "import: bad time, TTL or count",
+	BadRecord:    "import: zone record rejected",
+	Meta:         "import: meta record (OPT, TSIG, TKEY)",
+	BadCOF:       "import: bad COF object",
+	BadRData:     "import: rdata does not match its type",
+	TooLong:      "import: line too long",
+	Shortened:    "import: answer passivedns shortened to a name (MX, SRV, SOA, ...)",
+	Undetermined: "import: answers the log does not tie to an owner and type",
+	NoAnswer:     "import: no NOERROR or NXDOMAIN response",
+	LocalName:    "import: mDNS, LLMNR or NetBIOS (local names)",
+	OtherEvent:   "import: not a DNS answer (other log or event, opcode)",
 }
 
 func (r Reason) String() string {
@@ -106,9 +115,16 @@ func (r Reason) String() string {
 }
 
 // Bad reports whether a line skipped for r is bad input, as opposed to a
-// valid line the policy does not keep (NotIN, Meta, Shortened). An import
-// with bad lines is not committed unless the caller chose to skip them.
-func (r Reason) Bad() bool { return r != NotIN && r != Meta && r != Shortened }
+// valid line the policy does not keep (NotIN, Meta, Shortened,
+// Undetermined, NoAnswer, LocalName, OtherEvent). An import with bad lines
+// is not committed unless the caller chose to skip them.
+func (r Reason) Bad() bool {
+	switch r {
+	case NotIN, Meta, Shortened, Undetermined, NoAnswer, LocalName, OtherEvent:
+		return false
+	}
+	return true
+}
 
 // LineError is one line or record that could not be used.
 type LineError struct {
@@ -218,8 +234,15 @@ func check(t *pdns.Tuple) error {
 
 // readLines calls fn for every non-empty line of r; a line error is
 // counted, reported and skipped, any other error stops. Lines longer than
-// o.MaxLine are skipped as TooLong without being held.
+// o.MaxLine are skipped as TooLong without being held. Lines are trimmed
+// of white space.
 func readLines(ctx context.Context, r io.Reader, o Options, st *Stats, fn func(line []byte) error) error {
+	return readLinesWith(ctx, r, o, st, trimSpace, fn)
+}
+
+// readLinesWith is readLines with its own trimming (Zeek's TSV may end in
+// an empty field: only the end of line is cut).
+func readLinesWith(ctx context.Context, r io.Reader, o Options, st *Stats, trim func([]byte) []byte, fn func(line []byte) error) error {
 	o.fill()
 	lr := newLineReader(r, o.MaxLine)
 	for {
@@ -235,7 +258,7 @@ func readLines(ctx context.Context, r io.Reader, o Options, st *Stats, fn func(l
 			st.skip(&o, lr.line, lineErr(TooLong, "longer than %d bytes (starts %s...)", o.MaxLine, quote(string(line))))
 			continue
 		}
-		line = trimSpace(line)
+		line = trim(line)
 		if len(line) == 0 {
 			continue
 		}

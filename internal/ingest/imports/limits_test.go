@@ -282,3 +282,24 @@ func FuzzReadZone(f *testing.F) {
 	f.Add([]byte("$GENERATE 1-65535 h$ A 192.0.2.1\n"))
 	f.Fuzz(func(t *testing.T, b []byte) { fuzzMemory(t, zoneReaderFunc, b) })
 }
+
+// FuzzReadZeek reads arbitrary Zeek logs whole, with a memory bound.
+//
+//	go test ./internal/ingest/imports -run '^$' -fuzz FuzzReadZeek -fuzztime 60s
+func FuzzReadZeek(f *testing.F) {
+	for _, name := range []string{"zeek-dns.log", "zeek-dns.json"} {
+		f.Add(readTestdata(f, name))
+	}
+	f.Add([]byte("#separator \\x09\n#fields\tts\tquery\tqtype_name\trcode_name\tanswers\n1.5\ta.example\tA\tNOERROR\tTXT 3 abc TXT 9 x,b.example\n"))
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzMemory(t, ReadZeek, b) })
+}
+
+// FuzzReadEVE reads arbitrary eve.json files whole, with a memory bound.
+//
+//	go test ./internal/ingest/imports -run '^$' -fuzz FuzzReadEVE -fuzztime 60s
+func FuzzReadEVE(f *testing.F) {
+	for _, name := range []string{"eve-v1.json", "eve-v2.json"} {
+		f.Add(readTestdata(f, name))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzMemory(t, ReadEVE, b) })
+}

@@ -75,3 +75,9 @@ func (lr *lineReader) next(ctx context.Context) (line []byte, long bool, err err
 }
 
 func trimSpace(b []byte) []byte { return bytes.TrimSpace(b) }
+
+// trimEOL cuts the end of line ("\n" or "\r\n") only.
+func trimEOL(b []byte) []byte {
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	return bytes.TrimSuffix(b, []byte("\r"))
+}

@@ -196,25 +196,19 @@ func shortened(t uint16, answer string) bool {
 	return false
 }
 
-// quoteTXT renders text as the sensor renders a TXT record carrying it: the
-// wire form (character-strings of at most 255 bytes) decoded by miekg/dns,
-// so that escapes are exactly the sensor's.
+// quoteTXT renders text as the sensor renders a TXT record carrying it:
+// split into character-strings of at most 255 bytes (within the 64 KiB
+// of rdata).
 func quoteTXT(text string) string {
-	s := text
-	var wire []byte
-	for len(s) > 0 || len(wire) == 0 {
-		n := min(len(s), 255)
-		wire = append(wire, byte(n))
-		wire = append(wire, s[:n]...)
+	var strs []string
+	for s, size := text, 0; (len(s) > 0 || len(strs) == 0) && size < 65535; {
+		n := min(len(s), 255, 65535-size-1)
+		strs = append(strs, s[:n])
 		s = s[n:]
+		size += n + 1
 	}
-	if len(wire) > 65535 {
-		wire = wire[:65535]
+	if rd := renderTXT(dns.TypeTXT, strs); rd != "" {
+		return rd
 	}
-	h := dns.RR_Header{Name: ".", Rrtype: dns.TypeTXT, Class: dns.ClassINET, Rdlength: uint16(len(wire))}
-	rr, _, err := dns.UnpackRRWithHeader(h, wire, 0)
-	if err != nil {
-		return `"` + text + `"`
-	}
-	return pdns.RData(rr)
+	return `"` + text + `"`
 }
