@@ -81,6 +81,32 @@ func TestWildcardFiltering(t *testing.T) {
 	}
 }
 
+// TestWildcardServiceLabels: below a wildcard, the SRV and TXT policy
+// labels (asked concurrently, each level probed for their type once) are
+// echoes, every time; the one real SRV name is found. A name judged while
+// its level's probe was in flight used to be taken for real, so runs
+// listed a different handful of _service._tcp names each time.
+func TestWildcardServiceLabels(t *testing.T) {
+	const zone = soaLine + `
+* IN A 192.0.2.99
+www IN A 192.0.2.10
+_sip._udp IN SRV 10 10 5060 www
+`
+	x := newZoneExchanger(t, mustZone(t, "example.com.", zone))
+	for range 5 {
+		res := runFake(t, x, "example.com", Options{Wordlist: []string{"www"}, NoWalk: true, NoPTR: true, Concurrency: 64})
+		got := names(res)
+		if _, ok := got["_sip._udp.example.com"]; !ok {
+			t.Errorf("_sip._udp.example.com not found; names: %v", keys(got))
+		}
+		for n := range got {
+			if strings.HasPrefix(n, "_") && n != "_sip._udp.example.com" {
+				t.Errorf("wildcard echo %s reported as a name (sources %v)", n, got[n])
+			}
+		}
+	}
+}
+
 func TestVaryingWildcard(t *testing.T) {
 	z := mustZone(t, "example.com.", soaLine+"* IN A 192.0.2.99\nwww IN CNAME web.example.net.\n")
 	x := newZoneExchanger(t, z)
