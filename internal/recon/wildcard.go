@@ -38,8 +38,10 @@ type wildcardLevel struct {
 	// so answers are compared by shape (types and CNAME targets) only.
 	varying  bool
 	reprobes int
-	// probed marks the types asked at this level after the first probe.
-	probed    map[uint16]bool
+	// probed holds, per type asked at this level after the first probe,
+	// a channel closed when that probe's answer is added: concurrent
+	// names of the type wait for it instead of judging without it.
+	probed    map[uint16]chan struct{}
 	mu        sync.Mutex
 	reprobeMu sync.Mutex
 }
@@ -290,18 +292,26 @@ func (r *run) stableUnderVarying(ctx context.Context, name string, qtype uint16,
 
 // probeType asks a random name at level w for qtype, once per level and
 // type, and adds what the wildcard answers (NXDOMAIN leaves the type
-// unknown: the level's wildcard does not answer it).
+// unknown: the level's wildcard does not answer it). Callers asking for a
+// type whose probe is in flight wait for it: judged without it, an echo
+// would count as a discovery or not depending on timing.
 func (r *run) probeType(ctx context.Context, w *wildcardLevel, qtype uint16) {
 	w.mu.Lock()
 	if w.probed == nil {
-		w.probed = map[uint16]bool{}
+		w.probed = map[uint16]chan struct{}{}
 	}
-	if w.probed[qtype] {
+	if done, ok := w.probed[qtype]; ok {
 		w.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
 		return
 	}
-	w.probed[qtype] = true
+	done := make(chan struct{})
+	w.probed[qtype] = done
 	w.mu.Unlock()
+	defer close(done)
 	name := randomLabel() + "." + w.parent
 	m, err := r.query(ctx, name, qtype)
 	if err != nil || !judge(name, qtype, m).exists {
