@@ -20,6 +20,7 @@ import (
 	"github.com/dnsscout/dnsscout/internal/keys"
 	"github.com/dnsscout/dnsscout/internal/recon"
 	"github.com/dnsscout/dnsscout/internal/resolver"
+	"github.com/dnsscout/dnsscout/internal/scan"
 	"github.com/dnsscout/dnsscout/internal/store"
 	_ "github.com/dnsscout/dnsscout/internal/store/pebble" // the default backend
 )
@@ -375,7 +376,7 @@ func runServe(ctx context.Context, e *env, f *serveFlags) error {
 			return usageError("serve: %v", err)
 		}
 		defer res.Close()
-		o.Recon = &api.ReconConfig{Exchanger: res, Options: recon.Options{NameserverPort: f.nsPort}, Timeout: f.reconTimeout}
+		o.Recon = &api.ReconConfig{Exchanger: res, Options: scan.Options{Recon: recon.Options{NameserverPort: f.nsPort}}, Timeout: f.reconTimeout}
 	}
 	srv, err := api.New(*o)
 	if err != nil {

@@ -25,7 +25,7 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // Errors returned by Write.
@@ -100,7 +100,7 @@ func DefaultNetwork(a netip.Addr) (netip.Prefix, string) {
 // Write renders results in format (one of Formats) to w. Several results
 // become one report (json: an array). The writer receives nothing when the
 // arguments are bad.
-func Write(w io.Writer, format string, results []*recon.Result, opts Options) error {
+func Write(w io.Writer, format string, results []*scan.Report, opts Options) error {
 	for i, r := range results {
 		if r == nil {
 			return fmt.Errorf("%w at index %d", ErrNilResult, i)
@@ -127,7 +127,7 @@ func Write(w io.Writer, format string, results []*recon.Result, opts Options) er
 	}
 }
 
-func writeJSON(w io.Writer, results []*recon.Result, _ Options) error {
+func writeJSON(w io.Writer, results []*scan.Report, _ Options) error {
 	if len(results) == 0 {
 		_, err := io.WriteString(w, "[]\n")
 		return err
@@ -163,7 +163,7 @@ func NDJSONLine(kind string, v any) ([]byte, error) {
 }
 
 // anyChanges reports whether some result carries a baseline comparison.
-func anyChanges(results []*recon.Result) bool {
+func anyChanges(results []*scan.Report) bool {
 	for _, r := range results {
 		if r.Changes != nil {
 			return true
