@@ -1,0 +1,270 @@
+package inventory
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dnsscout/dnsscout/internal/finding"
+	"github.com/dnsscout/dnsscout/internal/report"
+	"github.com/dnsscout/dnsscout/internal/scan"
+)
+
+// DefaultParallelDomains is how many domains an inventory examines at once.
+const DefaultParallelDomains = 8
+
+// Options tunes an inventory run.
+type Options struct {
+	// Scan are the options of each domain's scan. Scan.Recon.MaxTime
+	// bounds each domain (default none); Scan.Recon.Concurrency is set
+	// by Run to the domain's fair share (see Concurrency).
+	Scan scan.Options
+	// ParallelDomains is how many domains are examined at once; default
+	// DefaultParallelDomains.
+	ParallelDomains int
+	// Concurrency is the query budget of the whole run (queries in
+	// flight); default Scan.Recon.Concurrency, or 1,000. Each domain in
+	// flight gets an equal share, at least 1: one huge zone or one slow
+	// nameserver holds its share, never the others'.
+	Concurrency int
+	// Journal, when set, is the resume journal: domains it holds are
+	// skipped, and each domain whose outputs are written is recorded.
+	Journal *Journal
+	// NoShared turns off the per-run cache of answers that do not depend
+	// on the domain (see shared); default false (cache on).
+	NoShared bool
+	// Progress, when set, is updated as domains finish.
+	Progress *Progress
+	// Version is the dnsscout version the reports carry.
+	Version string
+	// Logger receives warnings; nil discards.
+	Logger *slog.Logger
+}
+
+// Progress counts an inventory's work for a display. Fields are updated
+// atomically.
+type Progress struct {
+	Total    atomic.Int64 // domains in the inventory
+	Done     atomic.Int64 // domains finished, resumed ones included
+	Failed   atomic.Int64
+	Running  atomic.Int64
+	Findings [finding.Critical + 1]atomic.Int64
+}
+
+// Summary is what an inventory did.
+type Summary struct {
+	// Totals covers every domain with a result, those a resumed run
+	// found in its journal included.
+	Totals
+	// Total is the number of domains; Resumed those skipped because the
+	// journal held them; Interrupted those stopped by the end of ctx,
+	// whose results were not written (a resumed run examines them).
+	Total, Resumed, Interrupted int
+	// SharedHits counts the questions the per-run cache answered.
+	SharedHits int64
+	Elapsed    time.Duration
+}
+
+// Gate returns a *scan.GateError when findings of the whole inventory
+// reach sev.
+func (s *Summary) Gate(sev finding.Severity) error {
+	if n := s.AtLeast(sev); n > 0 {
+		return &scan.GateError{Count: n, At: sev}
+	}
+	return nil
+}
+
+func (o *Options) fill() {
+	if o.ParallelDomains <= 0 {
+		o.ParallelDomains = DefaultParallelDomains
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = o.Scan.Recon.Concurrency
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 1000
+	}
+	o.Scan.Recon.Concurrency = max(1, o.Concurrency/o.ParallelDomains)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Progress == nil {
+		o.Progress = &Progress{}
+	}
+}
+
+// Run examines domains through eng, ParallelDomains at a time, and hands
+// each domain's outcome to every sink as it finishes, in the order they
+// finish; nothing of a domain is kept once its sinks have it. A domain
+// that cannot be examined is an outcome too (StatusFailed). With a
+// journal, domains already recorded are skipped and each written domain
+// is recorded after every sink has it.
+//
+// When ctx ends, no new domain starts and the scans in flight stop; their
+// partial results are not written (a resumed run examines them again), so
+// that a resumed run ends with the same outputs as one never interrupted.
+// Run then returns the summary and an error wrapping ctx's. A sink or
+// journal error stops the run and is returned.
+func Run(ctx context.Context, eng scan.Engine, domains []string, opts Options, sinks ...Sink) (*Summary, error) {
+	if eng == nil {
+		return nil, scan.ErrNoEngine
+	}
+	opts.fill()
+	start := time.Now()
+	sum := &Summary{Total: len(domains)}
+	if opts.Journal != nil {
+		sum.Totals = opts.Journal.Totals()
+	}
+	var sh *shared
+	if !opts.NoShared {
+		sh = newShared(eng, DefaultSharedMax)
+		eng = sh
+	}
+	p := opts.Progress
+	p.Total.Store(int64(len(domains)))
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	todo := make(chan string)
+	results := make(chan *Outcome, opts.ParallelDomains)
+	go func() {
+		defer close(todo)
+		for _, d := range domains {
+			if opts.Journal != nil && opts.Journal.Done(d) {
+				sum.Resumed++
+				p.Done.Add(1)
+				continue
+			}
+			select {
+			case todo <- d:
+			case <-runCtx.Done():
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range opts.ParallelDomains {
+		wg.Go(func() {
+			for d := range todo {
+				if runCtx.Err() != nil {
+					return
+				}
+				p.Running.Add(1)
+				o := examine(runCtx, eng, d, opts)
+				p.Running.Add(-1)
+				if o == nil {
+					continue // interrupted: not written
+				}
+				results <- o
+			}
+		})
+	}
+	go func() { wg.Wait(); close(results) }()
+
+	var werr error
+	written := 0
+	for o := range results {
+		if werr != nil {
+			continue // drain
+		}
+		if werr = write(runCtx, o, opts, sinks); werr != nil {
+			cancel()
+			continue
+		}
+		var e Entry
+		entryOf(o, &e)
+		sum.Totals.add(&e)
+		written++
+		p.Done.Add(1)
+		if o.Status == StatusFailed {
+			p.Failed.Add(1)
+		}
+		for i, n := range e.Findings {
+			p.Findings[i].Add(int64(n))
+		}
+	}
+	// Domains stopped before they started are interrupted too.
+	sum.Interrupted = sum.Total - sum.Resumed - written
+	if sh != nil {
+		sum.SharedHits = sh.Hits()
+	}
+	sum.Elapsed = time.Since(start)
+	if werr != nil {
+		return sum, werr
+	}
+	if err := ctx.Err(); err != nil {
+		return sum, fmt.Errorf("%w: %d domains not finished: %w", scan.ErrInterrupted, sum.Interrupted, err)
+	}
+	return sum, nil
+}
+
+// examine scans one domain. It returns nil when ctx ended during the
+// scan (the partial result is dropped).
+func examine(ctx context.Context, eng scan.Engine, domain string, opts Options) *Outcome {
+	rep, err := scan.Run(ctx, eng, domain, opts.Scan)
+	if ctx.Err() != nil {
+		return nil
+	}
+	o := &Outcome{Domain: domain, Report: rep, Err: err, Status: StatusDone}
+	if rep == nil || err != nil {
+		if err == nil {
+			err = errors.New("no result")
+		}
+		o.Status, o.Err, o.Report = StatusFailed, err, nil
+		o.JSON, _ = json.MarshalIndent(failedDoc{Domain: domain, Error: err.Error()}, "", "  ")
+		o.JSON = append(o.JSON, '\n')
+		return o
+	}
+	if rep.Partial() {
+		o.Status = StatusPartial
+	}
+	var buf bytes.Buffer
+	if werr := report.Write(&buf, "json", []*scan.Report{rep}, report.Options{Version: opts.Version}); werr != nil {
+		o.Status, o.Err, o.Report = StatusFailed, werr, nil
+		o.JSON, _ = json.MarshalIndent(failedDoc{Domain: domain, Error: werr.Error()}, "", "  ")
+		o.JSON = append(o.JSON, '\n')
+		return o
+	}
+	o.JSON = buf.Bytes()
+	return o
+}
+
+// write hands o to every sink, then records it in the journal.
+func write(ctx context.Context, o *Outcome, opts Options, sinks []Sink) error {
+	var off int64
+	for _, s := range sinks {
+		if err := s.Put(ctx, o); err != nil {
+			return err
+		}
+		if of, ok := s.(offsetter); ok {
+			off = of.Offset()
+		}
+	}
+	if opts.Journal == nil {
+		return nil
+	}
+	var e Entry
+	entryOf(o, &e)
+	e.Out = off
+	return opts.Journal.Record(e)
+}
+
+func entryOf(o *Outcome, e *Entry) {
+	e.Domain, e.Status = o.Domain, o.Status
+	if o.Err != nil {
+		e.Error = o.Err.Error()
+	}
+	if o.Report != nil {
+		for _, f := range o.Report.Findings {
+			if f.Severity >= finding.Info && f.Severity <= finding.Critical {
+				e.Findings[f.Severity]++
+			}
+		}
+	}
+}
