@@ -62,6 +62,7 @@ type reconFlags struct {
 	checks      []string
 	skipChecks  []string
 	failOn      string
+	inv         inventoryFlags
 }
 
 const resolvConfPath = "/etc/resolv.conf"
@@ -103,12 +104,12 @@ exits at once.`,
 
   # a large zone: raise the transfer and walk limits, but stop after 30 minutes
   dnsscout recon -r 127.0.0.1 --axfr-max-records 5000000 --axfr-timeout 10m --walk-max 1000000 --max-time 30m example.com`,
-		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRecon(cmd.Context(), e, f, args)
 		},
 	}
 	addReconFlags(cmd, f)
+	addInventoryFlags(cmd, &f.inv)
 	return cmd
 }
 
@@ -152,6 +153,12 @@ func addReconFlags(cmd *cobra.Command, f *reconFlags) {
 var reconFormats = append(report.Formats(), "ndjson")
 
 func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
+	if f.inv.active() {
+		return runInventory(ctx, e, f, args)
+	}
+	if len(args) == 0 {
+		return usageError("requires at least 1 arg(s): give a DOMAIN, or a list with -l FILE")
+	}
 	domains, err := parseDomains(args)
 	if err != nil {
 		return err
@@ -168,9 +175,8 @@ func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	servers, err := resolverAddrs(f.resolvers, e.resolvConf)
-	if err != nil {
-		return err
+	if _, err := resolverAddrs(f.resolvers, e.resolvConf); err != nil {
+		return err // before the output file is created
 	}
 	out, closeOut, err := openOutput(e, f.output)
 	if err != nil {
@@ -179,6 +185,21 @@ func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
 	defer closeOut()
 
 	logger := newLogger(e.stderr, f.verbose)
+	res, closeEngine, err := newEngine(ctx, e, f, &opts, logger)
+	if err != nil {
+		return err
+	}
+	defer closeEngine()
+	return reconWith(ctx, e, res, domains, opts, reconOutput{format: format, w: out, progress: f.progress, logger: logger, failOn: failOn})
+}
+
+// newEngine builds the resolver engine of a recon run from f, with the
+// passive sources applied to opts; close releases both.
+func newEngine(ctx context.Context, e *env, f *reconFlags, opts *scan.Options, logger *slog.Logger) (*resolver.Resolver, func(), error) {
+	servers, err := resolverAddrs(f.resolvers, e.resolvConf)
+	if err != nil {
+		return nil, nil, err
+	}
 	res, err := resolver.New(resolver.Options{
 		Servers:            servers,
 		Rate:               f.rate,
@@ -191,16 +212,15 @@ func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
 		Logger:             logger,
 	})
 	if err != nil {
-		return usageError("%v", err)
+		return nil, nil, usageError("%v", err)
 	}
-	defer res.Close()
 	srcs, err := openSources(ctx, e, &f.sources, res, logger)
 	if err != nil {
-		return err
+		res.Close()
+		return nil, nil, err
 	}
-	defer srcs.close()
 	srcs.apply(ctx, &opts.Recon)
-	return reconWith(ctx, e, res, domains, opts, reconOutput{format: format, w: out, progress: f.progress, logger: logger, failOn: failOn})
+	return res, func() { srcs.close(); res.Close() }, nil
 }
 
 // reconOutput says where and how results go.
