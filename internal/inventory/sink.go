@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/dnsscout/dnsscout/internal/durable"
@@ -150,3 +151,60 @@ func (d *Dir) Path() string { return d.path }
 
 // offsetter is a sink whose output size the journal records (NDJSON).
 type offsetter interface{ Offset() int64 }
+
+// MaxReportBytes bounds one file an output directory is read back from.
+const MaxReportBytes = 1 << 30
+
+// DirSource reads an output directory back, one domain at a time, for an
+// inventory report (it implements report.InventorySource).
+type DirSource struct{ path string }
+
+// ReadDir opens an output directory for reading.
+func ReadDir(path string) *DirSource { return &DirSource{path: path} }
+
+// Domains lists the domains with a file, in name order.
+func (s *DirSource) Domains() ([]string, error) {
+	ents, err := os.ReadDir(s.path)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		n := e.Name()
+		if e.Type().IsRegular() && strings.HasSuffix(n, ".json") && !strings.HasPrefix(n, durable.TempPrefix) {
+			out = append(out, strings.TrimSuffix(n, ".json"))
+		}
+	}
+	return out, nil
+}
+
+// Load reads domain's report, or why it failed.
+func (s *DirSource) Load(domain string) (*scan.Report, string, error) {
+	path := filepath.Join(s.path, FileName(domain))
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, "", err
+	}
+	if st.Size() > MaxReportBytes {
+		return nil, "", fmt.Errorf("inventory: %s holds %d bytes, more than %d", path, st.Size(), MaxReportBytes)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", err
+	}
+	var failed failedDoc
+	if err := json.Unmarshal(b, &failed); err != nil {
+		return nil, "", fmt.Errorf("inventory: %s: %w", path, err)
+	}
+	if failed.Error != "" {
+		return nil, failed.Error, nil
+	}
+	var rep scan.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return nil, "", fmt.Errorf("inventory: %s: %w", path, err)
+	}
+	if rep.Result == nil || rep.Domain == "" {
+		return nil, "", fmt.Errorf("inventory: %s is not a dnsscout report", path)
+	}
+	return &rep, "", nil
+}
