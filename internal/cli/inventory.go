@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/dnsscout/dnsscout/internal/durable"
 	"github.com/dnsscout/dnsscout/internal/finding"
 	"github.com/dnsscout/dnsscout/internal/inventory"
+	"github.com/dnsscout/dnsscout/internal/report"
 	"github.com/dnsscout/dnsscout/internal/resolver"
 	"github.com/dnsscout/dnsscout/internal/scan"
 )
@@ -110,6 +112,11 @@ func runInventory(ctx context.Context, e *env, f *reconFlags, args []string) err
 	if sum != nil {
 		fmt.Fprintln(e.stderr, "dnsscout: inventory: "+inventorySummary(sum))
 	}
+	if outs.report != nil && sum != nil && (err == nil || errors.Is(err, scan.ErrInterrupted)) {
+		if rerr := report.WriteInventory(outs.report, f.format, inventory.ReadDir(outs.dir), report.Options{Version: Version}); rerr != nil {
+			return fmt.Errorf("inventory report: %w", rerr)
+		}
+	}
 	return inventoryExit(err, sum, outs, failOn)
 }
 
@@ -120,8 +127,8 @@ func checkInventoryFlags(f *reconFlags) error {
 		return usageError("--parallel-domains must be at least 1")
 	case inv.maxLine < 1 || inv.maxDomains < 1:
 		return usageError("--list-max-line and --list-max-domains must be positive")
-	case f.format != "" && f.format != "ndjson" && f.format != "json":
-		return usageError("an inventory streams one JSON report per line (--format ndjson); --output-dir writes one file per domain")
+	case f.format != "" && f.format != "ndjson" && f.format != "json" && !slices.Contains(report.InventoryFormats(), f.format):
+		return usageError("an inventory streams one JSON report per line (--format ndjson), or ends with one report (--format %s)", strings.Join(report.InventoryFormats(), ", "))
 	}
 	return nil
 }
@@ -188,6 +195,10 @@ func inventoryDomains(ctx context.Context, e *env, inv *inventoryFlags, shard in
 type inventoryOutputs struct {
 	sinks   []inventory.Sink
 	journal *inventory.Journal
+	// dir is the output directory (a temporary one for a report without
+	// --output-dir); report, when set, is where the report goes.
+	dir    string
+	report io.Writer
 	// resumeHint is what to give --resume to continue ("" without a
 	// journal).
 	resumeHint string
@@ -221,6 +232,31 @@ func openInventoryOutputs(e *env, f *reconFlags) (_ *inventoryOutputs, err error
 			journal = inv.resume
 		}
 	}
+	reportFormat := slices.Contains(report.InventoryFormats(), f.format)
+	temp := false // dir is ours, removed at the end
+	if reportFormat {
+		if f.format == "xlsx" && (f.output == "" || f.output == "-") && isTerminal(e.stdout) {
+			return nil, usageError("--format xlsx writes a binary workbook: give -o FILE")
+		}
+		o.report = e.stdout
+		if f.output != "" && f.output != "-" {
+			fh, err := os.Create(f.output)
+			if err != nil {
+				return nil, fmt.Errorf("cannot write output: %w", err)
+			}
+			o.closers = append(o.closers, func() { fh.Close() })
+			o.report = fh
+		}
+		if dir == "" && journal == "" {
+			tmp, err := os.MkdirTemp("", "dnsscout-inventory-")
+			if err != nil {
+				return nil, err
+			}
+			o.closers = append(o.closers, func() { os.RemoveAll(tmp) })
+			dir, temp = tmp, true
+		}
+	}
+	o.dir = dir
 	if dir != "" {
 		d, err := inventory.OpenDir(dir)
 		if err != nil {
@@ -248,12 +284,16 @@ func openInventoryOutputs(e *env, f *reconFlags) (_ *inventoryOutputs, err error
 		}
 		o.journal = j
 		o.resumeHint = inv.resume
-		if o.resumeHint == "" {
+		if o.resumeHint == "" && !temp {
 			o.resumeHint = dir
 		}
 		o.closers = append(o.closers, func() { j.Close() })
 	}
 	switch {
+	case reportFormat:
+		if dir == "" {
+			return nil, usageError("--format %s with --resume FILE needs --output-dir: the report is built from its files", f.format)
+		}
 	case f.output != "" && f.output != "-":
 		nd, err := inventory.OpenNDJSONFile(f.output, o.journal)
 		if err != nil {

@@ -140,11 +140,11 @@ func TestReconInventory(t *testing.T) {
 			domains: []string{"a.test", "c.test"},
 		},
 		{
-			name:   "report formats are not streamed",
+			name:   "formats that are not an inventory's",
 			stdin:  "a.test\n",
-			args:   []string{"-l", "-", "--format", "html"},
+			args:   []string{"-l", "-", "--format", "md"},
 			code:   ExitUsage,
-			stderr: []string{"--format ndjson"},
+			stderr: []string{"--format ndjson", "html, xlsx, csv"},
 		},
 		{
 			name:   "bad shard",
@@ -231,6 +231,31 @@ func TestReconInventoryOutputDir(t *testing.T) {
 	code, out, errOut = runIn(t, nil, append(slicesClone(common), "-l", list, "--resume", dir, "-o", "-")...)
 	if code != 0 || !strings.Contains(errOut, "3 from the earlier run") || out != "" {
 		t.Fatalf("resume: exit %d, stdout %q; stderr %s", code, out, errOut)
+	}
+}
+
+// TestReconInventoryReport: --format html|csv|xlsx ends the inventory
+// with one report built from the per-domain files.
+func TestReconInventoryReport(t *testing.T) {
+	common := inventoryWorld(t)
+	list := "a.test\nc.test\nnowhere.test\n"
+	out := filepath.Join(t.TempDir(), "inventory.html")
+	code, stdout, errOut := runIn(t, strings.NewReader(list), append(slicesClone(common), "-l", "-", "--format", "html", "-o", out)...)
+	if code != ExitError || stdout != "" {
+		t.Fatalf("exit %d (want 1: nowhere.test), stdout %q; stderr %s", code, stdout, errOut)
+	}
+	page, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"DNS exposure inventory: 3 domains", `id="overview"`, `<section class="domain" id="d0"`, "not examined: recon: domain does not exist"} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	code, stdout, errOut = runIn(t, strings.NewReader(list), append(slicesClone(common), "-l", "-", "--format", "csv")...)
+	if code != ExitError || !strings.HasPrefix(stdout, "domain,severity,id,title") || !strings.Contains(stdout, "nowhere.test,,,not examined") {
+		t.Fatalf("csv: exit %d; stdout:\n%s\nstderr %s", code, stdout, errOut)
 	}
 }
 
