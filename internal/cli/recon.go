@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -253,21 +252,21 @@ func reconWith(ctx context.Context, e *env, eng scan.Engine, domains []string, o
 	opts.Logger = out.logger
 	var emit func(scan.Event)
 	if out.format == "ndjson" {
-		nd := json.NewEncoder(out.w)
-		emit = func(ev scan.Event) { _ = nd.Encode(ndjsonLine(ev)) }
+		emit = func(ev scan.Event) { _ = report.WriteNDJSON(out.w, ev) }
 	}
 	var reports []*scan.Report
 	failed := 0
 	interrupted := false
+	line := newProgress(e, out.progress)
 	for _, d := range domains {
 		if ctx.Err() != nil && len(reports) > 0 {
 			interrupted = true
 			break
 		}
-		prog := startProgress(e, out.progress, d)
-		opts.Recon.Progress = prog.p
+		opts.Recon.Progress = &recon.Progress{}
+		stop := line.tick(reconProgress(d, opts.Recon.Progress))
 		rep, err := scan.Stream(ctx, eng, d, opts, emit)
-		prog.stop()
+		stop()
 		if rep == nil {
 			failed++
 			fmt.Fprintf(e.stderr, "dnsscout: %s: %v\n", d, err)
@@ -300,6 +299,21 @@ func reconWith(ctx context.Context, e *env, eng scan.Engine, domains []string, o
 		}
 	}
 	return nil
+}
+
+// reconProgress formats the progress line of one domain's recon: stage,
+// queries done and planned, query rate, names found, time taken.
+func reconProgress(domain string, p *recon.Progress) func(time.Time) string {
+	start := time.Now()
+	last, lastDone := start, int64(0)
+	return func(now time.Time) string {
+		done := p.Done.Load()
+		rate := float64(done-lastDone) / now.Sub(last).Seconds()
+		lastDone, last = done, now
+		stage, _ := p.Stage.Load().(string)
+		return fmt.Sprintf("%s  %s  %d/%d queries  %.0f q/s  %d names  %s",
+			domain, stage, done, p.Planned.Load(), rate, p.Names.Load(), now.Sub(start).Truncate(time.Second))
+	}
 }
 
 // loadBaseline reads --baseline FILE (nil when not given).

@@ -1,12 +1,14 @@
-// Package report renders recon results for people and programs: a terminal
+// Package report renders scan reports (scan.Report: recon's result, the
+// findings, the baseline changes) for people and programs: a terminal
 // table, the JSON contract, CSV records, Markdown, one self-contained HTML
 // file with a domain map, and an XLSX workbook. It shows baseline changes
 // when it is given them; it groups hosts by network and origin AS from the
 // result's address data (Result.Addresses), and shows what passive DNS
 // knew (names seen before and gone now, first/last seen, what each passive
 // source delivered). It does not discover, judge, look up or compare
-// anything: recon, checks, ipintel, passive and baseline do that. NDJSON is streamed by the CLI as recon
-// finds things; NDJSONLine helps it format a line.
+// anything: scan (with recon, checks, ipintel, passive and baseline) does
+// that. NDJSON is streamed by the CLI as the scan finds things; NDJSONLine
+// helps it format a line.
 //
 // Everything that comes from DNS is attacker-controlled. Every format that a
 // person reads (table, md, html, xlsx) shows control, bidi-override and
