@@ -18,9 +18,11 @@ import (
 	"github.com/dnsscout/dnsscout/internal/durable"
 	"github.com/dnsscout/dnsscout/internal/finding"
 	"github.com/dnsscout/dnsscout/internal/inventory"
+	"github.com/dnsscout/dnsscout/internal/pdns"
 	"github.com/dnsscout/dnsscout/internal/report"
 	"github.com/dnsscout/dnsscout/internal/resolver"
 	"github.com/dnsscout/dnsscout/internal/scan"
+	"github.com/dnsscout/dnsscout/internal/store"
 )
 
 // inventoryFlags are the flags of `dnsscout recon` that examine many
@@ -35,6 +37,8 @@ type inventoryFlags struct {
 	maxDomains int
 	noShared   bool
 	listIssues int
+	expand     string
+	expandMax  int
 	flags      *pflag.FlagSet
 }
 
@@ -52,12 +56,14 @@ func addInventoryFlags(cmd *cobra.Command, f *inventoryFlags) {
 	fl.IntVar(&f.maxLine, "list-max-line", inventory.DefaultMaxLineBytes, "inventory: longest list line in bytes; longer lines are reported and skipped")
 	fl.IntVar(&f.maxDomains, "list-max-domains", inventory.DefaultMaxDomains, "inventory: most domains one list may hold")
 	fl.BoolVar(&f.noShared, "no-shared-cache", false, "inventory: ask every nameserver's identity and recursion again for each domain it serves")
+	fl.StringVar(&f.expand, "expand", "", "inventory: \"related\" also examines the domains that share the list's nameservers or mail exchangers in the passive DNS store (--db), marked discovered")
+	fl.IntVar(&f.expandMax, "expand-max", inventory.DefaultExpandMax, "inventory: most domains --expand adds")
 	fl.IntVar(&f.listIssues, "list-issues", 10, "inventory: list lines skipped or noted that are printed on standard error (all are counted)")
 }
 
 // active reports whether the flags ask for an inventory.
 func (f *inventoryFlags) active() bool {
-	return f.list != "" || f.outDir != "" || f.resume != "" || f.shard != "" || f.flags != nil && f.flags.Changed("parallel-domains")
+	return f.list != "" || f.outDir != "" || f.resume != "" || f.shard != "" || f.expand != "" || f.flags != nil && f.flags.Changed("parallel-domains")
 }
 
 // runInventory is `dnsscout recon` over a list: one engine, many domains
@@ -93,11 +99,18 @@ func runInventory(ctx context.Context, e *env, f *reconFlags, args []string) err
 	defer outs.close()
 
 	logger := newLogger(e.stderr, f.verbose)
-	res, closeEngine, err := newEngine(ctx, e, f, &opts, logger)
+	res, srcs, closeEngine, err := newEngine(ctx, e, f, &opts, logger)
 	if err != nil {
 		return err
 	}
 	defer closeEngine()
+	var related inventory.Related
+	if inv.expand != "" {
+		if srcs.db == nil {
+			return usageError("--expand related looks in the passive DNS store: give --db")
+		}
+		related = storeRelated{srcs.db}
+	}
 	if err := scan.Probe(ctx, res, domains); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("resolvers unusable: %w", err)
 	}
@@ -107,6 +120,7 @@ func runInventory(ctx context.Context, e *env, f *reconFlags, args []string) err
 	sum, err := inventory.Run(ctx, res, domains, inventory.Options{
 		Scan: opts, ParallelDomains: inv.parallel, Concurrency: f.concurrency,
 		Journal: outs.journal, NoShared: inv.noShared, Progress: prog, Version: Version, Logger: logger,
+		Related: related, ExpandMax: inv.expandMax,
 	}, outs.sinks...)
 	line.stop()
 	if sum != nil {
@@ -125,6 +139,10 @@ func checkInventoryFlags(f *reconFlags) error {
 	switch {
 	case inv.parallel < 1:
 		return usageError("--parallel-domains must be at least 1")
+	case inv.expand != "" && inv.expand != "related":
+		return usageError("--expand %q: the only expansion is \"related\"", inv.expand)
+	case inv.expandMax < 1:
+		return usageError("--expand-max must be at least 1")
 	case inv.maxLine < 1 || inv.maxDomains < 1:
 		return usageError("--list-max-line and --list-max-domains must be positive")
 	case f.format != "" && f.format != "ndjson" && f.format != "json" && !slices.Contains(report.InventoryFormats(), f.format):
@@ -310,6 +328,9 @@ func openInventoryOutputs(e *env, f *reconFlags) (_ *inventoryOutputs, err error
 func inventorySummary(s *inventory.Summary) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d domains: %d examined (%d partial), %d failed", s.Total, s.Examined(), s.Partial, s.Failed)
+	if s.Discovered > 0 {
+		fmt.Fprintf(&b, " (%d discovered)", s.Discovered)
+	}
 	if s.Resumed > 0 {
 		fmt.Fprintf(&b, ", %d from the earlier run", s.Resumed)
 	}
@@ -350,6 +371,20 @@ func inventoryExit(err error, sum *inventory.Summary, outs *inventoryOutputs, fa
 		}
 	}
 	return nil
+}
+
+// storeRelated finds related domains in the passive DNS store: the
+// owners of NS or MX records that point at a host.
+type storeRelated struct{ db store.Backend }
+
+func (s storeRelated) Related(ctx context.Context, rrtype uint16, host string, limit int) ([]string, error) {
+	var out []string
+	q := store.Query{Kind: store.KindRDataName, Name: host, Type: store.OneType(rrtype), Limit: limit}
+	_, err := s.db.Lookup(ctx, q, func(t *pdns.Tuple) error {
+		out = append(out, t.RRName)
+		return nil
+	})
+	return out, err
 }
 
 // inventoryLine redraws one status line on stderr while an inventory

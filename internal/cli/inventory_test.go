@@ -33,7 +33,7 @@ func inventoryWorld(t *testing.T) []string {
 		DefaultImpl: dnstest.InProcess,
 		Resolver:    dnstest.ResolverInProcess,
 		Zones: []dnstest.WorldZone{
-			{Name: "a.test", Records: "www IN A 192.0.2.10\n"},
+			{Name: "a.test", Records: "www IN A 192.0.2.10\n@ IN MX 10 mail\nmail IN A 192.0.2.11\n"},
 			{Name: "b.test", Records: "mail IN A 192.0.2.20\n"},
 			{Name: "c.test", Records: "* IN A 192.0.2.30\n"},
 		},
@@ -256,6 +256,42 @@ func TestReconInventoryReport(t *testing.T) {
 	code, stdout, errOut = runIn(t, strings.NewReader(list), append(slicesClone(common), "-l", "-", "--format", "csv")...)
 	if code != ExitError || !strings.HasPrefix(stdout, "domain,severity,id,title") || !strings.Contains(stdout, "nowhere.test,,,not examined") {
 		t.Fatalf("csv: exit %d; stdout:\n%s\nstderr %s", code, stdout, errOut)
+	}
+}
+
+// TestReconInventoryExpand: --expand related adds the domains that the
+// passive DNS store says share the list's nameserver (b.test) or mail
+// exchanger (c.test), marked discovered.
+func TestReconInventoryExpand(t *testing.T) {
+	common := inventoryWorld(t)
+	db := filepath.Join(t.TempDir(), "pdns")
+	zone := filepath.Join(t.TempDir(), "seen.zone")
+	os.WriteFile(zone, []byte("b.test. 3600 IN NS ns1.a.test.\nc.test. 3600 IN MX 10 mail.a.test.\nelse.example. 3600 IN NS ns.elsewhere.example.\n"), 0o644)
+	if code, _, errOut := runIn(t, nil, "ingest", "--db", db, zone); code != 0 {
+		t.Fatalf("ingest: exit %d: %s", code, errOut)
+	}
+	code, out, errOut := runIn(t, strings.NewReader("a.test\n"), append(slicesClone(common), "-l", "-", "--expand", "related", "--db", db)...)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr %s", code, errOut)
+	}
+	var discovered []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var d struct {
+			Domain     string
+			Discovered bool
+		}
+		json.Unmarshal([]byte(l), &d)
+		if d.Discovered {
+			discovered = append(discovered, d.Domain)
+		}
+	}
+	sortStrings(discovered)
+	if strings.Join(discovered, " ") != "b.test c.test" || !strings.Contains(errOut, "(2 discovered)") {
+		t.Fatalf("discovered %v; stderr %s", discovered, errOut)
+	}
+	code, _, errOut = runIn(t, strings.NewReader("a.test\n"), append(slicesClone(common), "-l", "-", "--expand", "related")...)
+	if code != ExitUsage || !strings.Contains(errOut, "give --db") {
+		t.Fatalf("without a store: exit %d, %s", code, errOut)
 	}
 }
 

@@ -205,7 +205,7 @@ func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
 	defer closeOut()
 
 	logger := newLogger(e.stderr, f.verbose)
-	res, closeEngine, err := newEngine(ctx, e, f, &opts, logger)
+	res, _, closeEngine, err := newEngine(ctx, e, f, &opts, logger)
 	if err != nil {
 		return err
 	}
@@ -214,11 +214,11 @@ func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
 }
 
 // newEngine builds the resolver engine of a recon run from f, with the
-// passive sources applied to opts; close releases both.
-func newEngine(ctx context.Context, e *env, f *reconFlags, opts *scan.Options, logger *slog.Logger) (*resolver.Resolver, func(), error) {
+// passive sources (returned too) applied to opts; close releases both.
+func newEngine(ctx context.Context, e *env, f *reconFlags, opts *scan.Options, logger *slog.Logger) (*resolver.Resolver, *reconSources, func(), error) {
 	servers, err := resolverAddrs(f.resolvers, e.resolvConf)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	res, err := resolver.New(resolver.Options{
 		Servers:            servers,
@@ -232,15 +232,15 @@ func newEngine(ctx context.Context, e *env, f *reconFlags, opts *scan.Options, l
 		Logger:             logger,
 	})
 	if err != nil {
-		return nil, nil, usageError("%v", err)
+		return nil, nil, nil, usageError("%v", err)
 	}
 	srcs, err := openSources(ctx, e, &f.sources, res, logger)
 	if err != nil {
 		res.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	srcs.apply(ctx, &opts.Recon)
-	return res, func() { srcs.close(); res.Close() }, nil
+	return res, srcs, func() { srcs.close(); res.Close() }, nil
 }
 
 // reconOutput says where and how results go.

@@ -32,6 +32,9 @@ type Entry struct {
 	// Findings counts the domain's findings by severity (info first).
 	Findings [finding.Critical + 1]int `json:"findings"`
 	Error    string                    `json:"error,omitempty"`
+	// Hosts are the domain's nameservers and mail exchangers ("ns:NAME",
+	// "mx:NAME"), what expansion starts from.
+	Hosts []string `json:"hosts,omitempty"`
 	// Out is the size of the NDJSON output file once this domain's line
 	// was written (0 when the output is not a file).
 	Out int64 `json:"out,omitempty"`
@@ -49,6 +52,7 @@ type Journal struct {
 	done   map[string]bool
 	totals Totals
 	out    int64
+	hosts  *hostSet
 }
 
 // Totals sums journal entries: what an inventory's summary and its
@@ -93,7 +97,7 @@ func OpenJournal(path string) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrJournal, err)
 	}
-	j := &Journal{f: f, path: path, done: map[string]bool{}}
+	j := &Journal{f: f, path: path, done: map[string]bool{}, hosts: newHostSet()}
 	good, err := j.load()
 	if err == nil {
 		err = f.Truncate(good)
@@ -129,9 +133,13 @@ func (j *Journal) load() (int64, error) {
 			j.done[e.Domain] = true
 			j.totals.add(&e)
 		}
+		j.hosts.addAll(e.Hosts)
 		j.out = max(j.out, e.Out)
 	}
 }
+
+// Hosts are the nameservers and mail exchangers of the domains recorded.
+func (j *Journal) Hosts() []string { return j.hosts.sorted() }
 
 // Done reports whether domain is in the journal.
 func (j *Journal) Done(domain string) bool {
@@ -174,6 +182,7 @@ func (j *Journal) Record(e Entry) error {
 		j.done[e.Domain] = true
 		j.totals.add(&e)
 	}
+	j.hosts.addAll(e.Hosts)
 	j.out = max(j.out, e.Out)
 	return nil
 }

@@ -36,6 +36,13 @@ type Options struct {
 	// Journal, when set, is the resume journal: domains it holds are
 	// skipped, and each domain whose outputs are written is recorded.
 	Journal *Journal
+	// Related, when set, finds the domains that share the inventory's
+	// nameservers or mail exchangers (--expand related): once the list
+	// is done, up to ExpandMax of them are examined too, marked
+	// discovered. Default nil: no expansion.
+	Related Related
+	// ExpandMax bounds the discovered domains; default DefaultExpandMax.
+	ExpandMax int
 	// NoShared turns off the per-run cache of answers that do not depend
 	// on the domain (see shared); default false (cache on).
 	NoShared bool
@@ -66,6 +73,8 @@ type Summary struct {
 	// journal held them; Interrupted those stopped by the end of ctx,
 	// whose results were not written (a resumed run examines them).
 	Total, Resumed, Interrupted int
+	// Discovered counts the domains expansion added (in Total).
+	Discovered int
 	// SharedHits counts the questions the per-run cache answered.
 	SharedHits int64
 	Elapsed    time.Duration
@@ -97,6 +106,9 @@ func (o *Options) fill() {
 	if o.Progress == nil {
 		o.Progress = &Progress{}
 	}
+	if o.ExpandMax <= 0 {
+		o.ExpandMax = DefaultExpandMax
+	}
 }
 
 // Run examines domains through eng, ParallelDomains at a time, and hands
@@ -117,18 +129,59 @@ func Run(ctx context.Context, eng scan.Engine, domains []string, opts Options, s
 	}
 	opts.fill()
 	start := time.Now()
-	sum := &Summary{Total: len(domains)}
+	r := &runner{opts: opts, sinks: sinks, sum: &Summary{Total: len(domains)}, p: opts.Progress, hosts: newHostSet()}
 	if opts.Journal != nil {
-		sum.Totals = opts.Journal.Totals()
+		r.sum.Totals = opts.Journal.Totals()
+		r.hosts.addAll(opts.Journal.Hosts())
 	}
+	r.eng = eng
 	var sh *shared
 	if !opts.NoShared {
 		sh = newShared(eng, DefaultSharedMax)
-		eng = sh
+		r.eng = sh
 	}
-	p := opts.Progress
-	p.Total.Store(int64(len(domains)))
+	r.p.Total.Store(int64(len(domains)))
+	err := r.phase(ctx, domains, false)
+	if err == nil && ctx.Err() == nil && opts.Related != nil {
+		var extra []string
+		extra, err = r.related(ctx, domains)
+		r.sum.Discovered = len(extra)
+		r.sum.Total += len(extra)
+		r.p.Total.Add(int64(len(extra)))
+		if err == nil {
+			err = r.phase(ctx, extra, true)
+		}
+	}
+	// Domains stopped before they started are interrupted too.
+	r.sum.Interrupted = r.sum.Total - r.sum.Resumed - r.written
+	if sh != nil {
+		r.sum.SharedHits = sh.Hits()
+	}
+	r.sum.Elapsed = time.Since(start)
+	if err != nil {
+		return r.sum, err
+	}
+	if err := ctx.Err(); err != nil {
+		return r.sum, fmt.Errorf("%w: %d domains not finished: %w", scan.ErrInterrupted, r.sum.Interrupted, err)
+	}
+	return r.sum, nil
+}
 
+// runner is one inventory run.
+type runner struct {
+	eng     scan.Engine
+	opts    Options
+	sinks   []Sink
+	sum     *Summary
+	p       *Progress
+	hosts   *hostSet
+	written int
+}
+
+// phase examines domains (the list, or the discovered ones) and writes
+// each as it finishes. It returns a sink or journal error.
+func (r *runner) phase(ctx context.Context, domains []string, discovered bool) error {
+	opts, p := r.opts, r.p
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	todo := make(chan string)
@@ -137,7 +190,7 @@ func Run(ctx context.Context, eng scan.Engine, domains []string, opts Options, s
 		defer close(todo)
 		for _, d := range domains {
 			if opts.Journal != nil && opts.Journal.Done(d) {
-				sum.Resumed++
+				r.sum.Resumed++
 				p.Done.Add(1)
 				continue
 			}
@@ -156,7 +209,7 @@ func Run(ctx context.Context, eng scan.Engine, domains []string, opts Options, s
 					return
 				}
 				p.Running.Add(1)
-				o := examine(runCtx, eng, d, opts)
+				o := examine(runCtx, r.eng, d, opts, discovered)
 				p.Running.Add(-1)
 				if o == nil {
 					continue // interrupted: not written
@@ -168,19 +221,19 @@ func Run(ctx context.Context, eng scan.Engine, domains []string, opts Options, s
 	go func() { wg.Wait(); close(results) }()
 
 	var werr error
-	written := 0
 	for o := range results {
 		if werr != nil {
 			continue // drain
 		}
-		if werr = write(runCtx, o, opts, sinks); werr != nil {
+		var e Entry
+		entryOf(o, &e)
+		if werr = r.write(runCtx, o, &e); werr != nil {
 			cancel()
 			continue
 		}
-		var e Entry
-		entryOf(o, &e)
-		sum.Totals.add(&e)
-		written++
+		r.hosts.addAll(e.Hosts)
+		r.sum.Totals.add(&e)
+		r.written++
 		p.Done.Add(1)
 		if o.Status == StatusFailed {
 			p.Failed.Add(1)
@@ -189,35 +242,23 @@ func Run(ctx context.Context, eng scan.Engine, domains []string, opts Options, s
 			p.Findings[i].Add(int64(n))
 		}
 	}
-	// Domains stopped before they started are interrupted too.
-	sum.Interrupted = sum.Total - sum.Resumed - written
-	if sh != nil {
-		sum.SharedHits = sh.Hits()
-	}
-	sum.Elapsed = time.Since(start)
-	if werr != nil {
-		return sum, werr
-	}
-	if err := ctx.Err(); err != nil {
-		return sum, fmt.Errorf("%w: %d domains not finished: %w", scan.ErrInterrupted, sum.Interrupted, err)
-	}
-	return sum, nil
+	return werr
 }
 
 // examine scans one domain. It returns nil when ctx ended during the
 // scan (the partial result is dropped).
-func examine(ctx context.Context, eng scan.Engine, domain string, opts Options) *Outcome {
+func examine(ctx context.Context, eng scan.Engine, domain string, opts Options, discovered bool) *Outcome {
 	rep, err := scan.Run(ctx, eng, domain, opts.Scan)
 	if ctx.Err() != nil {
 		return nil
 	}
-	o := &Outcome{Domain: domain, Report: rep, Err: err, Status: StatusDone}
+	o := &Outcome{Domain: domain, Report: rep, Err: err, Status: StatusDone, Discovered: discovered}
 	if rep == nil || err != nil {
 		if err == nil {
 			err = errors.New("no result")
 		}
 		o.Status, o.Err, o.Report = StatusFailed, err, nil
-		o.JSON, _ = json.MarshalIndent(failedDoc{Domain: domain, Error: err.Error()}, "", "  ")
+		o.JSON, _ = json.MarshalIndent(failedDoc{Domain: domain, Error: err.Error(), Discovered: discovered}, "", "  ")
 		o.JSON = append(o.JSON, '\n')
 		return o
 	}
@@ -232,13 +273,26 @@ func examine(ctx context.Context, eng scan.Engine, domain string, opts Options) 
 		return o
 	}
 	o.JSON = buf.Bytes()
+	if discovered {
+		o.JSON = markDiscovered(o.JSON)
+	}
 	return o
 }
 
-// write hands o to every sink, then records it in the journal.
-func write(ctx context.Context, o *Outcome, opts Options, sinks []Sink) error {
+// markDiscovered adds "discovered": true as the first member of a
+// report's JSON object.
+func markDiscovered(doc []byte) []byte {
+	rest, ok := bytes.CutPrefix(doc, []byte("{\n"))
+	if !ok {
+		return doc
+	}
+	return append([]byte("{\n  \"discovered\": true,\n"), rest...)
+}
+
+// write hands o to every sink, then records e in the journal.
+func (r *runner) write(ctx context.Context, o *Outcome, e *Entry) error {
 	var off int64
-	for _, s := range sinks {
+	for _, s := range r.sinks {
 		if err := s.Put(ctx, o); err != nil {
 			return err
 		}
@@ -246,13 +300,11 @@ func write(ctx context.Context, o *Outcome, opts Options, sinks []Sink) error {
 			off = of.Offset()
 		}
 	}
-	if opts.Journal == nil {
+	if r.opts.Journal == nil {
 		return nil
 	}
-	var e Entry
-	entryOf(o, &e)
 	e.Out = off
-	return opts.Journal.Record(e)
+	return r.opts.Journal.Record(*e)
 }
 
 func entryOf(o *Outcome, e *Entry) {
@@ -266,5 +318,6 @@ func entryOf(o *Outcome, e *Entry) {
 				e.Findings[f.Severity]++
 			}
 		}
+		e.Hosts = hostsOf(o.Report)
 	}
 }

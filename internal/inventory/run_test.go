@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/dnsscout/dnsscout/internal/recon"
 	"github.com/dnsscout/dnsscout/internal/resolver"
 	"github.com/dnsscout/dnsscout/internal/scan"
@@ -99,7 +101,7 @@ func docDiff(got, want map[string]any) string {
 func singleDoc(t testing.TB, eng scan.Engine, domain string, opts Options) []byte {
 	t.Helper()
 	opts.fill()
-	o := examine(context.Background(), eng, domain, Options{Scan: opts.Scan, Version: opts.Version})
+	o := examine(context.Background(), eng, domain, Options{Scan: opts.Scan, Version: opts.Version}, false)
 	return o.JSON
 }
 
@@ -333,5 +335,57 @@ func TestInventorySinkError(t *testing.T) {
 	}
 	if tot := j.Totals(); tot.Examined()+tot.Failed != 0 {
 		t.Fatalf("journal recorded %+v", tot)
+	}
+}
+
+// fakeRelated says every portfolio domain is delegated to the hoster's
+// nameservers, and that garbage is too.
+type fakeRelated struct{ domains []string }
+
+func (f fakeRelated) Related(_ context.Context, rrtype uint16, host string, limit int) ([]string, error) {
+	if rrtype != dns.TypeNS || !strings.HasSuffix(host, ".hoster.test") {
+		return nil, nil
+	}
+	return append([]string{"not a name!", "*.wild.test"}, f.domains...)[:min(limit+2, len(f.domains)+2)], nil
+}
+
+// TestInventoryExpand: --expand related adds, after the list, up to
+// ExpandMax domains that share its nameservers, marked discovered; a
+// resumed run finds the same ones and examines nothing twice.
+func TestInventoryExpand(t *testing.T) {
+	p := startPortfolio(t, 8, 0)
+	j, err := OpenJournal(filepath.Join(t.TempDir(), "journal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	var nd bytes.Buffer
+	opts := portfolioOptions()
+	opts.Related, opts.ExpandMax, opts.Journal = fakeRelated{p.domains}, 3, j
+	sum, err := Run(context.Background(), newEngine(t, p.resolver), p.domains[:3], opts, NewNDJSON(&nd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Discovered != 3 || sum.Total != 6 || sum.Examined() != 6 {
+		t.Fatalf("summary %+v", sum)
+	}
+	var discovered []string
+	for _, l := range strings.Split(strings.TrimSpace(nd.String()), "\n") {
+		var d struct {
+			Domain     string
+			Discovered bool
+		}
+		json.Unmarshal([]byte(l), &d)
+		if d.Discovered {
+			discovered = append(discovered, d.Domain)
+		}
+	}
+	slices.Sort(discovered)
+	if want := p.domains[3:6]; !slices.Equal(discovered, want) {
+		t.Fatalf("discovered %v, want %v", discovered, want)
+	}
+	sum, err = Run(context.Background(), newEngine(t, p.resolver), p.domains[:3], opts, NewNDJSON(&nd))
+	if err != nil || sum.Resumed != 6 || sum.Discovered != 3 {
+		t.Fatalf("resumed run: %+v, %v", sum, err)
 	}
 }
