@@ -177,11 +177,12 @@ func inventoryDomains(ctx context.Context, e *env, inv *inventoryFlags, shard in
 		defer fh.Close()
 		r, name = fh, inv.list
 	}
-	l, err := inventory.ReadList(ctx, r, inventory.ListOptions{MaxLineBytes: inv.maxLine, MaxDomains: inv.maxDomains, MaxIssues: inv.listIssues, Shard: shard})
-	for _, is := range l.Issues {
+	l, err := inventory.ReadList(ctx, r, inventory.ListOptions{MaxLineBytes: inv.maxLine, MaxDomains: inv.maxDomains, MaxIssues: max(inv.listIssues, 1), Shard: shard})
+	shown := l.Issues[:min(len(l.Issues), max(inv.listIssues, 0))]
+	for _, is := range shown {
 		fmt.Fprintf(e.stderr, "dnsscout: list %s: %s\n", name, is)
 	}
-	if more := l.Invalid + l.Duplicates + l.Nested - len(l.Issues); more > 0 {
+	if more := l.Invalid + l.Duplicates + l.Nested - len(shown); more > 0 {
 		fmt.Fprintf(e.stderr, "dnsscout: list %s: %d more lines skipped or noted (--list-issues shows more)\n", name, more)
 	}
 	fmt.Fprintf(e.stderr, "dnsscout: list %s: %s\n", name, l.Summary())
