@@ -30,8 +30,9 @@ type Options struct {
 	ParallelDomains int
 	// Concurrency is the query budget of the whole run (queries in
 	// flight); default Scan.Recon.Concurrency, or 1,000. Each domain in
-	// flight gets an equal share, at least 1: one huge zone or one slow
-	// nameserver holds its share, never the others'.
+	// flight gets an equal share, at least 1 (its recon's concurrency, and
+	// its audit's up to the checks' default of 16): one huge zone or one
+	// slow nameserver holds its share, never the others'.
 	Concurrency int
 	// Journal, when set, is the resume journal: domains it holds are
 	// skipped, and each domain whose outputs are written is recorded.
@@ -100,6 +101,10 @@ func (o *Options) fill() {
 		o.Concurrency = 1000
 	}
 	o.Scan.Recon.Concurrency = max(1, o.Concurrency/o.ParallelDomains)
+	if o.Scan.CheckConcurrency == 0 {
+		// The audit's queries share the domain's part too.
+		o.Scan.CheckConcurrency = min(16, o.Scan.Recon.Concurrency)
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
