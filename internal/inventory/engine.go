@@ -23,7 +23,7 @@ const DefaultSharedMax = 100_000
 // error is asked again by the next domain), at most max of them; the rest
 // passes through.
 type shared struct {
-	scan.Engine
+	wrapped
 	max int
 
 	mu    sync.Mutex
@@ -43,7 +43,7 @@ type sharedCall struct {
 }
 
 func newShared(eng scan.Engine, max int) *shared {
-	return &shared{Engine: eng, max: max, calls: map[sharedKey]*sharedCall{}}
+	return &shared{wrapped: wrapped{eng}, max: max, calls: map[sharedKey]*sharedCall{}}
 }
 
 // zoneFree reports whether q's answer is the same for every domain the
@@ -110,19 +110,64 @@ func copyResponse(r *resolver.Response) *resolver.Response {
 	return &c
 }
 
-// Stats and Servers pass the engine's health through (scan.Health).
-func (s *shared) Stats() resolver.Stats {
-	if h, ok := s.Engine.(scan.Health); ok {
+// wrapped is an engine wrapper that passes the engine's health through
+// (scan.Health), so that reports still list the resolvers.
+type wrapped struct{ scan.Engine }
+
+func (w wrapped) Stats() resolver.Stats {
+	if h, ok := w.Engine.(scan.Health); ok {
 		return h.Stats()
 	}
 	return resolver.Stats{}
 }
 
-func (s *shared) Servers() []resolver.ServerStatus {
-	if h, ok := s.Engine.(scan.Health); ok {
+func (w wrapped) Servers() []resolver.ServerStatus {
+	if h, ok := w.Engine.(scan.Health); ok {
 		return h.Servers()
 	}
 	return nil
 }
 
-var _ scan.Health = (*shared)(nil)
+var (
+	_ scan.Health = (*shared)(nil)
+	_ scan.Health = (*limited)(nil)
+)
+
+// limited is one domain's view of the run's engine: at most cap(slots)
+// of its queries in flight at once, whatever its stages ask for (recon's
+// concurrency bounds its big stages; wildcard probes and per-address
+// checks come in bursts of their own). A zone transfer is not counted: it
+// is one long stream per server, bounded by the transfer caps.
+type limited struct {
+	wrapped
+	slots chan struct{}
+}
+
+func newLimited(eng scan.Engine, n int) *limited {
+	return &limited{wrapped: wrapped{eng}, slots: make(chan struct{}, n)}
+}
+
+func (l *limited) acquire(ctx context.Context) error {
+	select {
+	case l.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *limited) Exchange(ctx context.Context, q resolver.Query) (*resolver.Response, error) {
+	if err := l.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer func() { <-l.slots }()
+	return l.Engine.Exchange(ctx, q)
+}
+
+func (l *limited) Direct(ctx context.Context, server netip.AddrPort, q resolver.Query) (*resolver.Response, error) {
+	if err := l.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer func() { <-l.slots }()
+	return l.Engine.Direct(ctx, server, q)
+}

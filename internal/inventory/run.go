@@ -253,7 +253,7 @@ func (r *runner) phase(ctx context.Context, domains []string, discovered bool) e
 // examine scans one domain. It returns nil when ctx ended during the
 // scan (the partial result is dropped).
 func examine(ctx context.Context, eng scan.Engine, domain string, opts Options, discovered bool) *Outcome {
-	rep, err := scan.Run(ctx, eng, domain, opts.Scan)
+	rep, err := scan.Run(ctx, newLimited(eng, opts.Scan.Recon.Concurrency), domain, opts.Scan)
 	if ctx.Err() != nil {
 		return nil
 	}
