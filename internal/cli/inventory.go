@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -116,13 +115,13 @@ func runInventory(ctx context.Context, e *env, f *reconFlags, args []string) err
 	}
 	opts.Logger = logger
 	prog := &inventory.Progress{}
-	line := startInventoryProgress(e, f.progress, prog, res)
+	stopProgress := inventoryProgress(e, f.progress, prog, res)
 	sum, err := inventory.Run(ctx, res, domains, inventory.Options{
 		Scan: opts, ParallelDomains: inv.parallel, Concurrency: f.concurrency,
 		Journal: outs.journal, NoShared: inv.noShared, Progress: prog, Version: Version, Logger: logger,
 		Related: related, ExpandMax: inv.expandMax,
 	}, outs.sinks...)
-	line.stop()
+	stopProgress()
 	if sum != nil {
 		fmt.Fprintln(e.stderr, "dnsscout: inventory: "+inventorySummary(sum))
 	}
@@ -388,48 +387,23 @@ func (s storeRelated) Related(ctx context.Context, rrtype uint16, host string, l
 	return out, err
 }
 
-// inventoryLine redraws one status line on stderr while an inventory
-// runs: domains done of total, queries/s, findings by severity, ETA.
-type inventoryLine struct {
-	done chan struct{}
-	wg   sync.WaitGroup
-}
-
-func startInventoryProgress(e *env, mode string, p *inventory.Progress, res *resolver.Resolver) *inventoryLine {
-	l := &inventoryLine{done: make(chan struct{})}
-	if !(mode == "always" || mode == "auto" && isTerminal(e.stderr)) {
-		return l
-	}
-	l.wg.Go(func() {
-		t := time.NewTicker(500 * time.Millisecond)
-		defer t.Stop()
-		start, last := time.Now(), time.Now()
-		startDone := p.Done.Load()
-		lastQ := res.Stats().Queries
-		for {
-			select {
-			case <-l.done:
-				fmt.Fprint(e.stderr, "\r\033[K")
-				return
-			case now := <-t.C:
-				q := res.Stats().Queries
-				qps := float64(q-lastQ) / now.Sub(last).Seconds()
-				lastQ, last = q, now
-				done, total := p.Done.Load(), p.Total.Load()
-				eta := "-"
-				if n := done - startDone; n > 0 {
-					eta = (time.Duration(float64(now.Sub(start)) / float64(n) * float64(total-done))).Truncate(time.Second).String()
-				}
-				fmt.Fprintf(e.stderr, "\r\033[K%d/%d domains (%d running, %d failed)  %.0f q/s  findings %d critical %d high %d medium %d low  ETA %s",
-					done, total, p.Running.Load(), p.Failed.Load(), qps,
-					p.Findings[finding.Critical].Load(), p.Findings[finding.High].Load(), p.Findings[finding.Medium].Load(), p.Findings[finding.Low].Load(), eta)
-			}
+// inventoryProgress draws the status line of an inventory: domains done
+// of total, queries/s, findings by severity, ETA.
+func inventoryProgress(e *env, mode string, p *inventory.Progress, res *resolver.Resolver) (stop func()) {
+	start, last := time.Now(), time.Now()
+	startDone := p.Done.Load()
+	lastQ := res.Stats().Queries
+	return newProgress(e, mode).tick(func(now time.Time) string {
+		q := res.Stats().Queries
+		qps := float64(q-lastQ) / now.Sub(last).Seconds()
+		lastQ, last = q, now
+		done, total := p.Done.Load(), p.Total.Load()
+		eta := "-"
+		if n := done - startDone; n > 0 {
+			eta = time.Duration(float64(now.Sub(start)) / float64(n) * float64(total-done)).Truncate(time.Second).String()
 		}
+		return fmt.Sprintf("%d/%d domains (%d running, %d failed)  %.0f q/s  findings %d critical %d high %d medium %d low  ETA %s",
+			done, total, p.Running.Load(), p.Failed.Load(), qps,
+			p.Findings[finding.Critical].Load(), p.Findings[finding.High].Load(), p.Findings[finding.Medium].Load(), p.Findings[finding.Low].Load(), eta)
 	})
-	return l
-}
-
-func (l *inventoryLine) stop() {
-	close(l.done)
-	l.wg.Wait()
 }
