@@ -61,6 +61,7 @@ type reconFlags struct {
 	checks      []string
 	skipChecks  []string
 	failOn      string
+	inv         inventoryFlags
 }
 
 const resolvConfPath = "/etc/resolv.conf"
@@ -68,7 +69,7 @@ const resolvConfPath = "/etc/resolv.conf"
 func newReconCmd(e *env) *cobra.Command {
 	f := &reconFlags{}
 	cmd := &cobra.Command{
-		Use:   "recon [flags] DOMAIN...",
+		Use:   "recon [flags] DOMAIN... | -l FILE",
 		Short: "Discover every name, record and nameserver a domain's DNS reveals",
 		Long: `recon maps one or more domains the way an adversary does: standard records,
 every nameserver address and what it reveals (zone transfers, recursion,
@@ -87,7 +88,16 @@ Zone transfers, NSEC walks and NSEC3 collection are bounded (--axfr-*,
 --walk-*); what a capped stage brought is kept and listed under "gaps".
 The first Ctrl-C (SIGINT/SIGTERM) stops the queries and writes what was
 found, marked partial ("complete": false), exit status 130; a second one
-exits at once.`,
+exits at once.
+
+Inventories: -l FILE (or -l - for standard input) examines every domain
+listed, one per line ("#" comments, URLs and "*." reduced to the domain;
+bad lines are reported by number and skipped), on one engine,
+--parallel-domains at a time, each with an equal share of --concurrency
+and its own --max-time. Each domain's report is written as soon as it is
+done: one JSON line on standard output or -o, one file in --output-dir,
+or, with --format html|xlsx|csv, one report for the whole run at the end.
+--resume continues an interrupted or crashed run with the domains not done.`,
 		Example: `  # everything, through a local resolver, as a table
   dnsscout recon -r 127.0.0.1 example.com
 
@@ -101,13 +111,25 @@ exits at once.`,
   dnsscout recon -r 127.0.0.1 bücher.example
 
   # a large zone: raise the transfer and walk limits, but stop after 30 minutes
-  dnsscout recon -r 127.0.0.1 --axfr-max-records 5000000 --axfr-timeout 10m --walk-max 1000000 --max-time 30m example.com`,
-		Args: cobra.MinimumNArgs(1),
+  dnsscout recon -r 127.0.0.1 --axfr-max-records 5000000 --axfr-timeout 10m --walk-max 1000000 --max-time 30m example.com
+
+  # an inventory: 16 domains at a time, 10 minutes at most each, one file per domain
+  dnsscout recon -r 127.0.0.1 -l domains.txt --parallel-domains 16 --max-time 10m --output-dir inventory/
+
+  # continue it after a crash or Ctrl-C, then one HTML report of the whole portfolio
+  dnsscout recon -r 127.0.0.1 -l domains.txt --resume inventory/ --format html -o inventory.html
+
+  # a list on standard input, as NDJSON (one report per line), failing a pipeline on high findings
+  cut -d, -f1 assets.csv | dnsscout recon -r 127.0.0.1 -l - --fail-on high > inventory.ndjson
+
+  # worker 2 of 4, each with its own resolver, all storing answers in one ClickHouse store
+  dnsscout recon -r 127.0.0.1 -l domains.txt --shard 2/4 --db clickhouse://192.0.2.9:9000/pdns --output-dir shard2/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRecon(cmd.Context(), e, f, args)
 		},
 	}
 	addReconFlags(cmd, f)
+	addInventoryFlags(cmd, &f.inv)
 	return cmd
 }
 
@@ -151,6 +173,12 @@ func addReconFlags(cmd *cobra.Command, f *reconFlags) {
 var reconFormats = append(report.Formats(), "ndjson")
 
 func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
+	if f.inv.active() {
+		return runInventory(ctx, e, f, args)
+	}
+	if len(args) == 0 {
+		return usageError("requires at least 1 arg(s): give a DOMAIN, or a list with -l FILE")
+	}
 	domains, err := parseDomains(args)
 	if err != nil {
 		return err
@@ -167,9 +195,8 @@ func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	servers, err := resolverAddrs(f.resolvers, e.resolvConf)
-	if err != nil {
-		return err
+	if _, err := resolverAddrs(f.resolvers, e.resolvConf); err != nil {
+		return err // before the output file is created
 	}
 	out, closeOut, err := openOutput(e, f.output)
 	if err != nil {
@@ -178,6 +205,21 @@ func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
 	defer closeOut()
 
 	logger := newLogger(e.stderr, f.verbose)
+	res, _, closeEngine, err := newEngine(ctx, e, f, &opts, logger)
+	if err != nil {
+		return err
+	}
+	defer closeEngine()
+	return reconWith(ctx, e, res, domains, opts, reconOutput{format: format, w: out, progress: f.progress, logger: logger, failOn: failOn})
+}
+
+// newEngine builds the resolver engine of a recon run from f, with the
+// passive sources (returned too) applied to opts; close releases both.
+func newEngine(ctx context.Context, e *env, f *reconFlags, opts *scan.Options, logger *slog.Logger) (*resolver.Resolver, *reconSources, func(), error) {
+	servers, err := resolverAddrs(f.resolvers, e.resolvConf)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	res, err := resolver.New(resolver.Options{
 		Servers:            servers,
 		Rate:               f.rate,
@@ -190,16 +232,15 @@ func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
 		Logger:             logger,
 	})
 	if err != nil {
-		return usageError("%v", err)
+		return nil, nil, nil, usageError("%v", err)
 	}
-	defer res.Close()
 	srcs, err := openSources(ctx, e, &f.sources, res, logger)
 	if err != nil {
-		return err
+		res.Close()
+		return nil, nil, nil, err
 	}
-	defer srcs.close()
 	srcs.apply(ctx, &opts.Recon)
-	return reconWith(ctx, e, res, domains, opts, reconOutput{format: format, w: out, progress: f.progress, logger: logger, failOn: failOn})
+	return res, srcs, func() { srcs.close(); res.Close() }, nil
 }
 
 // reconOutput says where and how results go.

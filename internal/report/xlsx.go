@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"iter"
 	"slices"
 	"strings"
 
@@ -28,8 +29,15 @@ func writeXLSX(w io.Writer, results []*scan.Report, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("report: xlsx: %w", err)
 	}
+	each := func(yield func(*view, error) bool) {
+		for _, v := range views {
+			if !yield(v, nil) {
+				return
+			}
+		}
+	}
 	for _, s := range sheets {
-		if err := b.write(s, views); err != nil {
+		if err := b.write(s, each); err != nil {
 			return fmt.Errorf("report: xlsx: %w", err)
 		}
 	}
@@ -123,8 +131,9 @@ func newXLSXBook(sheets []xlsxSheet) (*xlsxBook, error) {
 }
 
 // write streams one sheet: widths, a frozen header row, every domain's
-// rows, and a table over them.
-func (b *xlsxBook) write(s xlsxSheet, views []*view) error {
+// rows, and a table over them. views yields the domains one at a time (an
+// inventory reads each from disk).
+func (b *xlsxBook) write(s xlsxSheet, views iter.Seq2[*view, error]) error {
 	sw, err := b.f.NewStreamWriter(s.name)
 	if err != nil {
 		return err
@@ -164,7 +173,10 @@ func (b *xlsxBook) write(s xlsxSheet, views []*view) error {
 		}
 		return sw.SetRow(cell, cells)
 	}
-	for _, v := range views {
+	for v, err := range views {
+		if err != nil {
+			return err
+		}
 		if err := s.rows(b, v, add); err != nil {
 			return err
 		}

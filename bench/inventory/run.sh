@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# bench/inventory: an inventory of N delegated domains (and of 10 x N)
+# through one local Unbound: `dnsscout recon -l` brute-forcing the
+# built-in word list (2,025 names) across every domain, side by side with
+# massdns over the same domain x word names and `dnsx -d domains -w words`
+# when they are installed. Prints wall time, queries/s and peak RSS.
+#
+#   sudo ./bench/inventory/run.sh                  # N=100 and N=1000
+#   N=50 SCALES="1 10" ./bench/inventory/run.sh
+#   MASSDNS=/path/massdns DNSX=/path/dnsx ./bench/inventory/run.sh
+#   FULL=1 ./bench/inventory/run.sh                # also a full inventory (every stage, the audit)
+#
+# Every packet stays on loopback, in a network namespace of its own: NSD
+# serves the root and inv.test on 127.53.251.2, the hoster's NSD every
+# customer zone on 127.53.251.3 (both of its nameservers, shared by every
+# domain), Unbound (the only resolver the tools are given) on 127.53.251.1.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+if [ -z "${DNSSCOUT_BENCH_NETNS:-}" ]; then
+	if [ -z "${DNSSCOUT:-}" ]; then
+		go build -o /tmp/dnsscout-bench-inv ./cmd/dnsscout
+		export DNSSCOUT=/tmp/dnsscout-bench-inv
+	fi
+	go build -o /tmp/dnsscout-bench-inv-gen ./bench/inventory/gen
+	exec unshare -n env DNSSCOUT_BENCH_NETNS=1 "$0" "$@"
+fi
+ip link set lo up
+
+N=${N:-100}
+SCALES=${SCALES:-"1 10"}
+RES=127.53.251.1
+ROOT=127.53.251.2
+AUTH=127.53.251.3
+MASSDNS=${MASSDNS:-$(command -v massdns || echo /work/tools/bin/massdns)}
+DNSX=${DNSX:-$(command -v dnsx || echo /work/tools/bin/dnsx)}
+UNBOUND_THREADS=${UNBOUND_THREADS:-1}
+for bin in nsd unbound /usr/bin/time; do
+	command -v $bin >/dev/null || { echo "bench: $bin missing (apt-get install nsd unbound time)" >&2; exit 1; }
+done
+for a in $RES $ROOT $AUTH; do ip addr add $a/32 dev lo 2>/dev/null || true; done
+
+now() { date +%s.%N; }
+
+# world SIZE: generates the zones of SIZE domains in $WORK and starts NSD
+# and Unbound (killed by stop_world).
+world() {
+	local n=$1
+	WORK=$(mktemp -d /tmp/dnsscout-bench-inv.XXXXXX)
+	/tmp/dnsscout-bench-inv-gen -dir "$WORK" -n "$n" -root $ROOT -ns $AUTH
+	printf '. 3600000 NS ns.root.\nns.root. 3600000 A %s\n' $ROOT >"$WORK/root.hints"
+	for side in root auth; do
+		local addr=$ROOT zones
+		zones=$(printf 'zone:\n  name: "."\n  zonefile: "root.zone"\nzone:\n  name: "inv.test"\n  zonefile: "inv.test.zone"\n')
+		if [ $side = auth ]; then addr=$AUTH; zones=$(cat "$WORK/zones.conf"); fi
+		cat >"$WORK/nsd-$side.conf" <<CONF
+server:
+  ip-address: $addr@53
+  database: ""
+  zonelistfile: "$WORK/zone-$side.list"
+  xfrdfile: "$WORK/xfrd-$side.state"
+  pidfile: "$WORK/nsd-$side.pid"
+  username: ""
+  chroot: ""
+  server-count: 1
+  verbosity: 0
+  zonesdir: "$WORK"
+remote-control:
+  control-enable: no
+$zones
+CONF
+		nsd -d -c "$WORK/nsd-$side.conf" >"$WORK/nsd-$side.log" 2>&1 &
+		PIDS="${PIDS:-} $!"
+	done
+	cat >"$WORK/unbound.conf" <<CONF
+server:
+  interface: $RES@53
+  access-control: 127.0.0.0/8 allow
+  do-not-query-localhost: no
+  module-config: "iterator"
+  chroot: ""
+  username: ""
+  directory: "$WORK"
+  pidfile: "$WORK/unbound.pid"
+  use-syslog: no
+  logfile: ""
+  verbosity: 0
+  num-threads: $UNBOUND_THREADS
+  so-reuseport: yes
+  num-queries-per-thread: 4096
+  outgoing-range: 8192
+  so-rcvbuf: 8m
+  so-sndbuf: 8m
+  msg-cache-size: 512m
+  rrset-cache-size: 512m
+  neg-cache-size: 256m
+  cache-min-ttl: 3600
+  ratelimit: 0
+  ip-ratelimit: 0
+  unwanted-reply-threshold: 0
+  qname-minimisation: no
+  minimal-responses: yes
+  harden-referral-path: no
+  root-hints: "$WORK/root.hints"
+  local-zone: "test." nodefault
+CONF
+	unbound -d -c "$WORK/unbound.conf" >"$WORK/unbound.log" 2>&1 &
+	PIDS="$PIDS $!"
+	for i in $(seq 100); do
+		if dig +short +time=1 +tries=1 @$RES ns1.hoster.inv.test A 2>/dev/null | grep -q "$AUTH" &&
+			dig +short +time=1 +tries=1 @$RES "$(tail -1 "$WORK/domains.txt")" SOA 2>/dev/null | grep -q hoster; then
+			return
+		fi
+		sleep 0.2
+	done
+	echo "bench: the world did not come up (see $WORK/*.log)" >&2
+	exit 1
+}
+stop_world() { kill $PIDS 2>/dev/null || true; wait $PIDS 2>/dev/null || true; PIDS=""; }
+trap stop_world EXIT
+
+# measure NAME CMD...: runs CMD under /usr/bin/time; sets SECS and RSS (MiB).
+measure() {
+	local name=$1 t0 t1
+	shift
+	t0=$(now)
+	/usr/bin/time -f %M -o "$WORK/$name.rss" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || true
+	t1=$(now)
+	SECS=$(echo "$t1 - $t0" | bc)
+	RSS=$(( $(tail -1 "$WORK/$name.rss") / 1024 ))
+}
+
+# queries DIR: total queries in the per-domain reports.
+queries() {
+	python3 -c '
+import json,sys,glob
+q=0
+for f in glob.glob(sys.argv[1]+"/*.json"):
+    d=json.load(open(f))
+    q+=d.get("stats",{}).get("queries",0)
+print(q)' "$1"
+}
+
+printf "%-9s %-26s %9s %10s %10s %9s  %s\n" domains tool "wall s" "names" "q/s" "RSS MiB" note
+for scale in $SCALES; do
+	n=$(( N * scale ))
+	world "$n"
+	names=$(wc -l <"$WORK/names.txt")
+	brute=(--no-axfr --no-walk --no-ptr --no-srv --skip-checks all)
+	# Warm Unbound's cache with every name once, as every tool then meets it.
+	"$DNSSCOUT" recon -r $RES -l "$WORK/domains.txt" "${brute[@]}" --progress never -o /dev/null 2>/dev/null || true
+
+	measure dnsscout "$DNSSCOUT" recon -r $RES -l "$WORK/domains.txt" "${brute[@]}" --progress never --output-dir "$WORK/out"
+	q=$(queries "$WORK/out")
+	printf "%-9s %-26s %9.2f %10d %10d %9d  %s\n" "$n" "dnsscout brute force" "$SECS" "$names" "$(echo "$q / $SECS" | bc)" "$RSS" \
+		"$q queries (wildcards filtered, records of the names found)"
+
+	if [ -x "$MASSDNS" ]; then
+		echo $RES >"$WORK/resolvers.txt"
+		measure massdns "$MASSDNS" -q -r "$WORK/resolvers.txt" -t A -o S -w "$WORK/massdns.found" "$WORK/names.txt"
+		printf "%-9s %-26s %9.2f %10d %10d %9d  %s\n" "$n" massdns "$SECS" "$names" "$(echo "$names / $SECS" | bc)" "$RSS" "no wildcard filtering"
+	else
+		printf "%-9s %-26s %9s\n" "$n" massdns "not installed (set MASSDNS)"
+	fi
+	if [ -x "$DNSX" ]; then
+		measure dnsx "$DNSX" -silent -d "$WORK/domains.txt" -w "$WORK/words.txt" -r $RES -o "$WORK/dnsx.found"
+		printf "%-9s %-26s %9.2f %10d %10d %9d  %s\n" "$n" "dnsx -d -w" "$SECS" "$names" "$(echo "$names / $SECS" | bc)" "$RSS" "no wildcard filtering"
+	else
+		printf "%-9s %-26s %9s\n" "$n" dnsx "not installed (set DNSX)"
+	fi
+	if [ -n "${FULL:-}" ]; then
+		measure full "$DNSSCOUT" recon -r $RES -l "$WORK/domains.txt" --no-ptr --progress never --output-dir "$WORK/full"
+		q=$(queries "$WORK/full")
+		printf "%-9s %-26s %9.2f %10s %10d %9d  %s\n" "$n" "dnsscout full inventory" "$SECS" "-" "$(echo "$q / $SECS" | bc)" "$RSS" \
+			"every stage but PTR, and the audit: $(tail -1 "$WORK/full.err" | cut -c1-90)"
+	fi
+	stop_world
+	rm -rf "$WORK"
+done
