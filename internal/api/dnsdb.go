@@ -415,8 +415,8 @@ func presentRData(t uint16, raw []byte) (s string, ok bool) {
 // acceptable reports whether an Accept header admits NDJSON/JSON output.
 // An absent header admits everything; a type with q=0 is refused.
 func acceptable(h string) bool {
-	h = strings.TrimSpace(h)
-	if h == "" {
+	switch h = strings.TrimSpace(h); h {
+	case "", "application/x-ndjson", "application/json", "*/*": // what clients send, without parsing
 		return true
 	}
 	for _, part := range strings.Split(h, ",") {
