@@ -229,7 +229,7 @@ func (db *DB) pruneRecords(ctx context.Context, start []byte, cut int64) ([]byte
 	if err := it.Error(); err != nil {
 		return nil, deleted, fmt.Errorf("pebble: %w", err)
 	}
-	if err := b.Commit(db.wo); err != nil {
+	if err := db.commit(b); err != nil {
 		return nil, deleted, fmt.Errorf("pebble: commit: %w", err)
 	}
 	// Drop distinct-target entries no rdata-name index entry uses any more.
@@ -246,7 +246,7 @@ func (db *DB) pruneRecords(ctx context.Context, start []byte, cut int64) ([]byte
 			b2.Delete(append(append([]byte{tTargetFwd}, t...), 0), nil)
 		}
 	}
-	if err := b2.Commit(db.wo); err != nil {
+	if err := db.commit(b2); err != nil {
 		return nil, deleted, fmt.Errorf("pebble: commit: %w", err)
 	}
 	return next, deleted, nil
@@ -290,7 +290,7 @@ func (db *DB) pruneNX(ctx context.Context, cut int64) (int64, error) {
 	if err := it.Error(); err != nil {
 		return n, fmt.Errorf("pebble: %w", err)
 	}
-	if err := b.Commit(db.wo); err != nil {
+	if err := db.commit(b); err != nil {
 		return n, fmt.Errorf("pebble: commit: %w", err)
 	}
 	return n, nil
@@ -421,6 +421,7 @@ func (m *meta) Put(ctx context.Context, key string, value []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	defer m.db.iters.wrote()
 	if err := m.db.pdb.Set(metaKey(m.ns, key), value, pebble.Sync); err != nil {
 		return fmt.Errorf("pebble: %w", err)
 	}
@@ -434,6 +435,7 @@ func (m *meta) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	defer m.db.iters.wrote()
 	if err := m.db.pdb.Delete(metaKey(m.ns, key), pebble.Sync); err != nil {
 		return fmt.Errorf("pebble: %w", err)
 	}
