@@ -41,6 +41,8 @@ func (db *DB) Compact(ctx context.Context) error {
 	if err := db.pdb.Flush(); err != nil {
 		return fmt.Errorf("pebble: flush: %w", err)
 	}
+	// Idle lookup iterators would keep the tables compacted away.
+	db.iters.wrote()
 	if err := db.pdb.Compact(ctx, []byte{0}, []byte{0xff}, true); err != nil {
 		return fmt.Errorf("pebble: compact: %w", err)
 	}
