@@ -42,7 +42,8 @@ func (db *DB) Compact(ctx context.Context) error {
 		return fmt.Errorf("pebble: flush: %w", err)
 	}
 	// Idle lookup iterators would keep the tables compacted away.
-	db.iters.wrote()
+	db.iters.begin()
+	defer db.iters.end()
 	if err := db.pdb.Compact(ctx, []byte{0}, []byte{0xff}, true); err != nil {
 		return fmt.Errorf("pebble: compact: %w", err)
 	}
@@ -423,7 +424,8 @@ func (m *meta) Put(ctx context.Context, key string, value []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	defer m.db.iters.wrote()
+	m.db.iters.begin()
+	defer m.db.iters.end()
 	if err := m.db.pdb.Set(metaKey(m.ns, key), value, pebble.Sync); err != nil {
 		return fmt.Errorf("pebble: %w", err)
 	}
@@ -437,7 +439,8 @@ func (m *meta) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	defer m.db.iters.wrote()
+	m.db.iters.begin()
+	defer m.db.iters.end()
 	if err := m.db.pdb.Delete(metaKey(m.ns, key), pebble.Sync); err != nil {
 		return fmt.Errorf("pebble: %w", err)
 	}

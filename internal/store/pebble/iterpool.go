@@ -10,14 +10,16 @@ import (
 // Lookups reuse Pebble iterators: creating and closing one costs about as
 // much as the seek of an exact lookup (it showed as a sixth of the
 // store's time per request under bench/api). An iterator sees the store
-// as it was when it was made, so the pool hands out only iterators made
-// since the last write: every write of this package goes through wrote
-// (after it is applied, before it returns), which closes the idle ones
-// and makes those in use go to waste when they come back. A lookup that
-// starts after a write returned therefore sees it, as with a new
-// iterator. An idle iterator also holds on to the tables and memtables of
-// its time: it is closed at the next write, at Close, or when found older
-// than maxIterAge.
+// as it was when it was made, so every write of this package is bracketed
+// by begin and end: each closes the idle iterators and
+// counts a new generation, and while a write is in progress no iterator
+// goes back to the pool. So the idle iterators were all made since the
+// last write ended, with none in progress: they see the same state, the
+// one a new iterator would see. A lookup that starts after a write
+// returned sees it, and a later lookup never sees less than an earlier
+// one (storetest's concurrent case checks both). An idle iterator also
+// holds on to the tables and memtables of its time: it is closed at the
+// next write, at Compact and Close, or when found older than maxIterAge.
 
 // maxIdleIters bounds the idle iterators kept.
 const maxIdleIters = 16
@@ -27,10 +29,11 @@ const maxIterAge = time.Second
 
 // iterPool keeps idle iterators of one DB.
 type iterPool struct {
-	mu     sync.Mutex
-	gen    uint64 // writes so far
-	idle   []pooledIter
-	closed bool
+	mu      sync.Mutex
+	gen     uint64 // write starts and ends so far
+	writing int    // writes in progress
+	idle    []pooledIter
+	closed  bool
 }
 
 // pooledIter is an iterator and the write generation it was made in.
@@ -46,8 +49,8 @@ func (p *iterPool) get(pdb *pebble.DB, lo, hi []byte) pooledIter {
 	var stale []pooledIter
 	now := time.Now()
 	p.mu.Lock()
-	gen := p.gen // read before a new iterator is made: a write meanwhile makes it stale, never the reverse
-	for len(p.idle) > 0 {
+	gen := p.gen          // read before a new iterator is made: a write meanwhile makes it stale, never the reverse
+	for len(p.idle) > 0 { // empty while a write is in progress
 		pi := p.idle[len(p.idle)-1]
 		p.idle = p.idle[:len(p.idle)-1]
 		if pi.gen == gen && now.Sub(pi.born) < maxIterAge {
@@ -66,11 +69,12 @@ func (p *iterPool) get(pdb *pebble.DB, lo, hi []byte) pooledIter {
 	return pooledIter{it: it, gen: gen, born: now}
 }
 
-// put takes an iterator back: kept when it is still current (and had no
-// error), else closed.
+// put takes an iterator back: kept when no write started since it was
+// made (and it had no error), else closed.
 func (p *iterPool) put(pi pooledIter) {
 	p.mu.Lock()
-	if !p.closed && pi.gen == p.gen && len(p.idle) < maxIdleIters && time.Since(pi.born) < maxIterAge && pi.it.Error() == nil {
+	if !p.closed && p.writing == 0 && pi.gen == p.gen && len(p.idle) < maxIdleIters && time.Since(pi.born) < maxIterAge &&
+		pi.it.Error() == nil {
 		p.idle = append(p.idle, pi)
 		p.mu.Unlock()
 		return
@@ -79,10 +83,18 @@ func (p *iterPool) put(pi pooledIter) {
 	pi.it.Close()
 }
 
-// wrote marks a write: no iterator made before it is reused.
-func (p *iterPool) wrote() {
+// begin marks the start of a write: no iterator made before it, or
+// while it is in progress, is reused. end must follow.
+func (p *iterPool) begin() { p.turn(1) }
+
+// end marks the end of a write begun with begin, once it is applied.
+func (p *iterPool) end() { p.turn(-1) }
+
+// turn starts a generation, closing the idle iterators.
+func (p *iterPool) turn(writing int) {
 	p.mu.Lock()
 	p.gen++
+	p.writing += writing
 	idle := p.idle
 	p.idle = nil
 	p.mu.Unlock()
@@ -105,8 +117,9 @@ func closeAll(its []pooledIter) {
 	}
 }
 
-// commit commits a batch and marks the write (see iterPool).
+// commit commits a batch between the pool's begin and end (see iterPool).
 func (db *DB) commit(b *pebble.Batch) error {
-	defer db.iters.wrote()
+	db.iters.begin()
+	defer db.iters.end()
 	return b.Commit(db.wo)
 }

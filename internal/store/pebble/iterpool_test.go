@@ -86,8 +86,8 @@ func TestLookupSeesEveryWrite(t *testing.T) {
 }
 
 // TestLookupsConcurrentWithWrites runs lookups beside writes: each
-// lookup must see at least the writes that returned before it started
-// (run it with -race).
+// lookup must see at least the writes that returned before it started,
+// and never less than the lookup before it (run it with -race).
 func TestLookupsConcurrentWithWrites(t *testing.T) {
 	ctx := context.Background()
 	db, err := pebble.Open(ctx, t.TempDir(), pebble.Options{NoSync: true})
@@ -102,6 +102,7 @@ func TestLookupsConcurrentWithWrites(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			q := store.Query{Kind: store.KindRRSet, Name: "example.com"}
+			last := 0
 			for {
 				select {
 				case <-stop:
@@ -116,14 +117,15 @@ func TestLookupsConcurrentWithWrites(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				if n < atLeast {
-					t.Errorf("a lookup found %d tuples; %d were written before it started", n, atLeast)
+				if n < atLeast || n < last {
+					t.Errorf("a lookup found %d tuples; %d were written before it started, the one before found %d", n, atLeast, last)
 					return
 				}
+				last = n
 			}
 		})
 	}
-	for i := range 200 {
+	for i := range 300 {
 		tp := pdns.Tuple{RRName: "example.com", RRType: dns.TypeTXT, RData: fmt.Sprintf(`"v%d"`, i), Count: 1}
 		if err := db.Upsert(ctx, []pdns.Tuple{tp}); err != nil {
 			t.Fatal(err)
