@@ -12,6 +12,12 @@
 // read, gzip bombs, and a flood of large-zone lookups from 16
 // connections. The table adds what /metrics counted against them.
 //
+// With -floor, the same wrk run is repeated against a bare net/http
+// server (the same timeouts) that answers every request with one real
+// answer of average size: its CPU per request is what net/http and the
+// kernel cost on this machine at this load, the floor under the server's
+// own figure.
+//
 // The store is bench/query's: when -dir holds no store of -n tuples, it
 // runs bench/query to generate one (about 4 minutes for 10 million on two
 // cores), then reads the sample of names bench/query keeps in the store.
@@ -21,6 +27,7 @@
 //
 //	go run ./bench/api -dir /tmp/dnsscout-bench-query -n 10000000
 //	go run ./bench/api -dir /tmp/dnsscout-bench-query -n 10000000 -abuse
+//	go run ./bench/api -dir /tmp/dnsscout-bench-query -n 10000000 -floor
 //	DURATION=10m go run ./bench/api -dir /tmp/dnsscout-bench-query -n 10000000
 //
 // wrk is Debian's package wrk (apt-get install wrk). Measure on a quiet
@@ -77,7 +84,7 @@ type config struct {
 	duration               string
 	conns, threads, npaths int
 	cache                  int64
-	abuse                  bool
+	abuse, floor           bool
 }
 
 func main() {
@@ -89,6 +96,7 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write the server's CPU profile during the load to `FILE`")
 	cacheMiB := flag.Int64("cache", 512, "block cache of the store in MiB (serve --cache-size)")
 	withAbuse := flag.Bool("abuse", false, "run hostile clients beside wrk")
+	withFloor := flag.Bool("floor", false, "repeat the run against bare net/http answering one real answer (the floor)")
 	flag.Parse()
 	profile = *cpuprofile
 	duration := os.Getenv("DURATION")
@@ -100,7 +108,7 @@ func main() {
 		os.Exit(2)
 	}
 	cfg := config{dir: *dir, n: *n, duration: duration, conns: *conns, threads: *threads, npaths: *paths,
-		cache: *cacheMiB << 20, abuse: *withAbuse}
+		cache: *cacheMiB << 20, abuse: *withAbuse, floor: *withFloor}
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/api:", err)
 		os.Exit(1)
@@ -154,7 +162,7 @@ func run(cfg config) error {
 	for range cfg.npaths {
 		list = append(list, s.Names[r.IntN(len(s.Names))])
 	}
-	checked, results, err := verify(ctx, db, base, key, list[:min(200, len(list))])
+	checked, results, typical, err := verify(ctx, db, base, key, list[:min(200, len(list))])
 	if err != nil {
 		return err
 	}
@@ -187,13 +195,10 @@ func run(cfg config) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	cpu0 := processCPU()
-	out, err := exec.CommandContext(ctx, wrk, "-t"+strconv.Itoa(cfg.threads), "-c"+strconv.Itoa(cfg.conns), "-d"+cfg.duration,
-		"--timeout", "10s", "--latency", "-s", script, base).CombinedOutput()
+	out, cpu, err := runWrk(ctx, wrk, cfg, script, base)
 	if err != nil {
-		return fmt.Errorf("wrk: %v\n%s", err, out)
+		return err
 	}
-	cpu := processCPU() - cpu0
 	var rejected map[string]int64
 	if hostile != nil {
 		rejected, _ = abuse.Rejections(abuse.Target{Addr: ln.Addr().String()})
@@ -219,6 +224,20 @@ func run(cfg config) error {
 	if hostile != nil {
 		hostile.rows(row, rejected)
 	}
+	if cfg.floor {
+		stopSrv() // the floor run has the cores to itself
+		f, fcpu, err := floor(ctx, wrk, cfg, script, typical)
+		if err != nil {
+			return err
+		}
+		fw := parseWrk(string(f))
+		row("floor: net/http alone, one answer of", fmt.Sprintf("%d bytes", len(typical)), "")
+		row("floor: requests/s", fw.rps, "")
+		row("floor: latency p50 / p90 / p99", fw.p50+" / "+fw.p90+" / "+fw.p99, "")
+		if n, _ := strconv.ParseFloat(fw.requests, 64); n > 0 {
+			row("floor: CPU per request", (fcpu / time.Duration(n)).String(), "")
+		}
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -226,6 +245,37 @@ func run(cfg config) error {
 		return fmt.Errorf("errors under load:\n%s", out)
 	}
 	return nil
+}
+
+// runWrk runs wrk with the configuration's threads, connections and
+// duration against base, and returns its output and the CPU time this
+// process used meanwhile (the server's: wrk is another process).
+func runWrk(ctx context.Context, wrk string, cfg config, script, base string) ([]byte, time.Duration, error) {
+	cpu0 := processCPU()
+	out, err := exec.CommandContext(ctx, wrk, "-t"+strconv.Itoa(cfg.threads), "-c"+strconv.Itoa(cfg.conns), "-d"+cfg.duration,
+		"--timeout", "10s", "--latency", "-s", script, base).CombinedOutput()
+	if err != nil {
+		return nil, 0, fmt.Errorf("wrk: %v\n%s", err, out)
+	}
+	return out, processCPU() - cpu0, nil
+}
+
+// floor runs wrk as the benchmark does against a bare net/http server,
+// with serve's timeouts, that answers every request with body.
+func floor(ctx context.Context, wrk string, cfg config, script string, body []byte) ([]byte, time.Duration, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, 0, err
+	}
+	hs := &http.Server{ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10*time.Second + 5*time.Minute, IdleTimeout: 2 * time.Minute,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/x-ndjson")
+			w.Write(body)
+		})}
+	go hs.Serve(ln)
+	defer hs.Close()
+	fmt.Fprintf(os.Stderr, "wrk against bare net/http (the floor) ...\n")
+	return runWrk(ctx, wrk, cfg, script, "http://"+ln.Addr().String())
 }
 
 // ensureStore returns bench/query's sample, generating the store first
@@ -339,29 +389,40 @@ func loadSample(ctx context.Context, dir string) (*sample, error) {
 }
 
 // verify sends lookups and compares the number of records with the
-// store's own Lookup.
-func verify(ctx context.Context, db store.Backend, base, key string, names []string) (n, results int, err error) {
+// store's own Lookup. typical is an answer with the mean number of
+// records (for -floor).
+func verify(ctx context.Context, db store.Backend, base, key string, names []string) (n, results int, typical []byte, err error) {
+	bodies := map[int][]byte{}
 	for _, name := range names {
 		want := 0
 		if _, err := db.Lookup(ctx, store.Query{Kind: store.KindRRSet, Name: name, Limit: 10000}, func(*pdns.Tuple) error { want++; return nil }); err != nil {
-			return n, results, err
+			return n, results, nil, err
 		}
 		req, _ := http.NewRequestWithContext(ctx, "GET", base+abuse.LookupPath(name), nil)
 		req.Header.Set("X-API-Key", key)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
-			return n, results, err
+			return n, results, nil, err
 		}
 		body, _ := io.ReadAll(res.Body)
 		res.Body.Close()
 		got := strings.Count(string(body), `{"obj":`)
 		if res.StatusCode != 200 || got != want || !strings.HasSuffix(string(body), `{"cond":"succeeded"}`+"\n") {
-			return n, results, fmt.Errorf("lookup of %s: status %d, %d records; the store holds %d", name, res.StatusCode, got, want)
+			return n, results, nil, fmt.Errorf("lookup of %s: status %d, %d records; the store holds %d", name, res.StatusCode, got, want)
 		}
+		bodies[got] = body
 		n++
 		results += got
 	}
-	return n, results, nil
+	if n > 0 {
+		mean := (results + n/2) / n
+		for d := 0; typical == nil && d <= results; d++ {
+			if typical = bodies[mean-d]; typical == nil {
+				typical = bodies[mean+d]
+			}
+		}
+	}
+	return n, results, typical, nil
 }
 
 // writeScript writes wrk's Lua script: each thread walks the paths from a

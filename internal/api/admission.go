@@ -181,10 +181,12 @@ func (a *admission) busy(reason, format string, args ...any) error {
 // cost).
 func (a *admission) acquire(c *call, cost time.Duration) error {
 	o := &a.s.opt
-	id, limit := tenantKey{addr: clientAddr(c.r.RemoteAddr)}, o.MaxInFlightPerClient
-	who := "this client address"
+	var id tenantKey
+	limit, who := o.MaxInFlightPerKey, "this key"
 	if c.key != nil {
-		id, limit, who = tenantKey{key: c.key.ID}, o.MaxInFlightPerKey, "this key"
+		id.key = c.key.ID
+	} else { // the address is parsed only for requests without a key
+		id.addr, limit, who = clientAddr(c.r.RemoteAddr), o.MaxInFlightPerClient, "this client address"
 	}
 	a.mu.Lock()
 	var cut [2]*call

@@ -48,6 +48,9 @@ type dnsdbRequest struct {
 	flex *flexQuery
 	// fences are the time fences, applied to every query.
 	fences [4]int64
+	// one holds the query of a lookup by one value (qs points at it:
+	// one allocation for the request).
+	one [1]store.Query
 }
 
 // maxPathValue bounds one path value (a name, hex string or pattern).
@@ -73,9 +76,11 @@ func parseDNSDB(escPath, rawQuery string, now time.Time) (*dnsdbRequest, error) 
 	default:
 		return nil, notFound(escPath)
 	}
-	params, err := url.ParseQuery(rawQuery)
-	if err != nil {
-		return nil, badRequest("malformed query string: %v", err)
+	var params url.Values // nil reads as empty (a lookup without parameters)
+	if rawQuery != "" {
+		if params, err = url.ParseQuery(rawQuery); err != nil {
+			return nil, badRequest("malformed query string: %v", err)
+		}
 	}
 	if err := req.parseParams(params, now); err != nil {
 		return nil, err
@@ -177,7 +182,8 @@ func (req *dnsdbRequest) parseLookup(segs []string, escPath string) error {
 			return err
 		}
 	}
-	req.qs = []store.Query{q}
+	req.one[0] = q
+	req.qs = req.one[:]
 	return nil
 }
 
@@ -409,8 +415,8 @@ func presentRData(t uint16, raw []byte) (s string, ok bool) {
 // acceptable reports whether an Accept header admits NDJSON/JSON output.
 // An absent header admits everything; a type with q=0 is refused.
 func acceptable(h string) bool {
-	h = strings.TrimSpace(h)
-	if h == "" {
+	switch h = strings.TrimSpace(h); h {
+	case "", "application/x-ndjson", "application/json", "*/*": // what clients send, without parsing
 		return true
 	}
 	for _, part := range strings.Split(h, ",") {

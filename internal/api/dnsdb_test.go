@@ -373,3 +373,30 @@ func TestPingAndRateLimitOpen(t *testing.T) {
 		t.Fatalf("rate_limit: %d %q, want %q", code, body, want)
 	}
 }
+
+// TestAcceptable covers the Accept headers answered without parsing and
+// the parsed ones beside them.
+func TestAcceptable(t *testing.T) {
+	for _, tc := range []struct {
+		h    string
+		want bool
+	}{
+		{"", true},
+		{"  ", true},
+		{"application/x-ndjson", true},
+		{"application/json", true},
+		{"*/*", true},
+		{" */* ", true},
+		{"Application/X-NDJSON", true},
+		{"application/x-ndjson;q=0", false},
+		{"text/html", false},
+		{"text/html, application/json;q=0.5", true},
+		{"image/png;q=1, */*;q=0", false},
+	} {
+		t.Run(tc.h, func(t *testing.T) {
+			if got := acceptable(tc.h); got != tc.want {
+				t.Fatalf("acceptable(%q) = %v, want %v", tc.h, got, tc.want)
+			}
+		})
+	}
+}

@@ -37,6 +37,50 @@ var dotReplacer = strings.NewReplacer("\u3002", ".", "\uff0e", ".", "\uff61", ".
 // and a leading "*" label. It rejects empty labels, over-long names and
 // characters that cannot appear in a host or service name.
 func Normalize(s string) (string, error) {
+	if n, ok := normalizedLDH(s); ok {
+		return n, nil
+	}
+	return normalize(s)
+}
+
+// normalizedLDH is Normalize's fast path for the common input that is
+// already canonical but for one optional trailing dot: lower-case LDH and
+// underscore labels, none empty or longer than 63 octets, 253 in all. It
+// returns the name without allocating (an API lookup normalizes its name
+// on every request); ok is false for everything else, which normalize
+// handles.
+func normalizedLDH(s string) (string, bool) {
+	n := len(s)
+	if n > 0 && s[n-1] == '.' {
+		n--
+	}
+	if n == 0 || n > 253 {
+		return "", false
+	}
+	label := 0
+	for i := 0; i < n; i++ {
+		switch c := s[i]; {
+		case c == '.':
+			if label == 0 {
+				return "", false
+			}
+			label = 0
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_':
+			if label++; label > 63 {
+				return "", false
+			}
+		default:
+			return "", false
+		}
+	}
+	if label == 0 {
+		return "", false
+	}
+	return s[:n], true
+}
+
+// normalize is Normalize for any input.
+func normalize(s string) (string, error) {
 	s = strings.TrimSpace(dotReplacer.Replace(s))
 	s = strings.TrimSuffix(s, ".")
 	if s == "" {

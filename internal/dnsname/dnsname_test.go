@@ -2,6 +2,7 @@ package dnsname
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -28,6 +29,12 @@ func TestNormalize(t *testing.T) {
 		{"label mapped away", "\u034f", "", ErrEmptyLabel},
 		{"inner label mapped away", "a.\u034f.example", "", ErrEmptyLabel},
 		{"label too long", "a234567890123456789012345678901234567890123456789012345678901234.example", "", ErrLabelTooLong},
+		// The fast path (normalizedLDH) and where it hands over.
+		{"canonical", "www.example.com", "www.example.com", nil},
+		{"canonical with trailing dot", "www.example.com.", "www.example.com", nil},
+		{"two trailing dots", "a..", "", ErrEmptyLabel},
+		{"leading dot", ".example.com", "", ErrEmptyLabel},
+		{"label of 63", strings.Repeat("a", 63) + ".example", strings.Repeat("a", 63) + ".example", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -151,11 +158,16 @@ func TestCompare(t *testing.T) {
 }
 
 func FuzzNormalize(f *testing.F) {
-	for _, s := range []string{"example.com", "bücher.example", "_sip._tcp.example.com", "*.x", "a..b", "\u3002", "xn--", "A.B.C."} {
+	for _, s := range []string{"example.com", "bücher.example", "_sip._tcp.example.com", "*.x", "a..b", "\u3002", "xn--", "A.B.C.",
+		"www.example.com.", "a.", ".", "a..", "_dmarc.example.com", "-.x", strings.Repeat("a", 63) + ".b", strings.Repeat("a", 64)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		n, err := Normalize(s)
+		// The fast path agrees with the general one.
+		if slow, serr := normalize(s); slow != n || (serr == nil) != (err == nil) {
+			t.Fatalf("Normalize(%q) = %q, %v; the general path gives %q, %v", s, n, err, slow, serr)
+		}
 		if err != nil {
 			return
 		}
@@ -168,4 +180,21 @@ func FuzzNormalize(f *testing.F) {
 			t.Fatalf("over-long result %q", n)
 		}
 	})
+}
+
+// BenchmarkNormalize measures the canonical input an API lookup brings
+// (the fast path) and input that needs the general path.
+//
+//	go test ./internal/dnsname -run '^$' -bench Normalize
+func BenchmarkNormalize(b *testing.B) {
+	for _, in := range []string{"host17.zone42.example.com", "Host17.Zone42.Example.COM."} {
+		b.Run(in, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Normalize(in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

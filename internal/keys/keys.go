@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -398,7 +399,29 @@ func newBurst(l Limits, old *rate.Limiter) *rate.Limiter {
 	return rate.NewLimiter(r, l.BurstSize)
 }
 
-func dayOf(t time.Time) string { return t.UTC().Format("2006-01-02") }
+func dayOf(t time.Time) string {
+	sec := t.Unix()
+	day := sec / 86400
+	if sec < 0 && sec%86400 != 0 {
+		day-- // floor: the UTC day of a time before 1970
+	}
+	if d := lastDay.Load(); d != nil && d.n == day {
+		return d.s
+	}
+	d := &formattedDay{n: day, s: t.UTC().Format("2006-01-02")}
+	lastDay.Store(d)
+	return d.s
+}
+
+// lastDay is the day dayOf formatted last: every admitted query asks
+// for today's date, which is formatted once a day instead.
+var lastDay atomic.Pointer[formattedDay]
+
+// formattedDay is a UTC day: days since 1970-01-01 and its date.
+type formattedDay struct {
+	n int64
+	s string
+}
 
 // nextReset is the next UTC midnight after t.
 func nextReset(t time.Time) time.Time {

@@ -415,3 +415,31 @@ func FuzzParsePermissions(f *testing.F) {
 		}
 	})
 }
+
+// TestDayOf checks the cached day against formatting each time, across
+// midnights, time zones and 1970.
+func TestDayOf(t *testing.T) {
+	east := time.FixedZone("UTC+14", 14*3600)
+	for _, tc := range []struct {
+		name string
+		t    time.Time
+	}{
+		{"noon", time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)},
+		{"same day", time.Date(2026, 3, 1, 23, 59, 59, 999, time.UTC)},
+		{"midnight", time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)},
+		{"back a day", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)},
+		{"zone ahead of UTC", time.Date(2026, 3, 2, 5, 0, 0, 0, east)},
+		{"epoch", time.Unix(0, 0)},
+		{"before 1970", time.Unix(-1, 0)},
+		{"a day before 1970", time.Unix(-86400, 0)},
+		{"just after", time.Unix(-86399, 0)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 2 { // formatted, then from the cache
+				if got, want := dayOf(tc.t), tc.t.UTC().Format("2006-01-02"); got != want {
+					t.Fatalf("dayOf(%v) = %s, want %s", tc.t, got, want)
+				}
+			}
+		})
+	}
+}

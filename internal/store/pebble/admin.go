@@ -41,6 +41,9 @@ func (db *DB) Compact(ctx context.Context) error {
 	if err := db.pdb.Flush(); err != nil {
 		return fmt.Errorf("pebble: flush: %w", err)
 	}
+	// Idle lookup iterators would keep the tables compacted away.
+	db.iters.begin()
+	defer db.iters.end()
 	if err := db.pdb.Compact(ctx, []byte{0}, []byte{0xff}, true); err != nil {
 		return fmt.Errorf("pebble: compact: %w", err)
 	}
@@ -229,7 +232,7 @@ func (db *DB) pruneRecords(ctx context.Context, start []byte, cut int64) ([]byte
 	if err := it.Error(); err != nil {
 		return nil, deleted, fmt.Errorf("pebble: %w", err)
 	}
-	if err := b.Commit(db.wo); err != nil {
+	if err := db.commit(b); err != nil {
 		return nil, deleted, fmt.Errorf("pebble: commit: %w", err)
 	}
 	// Drop distinct-target entries no rdata-name index entry uses any more.
@@ -246,7 +249,7 @@ func (db *DB) pruneRecords(ctx context.Context, start []byte, cut int64) ([]byte
 			b2.Delete(append(append([]byte{tTargetFwd}, t...), 0), nil)
 		}
 	}
-	if err := b2.Commit(db.wo); err != nil {
+	if err := db.commit(b2); err != nil {
 		return nil, deleted, fmt.Errorf("pebble: commit: %w", err)
 	}
 	return next, deleted, nil
@@ -290,7 +293,7 @@ func (db *DB) pruneNX(ctx context.Context, cut int64) (int64, error) {
 	if err := it.Error(); err != nil {
 		return n, fmt.Errorf("pebble: %w", err)
 	}
-	if err := b.Commit(db.wo); err != nil {
+	if err := db.commit(b); err != nil {
 		return n, fmt.Errorf("pebble: commit: %w", err)
 	}
 	return n, nil
@@ -421,6 +424,8 @@ func (m *meta) Put(ctx context.Context, key string, value []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	m.db.iters.begin()
+	defer m.db.iters.end()
 	if err := m.db.pdb.Set(metaKey(m.ns, key), value, pebble.Sync); err != nil {
 		return fmt.Errorf("pebble: %w", err)
 	}
@@ -434,6 +439,8 @@ func (m *meta) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	m.db.iters.begin()
+	defer m.db.iters.end()
 	if err := m.db.pdb.Delete(metaKey(m.ns, key), pebble.Sync); err != nil {
 		return fmt.Errorf("pebble: %w", err)
 	}

@@ -436,6 +436,8 @@ func (db *DB) bulkPaths(n int) []string {
 func (db *DB) ingest(ctx context.Context, paths []string) error {
 	db.pruneMu.RLock()
 	defer db.pruneMu.RUnlock()
+	db.iters.begin()
+	defer db.iters.end()
 	if err := db.pdb.Ingest(ctx, paths); err != nil {
 		for _, p := range paths {
 			os.Remove(p)

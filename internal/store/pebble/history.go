@@ -191,7 +191,7 @@ func (h *hist) Record(ctx context.Context, step *history.Step) error {
 			return err
 		}
 	}
-	if err := b.Commit(db.wo); err != nil {
+	if err := db.commit(b); err != nil {
 		return fmt.Errorf("pebble: commit: %w", err)
 	}
 	return nil
@@ -747,7 +747,7 @@ func (db *DB) pruneChunk(ctx context.Context, lo, hi []byte, fn func(b *pebble.B
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := b.Commit(db.wo); err != nil {
+	if err := db.commit(b); err != nil {
 		return 0, nil, fmt.Errorf("pebble: commit: %w", err)
 	}
 	return n, next, nil

@@ -332,12 +332,9 @@ func corrupt(k []byte, err error) error {
 
 // runRecords scans tuple keys directly.
 func runRecords(l *lookup, s *source) error {
-	it, err := l.newIter(s.lo, s.hi)
-	if err != nil {
-		return err
-	}
-	defer it.Close()
-	return l.scanRecords(it, l.seekFrom(s.lo), nil, 0)
+	pi := l.db.iters.get(l.db.pdb, s.lo, s.hi)
+	defer l.db.iters.put(pi)
+	return l.scanRecords(pi.it, l.seekFrom(s.lo), nil, 0)
 }
 
 // scanRecords walks tuple keys from seek. With outer set, sort keys are
@@ -441,12 +438,9 @@ func runDistinct(l *lookup, s *source, distinct, table byte, scan func(it *pebbl
 
 // runIndex scans one range of a secondary index ('i', 'd' or 'h').
 func runIndex(l *lookup, s *source) error {
-	it, err := l.newIter(s.lo, s.hi)
-	if err != nil {
-		return err
-	}
-	defer it.Close()
-	return l.scanIndex(it, l.seekFrom(s.lo), nil, 0, s.target)
+	pi := l.db.iters.get(l.db.pdb, s.lo, s.hi)
+	defer l.db.iters.put(pi)
+	return l.scanIndex(pi.it, l.seekFrom(s.lo), nil, 0, s.target)
 }
 
 // scanIndex walks index keys from seek and reads the tuple each points at.

@@ -82,6 +82,8 @@ type DB struct {
 	writerOpts sstable.WriterOptions
 
 	sensors sensorDict
+	// iters are the lookups' idle iterators (iterpool.go).
+	iters iterPool
 
 	// pruneMu keeps Upserts out while Prune decides which distinct-name
 	// index entries may go: Upsert holds it shared, Prune exclusively.
@@ -266,6 +268,7 @@ func (db *DB) Close() error {
 	if db.closed.Swap(true) {
 		return store.ErrClosed
 	}
+	db.iters.close()
 	if !db.readOnly {
 		// Write the memtable out, so that the store on disk is its
 		// tables and the write-ahead log is not replayed at the next
@@ -365,7 +368,7 @@ func (db *DB) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
 	}
 	db.pruneMu.RLock()
 	defer db.pruneMu.RUnlock()
-	if err := b.Commit(db.wo); err != nil {
+	if err := db.commit(b); err != nil {
 		return fmt.Errorf("pebble: commit: %w", err)
 	}
 	return nil
@@ -436,7 +439,7 @@ func (db *DB) AddNXDomain(ctx context.Context, counts []store.NXCount) error {
 			}
 		}
 	}
-	if err := b.Commit(db.wo); err != nil {
+	if err := db.commit(b); err != nil {
 		return fmt.Errorf("pebble: commit: %w", err)
 	}
 	return nil
