@@ -1,0 +1,135 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dnsscout/dnsscout/internal/history"
+	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/resolver"
+)
+
+// Result is what one scan of one domain gave the watch.
+type Result struct {
+	Domain string
+	// Started and Finished bound the scan.
+	Started, Finished time.Time
+	// Snapshot is what the scan saw.
+	Snapshot history.Snapshot
+	// Complete is true when the scan covered everything it meant to (see
+	// history.Scan.Complete: a partial scan resolves nothing).
+	Complete bool
+	// Outage is true when resolution failed: the scan is recorded as an
+	// outage and is not compared with the last one.
+	Outage bool
+	// Err, when set and Outage is false, is a failed scan: nothing is
+	// recorded and the domain is retried with backoff. With Outage it is
+	// the outage's reason.
+	Err error
+}
+
+// ignoredTypes are record types whose data changes without anything
+// changing for the domain's exposure (signatures, serials, denial chains):
+// they are left out of snapshots so that a re-signed zone is not a diff.
+var ignoredTypes = []string{"SOA", "RRSIG", "NSEC", "NSEC3", "NSEC3PARAM"}
+
+// SnapshotOf builds the snapshot of a recon result (with its audit
+// findings): its names, records (but those of ignoredTypes), nameserver
+// names and findings.
+func SnapshotOf(r *recon.Result) history.Snapshot {
+	s := history.Snapshot{Domain: r.Domain, Findings: slices.Clone(r.Findings)}
+	for i := range r.Names {
+		s.Names = append(s.Names, r.Names[i].Name)
+	}
+	for i := range r.Records {
+		x := &r.Records[i]
+		if slices.Contains(ignoredTypes, strings.ToUpper(x.Type)) {
+			continue
+		}
+		s.Records = append(s.Records, history.Record{Name: x.Name, Type: x.Type, Data: x.Data})
+	}
+	for i := range r.Nameservers {
+		s.Nameservers = append(s.Nameservers, r.Nameservers[i].Name)
+	}
+	s.Normalize()
+	return s
+}
+
+// ResultOf turns what recon.Run (and the audit) returned for domain into
+// a Result. A resolution failure (no resolver or server answered, every
+// resolver down) is an outage; another error without a result is a
+// failed scan. A result is complete unless it was cut short or a zone
+// could not be enumerated at all (see Covered).
+func ResultOf(domain string, r *recon.Result, err error, started, finished time.Time) Result {
+	out := Result{Domain: domain, Started: started, Finished: finished}
+	if r != nil {
+		out.Snapshot = SnapshotOf(r)
+		out.Complete = Covered(r) && err == nil
+	}
+	if out.Snapshot.Domain == "" {
+		out.Snapshot.Domain = domain
+	}
+	switch {
+	case err == nil:
+	case IsOutage(err):
+		out.Outage, out.Err = true, err
+	case r == nil || out.Snapshot.Empty():
+		out.Err = err
+	default:
+		// Kept, as a partial scan: it may open, but it resolves nothing.
+		out.Complete = false
+		out.Err = err
+	}
+	return out
+}
+
+// Covered reports whether a recon result covered the domain: it was not
+// cut short (interrupted, --max-time), and every zone was enumerated
+// (through the resolvers, or directly at its servers).
+func Covered(r *recon.Result) bool {
+	if r.Partial() {
+		return false
+	}
+	direct := make(map[string]bool)
+	for i := range r.Zones {
+		if len(r.Zones[i].Direct) > 0 {
+			direct[r.Zones[i].Name] = true
+		}
+	}
+	for _, g := range r.Gaps {
+		switch g.Stage {
+		case "interrupted", "max-time", "nameservers":
+			return false
+		case "resolver":
+			if !direct[g.Zone] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// IsOutage reports whether err says that resolution itself failed (no
+// resolver or server answered), as opposed to a domain that failed.
+func IsOutage(err error) bool {
+	var o *outageError
+	return errors.As(err, &o) || errors.Is(err, recon.ErrNoAnswer) || errors.Is(err, resolver.ErrNoServers) ||
+		errors.Is(err, resolver.ErrTimeout)
+}
+
+// outageError marks an error as an outage (Outage).
+type outageError struct{ err error }
+
+func (e *outageError) Error() string { return e.err.Error() }
+func (e *outageError) Unwrap() error { return e.err }
+
+// Outage wraps err so that IsOutage reports true: a scan function uses it
+// for a failure it knows to be one of resolution (its resolvers failed
+// their probe, say).
+func Outage(err error) error { return &outageError{err} }
+
+// ScanFunc scans one domain.
+type ScanFunc func(ctx context.Context, domain string) Result
