@@ -147,4 +147,3 @@ func foldRecords(step *history.Step) map[string]string {
 	}
 	return out
 }
-

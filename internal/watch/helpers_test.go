@@ -136,7 +136,9 @@ func fnd(id, subject string, sev finding.Severity) finding.Finding {
 	return finding.Finding{ID: id, Subject: subject, Severity: sev, Title: strings.ReplaceAll(id, "-", " ")}
 }
 
-func rec(name, typ, data string) history.Record { return history.Record{Name: name, Type: typ, Data: data} }
+func rec(name, typ, data string) history.Record {
+	return history.Record{Name: name, Type: typ, Data: data}
+}
 
 func lines(format string, args ...any) []string {
 	if format == "" {
