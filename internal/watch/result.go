@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dnsscout/dnsscout/internal/change"
 	"github.com/dnsscout/dnsscout/internal/history"
 	"github.com/dnsscout/dnsscout/internal/recon"
 	"github.com/dnsscout/dnsscout/internal/resolver"
@@ -41,8 +42,16 @@ var ignoredTypes = []string{"SOA", "RRSIG", "NSEC", "NSEC3", "NSEC3PARAM"}
 // names and findings.
 func SnapshotOf(r *recon.Result) history.Snapshot {
 	s := history.Snapshot{Domain: r.Domain, Findings: slices.Clone(r.Findings)}
+	owners := make(map[string]bool, len(r.Records))
+	for i := range r.Records {
+		owners[change.NameKey(r.Records[i].Name)] = true
+	}
 	for i := range r.Names {
-		s.Names = append(s.Names, r.Names[i].Name)
+		n := &r.Names[i]
+		if len(n.Addresses) == 0 && !owners[change.NameKey(n.Name)] && underWildcard(r, n.Name) {
+			continue
+		}
+		s.Names = append(s.Names, n.Name)
 	}
 	for i := range r.Records {
 		x := &r.Records[i]
@@ -56,6 +65,22 @@ func SnapshotOf(r *recon.Result) history.Snapshot {
 	}
 	s.Normalize()
 	return s
+}
+
+// underWildcard reports whether a wildcard of r covers name. A name under
+// a wildcard without records or addresses of its own is one the wildcard
+// answered (NODATA for the type asked): whether recon lists it depends on
+// which query reached it first, so a snapshot leaves it out rather than
+// report it appearing and vanishing from one scan to the next.
+func underWildcard(r *recon.Result, name string) bool {
+	name = change.NameKey(name)
+	for i := range r.Wildcards {
+		parent := strings.TrimPrefix(change.NameKey(r.Wildcards[i].Name), "*.")
+		if strings.HasSuffix(name, "."+parent) {
+			return true
+		}
+	}
+	return false
 }
 
 // ResultOf turns what recon.Run (and the audit) returned for domain into
