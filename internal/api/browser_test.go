@@ -17,6 +17,7 @@ import (
 	"github.com/dnsscout/dnsscout/internal/keys"
 	"github.com/dnsscout/dnsscout/internal/recon"
 	"github.com/dnsscout/dnsscout/internal/resolver"
+	"github.com/dnsscout/dnsscout/internal/scan"
 	"github.com/dnsscout/dnsscout/internal/store"
 )
 
@@ -55,7 +56,7 @@ func TestUIInChromium(t *testing.T) {
 	}
 	t.Cleanup(func() { res.Close() })
 	e := newEnv(t, func(o *Options) {
-		o.Recon = &ReconConfig{Exchanger: res, Options: recon.Options{NameserverPort: world.Port, Concurrency: 64}, Timeout: 4 * time.Minute}
+		o.Recon = &ReconConfig{Exchanger: res, Options: scan.Options{Recon: recon.Options{NameserverPort: world.Port, Concurrency: 64}}, Timeout: 4 * time.Minute}
 	})
 	tok := e.addKey(keys.Spec{Name: "browser"})
 	console := browsertest.RecordConsole(tab)

@@ -15,11 +15,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dnsscout/dnsscout/internal/checks"
 	"github.com/dnsscout/dnsscout/internal/dnsname"
 	"github.com/dnsscout/dnsscout/internal/finding"
 	"github.com/dnsscout/dnsscout/internal/recon"
 	"github.com/dnsscout/dnsscout/internal/report"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // The recon page: POST /api/v1/recon runs recon and the audit checks on a
@@ -41,7 +41,7 @@ type reconState struct {
 
 type reconRun struct {
 	id     string
-	result *recon.Result
+	result *scan.Report
 	took   time.Duration
 }
 
@@ -159,8 +159,8 @@ func (s *Server) serveRecon(c *call) {
 	start := time.Now()
 	opts := rs.cfg.Options
 	opts.Logger = s.log.With("recon", domain)
-	opts.OnEvent, opts.Progress = nil, nil
-	res, err := recon.Run(ctx, rs.cfg.Exchanger, domain, opts)
+	opts.Recon.Logger, opts.Recon.Progress = nil, nil
+	rep, err := scan.Run(ctx, rs.cfg.Exchanger, domain, opts)
 	ans := ReconAnswer{Domain: domain, Findings: []finding.Finding{}}
 	switch {
 	case r.Context().Err() != nil:
@@ -170,29 +170,21 @@ func (s *Server) serveRecon(c *call) {
 		ans.TookMS = time.Since(start).Milliseconds()
 		writeJSON(w, http.StatusOK, ans)
 		return
-	case err != nil && res == nil:
+	case err != nil && rep == nil:
 		c.fail(err)
 		return
 	case err != nil:
 		s.log.Warn("recon incomplete", "domain", domain, "err", err)
 	}
-	env := &checks.Env{Result: res, Exchanger: rs.cfg.Exchanger, Logger: opts.Logger, NameserverPort: opts.NameserverPort}
-	found, cerr := checks.RunEnv(ctx, env, checks.Selection{})
-	if cerr != nil {
-		s.log.Warn("audit incomplete", "domain", domain, "err", cerr)
-	}
-	if found == nil {
-		found = []finding.Finding{}
-	}
-	res.Findings = found
-	run := &reconRun{id: newID(), result: res, took: time.Since(start)}
+	found := rep.Findings
+	run := &reconRun{id: newID(), result: rep, took: time.Since(start)}
 	rs.keep(run)
 	ans.ID = run.id
 	ans.TookMS = run.took.Milliseconds()
 	ans.Findings = found
 	ans.Summary = map[string]int{
-		"names": len(res.Names), "records": len(res.Records), "nameservers": len(res.Nameservers),
-		"zones": len(res.Zones), "references": len(res.References), "findings": len(found),
+		"names": len(rep.Names), "records": len(rep.Records), "nameservers": len(rep.Nameservers),
+		"zones": len(rep.Zones), "references": len(rep.References), "findings": len(found),
 	}
 	ans.Report = "/api/v1/recon/" + run.id + "/report.html"
 	ans.Result = "/api/v1/recon/" + run.id + "/result.json"
@@ -229,7 +221,7 @@ func (s *Server) serveReconReport(c *call) {
 		return
 	}
 	var buf bytes.Buffer
-	if err := report.Write(&buf, "html", []*recon.Result{run.result}, report.Options{Version: s.opt.Version}); err != nil {
+	if err := report.Write(&buf, "html", []*scan.Report{run.result}, report.Options{Version: s.opt.Version}); err != nil {
 		c.fail(err)
 		return
 	}

@@ -35,7 +35,7 @@ import (
 
 	"github.com/dnsscout/dnsscout/internal/keys"
 	"github.com/dnsscout/dnsscout/internal/pdns"
-	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 	"github.com/dnsscout/dnsscout/internal/store"
 )
 
@@ -291,10 +291,11 @@ type Options struct {
 type ReconConfig struct {
 	// Exchanger sends recon's and the checks' queries: a
 	// *resolver.Resolver built from serve's --resolver flags. Required.
-	Exchanger recon.Exchanger
-	// Options are the recon options (NameserverPort, Concurrency, ...);
-	// Logger, OnEvent and Progress are set by the server.
-	Options recon.Options
+	Exchanger scan.Engine
+	// Options are the scan options (Recon.NameserverPort,
+	// Recon.Concurrency, the checks, ...); Logger and Recon.Progress are
+	// set by the server.
+	Options scan.Options
 	// Timeout bounds one recon run including its checks. Default 5 min.
 	Timeout time.Duration
 	// Keep is the number of finished runs whose results and reports stay

@@ -1,11 +1,11 @@
-// Package baseline compares a recon result with the result of an earlier run
-// of the same domain and says what is new, changed or gone: names (changed
-// when their addresses changed), records (identity name + type + data) and
-// findings (identity id + subject; changed when severity or evidence
-// changed). It also loads earlier --format json output. The shape of a
-// comparison lives in the leaf package change, so that recon.Result can
-// carry it without importing baseline; drawing it is the report package's
-// job.
+// Package baseline compares one domain's run (its recon result and its
+// findings) with an earlier run of the same domain and says what is new,
+// changed or gone: names (changed when their addresses changed), records
+// (identity name + type + data) and findings (identity id + subject;
+// changed when severity or evidence changed). It also loads earlier
+// --format json output. The shape of a comparison lives in the leaf
+// package change; putting it in a report is package scan's job, drawing
+// it the report package's.
 package baseline
 
 import (
@@ -22,13 +22,21 @@ import (
 // Diff is the comparison of one domain's result with its baseline.
 type Diff = change.Set
 
+// Run is one domain's run as a baseline comparison sees it: what recon
+// found and what the audit judged. Its JSON form is the part of the JSON
+// contract a comparison reads (the other fields of a report are ignored).
+type Run struct {
+	*recon.Result
+	Findings []finding.Finding `json:"findings"`
+}
+
 // Compare returns what differs in cur since prev. A nil prev means the
 // baseline did not know the domain: everything in cur is new and Missing is
 // set. A nil cur means the domain is gone: everything in prev is gone.
-// Neither result is modified; see Apply to mark cur's findings.
-func Compare(prev, cur *recon.Result) Diff {
+// Neither run is modified; see Apply to mark cur's findings.
+func Compare(prev, cur *Run) Diff {
 	var d Diff
-	var pr, cr recon.Result
+	var pr, cr Run
 	switch {
 	case prev == nil && cur == nil:
 		return d
@@ -40,13 +48,19 @@ func Compare(prev, cur *recon.Result) Diff {
 	default:
 		pr, cr = *prev, *cur
 	}
+	if pr.Result == nil {
+		pr.Result = &recon.Result{}
+	}
+	if cr.Result == nil {
+		cr.Result = &recon.Result{}
+	}
 	if cur != nil {
 		d.Domain = cur.Domain
 	} else {
 		d.Domain = prev.Domain
 	}
 	if prev != nil {
-		d.Since = prev.Started
+		d.Since = pr.Started
 	}
 	d.Names = compareNames(pr.Names, cr.Names, &d.Summary.Names)
 	d.Records = compareRecords(pr.Records, cr.Records, &d.Summary.Records)
@@ -54,15 +68,12 @@ func Compare(prev, cur *recon.Result) Diff {
 	return d
 }
 
-// Apply marks cur's findings with their change ("new" or "changed") from
-// diff and clears any older mark; findings that did not change are left
-// unmarked. Gone findings stay in diff only, so that cur.Findings remains
+// Apply marks findings with their change ("new" or "changed") from diff
+// and clears any older mark; findings that did not change are left
+// unmarked. Gone findings stay in diff only, so that the findings remain
 // the list of what is wrong now (a pipeline gate must not trip on what was
 // fixed). A nil diff only clears the marks.
-func Apply(cur *recon.Result, diff *Diff) {
-	if cur == nil {
-		return
-	}
+func Apply(findings []finding.Finding, diff *Diff) {
 	marks := map[change.FindingKey]string{}
 	if diff != nil {
 		for _, f := range diff.Findings {
@@ -71,32 +82,23 @@ func Apply(cur *recon.Result, diff *Diff) {
 			}
 		}
 	}
-	for i := range cur.Findings {
-		f := &cur.Findings[i]
+	for i := range findings {
+		f := &findings[i]
 		f.Change = marks[findingKey(f)]
 	}
 }
 
-// Annotate compares every current result with the result of the same domain
-// in the baseline file, marks the current findings (Apply), sets each
-// result's Changes and returns the diffs keyed by domain. Domains the
-// baseline does not hold get a diff with Missing set. A nil file returns nil.
-func Annotate(f *File, cur []*recon.Result) map[string]*Diff {
-	if f == nil {
+// Against compares cur with the run of the same domain in f (Compare),
+// names f's path in the diff and marks cur's findings (Apply). A nil f
+// returns nil and leaves cur alone.
+func (f *File) Against(cur *Run) *Diff {
+	if f == nil || cur == nil || cur.Result == nil {
 		return nil
 	}
-	out := make(map[string]*Diff, len(cur))
-	for _, r := range cur {
-		if r == nil {
-			continue
-		}
-		d := Compare(f.Lookup(r.Domain), r)
-		d.Baseline = f.Path
-		Apply(r, &d)
-		r.Changes = &d
-		out[r.Domain] = &d
-	}
-	return out
+	d := Compare(f.Lookup(cur.Domain), cur)
+	d.Baseline = f.Path
+	Apply(cur.Findings, &d)
+	return &d
 }
 
 func compareNames(prev, cur []recon.Name, c *change.Counts) []change.Name {

@@ -22,8 +22,8 @@ func fnd(id, subject string, sev finding.Severity, evidence ...string) finding.F
 	return finding.Finding{ID: id, Subject: subject, Severity: sev, Title: id, Evidence: evidence, Remediation: "fix " + id}
 }
 
-func result(names []recon.Name, records []recon.Record, findings []finding.Finding) *recon.Result {
-	return &recon.Result{Domain: "example.com", Started: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), Names: names, Records: records, Findings: findings}
+func result(names []recon.Name, records []recon.Record, findings []finding.Finding) *Run {
+	return &Run{Result: &recon.Result{Domain: "example.com", Started: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), Names: names, Records: records}, Findings: findings}
 }
 
 // summary renders a diff compactly for table tests: "kind:change:identity".
@@ -44,7 +44,7 @@ func summary(d Diff) []string {
 func TestCompare(t *testing.T) {
 	tests := []struct {
 		name      string
-		prev, cur *recon.Result
+		prev, cur *Run
 		want      []string
 		counts    change.Summary
 	}{
@@ -212,7 +212,7 @@ func TestApply(t *testing.T) {
 	cur := result(nil, nil, []finding.Finding{fnd("a", "s", finding.Critical), fnd("b", "s", finding.Low), fnd("c", "s", finding.Info)})
 	cur.Findings[1].Change = "stale"
 	d := Compare(prev, cur)
-	Apply(cur, &d)
+	Apply(cur.Findings, &d)
 	got := map[string]string{}
 	for _, f := range cur.Findings {
 		got[f.ID] = f.Change
@@ -226,7 +226,7 @@ func TestApply(t *testing.T) {
 	if len(cur.Findings) != 3 {
 		t.Errorf("Apply changed the findings list: %d", len(cur.Findings))
 	}
-	Apply(cur, nil)
+	Apply(cur.Findings, nil)
 	for _, f := range cur.Findings {
 		if f.Change != "" {
 			t.Errorf("Apply(nil) left %q on %s", f.Change, f.ID)
@@ -235,14 +235,19 @@ func TestApply(t *testing.T) {
 	Apply(nil, &d) // must not panic
 }
 
-func TestAnnotate(t *testing.T) {
+func TestAgainst(t *testing.T) {
 	f, err := Load("testdata/array.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cur := &recon.Result{Domain: "example.net", Names: []recon.Name{name("www.example.net", "198.51.100.81")}}
-	other := &recon.Result{Domain: "example.org", Findings: []finding.Finding{fnd("x", "s", finding.Low)}}
-	ds := Annotate(f, []*recon.Result{cur, other, nil})
+	cur := &Run{Result: &recon.Result{Domain: "example.net", Names: []recon.Name{name("www.example.net", "198.51.100.81")}}}
+	other := &Run{Result: &recon.Result{Domain: "example.org"}, Findings: []finding.Finding{fnd("x", "s", finding.Low)}}
+	ds := map[string]*Diff{}
+	for _, r := range []*Run{cur, other, nil} {
+		if d := f.Against(r); d != nil {
+			ds[d.Domain] = d
+		}
+	}
 	if len(ds) != 2 {
 		t.Fatalf("%d diffs, want 2", len(ds))
 	}
@@ -253,10 +258,10 @@ func TestAnnotate(t *testing.T) {
 		t.Errorf("example.org diff %+v, want Missing with everything new", d)
 	}
 	if other.Findings[0].Change != change.New {
-		t.Errorf("Annotate did not mark findings: %q", other.Findings[0].Change)
+		t.Errorf("Against did not mark findings: %q", other.Findings[0].Change)
 	}
-	if Annotate(nil, []*recon.Result{cur}) != nil {
-		t.Error("Annotate without a baseline returned diffs")
+	if (*File)(nil).Against(cur) != nil {
+		t.Error("Against without a baseline returned a diff")
 	}
 }
 
@@ -265,8 +270,8 @@ func TestAnnotate(t *testing.T) {
 //
 //	go test ./internal/baseline -run '^$' -bench Compare -benchtime 2s
 func BenchmarkCompare(b *testing.B) {
-	mk := func(shift int) *recon.Result {
-		r := &recon.Result{Domain: "example.com"}
+	mk := func(shift int) *Run {
+		r := &Run{Result: &recon.Result{Domain: "example.com"}}
 		for i := 0; i < 5000; i++ {
 			n := "h" + itoa(i+shift) + ".example.com"
 			r.Names = append(r.Names, name(n, "192.0.2."+itoa(i%250)))

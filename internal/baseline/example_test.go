@@ -9,19 +9,19 @@ import (
 )
 
 func ExampleCompare() {
-	prev := &recon.Result{Domain: "example.com",
-		Names:    []recon.Name{{Name: "www.example.com", Addresses: []string{"192.0.2.9"}}, {Name: "old.example.com"}},
+	prev := &baseline.Run{Result: &recon.Result{Domain: "example.com",
+		Names: []recon.Name{{Name: "www.example.com", Addresses: []string{"192.0.2.9"}}, {Name: "old.example.com"}}},
 		Findings: []finding.Finding{{ID: "axfr-allowed", Subject: "ns1.example.com 192.0.2.1", Severity: finding.High}},
 	}
-	cur := &recon.Result{Domain: "example.com",
-		Names: []recon.Name{{Name: "www.example.com", Addresses: []string{"192.0.2.10"}}, {Name: "intranet.example.com", Addresses: []string{"10.0.0.5"}}},
+	cur := &baseline.Run{Result: &recon.Result{Domain: "example.com",
+		Names: []recon.Name{{Name: "www.example.com", Addresses: []string{"192.0.2.10"}}, {Name: "intranet.example.com", Addresses: []string{"10.0.0.5"}}}},
 		Findings: []finding.Finding{
 			{ID: "axfr-allowed", Subject: "ns1.example.com 192.0.2.1", Severity: finding.Critical},
 			{ID: "private-address-leak", Subject: "intranet.example.com", Severity: finding.High},
 		},
 	}
 	d := baseline.Compare(prev, cur)
-	baseline.Apply(cur, &d)
+	baseline.Apply(cur.Findings, &d)
 	for _, n := range d.Names {
 		fmt.Println("name", n.Change, n.Name, n.PreviousAddresses, "->", n.Addresses)
 	}

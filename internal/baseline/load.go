@@ -9,7 +9,6 @@ import (
 	"os"
 
 	"github.com/dnsscout/dnsscout/internal/dnsname"
-	"github.com/dnsscout/dnsscout/internal/recon"
 )
 
 // Errors returned by Load and Parse; each is wrapped with the file name and,
@@ -31,13 +30,13 @@ type File struct {
 	// Path is where the file was read from ("" for Parse).
 	Path string
 	// Results are in file order.
-	Results  []*recon.Result
-	byDomain map[string]*recon.Result
+	Results  []*Run
+	byDomain map[string]*Run
 }
 
 // Lookup returns the baseline result for domain (any case, Unicode or
 // A-labels, trailing dot or not), or nil when the file does not hold it.
-func (f *File) Lookup(domain string) *recon.Result {
+func (f *File) Lookup(domain string) *Run {
 	if f == nil {
 		return nil
 	}
@@ -81,14 +80,14 @@ func Parse(data []byte) (*File, error) {
 	}
 	skipped := len(data) - len(trimmed)
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	var results []*recon.Result
+	var results []*Run
 	switch trimmed[0] {
 	case '{':
-		var r recon.Result
+		var r Run
 		if err := dec.Decode(&r); err != nil {
 			return nil, decodeError(data, skipped, err)
 		}
-		results = []*recon.Result{&r}
+		results = []*Run{&r}
 	case '[':
 		if err := dec.Decode(&results); err != nil {
 			return nil, decodeError(data, skipped, err)
@@ -105,9 +104,9 @@ func Parse(data []byte) (*File, error) {
 		line, col := position(data, skipped+int(dec.InputOffset()))
 		return nil, fmt.Errorf("%w: more data after the first JSON value at line %d column %d (is it --format ndjson? a baseline is --format json output)", ErrNotResult, line, col)
 	}
-	f := &File{Results: results, byDomain: make(map[string]*recon.Result, len(results))}
+	f := &File{Results: results, byDomain: make(map[string]*Run, len(results))}
 	for i, r := range results {
-		if r.Domain == "" {
+		if r.Result == nil || r.Domain == "" {
 			return nil, fmt.Errorf("%w: result %d has no \"domain\"", ErrNotResult, i)
 		}
 		k, err := dnsname.Normalize(r.Domain)

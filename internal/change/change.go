@@ -1,9 +1,9 @@
 // Package change defines the shape of a baseline comparison: what is new,
-// changed or gone in one domain's recon result since an earlier run. It is
-// the "changes" section of the JSON contract, and a leaf package (it imports
-// only finding) so that recon.Result can carry it without an import cycle.
-// Computing a Set is the baseline package's job; drawing it is the report
-// package's.
+// changed or gone in one domain's scan since an earlier run. It is the
+// "changes" section of the JSON contract (scan.Report.Changes), and a leaf
+// package (it imports only finding) so that history and the store can use
+// it without importing baseline or scan. Computing a Set is the baseline
+// package's job; drawing it is the report package's.
 package change
 
 import (

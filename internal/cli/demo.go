@@ -61,7 +61,11 @@ func runDemo(ctx context.Context, e *env, f *reconFlags, keep bool, htmlReport s
 	if err != nil {
 		return err
 	}
-	opts, err := reconOptions(f)
+	opts, err := scanOptions(f)
+	if err != nil {
+		return err
+	}
+	failOn, err := failOnOption(f)
 	if err != nil {
 		return err
 	}
@@ -76,14 +80,14 @@ func runDemo(ctx context.Context, e *env, f *reconFlags, keep bool, htmlReport s
 		return err
 	}
 	defer world.Close()
-	opts.NameserverPort = world.Port
+	opts.Recon.NameserverPort = world.Port
 	logger := newLogger(e.stderr, f.verbose)
 	res, err := resolver.New(resolver.Options{
 		Servers:            []netip.AddrPort{world.Resolver},
 		Concurrency:        f.concurrency,
 		Timeout:            f.timeout,
-		MaxTransferRecords: opts.TransferMaxRecords,
-		TransferTimeout:    opts.TransferTimeout,
+		MaxTransferRecords: opts.Recon.TransferMaxRecords,
+		TransferTimeout:    opts.Recon.TransferTimeout,
 		Logger:             logger,
 	})
 	if err != nil {
@@ -91,13 +95,9 @@ func runDemo(ctx context.Context, e *env, f *reconFlags, keep bool, htmlReport s
 	}
 	defer res.Close()
 	fmt.Fprintf(e.stderr, "demo world up: resolver %s, nameservers on port %d of 127.53.0.0/24\n", world.Resolver, world.Port)
-	audit, err := auditOptions(f)
-	if err != nil {
-		return err
-	}
 	// The demo's passive DNS and address database, built in.
-	opts.Passive = []passive.Source{demo.PassiveSource()}
-	if opts.Annotator, err = demo.Annotator(); err != nil {
+	opts.Recon.Passive = []passive.Source{demo.PassiveSource()}
+	if opts.Recon.Annotator, err = demo.Annotator(); err != nil {
 		return err
 	}
 	var html *os.File
@@ -107,7 +107,7 @@ func runDemo(ctx context.Context, e *env, f *reconFlags, keep bool, htmlReport s
 		}
 		defer html.Close()
 	}
-	ro := reconOutput{format: format, w: out, progress: f.progress, logger: logger, audit: audit, html: html}
+	ro := reconOutput{format: format, w: out, progress: f.progress, logger: logger, failOn: failOn, html: html}
 	if err := reconWith(ctx, e, res, demo.Domains, opts, ro); err != nil {
 		return err
 	}

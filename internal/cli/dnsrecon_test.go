@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/dnsscout/dnsscout/internal/dnstest"
-	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // dnsreconProblems maps what dnsrecon's standard scan reports as a problem
@@ -93,7 +93,7 @@ mail IN A 192.0.2.25
 	if code != ExitOK {
 		t.Fatalf("dnsscout: exit %d: %s", code, errOut)
 	}
-	var res recon.Result
+	var res scan.Report
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatal(err)
 	}

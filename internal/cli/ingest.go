@@ -20,7 +20,7 @@ import (
 	"github.com/dnsscout/dnsscout/internal/ingest/remote"
 	"github.com/dnsscout/dnsscout/internal/pdns"
 	"github.com/dnsscout/dnsscout/internal/store"
-	"github.com/dnsscout/dnsscout/internal/store/pebble" // the default backend
+	"github.com/dnsscout/dnsscout/internal/store/pebble" // ErrLocked
 )
 
 func init() { subcommands = append(subcommands, newIngestCmd) }
@@ -99,7 +99,7 @@ printed at the end too (unless --quiet). Client addresses are never stored.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.db, "db", "", "store directory or DSN (default: $XDG_DATA_HOME/dnsscout/pdns or ~/.local/share/dnsscout/pdns)")
+	addDBFlag(fl, &f.db)
 	fl.StringVar(&f.to, "to", "", "send tuples and NXDOMAIN counters to a dnsscout server `URL` (POST /api/v1/ingest, /api/v1/ingest/nxdomain) instead of the local store")
 	fl.StringVar(&f.key, "key", "", "API key with the ingest permission for --to (default $DNSSCOUT_KEY)")
 	fl.StringVar(&f.sensorID, "sensor-id", "", "sensor id recorded with every tuple (default: the host name)")
@@ -238,10 +238,9 @@ func runIngest(ctx context.Context, e *env, f *ingestFlags, args []string) error
 	budget := splitMemory(mem)
 	debug.SetMemoryLimit(budget.heap)
 	opts.Memory = budget.heap / 2
-	var bar *progressBar
-	if f.progress == "always" || (f.progress == "auto" && isTerminal(e.stderr)) {
-		bar = &progressBar{e: e}
-		opts.Progress = bar.update
+	bar := newProgress(e, f.progress)
+	if bar != nil {
+		opts.Progress = fileProgress(bar)
 	}
 	var reportMu sync.Mutex
 	opts.Report = func(err error) {
@@ -333,15 +332,12 @@ func openIngestSink(ctx context.Context, e *env, f *ingestFlags, budget memoryBu
 		var once sync.Once
 		return rs, func() error { once.Do(func() { rs.Close(context.WithoutCancel(ctx)) }); return nil }, nil
 	}
-	dsn := f.db
-	if dsn == "" {
-		var err error
-		if dsn, err = store.DefaultDirFrom(e.getenv); err != nil {
-			return nil, nil, usageError("ingest: %v; give --db", err)
-		}
+	dsn, err := storeDSN(e, "ingest: ", f.db)
+	if err != nil {
+		return nil, nil, err
 	}
 	so := store.Options{Logger: log, CacheBytes: budget.cache, MemTableBytes: budget.memTable}
-	ls, err := newLazyStore(ctx, dsn, so)
+	ls, err := newLazyStore(ctx, e, dsn, so)
 	if err != nil {
 		return nil, nil, fmt.Errorf("ingest: %w", err)
 	}
@@ -356,6 +352,7 @@ func openIngestSink(ctx context.Context, e *env, f *ingestFlags, budget memoryBu
 // them (a FIFO without a writer, a quiet pipe, a listener): until ingest
 // has something to write, other commands can use the store.
 type lazyStore struct {
+	e    *env
 	dsn  string
 	opts store.Options
 	nx   bool // the backend keeps NXDOMAIN counters
@@ -368,8 +365,8 @@ type lazyStore struct {
 
 // newLazyStore checks that the store opens (and is not in use) and what
 // it can do, and closes it again.
-func newLazyStore(ctx context.Context, dsn string, opts store.Options) (*lazyStore, error) {
-	db, err := store.Open(ctx, dsn, opts)
+func newLazyStore(ctx context.Context, e *env, dsn string, opts store.Options) (*lazyStore, error) {
+	db, err := openStore(ctx, e, "ingest: ", dsn, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -377,7 +374,7 @@ func newLazyStore(ctx context.Context, dsn string, opts store.Options) (*lazySto
 	if err := db.Close(); err != nil {
 		return nil, err
 	}
-	return &lazyStore{dsn: dsn, opts: opts, nx: nx}, nil
+	return &lazyStore{e: e, dsn: dsn, opts: opts, nx: nx}, nil
 }
 
 // lockWait is how long the first write waits for another process (a
@@ -394,7 +391,7 @@ func (l *lazyStore) get(ctx context.Context) (store.Backend, error) {
 		return nil, errors.New("store closed")
 	}
 	for start := time.Now(); ; time.Sleep(100 * time.Millisecond) {
-		l.db, l.err = store.Open(context.WithoutCancel(ctx), l.dsn, l.opts)
+		l.db, l.err = openStore(context.WithoutCancel(ctx), l.e, "ingest: ", l.dsn, l.opts)
 		if !errors.Is(l.err, pebble.ErrLocked) || time.Since(start) > lockWait {
 			return l.db, l.err
 		}
@@ -459,44 +456,30 @@ func onSIGUSR1(fn func()) (stop func()) {
 	}
 }
 
-// progressBar draws one line per file being read.
-type progressBar struct {
-	e     *env
-	mu    sync.Mutex
-	drawn bool
-	start time.Time
-	name  string
-}
-
-func (p *progressBar) update(name string, done, total int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if name != p.name {
-		p.name, p.start = name, time.Now()
-	}
-	const width = 30
-	line := fmt.Sprintf("%s  %s", name, formatBytes(done))
-	if total > 0 {
-		frac := min(1, float64(done)/float64(total))
-		n := int(frac * width)
-		line = fmt.Sprintf("%s  [%s%s] %3.0f%%  %s / %s", name, strings.Repeat("=", n), strings.Repeat(" ", width-n), frac*100, formatBytes(done), formatBytes(total))
-	}
-	if secs := time.Since(p.start).Seconds(); secs > 0 {
-		line += fmt.Sprintf("  %s/s", formatBytes(int64(float64(done)/secs)))
-	}
-	fmt.Fprintf(p.e.stderr, "\r\033[K%s", line)
-	p.drawn = true
-}
-
-func (p *progressBar) clear() {
-	if p == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.drawn {
-		fmt.Fprint(p.e.stderr, "\r\033[K")
-		p.drawn = false
+// fileProgress draws ingest's bar on line: the file being read, how much
+// of it (with a bar when its size is known), and the read rate.
+func fileProgress(line *progress) func(name string, done, total int64) {
+	var mu sync.Mutex
+	var current string
+	var start time.Time
+	return func(name string, done, total int64) {
+		mu.Lock()
+		if name != current {
+			current, start = name, time.Now()
+		}
+		began := start
+		mu.Unlock()
+		const width = 30
+		text := fmt.Sprintf("%s  %s", name, formatBytes(done))
+		if total > 0 {
+			frac := min(1, float64(done)/float64(total))
+			n := int(frac * width)
+			text = fmt.Sprintf("%s  [%s%s] %3.0f%%  %s / %s", name, strings.Repeat("=", n), strings.Repeat(" ", width-n), frac*100, formatBytes(done), formatBytes(total))
+		}
+		if secs := time.Since(began).Seconds(); secs > 0 {
+			text += fmt.Sprintf("  %s/s", formatBytes(int64(float64(done)/secs)))
+		}
+		line.draw(text)
 	}
 }
 

@@ -47,7 +47,7 @@ store directly.`,
   dnsscout keys revoke abcdefghij`,
 	}
 	pf := cmd.PersistentFlags()
-	pf.StringVar(&f.db, "db", "", "store directory or DSN (default: $XDG_DATA_HOME/dnsscout/pdns or ~/.local/share/dnsscout/pdns)")
+	addDBFlag(pf, &f.db)
 	pf.StringVar(&f.adminSocket, "admin-socket", "", "admin socket of a running serve (default: DIR.admin.sock beside the store directory)")
 	cmd.AddCommand(newKeysAddCmd(e, &f), newKeysListCmd(e, &f), newKeysRevokeCmd(e, &f))
 	return cmd
@@ -84,14 +84,11 @@ func (l localAdmin) Revoke(ctx context.Context, id string) (keys.Info, error) {
 // openKeyAdmin opens the store, or reaches the running server that holds
 // it through its admin socket.
 func openKeyAdmin(ctx context.Context, e *env, f *keysFlags, readOnly bool) (keyAdmin, func(), error) {
-	dsn := f.db
-	if dsn == "" {
-		var err error
-		if dsn, err = store.DefaultDirFrom(e.getenv); err != nil {
-			return nil, nil, usageError("keys: %v; give --db", err)
-		}
+	dsn, err := storeDSN(e, "keys: ", f.db)
+	if err != nil {
+		return nil, nil, err
 	}
-	db, err := store.Open(ctx, dsn, store.Options{ReadOnly: readOnly})
+	db, err := openStore(ctx, e, "keys: ", dsn, store.Options{ReadOnly: readOnly})
 	if errors.Is(err, pebble.ErrNoStore) {
 		return nil, nil, fmt.Errorf("keys: no store at %s (keys add creates one)", dsn)
 	}

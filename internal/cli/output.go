@@ -6,7 +6,21 @@ import (
 	"github.com/dnsscout/dnsscout/internal/finding"
 	"github.com/dnsscout/dnsscout/internal/recon"
 	"github.com/dnsscout/dnsscout/internal/report"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
+
+// ndjsonLine is one step of a scan as one NDJSON line: a discovery, a
+// finding, or the summary that closes a domain's stream.
+func ndjsonLine(ev scan.Event) any {
+	switch {
+	case ev.Recon != nil:
+		return ndjsonEvent(*ev.Recon)
+	case ev.Finding != nil:
+		return ndjsonFinding(ev.Domain, ev.Finding)
+	default:
+		return ndjsonSummary(ev.Report)
+	}
+}
 
 // ndjsonEvent wraps a discovery as one NDJSON line: "kind" names what it
 // is (name, record, wildcard, nameserver) and "domain" the target it
@@ -50,20 +64,20 @@ func ndjsonFinding(domain string, f *finding.Finding) any {
 }
 
 // ndjsonSummary closes a domain's stream with its findings and statistics.
-func ndjsonSummary(r *recon.Result) any {
+func ndjsonSummary(r *scan.Report) any {
 	return struct {
 		Kind     string      `json:"kind"`
 		Domain   string      `json:"domain"`
 		Names    int         `json:"names"`
 		Records  int         `json:"records"`
 		Findings any         `json:"findings"`
-		Stats    recon.Stats `json:"stats"`
+		Stats    scan.Stats  `json:"stats"`
 		Complete *bool       `json:"complete,omitempty"`
 		Gaps     []recon.Gap `json:"gaps,omitempty"`
 	}{"summary", r.Domain, len(r.Names), len(r.Records), r.Findings, r.Stats, r.Complete, r.Gaps}
 }
 
 // writeResults writes the finished results in format.
-func writeResults(w io.Writer, format string, results []*recon.Result, color bool) error {
+func writeResults(w io.Writer, format string, results []*scan.Report, color bool) error {
 	return report.Write(w, format, results, report.Options{Version: Version, Color: color})
 }

@@ -72,14 +72,14 @@ rewrites the whole store, which takes a while on a large one).`,
 			return runPrune(cmd.Context(), e, db, cut, compact)
 		},
 	}
-	cmd.Flags().StringVar(&db, "db", "", "store directory or DSN (default: $XDG_DATA_HOME/dnsscout/pdns or ~/.local/share/dnsscout/pdns)")
+	addDBFlag(cmd.Flags(), &db)
 	cmd.Flags().StringVar(&before, "before", "", "delete what was last seen before this time")
 	cmd.Flags().BoolVar(&compact, "compact", false, "compact the store afterwards to free the space at once")
 	return cmd
 }
 
 func runPrune(ctx context.Context, e *env, dsn string, cut int64, compact bool) error {
-	db, err := openStore(ctx, e, dsn, false)
+	db, err := openStore(ctx, e, "", dsn, store.Options{MaxLimit: -1})
 	if err != nil {
 		return fmt.Errorf("pdns prune: %w", err)
 	}
@@ -134,13 +134,13 @@ large store it takes a while (it scans every record).`,
 			return runStats(cmd.Context(), e, db, format)
 		},
 	}
-	cmd.Flags().StringVar(&db, "db", "", "store directory or DSN (default: $XDG_DATA_HOME/dnsscout/pdns or ~/.local/share/dnsscout/pdns)")
+	addDBFlag(cmd.Flags(), &db)
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	return cmd
 }
 
 func runStats(ctx context.Context, e *env, dsn, format string) error {
-	db, err := openStore(ctx, e, dsn, true)
+	db, err := openStore(ctx, e, "", dsn, store.Options{ReadOnly: true, MaxLimit: -1})
 	if err != nil {
 		return fmt.Errorf("pdns stats: %w", err)
 	}
@@ -239,13 +239,13 @@ sensor ids. It writes to stdout, or to FILE with -o (a summary goes to stderr).`
 			return runExport(cmd.Context(), e, db, output)
 		},
 	}
-	cmd.Flags().StringVar(&db, "db", "", "store directory or DSN (default: $XDG_DATA_HOME/dnsscout/pdns or ~/.local/share/dnsscout/pdns)")
+	addDBFlag(cmd.Flags(), &db)
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to FILE instead of stdout")
 	return cmd
 }
 
 func runExport(ctx context.Context, e *env, dsn, output string) (err error) {
-	db, err := openStore(ctx, e, dsn, true)
+	db, err := openStore(ctx, e, "", dsn, store.Options{ReadOnly: true, MaxLimit: -1})
 	if err != nil {
 		return fmt.Errorf("pdns export: %w", err)
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dnsscout/dnsscout/internal/store"
-	"github.com/dnsscout/dnsscout/internal/store/clickhouse" // also registers the clickhouse:// scheme for every --db flag
+	"github.com/dnsscout/dnsscout/internal/store/clickhouse"
 )
 
 // The pdns command group is built in pdns.go; migrate joins it by wrapping

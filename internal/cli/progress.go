@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"golang.org/x/term"
-
-	"github.com/dnsscout/dnsscout/internal/recon"
 )
 
 // isTerminal reports whether w is a terminal.
@@ -18,46 +16,71 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// progressLine redraws one status line on stderr while a recon runs.
-type progressLine struct {
-	p    *recon.Progress
-	done chan struct{}
-	wg   sync.WaitGroup
+// progress is the one status line a command redraws on stderr: recon's
+// counters per domain, ingest's bar per file. A nil *progress draws
+// nothing, so callers need not ask whether it is on.
+type progress struct {
+	w     io.Writer
+	mu    sync.Mutex
+	drawn bool
 }
 
-// startProgress starts the line when mode asks for it ("always", or
-// "auto" with stderr on a terminal). stop is always safe to call.
-func startProgress(e *env, mode, domain string) *progressLine {
-	pl := &progressLine{p: &recon.Progress{}, done: make(chan struct{})}
-	show := mode == "always" || (mode == "auto" && isTerminal(e.stderr))
-	if !show {
-		return pl
+// newProgress returns the line when mode asks for it ("always", or "auto"
+// with stderr on a terminal), nil otherwise.
+func newProgress(e *env, mode string) *progress {
+	if mode == "always" || (mode == "auto" && isTerminal(e.stderr)) {
+		return &progress{w: e.stderr}
 	}
-	pl.wg.Go(func() {
+	return nil
+}
+
+// draw replaces the line with line.
+func (p *progress) draw(line string) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "\r\033[K%s", line)
+	p.drawn = true
+}
+
+// clear wipes the line (before other output, or when done).
+func (p *progress) clear() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.drawn = false
+	}
+}
+
+// tick redraws the line from line(now) five times a second until the
+// returned stop is called; stop clears the line.
+func (p *progress) tick(line func(now time.Time) string) (stop func()) {
+	if p == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
 		t := time.NewTicker(200 * time.Millisecond)
 		defer t.Stop()
-		start := time.Now()
-		var lastDone int64
-		last := start
 		for {
 			select {
-			case <-pl.done:
-				fmt.Fprint(e.stderr, "\r\033[K")
+			case <-done:
 				return
 			case now := <-t.C:
-				done := pl.p.Done.Load()
-				rate := float64(done-lastDone) / now.Sub(last).Seconds()
-				lastDone, last = done, now
-				stage, _ := pl.p.Stage.Load().(string)
-				fmt.Fprintf(e.stderr, "\r\033[K%s  %s  %d/%d queries  %.0f q/s  %d names  %s",
-					domain, stage, done, pl.p.Planned.Load(), rate, pl.p.Names.Load(), now.Sub(start).Truncate(time.Second))
+				p.draw(line(now))
 			}
 		}
 	})
-	return pl
-}
-
-func (pl *progressLine) stop() {
-	close(pl.done)
-	pl.wg.Wait()
+	return func() {
+		close(done)
+		wg.Wait()
+		p.clear()
+	}
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/dnsscout/dnsscout/internal/pdns"
 	"github.com/dnsscout/dnsscout/internal/store"
-	_ "github.com/dnsscout/dnsscout/internal/store/pebble" // the default backend
 )
 
 func init() { subcommands = append(subcommands, newQueryCmd) }
@@ -74,7 +73,7 @@ framing: begin, obj lines, succeeded or limited), table, json (one document).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.db, "db", "", "store directory or DSN (default: $XDG_DATA_HOME/dnsscout/pdns or ~/.local/share/dnsscout/pdns)")
+	addDBFlag(fl, &f.db)
 	fl.BoolVar(&f.rdata, "rdata", false, "look the name up in rdata (CNAME/NS/MX/SRV/PTR/... targets)")
 	fl.BoolVar(&f.raw, "raw", false, "QUERY is an exact rdata text, e.g. '10 mail.example.com.'")
 	fl.StringVarP(&f.rrtype, "type", "t", "ANY", "rrtype: a mnemonic, TYPEn, ANY (all but DNSSEC), ANY-DNSSEC or ALL")
@@ -104,7 +103,7 @@ func runQuery(ctx context.Context, e *env, f *queryFlags, value string) error {
 	if err != nil {
 		return usageError("query: %s", storeMsg(err))
 	}
-	db, err := openStore(ctx, e, f.db, true)
+	db, err := openStore(ctx, e, "", f.db, store.Options{ReadOnly: true, MaxLimit: -1})
 	if err != nil {
 		return fmt.Errorf("query: %w", err)
 	}
@@ -190,18 +189,6 @@ func buildQuery(f *queryFlags, value string, now time.Time) (store.Query, error)
 	}
 	q.Limit, q.Offset, q.Cursor = f.limit, f.offset, f.cursor
 	return q, q.Validate()
-}
-
-// openStore opens --db (or the default directory). Read-only opens fail on
-// a directory that holds no store instead of creating one.
-func openStore(ctx context.Context, e *env, dsn string, readOnly bool) (store.Backend, error) {
-	if dsn == "" {
-		var err error
-		if dsn, err = store.DefaultDirFrom(e.getenv); err != nil {
-			return nil, usageError("%v; give --db", err)
-		}
-	}
-	return store.Open(ctx, dsn, store.Options{ReadOnly: readOnly, MaxLimit: -1})
 }
 
 // tupleWriter renders a stream of tuples in one of the query formats.

@@ -18,11 +18,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dnsscout/dnsscout/internal/baseline"
-	"github.com/dnsscout/dnsscout/internal/checks"
 	"github.com/dnsscout/dnsscout/internal/dnsname"
+	"github.com/dnsscout/dnsscout/internal/finding"
 	"github.com/dnsscout/dnsscout/internal/recon"
 	"github.com/dnsscout/dnsscout/internal/report"
 	"github.com/dnsscout/dnsscout/internal/resolver"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 func init() { subcommands = append(subcommands, newReconCmd) }
@@ -159,15 +160,15 @@ func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts, err := reconOptions(f)
+	opts, err := scanOptions(f)
+	if err != nil {
+		return err
+	}
+	failOn, err := failOnOption(f)
 	if err != nil {
 		return err
 	}
 	servers, err := resolverAddrs(f.resolvers, e.resolvConf)
-	if err != nil {
-		return err
-	}
-	base, err := loadBaseline(f.baseline)
 	if err != nil {
 		return err
 	}
@@ -185,25 +186,21 @@ func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
 		Concurrency:        f.concurrency,
 		Timeout:            f.timeout,
 		Retries:            retriesOption(f.retries),
-		MaxTransferRecords: opts.TransferMaxRecords,
-		TransferTimeout:    opts.TransferTimeout,
+		MaxTransferRecords: opts.Recon.TransferMaxRecords,
+		TransferTimeout:    opts.Recon.TransferTimeout,
 		Logger:             logger,
 	})
 	if err != nil {
 		return usageError("%v", err)
 	}
 	defer res.Close()
-	audit, err := auditOptions(f)
-	if err != nil {
-		return err
-	}
 	srcs, err := openSources(ctx, e, &f.sources, res, logger)
 	if err != nil {
 		return err
 	}
 	defer srcs.close()
-	srcs.apply(ctx, &opts)
-	return reconWith(ctx, e, res, domains, opts, reconOutput{format: format, w: out, progress: f.progress, logger: logger, audit: audit, baseline: base})
+	srcs.apply(ctx, &opts.Recon)
+	return reconWith(ctx, e, res, domains, opts, reconOutput{format: format, w: out, progress: f.progress, logger: logger, failOn: failOn})
 }
 
 // reconOutput says where and how results go.
@@ -212,108 +209,92 @@ type reconOutput struct {
 	w        io.Writer
 	progress string
 	logger   *slog.Logger
-	audit    auditSettings
-	baseline *baseline.File
+	// failOn is --fail-on (nil: no gate).
+	failOn *finding.Severity
 	// html, when set, also receives the HTML report (demo).
 	html io.Writer
 }
 
-// reconWith runs recon for each domain through res and writes the
-// results. It is shared by recon and demo.
+// reconWith scans each domain through eng (one scan.Stream per domain,
+// the engine shared) and writes the reports. It is shared by recon and
+// demo.
 //
 // A domain that fails (it does not exist) costs the others nothing: its
-// error is one line on stderr, the others' results are written, and the
+// error is one line on stderr, the others' reports are written, and the
 // exit code is 1. When ctx ends (the first SIGINT/SIGTERM) no new query is
 // sent: the domain being examined is audited offline on what was found,
-// every requested output is written with that result marked partial
+// every requested output is written with that report marked partial
 // ("complete": false, a banner), the domains not started are left out,
 // and the exit code is 130.
-func reconWith(ctx context.Context, e *env, res *resolver.Resolver, domains []string, opts recon.Options, out reconOutput) error {
-	if err := res.Probe(ctx, probeZones(domains)); err != nil && ctx.Err() == nil {
+func reconWith(ctx context.Context, e *env, eng scan.Engine, domains []string, opts scan.Options, out reconOutput) error {
+	if err := scan.Probe(ctx, eng, domains); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("resolvers unusable: %w", err)
 	}
 	opts.Logger = out.logger
-	var nd *json.Encoder
+	var emit func(scan.Event)
 	if out.format == "ndjson" {
-		nd = json.NewEncoder(out.w)
-		opts.OnEvent = func(ev recon.Event) { _ = nd.Encode(ndjsonEvent(ev)) }
+		nd := json.NewEncoder(out.w)
+		emit = func(ev scan.Event) { _ = nd.Encode(ndjsonLine(ev)) }
 	}
-	var results []*recon.Result
-	var failed []error
+	var reports []*scan.Report
+	failed := 0
 	interrupted := false
+	line := newProgress(e, out.progress)
 	for _, d := range domains {
-		if ctx.Err() != nil && len(results) > 0 {
+		if ctx.Err() != nil && len(reports) > 0 {
 			interrupted = true
 			break
 		}
-		before := res.Stats()
-		prog := startProgress(e, out.progress, d)
-		opts.Progress = prog.p
-		r, err := recon.Run(ctx, res, d, opts)
-		prog.stop()
-		if err != nil && (ctx.Err() == nil || r == nil) {
-			failed = append(failed, err)
+		opts.Recon.Progress = &recon.Progress{}
+		stop := line.tick(reconProgress(d, opts.Recon.Progress))
+		rep, err := scan.Stream(ctx, eng, d, opts, emit)
+		stop()
+		if rep == nil {
+			failed++
 			fmt.Fprintf(e.stderr, "dnsscout: %s: %v\n", d, err)
 			continue
 		}
-		fillRunStats(r, res, before)
-		// In passive-only mode the checks work offline too: their own
-		// queries would reach the target's servers. After an interrupt
-		// they judge what was found without sending anything.
-		var ex checks.Exchanger = res
-		auditCtx := ctx
-		if opts.PassiveOnly || ctx.Err() != nil {
-			ex = nil
-			auditCtx = context.WithoutCancel(ctx)
-		}
-		if err := runChecks(auditCtx, r, ex, opts.NameserverPort, out); err != nil {
-			return err
-		}
-		results = append(results, r)
-		if nd != nil {
-			for i := range r.Findings {
-				_ = nd.Encode(ndjsonFinding(r.Domain, &r.Findings[i]))
-			}
-			_ = nd.Encode(ndjsonSummary(r))
-		}
-		if ctx.Err() != nil {
+		reports = append(reports, rep)
+		if err != nil {
 			interrupted = true
 			break // the domains not started are left out
 		}
 	}
-	if out.baseline != nil {
-		baseline.Annotate(out.baseline, results)
-	}
-	if out.format != "ndjson" && len(results) > 0 {
-		if err := writeResults(out.w, out.format, results, out.format == "table" && isTerminal(out.w)); err != nil {
+	if out.format != "ndjson" && len(reports) > 0 {
+		if err := writeResults(out.w, out.format, reports, out.format == "table" && isTerminal(out.w)); err != nil {
 			return err
 		}
 	}
-	if out.html != nil && len(results) > 0 {
-		if err := writeResults(out.html, "html", results, false); err != nil {
+	if out.html != nil && len(reports) > 0 {
+		if err := writeResults(out.html, "html", reports, false); err != nil {
 			return err
 		}
 	}
-	if interrupted {
+	switch {
+	case interrupted:
 		return &exitError{code: ExitInterrupted, err: errors.New("interrupted: the results found so far were written, marked partial")}
+	case failed > 0:
+		return &exitError{code: ExitError, err: fmt.Errorf("%d of %d domains failed", failed, len(domains))}
+	case out.failOn != nil:
+		if err := scan.Gate(reports, *out.failOn); err != nil {
+			return &exitError{code: ExitFindings, err: err}
+		}
 	}
-	if len(failed) > 0 {
-		return &exitError{code: ExitError, err: fmt.Errorf("%d of %d domains failed", len(failed), len(domains))}
-	}
-	return out.audit.gate(results)
+	return nil
 }
 
-// fillRunStats adds the resolver's view (health, drops, retries) to r.
-func fillRunStats(r *recon.Result, res *resolver.Resolver, before resolver.Stats) {
-	after := res.Stats()
-	r.Stats.Dropped = after.Dropped - before.Dropped
-	r.Stats.Retries = after.Retries - before.Retries
-	r.Resolvers = r.Resolvers[:0]
-	for _, s := range res.Servers() {
-		r.Resolvers = append(r.Resolvers, recon.ResolverStatus{
-			Address: s.Address.String(), Healthy: s.Healthy, Reason: s.Reason,
-			Queries: s.Queries, Timeouts: s.Timeouts,
-		})
+// reconProgress formats the progress line of one domain's recon: stage,
+// queries done and planned, query rate, names found, time taken.
+func reconProgress(domain string, p *recon.Progress) func(time.Time) string {
+	start := time.Now()
+	last, lastDone := start, int64(0)
+	return func(now time.Time) string {
+		done := p.Done.Load()
+		rate := float64(done-lastDone) / now.Sub(last).Seconds()
+		lastDone, last = done, now
+		stage, _ := p.Stage.Load().(string)
+		return fmt.Sprintf("%s  %s  %d/%d queries  %.0f q/s  %d names  %s",
+			domain, stage, done, p.Planned.Load(), rate, p.Names.Load(), now.Sub(start).Truncate(time.Second))
 	}
 }
 
@@ -346,18 +327,6 @@ func parseDomains(args []string) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// probeZones are the zones under which random names cannot exist: the
-// public suffixes of the targets, and "invalid" (RFC 6761).
-func probeZones(domains []string) []string {
-	zones := []string{"invalid"}
-	for _, d := range domains {
-		if s, _ := dnsname.PublicSuffix(d); s != "" && s != d && !containsString(zones, s) {
-			zones = append(zones, s)
-		}
-	}
-	return zones
 }
 
 func pickFormat(e *env, f *reconFlags) (string, error) {

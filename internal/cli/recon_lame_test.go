@@ -9,7 +9,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/dnsscout/dnsscout/internal/dnstest"
-	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // lameWorld serves example.test (healthy) and umbrella.test, whose two
@@ -53,7 +53,7 @@ func TestReconLameAndMissingTargets(t *testing.T) {
 		if len(lines) != 2 || !strings.Contains(lines[0], "nowhere.test: recon: domain does not exist") || !strings.Contains(lines[1], "1 of 3 domains failed") {
 			t.Errorf("stderr %q: want the missing domain's line and the count", errOut)
 		}
-		var results []recon.Result
+		var results []scan.Report
 		if err := json.Unmarshal([]byte(out), &results); err != nil {
 			t.Fatalf("stdout: %v\n%.300s", err, out)
 		}
@@ -92,7 +92,7 @@ func TestReconLameAndMissingTargets(t *testing.T) {
 	})
 }
 
-func domainsOf(rs []recon.Result) []string {
+func domainsOf(rs []scan.Report) []string {
 	var out []string
 	for _, r := range rs {
 		out = append(out, r.Domain)

@@ -21,6 +21,7 @@ import (
 	pcapdec "github.com/dnsscout/dnsscout/internal/ingest/pcap"
 	"github.com/dnsscout/dnsscout/internal/pdns"
 	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 	"github.com/dnsscout/dnsscout/internal/store"
 )
 
@@ -72,7 +73,7 @@ func TestReconPassiveStore(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var res recon.Result
+	var res scan.Report
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func TestReconPassiveOnly(t *testing.T) {
 	if n, ok := capture(); ok && n != 0 {
 		t.Errorf("the capture on lo saw %d DNS answers about %s during --passive-only", n, d)
 	}
-	var res recon.Result
+	var res scan.Report
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatal(err)
 	}

@@ -91,7 +91,7 @@ func openSources(ctx context.Context, e *env, f *sourceFlags, res *resolver.Reso
 		return nil, err
 	}
 	if f.db != "" {
-		db, err := store.Open(ctx, f.db, store.Options{Logger: logger})
+		db, err := openStore(ctx, e, "", f.db, store.Options{Logger: logger})
 		if err != nil {
 			return fail(fmt.Errorf("store: %v", trimPkg(err)))
 		}

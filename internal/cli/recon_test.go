@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/dnsscout/dnsscout/internal/dnstest"
-	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // run executes the CLI with args and returns exit code, stdout, stderr.
@@ -125,7 +125,7 @@ func TestResolvConfFallback(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("resolv.conf fallback: exit %d: %s", code, errOut)
 	}
-	var res recon.Result
+	var res scan.Report
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Domain != "example.com" {
 		t.Fatalf("bad output: %v %q", err, out)
 	}
@@ -143,7 +143,7 @@ func TestReconUnicodeDomainAndFormats(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var res recon.Result
+	var res scan.Report
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("json: %v", err)
 	}
@@ -186,7 +186,7 @@ func TestDemoFailOn(t *testing.T) {
 	if code != ExitFindings {
 		t.Fatalf("exit %d, want %d: %s", code, ExitFindings, errOut)
 	}
-	var results []recon.Result
+	var results []scan.Report
 	if err := json.Unmarshal([]byte(out), &results); err != nil {
 		t.Fatalf("json: %v", err)
 	}

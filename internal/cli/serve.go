@@ -23,8 +23,8 @@ import (
 	"github.com/dnsscout/dnsscout/internal/keys"
 	"github.com/dnsscout/dnsscout/internal/recon"
 	"github.com/dnsscout/dnsscout/internal/resolver"
+	"github.com/dnsscout/dnsscout/internal/scan"
 	"github.com/dnsscout/dnsscout/internal/store"
-	_ "github.com/dnsscout/dnsscout/internal/store/pebble" // the default backend
 )
 
 func init() { subcommands = append(subcommands, newServeCmd) }
@@ -116,7 +116,7 @@ While serve runs, "dnsscout keys" reaches it through the admin socket
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.db, "db", "", "store directory or DSN (default: $XDG_DATA_HOME/dnsscout/pdns or ~/.local/share/dnsscout/pdns)")
+	addDBFlag(fl, &f.db)
 	fl.StringVar(&f.listen, "listen", defaultListen, "listen `ADDR:PORT` (an IP address or localhost; port 0 picks a free one)")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM, with the chain)")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "private key `FILE` of --tls-cert (PEM)")
@@ -331,10 +331,8 @@ func (f *serveFlags) setup(e *env) (*serveSetup, error) {
 		}
 		st.servers = append(st.servers, ap)
 	}
-	if st.dsn = f.db; st.dsn == "" {
-		if st.dsn, err = store.DefaultDirFrom(e.getenv); err != nil {
-			return nil, usageError("serve: %v; give --db", err)
-		}
+	if st.dsn, err = storeDSN(e, "serve: ", f.db); err != nil {
+		return nil, err
 	}
 	st.opt.StoreDir = storeDirOf(st.dsn)
 	st.opt.AdminSocket = adminSocketPath(f.adminSocket, st.dsn)
@@ -367,7 +365,7 @@ func runServe(ctx context.Context, e *env, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, st.dsn, store.Options{Logger: log, MaxLimit: -1, CacheBytes: st.cache})
+	db, err := openStore(ctx, e, "serve: ", st.dsn, store.Options{Logger: log, MaxLimit: -1, CacheBytes: st.cache})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -388,7 +386,7 @@ func runServe(ctx context.Context, e *env, f *serveFlags) error {
 			return usageError("serve: %v", err)
 		}
 		defer res.Close()
-		o.Recon = &api.ReconConfig{Exchanger: res, Options: recon.Options{NameserverPort: f.nsPort}, Timeout: f.reconTimeout}
+		o.Recon = &api.ReconConfig{Exchanger: res, Options: scan.Options{Recon: recon.Options{NameserverPort: f.nsPort}}, Timeout: f.reconTimeout}
 	}
 	var wr *watchRun
 	if f.watchConfig != "" {

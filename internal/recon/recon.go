@@ -25,7 +25,6 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/dnsscout/dnsscout/internal/dnsname"
-	"github.com/dnsscout/dnsscout/internal/finding"
 	"github.com/dnsscout/dnsscout/internal/ipintel"
 	"github.com/dnsscout/dnsscout/internal/passive"
 	"github.com/dnsscout/dnsscout/internal/resolver"
@@ -762,12 +761,6 @@ func (r *run) finish() {
 	}
 	if res.Nameservers == nil {
 		res.Nameservers = []Nameserver{}
-	}
-	if res.Findings == nil {
-		res.Findings = []finding.Finding{}
-	}
-	if res.Resolvers == nil {
-		res.Resolvers = []ResolverStatus{}
 	}
 	if res.Addresses == nil {
 		res.Addresses = []AddressInfo{}

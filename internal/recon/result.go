@@ -3,9 +3,6 @@ package recon
 import (
 	"slices"
 	"time"
-
-	"github.com/dnsscout/dnsscout/internal/change"
-	"github.com/dnsscout/dnsscout/internal/finding"
 )
 
 // Sources of a discovery, as they appear in JSON.
@@ -34,8 +31,11 @@ const (
 	TransferSkipped = "skipped"
 )
 
-// Result is everything recon learned about one target domain. Its JSON form
-// is the public contract documented in the README.
+// Result is everything recon learned about one target domain. It is the
+// first part of the JSON contract documented in the README; package scan
+// adds what the later stages return (findings, changes, resolver health
+// and statistics) beside it in scan.Report, so recon knows nothing of
+// them.
 type Result struct {
 	Domain   string    `json:"domain"`
 	Started  time.Time `json:"started"`
@@ -69,13 +69,10 @@ type Result struct {
 	// whose former CNAME target no longer exists.
 	Historic []HistoricName `json:"historic,omitempty"`
 	// PassiveSources says what each passive source delivered.
-	PassiveSources []PassiveStatus   `json:"passive_sources,omitempty"`
-	Findings       []finding.Finding `json:"findings"`
-	// Changes is set when the run was compared with a baseline: what is
-	// new, changed or gone since then.
-	Changes   *change.Set      `json:"changes,omitempty"`
-	Resolvers []ResolverStatus `json:"resolvers"`
-	Stats     Stats            `json:"stats"`
+	PassiveSources []PassiveStatus `json:"passive_sources,omitempty"`
+	// Stats counts the queries of this run. scan.Report shadows it with
+	// the resolver's figures added.
+	Stats Stats `json:"stats"`
 }
 
 // Partial reports whether the run stopped before every stage had run.
@@ -288,22 +285,12 @@ type Reference struct {
 	Via  string `json:"via"`
 }
 
-// ResolverStatus is the health of one resolver after the run.
-type ResolverStatus struct {
-	Address  string `json:"address"`
-	Healthy  bool   `json:"healthy"`
-	Reason   string `json:"reason,omitempty"`
-	Queries  uint64 `json:"queries"`
-	Timeouts uint64 `json:"timeouts"`
-}
-
-// Stats counts the work done.
+// Stats counts the work of one run, as recon's own exchanger saw it (a
+// resolver shared by several runs counts each run's queries apart).
 type Stats struct {
 	Queries    uint64 `json:"queries"`
 	Responses  uint64 `json:"responses"`
 	Timeouts   uint64 `json:"timeouts"`
-	Dropped    uint64 `json:"dropped"`
-	Retries    uint64 `json:"retries"`
 	TCP        uint64 `json:"tcp"`
 	DurationMS int64  `json:"duration_ms"`
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // Benchmarks render a result of n names in each format and report names
@@ -16,7 +17,7 @@ func benchmarkFormat(b *testing.B, format string, n int) {
 	for i := range r.Names {
 		r.Records = append(r.Records, recon.Record{Name: r.Names[i].Name, Type: "A", TTL: 300, Data: "192.0.2.1", Source: "axfr"})
 	}
-	results := []*recon.Result{r}
+	results := []*scan.Report{r}
 	cw := &countWriter{}
 	if err := Write(cw, format, results, Options{}); err != nil {
 		b.Fatal(err)

@@ -12,10 +12,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/dnsscout/dnsscout/internal/browsertest"
-	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
-func writePage(t *testing.T, results []*recon.Result, opts Options) string {
+func writePage(t *testing.T, results []*scan.Report, opts Options) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "report.html")
 	if err := os.WriteFile(path, render(t, "html", results, opts), 0o644); err != nil {
@@ -59,7 +59,7 @@ const layoutCheck = `(() => {
 func TestHTMLInChromium(t *testing.T) {
 	tab := browsertest.Start(t, 3*time.Minute)
 	r, _ := withBaseline(t)
-	path := writePage(t, []*recon.Result{r}, Options{Version: "test"})
+	path := writePage(t, []*scan.Report{r}, Options{Version: "test"})
 	console := browsertest.RecordConsole(tab)
 
 	ctx, cancel := context.WithTimeout(tab, time.Minute)
@@ -132,7 +132,7 @@ func TestHTMLInChromium(t *testing.T) {
 func TestMapInChromium(t *testing.T) {
 	tab := browsertest.Start(t, 3*time.Minute)
 	r := bigResult(320)
-	path := writePage(t, []*recon.Result{r}, Options{})
+	path := writePage(t, []*scan.Report{r}, Options{})
 	m := buildMap(r, buildView(0, r, nil), Options{}.withDefaults())
 	console := browsertest.RecordConsole(tab)
 	ctx, cancel := context.WithTimeout(tab, time.Minute)
@@ -177,7 +177,7 @@ func TestMapInChromium(t *testing.T) {
 // or log an error, and the maps still work.
 func TestHostileHTMLInChromium(t *testing.T) {
 	tab := browsertest.Start(t, 3*time.Minute)
-	path := writePage(t, []*recon.Result{hostile(), loadSample(t)}, Options{Title: payloads[0]})
+	path := writePage(t, []*scan.Report{hostile(), loadSample(t)}, Options{Title: payloads[0]})
 	console := browsertest.RecordConsole(tab)
 	ctx, cancel := context.WithTimeout(tab, time.Minute)
 	defer cancel()
@@ -210,7 +210,7 @@ func TestHostileHTMLInChromium(t *testing.T) {
 // Networks section, the AS detail of the map's networks, the names with
 // their AS and passive dates, the historic names and the passive sources,
 // and keeps screenshots of the new sections.
-func checkAddressIntelInChromium(t *testing.T, ctx context.Context, r *recon.Result) {
+func checkAddressIntelInChromium(t *testing.T, ctx context.Context, r *scan.Report) {
 	t.Helper()
 	v := buildView(0, r, r.Changes)
 	// Networks: one row per network of the view, in the same order.

@@ -6,13 +6,13 @@ import (
 	"strconv"
 
 	"github.com/dnsscout/dnsscout/internal/change"
-	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // writeCSV writes every record of every result with the header
 // name,type,ttl,data,source. With a baseline it adds a change column and
 // appends the records that are gone.
-func writeCSV(w io.Writer, results []*recon.Result, opts Options) error {
+func writeCSV(w io.Writer, results []*scan.Report, opts Options) error {
 	cw := csv.NewWriter(w)
 	withChanges := anyChanges(results)
 	header := []string{"name", "type", "ttl", "data", "source"}

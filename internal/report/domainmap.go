@@ -12,6 +12,7 @@ import (
 	"github.com/dnsscout/dnsscout/internal/change"
 	"github.com/dnsscout/dnsscout/internal/dnsname"
 	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // The domain map is a layered drawing, left to right: the domain; its
@@ -208,7 +209,7 @@ func cutMiddle(s string, limit int) (string, bool) {
 // buildMap lays out the map of one result: the domain node, the host
 // nodes measured so that the columns fit the widest, then the bands with
 // their groups, then the overall size.
-func buildMap(r *recon.Result, v *view, opts Options) *mapLayout {
+func buildMap(r *scan.Report, v *view, opts Options) *mapLayout {
 	m := &mapLayout{ID: v.Anchor + "-map", GroupGap: mapGroupGap, BandGap: mapBandGap, Margin: mapMargin, FontSize: mapFontSize}
 	domain := strings.ToLower(strings.TrimSuffix(r.Domain, "."))
 	entries, skipped := collectHosts(r, domain, v)
@@ -624,7 +625,7 @@ func addrStrings(as []netip.Addr) []string {
 // then every other name (wildcards and names gone since the baseline too).
 // It returns the entries in that order and the number of addresses that
 // did not parse.
-func collectHosts(r *recon.Result, domain string, v *view) ([]*hostEntry, int) {
+func collectHosts(r *scan.Report, domain string, v *view) ([]*hostEntry, int) {
 	c := &hostCollector{byName: map[string]*hostEntry{}}
 	c.nameservers(r.Nameservers)
 	c.mailServers(r, domain)
@@ -702,7 +703,7 @@ func (c *hostCollector) nameservers(nss []recon.Nameserver) {
 
 // mailServers adds the MX targets that are not nameservers, with the
 // addresses the names or the records give them.
-func (c *hostCollector) mailServers(r *recon.Result, domain string) {
+func (c *hostCollector) mailServers(r *scan.Report, domain string) {
 	nameAddrs := map[string][]string{}
 	for _, n := range r.Names {
 		nameAddrs[strings.ToLower(n.Name)] = n.Addresses

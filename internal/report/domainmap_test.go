@@ -13,14 +13,15 @@ import (
 
 	"github.com/dnsscout/dnsscout/internal/finding"
 	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // bigResult is a domain with n names spread the way real zones are: a big
 // web farm in one /24, dual-stack hosts, many IPv6 /48s, names without
 // addresses, hosts with many addresses, long and Unicode names, and
 // findings on some of them.
-func bigResult(n int) *recon.Result {
-	r := &recon.Result{Domain: "example.com"}
+func bigResult(n int) *scan.Report {
+	r := &scan.Report{Result: &recon.Result{Domain: "example.com"}}
 	r.Nameservers = []recon.Nameserver{
 		{Name: "ns1.example.com", Zone: "example.com", Addresses: []string{"192.0.2.1", "2001:db8::1"}, Resolves: true,
 			Servers: []recon.Server{{Address: "192.0.2.1", Responding: true, Authoritative: true, AXFR: "allowed"}}},

@@ -7,17 +7,18 @@ import (
 
 	"github.com/dnsscout/dnsscout/internal/recon"
 	"github.com/dnsscout/dnsscout/internal/report"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 func ExampleWrite() {
-	r := &recon.Result{
+	r := &scan.Report{Result: &recon.Result{
 		Domain: "example.com",
 		Records: []recon.Record{
 			{Name: "example.com", Type: "MX", TTL: 3600, Data: "10 mail.example.com.", Source: "standard"},
 			{Name: "www.example.com", Type: "A", TTL: 300, Data: "192.0.2.10", Source: "axfr"},
 		},
-	}
-	if err := report.Write(os.Stdout, "csv", []*recon.Result{r}, report.Options{}); err != nil {
+	}}
+	if err := report.Write(os.Stdout, "csv", []*scan.Report{r}, report.Options{}); err != nil {
 		panic(err)
 	}
 	// Output:

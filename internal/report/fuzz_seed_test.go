@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // seedFromTestdata adds every (name, data) pair of the testdata results to
@@ -18,7 +18,7 @@ func seedFromTestdata(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		var r recon.Result
+		var r scan.Report
 		if err := json.Unmarshal(b, &r); err != nil {
 			f.Fatalf("%s: %v", p, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 //go:embed assets/report.html.tmpl
@@ -85,7 +86,7 @@ func contentSecurityPolicy() string {
 		"; img-src data:; base-uri 'none'; form-action 'none'"
 }
 
-func writeHTML(w io.Writer, results []*recon.Result, opts Options) error {
+func writeHTML(w io.Writer, results []*scan.Report, opts Options) error {
 	page := htmlPage{
 		Title:   reportTitle(results, opts),
 		Version: clean(opts.Version),
@@ -112,7 +113,7 @@ func writeHTML(w io.Writer, results []*recon.Result, opts Options) error {
 
 // writeMapSVG writes one result's domain map as a standalone SVG document
 // (the same markup the HTML report embeds).
-func writeMapSVG(w io.Writer, r *recon.Result, opts Options) (*mapLayout, error) {
+func writeMapSVG(w io.Writer, r *scan.Report, opts Options) (*mapLayout, error) {
 	opts = opts.withDefaults()
 	v := buildView(0, r, r.Changes)
 	m := buildMap(r, v, opts)

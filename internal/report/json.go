@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // streamJSON writes results exactly as json.MarshalIndent(v, "", "  ")
@@ -15,7 +16,7 @@ import (
 // lists that grow with the zone — names, records, addresses — one element
 // at a time instead of building the whole document twice in memory (a
 // transferred zone of a million records made that gigabytes).
-func streamJSON(w io.Writer, results []*recon.Result) error {
+func streamJSON(w io.Writer, results []*scan.Report) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	prefix := ""
 	if len(results) > 1 {
@@ -40,8 +41,9 @@ func streamJSON(w io.Writer, results []*recon.Result) error {
 
 // streamResult writes one result at indentation prefix, without a final
 // newline.
-func streamResult(w *bufio.Writer, r *recon.Result, prefix string) error {
-	shallow := *r
+func streamResult(w *bufio.Writer, r *scan.Report, prefix string) error {
+	shallow, res := *r, *r.Result
+	shallow.Result = &res
 	type list struct {
 		field string
 		n     int
@@ -51,15 +53,15 @@ func streamResult(w *bufio.Writer, r *recon.Result, prefix string) error {
 	// Non-empty lists are replaced by empty ones, whose place in the
 	// marshalled object is where their elements go.
 	if len(r.Names) > 0 {
-		shallow.Names = []recon.Name{}
+		res.Names = []recon.Name{}
 		lists = append(lists, list{"names", len(r.Names), func(i int) any { return &r.Names[i] }})
 	}
 	if len(r.Records) > 0 {
-		shallow.Records = []recon.Record{}
+		res.Records = []recon.Record{}
 		lists = append(lists, list{"records", len(r.Records), func(i int) any { return &r.Records[i] }})
 	}
 	if len(r.Addresses) > 0 {
-		shallow.Addresses = []recon.AddressInfo{}
+		res.Addresses = []recon.AddressInfo{}
 		lists = append(lists, list{"addresses", len(r.Addresses), func(i int) any { return &r.Addresses[i] }})
 	}
 	b, err := json.MarshalIndent(&shallow, prefix, "  ")

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // TestStreamJSONMatchesMarshal: the streamed JSON is byte for byte what
@@ -21,12 +22,12 @@ func TestStreamJSONMatchesMarshal(t *testing.T) {
 	nilLists.Names, nilLists.Records, nilLists.Addresses = nil, nil, nil
 	tests := []struct {
 		name    string
-		results []*recon.Result
+		results []*scan.Report
 	}{
-		{"one rich result", []*recon.Result{rich}},
-		{"several", []*recon.Result{loadSample(t), second(), empty}},
-		{"empty lists", []*recon.Result{empty}},
-		{"nil lists", []*recon.Result{nilLists}},
+		{"one rich result", []*scan.Report{rich}},
+		{"several", []*scan.Report{loadSample(t), second(), empty}},
+		{"empty lists", []*scan.Report{empty}},
+		{"nil lists", []*scan.Report{nilLists}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/dnsscout/dnsscout/internal/finding"
-	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // writeMarkdown writes a GitHub-flavoured Markdown report: summary and what
@@ -14,7 +14,7 @@ import (
 // evidence), names, records, nameservers, wildcards and zones. Every string
 // from DNS is put in a code span (nothing inside is interpreted, not even
 // HTML) or backslash-escaped.
-func writeMarkdown(w io.Writer, results []*recon.Result, opts Options) error {
+func writeMarkdown(w io.Writer, results []*scan.Report, opts Options) error {
 	ew := &errWriter{w: w}
 	views := buildViews(results, opts)
 	ew.printf("# %s\n\n", mdText(reportTitle(results, opts)))

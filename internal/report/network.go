@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // Networks: the reports group hosts by network and origin AS, as
@@ -213,7 +214,7 @@ func listText(items []string, sep string, limit int) string {
 // addresses: names, nameservers (and the addresses they were asked at),
 // A/AAAA wildcards; then for the addresses of Result.Addresses with the
 // name "" (an address no host holds then still has its network).
-func eachHostAddr(r *recon.Result, fn func(name string, addrs []string)) {
+func eachHostAddr(r *scan.Report, fn func(name string, addrs []string)) {
 	for _, n := range r.Names {
 		fn(n.Name, n.Addresses)
 	}
@@ -236,7 +237,7 @@ func eachHostAddr(r *recon.Result, fn func(name string, addrs []string)) {
 // buildNetworks groups every address of r by network and AS, largest
 // group (most names, then most addresses) first. It returns the number of
 // address strings that did not parse.
-func buildNetworks(r *recon.Result, ai *addrIntel) ([]networkView, int) {
+func buildNetworks(r *scan.Report, ai *addrIntel) ([]networkView, int) {
 	type acc struct {
 		g       netGroup
 		names   map[string]bool

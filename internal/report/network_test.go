@@ -11,6 +11,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 func TestNetworkFromAddresses(t *testing.T) {
@@ -65,8 +66,8 @@ func TestNetworkFromAddresses(t *testing.T) {
 // networksResult has a web farm in one announced prefix, a second origin
 // AS for the same prefix, hosts no database covers, an address that only
 // address intelligence lists, and rubbish.
-func networksResult() *recon.Result {
-	r := &recon.Result{Domain: "example.com"}
+func networksResult() *scan.Report {
+	r := &scan.Report{Result: &recon.Result{Domain: "example.com"}}
 	for _, n := range []struct {
 		name  string
 		addrs []string
@@ -135,7 +136,7 @@ func TestBuildNetworks(t *testing.T) {
 // networks of the Networks section that hold a drawn host, with the AS as
 // the detail line.
 func TestMapSharesNetworks(t *testing.T) {
-	for name, r := range map[string]*recon.Result{"sample": loadSample(t), "networks": networksResult()} {
+	for name, r := range map[string]*scan.Report{"sample": loadSample(t), "networks": networksResult()} {
 		t.Run(name, func(t *testing.T) {
 			v := buildView(0, r, nil)
 			m := buildMap(r, v, Options{}.withDefaults())
@@ -185,7 +186,7 @@ func asnOf(as string) uint32 {
 
 func TestNamesShowASAndSeen(t *testing.T) {
 	r := networksResult()
-	table := string(render(t, "table", []*recon.Result{r}, Options{}))
+	table := string(render(t, "table", []*scan.Report{r}, Options{}))
 	if strings.Contains(table, "FIRST SEEN") {
 		t.Error("first/last seen columns without passive data")
 	}
@@ -199,7 +200,7 @@ func TestNamesShowASAndSeen(t *testing.T) {
 		"md":    {"| First seen | Last seen |", "| 2021-04-05 |", "`axfr, passive (crtsh)`"},
 		"html":  {"<th>First seen</th>", `<td title="2021-04-05T06:07:08Z">2021-04-05</td>`, "axfr, passive (crtsh)"},
 	} {
-		out := string(render(t, format, []*recon.Result{r}, Options{}))
+		out := string(render(t, format, []*scan.Report{r}, Options{}))
 		for _, w := range want {
 			if !strings.Contains(out, w) {
 				t.Errorf("%s output lacks %q", format, w)
@@ -224,7 +225,7 @@ func TestHistoricAndPassiveSections(t *testing.T) {
 		"md":    {"### Seen before, gone now (2)", "`example-shop.cloudapp.test`", "- `crtsh`: 6 names from 14 observations in 2.3s"},
 		"html":  {`id="d0-historic"`, `id="d0-passive"`, `<a href="#d0-historic">2 names</a>`},
 	} {
-		out := string(render(t, format, []*recon.Result{r}, Options{}))
+		out := string(render(t, format, []*scan.Report{r}, Options{}))
 		for _, w := range want {
 			if !strings.Contains(out, w) {
 				t.Errorf("%s output lacks %q", format, w)
@@ -234,7 +235,7 @@ func TestHistoricAndPassiveSections(t *testing.T) {
 	// Without passive data there is no section.
 	plain := second()
 	for _, format := range []string{"table", "md", "html"} {
-		out := string(render(t, format, []*recon.Result{plain}, Options{}))
+		out := string(render(t, format, []*scan.Report{plain}, Options{}))
 		for _, no := range []string{"SEEN BEFORE", "Seen before", "Passive sources", "passive source"} {
 			if strings.Contains(out, no) {
 				t.Errorf("%s output without passive data mentions %q", format, no)
@@ -246,7 +247,7 @@ func TestHistoricAndPassiveSections(t *testing.T) {
 func TestXLSXNetworksAndHistoric(t *testing.T) {
 	r := loadSample(t)
 	v := buildView(0, r, nil)
-	_, rows := readWorkbook(t, render(t, "xlsx", []*recon.Result{r}, Options{}))
+	_, rows := readWorkbook(t, render(t, "xlsx", []*scan.Report{r}, Options{}))
 	nets := rows["Networks"]
 	if len(nets)-1 != len(v.Networks) {
 		t.Fatalf("%d network rows, want %d", len(nets)-1, len(v.Networks))
@@ -287,7 +288,7 @@ func TestXLSXNetworksAndHistoric(t *testing.T) {
 			}
 		}
 	}
-	f, err := excelize.OpenReader(bytes.NewReader(render(t, "xlsx", []*recon.Result{hostile()}, Options{})))
+	f, err := excelize.OpenReader(bytes.NewReader(render(t, "xlsx", []*scan.Report{hostile()}, Options{})))
 	if err != nil {
 		t.Fatalf("hostile workbook: %v", err)
 	}
@@ -309,10 +310,10 @@ func FuzzNetworks(f *testing.F) {
 	f.Add("fe80::1%eth0", "fe80::/10", uint32(2), "x")
 	f.Add("192.0.2.1", "0.0.0.0/0", uint32(3), "")
 	f.Fuzz(func(t *testing.T, addr, prefix string, asn uint32, asName string) {
-		r := &recon.Result{Domain: "example.com",
+		r := &scan.Report{Result: &recon.Result{Domain: "example.com",
 			Names:     []recon.Name{{Name: "a.example.com", Addresses: []string{addr, "192.0.2.1"}}},
 			Addresses: []recon.AddressInfo{{Address: addr, Prefix: prefix, ASN: asn, ASName: asName}, {Address: "192.0.2.1", Prefix: prefix, ASN: asn}},
-		}
+		}}
 		hook := NetworkFromAddresses(r.Addresses)
 		for _, s := range []string{addr, "192.0.2.1"} {
 			a, err := netip.ParseAddr(s)
@@ -340,7 +341,7 @@ func FuzzNetworks(f *testing.F) {
 			t.Fatalf("192.0.2.1 missing from the networks: %v", seen)
 		}
 		var buf bytes.Buffer
-		if err := Write(&buf, "table", []*recon.Result{r}, Options{}); err != nil {
+		if err := Write(&buf, "table", []*scan.Report{r}, Options{}); err != nil {
 			t.Fatal(err)
 		}
 		if strings.ContainsRune(buf.String(), 0x1b) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // TestPartialBanner: a result cut short says so in every format, and what
@@ -20,7 +21,7 @@ func TestPartialBanner(t *testing.T) {
 		}
 		for _, format := range []string{"table", "md", "html", "json"} {
 			t.Run(format, func(t *testing.T) {
-				out := string(render(t, format, []*recon.Result{r}, Options{}))
+				out := string(render(t, format, []*scan.Report{r}, Options{}))
 				for _, want := range []string{"the run was stopped during stage bruteforce example.net", "PARTIAL RESULT"} {
 					if got := strings.Contains(out, want); got != partial && format != "json" {
 						t.Errorf("partial=%v: %q in output: %v", partial, want, got)
@@ -36,7 +37,7 @@ func TestPartialBanner(t *testing.T) {
 			Complete *bool       `json:"complete"`
 			Gaps     []recon.Gap `json:"gaps"`
 		}
-		if err := json.Unmarshal(render(t, "json", []*recon.Result{r}, Options{}), &back); err != nil {
+		if err := json.Unmarshal(render(t, "json", []*scan.Report{r}, Options{}), &back); err != nil {
 			t.Fatal(err)
 		}
 		if got := back.Complete != nil && !*back.Complete; got != partial {

@@ -1,12 +1,14 @@
-// Package report renders recon results for people and programs: a terminal
+// Package report renders scan reports (scan.Report: recon's result, the
+// findings, the baseline changes) for people and programs: a terminal
 // table, the JSON contract, CSV records, Markdown, one self-contained HTML
 // file with a domain map, and an XLSX workbook. It shows baseline changes
 // when it is given them; it groups hosts by network and origin AS from the
 // result's address data (Result.Addresses), and shows what passive DNS
 // knew (names seen before and gone now, first/last seen, what each passive
 // source delivered). It does not discover, judge, look up or compare
-// anything: recon, checks, ipintel, passive and baseline do that. NDJSON is streamed by the CLI as recon
-// finds things; NDJSONLine helps it format a line.
+// anything: scan (with recon, checks, ipintel, passive and baseline) does
+// that. NDJSON is streamed by the CLI as the scan finds things; NDJSONLine
+// helps it format a line.
 //
 // Everything that comes from DNS is attacker-controlled. Every format that a
 // person reads (table, md, html, xlsx) shows control, bidi-override and
@@ -25,7 +27,7 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // Errors returned by Write.
@@ -100,7 +102,7 @@ func DefaultNetwork(a netip.Addr) (netip.Prefix, string) {
 // Write renders results in format (one of Formats) to w. Several results
 // become one report (json: an array). The writer receives nothing when the
 // arguments are bad.
-func Write(w io.Writer, format string, results []*recon.Result, opts Options) error {
+func Write(w io.Writer, format string, results []*scan.Report, opts Options) error {
 	for i, r := range results {
 		if r == nil {
 			return fmt.Errorf("%w at index %d", ErrNilResult, i)
@@ -127,7 +129,7 @@ func Write(w io.Writer, format string, results []*recon.Result, opts Options) er
 	}
 }
 
-func writeJSON(w io.Writer, results []*recon.Result, _ Options) error {
+func writeJSON(w io.Writer, results []*scan.Report, _ Options) error {
 	if len(results) == 0 {
 		_, err := io.WriteString(w, "[]\n")
 		return err
@@ -163,7 +165,7 @@ func NDJSONLine(kind string, v any) ([]byte, error) {
 }
 
 // anyChanges reports whether some result carries a baseline comparison.
-func anyChanges(results []*recon.Result) bool {
+func anyChanges(results []*scan.Report) bool {
 	for _, r := range results {
 		if r.Changes != nil {
 			return true

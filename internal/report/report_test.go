@@ -17,6 +17,7 @@ import (
 	"github.com/dnsscout/dnsscout/internal/change"
 	"github.com/dnsscout/dnsscout/internal/finding"
 	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden from the current output")
@@ -24,18 +25,18 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 // loadSample reads the rich sample result (testdata/sample.json): IDNs, a
 // Unicode name, several nameservers, findings of every severity,
 // wildcards, NSEC3 facts, and TXT records with HTML and Markdown in them.
-func loadSample(t testing.TB) *recon.Result {
+func loadSample(t testing.TB) *scan.Report {
 	t.Helper()
 	return loadResult(t, "testdata/sample.json")
 }
 
-func loadResult(t testing.TB, path string) *recon.Result {
+func loadResult(t testing.TB, path string) *scan.Report {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r recon.Result
+	var r scan.Report
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
@@ -43,7 +44,7 @@ func loadResult(t testing.TB, path string) *recon.Result {
 }
 
 // withBaseline returns the sample annotated against testdata/baseline-prev.json.
-func withBaseline(t testing.TB) (*recon.Result, map[string]*change.Set) {
+func withBaseline(t testing.TB) (*scan.Report, map[string]*change.Set) {
 	t.Helper()
 	r := loadSample(t)
 	f, err := baseline.Load("testdata/baseline-prev.json")
@@ -51,12 +52,12 @@ func withBaseline(t testing.TB) (*recon.Result, map[string]*change.Set) {
 		t.Fatal(err)
 	}
 	f.Path = "baseline-prev.json" // stable in golden files
-	return r, baseline.Annotate(f, []*recon.Result{r})
+	return r, scan.Annotate(f, []*scan.Report{r})
 }
 
 // second is a small second domain for multi-domain reports.
-func second() *recon.Result {
-	return &recon.Result{
+func second() *scan.Report {
+	return &scan.Report{Result: &recon.Result{
 		Domain:   "example.net",
 		Started:  time.Date(2026, 11, 27, 10, 1, 0, 0, time.UTC),
 		Finished: time.Date(2026, 11, 27, 10, 1, 3, 0, time.UTC),
@@ -64,13 +65,14 @@ func second() *recon.Result {
 			Servers: []recon.Server{{Address: "198.51.100.53", Responding: true, Authoritative: true, AXFR: recon.TransferRefused, IXFR: recon.TransferRefused, Serial: 7}}}},
 		Names:   []recon.Name{{Name: "example.net", Addresses: []string{"198.51.100.80"}, Sources: []string{"standard"}}},
 		Records: []recon.Record{{Name: "example.net", Type: "A", TTL: 60, Data: "198.51.100.80", Source: "standard"}},
+	},
 		Findings: []finding.Finding{{ID: "dmarc-missing", Severity: finding.Medium, Title: "No DMARC record", Subject: "_dmarc.example.net",
 			Evidence: []string{"_dmarc.example.net: NXDOMAIN"}, Remediation: "Publish a DMARC record."}},
-		Stats: recon.Stats{Queries: 40, DurationMS: 3000},
+		Stats: scan.Stats{Queries: 40, DurationMS: 3000},
 	}
 }
 
-func render(t testing.TB, format string, results []*recon.Result, opts Options) []byte {
+func render(t testing.TB, format string, results []*scan.Report, opts Options) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := Write(&buf, format, results, opts); err != nil {
@@ -115,14 +117,14 @@ func checkGolden(t *testing.T, name string, got []byte) {
 func TestGolden(t *testing.T) {
 	for _, format := range []string{"table", "json", "csv", "md", "html"} {
 		t.Run("sample."+format, func(t *testing.T) {
-			checkGolden(t, "sample."+format, render(t, format, []*recon.Result{loadSample(t)}, Options{Version: "test"}))
+			checkGolden(t, "sample."+format, render(t, format, []*scan.Report{loadSample(t)}, Options{Version: "test"}))
 		})
 		t.Run("baseline."+format, func(t *testing.T) {
 			r, _ := withBaseline(t)
-			checkGolden(t, "baseline."+format, render(t, format, []*recon.Result{r}, Options{Version: "test"}))
+			checkGolden(t, "baseline."+format, render(t, format, []*scan.Report{r}, Options{Version: "test"}))
 		})
 		t.Run("multi."+format, func(t *testing.T) {
-			checkGolden(t, "multi."+format, render(t, format, []*recon.Result{loadSample(t), second()}, Options{Version: "test"}))
+			checkGolden(t, "multi."+format, render(t, format, []*scan.Report{loadSample(t), second()}, Options{Version: "test"}))
 		})
 	}
 }
@@ -131,12 +133,12 @@ func TestWriteErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		format  string
-		results []*recon.Result
+		results []*scan.Report
 		want    error
 	}{
-		{"unknown format", "yaml", []*recon.Result{second()}, ErrUnknownFormat},
-		{"ndjson is streamed elsewhere", "ndjson", []*recon.Result{second()}, ErrUnknownFormat},
-		{"nil result", "json", []*recon.Result{second(), nil}, ErrNilResult},
+		{"unknown format", "yaml", []*scan.Report{second()}, ErrUnknownFormat},
+		{"ndjson is streamed elsewhere", "ndjson", []*scan.Report{second()}, ErrUnknownFormat},
+		{"nil result", "json", []*scan.Report{second(), nil}, ErrNilResult},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -165,7 +167,7 @@ func (f *failWriter) Write(p []byte) (int, error) {
 func TestWriteReportsWriterErrors(t *testing.T) {
 	for _, format := range Formats() {
 		t.Run(format, func(t *testing.T) {
-			err := Write(&failWriter{}, format, []*recon.Result{loadSample(t)}, Options{})
+			err := Write(&failWriter{}, format, []*scan.Report{loadSample(t)}, Options{})
 			if err == nil || !strings.Contains(err.Error(), "disk full") {
 				t.Fatalf("Write to a failing writer: %v, want the writer's error", err)
 			}
@@ -176,8 +178,8 @@ func TestWriteReportsWriterErrors(t *testing.T) {
 func TestEmptyResults(t *testing.T) {
 	for _, format := range Formats() {
 		t.Run(format, func(t *testing.T) {
-			empty := &recon.Result{Domain: "example.org"}
-			out := render(t, format, []*recon.Result{empty}, Options{})
+			empty := &scan.Report{Result: &recon.Result{Domain: "example.org"}}
+			out := render(t, format, []*scan.Report{empty}, Options{})
 			if len(out) == 0 {
 				t.Fatal("no output for an empty result")
 			}
@@ -190,7 +192,7 @@ func TestEmptyResults(t *testing.T) {
 
 func TestJSONContract(t *testing.T) {
 	r, _ := withBaseline(t)
-	one := render(t, "json", []*recon.Result{r}, Options{})
+	one := render(t, "json", []*scan.Report{r}, Options{})
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(one, &obj); err != nil {
 		t.Fatalf("single result is not a JSON object: %v", err)
@@ -215,7 +217,7 @@ func TestJSONContract(t *testing.T) {
 	if f.Lookup("example.com") == nil {
 		t.Fatal("baseline from report json lacks example.com")
 	}
-	many := render(t, "json", []*recon.Result{loadSample(t), second()}, Options{})
+	many := render(t, "json", []*scan.Report{loadSample(t), second()}, Options{})
 	var arr []map[string]any
 	if err := json.Unmarshal(many, &arr); err != nil || len(arr) != 2 {
 		t.Fatalf("two results: %v, %d objects; want an array of 2", err, len(arr))
@@ -231,7 +233,7 @@ func TestJSONContract(t *testing.T) {
 func TestCSV(t *testing.T) {
 	r := loadSample(t)
 	r.Records = append(r.Records, recon.Record{Name: "x.example.com", Type: "TYPE65534", TTL: 1, Data: `=HYPERLINK("http://example.net","x")`, Source: "axfr"})
-	rows, err := csv.NewReader(bytes.NewReader(render(t, "csv", []*recon.Result{r}, Options{}))).ReadAll()
+	rows, err := csv.NewReader(bytes.NewReader(render(t, "csv", []*scan.Report{r}, Options{}))).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +254,7 @@ func TestCSV(t *testing.T) {
 	}
 	// With a baseline: a change column and the gone records.
 	rb, cs := withBaseline(t)
-	rows, err = csv.NewReader(bytes.NewReader(render(t, "csv", []*recon.Result{rb}, Options{}))).ReadAll()
+	rows, err = csv.NewReader(bytes.NewReader(render(t, "csv", []*scan.Report{rb}, Options{}))).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,14 +309,14 @@ func TestTableEscapesTerminalControls(t *testing.T) {
 	r := second()
 	r.Names[0].Name = "evil\x1b]0;pwned\x07.example.net"
 	r.Findings[0].Evidence = []string{"\x1b[2J cleared"}
-	out := string(render(t, "table", []*recon.Result{r}, Options{}))
+	out := string(render(t, "table", []*scan.Report{r}, Options{}))
 	if strings.ContainsRune(out, 0x1b) || strings.ContainsRune(out, 0x07) {
 		t.Fatalf("table output carries raw control characters:\n%q", out)
 	}
 	if !strings.Contains(out, `evil\x1b]0;pwned\x07.example.net`) {
 		t.Errorf("escaped name missing from table:\n%s", out)
 	}
-	colored := string(render(t, "table", []*recon.Result{r}, Options{Color: true}))
+	colored := string(render(t, "table", []*scan.Report{r}, Options{Color: true}))
 	if !strings.Contains(colored, "\x1b[33m") {
 		t.Error("Color: no colour for the medium finding")
 	}
@@ -339,7 +341,7 @@ func TestMarkdownEscaping(t *testing.T) {
 		t.Errorf("mdText = %q", got)
 	}
 	// In the sample, the TXT with HTML never appears outside a code span.
-	md := string(render(t, "md", []*recon.Result{loadSample(t)}, Options{}))
+	md := string(render(t, "md", []*scan.Report{loadSample(t)}, Options{}))
 	for _, line := range strings.Split(md, "\n") {
 		if i := strings.Index(line, "<script>"); i >= 0 && strings.Count(line[:i], "`")%2 == 0 {
 			t.Fatalf("raw <script> outside a code span: %s", line)
@@ -348,7 +350,7 @@ func TestMarkdownEscaping(t *testing.T) {
 }
 
 func TestHTMLLeadsWithWhatToFix(t *testing.T) {
-	out := string(render(t, "html", []*recon.Result{loadSample(t)}, Options{}))
+	out := string(render(t, "html", []*scan.Report{loadSample(t)}, Options{}))
 	fix := strings.Index(out, "What to fix first")
 	crit := strings.Index(out, "Allow AXFR only to your secondary servers")
 	findings := strings.Index(out, `id="d0-findings"`)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/dnsscout/dnsscout/internal/change"
 	"github.com/dnsscout/dnsscout/internal/finding"
-	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // ANSI colours of the table format.
@@ -43,7 +43,7 @@ func (e *errWriter) printf(format string, a ...any) { fmt.Fprintf(e, format, a..
 
 // writeTable writes the terminal format: per domain a summary, then one
 // section per kind of item (tableSections).
-func writeTable(w io.Writer, results []*recon.Result, opts Options) error {
+func writeTable(w io.Writer, results []*scan.Report, opts Options) error {
 	t := &tableWriter{ew: &errWriter{w: w}, color: opts.Color}
 	for i, v := range buildViews(results, opts) {
 		if i > 0 {

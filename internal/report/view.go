@@ -13,6 +13,7 @@ import (
 	"github.com/dnsscout/dnsscout/internal/dnsname"
 	"github.com/dnsscout/dnsscout/internal/finding"
 	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // severities lists the scale from the worst down, the order reports use.
@@ -31,7 +32,7 @@ type view struct {
 	Started        string
 	Finished       string
 	Duration       string
-	Stats          recon.Stats
+	Stats          scan.Stats
 	Counts         [5]int // by finding.Severity
 	FindingsTotal  int
 	Groups         []sevGroup
@@ -200,7 +201,7 @@ type nsView struct {
 
 // buildViews prepares every result. Strings from DNS are cleaned here once,
 // so that each format only adds its own escaping.
-func buildViews(results []*recon.Result, opts Options) []*view {
+func buildViews(results []*scan.Report, opts Options) []*view {
 	out := make([]*view, len(results))
 	for i, r := range results {
 		out[i] = buildView(i, r, r.Changes)
@@ -213,7 +214,7 @@ func buildViews(results []*recon.Result, opts Options) []*view {
 
 // buildView prepares one result, section by section. The changes are
 // indexed first, so that each section can mark its rows.
-func buildView(i int, r *recon.Result, cs *change.Set) *view {
+func buildView(i int, r *scan.Report, cs *change.Set) *view {
 	v := &view{
 		Index:   i,
 		Anchor:  fmt.Sprintf("d%d", i),
@@ -238,7 +239,7 @@ func buildView(i int, r *recon.Result, cs *change.Set) *view {
 }
 
 // addTimes sets when the run started and finished, and how long it took.
-func (v *view) addTimes(r *recon.Result) {
+func (v *view) addTimes(r *scan.Report) {
 	v.Started = fmtTime(r.Started)
 	v.Finished = fmtTime(r.Finished)
 	if r.Stats.DurationMS > 0 {
@@ -384,7 +385,7 @@ func (v *view) addNameservers(nss []recon.Nameserver) {
 }
 
 // addZoneFacts adds the wildcards, zones, NSEC3 facts and references.
-func (v *view) addZoneFacts(r *recon.Result) {
+func (v *view) addZoneFacts(r *scan.Report) {
 	for _, w := range r.Wildcards {
 		v.Wildcards = append(v.Wildcards, recon.Wildcard{Name: clean(w.Name), Type: clean(w.Type), Data: cleanAll(w.Data)})
 	}
@@ -446,7 +447,7 @@ func (v *view) addPassive(ps []recon.PassiveStatus) {
 const historicFindingID = "historic-dangling"
 
 // gapsView returns the banner of a partial result and one line per gap.
-func gapsView(r *recon.Result) (string, []string) {
+func gapsView(r *scan.Report) (string, []string) {
 	banner := ""
 	if r.Partial() {
 		banner = "PARTIAL RESULT: the run stopped before every stage had run"
@@ -744,7 +745,7 @@ func changeLine(c change.Counts) string {
 	return fmt.Sprintf("%d new, %d changed, %d gone", c.New, c.Changed, c.Gone)
 }
 
-func reportTitle(results []*recon.Result, opts Options) string {
+func reportTitle(results []*scan.Report, opts Options) string {
 	if opts.Title != "" {
 		return clean(opts.Title)
 	}

@@ -9,13 +9,13 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/dnsscout/dnsscout/internal/finding"
-	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // writeXLSX writes a workbook with one sheet per kind of item (as
 // DNSDumpster exports), every domain's rows in one sheet with a Domain
 // column. Cells are typed strings or numbers, never formulas.
-func writeXLSX(w io.Writer, results []*recon.Result, opts Options) error {
+func writeXLSX(w io.Writer, results []*scan.Report, opts Options) error {
 	views := buildViews(results, opts)
 	sheets := xlsxSheets
 	if !anyChanges(results) {

@@ -11,6 +11,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // readWorkbook opens an xlsx written by Write and returns every sheet's
@@ -36,7 +37,7 @@ func readWorkbook(t *testing.T, b []byte) ([]string, map[string][][]string) {
 
 func TestXLSXRoundTrip(t *testing.T) {
 	r, cs := withBaseline(t)
-	b := render(t, "xlsx", []*recon.Result{r, second()}, Options{})
+	b := render(t, "xlsx", []*scan.Report{r, second()}, Options{})
 	sheets, rows := readWorkbook(t, b)
 	if want := []string{"Names", "Records", "Nameservers", "Networks", "Historic", "Findings", "Changes"}; !slices.Equal(sheets, want) {
 		t.Fatalf("sheets %v, want %v", sheets, want)
@@ -96,7 +97,7 @@ func TestXLSXRoundTrip(t *testing.T) {
 
 func TestXLSXGolden(t *testing.T) {
 	r, _ := withBaseline(t)
-	sheets, rows := readWorkbook(t, render(t, "xlsx", []*recon.Result{r}, Options{}))
+	sheets, rows := readWorkbook(t, render(t, "xlsx", []*scan.Report{r}, Options{}))
 	var dump bytes.Buffer
 	for _, s := range sheets {
 		fmt.Fprintf(&dump, "== %s\n", s)
@@ -112,7 +113,7 @@ func TestXLSXLongAndHostileCells(t *testing.T) {
 	long := strings.Repeat("a", excelize.TotalCellChars+100)
 	r.Records = append(r.Records, recon.Record{Name: "x.example.net", Type: "TXT", Data: long},
 		recon.Record{Name: "y.example.net", Type: "TXT", Data: "=cmd|' /C calc'!A0 \x00\x1b"})
-	_, rows := readWorkbook(t, render(t, "xlsx", []*recon.Result{r}, Options{}))
+	_, rows := readWorkbook(t, render(t, "xlsx", []*scan.Report{r}, Options{}))
 	recs := rows["Records"]
 	if n := len([]rune(recs[2][4])); n != excelize.TotalCellChars {
 		t.Errorf("long cell has %d characters, want the limit %d", n, excelize.TotalCellChars)
@@ -120,7 +121,7 @@ func TestXLSXLongAndHostileCells(t *testing.T) {
 	if got := recs[3][4]; got != `=cmd|' /C calc'!A0 \x00\x1b` {
 		t.Errorf("hostile cell read back as %q", got)
 	}
-	f, err := excelize.OpenReader(bytes.NewReader(render(t, "xlsx", []*recon.Result{r}, Options{})))
+	f, err := excelize.OpenReader(bytes.NewReader(render(t, "xlsx", []*scan.Report{r}, Options{})))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dnsscout/dnsscout/internal/finding"
 	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // payloads are DNS strings an attacker controls (TXT data, CHAOS answers,
@@ -36,7 +37,7 @@ var payloads = []string{
 }
 
 // hostile puts every payload into every string field a report shows.
-func hostile() *recon.Result {
+func hostile() *scan.Report {
 	r := second()
 	for i, p := range payloads {
 		name := p + ".example.net"
@@ -141,7 +142,7 @@ func checkHTMLSafe(t testing.TB, page []byte) {
 
 func TestXSS(t *testing.T) {
 	r := hostile()
-	page := render(t, "html", []*recon.Result{r, loadSample(t)}, Options{Title: payloads[0], Version: payloads[1]})
+	page := render(t, "html", []*scan.Report{r, loadSample(t)}, Options{Title: payloads[0], Version: payloads[1]})
 	checkHTMLSafe(t, page)
 	// The payloads are shown, as text.
 	doc, err := html.Parse(bytes.NewReader(page))
@@ -222,7 +223,7 @@ func textOf(n *html.Node) string {
 // markup.
 func TestHostileTextFormats(t *testing.T) {
 	r := hostile()
-	table := string(render(t, "table", []*recon.Result{r}, Options{}))
+	table := string(render(t, "table", []*scan.Report{r}, Options{}))
 	for _, bad := range []string{"\x00", "\x1b", "\u202e"} {
 		if strings.Contains(table, bad) {
 			t.Errorf("table output carries %q", bad)
@@ -233,7 +234,7 @@ func TestHostileTextFormats(t *testing.T) {
 			t.Errorf("table output lacks %q", want)
 		}
 	}
-	md := string(render(t, "md", []*recon.Result{r}, Options{}))
+	md := string(render(t, "md", []*scan.Report{r}, Options{}))
 	for _, line := range strings.Split(md, "\n") {
 		for _, tag := range []string{"<script>", "<img", "<svg", "<iframe", "<b>"} {
 			for off := 0; ; {
@@ -291,7 +292,7 @@ func FuzzHTML(f *testing.F) {
 		r.PassiveSources = append(r.PassiveSources, recon.PassiveStatus{Source: name, Error: data})
 		r.Names[len(r.Names)-1].PassiveSources = []string{name}
 		var buf bytes.Buffer
-		if err := Write(&buf, "html", []*recon.Result{r}, Options{}); err != nil {
+		if err := Write(&buf, "html", []*scan.Report{r}, Options{}); err != nil {
 			t.Fatal(err)
 		}
 		checkHTMLSafe(t, buf.Bytes())
