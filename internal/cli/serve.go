@@ -19,7 +19,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/dnsscout/dnsscout/internal/api"
-	"github.com/dnsscout/dnsscout/internal/checks"
 	"github.com/dnsscout/dnsscout/internal/keys"
 	"github.com/dnsscout/dnsscout/internal/recon"
 	"github.com/dnsscout/dnsscout/internal/resolver"
@@ -450,8 +449,8 @@ func (f *serveFlags) startWatch(e *env, log *slog.Logger, db store.Backend, st *
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	o.Registry = reg
 	ro := resolver.Options{Servers: st.servers, Logger: log}
-	opts := recon.Options{NameserverPort: f.nsPort, MaxTime: 30 * time.Minute}
-	wr, err := startWatch(e, &f.watch, log, db, st.dsn, cfg.WatchList(0), cfg.Alerts, reconScan(ro, opts, checks.Selection{}, log), reg)
+	opts := scan.Options{Recon: recon.Options{NameserverPort: f.nsPort, MaxTime: 30 * time.Minute}, Logger: log}
+	wr, err := startWatch(e, &f.watch, log, db, st.dsn, cfg.WatchList(0), cfg.Alerts, scanFunc(ro, opts), reg)
 	if err != nil {
 		return nil, err
 	}

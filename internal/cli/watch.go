@@ -18,6 +18,7 @@ import (
 	"github.com/dnsscout/dnsscout/internal/checks"
 	"github.com/dnsscout/dnsscout/internal/recon"
 	"github.com/dnsscout/dnsscout/internal/resolver"
+	"github.com/dnsscout/dnsscout/internal/scan"
 	"github.com/dnsscout/dnsscout/internal/store"
 	"github.com/dnsscout/dnsscout/internal/watch"
 )
@@ -250,32 +251,22 @@ func (r *watchRun) close(ctx context.Context, grace time.Duration) error {
 	return r.disp.Close(cctx)
 }
 
-// reconScan is the scan of one domain for watch: a resolver of its own
-// (a resolver that failed its probe stays dropped, and an outage must not
-// outlive itself), its probe, recon and the audit checks.
-func reconScan(ro resolver.Options, opts recon.Options, sel checks.Selection, log *slog.Logger) watch.ScanFunc {
+// scanFunc is the scan of one domain for watch: an engine of its own (a
+// resolver that failed its probe stays dropped, and an outage must not
+// outlive itself), its probe, then scan.Run (recon, the audit).
+func scanFunc(ro resolver.Options, opts scan.Options) watch.ScanFunc {
 	return func(ctx context.Context, domain string) watch.Result {
 		started := time.Now()
-		res, err := resolver.New(ro)
+		eng, err := resolver.New(ro)
 		if err != nil {
 			return watch.Result{Domain: domain, Started: started, Finished: time.Now(), Err: err}
 		}
-		defer res.Close()
-		if err := res.Probe(ctx, probeZones([]string{domain})); err != nil {
+		defer eng.Close()
+		if err := scan.Probe(ctx, eng, []string{domain}); err != nil {
 			return watch.Result{Domain: domain, Started: started, Finished: time.Now(), Outage: ctx.Err() == nil, Err: watch.Outage(err)}
 		}
-		o := opts
-		o.Logger = log
-		r, err := recon.Run(ctx, res, domain, o)
-		if r != nil && ctx.Err() == nil {
-			env := &checks.Env{Result: r, Exchanger: res, Logger: log, NameserverPort: o.NameserverPort}
-			found, cerr := checks.RunEnv(ctx, env, sel)
-			if cerr != nil {
-				r.MarkPartial(recon.Gap{Stage: "interrupted", Reason: "audit incomplete: " + cerr.Error()})
-			}
-			r.Findings = found
-		}
-		return watch.ResultOf(domain, r, err, started, time.Now())
+		rep, err := scan.Run(ctx, eng, domain, opts)
+		return watch.ResultOf(domain, rep, err, started, time.Now())
 	}
 }
 
@@ -299,8 +290,8 @@ func runWatch(ctx context.Context, e *env, f *watchFlags, args []string, everySe
 	if err != nil {
 		return err
 	}
-	sel := checks.Selection{Only: f.recon.checks, Skip: f.recon.skipChecks}
-	if _, err := checks.Select(sel); err != nil {
+	so := scan.Options{Recon: opts, Logger: log, Checks: checks.Selection{Only: f.recon.checks, Skip: f.recon.skipChecks}}
+	if _, err := checks.Select(so.Checks); err != nil {
 		return usageError("%v", trimPkg(err))
 	}
 	ro := resolver.Options{Servers: servers, Concurrency: f.recon.concurrency, Timeout: f.recon.timeout,
@@ -316,7 +307,7 @@ func runWatch(ctx context.Context, e *env, f *watchFlags, args []string, everySe
 		return fmt.Errorf("watch: %w", err)
 	}
 	defer db.Close()
-	wr, err := startWatch(e, f, log, db, dsn, domains, ac, reconScan(ro, opts, sel, log), nil)
+	wr, err := startWatch(e, f, log, db, dsn, domains, ac, scanFunc(ro, so), nil)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/dnsscout/dnsscout/internal/history"
 	"github.com/dnsscout/dnsscout/internal/recon"
 	"github.com/dnsscout/dnsscout/internal/resolver"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
 // Result is what one scan of one domain gave the watch.
@@ -37,11 +38,11 @@ type Result struct {
 // they are left out of snapshots so that a re-signed zone is not a diff.
 var ignoredTypes = []string{"SOA", "RRSIG", "NSEC", "NSEC3", "NSEC3PARAM"}
 
-// SnapshotOf builds the snapshot of a recon result (with its audit
-// findings): its names, records (but those of ignoredTypes), nameserver
-// names and findings.
-func SnapshotOf(r *recon.Result) history.Snapshot {
-	s := history.Snapshot{Domain: r.Domain, Findings: slices.Clone(r.Findings)}
+// SnapshotOf builds the snapshot of a scan report: its names, records (but
+// those of ignoredTypes), nameserver names and findings.
+func SnapshotOf(rep *scan.Report) history.Snapshot {
+	r := rep.Result
+	s := history.Snapshot{Domain: r.Domain, Findings: slices.Clone(rep.Findings)}
 	owners := make(map[string]bool, len(r.Records))
 	for i := range r.Records {
 		owners[change.NameKey(r.Records[i].Name)] = true
@@ -83,15 +84,19 @@ func underWildcard(r *recon.Result, name string) bool {
 	return false
 }
 
-// ResultOf turns what recon.Run (and the audit) returned for domain into
-// a Result. A resolution failure (no resolver or server answered, every
-// resolver down) is an outage; another error without a result is a
-// failed scan. A result is complete unless it was cut short or a zone
-// could not be enumerated at all (see Covered).
-func ResultOf(domain string, r *recon.Result, err error, started, finished time.Time) Result {
+// ResultOf turns what scan.Run returned for domain into a Result. A
+// resolution failure (no resolver or server answered, every resolver
+// down) is an outage; another error without a report is a failed scan. A
+// report is complete unless it was cut short or a zone could not be
+// enumerated at all (see Covered).
+func ResultOf(domain string, rep *scan.Report, err error, started, finished time.Time) Result {
 	out := Result{Domain: domain, Started: started, Finished: finished}
+	r := (*recon.Result)(nil)
+	if rep != nil {
+		r = rep.Result
+	}
 	if r != nil {
-		out.Snapshot = SnapshotOf(r)
+		out.Snapshot = SnapshotOf(rep)
 		out.Complete = Covered(r) && err == nil
 	}
 	if out.Snapshot.Domain == "" {
