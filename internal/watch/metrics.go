@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -79,6 +80,29 @@ func (m *metrics) register(r prometheus.Registerer) error {
 		}
 	}
 	return nil
+}
+
+// names are the names of the metrics (for the docs test).
+func (m *metrics) names() []string {
+	var descs []*prometheus.Desc
+	for _, c := range []prometheus.Collector{m.duration, m.scans, m.lastScan, m.domOpen, m.open, m.failures, m.failing} {
+		ch := make(chan *prometheus.Desc, 1)
+		go func() { c.Describe(ch); close(ch) }()
+		for d := range ch {
+			descs = append(descs, d)
+		}
+	}
+	for _, d := range alertDescs {
+		descs = append(descs, d.desc)
+	}
+	var out []string
+	for _, d := range descs {
+		if _, rest, ok := strings.Cut(d.String(), `fqName: "`); ok {
+			name, _, _ := strings.Cut(rest, `"`)
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // scanned sets a domain's gauges after its scan (or at load).
