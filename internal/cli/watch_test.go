@@ -1,9 +1,14 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -92,3 +97,89 @@ func TestWatchOnce(t *testing.T) {
 
 // waitFor1s lets a 1 s interval pass.
 func waitFor1s() { time.Sleep(1100 * time.Millisecond) }
+
+// TestServeWatch: serve --watch scans its domain through --resolver into
+// the store it serves; the inventory, the open findings and the watch's
+// metrics are served while it runs, and the context (SIGTERM) stops both.
+func TestServeWatch(t *testing.T) {
+	resolverAddr, port := serveZone(t, "example.test", "www IN A 192.0.2.10\nshop IN CNAME gone.example.test.\n")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "alerts.ndjson")
+	config := filepath.Join(dir, "watch.json")
+	cfg := `{"every": "1h", "domains": [{"domain": "example.test"}],
+	  "alerts": {"rules": [{"name": "all", "sinks": ["file"]}], "sinks": [{"name": "file", "ndjson": {"path": ` + strconv.Quote(out) + `}}]}}`
+	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr serveLogBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"serve", "--db", filepath.Join(dir, "db"), "--listen", "127.0.0.1:0", "--stats-interval", "0",
+			"-r", resolverAddr.String(), "--nameserver-port", port, "--watch", config}, strings.NewReader(""), io.Discard, &stderr)
+	}()
+	re := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)`)
+	var base string
+	get := func(path string) string {
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if base == "" {
+			if m := re.FindStringSubmatch(stderr.String()); m != nil {
+				base = m[1]
+			}
+		}
+		if base != "" && strings.Contains(get("/api/v1/findings?state=open"), `"dangling-cname"`) {
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d: %s", code, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no scan recorded: %s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if inv := get("/api/v1/domains"); !strings.Contains(inv, `"domain":"example.test"`) || !strings.Contains(inv, `"watched":true`) {
+		t.Errorf("inventory: %s", inv)
+	}
+	met := get("/metrics")
+	for _, m := range []string{`dnsscout_watch_scans_total{outcome="complete"} 1`, `dnsscout_watch_domain_open_findings{domain="example.test",severity=`,
+		`dnsscout_alert_pending{sink="file",type="ndjson"}`, `dnsscout_http_requests_total`} {
+		if !strings.Contains(met, m) {
+			t.Errorf("/metrics lacks %s", m)
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != ExitOK {
+			t.Errorf("exit %d: %s", code, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	// What the dispatcher did not deliver before the stop stays spooled:
+	// a watch --once on the same store delivers it (and scans nothing).
+	code, _, errOut := run(t, nil, "watch", "--once", "-r", resolverAddr.String(), "--db", filepath.Join(dir, "db"), config)
+	if code != ExitOK {
+		t.Fatalf("watch --once: %d %s", code, errOut)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), `"kind":"baseline"`); n != 1 {
+		t.Errorf("%d baseline alerts, want 1:\n%s", n, b)
+	}
+}
