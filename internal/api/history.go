@@ -73,23 +73,30 @@ func parseListParams(p url.Values) (listParams, error) {
 	return l, nil
 }
 
-// scanListRequest is a parsed /api/v1/scans.
-type scanListRequest struct{ q store.ScanQuery }
-
-func parseScansRoute(_ *Server, r *http.Request) (any, error) {
+// parseHistoryQuery reads a history listing's query string: the shared
+// parameters (domain, since, until, limit, cursor) into a listParams, the
+// rest by build, which returns the store query; the query is validated.
+func parseHistoryQuery[Q interface{ Validate() error }](r *http.Request, build func(p url.Values, l listParams) (Q, error)) (Q, error) {
+	var zero Q
 	p, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return nil, badRequest("malformed query string: %v", err)
+		return zero, badRequest("malformed query string: %v", err)
 	}
 	l, err := parseListParams(p)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	q := store.ScanQuery{Domain: l.domain, Since: l.since, Until: l.until, Limit: l.limit, Cursor: l.cursor}
-	if err := q.Validate(); err != nil {
-		return nil, err
+	q, err := build(p, l)
+	if err != nil {
+		return zero, err
 	}
-	return &scanListRequest{q: q}, nil
+	return q, q.Validate()
+}
+
+func parseScansRoute(_ *Server, r *http.Request) (any, error) {
+	return parseHistoryQuery(r, func(_ url.Values, l listParams) (*store.ScanQuery, error) {
+		return &store.ScanQuery{Domain: l.domain, Since: l.since, Until: l.until, Limit: l.limit, Cursor: l.cursor}, nil
+	})
 }
 
 // ScanList is the answer of /api/v1/scans.
@@ -100,7 +107,16 @@ type ScanList struct {
 }
 
 func (s *Server) serveScans(c *call) {
-	req := c.parsed.(*scanListRequest)
+	q := c.parsed.(*store.ScanQuery)
+	s.serveHistory(c, func(ctx context.Context, h store.History) (any, error) {
+		scans, cur, err := h.Scans(ctx, *q)
+		return ScanList{Scans: nonNil(scans), Cursor: cur}, err
+	})
+}
+
+// serveHistory answers a history request: the store's history area (404
+// without one), admission, then read's answer or error.
+func (s *Server) serveHistory(c *call, read func(ctx context.Context, h store.History) (any, error)) {
 	h, err := s.historyArea()
 	if err != nil {
 		c.fail(err)
@@ -109,15 +125,21 @@ func (s *Server) serveScans(c *call) {
 	if !c.admit(classQuery, page{cost: historyCost}) {
 		return
 	}
-	scans, cur, err := h.Scans(c.r.Context(), req.q)
+	v, err := read(c.r.Context(), h)
 	if err != nil {
 		c.fail(err)
 		return
 	}
-	if scans == nil {
-		scans = []history.Scan{}
+	c.w.Header().Set("Cache-Control", "no-store")
+	writeJSON(&c.w, http.StatusOK, v)
+}
+
+// nonNil makes an empty listing a JSON [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
 	}
-	writeHistory(&c.w, ScanList{Scans: scans, Cursor: cur})
+	return s
 }
 
 // scanRequest is a parsed /api/v1/scans/{id} or
@@ -159,38 +181,22 @@ type ScanDiff struct {
 
 func (s *Server) serveScan(c *call) {
 	req := c.parsed.(*scanRequest)
-	h, err := s.historyArea()
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	if !c.admit(classQuery, page{cost: historyCost}) {
-		return
-	}
-	ctx := c.r.Context()
-	scan, snap, err := snapshotOf(ctx, h, req.id)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	if !req.diff {
-		writeHistory(&c.w, ScanDetail{Scan: scan, Snapshot: snap})
-		return
-	}
-	to, toSnap, err := snapshotOf(ctx, h, req.other)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	if to.Domain != scan.Domain {
-		c.fail(badRequest("scans %s and %s are of different domains", req.id, req.other))
-		return
-	}
-	if snap == nil || toSnap == nil {
-		c.fail(badRequest("an outage scan saw nothing to compare: pick a scan that is not an outage"))
-		return
-	}
-	writeHistory(&c.w, ScanDiff{From: scan, To: to, Diff: history.Diff(snap, toSnap)})
+	s.serveHistory(c, func(ctx context.Context, h store.History) (any, error) {
+		scan, snap, err := snapshotOf(ctx, h, req.id)
+		if err != nil || !req.diff {
+			return ScanDetail{Scan: scan, Snapshot: snap}, err
+		}
+		to, toSnap, err := snapshotOf(ctx, h, req.other)
+		switch {
+		case err != nil:
+			return nil, err
+		case to.Domain != scan.Domain:
+			return nil, badRequest("scans %s and %s are of different domains", req.id, req.other)
+		case snap == nil || toSnap == nil:
+			return nil, badRequest("an outage scan saw nothing to compare: pick a scan that is not an outage")
+		}
+		return ScanDiff{From: scan, To: to, Diff: history.Diff(snap, toSnap)}, nil
+	})
 }
 
 // snapshotOf is History.Snapshot with an unknown id as ErrNotFound.
@@ -202,28 +208,18 @@ func snapshotOf(ctx context.Context, h store.History, id string) (history.Scan, 
 	return scan, snap, err
 }
 
-// findingsRequest is a parsed /api/v1/findings.
-type findingsRequest struct{ q store.FindingQuery }
-
 func parseFindingsRoute(_ *Server, r *http.Request) (any, error) {
-	p, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return nil, badRequest("malformed query string: %v", err)
-	}
-	l, err := parseListParams(p)
-	if err != nil {
-		return nil, err
-	}
-	q := store.FindingQuery{Domain: l.domain, State: p.Get("state"), Limit: l.limit, Cursor: l.cursor}
-	if v := p.Get("severity"); v != "" {
-		if q.MinSeverity, err = finding.ParseSeverity(v); err != nil {
-			return nil, badRequest("severity %q: want info, low, medium, high or critical", v)
+	return parseHistoryQuery(r, func(p url.Values, l listParams) (*store.FindingQuery, error) {
+		q := &store.FindingQuery{Domain: l.domain, State: p.Get("state"), Limit: l.limit, Cursor: l.cursor}
+		if v := p.Get("severity"); v != "" {
+			sev, err := finding.ParseSeverity(v)
+			if err != nil {
+				return nil, badRequest("severity %q: want info, low, medium, high or critical", v)
+			}
+			q.MinSeverity = sev
 		}
-	}
-	if err := q.Validate(); err != nil {
-		return nil, err
-	}
-	return &findingsRequest{q: q}, nil
+		return q, nil
+	})
 }
 
 // FindingList is the answer of /api/v1/findings.
@@ -233,57 +229,32 @@ type FindingList struct {
 }
 
 func (s *Server) serveFindings(c *call) {
-	req := c.parsed.(*findingsRequest)
-	h, err := s.historyArea()
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	if !c.admit(classQuery, page{cost: historyCost}) {
-		return
-	}
-	fs, cur, err := h.Findings(c.r.Context(), req.q)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	if fs == nil {
-		fs = []history.FindingState{}
-	}
-	writeHistory(&c.w, FindingList{Findings: fs, Cursor: cur})
+	q := c.parsed.(*store.FindingQuery)
+	s.serveHistory(c, func(ctx context.Context, h store.History) (any, error) {
+		fs, cur, err := h.Findings(ctx, *q)
+		return FindingList{Findings: nonNil(fs), Cursor: cur}, err
+	})
 }
 
-// eventsRequest is a parsed /api/v1/events.
-type eventsRequest struct{ q store.EventQuery }
-
 func parseEventsRoute(_ *Server, r *http.Request) (any, error) {
-	p, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return nil, badRequest("malformed query string: %v", err)
-	}
-	l, err := parseListParams(p)
-	if err != nil {
-		return nil, err
-	}
-	q := store.EventQuery{Domain: l.domain, Since: l.since, Until: l.until, Limit: l.limit, Cursor: l.cursor}
-	for _, k := range p["kind"] {
-		for _, k := range strings.Split(k, ",") {
-			if k = strings.TrimSpace(k); k != "" {
-				q.Kinds = append(q.Kinds, k)
+	return parseHistoryQuery(r, func(p url.Values, l listParams) (*store.EventQuery, error) {
+		q := &store.EventQuery{Domain: l.domain, Since: l.since, Until: l.until, Limit: l.limit, Cursor: l.cursor}
+		for _, k := range p["kind"] {
+			for _, k := range strings.Split(k, ",") {
+				if k = strings.TrimSpace(k); k != "" {
+					q.Kinds = append(q.Kinds, k)
+				}
 			}
 		}
-	}
-	switch v := p.Get("order"); v {
-	case "", "newest":
-		q.Newest = true
-	case "oldest":
-	default:
-		return nil, badRequest("order %q: want newest or oldest", v)
-	}
-	if err := q.Validate(); err != nil {
-		return nil, err
-	}
-	return &eventsRequest{q: q}, nil
+		switch v := p.Get("order"); v {
+		case "", "newest":
+			q.Newest = true
+		case "oldest":
+		default:
+			return nil, badRequest("order %q: want newest or oldest", v)
+		}
+		return q, nil
+	})
 }
 
 // EventList is the answer of /api/v1/events.
@@ -293,24 +264,11 @@ type EventList struct {
 }
 
 func (s *Server) serveEvents(c *call) {
-	req := c.parsed.(*eventsRequest)
-	h, err := s.historyArea()
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	if !c.admit(classQuery, page{cost: historyCost}) {
-		return
-	}
-	evs, cur, err := h.Events(c.r.Context(), req.q)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	if evs == nil {
-		evs = []history.Event{}
-	}
-	writeHistory(&c.w, EventList{Events: evs, Cursor: cur})
+	q := c.parsed.(*store.EventQuery)
+	s.serveHistory(c, func(ctx context.Context, h store.History) (any, error) {
+		evs, cur, err := h.Events(ctx, *q)
+		return EventList{Events: nonNil(evs), Cursor: cur}, err
+	})
 }
 
 // DomainEntry is one line of /api/v1/domains: the store's summary and,
@@ -332,42 +290,35 @@ type DomainList struct {
 }
 
 func (s *Server) serveDomains(c *call) {
-	h, err := s.historyArea()
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	if !c.admit(classQuery, page{cost: historyCost}) {
-		return
-	}
-	sums, err := h.Domains(c.r.Context())
-	if err != nil {
-		c.fail(err)
-		return
-	}
+	s.serveHistory(c, func(ctx context.Context, h store.History) (any, error) {
+		sums, err := h.Domains(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return s.inventory(sums), nil
+	})
+}
+
+// inventory adds the running watch's schedule to the store's summaries.
+func (s *Server) inventory(sums []store.DomainSummary) DomainList {
 	out := DomainList{Domains: make([]DomainEntry, 0, len(sums))}
 	idx := make(map[string]int, len(sums))
 	for _, d := range sums {
 		idx[d.Domain] = len(out.Domains)
 		out.Domains = append(out.Domains, DomainEntry{DomainSummary: d})
 	}
-	if s.opt.Watch != nil {
-		for _, st := range s.opt.Watch.Status() {
-			i, ok := idx[st.Domain]
-			if !ok {
-				// Watched, not scanned yet.
-				i = len(out.Domains)
-				out.Domains = append(out.Domains, DomainEntry{DomainSummary: store.DomainSummary{Domain: st.Domain}})
-			}
-			e := &out.Domains[i]
-			e.Watched, e.Next, e.Failures, e.FailingSince, e.Error = true, st.Next, st.Failures, st.FailingSince, st.Error
-		}
+	if s.opt.Watch == nil {
+		return out
 	}
-	writeHistory(&c.w, out)
-}
-
-// writeHistory answers a history listing.
-func writeHistory(w http.ResponseWriter, v any) {
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, v)
+	for _, st := range s.opt.Watch.Status() {
+		i, ok := idx[st.Domain]
+		if !ok {
+			// Watched, not scanned yet.
+			i = len(out.Domains)
+			out.Domains = append(out.Domains, DomainEntry{DomainSummary: store.DomainSummary{Domain: st.Domain}})
+		}
+		e := &out.Domains[i]
+		e.Watched, e.Next, e.Failures, e.FailingSince, e.Error = true, st.Next, st.Failures, st.FailingSince, st.Error
+	}
+	return out
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -119,8 +118,7 @@ func TestServeWatch(t *testing.T) {
 		done <- Run(ctx, []string{"serve", "--db", filepath.Join(dir, "db"), "--listen", "127.0.0.1:0", "--stats-interval", "0",
 			"-r", resolverAddr.String(), "--nameserver-port", port, "--watch", config}, strings.NewReader(""), io.Discard, &stderr)
 	}()
-	re := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)`)
-	var base string
+	base := serveBase(t, &stderr, done)
 	get := func(path string) string {
 		res, err := http.Get(base + path)
 		if err != nil {
@@ -131,20 +129,7 @@ func TestServeWatch(t *testing.T) {
 		return string(b)
 	}
 	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if base == "" {
-			if m := re.FindStringSubmatch(stderr.String()); m != nil {
-				base = m[1]
-			}
-		}
-		if base != "" && strings.Contains(get("/api/v1/findings?state=open"), `"dangling-cname"`) {
-			break
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("serve exited %d: %s", code, stderr.String())
-		default:
-		}
+	for !strings.Contains(get("/api/v1/findings?state=open"), `"dangling-cname"`) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no scan recorded: %s", stderr.String())
 		}

@@ -10,12 +10,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,20 +23,6 @@ import (
 	"github.com/dnsscout/dnsscout/internal/history"
 	"github.com/dnsscout/dnsscout/internal/store"
 )
-
-// TestWatchChild is the `dnsscout watch` process TestWatchRealWorld runs
-// and kills: the CLI with main's signal handling, its arguments in
-// DNSSCOUT_WATCH_CHILD_ARGS (separated by newlines).
-func TestWatchChild(t *testing.T) {
-	args := os.Getenv("DNSSCOUT_WATCH_CHILD_ARGS")
-	if args == "" {
-		t.Skip("run by TestWatchRealWorld")
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := Run(ctx, strings.Split(args, "\n"), os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
-}
 
 // watchWorld is example.com on two real BIND servers behind Unbound,
 // whose zone and servers the test changes between watch periods.
@@ -188,7 +172,7 @@ func change(a alert.Alert) string {
 // findings close at the start of the scan that no longer saw them; the
 // outage is one alert and changes no finding.
 func TestWatchRealWorld(t *testing.T) {
-	if os.Getenv("DNSSCOUT_WATCH_CHILD_ARGS") != "" {
+	if os.Getenv("DNSSCOUT_CHILD_ARGS") != "" {
 		t.Skip("child")
 	}
 	ww := newWatchWorld(t)
@@ -226,8 +210,9 @@ func TestWatchRealWorld(t *testing.T) {
 	args := []string{"--db", db, "-r", ww.w.Resolver.String(), "--nameserver-port", fmt.Sprint(ww.w.Port), "-w", words,
 		"--no-ptr", "--timeout", "500ms", "--retries", "1", "--log-level", "info", config}
 	child := func(extra ...string) *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestWatchChild$")
-		cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", "DNSSCOUT_WATCH_CHILD_ARGS="+strings.Join(append(append([]string{"watch"}, extra...), args...), "\n"))
+		// TestIngestChild runs any dnsscout command as main does.
+		cmd := exec.Command(os.Args[0], "-test.run=^TestIngestChild$")
+		cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", "DNSSCOUT_CHILD_ARGS="+strings.Join(append(append([]string{"watch"}, extra...), args...), "\n"))
 		return cmd
 	}
 	once := func() {
