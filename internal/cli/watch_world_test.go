@@ -226,11 +226,14 @@ func TestWatchRealWorld(t *testing.T) {
 		}
 	}
 	// killAfterScan runs watch without --once and kills it with SIGKILL
-	// as soon as it has recorded its scan: its alerts are spooled (the
-	// dispatcher holds new alerts for 5 s to digest them) but not sent.
+	// as soon as it has recorded its scan: its alerts are spooled but not
+	// sent.
 	killAfterScan := func() {
 		t.Helper()
-		cmd := child()
+		// The dispatcher holds new alerts for 5 s (--digest-window): the
+		// kill lands after the scan is recorded and spooled, before the
+		// delivery.
+		cmd := child("--digest-window", "5s")
 		stderr, err := cmd.StderrPipe()
 		if err != nil {
 			t.Fatal(err)

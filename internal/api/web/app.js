@@ -280,6 +280,7 @@
   // ---------------------------------------------------------------- watch
 
   const SEVS = ["critical", "high", "medium", "low", "info"];
+  const MAX_TRENDS = 200;
   const KIND_TEXT = {
     "finding-opened": "finding opened", "finding-resolved": "finding resolved", "finding-reopened": "finding reopened",
     "finding-changed": "severity changed", "name-added": "name appeared", "name-removed": "name vanished",
@@ -361,6 +362,8 @@
           el("td", { class: "time", text: next }),
           trend,
         ]));
+        // Trends of the first rows only: one request each.
+        if (tbody.rows.length > MAX_TRENDS) { trend.textContent = "–"; continue; }
         api("/api/v1/scans?" + new URLSearchParams({ domain: d.domain, limit: "30" }).toString())
           .then((l) => trend.appendChild(trendSVG(l.scans))).catch(() => { trend.textContent = "–"; });
       }
