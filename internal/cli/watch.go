@@ -323,19 +323,35 @@ func runWatch(ctx context.Context, e *env, f *watchFlags, args []string, everySe
 		return err
 	}
 	log.Info("watching", "domains", len(domains), "once", f.once)
+	var runErr error
 	if f.once {
 		wr.w.RunDue(ctx)
 		if err := wr.disp.Flush(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("alerts not all delivered; they stay spooled", "err", err)
 		}
-	} else if err := wr.w.Run(ctx); err != nil {
-		wr.close(ctx, 10*time.Second)
-		return err
+		runErr = failedDomains(wr.w.Status())
+	} else {
+		runErr = wr.w.Run(ctx)
 	}
 	if err := wr.close(ctx, 10*time.Second); err != nil {
 		log.Warn("alerts left in the spool for the next start", "err", err)
 	}
-	return nil
+	return runErr
+}
+
+// failedDomains is the error of a --once pass in which domains failed
+// (they are retried at the next pass), or nil.
+func failedDomains(st []watch.DomainStatus) error {
+	var failed []string
+	for _, s := range st {
+		if s.Failures > 0 {
+			failed = append(failed, s.Domain+": "+s.Error)
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return fmt.Errorf("watch: %d of %d domains failed (retried at the next pass): %s", len(failed), len(st), strings.Join(failed, "; "))
 }
 
 // timelineLink is the web UI address of a domain's timeline at a scan.

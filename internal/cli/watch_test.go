@@ -92,6 +92,13 @@ func TestWatchOnce(t *testing.T) {
 			t.Errorf("--every %s: exit %d, alerts %q (stderr %s), want none", every, code, out, errOut)
 		}
 	}
+	// A domain that fails is alerted and fails the pass, not skipped.
+	a := args("1h")
+	a[len(a)-1] = "nowhere.test"
+	code, out, errOut = run(t, nil, a...)
+	if code != ExitError || !strings.Contains(errOut, "1 of 1 domains failed") || !strings.Contains(out, `"kind":"scan-failed"`) {
+		t.Errorf("a missing domain: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
 }
 
 // waitFor1s lets a 1 s interval pass.
