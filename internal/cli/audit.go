@@ -1,10 +1,6 @@
 package cli
 
 import (
-	"slices"
-	"strings"
-
-	"github.com/dnsscout/dnsscout/internal/checks"
 	"github.com/dnsscout/dnsscout/internal/finding"
 	"github.com/dnsscout/dnsscout/internal/scan"
 )
@@ -17,13 +13,8 @@ func scanOptions(f *reconFlags) (scan.Options, error) {
 	if o.Recon, err = reconOptions(f); err != nil {
 		return o, err
 	}
-	if slices.Contains(f.skipChecks, "all") {
-		o.NoChecks = true
-	} else {
-		o.Checks = checks.Selection{Only: f.checks, Skip: f.skipChecks}
-		if _, err := checks.Select(o.Checks); err != nil {
-			return o, usageError("%v (known: %s)", trimPkg(err), strings.Join(checks.Known(), ", "))
-		}
+	if err := o.SelectChecks(f.checks, f.skipChecks); err != nil {
+		return o, usageError("%v", trimPkg(err))
 	}
 	if o.Baseline, err = loadBaseline(f.baseline); err != nil {
 		return o, err

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -233,8 +232,7 @@ func reconWith(ctx context.Context, e *env, eng scan.Engine, domains []string, o
 	opts.Logger = out.logger
 	var emit func(scan.Event)
 	if out.format == "ndjson" {
-		nd := json.NewEncoder(out.w)
-		emit = func(ev scan.Event) { _ = nd.Encode(ndjsonLine(ev)) }
+		emit = func(ev scan.Event) { _ = report.WriteNDJSON(out.w, ev) }
 	}
 	var reports []*scan.Report
 	failed := 0

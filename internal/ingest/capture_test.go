@@ -91,7 +91,6 @@ var tsharkCannot = map[string]string{
 // with what tshark cannot decode).
 var corpusFile = filepath.Join("pcap", "testdata", "derived__encapsulations.pcapng")
 
-
 // TestEncapsulationCorpus keeps corpusFile what writeEncapCapture
 // writes.
 func TestEncapsulationCorpus(t *testing.T) {

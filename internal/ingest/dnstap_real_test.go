@@ -136,7 +136,7 @@ func TestDnstapRealResolvers(t *testing.T) {
 			}
 			for k, bw := range map[string]string{
 				"example.com NS ns1.example.com.":          ".", // from the root's referral, first
-				"ns1.example.com A " + auth.String():             ".",
+				"ns1.example.com A " + auth.String():       ".",
 				". NS ns1.dnstest-root.":                   ".",
 				"www.example.com A 192.0.2.80":             "example.com",
 				"alias.example.com CNAME www.example.com.": "example.com",

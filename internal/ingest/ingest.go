@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/dnsscout/dnsscout/internal/ingest/dnstap"
-	"github.com/dnsscout/dnsscout/internal/ingest/pcap"
 	"github.com/dnsscout/dnsscout/internal/ingest/imports"
+	"github.com/dnsscout/dnsscout/internal/ingest/pcap"
 	"github.com/dnsscout/dnsscout/internal/pdns"
 	"github.com/dnsscout/dnsscout/internal/store"
 )

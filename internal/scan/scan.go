@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 
 	"github.com/dnsscout/dnsscout/internal/baseline"
 	"github.com/dnsscout/dnsscout/internal/change"
@@ -89,6 +90,23 @@ type Options struct {
 	Baseline *baseline.File
 	// Logger receives the stages' debug and warning logs; nil discards.
 	Logger *slog.Logger
+}
+
+// SelectChecks sets the audit the way a user picks checks by id: only
+// (when not empty) keeps those, skip drops those, and a skip of "all"
+// turns the audit off (NoChecks). An unknown id is checks.Select's error
+// (it wraps checks.ErrUnknownCheck and lists the valid ids).
+func (o *Options) SelectChecks(only, skip []string) error {
+	if slices.Contains(skip, "all") {
+		o.NoChecks, o.Checks = true, checks.Selection{}
+		return nil
+	}
+	sel := checks.Selection{Only: only, Skip: skip}
+	if _, err := checks.Select(sel); err != nil {
+		return err
+	}
+	o.NoChecks, o.Checks = false, sel
+	return nil
 }
 
 func (o *Options) check() error {

@@ -527,3 +527,100 @@ func TestProbeZones(t *testing.T) {
 		})
 	}
 }
+
+// TestSelectChecks: the user's --checks and --skip-checks, "all" included.
+func TestSelectChecks(t *testing.T) {
+	tests := []struct {
+		name       string
+		only, skip []string
+		noChecks   bool
+		err        error
+	}{
+		{name: "default"},
+		{name: "only", only: []string{"wildcard"}},
+		{name: "skip all", skip: []string{"wildcard", "all"}, noChecks: true},
+		{name: "unknown", only: []string{"no-such-check"}, err: checks.ErrUnknownCheck},
+		{name: "unknown skip", skip: []string{"no-such-check"}, err: checks.ErrUnknownCheck},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := scan.Options{NoChecks: !tc.noChecks} // Select must set it either way
+			err := o.SelectChecks(tc.only, tc.skip)
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("error %v, want %v", err, tc.err)
+			}
+			if err != nil {
+				if !strings.Contains(err.Error(), "valid ids: axfr-allowed") {
+					t.Errorf("error %q does not list the valid ids", err)
+				}
+				return
+			}
+			if o.NoChecks != tc.noChecks {
+				t.Errorf("NoChecks %v, want %v", o.NoChecks, tc.noChecks)
+			}
+			if !tc.noChecks && (!slices.Equal(o.Checks.Only, tc.only) || !slices.Equal(o.Checks.Skip, tc.skip)) {
+				t.Errorf("selection %+v", o.Checks)
+			}
+		})
+	}
+}
+
+// auditCanceller cancels its context at the first query of the audit:
+// scan asks an engine with Health for its figures before recon and again
+// when recon has returned, so a query after the second call is the
+// audit's.
+type auditCanceller struct {
+	*resolver.Resolver
+	cancel context.CancelFunc
+	calls  atomic.Int32
+	fired  atomic.Bool
+}
+
+func (a *auditCanceller) Stats() resolver.Stats {
+	a.calls.Add(1)
+	return a.Resolver.Stats()
+}
+
+func (a *auditCanceller) query() {
+	if a.calls.Load() >= 2 && a.fired.CompareAndSwap(false, true) {
+		a.cancel()
+	}
+}
+
+func (a *auditCanceller) Exchange(ctx context.Context, q resolver.Query) (*resolver.Response, error) {
+	a.query()
+	return a.Resolver.Exchange(ctx, q)
+}
+
+func (a *auditCanceller) Direct(ctx context.Context, s netip.AddrPort, q resolver.Query) (*resolver.Response, error) {
+	a.query()
+	return a.Resolver.Direct(ctx, s, q)
+}
+
+// TestInterruptDuringAudit: an interrupt after recon finished stops the
+// audit's queries; the findings made so far are kept and the report is
+// marked partial, naming the audit.
+func TestInterruptDuringAudit(t *testing.T) {
+	w := startWorld(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	eng := &auditCanceller{Resolver: w.eng, cancel: cancel}
+	rep, err := scan.Run(ctx, eng, "example.com", w.options())
+	if !eng.fired.Load() {
+		t.Fatal("the audit sent no query: nothing was interrupted")
+	}
+	if !errors.Is(err, scan.ErrInterrupted) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want ErrInterrupted wrapping context.Canceled", err)
+	}
+	if rep == nil || rep.Findings == nil {
+		t.Fatalf("report %v", rep)
+	}
+	if !rep.Partial() || !slices.ContainsFunc(rep.Gaps, func(g recon.Gap) bool {
+		return g.Stage == "interrupted" && strings.Contains(g.Reason, "audit")
+	}) {
+		t.Errorf("report not marked as stopped during the audit: %+v", rep.Gaps)
+	}
+	if len(rep.Names) == 0 || len(rep.Resolvers) != 1 {
+		t.Errorf("recon's part lost: %d names, resolvers %+v", len(rep.Names), rep.Resolvers)
+	}
+}
