@@ -45,6 +45,7 @@ const (
 	KindFindingOpened     = "finding-opened"
 	KindFindingResolved   = "finding-resolved"
 	KindFindingReopened   = "finding-reopened"
+	KindFindingChanged    = "finding-changed"
 	KindNameAdded         = "name-added"
 	KindNameRemoved       = "name-removed"
 	KindNameserverAdded   = "nameserver-added"
@@ -53,6 +54,7 @@ const (
 	KindRecordRemoved     = "record-removed"
 	KindOutage            = "outage"
 	KindScanFailed        = "scan-failed"
+	KindBaseline          = "baseline"
 )
 
 // KindInfo documents one kind (docs/alerts.md is checked against Kinds).
@@ -66,6 +68,7 @@ var Kinds = []KindInfo{
 	{KindFindingOpened, "an audit finding appeared for the first time"},
 	{KindFindingResolved, "an open finding is no longer reported"},
 	{KindFindingReopened, "a resolved finding is reported again"},
+	{KindFindingChanged, "an open finding's severity changed"},
 	{KindNameAdded, "a name was discovered that earlier scans did not see"},
 	{KindNameRemoved, "a name seen by earlier scans is gone"},
 	{KindNameserverAdded, "the domain (or a sub-zone) gained a nameserver"},
@@ -74,6 +77,7 @@ var Kinds = []KindInfo{
 	{KindRecordRemoved, "a record disappeared"},
 	{KindOutage, "a scan could not reach the resolvers or the domain's nameservers; no diff was taken"},
 	{KindScanFailed, "a scan of the domain failed (and will be retried)"},
+	{KindBaseline, "the first scan of a domain: what it saw, in one alert (its findings are also alerted one by one)"},
 }
 
 func knownKind(k string) bool {

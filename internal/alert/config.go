@@ -209,19 +209,30 @@ func ParseConfig(data []byte) (*Config, error) {
 	if len(data) > maxConfigBytes {
 		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrConfig, len(data), maxConfigBytes)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var c Config
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrConfig, jsonError(data, err))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: %s: data after the configuration object", ErrConfig, position(data, dec.InputOffset()))
+	if err := DecodeStrict(data, &c); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// DecodeStrict decodes one JSON object into v the way configurations are
+// read: unknown fields are errors, nothing may follow the object, and
+// errors give the line and column. Other configuration files that embed
+// an alert Config (the watch configuration) read themselves with it.
+func DecodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errors.New(jsonError(data, err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%s: data after the configuration object", position(data, dec.InputOffset()))
+	}
+	return nil
 }
 
 // jsonError describes a decoding error with its position.

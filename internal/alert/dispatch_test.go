@@ -425,7 +425,7 @@ func TestEnqueueInvalid(t *testing.T) {
 		{"id too long", func(a *Alert) { a.ID = strings.Repeat("a", 129) }},
 		{"no time", func(a *Alert) { a.Time = time.Time{} }},
 		{"no domain", func(a *Alert) { a.Domain = "" }},
-		{"unknown kind", func(a *Alert) { a.Kind = "finding-changed" }},
+		{"unknown kind", func(a *Alert) { a.Kind = "finding-exploded" }},
 		{"severity", func(a *Alert) { a.Severity = 7 }},
 		{"too large", func(a *Alert) { a.ID, a.Text = "other", strings.Repeat("x", maxRecordBytes) }},
 	}

@@ -65,6 +65,7 @@ func newEnv(t *testing.T, mod func(*Options)) *env {
 	if err := db.Upsert(ctx, storetest.Fixture()); err != nil {
 		t.Fatal(err)
 	}
+	seedHistory(t, db)
 	km, err := keys.Open(ctx, db, keys.Options{Now: func() time.Time { return testNow }})
 	if err != nil {
 		t.Fatal(err)

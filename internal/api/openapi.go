@@ -63,6 +63,18 @@ var pIdempotency = apiParam{name: "Idempotency-Key", in: "header", desc: "1-128 
 // pReconID is the run id of the recon report routes.
 var pReconID = apiParam{name: "id", in: "path", desc: "The run id from POST /api/v1/recon.", example: "00000000000000000000000000000000"}
 
+// The history endpoints' parameters.
+var (
+	pScanID           = apiParam{name: "id", in: "path", desc: "A scan id (from /api/v1/scans).", example: "20240301T000000.000000000Z-00000001"}
+	pDomain           = apiParam{name: "domain", in: "query", desc: "Only this domain.", example: "example.com"}
+	historyListParams = []apiParam{
+		{name: "since", in: "query", desc: "From this time on (RFC 3339)."},
+		{name: "until", in: "query", desc: "Before this time (RFC 3339)."},
+		{name: "limit", in: "query", typ: "integer", desc: "Most items (default 1000, at most 10000)."},
+		{name: "cursor", in: "query", desc: "Continue after the page that returned this cursor."},
+	}
+)
+
 // dnsdbDoc documents the DNSDB tree: lookups and summaries by each key,
 // Flex search, ping and rate_limit.
 func dnsdbDoc() []apiRoute {
@@ -237,6 +249,11 @@ func schemas() map[string]any {
 		}
 		return o
 	}
+	boolean := map[string]any{"type": "boolean"}
+	dateTime := map[string]any{"type": "string", "format": "date-time"}
+	strs := map[string]any{"type": "array", "items": str}
+	array := func(items any) map[string]any { return map[string]any{"type": "array", "items": items} }
+	finding := map[string]any{"type": "object", "description": "An audit finding: id, severity, title, subject, evidence, remediation, references (docs/checks.md)."}
 	cof := obj([]string{"rrname", "rrtype", "rdata"}, map[string]any{
 		"rrname": str, "rrtype": str,
 		"rdata":           map[string]any{"type": "array", "items": str},
@@ -281,6 +298,38 @@ func schemas() map[string]any {
 			"default_limit": integer, "max_results": integer,
 		}),
 		"ReconRequest": obj([]string{"domain"}, map[string]any{"domain": str}),
+		"Scan": obj([]string{"id", "domain", "started", "complete", "counts"}, map[string]any{
+			"id": str, "domain": str, "started": dateTime, "finished": dateTime,
+			"complete": boolean, "outage": boolean, "error": str,
+			"counts": obj(nil, map[string]any{"names": integer, "records": integer, "nameservers": integer, "findings": ref("SeverityCounts")}),
+		}),
+		"SeverityCounts": obj(nil, map[string]any{"info": integer, "low": integer, "medium": integer, "high": integer, "critical": integer}),
+		"Snapshot": obj([]string{"domain"}, map[string]any{
+			"domain": str, "names": strs, "nameservers": strs, "records": array(ref("Record")), "findings": array(finding),
+		}),
+		"Record":     obj([]string{"name", "type", "data"}, map[string]any{"name": str, "type": str, "data": str}),
+		"ScanList":   obj([]string{"scans"}, map[string]any{"scans": array(ref("Scan")), "cursor": str}),
+		"ScanDetail": obj([]string{"scan"}, map[string]any{"scan": ref("Scan"), "snapshot": ref("Snapshot")}),
+		"ScanDiff": obj([]string{"from", "to", "diff"}, map[string]any{"from": ref("Scan"), "to": ref("Scan"), "diff": obj(nil, map[string]any{
+			"names_added": strs, "names_removed": strs, "nameservers_added": strs, "nameservers_removed": strs,
+			"records_added": array(ref("Record")), "records_removed": array(ref("Record")),
+			"findings_added": array(finding), "findings_removed": array(finding), "findings_changed": array(finding),
+		})}),
+		"FindingState": obj([]string{"domain", "key", "finding", "state", "first_seen", "last_seen"}, map[string]any{
+			"domain": str, "key": str, "finding": finding, "state": map[string]any{"type": "string", "enum": []string{"open", "resolved"}},
+			"first_seen": dateTime, "last_seen": dateTime, "resolved_at": dateTime, "resolved_scan": str,
+			"reopened": integer, "reopened_at": dateTime, "first_scan": str, "last_scan": str,
+		}),
+		"FindingList": obj([]string{"findings"}, map[string]any{"findings": array(ref("FindingState")), "cursor": str}),
+		"Event": obj([]string{"domain", "time", "scan_id", "seq", "kind", "subject", "severity"}, map[string]any{
+			"domain": str, "time": dateTime, "scan_id": str, "seq": integer, "kind": str, "subject": str, "severity": str,
+			"finding_id": str, "detail": str, "baseline": boolean,
+		}),
+		"EventList": obj([]string{"events"}, map[string]any{"events": array(ref("Event")), "cursor": str}),
+		"DomainList": obj([]string{"domains"}, map[string]any{"domains": array(obj([]string{"domain", "last_scan", "open", "watched"}, map[string]any{
+			"domain": str, "last_scan": ref("Scan"), "open": ref("SeverityCounts"), "watched": boolean,
+			"next": dateTime, "failures": integer, "failing_since": dateTime, "error": str,
+		}))}),
 		"ReconAnswer": obj([]string{"domain", "findings"}, map[string]any{
 			"id": str, "domain": str, "error": str, "took_ms": integer,
 			"summary":  map[string]any{"type": "object", "additionalProperties": integer},

@@ -106,7 +106,7 @@ func TestOpenAPIRoutesAnswer(t *testing.T) {
 		}
 	}
 	// Operations the server answers that the document must name.
-	for _, id := range []string{"rrsetName", "rdataIP", "flex", "ping", "rateLimit", "circlQuery", "ingest", "ingest_nxdomain", "search", "info", "recon", "healthz", "metrics", "openapi", "ui"} {
+	for _, id := range []string{"rrsetName", "rdataIP", "flex", "ping", "rateLimit", "circlQuery", "ingest", "ingest_nxdomain", "search", "info", "recon", "healthz", "metrics", "openapi", "ui", "domains", "scans", "scan", "scanDiff", "findings", "events"} {
 		if !ids[id] {
 			t.Errorf("operation %s is not documented", id)
 		}

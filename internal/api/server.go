@@ -250,6 +250,10 @@ type Options struct {
 	MaxIngestBadLines int
 	// Recon enables the web UI's recon page; nil disables it.
 	Recon *ReconConfig
+	// Watch, when the server runs a watch (serve --watch), adds each
+	// domain's schedule (next scan, failures) to /api/v1/domains. The
+	// history endpoints need only a store with history.
+	Watch WatchStatus
 	// StoreDir is the store's directory, for the store-size metric when
 	// the backend cannot report its size; "" = unknown.
 	StoreDir string

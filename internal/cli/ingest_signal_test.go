@@ -16,7 +16,8 @@ import (
 	"time"
 )
 
-// TestIngestChild is the process TestIngestSIGTERM signals: dnsscout with
+// TestIngestChild is the process TestIngestSIGTERM signals (and
+// TestWatchRealWorld kills): dnsscout with
 // main's signal handling, its arguments in DNSSCOUT_CHILD_ARGS (separated
 // by newlines).
 func TestIngestChild(t *testing.T) {

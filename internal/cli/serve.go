@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -50,6 +52,8 @@ type serveFlags struct {
 	logRequests     bool
 	shutdownTimeout time.Duration
 	adm             admissionFlags
+	watchConfig     string
+	watch           watchFlags
 }
 
 // admissionFlags are serve's admission limits, deadlines and budgets
@@ -92,11 +96,17 @@ come at --min-body-rate and answers be read within --write-timeout, and
 ingest bodies have size, gzip-ratio and bad-line budgets. /metrics counts
 every refusal by reason (dnsscout_api_rejected_total).
 
+--watch CONFIG runs "dnsscout watch" inside the server, on the same store,
+through the --resolver addresses: its history is served at /api/v1/domains,
+/api/v1/scans, /api/v1/findings and /api/v1/events and in the web UI's
+inventory and timelines, its metrics at /metrics.
+
 While serve runs, "dnsscout keys" reaches it through the admin socket
 (--admin-socket, mode 0600). SIGINT or SIGTERM stops it gracefully.`,
 		Example: `  dnsscout serve --db /var/lib/dnsscout/pdns
   dnsscout keys add --name analyst --daily-quota 1000 && dnsscout serve --listen 0.0.0.0:443 --tls-cert cert.pem --tls-key key.pem
   dnsscout serve --resolver 127.0.0.1:53 --log-format json
+  dnsscout serve --resolver 127.0.0.1:53 --watch /etc/dnsscout/watch.json --watch-link-base https://dnsscout.example.net
   dnsscout serve --cache-size 1GiB --max-in-flight-per-key 8 --write-timeout 10s
   DNSDB_SERVER=http://127.0.0.1:8053 DNSDB_API_KEY=x dnsdbq -r www.example.com`,
 		Args: cobra.NoArgs,
@@ -128,6 +138,8 @@ While serve runs, "dnsscout keys" reaches it through the admin socket
 	fl.BoolVar(&f.logRequests, "log-requests", false, "log every request at info level")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, wait this long for requests in progress")
 	addAdmissionFlags(fl, &f.adm)
+	fl.StringVar(&f.watchConfig, "watch", "", "also run the watch of this configuration `FILE` (docs/watch.md) through --resolver, with its inventory and timelines in the web UI")
+	addWatchRunFlags(fl, &f.watch, "watch-")
 	return cmd
 }
 
@@ -375,8 +387,17 @@ func runServe(ctx context.Context, e *env, f *serveFlags) error {
 		defer res.Close()
 		o.Recon = &api.ReconConfig{Exchanger: res, Options: scan.Options{Recon: recon.Options{NameserverPort: f.nsPort}}, Timeout: f.reconTimeout}
 	}
+	var wr *watchRun
+	if f.watchConfig != "" {
+		if wr, err = f.startWatch(e, log, db, st, o); err != nil {
+			return err
+		}
+	}
 	srv, err := api.New(*o)
 	if err != nil {
+		if wr != nil {
+			wr.close(ctx, 0)
+		}
 		return usageError("serve: %v", err)
 	}
 	ln, err := net.Listen("tcp", f.listen)
@@ -388,10 +409,51 @@ func runServe(ctx context.Context, e *env, f *serveFlags) error {
 		scheme = "https"
 	}
 	fmt.Fprintf(e.stderr, "dnsscout: serving on %s://%s\n", scheme, ln.Addr())
+	var watchDone chan error
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	if wr != nil {
+		watchDone = make(chan error, 1)
+		go func() { watchDone <- wr.w.Run(wctx) }()
+	}
 	runErr := srv.Serve(ctx, ln)
+	if wr != nil {
+		// Serve returns when ctx ends (or on a listener error): the watch
+		// drops its scans in progress; its spooled alerts stay spooled.
+		stopWatch()
+		if err := <-watchDone; err != nil && runErr == nil {
+			runErr = fmt.Errorf("serve: %w", err)
+		}
+		if err := wr.close(ctx, o.ShutdownTimeout); err != nil {
+			log.Warn("alerts left in the spool for the next start", "err", err)
+		}
+	}
 	if err := db.Close(); err != nil && runErr == nil && !errors.Is(err, store.ErrClosed) {
 		runErr = fmt.Errorf("serve: %w", err)
 	}
 	log.Info("stopped")
 	return runErr
+}
+
+// startWatch wires serve --watch: the configuration, a registry shared
+// with the server's metrics, the scans through --resolver.
+func (f *serveFlags) startWatch(e *env, log *slog.Logger, db store.Backend, st *serveSetup, o *api.Options) (*watchRun, error) {
+	if len(st.servers) == 0 {
+		return nil, usageError("serve: --watch needs --resolver (serve never uses /etc/resolv.conf)")
+	}
+	cfg, err := readWatchConfig(f.watchConfig)
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	o.Registry = reg
+	ro := resolver.Options{Servers: st.servers, Logger: log}
+	opts := scan.Options{Recon: recon.Options{NameserverPort: f.nsPort, MaxTime: 30 * time.Minute}, Logger: log}
+	wr, err := startWatch(e, &f.watch, log, db, st.dsn, cfg.WatchList(0), cfg.Alerts, scanFunc(ro, opts), reg)
+	if err != nil {
+		return nil, err
+	}
+	o.Watch = wr.w
+	return wr, nil
 }

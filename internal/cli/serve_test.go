@@ -165,6 +165,27 @@ func (s *serveLogBuffer) String() string {
 	return s.b.String()
 }
 
+// serveBase waits until a serve started on port 0 says where it serves,
+// and returns its base URL; done receives serve's exit code.
+func serveBase(t *testing.T, stderr *serveLogBuffer, done <-chan int) string {
+	t.Helper()
+	re := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)`)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if m := re.FindStringSubmatch(stderr.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d: %s", code, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start: %s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestServeRunning starts serve on a loopback port, queries it, adds a key
 // through the admin socket while it runs (which turns authentication on),
 // and stops it with its context, as SIGTERM does.
@@ -178,23 +199,7 @@ func TestServeRunning(t *testing.T) {
 		done <- Run(ctx, []string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--log-format", "json", "--stats-interval", "0"},
 			strings.NewReader(""), io.Discard, &stderr)
 	}()
-	re := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)`)
-	var base string
-	for deadline := time.Now().Add(30 * time.Second); base == ""; {
-		if m := re.FindStringSubmatch(stderr.String()); m != nil {
-			base = m[1]
-			break
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("serve exited %d: %s", code, stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start: %s", stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	base := serveBase(t, &stderr, done)
 	get := func(path, key string) (int, string) {
 		req, _ := http.NewRequest("GET", base+path, nil)
 		if key != "" {

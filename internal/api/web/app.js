@@ -276,13 +276,274 @@
     }
   }
 
+
+  // ---------------------------------------------------------------- watch
+
+  const SEVS = ["critical", "high", "medium", "low", "info"];
+  const MAX_TRENDS = 200;
+  const KIND_TEXT = {
+    "finding-opened": "finding opened", "finding-resolved": "finding resolved", "finding-reopened": "finding reopened",
+    "finding-changed": "severity changed", "name-added": "name appeared", "name-removed": "name vanished",
+    "nameserver-added": "nameserver added", "nameserver-removed": "nameserver removed",
+    "record-added": "record added", "record-removed": "record removed", "outage": "outage",
+  };
+
+  function isoTime(t) {
+    if (!t || t.startsWith("0001-")) return "–";
+    return t.replace("T", " ").replace(/\.\d+Z$/, "Z");
+  }
+
+  function chips(open) {
+    const d = el("span", { class: "chips" });
+    for (const s of SEVS) {
+      const n = (open || {})[s] || 0;
+      d.appendChild(el("span", { class: "chip " + s + (n ? "" : " zero"), title: n + " open " + s, "data-sev": s, text: s + " " + n }));
+    }
+    return d;
+  }
+
+  function scanLabel(sc) {
+    if (!sc || !sc.id) return el("span", { class: "muted", text: "not scanned yet" });
+    const what = sc.outage ? "outage" : sc.complete ? "complete" : "partial";
+    return el("span", null, [
+      document.createTextNode(isoTime(sc.started) + " "),
+      el("span", { class: "scan-" + what, text: "(" + what + (sc.error ? ": " + sc.error : "") + ")" }),
+    ]);
+  }
+
+  function domainHash(d, scan) {
+    const p = new URLSearchParams({ d: d });
+    if (scan) p.set("scan", scan);
+    return "#/watch/domain?" + p.toString();
+  }
+
+  function openTotal(sc) {
+    const f = (sc.counts || {}).findings || {};
+    return SEVS.reduce((n, s) => n + (f[s] || 0), 0);
+  }
+
+  // trendSVG draws the findings each scan saw, oldest to newest (outages
+  // are skipped: they saw nothing).
+  function trendSVG(scans) {
+    const vals = scans.filter((s) => !s.outage).map(openTotal).reverse();
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("class", "trend");
+    svg.setAttribute("viewBox", "0 0 100 20");
+    svg.setAttribute("preserveAspectRatio", "none");
+    const t = document.createElementNS(ns, "title");
+    t.textContent = vals.length ? "findings per scan: " + vals.join(", ") : "no scans";
+    svg.appendChild(t);
+    if (vals.length) {
+      const hi = Math.max(1, ...vals);
+      const pts = vals.map((v, i) => (vals.length === 1 ? 50 : (100 * i) / (vals.length - 1)).toFixed(1) + "," + (19 - (18 * v) / hi).toFixed(1));
+      const pl = document.createElementNS(ns, "polyline");
+      pl.setAttribute("points", pts.length === 1 ? "0," + pts[0].split(",")[1] + " 100," + pts[0].split(",")[1] : pts.join(" "));
+      svg.appendChild(pl);
+    }
+    svg.dataset.values = vals.join(",");
+    return svg;
+  }
+
+  async function showInventory() {
+    setStatus("watch-status", "Loading the inventory…");
+    try {
+      const ans = await api("/api/v1/domains");
+      const tbody = $("inventory").tBodies[0];
+      tbody.replaceChildren();
+      for (const d of ans.domains) {
+        const trend = el("td", { class: "trend" });
+        let next = "–";
+        if (d.watched) next = d.failures ? "retrying (" + d.failures + " failures: " + (d.error || "") + ")" : isoTime(d.next);
+        tbody.appendChild(el("tr", { "data-domain": d.domain }, [
+          el("td", null, [el("a", { href: domainHash(d.domain), class: "pivot", text: d.domain })]),
+          el("td", { class: "open" }, [chips(d.open)]),
+          el("td", { class: "time" }, [scanLabel(d.last_scan)]),
+          el("td", { class: "time", text: next }),
+          trend,
+        ]));
+        // Trends of the first rows only: one request each.
+        if (tbody.rows.length > MAX_TRENDS) { trend.textContent = "–"; continue; }
+        api("/api/v1/scans?" + new URLSearchParams({ domain: d.domain, limit: "30" }).toString())
+          .then((l) => trend.appendChild(trendSVG(l.scans))).catch(() => { trend.textContent = "–"; });
+      }
+      $("inventory").hidden = ans.domains.length === 0;
+      setStatus("watch-status", ans.domains.length ? ans.domains.length + " domain" + (ans.domains.length === 1 ? "" : "s") + "."
+        : "No scan history yet: run dnsscout watch, or serve --watch CONFIG.");
+    } catch (e) {
+      setStatus("watch-status", "Cannot load the inventory: " + e.message, true);
+      if (e.status === 401 || e.status === 403) $("keybox").hidden = false;
+    }
+  }
+
+  // timelineLines turns one scan's events (in order) into what its alerts
+  // said: the first scan is one baseline line and its findings; records of
+  // a name that appeared or vanished in the same scan go with the name; an
+  // outage that goes on is not alerted again.
+  function timelineLines(sc, evs, older) {
+    const lines = [];
+    const baseline = evs.some((e) => e.baseline);
+    if (baseline && sc) {
+      const c = sc.counts || {};
+      lines.push({ kind: "baseline", text: "first scan (baseline)", severity: "info", subject: sc.domain,
+        detail: (c.names || 0) + " names, " + (c.records || 0) + " records, " + (c.nameservers || 0) + " nameservers, " + openTotal(sc) + " findings" });
+    }
+    const named = {};
+    for (const e of evs) if (e.kind === "name-added" || e.kind === "name-removed") named[e.subject] = [];
+    for (const e of evs) if ((e.kind === "record-added" || e.kind === "record-removed") && named[e.subject]) named[e.subject].push(e.detail);
+    for (const e of evs) {
+      if (baseline && !e.finding_id) continue;
+      if ((e.kind === "record-added" || e.kind === "record-removed") && named[e.subject]) continue;
+      let text = KIND_TEXT[e.kind] || e.kind, detail = e.detail || "";
+      if (named[e.subject] && (e.kind === "name-added" || e.kind === "name-removed")) detail = named[e.subject].join("; ");
+      if (e.kind === "outage" && older && older.outage) text = "outage goes on (not alerted again)";
+      // An outage is alerted as medium (internal/watch).
+      lines.push({ kind: e.kind, text: text, severity: e.kind === "outage" ? "medium" : e.severity, subject: e.subject, detail: detail, finding: e.finding_id });
+    }
+    return lines;
+  }
+
+  const domainState = { d: "", cursor: "", scans: [], byID: {} };
+
+  async function showDomain(d, focus) {
+    $("domain-name").textContent = d;
+    setStatus("domain-status", "Loading " + d + "…");
+    $("timeline").hidden = true;
+    $("lifecycle").hidden = true;
+    $("diff-form").hidden = true;
+    $("timeline").tBodies[0].replaceChildren();
+    $("domain-open").replaceChildren();
+    try {
+      const q = (o) => new URLSearchParams(Object.assign({ domain: d }, o)).toString();
+      const [scans, fs] = await Promise.all([api("/api/v1/scans?" + q({ limit: "1000" })), api("/api/v1/findings?" + q({}))]);
+      domainState.d = d;
+      domainState.scans = scans.scans;
+      domainState.byID = {};
+      scans.scans.forEach((s, i) => { domainState.byID[s.id] = i; });
+      domainState.cursor = "";
+      const open = {};
+      for (const f of fs.findings) if (f.state === "open") open[f.finding.severity] = (open[f.finding.severity] || 0) + 1;
+      $("domain-open").replaceChildren(el("span", { class: "muted", text: "Open findings: " }), chips(open));
+      renderDiffForm(scans.scans, focus);
+      renderLifecycle(fs.findings);
+      await loadTimeline(focus);
+      const last = scans.scans[0];
+      setStatus("domain-status", scans.scans.length ? scans.scans.length + " scans; last " + isoTime(last.started) + (last.outage ? " (outage)" : "") + "." : "No scans of " + d + " yet.");
+    } catch (e) {
+      setStatus("domain-status", "Cannot load " + d + ": " + e.message, true);
+      if (e.status === 401 || e.status === 403) $("keybox").hidden = false;
+    }
+  }
+
+  async function loadTimeline(focus) {
+    const d = domainState.d;
+    const p = new URLSearchParams({ domain: d, limit: "2000" });
+    if (domainState.cursor) p.set("cursor", domainState.cursor);
+    const ans = await api("/api/v1/events?" + p.toString());
+    domainState.cursor = ans.cursor || "";
+    // Group by scan (events come newest first; a scan's own in seq order).
+    const groups = [];
+    for (const e of ans.events) {
+      let g = groups[groups.length - 1];
+      if (!g || g.id !== e.scan_id) { g = { id: e.scan_id, evs: [] }; groups.push(g); }
+      g.evs.unshift(e);
+    }
+    const tbody = $("timeline").tBodies[0];
+    for (const g of groups) {
+      const i = domainState.byID[g.id];
+      const sc = i === undefined ? null : domainState.scans[i];
+      const older = i === undefined ? null : domainState.scans[i + 1];
+      const head = el("tr", { class: "scan-head" + (g.id === focus ? " focus" : ""), "data-scan": g.id }, [
+        el("td", { colspan: "5" }, [document.createTextNode("Scan "), sc ? scanLabel(sc) : document.createTextNode(g.id)]),
+      ]);
+      tbody.appendChild(head);
+      for (const l of timelineLines(sc, g.evs, older)) {
+        const cls = "ev-" + l.kind.replace(/^finding-/, "") + " sev-" + l.severity;
+        tbody.appendChild(el("tr", { class: cls, "data-kind": l.kind, "data-subject": l.subject || "", "data-scan": g.id }, [
+          el("td", { class: "time", text: isoTime(sc ? sc.started : g.evs[0].time) }),
+          el("td", { class: "kind", text: l.text }),
+          el("td", { class: "sev", text: l.severity }),
+          el("td", null, [subjectCell(l.subject)]),
+          el("td", { class: "detail", text: (l.finding ? l.finding + ": " : "") + (l.detail || "") }),
+        ]));
+      }
+      if (g.id === focus) head.scrollIntoView();
+    }
+    $("timeline").hidden = tbody.rows.length === 0;
+    $("timeline-more").hidden = !domainState.cursor;
+  }
+
+  function renderLifecycle(states) {
+    const tbody = $("lifecycle").tBodies[0];
+    tbody.replaceChildren();
+    const order = (s) => (s.state === "open" ? 0 : 1);
+    states.sort((a, b) => order(a) - order(b) || SEVS.indexOf(a.finding.severity) - SEVS.indexOf(b.finding.severity));
+    for (const s of states) {
+      const f = s.finding;
+      tbody.appendChild(el("tr", { class: "sev-" + f.severity + " state-" + s.state, "data-key": s.key }, [
+        el("td", { class: "sev", text: f.severity }),
+        el("td", null, [el("strong", { text: f.title || f.id }), el("div", { class: "muted", text: f.id })]),
+        el("td", null, [subjectCell(f.subject)]),
+        el("td", { class: "state", text: s.state + (s.reopened ? " (reopened " + s.reopened + "×)" : "") }),
+        el("td", { class: "time", text: isoTime(s.first_seen) }),
+        el("td", { class: "time", text: isoTime(s.last_seen) }),
+        el("td", { class: "time resolved", text: isoTime(s.resolved_at) }),
+      ]));
+    }
+    $("lifecycle").hidden = states.length === 0;
+  }
+
+  function renderDiffForm(scans, focus) {
+    const usable = scans.filter((s) => !s.outage);
+    const fill = (sel, pick) => {
+      sel.replaceChildren();
+      for (const s of usable) sel.appendChild(el("option", { value: s.id, text: isoTime(s.started) + (s.complete ? "" : " (partial)") }));
+      if (pick) sel.value = pick;
+    };
+    fill($("diff-from"), usable[1] && usable[1].id);
+    fill($("diff-to"), focus && domainState.byID[focus] !== undefined ? focus : usable[0] && usable[0].id);
+    $("diff-form").hidden = usable.length < 2;
+  }
+
+  async function showDiff(d, from, to) {
+    const a = $("diff-domain");
+    a.textContent = d;
+    a.setAttribute("href", domainHash(d));
+    $("diff-body").replaceChildren();
+    setStatus("diff-status", "Comparing…");
+    try {
+      const ans = await api("/api/v1/scans/" + encodeURIComponent(from) + "/diff/" + encodeURIComponent(to));
+      setStatus("diff-status", "From the scan of " + isoTime(ans.from.started) + " to the scan of " + isoTime(ans.to.started) + ".");
+      const df = ans.diff || {};
+      const parts = [
+        ["Names that appeared", df.names_added], ["Names that vanished", df.names_removed],
+        ["Nameservers added", df.nameservers_added], ["Nameservers removed", df.nameservers_removed],
+        ["Records added", (df.records_added || []).map((r) => r.name + " " + r.type + " " + r.data)],
+        ["Records removed", (df.records_removed || []).map((r) => r.name + " " + r.type + " " + r.data)],
+        ["Findings opened", (df.findings_added || []).map((f) => f.severity + " " + f.id + ": " + f.subject)],
+        ["Findings resolved", (df.findings_removed || []).map((f) => f.severity + " " + f.id + ": " + f.subject)],
+        ["Findings whose severity changed", (df.findings_changed || []).map((f) => f.severity + " " + f.id + ": " + f.subject)],
+      ];
+      let any = false;
+      for (const [title, items] of parts) {
+        if (!items || !items.length) continue;
+        any = true;
+        $("diff-body").appendChild(el("h3", { text: title + " (" + items.length + ")" }));
+        $("diff-body").appendChild(el("ul", { "data-part": title }, items.map((x) => el("li", { text: x }))));
+      }
+      if (!any) $("diff-body").appendChild(el("p", { class: "muted", text: "The two scans saw the same." }));
+    } catch (e) {
+      setStatus("diff-status", "Cannot compare: " + e.message, true);
+    }
+  }
+
   // ---------------------------------------------------------------- routing
 
   function show(page) {
-    $("page-search").hidden = page !== "search";
-    $("page-recon").hidden = page !== "recon";
+    for (const p of ["search", "recon", "watch", "domain", "diff"]) $("page-" + p).hidden = page !== p;
     $("nav-search").classList.toggle("active", page === "search");
     $("nav-recon").classList.toggle("active", page === "recon");
+    $("nav-watch").classList.toggle("active", page === "watch" || page === "domain" || page === "diff");
   }
 
   function route() {
@@ -297,6 +558,21 @@
         return;
       }
       if (p.get("domain")) runRecon(p.get("domain"));
+      return;
+    }
+    if (path === "/watch") {
+      show("watch");
+      showInventory();
+      return;
+    }
+    if (path === "/watch/domain" && p.get("d")) {
+      show("domain");
+      showDomain(p.get("d"), p.get("scan") || "");
+      return;
+    }
+    if (path === "/watch/diff" && p.get("d") && p.get("from") && p.get("to")) {
+      show("diff");
+      showDiff(p.get("d"), p.get("from"), p.get("to"));
       return;
     }
     show("search");
@@ -326,6 +602,11 @@
       route();
     });
     $("typefilter").addEventListener("change", renderResults);
+    $("diff-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      navigate("#/watch/diff?" + new URLSearchParams({ d: domainState.d, from: $("diff-from").value, to: $("diff-to").value }).toString());
+    });
+    $("timeline-more").addEventListener("click", () => { loadTimeline(""); });
     $("more").addEventListener("click", () => { if (state.params) runSearch(state.params, true); });
     for (const th of $("results").tHead.rows[0].cells) {
       if (!th.dataset.key) continue;
