@@ -249,7 +249,14 @@ func (r *run) wildcardEcho(ctx context.Context, name string, qtype uint16, m *dn
 	// Not explained: either a real name or a wildcard whose answers vary.
 	// Probe the level again; if a fresh random name also answers with
 	// something new, the wildcard varies and we compare shapes.
-	if r.reprobe(ctx, w) {
+	varying, settled := r.reprobe(ctx, w)
+	if !settled {
+		// No fresh random name could be asked (timeouts, a failing
+		// resolver): under a wildcard, an answer that cannot be told from
+		// an echo is not reported (no false discovery).
+		return true
+	}
+	if varying {
 		explained, _ = w.explains(dns.TypeA, sig)
 		return explained && !r.stableUnderVarying(ctx, name, qtype, sig, w)
 	}
@@ -348,9 +355,15 @@ func (r *run) nodataEcho(ctx context.Context, name string, asked uint16, w *wild
 	return true
 }
 
-// reprobe asks one more random name at level w. It returns true when the
-// level turned out to vary (its answers keep changing).
-func (r *run) reprobe(ctx context.Context, w *wildcardLevel) bool {
+// reprobeAttempts is how many random names reprobe asks, one after the
+// other, when the previous ones got no answer.
+const reprobeAttempts = 3
+
+// reprobe asks one more random name at level w. varying is true when the
+// level turned out to vary (its answers keep changing); settled is false
+// when no random name could be asked (each query failed), so nothing is
+// known.
+func (r *run) reprobe(ctx context.Context, w *wildcardLevel) (varying, settled bool) {
 	// One re-probe at a time: names asked concurrently must not use up
 	// the budget before the first re-probe has told whether the level
 	// varies.
@@ -359,28 +372,37 @@ func (r *run) reprobe(ctx context.Context, w *wildcardLevel) bool {
 	w.mu.Lock()
 	if w.varying {
 		w.mu.Unlock()
-		return true
+		return true, true
 	}
 	if w.reprobes >= maxReprobes {
 		w.mu.Unlock()
-		return false
+		return false, true
 	}
 	w.reprobes++
 	w.mu.Unlock()
-	name := randomLabel() + "." + w.parent
-	m, err := r.query(ctx, name, dns.TypeA)
-	if err != nil || !judge(name, dns.TypeA, m).exists {
-		return false
+	for range reprobeAttempts {
+		name := randomLabel() + "." + w.parent
+		m, err := r.query(ctx, name, dns.TypeA)
+		if err != nil {
+			if ctx.Err() != nil {
+				return false, false
+			}
+			continue
+		}
+		if !judge(name, dns.TypeA, m).exists {
+			return false, true
+		}
+		sig := signature(name, m)
+		explained, _ := w.explains(dns.TypeA, sig)
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if !explained {
+			w.varying = true
+		}
+		w.add(dns.TypeA, sig)
+		return w.varying, true
 	}
-	sig := signature(name, m)
-	explained, _ := w.explains(dns.TypeA, sig)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !explained {
-		w.varying = true
-	}
-	w.add(dns.TypeA, sig)
-	return w.varying
+	return false, false
 }
 
 // hasRRSIG reports whether m's answer carries signatures.
