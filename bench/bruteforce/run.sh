@@ -12,6 +12,7 @@
 # Unbound (the only resolver the tools are given) on 127.53.250.1.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. bench/lib/unbound.sh
 
 # Everything runs in a network namespace of its own with only loopback up,
 # so no tool can reach any other network even by mistake (dnsrecon, for
@@ -87,38 +88,7 @@ zone:
   name: "$ZONE"
   zonefile: "$ZONE.zone"
 CONF
-cat > "$WORK/unbound.conf" <<CONF
-server:
-  interface: $RES@53
-  access-control: 127.0.0.0/8 allow
-  do-not-query-localhost: no
-  module-config: "iterator"
-  chroot: ""
-  username: ""
-  directory: "$WORK"
-  pidfile: "$WORK/unbound.pid"
-  use-syslog: no
-  logfile: ""
-  verbosity: 0
-  num-threads: $UNBOUND_THREADS
-  so-reuseport: yes
-  num-queries-per-thread: 4096
-  outgoing-range: 8192
-  so-rcvbuf: 8m
-  so-sndbuf: 8m
-  msg-cache-size: 512m
-  rrset-cache-size: 512m
-  key-cache-size: 4m
-  neg-cache-size: 256m
-  cache-min-ttl: 3600
-  ratelimit: 0
-  ip-ratelimit: 0
-  unwanted-reply-threshold: 0
-  qname-minimisation: no
-  minimal-responses: yes
-  harden-referral-path: no
-  root-hints: "$WORK/root.hints"
-CONF
+unbound_conf "$WORK/unbound.conf"
 nsd -d -c "$WORK/nsd.conf" >"$WORK/nsd.log" 2>&1 &
 NSD_PID=$!
 unbound -d -c "$WORK/unbound.conf" >"$WORK/unbound.log" 2>&1 &

@@ -16,6 +16,7 @@
 # domain), Unbound (the only resolver the tools are given) on 127.53.251.1.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. bench/lib/unbound.sh
 
 if [ -z "${DNSSCOUT_BENCH_NETNS:-}" ]; then
 	if [ -z "${DNSSCOUT:-}" ]; then
@@ -72,38 +73,7 @@ CONF
 		nsd -d -c "$WORK/nsd-$side.conf" >"$WORK/nsd-$side.log" 2>&1 &
 		PIDS="${PIDS:-} $!"
 	done
-	cat >"$WORK/unbound.conf" <<CONF
-server:
-  interface: $RES@53
-  access-control: 127.0.0.0/8 allow
-  do-not-query-localhost: no
-  module-config: "iterator"
-  chroot: ""
-  username: ""
-  directory: "$WORK"
-  pidfile: "$WORK/unbound.pid"
-  use-syslog: no
-  logfile: ""
-  verbosity: 0
-  num-threads: $UNBOUND_THREADS
-  so-reuseport: yes
-  num-queries-per-thread: 4096
-  outgoing-range: 8192
-  so-rcvbuf: 8m
-  so-sndbuf: 8m
-  msg-cache-size: 512m
-  rrset-cache-size: 512m
-  neg-cache-size: 256m
-  cache-min-ttl: 3600
-  ratelimit: 0
-  ip-ratelimit: 0
-  unwanted-reply-threshold: 0
-  qname-minimisation: no
-  minimal-responses: yes
-  harden-referral-path: no
-  root-hints: "$WORK/root.hints"
-  local-zone: "test." nodefault
-CONF
+	unbound_conf "$WORK/unbound.conf" 'local-zone: "test." nodefault'
 	unbound -d -c "$WORK/unbound.conf" >"$WORK/unbound.log" 2>&1 &
 	PIDS="$PIDS $!"
 	for i in $(seq 100); do
