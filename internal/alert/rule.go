@@ -83,6 +83,9 @@ func normalizeDomainPattern(p string) (string, error) {
 	if p == "" {
 		return "", fmt.Errorf("empty pattern")
 	}
+	if strings.HasSuffix(p, ".") {
+		return "", fmt.Errorf("empty label at the end")
+	}
 	if p == "*" {
 		return p, nil
 	}
