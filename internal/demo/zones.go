@@ -2,6 +2,7 @@ package demo
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 )
 
@@ -14,6 +15,15 @@ func soa(ns, mbox string, serial int) string {
 // Addresses of hosts come from the documentation ranges and RFC 1918;
 // addresses of nameservers are the world's loopback addresses.
 func zoneTexts() map[string]string {
+	texts := delegationZoneTexts()
+	maps.Copy(texts, domainZoneTexts())
+	return texts
+}
+
+// delegationZoneTexts are the zones above and beside the demo domains: the
+// root, the TLDs that delegate them (with the example.com ns-set mismatch
+// and lame server), and the reverse zones of their addresses.
+func delegationZoneTexts() map[string]string {
 	return map[string]string{
 		".": soa("a.root-servers.net.", "nstld.verisign-grs.com.", 2026112700) + lines(
 			". 518400 IN NS a.root-servers.net.",
@@ -76,7 +86,13 @@ func zoneTexts() map[string]string {
 			"25 IN PTR mail.example.org.",
 			"80 IN PTR www.example.org.",
 		),
+	}
+}
 
+// domainZoneTexts are the demo domains themselves, each with the findings
+// it is there to show.
+func domainZoneTexts() map[string]string {
+	return map[string]string{
 		// example.com: transfer open on ns1, private addresses, internal
 		// names, a dangling CNAME to a hosting service, Active Directory
 		// SRV records, a permissive SPF record, a weak DMARC policy,

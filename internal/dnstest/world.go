@@ -289,25 +289,13 @@ func planWorld(spec WorldSpec) (*worldPlan, error) {
 		spec.DefaultImpl = InProcess
 	}
 	p := &worldPlan{spec: spec, byName: map[string]*plannedZone{}}
-	add := func(wz WorldZone) error {
-		o, err := dnsworld.CheckOrigin(wz.Name)
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrWorldSpec, err)
-		}
-		if p.byName[o] != nil {
-			return fmt.Errorf("%w: zone %s listed twice", ErrWorldSpec, o)
-		}
-		pz := &plannedZone{WorldZone: wz, origin: o, dsReady: make(chan struct{})}
-		p.byName[o] = pz
-		return nil
-	}
 	for _, wz := range spec.Zones {
-		if err := add(wz); err != nil {
+		if err := p.addZone(wz); err != nil {
 			return nil, err
 		}
 	}
 	if p.byName["."] == nil {
-		_ = add(WorldZone{Name: "."})
+		_ = p.addZone(WorldZone{Name: "."})
 	}
 	for _, wz := range spec.Zones {
 		o := dnsworld.CanonName(wz.Name)
@@ -315,21 +303,11 @@ func planWorld(spec WorldSpec) (*worldPlan, error) {
 			continue
 		}
 		if tld := dnsworld.AncestorAt(o, 1); p.byName[tld] == nil {
-			_ = add(WorldZone{Name: tld})
+			_ = p.addZone(WorldZone{Name: tld})
 		}
 	}
-	names := make([]string, 0, len(p.byName))
-	for n := range p.byName {
-		names = append(names, n)
-	}
-	slices.SortFunc(names, func(a, b string) int {
-		if c := dnsworld.LabelCount(a) - dnsworld.LabelCount(b); c != 0 {
-			return c
-		}
-		return dnsworld.CanonicalCompare(a, b)
-	})
-	hostNames := map[string]string{}
-	for _, n := range names {
+	hostNames := map[string]string{} // server name -> its zone
+	for _, n := range p.topDown() {
 		z := p.byName[n]
 		p.zones = append(p.zones, z)
 		if n != "." {
@@ -341,54 +319,13 @@ func planWorld(spec WorldSpec) (*worldPlan, error) {
 				}
 			}
 		}
-		if len(z.Servers) == 0 {
-			z.Servers = []WorldServer{{}}
-		}
-		for i, ws := range z.Servers {
-			if ws.Impl == "" {
-				ws.Impl = spec.DefaultImpl
-			}
-			switch ws.Impl {
-			case InProcess, BIND, NSD, Knot:
-			default:
-				return nil, fmt.Errorf("%w: zone %s: unknown implementation %q", ErrWorldSpec, n, ws.Impl)
-			}
-			if ws.Impl != InProcess {
-				p.needRoot = true
-			}
-			if ws.Recursion && ws.Impl != BIND && ws.Impl != InProcess {
-				return nil, fmt.Errorf("%w: zone %s: recursion needs BIND or in-process", ErrWorldSpec, n)
-			}
-			name := ws.Name
-			if name == "" {
-				if n == "." {
-					name = rootHintName(i)
-				} else {
-					name = fmt.Sprintf("ns%d.%s", i+1, n)
-				}
-			}
-			name = dnsworld.CanonName(name)
-			if _, ok := dns.IsDomainName(name); !ok || name == "." {
-				return nil, fmt.Errorf("%w: zone %s: bad server name %q", ErrWorldSpec, n, ws.Name)
-			}
-			if other, dup := hostNames[name]; dup {
-				return nil, fmt.Errorf("%w: server name %s used by %s and %s", ErrWorldSpec, name, other, n)
-			}
-			hostNames[name] = n
-			z.servers = append(z.servers, &plannedServer{WorldServer: ws, name: name})
+		if err := p.planServers(z, hostNames); err != nil {
+			return nil, err
 		}
 		z.serverSigned = z.Sign.Mode != SignNone && len(z.servers) == 1 && z.servers[0].Impl != InProcess
-		rrs, err := dnsworld.ParseRecords(n, z.Records)
-		if err != nil {
-			return nil, fmt.Errorf("%w: zone %s: %v", ErrWorldSpec, n, err)
+		if err := z.parseRecords(); err != nil {
+			return nil, err
 		}
-		for _, rr := range rrs {
-			h := rr.Header()
-			if h.Rrtype == dns.TypeNS && dnsworld.CanonName(h.Name) == n {
-				return nil, fmt.Errorf("%w: zone %s: apex NS records are generated from Servers", ErrWorldSpec, n)
-			}
-		}
-		z.records = rrs
 	}
 	for _, z := range p.zones {
 		for _, rr := range z.records {
@@ -398,7 +335,106 @@ func planWorld(spec WorldSpec) (*worldPlan, error) {
 			}
 		}
 	}
-	switch spec.Resolver {
+	if err := p.planResolver(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// addZone adds wz to the plan under its canonical origin.
+func (p *worldPlan) addZone(wz WorldZone) error {
+	o, err := dnsworld.CheckOrigin(wz.Name)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrWorldSpec, err)
+	}
+	if p.byName[o] != nil {
+		return fmt.Errorf("%w: zone %s listed twice", ErrWorldSpec, o)
+	}
+	p.byName[o] = &plannedZone{WorldZone: wz, origin: o, dsReady: make(chan struct{})}
+	return nil
+}
+
+// topDown returns the zone names from the root down: fewer labels first,
+// then in canonical order.
+func (p *worldPlan) topDown() []string {
+	names := make([]string, 0, len(p.byName))
+	for n := range p.byName {
+		names = append(names, n)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if c := dnsworld.LabelCount(a) - dnsworld.LabelCount(b); c != 0 {
+			return c
+		}
+		return dnsworld.CanonicalCompare(a, b)
+	})
+	return names
+}
+
+// planServers checks and names the servers of z (one default server when
+// none is listed); hostNames maps each server name taken so far to its zone.
+func (p *worldPlan) planServers(z *plannedZone, hostNames map[string]string) error {
+	n := z.origin
+	if len(z.Servers) == 0 {
+		z.Servers = []WorldServer{{}}
+	}
+	for i, ws := range z.Servers {
+		if ws.Impl == "" {
+			ws.Impl = p.spec.DefaultImpl
+		}
+		switch ws.Impl {
+		case InProcess, BIND, NSD, Knot:
+		default:
+			return fmt.Errorf("%w: zone %s: unknown implementation %q", ErrWorldSpec, n, ws.Impl)
+		}
+		if ws.Impl != InProcess {
+			p.needRoot = true
+		}
+		if ws.Recursion && ws.Impl != BIND && ws.Impl != InProcess {
+			return fmt.Errorf("%w: zone %s: recursion needs BIND or in-process", ErrWorldSpec, n)
+		}
+		name := ws.Name
+		if name == "" {
+			if n == "." {
+				name = rootHintName(i)
+			} else {
+				name = fmt.Sprintf("ns%d.%s", i+1, n)
+			}
+		}
+		name = dnsworld.CanonName(name)
+		if _, ok := dns.IsDomainName(name); !ok || name == "." {
+			return fmt.Errorf("%w: zone %s: bad server name %q", ErrWorldSpec, n, ws.Name)
+		}
+		if other, dup := hostNames[name]; dup {
+			return fmt.Errorf("%w: server name %s used by %s and %s", ErrWorldSpec, name, other, n)
+		}
+		hostNames[name] = n
+		z.servers = append(z.servers, &plannedServer{WorldServer: ws, name: name})
+	}
+	return nil
+}
+
+// parseRecords parses the user records of z, which may not hold apex NS
+// records (those come from Servers).
+func (z *plannedZone) parseRecords() error {
+	n := z.origin
+	rrs, err := dnsworld.ParseRecords(n, z.Records)
+	if err != nil {
+		return fmt.Errorf("%w: zone %s: %v", ErrWorldSpec, n, err)
+	}
+	for _, rr := range rrs {
+		h := rr.Header()
+		if h.Rrtype == dns.TypeNS && dnsworld.CanonName(h.Name) == n {
+			return fmt.Errorf("%w: zone %s: apex NS records are generated from Servers", ErrWorldSpec, n)
+		}
+	}
+	z.records = rrs
+	return nil
+}
+
+// planResolver settles the World's resolver: Unbound by default when
+// running as root, else in-process.
+func (p *worldPlan) planResolver() error {
+	switch p.spec.Resolver {
 	case "":
 		if isRoot() {
 			p.spec.Resolver = ResolverUnbound
@@ -407,12 +443,12 @@ func planWorld(spec WorldSpec) (*worldPlan, error) {
 		}
 	case ResolverUnbound, ResolverInProcess, ResolverNone:
 	default:
-		return nil, fmt.Errorf("%w: unknown resolver %q", ErrWorldSpec, spec.Resolver)
+		return fmt.Errorf("%w: unknown resolver %q", ErrWorldSpec, p.spec.Resolver)
 	}
 	if p.spec.Resolver == ResolverUnbound {
 		p.needRoot = true
 	}
-	return p, nil
+	return nil
 }
 
 // binaries lists the programs the plan runs.

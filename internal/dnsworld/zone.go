@@ -115,54 +115,13 @@ func NewZone(origin string, rrs []dns.RR) (*Zone, error) {
 		if in == nil {
 			continue
 		}
-		rr := dns.Copy(in)
-		h := rr.Header()
-		h.Name = CanonName(h.Name)
-		if h.Class != dns.ClassINET {
-			return nil, fmt.Errorf("%w: %s", ErrClass, rr)
+		sig, err := z.add(in, packBuf)
+		if err != nil {
+			return nil, err
 		}
-		if !IsSub(o, h.Name) {
-			return nil, fmt.Errorf("%w %s: %s", ErrOutOfZone, o, rr)
+		if sig != nil {
+			nsec3Sigs = append(nsec3Sigs, sig)
 		}
-		if err := checkRDATA(rr, packBuf); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrZoneSyntax, rr, err)
-		}
-		switch v := rr.(type) {
-		case *dns.NSEC3:
-			if h.Name == o {
-				return nil, fmt.Errorf("%w: NSEC3 at the apex %s", ErrZoneSyntax, o)
-			}
-			label := strings.ToUpper(strings.SplitN(h.Name, ".", 2)[0])
-			if _, dup := z.nsec3[label]; dup {
-				continue
-			}
-			z.nsec3[label] = &nsec3Rec{rr: v}
-			z.size++
-			continue
-		case *dns.RRSIG:
-			if v.TypeCovered == dns.TypeNSEC3 {
-				nsec3Sigs = append(nsec3Sigs, v)
-				continue
-			}
-		case *dns.SOA:
-			if h.Name != o {
-				return nil, fmt.Errorf("%w: SOA at %s", ErrNoSOA, h.Name)
-			}
-		}
-		n := z.nodes[h.Name]
-		if n == nil {
-			n = &node{name: h.Name, rrsets: map[uint16][]dns.RR{}, sigs: map[uint16][]dns.RR{}}
-			z.nodes[h.Name] = n
-		}
-		t, set := h.Rrtype, n.rrsets
-		if sig, ok := rr.(*dns.RRSIG); ok {
-			t, set = sig.TypeCovered, n.sigs
-		}
-		if containsDup(set[t], rr) {
-			continue
-		}
-		set[t] = append(set[t], rr)
-		z.size++
 	}
 	for _, s := range nsec3Sigs {
 		label := strings.ToUpper(strings.SplitN(s.Hdr.Name, ".", 2)[0])
@@ -176,14 +135,79 @@ func NewZone(origin string, rrs []dns.RR) (*Zone, error) {
 		return nil, fmt.Errorf("%w (%s)", ErrNoSOA, o)
 	}
 	z.soa = apex.rrsets[dns.TypeSOA][0].(*dns.SOA)
+	if err := z.checkNodes(); err != nil {
+		return nil, err
+	}
+	z.sortNames()
+	z.indexNSEC3(apex)
+	return z, nil
+}
+
+// add checks a copy of one record and files it under its owner's node, or
+// in the NSEC3 chain; an RRSIG over NSEC3 is returned instead, for the
+// caller to attach once every NSEC3 record is known. Repeats are dropped.
+func (z *Zone) add(in dns.RR, packBuf []byte) (nsec3Sig *dns.RRSIG, _ error) {
+	o := z.Origin
+	rr := dns.Copy(in)
+	h := rr.Header()
+	h.Name = CanonName(h.Name)
+	if h.Class != dns.ClassINET {
+		return nil, fmt.Errorf("%w: %s", ErrClass, rr)
+	}
+	if !IsSub(o, h.Name) {
+		return nil, fmt.Errorf("%w %s: %s", ErrOutOfZone, o, rr)
+	}
+	if err := checkRDATA(rr, packBuf); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrZoneSyntax, rr, err)
+	}
+	switch v := rr.(type) {
+	case *dns.NSEC3:
+		if h.Name == o {
+			return nil, fmt.Errorf("%w: NSEC3 at the apex %s", ErrZoneSyntax, o)
+		}
+		label := strings.ToUpper(strings.SplitN(h.Name, ".", 2)[0])
+		if _, dup := z.nsec3[label]; !dup {
+			z.nsec3[label] = &nsec3Rec{rr: v}
+			z.size++
+		}
+		return nil, nil
+	case *dns.RRSIG:
+		if v.TypeCovered == dns.TypeNSEC3 {
+			return v, nil
+		}
+	case *dns.SOA:
+		if h.Name != o {
+			return nil, fmt.Errorf("%w: SOA at %s", ErrNoSOA, h.Name)
+		}
+	}
+	n := z.nodes[h.Name]
+	if n == nil {
+		n = &node{name: h.Name, rrsets: map[uint16][]dns.RR{}, sigs: map[uint16][]dns.RR{}}
+		z.nodes[h.Name] = n
+	}
+	t, set := h.Rrtype, n.rrsets
+	if sig, ok := rr.(*dns.RRSIG); ok {
+		t, set = sig.TypeCovered, n.sigs
+	}
+	if !containsDup(set[t], rr) {
+		set[t] = append(set[t], rr)
+		z.size++
+	}
+	return nil, nil
+}
+
+// checkNodes refuses a CNAME beside other data (NSEC aside) or a second
+// CNAME, and records the empty non-terminals between each node and the apex.
+func (z *Zone) checkNodes() error {
+	o := z.Origin
 	for name, n := range z.nodes {
 		if c := n.rrsets[dns.TypeCNAME]; len(c) > 0 {
 			if len(c) > 1 {
-				return nil, fmt.Errorf("%w: %d CNAMEs at %s", ErrCNAMEConflict, len(c), name)
+				return fmt.Errorf("%w: %d CNAMEs at %s", ErrCNAMEConflict, len(c), name)
 			}
 			for t := range n.rrsets {
 				if t != dns.TypeCNAME && t != dns.TypeNSEC {
-					return nil, fmt.Errorf("%w: %s has %s", ErrCNAMEConflict, name, dns.TypeToString[t])
+					return fmt.Errorf("%w: %s has %s", ErrCNAMEConflict, name, dns.TypeToString[t])
 				}
 			}
 		}
@@ -195,6 +219,11 @@ func NewZone(origin string, rrs []dns.RR) (*Zone, error) {
 			z.ents[p] = true
 		}
 	}
+	return nil
+}
+
+// sortNames puts the owner names in canonical order and lists the NSEC owners.
+func (z *Zone) sortNames() {
 	z.order = make([]string, 0, len(z.nodes))
 	keys := make(map[string]nameKey, len(z.nodes))
 	for name := range z.nodes {
@@ -209,6 +238,12 @@ func NewZone(origin string, rrs []dns.RR) (*Zone, error) {
 			z.nsecOwners = append(z.nsecOwners, nsecOwner{key: keys[name], name: name})
 		}
 	}
+}
+
+// indexNSEC3 picks the chain the apex NSEC3PARAM names (the first with no
+// flags and SHA-1) and lists its hashes in order; records of another chain
+// are served in AXFR, never as a proof.
+func (z *Zone) indexNSEC3(apex *node) {
 	if ps := apex.rrsets[dns.TypeNSEC3PARAM]; len(ps) > 0 && len(z.nsec3) > 0 {
 		for _, p := range ps {
 			p := p.(*dns.NSEC3PARAM)
@@ -226,7 +261,6 @@ func NewZone(origin string, rrs []dns.RR) (*Zone, error) {
 		z.nsec3Hashes = append(z.nsec3Hashes, h)
 	}
 	slices.Sort(z.nsec3Hashes)
-	return z, nil
 }
 
 // checkRDATA rejects records the text parser accepts but a zone cannot

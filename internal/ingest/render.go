@@ -90,15 +90,9 @@ func appendRDataText(dst []byte, typ uint16, rd []byte) ([]byte, bool) {
 	return b, true
 }
 
+// rdataText appends the text of rd by its type family; on false the bytes
+// appended so far are garbage and the caller drops them.
 func rdataText(b []byte, typ uint16, rd []byte) ([]byte, bool) {
-	name := func(off int) bool {
-		var ok bool
-		var next int
-		if b, next, ok = appendNameText(b, rd, off); !ok || next != len(rd) {
-			return false
-		}
-		return true
-	}
 	switch typ {
 	case typeA:
 		if len(rd) != 4 {
@@ -115,67 +109,75 @@ func rdataText(b []byte, typ uint16, rd []byte) ([]byte, bool) {
 		}
 		return a.AppendTo(b), true
 	case typeNS, typeCNAME, typePTR, typeDNAME:
-		if !name(0) {
-			return b, false
-		}
+		return appendNameRDataText(b, rd, 0)
 	case typeMX:
-		if len(rd) < 3 {
-			return b, false
-		}
-		b = strconv.AppendUint(b, uint64(binary.BigEndian.Uint16(rd)), 10)
-		b = append(b, ' ')
-		if !name(2) {
-			return b, false
-		}
+		return appendNameRDataText(b, rd, 1) // preference exchange
 	case typeSRV:
-		if len(rd) < 7 {
-			return b, false
-		}
-		for i := 0; i < 6; i += 2 {
-			b = strconv.AppendUint(b, uint64(binary.BigEndian.Uint16(rd[i:])), 10)
-			b = append(b, ' ')
-		}
-		if !name(6) {
-			return b, false
-		}
+		return appendNameRDataText(b, rd, 3) // priority weight port target
 	case typeSOA:
-		var next int
-		var ok bool
-		if b, next, ok = appendNameText(b, rd, 0); !ok {
-			return b, false
-		}
-		b = append(b, ' ')
-		if b, next, ok = appendNameText(b, rd, next); !ok || len(rd)-next != 20 {
-			return b, false
-		}
-		for i := next; i < len(rd); i += 4 {
-			b = append(b, ' ')
-			b = strconv.AppendUint(b, uint64(binary.BigEndian.Uint32(rd[i:])), 10)
-		}
+		return appendSOAText(b, rd)
 	case typeTXT:
-		for off := 0; off < len(rd); {
-			n := int(rd[off])
-			if off+1+n > len(rd) {
-				return b, false
-			}
-			if off > 0 {
-				b = append(b, ' ')
-			}
-			b = append(b, '"')
-			for _, c := range rd[off+1 : off+1+n] {
-				if c < ' ' || c > '~' || c == '"' || c == '\\' {
-					return b, false
-				}
-			}
-			b = append(b, rd[off+1:off+1+n]...)
-			b = append(b, '"')
-			off += 1 + n
-		}
-		if len(rd) == 0 {
-			return b, false
-		}
+		return appendTXTText(b, rd)
 	default:
 		return b, false
+	}
+}
+
+// appendNameRDataText appends rdata made of n 16-bit integers and then a
+// name that ends it (NS and its kin with n = 0, MX with 1, SRV with 3).
+func appendNameRDataText(b, rd []byte, n int) ([]byte, bool) {
+	if len(rd) < 2*n+1 {
+		return b, false
+	}
+	for i := 0; i < 2*n; i += 2 {
+		b = strconv.AppendUint(b, uint64(binary.BigEndian.Uint16(rd[i:])), 10)
+		b = append(b, ' ')
+	}
+	b, next, ok := appendNameText(b, rd, 2*n)
+	return b, ok && next == len(rd)
+}
+
+// appendSOAText appends SOA rdata: two names and five 32-bit integers.
+func appendSOAText(b, rd []byte) ([]byte, bool) {
+	var next int
+	var ok bool
+	if b, next, ok = appendNameText(b, rd, 0); !ok {
+		return b, false
+	}
+	b = append(b, ' ')
+	if b, next, ok = appendNameText(b, rd, next); !ok || len(rd)-next != 20 {
+		return b, false
+	}
+	for i := next; i < len(rd); i += 4 {
+		b = append(b, ' ')
+		b = strconv.AppendUint(b, uint64(binary.BigEndian.Uint32(rd[i:])), 10)
+	}
+	return b, true
+}
+
+// appendTXTText appends TXT rdata, one or more strings of printable bytes
+// that need no escape, each quoted.
+func appendTXTText(b, rd []byte) ([]byte, bool) {
+	if len(rd) == 0 {
+		return b, false
+	}
+	for off := 0; off < len(rd); {
+		n := int(rd[off])
+		if off+1+n > len(rd) {
+			return b, false
+		}
+		if off > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, '"')
+		for _, c := range rd[off+1 : off+1+n] {
+			if c < ' ' || c > '~' || c == '"' || c == '\\' {
+				return b, false
+			}
+		}
+		b = append(b, rd[off+1:off+1+n]...)
+		b = append(b, '"')
+		off += 1 + n
 	}
 	return b, true
 }

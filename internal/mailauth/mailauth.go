@@ -122,21 +122,11 @@ func ParseSPF(txt string) (SPFRecord, error) {
 }
 
 func parseSPFTerm(f string) (SPFTerm, error) {
-	t := SPFTerm{Prefix: -1, Prefix6: -1}
 	// A modifier is name "=" value with name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ).
 	if i := strings.IndexByte(f, '='); i > 0 && isModifierName(f[:i]) {
-		t.Modifier = true
-		t.Name = strings.ToLower(f[:i])
-		t.Value = f[i+1:]
-		if err := checkMacroString(t.Value); err != nil {
-			return SPFTerm{}, err
-		}
-		if (t.Name == "redirect" || t.Name == "exp") && t.Value == "" {
-			return SPFTerm{}, fmt.Errorf("%w: empty %s", ErrSPFSyntax, t.Name)
-		}
-		return t, nil
+		return parseSPFModifier(strings.ToLower(f[:i]), f[i+1:])
 	}
-	t.Qualifier = '+'
+	t := SPFTerm{Prefix: -1, Prefix6: -1, Qualifier: '+'}
 	if strings.ContainsRune("+-~?", rune(f[0])) {
 		t.Qualifier = f[0]
 		f = f[1:]
@@ -146,70 +136,110 @@ func parseSPFTerm(f string) (SPFTerm, error) {
 		name, rest = f[:i], f[i:]
 	}
 	t.Name = strings.ToLower(name)
+	var err error
 	switch t.Name {
 	case "all":
 		if rest != "" {
-			return SPFTerm{}, fmt.Errorf("%w: %q", ErrSPFSyntax, f)
+			err = fmt.Errorf("%w: %q", ErrSPFSyntax, f)
 		}
 	case "include", "exists":
-		if !strings.HasPrefix(rest, ":") || len(rest) == 1 {
-			return SPFTerm{}, fmt.Errorf("%w: %s needs a domain", ErrSPFSyntax, t.Name)
-		}
-		t.Value = rest[1:]
-		if err := checkDomainSpec(t.Value); err != nil {
-			return SPFTerm{}, err
-		}
+		err = parseSPFDomainArg(&t, rest)
 	case "a", "mx", "ptr":
-		spec, cidr := rest, ""
-		if strings.HasPrefix(rest, ":") {
-			spec = rest[1:]
-			if i := strings.IndexByte(spec, '/'); i >= 0 {
-				spec, cidr = spec[:i], spec[i:]
-			}
-			if spec == "" {
-				return SPFTerm{}, fmt.Errorf("%w: empty domain in %q", ErrSPFSyntax, f)
-			}
-			if err := checkDomainSpec(spec); err != nil {
-				return SPFTerm{}, err
-			}
-			t.Value = spec
-		} else {
-			spec, cidr = "", rest
-		}
-		if cidr != "" {
-			if t.Name == "ptr" {
-				return SPFTerm{}, fmt.Errorf("%w: ptr takes no prefix", ErrSPFSyntax)
-			}
-			if err := parseDualCIDR(cidr, &t); err != nil {
-				return SPFTerm{}, err
-			}
-		}
+		err = parseSPFHostArgs(&t, f, rest)
 	case "ip4", "ip6":
-		if !strings.HasPrefix(rest, ":") {
-			return SPFTerm{}, fmt.Errorf("%w: %s needs an address", ErrSPFSyntax, t.Name)
-		}
-		v := rest[1:]
-		addr, bits, hasBits := strings.Cut(v, "/")
-		a, err := netip.ParseAddr(addr)
-		if err != nil || a.Zone() != "" || (t.Name == "ip4") != a.Is4() {
-			return SPFTerm{}, fmt.Errorf("%w: bad %s address %q", ErrSPFSyntax, t.Name, addr)
-		}
-		t.Value = a.String()
-		if hasBits {
-			n, err := strconv.Atoi(bits)
-			limit := 32
-			if t.Name == "ip6" {
-				limit = 128
-			}
-			if err != nil || n < 0 || n > limit || bits == "" || (len(bits) > 1 && bits[0] == '0') || strings.HasPrefix(bits, "+") {
-				return SPFTerm{}, fmt.Errorf("%w: bad prefix length in %q", ErrSPFSyntax, f)
-			}
-			t.Prefix = n
-		}
+		err = parseSPFNetwork(&t, f, rest)
 	default:
-		return SPFTerm{}, fmt.Errorf("%w: %q", ErrSPFBadMechanism, name)
+		err = fmt.Errorf("%w: %q", ErrSPFBadMechanism, name)
+	}
+	if err != nil {
+		return SPFTerm{}, err
 	}
 	return t, nil
+}
+
+// parseSPFModifier builds the modifier term name=value; name is already lower case.
+func parseSPFModifier(name, value string) (SPFTerm, error) {
+	t := SPFTerm{Prefix: -1, Prefix6: -1, Modifier: true, Name: name, Value: value}
+	if err := checkMacroString(t.Value); err != nil {
+		return SPFTerm{}, err
+	}
+	if (t.Name == "redirect" || t.Name == "exp") && t.Value == "" {
+		return SPFTerm{}, fmt.Errorf("%w: empty %s", ErrSPFSyntax, t.Name)
+	}
+	return t, nil
+}
+
+// parseSPFDomainArg parses the required ":domain-spec" of include and exists onto t.
+func parseSPFDomainArg(t *SPFTerm, rest string) error {
+	if !strings.HasPrefix(rest, ":") || len(rest) == 1 {
+		return fmt.Errorf("%w: %s needs a domain", ErrSPFSyntax, t.Name)
+	}
+	t.Value = rest[1:]
+	return checkDomainSpec(t.Value)
+}
+
+// parseSPFHostArgs parses the optional ":domain-spec" and dual CIDR of a, mx
+// and ptr onto t; f is the whole mechanism for error messages.
+func parseSPFHostArgs(t *SPFTerm, f, rest string) error {
+	cidr := rest
+	if strings.HasPrefix(rest, ":") {
+		spec := rest[1:]
+		cidr = ""
+		if i := strings.IndexByte(spec, '/'); i >= 0 {
+			spec, cidr = spec[:i], spec[i:]
+		}
+		if spec == "" {
+			return fmt.Errorf("%w: empty domain in %q", ErrSPFSyntax, f)
+		}
+		if err := checkDomainSpec(spec); err != nil {
+			return err
+		}
+		t.Value = spec
+	}
+	if cidr == "" {
+		return nil
+	}
+	if t.Name == "ptr" {
+		return fmt.Errorf("%w: ptr takes no prefix", ErrSPFSyntax)
+	}
+	return parseDualCIDR(cidr, t)
+}
+
+// parseSPFNetwork parses the ":address[/prefix]" of ip4 and ip6 onto t; f is
+// the whole mechanism for error messages.
+func parseSPFNetwork(t *SPFTerm, f, rest string) error {
+	if !strings.HasPrefix(rest, ":") {
+		return fmt.Errorf("%w: %s needs an address", ErrSPFSyntax, t.Name)
+	}
+	addr, bits, hasBits := strings.Cut(rest[1:], "/")
+	a, err := netip.ParseAddr(addr)
+	if err != nil || a.Zone() != "" || (t.Name == "ip4") != a.Is4() {
+		return fmt.Errorf("%w: bad %s address %q", ErrSPFSyntax, t.Name, addr)
+	}
+	t.Value = a.String()
+	if !hasBits {
+		return nil
+	}
+	limit := 32
+	if t.Name == "ip6" {
+		limit = 128
+	}
+	n, ok := parsePrefixLen(bits, limit)
+	if !ok {
+		return fmt.Errorf("%w: bad prefix length in %q", ErrSPFSyntax, f)
+	}
+	t.Prefix = n
+	return nil
+}
+
+// parsePrefixLen parses a prefix length of at most limit written in decimal
+// without sign or leading zero.
+func parsePrefixLen(x string, limit int) (int, bool) {
+	n, err := strconv.Atoi(x)
+	if err != nil || n < 0 || n > limit || x == "" || (len(x) > 1 && x[0] == '0') || x[0] == '+' {
+		return 0, false
+	}
+	return n, true
 }
 
 func isModifierName(s string) bool {
@@ -231,8 +261,8 @@ func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' 
 func parseDualCIDR(s string, t *SPFTerm) error {
 	v4, v6, dual := strings.Cut(s, "//")
 	parse := func(x string, limit int) (int, error) {
-		n, err := strconv.Atoi(x)
-		if err != nil || n < 0 || n > limit || x == "" || (len(x) > 1 && x[0] == '0') || x[0] == '+' {
+		n, ok := parsePrefixLen(x, limit)
+		if !ok {
 			return 0, fmt.Errorf("%w: bad prefix length %q", ErrSPFSyntax, s)
 		}
 		return n, nil

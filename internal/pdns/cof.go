@@ -327,32 +327,8 @@ func parseObject(obj *cofObject, dst []Tuple) (_ []Tuple, _ string, err error) {
 	if obj.Bailiwick != nil && *obj.Bailiwick != "" {
 		t.Bailiwick = CanonicalName(*obj.Bailiwick)
 	}
-	if t.TimeFirst, err = parseTime(obj.TimeFirst, obj.TimeFirstMS, "time_first"); err != nil {
+	if err := parseObjectTimes(obj, &t); err != nil {
 		return dst, "", err
-	}
-	if t.TimeLast, err = parseTime(obj.TimeLast, obj.TimeLastMS, "time_last"); err != nil {
-		return dst, "", err
-	}
-	if t.ZoneTimeFirst, err = parseTime(obj.ZoneTimeFirst, nil, "zone_time_first"); err != nil {
-		return dst, "", err
-	}
-	if t.ZoneTimeLast, err = parseTime(obj.ZoneTimeLast, nil, "zone_time_last"); err != nil {
-		return dst, "", err
-	}
-	if t.TimeLast == 0 && t.TimeFirst != 0 {
-		t.TimeLast = t.TimeFirst
-	}
-	if t.TimeFirst == 0 && t.TimeLast != 0 {
-		t.TimeFirst = t.TimeLast
-	}
-	if t.ZoneTimeLast == 0 && t.ZoneTimeFirst != 0 {
-		t.ZoneTimeLast = t.ZoneTimeFirst
-	}
-	if t.ZoneTimeFirst == 0 && t.ZoneTimeLast != 0 {
-		t.ZoneTimeFirst = t.ZoneTimeLast
-	}
-	if t.TimeFirst > t.TimeLast || t.ZoneTimeFirst > t.ZoneTimeLast {
-		return dst, "", fmt.Errorf("%w: time_first after time_last", ErrCOFValue)
 	}
 	t.Count = 1
 	if obj.Count != nil && string(obj.Count) != "null" {
@@ -365,28 +341,9 @@ func parseObject(obj *cofObject, dst []Tuple) (_ []Tuple, _ string, err error) {
 	if t.SensorIDs, err = parseSensorIDs(obj.SensorID); err != nil {
 		return dst, "", err
 	}
-	var rdatas []string
-	switch {
-	case len(obj.RData) > 0 && obj.RData[0] == '"':
-		var s string
-		if err := json.Unmarshal(obj.RData, &s); err != nil {
-			return dst, "", fmt.Errorf("%w: rdata: %v", ErrCOFSyntax, err)
-		}
-		rdatas = []string{s}
-	case len(obj.RData) > 0 && obj.RData[0] == '[':
-		if err := json.Unmarshal(obj.RData, &rdatas); err != nil {
-			return dst, "", fmt.Errorf("%w: rdata: %v", ErrCOFSyntax, err)
-		}
-		if len(rdatas) == 0 {
-			return dst, "", fmt.Errorf("%w: rdata is an empty array", ErrCOFMissing)
-		}
-	default:
-		return dst, "", fmt.Errorf("%w: rdata must be a string or an array of strings", ErrCOFSyntax)
-	}
-	for _, r := range rdatas {
-		if strings.TrimSpace(r) == "" {
-			return dst, "", fmt.Errorf("%w: empty rdata", ErrCOFMissing)
-		}
+	rdatas, err := parseRDatas(obj.RData)
+	if err != nil {
+		return dst, "", err
 	}
 	for _, r := range rdatas {
 		u := t
@@ -395,6 +352,67 @@ func parseObject(obj *cofObject, dst []Tuple) (_ []Tuple, _ string, err error) {
 		dst = append(dst, u)
 	}
 	return dst, "", nil
+}
+
+// parseObjectTimes sets the observation and zone windows of t: a window with
+// one end given is that single instant, and an end before its start is refused.
+func parseObjectTimes(obj *cofObject, t *Tuple) (err error) {
+	if t.TimeFirst, err = parseTime(obj.TimeFirst, obj.TimeFirstMS, "time_first"); err != nil {
+		return err
+	}
+	if t.TimeLast, err = parseTime(obj.TimeLast, obj.TimeLastMS, "time_last"); err != nil {
+		return err
+	}
+	if t.ZoneTimeFirst, err = parseTime(obj.ZoneTimeFirst, nil, "zone_time_first"); err != nil {
+		return err
+	}
+	if t.ZoneTimeLast, err = parseTime(obj.ZoneTimeLast, nil, "zone_time_last"); err != nil {
+		return err
+	}
+	fillWindow(&t.TimeFirst, &t.TimeLast)
+	fillWindow(&t.ZoneTimeFirst, &t.ZoneTimeLast)
+	if t.TimeFirst > t.TimeLast || t.ZoneTimeFirst > t.ZoneTimeLast {
+		return fmt.Errorf("%w: time_first after time_last", ErrCOFValue)
+	}
+	return nil
+}
+
+// fillWindow makes a window with only one end set the single instant at that end.
+func fillWindow(first, last *int64) {
+	if *last == 0 && *first != 0 {
+		*last = *first
+	}
+	if *first == 0 && *last != 0 {
+		*first = *last
+	}
+}
+
+// parseRDatas reads COF rdata, a string or a non-empty array of strings, none blank.
+func parseRDatas(raw json.RawMessage) ([]string, error) {
+	var rdatas []string
+	switch {
+	case len(raw) > 0 && raw[0] == '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, fmt.Errorf("%w: rdata: %v", ErrCOFSyntax, err)
+		}
+		rdatas = []string{s}
+	case len(raw) > 0 && raw[0] == '[':
+		if err := json.Unmarshal(raw, &rdatas); err != nil {
+			return nil, fmt.Errorf("%w: rdata: %v", ErrCOFSyntax, err)
+		}
+		if len(rdatas) == 0 {
+			return nil, fmt.Errorf("%w: rdata is an empty array", ErrCOFMissing)
+		}
+	default:
+		return nil, fmt.Errorf("%w: rdata must be a string or an array of strings", ErrCOFSyntax)
+	}
+	for _, r := range rdatas {
+		if strings.TrimSpace(r) == "" {
+			return nil, fmt.Errorf("%w: empty rdata", ErrCOFMissing)
+		}
+	}
+	return rdatas, nil
 }
 
 func parseRRType(raw json.RawMessage) (uint16, error) {

@@ -31,17 +31,9 @@ func (r *Resolver) Probe(ctx context.Context, zones []string) error {
 	if r.isClosed.Load() {
 		return ErrClosed
 	}
-	zs := []string{"invalid."}
-	for _, z := range zones {
-		z = strings.ToLower(dns.Fqdn(strings.TrimSpace(z)))
-		if !slices.Contains(zs, z) {
-			zs = append(zs, z)
-		}
-	}
-	for _, z := range zs {
-		if _, err := newQuestion(under(z), dns.TypeA, dns.ClassINET); err != nil {
-			return fmt.Errorf("resolver: probe zone %q: %w", z, err)
-		}
+	zs, err := probeZones(zones)
+	if err != nil {
+		return err
 	}
 	hs := r.healthy.Load()
 	if hs == nil || len(*hs) == 0 {
@@ -62,7 +54,54 @@ func (r *Resolver) Probe(ctx context.Context, zones []string) error {
 		return ErrClosed
 	}
 
-	// Per zone: does anyone say NXDOMAIN, does everyone answer?
+	clean := r.cleanZones(zs, results)
+	for i, s := range servers {
+		if reason := results[i].verdict(zs, clean); reason != "" {
+			r.markUnhealthy(s, reason, false)
+		}
+	}
+
+	r.mu.Lock()
+	r.zones = clean
+	start := !r.recheck && r.opts.RecheckInterval > 0 && len(clean) > 0
+	r.recheck = r.recheck || start
+	r.mu.Unlock()
+	if start {
+		r.goroutine(r.recheckLoop)
+	}
+
+	if hs := r.healthy.Load(); hs == nil || len(*hs) == 0 {
+		var why []string
+		for _, st := range r.Servers() {
+			why = append(why, st.Address.String()+": "+st.Reason)
+		}
+		return fmt.Errorf("%w: %s", ErrNoServers, strings.Join(why, "; "))
+	}
+	return nil
+}
+
+// probeZones returns "invalid." and then each of zones once, fully
+// qualified and lower case; a zone no name can be made under is an error.
+func probeZones(zones []string) ([]string, error) {
+	zs := []string{"invalid."}
+	for _, z := range zones {
+		z = strings.ToLower(dns.Fqdn(strings.TrimSpace(z)))
+		if !slices.Contains(zs, z) {
+			zs = append(zs, z)
+		}
+	}
+	for _, z := range zs {
+		if _, err := newQuestion(under(z), dns.TypeA, dns.ClassINET); err != nil {
+			return nil, fmt.Errorf("resolver: probe zone %q: %w", z, err)
+		}
+	}
+	return zs, nil
+}
+
+// cleanZones returns the zones that judge resolvers: those for which some
+// server said NXDOMAIN, leaving out (and logging) those every responding
+// server answered, which have a wildcard or only liars to ask.
+func (r *Resolver) cleanZones(zs []string, results []probeResult) []string {
 	var clean []string
 	for _, z := range zs {
 		nx, answered, responded := false, 0, 0
@@ -86,44 +125,25 @@ func (r *Resolver) Probe(ctx context.Context, zones []string) error {
 			clean = append(clean, z)
 		}
 	}
-	for i, s := range servers {
-		res := &results[i]
-		reason := ""
-		switch {
-		case res.responded == 0:
-			reason = "unreachable: " + res.err
-		case res.refused == res.responded:
-			reason = "refuses recursive queries"
-		default:
-			for _, z := range zs {
-				if res.answered[z] != "" && (z == "invalid." || slices.Contains(clean, z)) {
-					reason = "lies: " + res.answered[z]
-					break
-				}
-			}
-		}
-		if reason != "" {
-			r.markUnhealthy(s, reason, false)
-		}
-	}
+	return clean
+}
 
-	r.mu.Lock()
-	r.zones = clean
-	start := !r.recheck && r.opts.RecheckInterval > 0 && len(clean) > 0
-	r.recheck = r.recheck || start
-	r.mu.Unlock()
-	if start {
-		r.goroutine(r.recheckLoop)
+// verdict returns why the server that gave res is dropped, or "" when it
+// stays: unreachable, refusing recursion, or answering under "invalid." or
+// a clean zone.
+func (res *probeResult) verdict(zs, clean []string) string {
+	switch {
+	case res.responded == 0:
+		return "unreachable: " + res.err
+	case res.refused == res.responded:
+		return "refuses recursive queries"
 	}
-
-	if hs := r.healthy.Load(); hs == nil || len(*hs) == 0 {
-		var why []string
-		for _, st := range r.Servers() {
-			why = append(why, st.Address.String()+": "+st.Reason)
+	for _, z := range zs {
+		if res.answered[z] != "" && (z == "invalid." || slices.Contains(clean, z)) {
+			return "lies: " + res.answered[z]
 		}
-		return fmt.Errorf("%w: %s", ErrNoServers, strings.Join(why, "; "))
 	}
-	return nil
+	return ""
 }
 
 type probeResult struct {

@@ -225,34 +225,78 @@ type counters struct {
 // servers. It never exits the program.
 func New(opts Options) (*Resolver, error) {
 	o := opts
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	o.fillDefaults()
+	servers, err := uniqueServers(o.Servers)
+	if err != nil {
+		return nil, err
+	}
+	o.Servers = servers
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Resolver{
+		opts:    o,
+		log:     log.With("component", "resolver"),
+		sem:     make(chan struct{}, o.Concurrency),
+		epoch:   time.Now(),
+		servers: make(map[netip.AddrPort]*server),
+	}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	if o.Rate > 0 {
+		r.global = newLimiter(o.Rate)
+	}
+	for _, a := range servers {
+		s, err := r.server(a, true)
+		if err != nil {
+			r.Close()
+			return nil, fmt.Errorf("resolver: opening sockets for %s: %w", a, err)
+		}
+		r.pool = append(r.pool, s)
+	}
+	r.publishHealthy()
+	return r, nil
+}
+
+// validate checks the limits of o before defaults fill its zero fields.
+func (o *Options) validate() error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrBadOptions}, a...)...)
 	}
 	for _, v := range []float64{o.Rate, o.ServerRate} {
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, bad("rate %v must be a finite number >= 0", v)
+			return bad("rate %v must be a finite number >= 0", v)
 		}
 	}
 	switch {
 	case o.Concurrency < 0:
-		return nil, bad("concurrency %d < 0", o.Concurrency)
+		return bad("concurrency %d < 0", o.Concurrency)
 	case o.Timeout < 0:
-		return nil, bad("timeout %v < 0", o.Timeout)
+		return bad("timeout %v < 0", o.Timeout)
 	case o.Backoff > time.Hour:
-		return nil, bad("backoff %v > 1h", o.Backoff)
+		return bad("backoff %v > 1h", o.Backoff)
 	case o.Retries < -1:
-		return nil, bad("retries %d < -1", o.Retries)
+		return bad("retries %d < -1", o.Retries)
 	case o.SocketsPerServer < 0 || o.SocketsPerServer > 64:
-		return nil, bad("sockets per server %d not in 0..64", o.SocketsPerServer)
+		return bad("sockets per server %d not in 0..64", o.SocketsPerServer)
 	case o.UDPSize != 0 && o.UDPSize < 512:
-		return nil, bad("UDP size %d < 512", o.UDPSize)
+		return bad("UDP size %d < 512", o.UDPSize)
 	case o.MaxTransferRecords < 0:
-		return nil, bad("max transfer records %d < 0", o.MaxTransferRecords)
+		return bad("max transfer records %d < 0", o.MaxTransferRecords)
 	case o.TransferTimeout < 0:
-		return nil, bad("transfer timeout %v < 0", o.TransferTimeout)
+		return bad("transfer timeout %v < 0", o.TransferTimeout)
 	case o.MaxTimeouts < 0 || o.MaxRefused < 0:
-		return nil, bad("max timeouts/refused must be >= 0")
+		return bad("max timeouts/refused must be >= 0")
 	}
+	return nil
+}
+
+// fillDefaults sets the Default* value of each zero field; Retries -1
+// means no retry.
+func (o *Options) fillDefaults() {
 	if o.Concurrency == 0 {
 		o.Concurrency = DefaultConcurrency
 	}
@@ -289,9 +333,14 @@ func New(opts Options) (*Resolver, error) {
 	if o.RecheckInterval == 0 {
 		o.RecheckInterval = DefaultRecheckInterval
 	}
+}
+
+// uniqueServers normalises the pool addresses with checkAddr and drops
+// repeats, keeping the first order.
+func uniqueServers(addrs []netip.AddrPort) ([]netip.AddrPort, error) {
 	seen := make(map[netip.AddrPort]bool)
 	var servers []netip.AddrPort
-	for _, a := range o.Servers {
+	for _, a := range addrs {
 		a, err := checkAddr(a)
 		if err != nil {
 			return nil, err
@@ -301,32 +350,7 @@ func New(opts Options) (*Resolver, error) {
 			servers = append(servers, a)
 		}
 	}
-	o.Servers = servers
-	log := o.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	r := &Resolver{
-		opts:    o,
-		log:     log.With("component", "resolver"),
-		sem:     make(chan struct{}, o.Concurrency),
-		epoch:   time.Now(),
-		servers: make(map[netip.AddrPort]*server),
-	}
-	r.ctx, r.cancel = context.WithCancel(context.Background())
-	if o.Rate > 0 {
-		r.global = newLimiter(o.Rate)
-	}
-	for _, a := range servers {
-		s, err := r.server(a, true)
-		if err != nil {
-			r.Close()
-			return nil, fmt.Errorf("resolver: opening sockets for %s: %w", a, err)
-		}
-		r.pool = append(r.pool, s)
-	}
-	r.publishHealthy()
-	return r, nil
+	return servers, nil
 }
 
 // checkAddr normalises a server address (4-in-6 unmapped) and rejects

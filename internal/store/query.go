@@ -179,44 +179,8 @@ type Query struct {
 // Validate checks q, brings names to lower case, and turns a decimal
 // cursor into an offset. Backends call it first; errors wrap ErrBadQuery.
 func (q *Query) Validate() error {
-	switch q.Kind {
-	case KindRRSet, KindRDataName:
-		n, err := checkName(q.Name)
-		if err != nil {
-			return err
-		}
-		q.Name = n
-		switch q.Wildcard {
-		case WildNone, WildLeft:
-		case WildRight:
-			if q.Name == "." {
-				return fmt.Errorf("%w: a right-hand wildcard needs at least one label", ErrBadQuery)
-			}
-		default:
-			return fmt.Errorf("%w: unknown wildcard mode %d", ErrBadQuery, q.Wildcard)
-		}
-	case KindRDataIP:
-		if !q.IPLow.IsValid() || !q.IPHigh.IsValid() {
-			return fmt.Errorf("%w: missing address", ErrBadQuery)
-		}
-		if q.IPLow.Zone() != "" || q.IPHigh.Zone() != "" {
-			return fmt.Errorf("%w: addresses with a zone are not stored", ErrBadQuery)
-		}
-		if q.IPLow.Is4() != q.IPHigh.Is4() {
-			return fmt.Errorf("%w: range %s-%s mixes IPv4 and IPv6", ErrBadQuery, q.IPLow, q.IPHigh)
-		}
-		if q.IPHigh.Less(q.IPLow) {
-			return fmt.Errorf("%w: range %s-%s ends before it starts", ErrBadQuery, q.IPLow, q.IPHigh)
-		}
-		if t, ok := q.Type.Single(); ok && t != 1 && t != 28 || q.Type == TypeANYDNSSEC {
-			return fmt.Errorf("%w: address lookups take only A, AAAA or ANY, not %s", ErrBadQuery, q.Type)
-		}
-	case KindRDataRaw:
-		if q.RData == "" {
-			return fmt.Errorf("%w: empty rdata", ErrBadQuery)
-		}
-	default:
-		return fmt.Errorf("%w: unknown lookup kind %d", ErrBadQuery, q.Kind)
+	if err := q.validateSubject(); err != nil {
+		return err
 	}
 	if q.Type > TypeAll {
 		return fmt.Errorf("%w: bad type filter %d", ErrBadQuery, q.Type)
@@ -239,14 +203,79 @@ func (q *Query) Validate() error {
 			return fmt.Errorf("%w: negative time fence (convert relative times first)", ErrBadQuery)
 		}
 	}
-	if q.Cursor != "" && isDigits(q.Cursor) {
-		n, err := strconv.Atoi(q.Cursor)
-		if err != nil || n < 0 || q.Offset > int(^uint(0)>>1)-n {
-			return fmt.Errorf("%w: cursor %q out of range", ErrBadCursor, q.Cursor)
+	return q.foldCursor()
+}
+
+// validateSubject checks what q looks up (a name, an address range or raw
+// rdata) for its Kind.
+func (q *Query) validateSubject() error {
+	switch q.Kind {
+	case KindRRSet, KindRDataName:
+		return q.validateName()
+	case KindRDataIP:
+		return q.validateIPRange()
+	case KindRDataRaw:
+		if q.RData == "" {
+			return fmt.Errorf("%w: empty rdata", ErrBadQuery)
 		}
-		q.Offset += n
-		q.Cursor = ""
+		return nil
+	default:
+		return fmt.Errorf("%w: unknown lookup kind %d", ErrBadQuery, q.Kind)
 	}
+}
+
+// validateName checks and lower-cases the name of a name lookup and its wildcard mode.
+func (q *Query) validateName() error {
+	n, err := checkName(q.Name)
+	if err != nil {
+		return err
+	}
+	q.Name = n
+	switch q.Wildcard {
+	case WildNone, WildLeft:
+		return nil
+	case WildRight:
+		if q.Name == "." {
+			return fmt.Errorf("%w: a right-hand wildcard needs at least one label", ErrBadQuery)
+		}
+		return nil
+	default:
+		return fmt.Errorf("%w: unknown wildcard mode %d", ErrBadQuery, q.Wildcard)
+	}
+}
+
+// validateIPRange checks the address range of an address lookup and that its
+// type filter can match an address record.
+func (q *Query) validateIPRange() error {
+	if !q.IPLow.IsValid() || !q.IPHigh.IsValid() {
+		return fmt.Errorf("%w: missing address", ErrBadQuery)
+	}
+	if q.IPLow.Zone() != "" || q.IPHigh.Zone() != "" {
+		return fmt.Errorf("%w: addresses with a zone are not stored", ErrBadQuery)
+	}
+	if q.IPLow.Is4() != q.IPHigh.Is4() {
+		return fmt.Errorf("%w: range %s-%s mixes IPv4 and IPv6", ErrBadQuery, q.IPLow, q.IPHigh)
+	}
+	if q.IPHigh.Less(q.IPLow) {
+		return fmt.Errorf("%w: range %s-%s ends before it starts", ErrBadQuery, q.IPLow, q.IPHigh)
+	}
+	if t, ok := q.Type.Single(); ok && t != 1 && t != 28 || q.Type == TypeANYDNSSEC {
+		return fmt.Errorf("%w: address lookups take only A, AAAA or ANY, not %s", ErrBadQuery, q.Type)
+	}
+	return nil
+}
+
+// foldCursor turns a decimal cursor into an offset.
+func (q *Query) foldCursor() error {
+	if q.Cursor == "" || !isDigits(q.Cursor) {
+		return nil
+	}
+	n, err := strconv.Atoi(q.Cursor)
+	if err != nil || n < 0 || q.Offset > int(^uint(0)>>1)-n {
+		return fmt.Errorf("%w: cursor %q out of range", ErrBadCursor, q.Cursor)
+	}
+	q.Offset += n
+	q.Cursor = ""
 	return nil
 }
 

@@ -144,110 +144,143 @@ func Filter(ports []uint16, anyPort, loopback bool) ([]bpf.RawInstruction, error
 		accept = 0x40000
 		drop   = 0
 	)
-	// Each program is built with symbolic jumps resolved by hand: the
-	// labels below are instruction indices filled in after layout.
-	var p []bpf.Instruction
-	type fix struct {
-		at            int
-		yes, no       string
-		unconditional bool
-	}
-	var fixes []fix
-	labels := map[string]int{}
-	label := func(name string) { labels[name] = len(p) }
-	jeq := func(v uint32, yes, no string) {
-		fixes = append(fixes, fix{at: len(p), yes: yes, no: no})
-		p = append(p, bpf.JumpIf{Cond: bpf.JumpEqual, Val: v})
-	}
-	jset := func(v uint32, yes, no string) {
-		fixes = append(fixes, fix{at: len(p), yes: yes, no: no})
-		p = append(p, bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: v})
-	}
-	jmp := func(to string) {
-		fixes = append(fixes, fix{at: len(p), yes: to, unconditional: true})
-		p = append(p, bpf.Jump{})
-	}
-	// portCheck accepts a port in list (loaded in A), else goes to last.
-	portCheck := func(prefix string, list []uint16, last string) {
-		for i, port := range list {
-			next := fmt.Sprintf("%s%d", prefix, i+1)
-			if i == len(list)-1 {
-				next = last
-			}
-			jeq(uint32(port), "accept", next)
-			if i < len(list)-1 {
-				label(next)
-			}
-		}
-	}
 	tunnelPorts := []uint16{4789, 4790, 6081, 2152, 3544}
 	srcPorts := append(slices.Clone(ports), tunnelPorts...)
-
+	a := &bpfAsm{labels: map[string]int{}}
 	if loopback {
-		p = append(p, bpf.LoadExtension{Num: bpf.ExtType})
-		jeq(packetOutgoing, "drop", "start")
+		a.emit(bpf.LoadExtension{Num: bpf.ExtType})
+		a.jeq(packetOutgoing, "drop", "start")
 	}
-	label("start")
-	p = append(p, bpf.LoadAbsolute{Off: 0, Size: 1}, bpf.ALUOpConstant{Op: bpf.ALUOpShiftRight, Val: 4})
-	jeq(4, "v4", "v6check")
-	label("v6check")
-	jeq(6, "v6", "drop")
+	a.label("start")
+	a.emit(bpf.LoadAbsolute{Off: 0, Size: 1}, bpf.ALUOpConstant{Op: bpf.ALUOpShiftRight, Val: 4})
+	a.jeq(4, "v4", "v6check")
+	a.label("v6check")
+	a.jeq(6, "v6", "drop")
+	a.ipv4(anyPort, srcPorts, tunnelPorts)
+	a.ipv6(anyPort, srcPorts, tunnelPorts)
+	a.label("accept")
+	a.emit(bpf.RetConstant{Val: accept})
+	a.label("drop")
+	a.emit(bpf.RetConstant{Val: drop})
+	return a.assemble()
+}
 
-	label("v4")
-	p = append(p, bpf.LoadAbsolute{Off: 9, Size: 1})
+// ipv4 emits the IPv4 part of Filter from label "v4": UDP (any port with
+// anyPort) and TCP from a source port in srcPorts or to a tunnel port, any
+// later fragment, and IP-in-IP, 6in4 and GRE, which the decoder opens.
+func (a *bpfAsm) ipv4(anyPort bool, srcPorts, tunnelPorts []uint16) {
+	a.label("v4")
+	a.emit(bpf.LoadAbsolute{Off: 9, Size: 1})
 	if anyPort {
-		jeq(17, "accept", "v4tcp")
+		a.jeq(17, "accept", "v4tcp")
 	} else {
-		jeq(17, "v4frag", "v4tcp")
+		a.jeq(17, "v4frag", "v4tcp")
 	}
-	label("v4tcp")
-	jeq(6, "v4frag", "v4tunnel")
-	label("v4tunnel")
-	jeq(4, "accept", "v4tunnel6") // IP in IP, GRE: the decoder looks inside
-	label("v4tunnel6")
-	jeq(41, "accept", "v4gre")
-	label("v4gre")
-	jeq(47, "accept", "drop")
-	label("v4frag")
-	p = append(p, bpf.LoadAbsolute{Off: 6, Size: 2})
-	jset(0x1fff, "accept", "v4port")
-	label("v4port")
-	p = append(p, bpf.LoadMemShift{Off: 0}, bpf.LoadIndirect{Off: 0, Size: 2})
-	portCheck("v4p", srcPorts, "v4dport")
-	label("v4dport")
-	p = append(p, bpf.LoadIndirect{Off: 2, Size: 2})
-	portCheck("v4t", tunnelPorts, "drop")
+	a.label("v4tcp")
+	a.jeq(6, "v4frag", "v4tunnel")
+	a.label("v4tunnel")
+	a.jeq(4, "accept", "v4tunnel6") // IP in IP, GRE: the decoder looks inside
+	a.label("v4tunnel6")
+	a.jeq(41, "accept", "v4gre")
+	a.label("v4gre")
+	a.jeq(47, "accept", "drop")
+	a.label("v4frag")
+	a.emit(bpf.LoadAbsolute{Off: 6, Size: 2})
+	a.jset(0x1fff, "accept", "v4port")
+	a.label("v4port")
+	a.emit(bpf.LoadMemShift{Off: 0}, bpf.LoadIndirect{Off: 0, Size: 2})
+	a.portCheck("v4p", srcPorts, "v4dport")
+	a.label("v4dport")
+	a.emit(bpf.LoadIndirect{Off: 2, Size: 2})
+	a.portCheck("v4t", tunnelPorts, "drop")
+}
 
-	label("v6")
-	p = append(p, bpf.LoadAbsolute{Off: 6, Size: 1})
+// ipv6 emits the IPv6 part of Filter from label "v6": UDP (any port with
+// anyPort) and TCP by port as for IPv4, and every extension header or
+// tunnel next header, which the decoder walks.
+func (a *bpfAsm) ipv6(anyPort bool, srcPorts, tunnelPorts []uint16) {
+	a.label("v6")
+	a.emit(bpf.LoadAbsolute{Off: 6, Size: 1})
 	if anyPort {
-		jeq(17, "accept", "v6tcp")
+		a.jeq(17, "accept", "v6tcp")
 	} else {
-		jeq(17, "v6port", "v6tcp")
+		a.jeq(17, "v6port", "v6tcp")
 	}
-	label("v6tcp")
-	jeq(6, "v6port", "v6ext")
-	label("v6ext")
+	a.label("v6tcp")
+	a.jeq(6, "v6port", "v6ext")
+	a.label("v6ext")
 	for _, nh := range []uint32{0, 43, 44, 51, 60, 135, 139, 140, 253, 254, 4, 41, 47} {
 		next := fmt.Sprintf("v6ext%d", nh)
-		jeq(nh, "accept", next)
-		label(next)
+		a.jeq(nh, "accept", next)
+		a.label(next)
 	}
-	jmp("drop")
-	label("v6port")
-	p = append(p, bpf.LoadAbsolute{Off: 40, Size: 2})
-	portCheck("v6p", srcPorts, "v6dport")
-	label("v6dport")
-	p = append(p, bpf.LoadAbsolute{Off: 42, Size: 2})
-	portCheck("v6t", tunnelPorts, "drop")
+	a.jmp("drop")
+	a.label("v6port")
+	a.emit(bpf.LoadAbsolute{Off: 40, Size: 2})
+	a.portCheck("v6p", srcPorts, "v6dport")
+	a.label("v6dport")
+	a.emit(bpf.LoadAbsolute{Off: 42, Size: 2})
+	a.portCheck("v6t", tunnelPorts, "drop")
+}
 
-	label("accept")
-	p = append(p, bpf.RetConstant{Val: accept})
-	label("drop")
-	p = append(p, bpf.RetConstant{Val: drop})
+// bpfAsm builds a classic BPF program with symbolic jumps: labels name
+// instruction indices, and assemble resolves every jump once the layout
+// is known.
+type bpfAsm struct {
+	p      []bpf.Instruction
+	fixes  []bpfFix
+	labels map[string]int
+}
 
-	for _, f := range fixes {
-		yes, ok := labels[f.yes]
+// bpfFix is a jump at p[at] to resolve: to yes, or to yes or no.
+type bpfFix struct {
+	at            int
+	yes, no       string
+	unconditional bool
+}
+
+func (a *bpfAsm) emit(ins ...bpf.Instruction) { a.p = append(a.p, ins...) }
+
+// label names the next instruction.
+func (a *bpfAsm) label(name string) { a.labels[name] = len(a.p) }
+
+// jeq jumps to yes when A equals v, else to no.
+func (a *bpfAsm) jeq(v uint32, yes, no string) {
+	a.fixes = append(a.fixes, bpfFix{at: len(a.p), yes: yes, no: no})
+	a.emit(bpf.JumpIf{Cond: bpf.JumpEqual, Val: v})
+}
+
+// jset jumps to yes when A has any bit of v set, else to no.
+func (a *bpfAsm) jset(v uint32, yes, no string) {
+	a.fixes = append(a.fixes, bpfFix{at: len(a.p), yes: yes, no: no})
+	a.emit(bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: v})
+}
+
+// jmp always jumps to to.
+func (a *bpfAsm) jmp(to string) {
+	a.fixes = append(a.fixes, bpfFix{at: len(a.p), yes: to, unconditional: true})
+	a.emit(bpf.Jump{})
+}
+
+// portCheck accepts a port in list (loaded in A), else goes to last.
+func (a *bpfAsm) portCheck(prefix string, list []uint16, last string) {
+	for i, port := range list {
+		next := fmt.Sprintf("%s%d", prefix, i+1)
+		if i == len(list)-1 {
+			next = last
+		}
+		a.jeq(uint32(port), "accept", next)
+		if i < len(list)-1 {
+			a.label(next)
+		}
+	}
+}
+
+// assemble resolves the jumps; a conditional jump that has to skip more
+// than 255 instructions (a very long port list) is an error.
+func (a *bpfAsm) assemble() ([]bpf.RawInstruction, error) {
+	for _, f := range a.fixes {
+		yes, ok := a.labels[f.yes]
 		if !ok {
 			return nil, fmt.Errorf("live: filter label %q", f.yes)
 		}
@@ -259,14 +292,14 @@ func Filter(ports []uint16, anyPort, loopback bool) ([]bpf.RawInstruction, error
 			return uint8(d), nil
 		}
 		if f.unconditional {
-			p[f.at] = bpf.Jump{Skip: uint32(yes - f.at - 1)}
+			a.p[f.at] = bpf.Jump{Skip: uint32(yes - f.at - 1)}
 			continue
 		}
-		no, ok := labels[f.no]
+		no, ok := a.labels[f.no]
 		if !ok {
 			return nil, fmt.Errorf("live: filter label %q", f.no)
 		}
-		j := p[f.at].(bpf.JumpIf)
+		j := a.p[f.at].(bpf.JumpIf)
 		var err error
 		if j.SkipTrue, err = skip(yes); err != nil {
 			return nil, err
@@ -274,7 +307,7 @@ func Filter(ports []uint16, anyPort, loopback bool) ([]bpf.RawInstruction, error
 		if j.SkipFalse, err = skip(no); err != nil {
 			return nil, err
 		}
-		p[f.at] = j
+		a.p[f.at] = j
 	}
-	return bpf.Assemble(p)
+	return bpf.Assemble(a.p)
 }

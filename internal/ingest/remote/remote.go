@@ -168,6 +168,44 @@ func NewSink(o Options) (*Sink, error) {
 		return nil, fmt.Errorf("%w: URL %q: want http(s)://HOST:PORT", ErrOptions, o.URL)
 	}
 	base := strings.TrimSuffix(u.String(), "/")
+	o.fillDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	if o.SpoolDir == "" {
+		d, err := defaultSpoolDir(o.Getenv, u.Host)
+		if err != nil {
+			return nil, err
+		}
+		o.SpoolDir = d
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	hc := o.Client
+	if hc == nil {
+		hc = &http.Client{Timeout: o.RequestTimeout}
+	}
+	s := &Sink{opt: o, endpoint: base + IngestPath, nxEndpoint: base + NXDomainPath, log: log.With("component", "ingest/remote", "server", u.Host), hc: hc,
+		wake: make(chan struct{}, 1), drained: make(chan struct{})}
+	s.room = sync.NewCond(&s.mu)
+	if err := s.openSpool(); err != nil {
+		return nil, err
+	}
+	if len(s.queue) > 0 {
+		s.log.Info("resending batches spooled by an earlier run", "batches", len(s.queue), "bytes", s.bytes, "spool", o.SpoolDir)
+	}
+	// The sender's context belongs to the sink: Close cancels it.
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	s.sender.Go(func() { s.send(ctx) })
+	return s, nil
+}
+
+// fillDefaults sets the documented default of each zero field but SpoolDir,
+// whose default needs the server's host.
+func (o *Options) fillDefaults() {
 	if o.SpoolBytes == 0 {
 		o.SpoolBytes = 1 << 30
 	}
@@ -189,58 +227,44 @@ func NewSink(o Options) (*Sink, error) {
 	if o.RequestTimeout == 0 {
 		o.RequestTimeout = 2 * time.Minute
 	}
-	switch {
-	case o.SpoolBytes < 1<<20:
-		return nil, fmt.Errorf("%w: spool bytes %d below 1 MiB", ErrOptions, o.SpoolBytes)
-	case o.BatchTuples < 1:
-		return nil, fmt.Errorf("%w: batch tuples %d", ErrOptions, o.BatchTuples)
-	case o.FullWait < 0 || o.DrainTimeout < 0 || o.MinBackoff < 0 || o.MaxBackoff < o.MinBackoff || o.RequestTimeout < 0:
-		return nil, fmt.Errorf("%w: durations must not be negative and MaxBackoff not below MinBackoff", ErrOptions)
-	case strings.ContainsAny(o.Key, "\r\n"):
-		return nil, fmt.Errorf("%w: key holds a line break", ErrOptions)
-	}
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
-	if o.SpoolDir == "" {
-		d, err := defaultSpoolDir(o.Getenv, u.Host)
-		if err != nil {
-			return nil, err
-		}
-		o.SpoolDir = d
+}
+
+// validate checks the limits of o once its defaults are filled in.
+func (o *Options) validate() error {
+	switch {
+	case o.SpoolBytes < 1<<20:
+		return fmt.Errorf("%w: spool bytes %d below 1 MiB", ErrOptions, o.SpoolBytes)
+	case o.BatchTuples < 1:
+		return fmt.Errorf("%w: batch tuples %d", ErrOptions, o.BatchTuples)
+	case o.FullWait < 0 || o.DrainTimeout < 0 || o.MinBackoff < 0 || o.MaxBackoff < o.MinBackoff || o.RequestTimeout < 0:
+		return fmt.Errorf("%w: durations must not be negative and MaxBackoff not below MinBackoff", ErrOptions)
+	case strings.ContainsAny(o.Key, "\r\n"):
+		return fmt.Errorf("%w: key holds a line break", ErrOptions)
 	}
-	log := o.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	return nil
+}
+
+// openSpool creates and locks the spool directory and lists the batches an
+// earlier run left there.
+func (s *Sink) openSpool() (err error) {
+	dir := s.opt.SpoolDir
+	if err := os.MkdirAll(filepath.Join(dir, "rejected"), 0o700); err != nil {
+		return fmt.Errorf("remote: spool: %w", err)
 	}
-	hc := o.Client
-	if hc == nil {
-		hc = &http.Client{Timeout: o.RequestTimeout}
-	}
-	s := &Sink{opt: o, endpoint: base + IngestPath, nxEndpoint: base + NXDomainPath, log: log.With("component", "ingest/remote", "server", u.Host), hc: hc,
-		wake: make(chan struct{}, 1), drained: make(chan struct{})}
-	s.room = sync.NewCond(&s.mu)
-	if err := os.MkdirAll(filepath.Join(o.SpoolDir, "rejected"), 0o700); err != nil {
-		return nil, fmt.Errorf("remote: spool: %w", err)
-	}
-	if s.unlock, err = durable.Lock(o.SpoolDir); err != nil {
+	if s.unlock, err = durable.Lock(dir); err != nil {
 		if errors.Is(err, durable.ErrLocked) {
-			return nil, fmt.Errorf("%w: %s", ErrSpoolLocked, o.SpoolDir)
+			return fmt.Errorf("%w: %s", ErrSpoolLocked, dir)
 		}
-		return nil, fmt.Errorf("remote: spool: %w", err)
+		return fmt.Errorf("remote: spool: %w", err)
 	}
 	if err := s.recover(); err != nil {
 		s.unlock()
-		return nil, err
+		return err
 	}
-	if len(s.queue) > 0 {
-		s.log.Info("resending batches spooled by an earlier run", "batches", len(s.queue), "bytes", s.bytes, "spool", o.SpoolDir)
-	}
-	// The sender's context belongs to the sink: Close cancels it.
-	ctx, cancel := context.WithCancel(context.Background())
-	s.stop = cancel
-	s.sender.Go(func() { s.send(ctx) })
-	return s, nil
+	return nil
 }
 
 // defaultSpoolDir is $XDG_STATE_HOME/dnsscout/spool/HOST_PORT.

@@ -292,8 +292,18 @@ func testHistoryLifecycle(t *testing.T, open func(t *testing.T) store.Backend) {
 func testHistoryListings(t *testing.T, open func(t *testing.T) store.Backend) {
 	b := open(t)
 	h := historyOf(t, b)
-	ctx := context.Background()
 	r := recordScans(t, h, HistoryFixture())
+	since, until := HT0.Add(6*time.Hour), HT0.Add(18*time.Hour)
+	checkScanListings(t, h, r, since, until)
+	checkEventListings(t, h, r, since, until)
+	checkFindingListings(t, h, r)
+	checkDomainSummaries(t, h, r)
+}
+
+// checkScanListings lists the scans of each domain, of none, and of a time
+// window [since, until).
+func checkScanListings(t *testing.T, h store.History, r *recorded, since, until time.Time) {
+	ctx := context.Background()
 	for _, d := range []string{"", "example.com", "EXAMPLE.net.", "example.org"} {
 		got, cur, err := h.Scans(ctx, store.ScanQuery{Domain: d})
 		if err != nil || cur != "" {
@@ -303,7 +313,6 @@ func testHistoryListings(t *testing.T, open func(t *testing.T) store.Backend) {
 			t.Errorf("Scans(%q):\n got %s\nwant %s", d, js(got), js(want))
 		}
 	}
-	since, until := HT0.Add(6*time.Hour), HT0.Add(18*time.Hour)
 	got, _, err := h.Scans(ctx, store.ScanQuery{Since: since, Until: until})
 	var want []history.Scan
 	for _, s := range r.scans("") {
@@ -314,7 +323,12 @@ func testHistoryListings(t *testing.T, open func(t *testing.T) store.Backend) {
 	if err != nil || !same(got, want) || len(want) != 3 {
 		t.Errorf("Scans since %s until %s: %s, %v; want %s", since, until, js(got), err, js(want))
 	}
+}
 
+// checkEventListings lists events by domain, kind and time window, oldest
+// and newest first.
+func checkEventListings(t *testing.T, h store.History, r *recorded, since, until time.Time) {
+	ctx := context.Background()
 	evq := []struct {
 		name string
 		q    store.EventQuery
@@ -349,7 +363,11 @@ func testHistoryListings(t *testing.T, open func(t *testing.T) store.Backend) {
 	if n := len(r.events(nil)); n < 15 {
 		t.Errorf("fixture: only %d events", n)
 	}
+}
 
+// checkFindingListings lists finding states by state, domain and severity.
+func checkFindingListings(t *testing.T, h store.History, r *recorded) {
+	ctx := context.Background()
 	all := r.allStates()
 	fq := []struct {
 		name string
@@ -380,7 +398,11 @@ func testHistoryListings(t *testing.T, open func(t *testing.T) store.Backend) {
 			}
 		})
 	}
+}
 
+// checkDomainSummaries checks each domain's last scan and open findings.
+func checkDomainSummaries(t *testing.T, h store.History, r *recorded) {
+	ctx := context.Background()
 	doms, err := h.Domains(ctx)
 	if err != nil {
 		t.Fatal(err)

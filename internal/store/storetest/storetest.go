@@ -190,123 +190,7 @@ func parse(t *testing.T, spec string) store.Query {
 
 func testLookup(t *testing.T, open func(t *testing.T) store.Backend) {
 	b := loaded(t, open)
-	tests := []struct {
-		name string
-		q    string
-		mod  func(*store.Query)
-		want []string
-	}{
-		{name: "exact", q: "www.example.com", want: []string{
-			"www.example.com A 192.0.2.1", "www.example.com A 192.0.2.2", "www.example.com AAAA 2001:db8::1",
-			`www.example.com TXT "hello world"`}},
-		{name: "exact type", q: "www.example.com|A", want: []string{"www.example.com A 192.0.2.1", "www.example.com A 192.0.2.2"}},
-		{name: "exact type lower case", q: "www.example.com|aaaa", want: []string{"www.example.com AAAA 2001:db8::1"}},
-		{name: "exact no such type", q: "www.example.com|MX", want: nil},
-		{name: "exact missing", q: "nothing.example.com", want: nil},
-		{name: "exact upper case input", q: "WWW.Example.COM.|A", want: []string{"www.example.com A 192.0.2.1", "www.example.com A 192.0.2.2"}},
-		{name: "apex ANY excludes DNSSEC", q: "example.com", want: []string{
-			"example.com NS ns1.example.net.", "example.com NS ns2.example.net.", "example.com MX 10 mail.example.com.",
-			"example.com SOA ns1.example.net. hostmaster.example.com. 2024010101 7200 3600 1209600 300",
-			`example.com TXT "v=spf1 -all"`}},
-		{name: "apex ANY-DNSSEC", q: "example.com|ANY-DNSSEC", want: []string{
-			"example.com DS 12345 13 2 3A1B5D7E",
-			"example.com DNSKEY 257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==",
-			"example.com RRSIG DNSKEY 13 2 3600 20240101000000 20231201000000 12345 example.com. c2lnbmF0dXJl"}},
-		{name: "apex one DNSSEC type", q: "example.com|DS", want: []string{"example.com DS 12345 13 2 3A1B5D7E"}},
-		{name: "root exact", q: ".", want: []string{". NS ns.example.net."}},
-		{name: "left wildcard", q: "*.example.com|A", want: []string{
-			"www.example.com A 192.0.2.1", "www.example.com A 192.0.2.2", "mail.example.com A 192.0.2.25",
-			"a.b.example.com A 192.0.2.77", `a\.b.example.com A 192.0.2.78`, "old.example.com A 192.0.2.99"}},
-		{name: "left wildcard excludes apex", q: "*.example.com|NS", want: nil},
-		{name: "left wildcard deep", q: "*.b.example.com", want: []string{"a.b.example.com A 192.0.2.77"}},
-		{name: "left wildcard service labels", q: "*._tcp.example.com", want: []string{"_sip._tcp.example.com SRV 10 5 5060 sip.example.com."}},
-		{name: "left wildcard tld", q: "*.test", want: []string{
-			"www.example.test A 203.0.113.5", "host.test AAAA 2001:db8::2:1", "host.test AAAA 2001:db8:1::5",
-			"host.test AAAA ::ffff:192.0.2.1", "host.test HTTPS 1 svc.example.net. alpn=h2"}},
-		{name: "left wildcard everything", q: "*|CNAME", want: []string{"ftp.example.com CNAME www.example.com.", "www.example.net CNAME cdn.example.net."}},
-		{name: "right wildcard", q: "www.example.*|A", want: []string{
-			"www.example.com A 192.0.2.1", "www.example.com A 192.0.2.2", "www.example.net A 198.51.100.10", "www.example.test A 203.0.113.5"}},
-		{name: "right wildcard excludes the name", q: "host.test.*", want: nil},
-		{name: "right wildcard apex", q: "example.*", want: []string{
-			"example.com NS ns1.example.net.", "example.com NS ns2.example.net.", "example.com MX 10 mail.example.com.",
-			"example.com SOA ns1.example.net. hostmaster.example.com. 2024010101 7200 3600 1209600 300",
-			`example.com TXT "v=spf1 -all"`}},
-		{name: "rdata soa once under a wildcard", q: "rdata:.|SOA", want: []string{
-			"example.com SOA ns1.example.net. hostmaster.example.com. 2024010101 7200 3600 1209600 300"}},
-		{name: "right wildcard two labels", q: "host.*", want: []string{
-			"host.test AAAA 2001:db8::2:1", "host.test AAAA 2001:db8:1::5", "host.test AAAA ::ffff:192.0.2.1", "host.test HTTPS 1 svc.example.net. alpn=h2"}},
-		{name: "bailiwick", q: "www.example.com", mod: func(q *store.Query) { q.Bailiwick = "example.net" }, want: []string{`www.example.com TXT "hello world"`}},
-		{name: "bailiwick first wins", q: "www.example.com|A", mod: func(q *store.Query) { q.Bailiwick = "example.com" }, want: []string{
-			"www.example.com A 192.0.2.1", "www.example.com A 192.0.2.2"}},
-		{name: "bailiwick root", q: ".", mod: func(q *store.Query) { q.Bailiwick = "." }, want: []string{". NS ns.example.net."}},
-		{name: "bailiwick on wildcard", q: "*.example.com", mod: func(q *store.Query) { q.Bailiwick = "com" }, want: nil},
-		{name: "rdata name", q: "rdata:www.example.com", want: []string{
-			"ftp.example.com CNAME www.example.com.", "1.2.0.192.in-addr.arpa PTR www.example.com."}},
-		{name: "rdata name type", q: "rdata:www.example.com|PTR", want: []string{"1.2.0.192.in-addr.arpa PTR www.example.com."}},
-		{name: "rdata name mx", q: "rdata:mail.example.com", want: []string{"example.com MX 10 mail.example.com."}},
-		{name: "rdata name soa mname", q: "rdata:ns1.example.net", want: []string{
-			"example.com NS ns1.example.net.", "example.com SOA ns1.example.net. hostmaster.example.com. 2024010101 7200 3600 1209600 300"}},
-		{name: "rdata name soa rname", q: "rdata:hostmaster.example.com", want: []string{
-			"example.com SOA ns1.example.net. hostmaster.example.com. 2024010101 7200 3600 1209600 300"}},
-		{name: "rdata name srv", q: "rdata:sip.example.com", want: []string{"_sip._tcp.example.com SRV 10 5 5060 sip.example.com."}},
-		{name: "rdata name https", q: "rdata:svc.example.net", want: []string{"host.test HTTPS 1 svc.example.net. alpn=h2"}},
-		{name: "rdata left wildcard dnsdb form", q: "rdata:.example.net", want: []string{
-			"example.com NS ns1.example.net.", "example.com NS ns2.example.net.",
-			"example.com SOA ns1.example.net. hostmaster.example.com. 2024010101 7200 3600 1209600 300",
-			"www.example.net CNAME cdn.example.net.", "host.test HTTPS 1 svc.example.net. alpn=h2", ". NS ns.example.net."}},
-		{name: "rdata left wildcard star form", q: "rdata:*.example.net|NS", want: []string{
-			"example.com NS ns1.example.net.", "example.com NS ns2.example.net.", ". NS ns.example.net."}},
-		{name: "rdata right wildcard dnsdb form", q: "rdata:ns1.example.", want: []string{
-			"example.com NS ns1.example.net.", "example.com SOA ns1.example.net. hostmaster.example.com. 2024010101 7200 3600 1209600 300"}},
-		{name: "rdata right wildcard star form", q: "rdata:www.example.*", want: []string{
-			"ftp.example.com CNAME www.example.com.", "1.2.0.192.in-addr.arpa PTR www.example.com."}},
-		{name: "rdata name no match", q: "rdata:example.com", want: nil},
-		{name: "ip v4", q: "192.0.2.1", want: []string{"www.example.com A 192.0.2.1"}},
-		{name: "ip v4 prefix", q: "192.0.2.0/25", want: []string{
-			"www.example.com A 192.0.2.1", "www.example.com A 192.0.2.2", "mail.example.com A 192.0.2.25",
-			"a.b.example.com A 192.0.2.77", `a\.b.example.com A 192.0.2.78`, "old.example.com A 192.0.2.99"}},
-		{name: "ip v4 prefix dnsdb form", q: "192.0.2.64,26", want: []string{
-			"a.b.example.com A 192.0.2.77", `a\.b.example.com A 192.0.2.78`, "old.example.com A 192.0.2.99"}},
-		{name: "ip v4 range", q: "192.0.2.2-192.0.2.77", want: []string{
-			"www.example.com A 192.0.2.2", "mail.example.com A 192.0.2.25", "a.b.example.com A 192.0.2.77"}},
-		{name: "ip v4 everything", q: "0.0.0.0/0", want: []string{
-			"www.example.com A 192.0.2.1", "www.example.com A 192.0.2.2", "mail.example.com A 192.0.2.25",
-			"a.b.example.com A 192.0.2.77", `a\.b.example.com A 192.0.2.78`, "old.example.com A 192.0.2.99",
-			"www.example.net A 198.51.100.10", "www.example.test A 203.0.113.5"}},
-		{name: "ip v6", q: "2001:db8::1", want: []string{"www.example.com AAAA 2001:db8::1"}},
-		{name: "ip v6 prefix", q: "2001:db8::/48", want: []string{
-			"www.example.com AAAA 2001:db8::1", "host.test AAAA 2001:db8::2:1"}},
-		{name: "ip v6 range", q: "2001:db8::2:0-2001:db8:1::5", want: []string{
-			"host.test AAAA 2001:db8::2:1", "host.test AAAA 2001:db8:1::5"}},
-		{name: "ip v4-mapped is v6", q: "::ffff:192.0.2.0/120", want: []string{"host.test AAAA ::ffff:192.0.2.1"}},
-		{name: "ip type AAAA on v4", q: "192.0.2.1|AAAA", want: nil},
-		{name: "raw txt", q: `raw:"v=spf1 -all"`, want: []string{`example.com TXT "v=spf1 -all"`}},
-		{name: "raw cname", q: "raw:www.example.com.", want: []string{
-			"ftp.example.com CNAME www.example.com.", "1.2.0.192.in-addr.arpa PTR www.example.com."}},
-		{name: "raw cname typed", q: "raw:www.example.com.|CNAME", want: []string{"ftp.example.com CNAME www.example.com."}},
-		{name: "raw mx", q: "raw:10 mail.example.com.", want: []string{"example.com MX 10 mail.example.com."}},
-		{name: "raw soa once", q: "raw:ns1.example.net. hostmaster.example.com. 2024010101 7200 3600 1209600 300", want: []string{
-			"example.com SOA ns1.example.net. hostmaster.example.com. 2024010101 7200 3600 1209600 300"}},
-		{name: "raw a", q: "raw:192.0.2.25", want: []string{"mail.example.com A 192.0.2.25"}},
-		{name: "raw aaaa", q: "raw:2001:db8::1", want: []string{"www.example.com AAAA 2001:db8::1"}},
-		{name: "raw dnssec", q: "raw:12345 13 2 3A1B5D7E|ANY-DNSSEC", want: []string{"example.com DS 12345 13 2 3A1B5D7E"}},
-		{name: "raw dnssec hidden by ANY", q: "raw:12345 13 2 3A1B5D7E", want: nil},
-		{name: "raw no match", q: `raw:"v=spf1"`, want: nil},
-		{name: "first after", q: "*.example.com|A", mod: func(q *store.Query) { q.FirstAfter = T0 + 50 }, want: []string{
-			"www.example.com A 192.0.2.2"}},
-		{name: "first before", q: "*.example.com|A", mod: func(q *store.Query) { q.FirstBefore = T0 + 5 }, want: []string{
-			"a.b.example.com A 192.0.2.77", `a\.b.example.com A 192.0.2.78`, "old.example.com A 192.0.2.99"}},
-		{name: "last after", q: "*.example.com|A", mod: func(q *store.Query) { q.LastAfter = T0 + 200 }, want: []string{
-			"www.example.com A 192.0.2.2", "mail.example.com A 192.0.2.25"}},
-		{name: "last before strict", q: "www.example.com|A", mod: func(q *store.Query) { q.LastBefore = T0 + 200 }, want: nil},
-		{name: "last before", q: "www.example.com|A", mod: func(q *store.Query) { q.LastBefore = T0 + 201 }, want: []string{"www.example.com A 192.0.2.1"}},
-		{name: "window", q: "*.example.com|A", mod: func(q *store.Query) { q.FirstAfter, q.LastBefore = T0, T0+250 }, want: []string{
-			"www.example.com A 192.0.2.1", "a.b.example.com A 192.0.2.77", `a\.b.example.com A 192.0.2.78`}},
-		{name: "zone-only uses zone times", q: "old.example.com", mod: func(q *store.Query) { q.LastBefore = T0 }, want: []string{"old.example.com A 192.0.2.99"}},
-		{name: "sensor times win over zone times", q: "example.com|NS", mod: func(q *store.Query) { q.FirstBefore = T0 }, want: nil},
-		{name: "fence on ip lookup", q: "192.0.2.0/24", mod: func(q *store.Query) { q.LastAfter = T0 + 550 }, want: []string{"mail.example.com A 192.0.2.25"}},
-		{name: "fence on rdata lookup", q: "rdata:.example.net", mod: func(q *store.Query) { q.LastAfter = T0 + 950 }, want: []string{"example.com NS ns1.example.net."}},
-	}
+	tests := slices.Concat(nameLookupCases, rdataLookupCases, addressLookupCases, rawLookupCases, fenceLookupCases)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			q := parse(t, tc.q)
@@ -323,6 +207,146 @@ func testLookup(t *testing.T, open func(t *testing.T) store.Backend) {
 			}
 		})
 	}
+}
+
+// lookupCase is one Lookup against the loaded fixture: the query in
+// dnsscout's query syntax, a change to the parsed Query, and the keys of the
+// tuples it must return in any order.
+type lookupCase struct {
+	name string
+	q    string
+	mod  func(*store.Query)
+	want []string
+}
+
+// nameLookupCases are exact lookups, left and right wildcards, and the bailiwick filter.
+var nameLookupCases = []lookupCase{
+	{name: "exact", q: "www.example.com", want: []string{
+		"www.example.com A 192.0.2.1", "www.example.com A 192.0.2.2", "www.example.com AAAA 2001:db8::1",
+		`www.example.com TXT "hello world"`}},
+	{name: "exact type", q: "www.example.com|A", want: []string{"www.example.com A 192.0.2.1", "www.example.com A 192.0.2.2"}},
+	{name: "exact type lower case", q: "www.example.com|aaaa", want: []string{"www.example.com AAAA 2001:db8::1"}},
+	{name: "exact no such type", q: "www.example.com|MX", want: nil},
+	{name: "exact missing", q: "nothing.example.com", want: nil},
+	{name: "exact upper case input", q: "WWW.Example.COM.|A", want: []string{"www.example.com A 192.0.2.1", "www.example.com A 192.0.2.2"}},
+	{name: "apex ANY excludes DNSSEC", q: "example.com", want: []string{
+		"example.com NS ns1.example.net.", "example.com NS ns2.example.net.", "example.com MX 10 mail.example.com.",
+		"example.com SOA ns1.example.net. hostmaster.example.com. 2024010101 7200 3600 1209600 300",
+		`example.com TXT "v=spf1 -all"`}},
+	{name: "apex ANY-DNSSEC", q: "example.com|ANY-DNSSEC", want: []string{
+		"example.com DS 12345 13 2 3A1B5D7E",
+		"example.com DNSKEY 257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==",
+		"example.com RRSIG DNSKEY 13 2 3600 20240101000000 20231201000000 12345 example.com. c2lnbmF0dXJl"}},
+	{name: "apex one DNSSEC type", q: "example.com|DS", want: []string{"example.com DS 12345 13 2 3A1B5D7E"}},
+	{name: "root exact", q: ".", want: []string{". NS ns.example.net."}},
+	{name: "left wildcard", q: "*.example.com|A", want: []string{
+		"www.example.com A 192.0.2.1", "www.example.com A 192.0.2.2", "mail.example.com A 192.0.2.25",
+		"a.b.example.com A 192.0.2.77", `a\.b.example.com A 192.0.2.78`, "old.example.com A 192.0.2.99"}},
+	{name: "left wildcard excludes apex", q: "*.example.com|NS", want: nil},
+	{name: "left wildcard deep", q: "*.b.example.com", want: []string{"a.b.example.com A 192.0.2.77"}},
+	{name: "left wildcard service labels", q: "*._tcp.example.com", want: []string{"_sip._tcp.example.com SRV 10 5 5060 sip.example.com."}},
+	{name: "left wildcard tld", q: "*.test", want: []string{
+		"www.example.test A 203.0.113.5", "host.test AAAA 2001:db8::2:1", "host.test AAAA 2001:db8:1::5",
+		"host.test AAAA ::ffff:192.0.2.1", "host.test HTTPS 1 svc.example.net. alpn=h2"}},
+	{name: "left wildcard everything", q: "*|CNAME", want: []string{"ftp.example.com CNAME www.example.com.", "www.example.net CNAME cdn.example.net."}},
+	{name: "right wildcard", q: "www.example.*|A", want: []string{
+		"www.example.com A 192.0.2.1", "www.example.com A 192.0.2.2", "www.example.net A 198.51.100.10", "www.example.test A 203.0.113.5"}},
+	{name: "right wildcard excludes the name", q: "host.test.*", want: nil},
+	{name: "right wildcard apex", q: "example.*", want: []string{
+		"example.com NS ns1.example.net.", "example.com NS ns2.example.net.", "example.com MX 10 mail.example.com.",
+		"example.com SOA ns1.example.net. hostmaster.example.com. 2024010101 7200 3600 1209600 300",
+		`example.com TXT "v=spf1 -all"`}},
+	{name: "rdata soa once under a wildcard", q: "rdata:.|SOA", want: []string{
+		"example.com SOA ns1.example.net. hostmaster.example.com. 2024010101 7200 3600 1209600 300"}},
+	{name: "right wildcard two labels", q: "host.*", want: []string{
+		"host.test AAAA 2001:db8::2:1", "host.test AAAA 2001:db8:1::5", "host.test AAAA ::ffff:192.0.2.1", "host.test HTTPS 1 svc.example.net. alpn=h2"}},
+	{name: "bailiwick", q: "www.example.com", mod: func(q *store.Query) { q.Bailiwick = "example.net" }, want: []string{`www.example.com TXT "hello world"`}},
+	{name: "bailiwick first wins", q: "www.example.com|A", mod: func(q *store.Query) { q.Bailiwick = "example.com" }, want: []string{
+		"www.example.com A 192.0.2.1", "www.example.com A 192.0.2.2"}},
+	{name: "bailiwick root", q: ".", mod: func(q *store.Query) { q.Bailiwick = "." }, want: []string{". NS ns.example.net."}},
+	{name: "bailiwick on wildcard", q: "*.example.com", mod: func(q *store.Query) { q.Bailiwick = "com" }, want: nil},
+}
+
+// rdataLookupCases are reverse lookups by a name in rdata.
+var rdataLookupCases = []lookupCase{
+	{name: "rdata name", q: "rdata:www.example.com", want: []string{
+		"ftp.example.com CNAME www.example.com.", "1.2.0.192.in-addr.arpa PTR www.example.com."}},
+	{name: "rdata name type", q: "rdata:www.example.com|PTR", want: []string{"1.2.0.192.in-addr.arpa PTR www.example.com."}},
+	{name: "rdata name mx", q: "rdata:mail.example.com", want: []string{"example.com MX 10 mail.example.com."}},
+	{name: "rdata name soa mname", q: "rdata:ns1.example.net", want: []string{
+		"example.com NS ns1.example.net.", "example.com SOA ns1.example.net. hostmaster.example.com. 2024010101 7200 3600 1209600 300"}},
+	{name: "rdata name soa rname", q: "rdata:hostmaster.example.com", want: []string{
+		"example.com SOA ns1.example.net. hostmaster.example.com. 2024010101 7200 3600 1209600 300"}},
+	{name: "rdata name srv", q: "rdata:sip.example.com", want: []string{"_sip._tcp.example.com SRV 10 5 5060 sip.example.com."}},
+	{name: "rdata name https", q: "rdata:svc.example.net", want: []string{"host.test HTTPS 1 svc.example.net. alpn=h2"}},
+	{name: "rdata left wildcard dnsdb form", q: "rdata:.example.net", want: []string{
+		"example.com NS ns1.example.net.", "example.com NS ns2.example.net.",
+		"example.com SOA ns1.example.net. hostmaster.example.com. 2024010101 7200 3600 1209600 300",
+		"www.example.net CNAME cdn.example.net.", "host.test HTTPS 1 svc.example.net. alpn=h2", ". NS ns.example.net."}},
+	{name: "rdata left wildcard star form", q: "rdata:*.example.net|NS", want: []string{
+		"example.com NS ns1.example.net.", "example.com NS ns2.example.net.", ". NS ns.example.net."}},
+	{name: "rdata right wildcard dnsdb form", q: "rdata:ns1.example.", want: []string{
+		"example.com NS ns1.example.net.", "example.com SOA ns1.example.net. hostmaster.example.com. 2024010101 7200 3600 1209600 300"}},
+	{name: "rdata right wildcard star form", q: "rdata:www.example.*", want: []string{
+		"ftp.example.com CNAME www.example.com.", "1.2.0.192.in-addr.arpa PTR www.example.com."}},
+	{name: "rdata name no match", q: "rdata:example.com", want: nil},
+}
+
+// addressLookupCases are reverse lookups by address, prefix and range.
+var addressLookupCases = []lookupCase{
+	{name: "ip v4", q: "192.0.2.1", want: []string{"www.example.com A 192.0.2.1"}},
+	{name: "ip v4 prefix", q: "192.0.2.0/25", want: []string{
+		"www.example.com A 192.0.2.1", "www.example.com A 192.0.2.2", "mail.example.com A 192.0.2.25",
+		"a.b.example.com A 192.0.2.77", `a\.b.example.com A 192.0.2.78`, "old.example.com A 192.0.2.99"}},
+	{name: "ip v4 prefix dnsdb form", q: "192.0.2.64,26", want: []string{
+		"a.b.example.com A 192.0.2.77", `a\.b.example.com A 192.0.2.78`, "old.example.com A 192.0.2.99"}},
+	{name: "ip v4 range", q: "192.0.2.2-192.0.2.77", want: []string{
+		"www.example.com A 192.0.2.2", "mail.example.com A 192.0.2.25", "a.b.example.com A 192.0.2.77"}},
+	{name: "ip v4 everything", q: "0.0.0.0/0", want: []string{
+		"www.example.com A 192.0.2.1", "www.example.com A 192.0.2.2", "mail.example.com A 192.0.2.25",
+		"a.b.example.com A 192.0.2.77", `a\.b.example.com A 192.0.2.78`, "old.example.com A 192.0.2.99",
+		"www.example.net A 198.51.100.10", "www.example.test A 203.0.113.5"}},
+	{name: "ip v6", q: "2001:db8::1", want: []string{"www.example.com AAAA 2001:db8::1"}},
+	{name: "ip v6 prefix", q: "2001:db8::/48", want: []string{
+		"www.example.com AAAA 2001:db8::1", "host.test AAAA 2001:db8::2:1"}},
+	{name: "ip v6 range", q: "2001:db8::2:0-2001:db8:1::5", want: []string{
+		"host.test AAAA 2001:db8::2:1", "host.test AAAA 2001:db8:1::5"}},
+	{name: "ip v4-mapped is v6", q: "::ffff:192.0.2.0/120", want: []string{"host.test AAAA ::ffff:192.0.2.1"}},
+	{name: "ip type AAAA on v4", q: "192.0.2.1|AAAA", want: nil},
+}
+
+// rawLookupCases are reverse lookups by raw rdata.
+var rawLookupCases = []lookupCase{
+	{name: "raw txt", q: `raw:"v=spf1 -all"`, want: []string{`example.com TXT "v=spf1 -all"`}},
+	{name: "raw cname", q: "raw:www.example.com.", want: []string{
+		"ftp.example.com CNAME www.example.com.", "1.2.0.192.in-addr.arpa PTR www.example.com."}},
+	{name: "raw cname typed", q: "raw:www.example.com.|CNAME", want: []string{"ftp.example.com CNAME www.example.com."}},
+	{name: "raw mx", q: "raw:10 mail.example.com.", want: []string{"example.com MX 10 mail.example.com."}},
+	{name: "raw soa once", q: "raw:ns1.example.net. hostmaster.example.com. 2024010101 7200 3600 1209600 300", want: []string{
+		"example.com SOA ns1.example.net. hostmaster.example.com. 2024010101 7200 3600 1209600 300"}},
+	{name: "raw a", q: "raw:192.0.2.25", want: []string{"mail.example.com A 192.0.2.25"}},
+	{name: "raw aaaa", q: "raw:2001:db8::1", want: []string{"www.example.com AAAA 2001:db8::1"}},
+	{name: "raw dnssec", q: "raw:12345 13 2 3A1B5D7E|ANY-DNSSEC", want: []string{"example.com DS 12345 13 2 3A1B5D7E"}},
+	{name: "raw dnssec hidden by ANY", q: "raw:12345 13 2 3A1B5D7E", want: nil},
+	{name: "raw no match", q: `raw:"v=spf1"`, want: nil},
+}
+
+// fenceLookupCases are the time fences on every kind of lookup.
+var fenceLookupCases = []lookupCase{
+	{name: "first after", q: "*.example.com|A", mod: func(q *store.Query) { q.FirstAfter = T0 + 50 }, want: []string{
+		"www.example.com A 192.0.2.2"}},
+	{name: "first before", q: "*.example.com|A", mod: func(q *store.Query) { q.FirstBefore = T0 + 5 }, want: []string{
+		"a.b.example.com A 192.0.2.77", `a\.b.example.com A 192.0.2.78`, "old.example.com A 192.0.2.99"}},
+	{name: "last after", q: "*.example.com|A", mod: func(q *store.Query) { q.LastAfter = T0 + 200 }, want: []string{
+		"www.example.com A 192.0.2.2", "mail.example.com A 192.0.2.25"}},
+	{name: "last before strict", q: "www.example.com|A", mod: func(q *store.Query) { q.LastBefore = T0 + 200 }, want: nil},
+	{name: "last before", q: "www.example.com|A", mod: func(q *store.Query) { q.LastBefore = T0 + 201 }, want: []string{"www.example.com A 192.0.2.1"}},
+	{name: "window", q: "*.example.com|A", mod: func(q *store.Query) { q.FirstAfter, q.LastBefore = T0, T0+250 }, want: []string{
+		"www.example.com A 192.0.2.1", "a.b.example.com A 192.0.2.77", `a\.b.example.com A 192.0.2.78`}},
+	{name: "zone-only uses zone times", q: "old.example.com", mod: func(q *store.Query) { q.LastBefore = T0 }, want: []string{"old.example.com A 192.0.2.99"}},
+	{name: "sensor times win over zone times", q: "example.com|NS", mod: func(q *store.Query) { q.FirstBefore = T0 }, want: nil},
+	{name: "fence on ip lookup", q: "192.0.2.0/24", mod: func(q *store.Query) { q.LastAfter = T0 + 550 }, want: []string{"mail.example.com A 192.0.2.25"}},
+	{name: "fence on rdata lookup", q: "rdata:.example.net", mod: func(q *store.Query) { q.LastAfter = T0 + 950 }, want: []string{"example.com NS ns1.example.net."}},
 }
 
 func testFields(t *testing.T, open func(t *testing.T) store.Backend) {

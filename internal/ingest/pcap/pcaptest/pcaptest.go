@@ -131,6 +131,21 @@ type Encap struct {
 // Encaps lists every link layer and encapsulation the decoder takes
 // apart, each applied to an IP packet.
 func Encaps() []Encap {
+	return slices.Concat(ethernetEncaps(), mplsPPPoEEncaps(), greEncaps(), udpTunnelEncaps(),
+		ipTunnelEncaps(), linkTypeEncaps(), wirelessEncaps())
+}
+
+// ipInIP carries ip straight in an outer IPv4 or (v6) IPv6 packet.
+func ipInIP(v6 bool, ip []byte) []byte {
+	proto := layers.IPProtocolIPv4
+	if ipType(ip) == layers.EthernetTypeIPv6 {
+		proto = layers.IPProtocolIPv6
+	}
+	return outerIP(v6, proto, gopacket.Payload(ip))
+}
+
+// ethernetEncaps are Ethernet and the tags that can sit between its header and IP: VLAN, QinQ, VN-Tag, E-Tag, Cisco MetaData, PBB and LLC/SNAP.
+func ethernetEncaps() []Encap {
 	return []Encap{
 		{"Ethernet", LinkEthernet, EthernetIP},
 		{"802.1Q VLAN", LinkEthernet, func(ip []byte) []byte {
@@ -161,6 +176,12 @@ func Encaps() []Encap {
 			p := append([]byte{0xaa, 0xaa, 0x03, 0, 0, 0, byte(ipType(ip) >> 8), byte(ipType(ip))}, ip...)
 			return Ethernet(uint16(len(p)), p)
 		}},
+	}
+}
+
+// mplsPPPoEEncaps are MPLS label stacks, an MPLS pseudowire and PPPoE on Ethernet.
+func mplsPPPoEEncaps() []Encap {
+	return []Encap{
 		{"MPLS", LinkEthernet, func(ip []byte) []byte {
 			return serialize(&layers.Ethernet{SrcMAC: macA, DstMAC: macB, EthernetType: layers.EthernetTypeMPLSUnicast},
 				&layers.MPLS{Label: 100, StackBottom: true, TTL: 64}, gopacket.Payload(ip))
@@ -178,6 +199,12 @@ func Encaps() []Encap {
 				&layers.PPPoE{Version: 1, Type: 1, Code: layers.PPPoECodeSession, SessionId: 9},
 				&layers.PPP{PPPType: pppType(ip)}, gopacket.Payload(ip))
 		}},
+	}
+}
+
+// greEncaps are GRE in its variants and ERSPAN, which rides on GRE.
+func greEncaps() []Encap {
+	return []Encap{
 		{"GRE", LinkEthernet, func(ip []byte) []byte {
 			return gre(&layers.GRE{Protocol: ipType(ip)}, ip)
 		}},
@@ -203,6 +230,12 @@ func Encaps() []Encap {
 		{"ERSPAN type III with platform sub-header", LinkEthernet, func(ip []byte) []byte {
 			return gre(&layers.GRE{SeqPresent: true, Seq: 5, Protocol: 0x22eb}, append(erspan3(true), EthernetIP(ip)...))
 		}},
+	}
+}
+
+// udpTunnelEncaps are the UDP tunnels: VXLAN, VXLAN-GPE, GENEVE, GTP-U and Teredo.
+func udpTunnelEncaps() []Encap {
+	return []Encap{
 		{"VXLAN", LinkEthernet, func(ip []byte) []byte { return outerUDP(false, 4789, vxlan(EthernetIP(ip))) }},
 		{"VXLAN over IPv6", LinkEthernet, func(ip []byte) []byte { return outerUDP(true, 4789, vxlan(EthernetIP(ip))) }},
 		{"VXLAN-GPE with IP", LinkEthernet, func(ip []byte) []byte {
@@ -236,26 +269,26 @@ func Encaps() []Encap {
 			}
 			return outerUDP(false, 3544, slices.Concat([]byte{0, 0, 0xf2, 0x27, 0x34, 0xff, 0x8c, 0xfd}, ip))
 		}},
-		{"IP in IPv4", LinkEthernet, func(ip []byte) []byte {
-			proto := layers.IPProtocolIPv4
-			if ipType(ip) == layers.EthernetTypeIPv6 {
-				proto = layers.IPProtocolIPv6
-			}
-			return outerIP(false, proto, gopacket.Payload(ip))
-		}},
-		{"IP in IPv6", LinkEthernet, func(ip []byte) []byte {
-			proto := layers.IPProtocolIPv4
-			if ipType(ip) == layers.EthernetTypeIPv6 {
-				proto = layers.IPProtocolIPv6
-			}
-			return outerIP(true, proto, gopacket.Payload(ip))
-		}},
+	}
+}
+
+// ipTunnelEncaps are IP carried straight in IP, and IPv6 extension headers.
+func ipTunnelEncaps() []Encap {
+	return []Encap{
+		{"IP in IPv4", LinkEthernet, func(ip []byte) []byte { return ipInIP(false, ip) }},
+		{"IP in IPv6", LinkEthernet, func(ip []byte) []byte { return ipInIP(true, ip) }},
 		{"IPv6 extension headers", LinkEthernet, func(ip []byte) []byte {
 			if ipType(ip) != layers.EthernetTypeIPv6 {
 				return nil
 			}
 			return EthernetIP(v6ext(ip))
 		}},
+	}
+}
+
+// linkTypeEncaps are the link types other than Ethernet and 802.11: raw IP, BSD loopback, Linux cooked, pflog, PPP, Cisco HDLC and NFLOG.
+func linkTypeEncaps() []Encap {
+	return []Encap{
 		{"raw IP", LinkRaw, func(ip []byte) []byte { return slices.Clone(ip) }},
 		{"BSD loopback", LinkNull, func(ip []byte) []byte {
 			fam := uint32(2)
@@ -303,6 +336,12 @@ func Encaps() []Encap {
 		}},
 		{"NFLOG little-endian", LinkNFLOG, func(ip []byte) []byte { return nflog(binary.LittleEndian, ip) }},
 		{"NFLOG big-endian", LinkNFLOG, func(ip []byte) []byte { return nflog(binary.BigEndian, ip) }},
+	}
+}
+
+// wirelessEncaps are 802.11 data frames, bare and under radiotap.
+func wirelessEncaps() []Encap {
+	return []Encap{
 		{"802.11 data", Link80211, func(ip []byte) []byte { return wlan(false, false, false, ip) }},
 		{"802.11 QoS data, four addresses", Link80211, func(ip []byte) []byte { return wlan(true, true, false, ip) }},
 		{"802.11 QoS A-MSDU", Link80211, func(ip []byte) []byte { return wlan(true, false, true, ip) }},
