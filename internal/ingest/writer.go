@@ -35,6 +35,9 @@ type writer struct {
 	nxDropped atomic.Uint64
 }
 
+// writerWorkers is how many batches the writer writes at once.
+const writerWorkers = 2
+
 type job struct {
 	tuples []pdns.Tuple
 	nx     []store.NXCount
