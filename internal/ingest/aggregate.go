@@ -296,17 +296,12 @@ func (a *aggregate) publish() {
 }
 
 // takeDirty hands off every entry with sightings since its last hand-off
-// as tuples, in jobs of at most batch tuples, of equal sizes and as many
-// as a multiple of workers (so that the writer's goroutines finish
-// together: bench/ingest's 274,978 tuples went in three jobs of 91,660
-// to two workers, the third written alone after the other two).
-func (a *aggregate) takeDirty(sensors []string, batch, workers int) []*job {
+// as tuples, in jobs of at most batch tuples, of equal sizes (so that the
+// writer's goroutines finish together).
+func (a *aggregate) takeDirty(sensors []string, batch int) []*job {
 	dirty := a.dirty
 	if dirty > batch {
 		n := (dirty + batch - 1) / batch
-		if r := n % workers; r != 0 {
-			n += workers - r
-		}
 		batch = (dirty + n - 1) / n
 	}
 	var jobs []*job

@@ -320,7 +320,7 @@ func New(sink Sink, o Options) (*Ingester, error) {
 		in.log = slog.New(slog.DiscardHandler)
 	}
 	in.log = in.log.With("component", "ingest")
-	in.wr = newWriter(sink, writerWorkers, in.log)
+	in.wr = newWriter(sink, 2, in.log)
 	in.stats.Malformed = make(map[string]uint64)
 	in.startPipeline(runtime.GOMAXPROCS(0) == 1)
 	return in, nil
@@ -435,7 +435,7 @@ func (in *Ingester) dueLocked() []*job {
 // takeLocked hands off everything aggregated since the last hand-off;
 // the caller has synced.
 func (in *Ingester) takeLocked() []*job {
-	jobs := in.agg.takeDirty(in.sensors, in.opt.BatchSize, writerWorkers)
+	jobs := in.agg.takeDirty(in.sensors, in.opt.BatchSize)
 	if nx := in.nx.take(); len(nx) > 0 {
 		if len(jobs) == 0 {
 			jobs = append(jobs, &job{})

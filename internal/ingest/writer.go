@@ -35,9 +35,6 @@ type writer struct {
 	nxDropped atomic.Uint64
 }
 
-// writerWorkers is how many batches the writer writes at once.
-const writerWorkers = 2
-
 type job struct {
 	tuples []pdns.Tuple
 	nx     []store.NXCount
