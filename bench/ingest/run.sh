@@ -24,6 +24,14 @@
 #   PACKETS=2000000 ./bench/ingest/run.sh                  # a bigger one (RSS must not grow)
 #   DNSSCOUT=/tmp/dnsscout-old ./bench/ingest/run.sh       # another build (before/after)
 #
+# Figures (docs/ingest.md, "Speed"): on a quiet 2-core machine (load 0.5),
+# TCP=0 RUNS=3 gave 1.11 s wall, 1.92 s CPU, 469,369 messages/s, 271,354
+# messages/CPU-s before issue 14's speed work; at load 24-31 TCP=0 RUNS=5
+# gave 267,179 messages/CPU-s before and 313,855 after it, but ten runs
+# of each build alternated showed no gain (wall times of 8-35 s there say
+# nothing), and ENCAP=VXLAN cost +5.1% CPU. 1,000,000 messages/s was not
+# reached.
+#
 # The generator (bench/ingest/gen) writes referrals with glue, CNAME chains,
 # A/AAAA/MX/TXT/SOA/NS/RRSIG, NXDOMAIN and NODATA over IPv4/IPv6, UDP and
 # TCP (TCP percent of the exchanges, default 2), with Zipf-distributed

@@ -150,6 +150,15 @@ func (in *Ingester) messageLocked(ts int64, msg []byte, zone []byte, from origin
 func (in *Ingester) fold(b *sightBatch) {
 	a := &in.agg
 	var records, folded uint64
+	hs := in.hashes[:0]
+	for i := range b.recs {
+		sg := &b.recs[i]
+		if sg.tuple == nil {
+			hs = append(hs, a.hash(b.keys[sg.key:sg.key+sg.keyLen]))
+		}
+	}
+	in.hashes = hs
+	a.prefetch(hs)
 	for i := range b.recs {
 		sg := &b.recs[i]
 		if sg.tuple != nil {
@@ -157,7 +166,8 @@ func (in *Ingester) fold(b *sightBatch) {
 			continue
 		}
 		key := b.keys[sg.key : sg.key+sg.keyLen]
-		ent, h := a.lookup(key)
+		ent, h := a.lookupHashed(key, hs[0])
+		hs = hs[1:]
 		if ent == nil {
 			msg := b.msgs[sg.msg : sg.msg+sg.msgLen]
 			r := rr{typ: sg.typ, rdOff: int(sg.rdOff), rdLen: int(sg.rdLen)}

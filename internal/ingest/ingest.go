@@ -219,6 +219,7 @@ type Ingester struct {
 	nameBuf  []byte // scratch for presentation strings
 	rdataBuf []byte
 	tupleKey []byte
+	hashes   []uint64 // of a batch's keys, scratch
 
 	wr *writer
 	// ledger remembers the files ingested (nil: the sink cannot);

@@ -68,12 +68,14 @@ func appendName(dst, msg []byte, off int) ([]byte, int, wireErr) {
 			if off+1+c > len(msg) || len(dst)-start+1+c >= maxNameWire {
 				return dst[:start], 0, errName
 			}
-			dst = append(dst, byte(c))
-			for _, b := range msg[off+1 : off+1+c] {
+			// Copied whole, then lower-cased in place: appending byte
+			// by byte cost a third of the decoding side's time.
+			dst = append(dst, msg[off:off+1+c]...)
+			lab := dst[len(dst)-c:]
+			for i, b := range lab {
 				if b-'A' < 26 {
-					b += 'a' - 'A'
+					lab[i] = b + ('a' - 'A')
 				}
-				dst = append(dst, b)
 			}
 			off += 1 + c
 		case 0xc0:

@@ -2,10 +2,15 @@ package pebble
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/miekg/dns"
+
+	"github.com/dnsscout/dnsscout/internal/pdns"
 )
 
 // TestKVSetSort checks the prefix sort against a plain stable sort on keys
@@ -55,6 +60,49 @@ func TestKVSetSort(t *testing.T) {
 				if got := s.key(r); !bytes.Equal(got, want[i].k) || string(s.val(r)) != fmt.Sprint(want[i].i) {
 					t.Fatalf("position %d: key %q (added %s), want %q (added %d)", i, got, s.val(r), want[i].k, want[i].i)
 				}
+			}
+		})
+	}
+}
+
+// TestBulkNames checks the distinct-name table of bulk writes, which
+// leaves out a name the previous tuple had: each name is counted once,
+// whether its tuples come together, apart, or in two writes.
+func TestBulkNames(t *testing.T) {
+	a := func(name, ip string) pdns.Tuple {
+		return pdns.Tuple{RRName: name, RRType: dns.TypeA, RData: ip, Count: 1, TimeFirst: 1, TimeLast: 1}
+	}
+	tests := []struct {
+		name   string
+		writes [][]pdns.Tuple
+		want   int64
+	}{
+		{"together", [][]pdns.Tuple{{a("a.example.com", "192.0.2.1"), a("a.example.com", "192.0.2.2"), a("b.example.com", "192.0.2.1")}}, 2},
+		{"apart", [][]pdns.Tuple{{a("a.example.com", "192.0.2.1"), a("b.example.com", "192.0.2.1"), a("a.example.com", "192.0.2.2")}}, 2},
+		{"first and last", [][]pdns.Tuple{{a("a.example.com", "192.0.2.1"), a("b.example.com", "192.0.2.1"), a("c.example.com", "192.0.2.1"), a("c.example.com", "192.0.2.2")}}, 3},
+		{"two writes", [][]pdns.Tuple{{a("a.example.com", "192.0.2.1"), a("a.example.com", "192.0.2.2")}, {a("a.example.com", "192.0.2.3"), a("b.example.com", "192.0.2.1")}}, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			db, err := Open(ctx, t.TempDir(), Options{NoSync: true, BulkTuples: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var n int
+			for _, w := range tc.writes {
+				if err := db.Upsert(ctx, w); err != nil {
+					t.Fatal(err)
+				}
+				n += len(w)
+			}
+			st, err := db.Stats(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Names != tc.want || st.Tuples != int64(n) {
+				t.Errorf("names %d, tuples %d; want %d, %d", st.Names, st.Tuples, tc.want, n)
 			}
 		})
 	}
