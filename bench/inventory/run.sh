@@ -119,11 +119,13 @@ for scale in $SCALES; do
 	brute=(--no-axfr --no-walk --no-ptr --no-srv --skip-checks all)
 	# Warm Unbound's cache with every name once, as every tool then meets it.
 	"$DNSSCOUT" recon -r $RES -l "$WORK/domains.txt" "${brute[@]}" --progress never -o /dev/null 2>/dev/null || true
+	echo "# $n domains, warming: $(unbound_stats "$WORK/unbound.conf")"
 
 	measure dnsscout "$DNSSCOUT" recon -r $RES -l "$WORK/domains.txt" "${brute[@]}" --progress never --output-dir "$WORK/out"
 	q=$(queries "$WORK/out")
 	printf "%-9s %-26s %9.2f %10d %10d %9d  %s\n" "$n" "dnsscout brute force" "$SECS" "$names" "$(echo "$q / $SECS" | bc)" "$RSS" \
 		"$q queries (wildcards filtered, records of the names found)"
+	echo "# $(unbound_stats "$WORK/unbound.conf")"
 
 	if [ -x "$MASSDNS" ]; then
 		echo $RES >"$WORK/resolvers.txt"

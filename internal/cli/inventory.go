@@ -345,8 +345,8 @@ func inventorySummary(s *inventory.Summary) string {
 		}
 	}
 	fmt.Fprintf(&b, "; %s", s.Elapsed.Truncate(time.Millisecond))
-	if s.SharedHits > 0 {
-		fmt.Fprintf(&b, "; %d nameserver questions answered once for all", s.SharedHits)
+	if s.SharedHits > 0 || s.OutsideHits > 0 {
+		fmt.Fprintf(&b, "; shared cache: %d nameserver questions and %d about names outside the domains (parents, nameserver hosts) answered once for all", s.SharedHits, s.OutsideHits)
 	}
 	return b.String()
 }
@@ -402,8 +402,8 @@ func inventoryProgress(e *env, mode string, p *inventory.Progress, res *resolver
 		if n := done - startDone; n > 0 {
 			eta = time.Duration(float64(now.Sub(start)) / float64(n) * float64(total-done)).Truncate(time.Second).String()
 		}
-		return fmt.Sprintf("%d/%d domains (%d running, %d failed)  %.0f q/s  findings %d critical %d high %d medium %d low  ETA %s",
-			done, total, p.Running.Load(), p.Failed.Load(), qps,
+		return fmt.Sprintf("%d/%d domains (%d running, %d failed)  %.0f q/s, %d cached  findings %d critical %d high %d medium %d low  ETA %s",
+			done, total, p.Running.Load(), p.Failed.Load(), qps, p.CacheHits.Load(),
 			p.Findings[finding.Critical].Load(), p.Findings[finding.High].Load(), p.Findings[finding.Medium].Load(), p.Findings[finding.Low].Load(), eta)
 	})
 }
