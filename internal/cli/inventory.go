@@ -110,6 +110,13 @@ func runInventory(ctx context.Context, e *env, f *reconFlags, args []string) err
 		}
 		related = storeRelated{srcs.db}
 	}
+	if srcs.db != nil {
+		h, err := store.HistoryOf(srcs.db)
+		if err != nil {
+			return fmt.Errorf("--db: %v", trimPkg(err))
+		}
+		outs.sinks = append(outs.sinks, inventory.NewHistorySink(h))
+	}
 	if err := scan.Probe(ctx, res, domains); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("resolvers unusable: %w", err)
 	}

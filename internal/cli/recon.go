@@ -19,10 +19,12 @@ import (
 	"github.com/dnsscout/dnsscout/internal/baseline"
 	"github.com/dnsscout/dnsscout/internal/dnsname"
 	"github.com/dnsscout/dnsscout/internal/finding"
+	"github.com/dnsscout/dnsscout/internal/inventory"
 	"github.com/dnsscout/dnsscout/internal/recon"
 	"github.com/dnsscout/dnsscout/internal/report"
 	"github.com/dnsscout/dnsscout/internal/resolver"
 	"github.com/dnsscout/dnsscout/internal/scan"
+	"github.com/dnsscout/dnsscout/internal/store"
 )
 
 func init() { subcommands = append(subcommands, newReconCmd) }
@@ -205,12 +207,18 @@ func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
 	defer closeOut()
 
 	logger := newLogger(e.stderr, f.verbose)
-	res, _, closeEngine, err := newEngine(ctx, e, f, &opts, logger)
+	res, srcs, closeEngine, err := newEngine(ctx, e, f, &opts, logger)
 	if err != nil {
 		return err
 	}
 	defer closeEngine()
-	return reconWith(ctx, e, res, domains, opts, reconOutput{format: format, w: out, progress: f.progress, logger: logger, failOn: failOn})
+	ro := reconOutput{format: format, w: out, progress: f.progress, logger: logger, failOn: failOn}
+	if srcs.db != nil {
+		if ro.history, err = store.HistoryOf(srcs.db); err != nil {
+			return fmt.Errorf("--db: %v", trimPkg(err))
+		}
+	}
+	return reconWith(ctx, e, res, domains, opts, ro)
 }
 
 // newEngine builds the resolver engine of a recon run from f, with the
@@ -253,6 +261,9 @@ type reconOutput struct {
 	failOn *finding.Severity
 	// html, when set, also receives the HTML report (demo).
 	html io.Writer
+	// history, when set (--db), records each domain's scan in the scan
+	// history, as a watch does (inventory.RecordScan).
+	history store.History
 }
 
 // reconWith scans each domain through eng (one scan.Stream per domain,
@@ -288,6 +299,12 @@ func reconWith(ctx context.Context, e *env, eng scan.Engine, domains []string, o
 		stop := line.tick(reconProgress(d, opts.Recon.Progress))
 		rep, err := scan.Stream(ctx, eng, d, opts, emit)
 		stop()
+		if out.history != nil && ctx.Err() == nil {
+			if _, herr := inventory.RecordScan(ctx, out.history, d, rep, err); herr != nil {
+				fmt.Fprintf(e.stderr, "dnsscout: %s: scan not recorded: %v\n", d, herr)
+				failed++
+			}
+		}
 		if rep == nil {
 			failed++
 			fmt.Fprintf(e.stderr, "dnsscout: %s: %v\n", d, err)
