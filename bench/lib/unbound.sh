@@ -22,6 +22,7 @@ server:
   use-syslog: no
   logfile: ""
   verbosity: 0
+  extended-statistics: yes
   num-threads: $UNBOUND_THREADS
   so-reuseport: yes
   num-queries-per-thread: 4096

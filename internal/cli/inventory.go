@@ -110,7 +110,7 @@ func runInventory(ctx context.Context, e *env, f *reconFlags, args []string) err
 		}
 		related = storeRelated{srcs.db}
 	}
-	if srcs.db != nil {
+	if srcs.db != nil && !srcs.only {
 		h, err := store.HistoryOf(srcs.db)
 		if err != nil {
 			return fmt.Errorf("--db: %v", trimPkg(err))

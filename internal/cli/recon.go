@@ -213,7 +213,7 @@ func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
 	}
 	defer closeEngine()
 	ro := reconOutput{format: format, w: out, progress: f.progress, logger: logger, failOn: failOn}
-	if srcs.db != nil {
+	if srcs.db != nil && !srcs.only {
 		if ro.history, err = store.HistoryOf(srcs.db); err != nil {
 			return fmt.Errorf("--db: %v", trimPkg(err))
 		}
