@@ -124,6 +124,9 @@ or, with --format html|xlsx|csv, one report for the whole run at the end.
   # a list on standard input, as NDJSON (one report per line), failing a pipeline on high findings
   cut -d, -f1 assets.csv | dnsscout recon -r 127.0.0.1 -l - --fail-on high > inventory.ndjson
 
+  # an inventory recorded in the scan history: then on the UI's Watch page and /api/v1/scans
+  dnsscout recon -r 127.0.0.1 -l domains.txt --db ~/pdns --output-dir inventory/
+
   # worker 2 of 4, each with its own resolver, all storing answers in one ClickHouse store
   dnsscout recon -r 127.0.0.1 -l domains.txt --shard 2/4 --db clickhouse://192.0.2.9:9000/pdns --output-dir shard2/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
