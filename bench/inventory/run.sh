@@ -16,7 +16,7 @@
 #   100      202,500    27.6 s   8,113   68 MiB  99.2 %              13-17
 #   300      607,500    49.1 s   13,689  68 MiB  99.2 %              13-17
 #   1,000    2,025,000  228.9 s  9,786   68 MiB  99.2 %              24-29
-#   1,000 with MSG_CACHE=512m (the old size): 664 s, 3,374 q/s (load
+#   1,000 with the old 512m message cache (last release): 664 s, 3,374 q/s (load
 #   13-19): 2,025,000 names need ~620 MiB of message cache; the warm-up
 #   evicted every name before the measured run asked it again.
 #

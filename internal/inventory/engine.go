@@ -29,9 +29,9 @@ const DefaultSharedMax = 100_000
 //     addresses, its mail exchangers' elsewhere — so that a thousand
 //     domains under one parent ask the parent's NS/SOA/DS once.
 //
-// Only answers are kept (an error, SERVFAIL, REFUSED or a truncated
-// answer is asked again by the next domain), at most max of them; the
-// rest passes through.
+// Only answers are kept (an error is asked again by the next domain, and
+// so is a SERVFAIL, REFUSED or truncated answer to a question outside the
+// domain), at most max of them; the rest passes through.
 type shared struct {
 	wrapped
 	max int
@@ -77,13 +77,18 @@ func (s *shared) Direct(ctx context.Context, server netip.AddrPort, q resolver.Q
 	if !zoneFree(q) {
 		return s.Engine.Direct(ctx, server, q)
 	}
-	return s.cached(ctx, server, q, &s.hits)
+	return s.cached(ctx, server, q, &s.hits, anyResponse)
 }
 
+// anyResponse keeps every response: what a nameserver says to a CHAOS or
+// recursion question (REFUSED, NOTIMP included) is its answer for every
+// domain.
+func anyResponse(*resolver.Response) bool { return true }
+
 // cached answers q from the cache, or asks it once (concurrent askers wait
-// for the first) and keeps the answer; hits counts the answers given from
-// the cache.
-func (s *shared) cached(ctx context.Context, server netip.AddrPort, q resolver.Query, hits *int64) (*resolver.Response, error) {
+// for the first) and keeps the response when keep says so; hits counts
+// the answers given from the cache.
+func (s *shared) cached(ctx context.Context, server netip.AddrPort, q resolver.Query, hits *int64, keep func(*resolver.Response) bool) (*resolver.Response, error) {
 	ask := func() (*resolver.Response, error) {
 		if server.IsValid() {
 			return s.Engine.Direct(ctx, server, q)
@@ -104,7 +109,7 @@ func (s *shared) cached(ctx context.Context, server netip.AddrPort, q resolver.Q
 			s.calls[k] = c
 			s.mu.Unlock()
 			c.resp, c.err = ask()
-			if c.err == nil && !keepable(c.resp) {
+			if c.err == nil && !keep(c.resp) {
 				c.err = errNotKept
 			}
 			if c.err != nil {
@@ -163,15 +168,15 @@ func (v view) Exchange(ctx context.Context, q resolver.Query) (*resolver.Respons
 	if !v.outside(q.Name) {
 		return v.Engine.Exchange(ctx, q)
 	}
-	return v.cached(ctx, netip.AddrPort{}, q, &v.outsideHits)
+	return v.cached(ctx, netip.AddrPort{}, q, &v.outsideHits, keepable)
 }
 
 func (v view) Direct(ctx context.Context, server netip.AddrPort, q resolver.Query) (*resolver.Response, error) {
 	switch {
 	case zoneFree(q):
-		return v.cached(ctx, server, q, &v.hits)
+		return v.cached(ctx, server, q, &v.hits, anyResponse)
 	case v.outside(q.Name):
-		return v.cached(ctx, server, q, &v.outsideHits)
+		return v.cached(ctx, server, q, &v.outsideHits, keepable)
 	}
 	return v.Engine.Direct(ctx, server, q)
 }
