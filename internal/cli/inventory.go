@@ -54,7 +54,7 @@ func addInventoryFlags(cmd *cobra.Command, f *inventoryFlags) {
 	fl.StringVar(&f.shard, "shard", "", "inventory: examine only shard `K/N` of the list (split by a hash of each name; N workers with 1/N..N/N cover it once)")
 	fl.IntVar(&f.maxLine, "list-max-line", inventory.DefaultMaxLineBytes, "inventory: longest list line in bytes; longer lines are reported and skipped")
 	fl.IntVar(&f.maxDomains, "list-max-domains", inventory.DefaultMaxDomains, "inventory: most domains one list may hold")
-	fl.BoolVar(&f.noShared, "no-shared-cache", false, "inventory: ask every nameserver's identity and recursion again for each domain it serves")
+	fl.BoolVar(&f.noShared, "no-shared-cache", false, "inventory: ask every nameserver's identity and recursion, and every question about names outside the domain (its parents, nameserver hosts), again for each domain")
 	fl.StringVar(&f.expand, "expand", "", "inventory: \"related\" also examines the domains that share the list's nameservers or mail exchangers in the passive DNS store (--db), marked discovered")
 	fl.IntVar(&f.expandMax, "expand-max", inventory.DefaultExpandMax, "inventory: most domains --expand adds")
 	fl.IntVar(&f.listIssues, "list-issues", 10, "inventory: list lines skipped or noted that are printed on standard error (all are counted)")
