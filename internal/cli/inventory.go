@@ -54,7 +54,7 @@ func addInventoryFlags(cmd *cobra.Command, f *inventoryFlags) {
 	fl.StringVar(&f.shard, "shard", "", "inventory: examine only shard `K/N` of the list (split by a hash of each name; N workers with 1/N..N/N cover it once)")
 	fl.IntVar(&f.maxLine, "list-max-line", inventory.DefaultMaxLineBytes, "inventory: longest list line in bytes; longer lines are reported and skipped")
 	fl.IntVar(&f.maxDomains, "list-max-domains", inventory.DefaultMaxDomains, "inventory: most domains one list may hold")
-	fl.BoolVar(&f.noShared, "no-shared-cache", false, "inventory: ask every nameserver's identity and recursion again for each domain it serves")
+	fl.BoolVar(&f.noShared, "no-shared-cache", false, "inventory: ask every nameserver's identity and recursion, and every question about names outside the domain (its parents, nameserver hosts), again for each domain")
 	fl.StringVar(&f.expand, "expand", "", "inventory: \"related\" also examines the domains that share the list's nameservers or mail exchangers in the passive DNS store (--db), marked discovered")
 	fl.IntVar(&f.expandMax, "expand-max", inventory.DefaultExpandMax, "inventory: most domains --expand adds")
 	fl.IntVar(&f.listIssues, "list-issues", 10, "inventory: list lines skipped or noted that are printed on standard error (all are counted)")
@@ -109,6 +109,13 @@ func runInventory(ctx context.Context, e *env, f *reconFlags, args []string) err
 			return usageError("--expand related looks in the passive DNS store: give --db")
 		}
 		related = storeRelated{srcs.db}
+	}
+	if srcs.db != nil && !srcs.only {
+		h, err := store.HistoryOf(srcs.db)
+		if err != nil {
+			return fmt.Errorf("--db: %v", trimPkg(err))
+		}
+		outs.sinks = append(outs.sinks, inventory.NewHistorySink(h))
 	}
 	if err := scan.Probe(ctx, res, domains); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("resolvers unusable: %w", err)
@@ -345,8 +352,8 @@ func inventorySummary(s *inventory.Summary) string {
 		}
 	}
 	fmt.Fprintf(&b, "; %s", s.Elapsed.Truncate(time.Millisecond))
-	if s.SharedHits > 0 {
-		fmt.Fprintf(&b, "; %d nameserver questions answered once for all", s.SharedHits)
+	if s.SharedHits > 0 || s.OutsideHits > 0 {
+		fmt.Fprintf(&b, "; shared cache: %d nameserver questions and %d about names outside the domains (parents, nameserver hosts) answered once for all", s.SharedHits, s.OutsideHits)
 	}
 	return b.String()
 }
@@ -402,8 +409,8 @@ func inventoryProgress(e *env, mode string, p *inventory.Progress, res *resolver
 		if n := done - startDone; n > 0 {
 			eta = time.Duration(float64(now.Sub(start)) / float64(n) * float64(total-done)).Truncate(time.Second).String()
 		}
-		return fmt.Sprintf("%d/%d domains (%d running, %d failed)  %.0f q/s  findings %d critical %d high %d medium %d low  ETA %s",
-			done, total, p.Running.Load(), p.Failed.Load(), qps,
+		return fmt.Sprintf("%d/%d domains (%d running, %d failed)  %.0f q/s, %d cached  findings %d critical %d high %d medium %d low  ETA %s",
+			done, total, p.Running.Load(), p.Failed.Load(), qps, p.CacheHits.Load(),
 			p.Findings[finding.Critical].Load(), p.Findings[finding.High].Load(), p.Findings[finding.Medium].Load(), p.Findings[finding.Low].Load(), eta)
 	})
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/dnsscout/dnsscout/internal/dnstest"
+	"github.com/dnsscout/dnsscout/internal/store"
+	"github.com/dnsscout/dnsscout/internal/store/pebble"
 )
 
 // runIn is run with stdin.
@@ -303,6 +305,39 @@ func sortStrings(s []string) {
 			if s[j] < s[i] {
 				s[i], s[j] = s[j], s[i]
 			}
+		}
+	}
+}
+
+// TestReconRecordsHistory: recon --db records each domain examined as a
+// scan in the store's scan history, single-domain or inventory; a second
+// run is a second scan; --passive-only records none.
+func TestReconRecordsHistory(t *testing.T) {
+	common := inventoryWorld(t)
+	db := filepath.Join(t.TempDir(), "pdns")
+	runs := [][]string{
+		append(slicesClone(common), "--db", db, "a.test"),
+		append(slicesClone(common), "--db", db, "-l", "-", "-o", filepath.Join(t.TempDir(), "out.ndjson")),
+		append(slicesClone(common), "--db", db, "--passive-only", "a.test"),
+	}
+	for i, args := range runs {
+		if code, _, errOut := runIn(t, strings.NewReader("a.test\nb.test\n"), args...); code != 0 {
+			t.Fatalf("run %d: exit %d: %s", i, code, errOut)
+		}
+	}
+	st, err := pebble.Open(context.Background(), db, pebble.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	h, err := store.HistoryOf(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d, want := range map[string]int{"a.test": 2, "b.test": 1, "c.test": 0} {
+		scans, _, err := h.Scans(context.Background(), store.ScanQuery{Domain: d})
+		if err != nil || len(scans) != want {
+			t.Errorf("%s: %d scans (%v), want %d: %+v", d, len(scans), err, want, scans)
 		}
 	}
 }

@@ -19,10 +19,12 @@ import (
 	"github.com/dnsscout/dnsscout/internal/baseline"
 	"github.com/dnsscout/dnsscout/internal/dnsname"
 	"github.com/dnsscout/dnsscout/internal/finding"
+	"github.com/dnsscout/dnsscout/internal/inventory"
 	"github.com/dnsscout/dnsscout/internal/recon"
 	"github.com/dnsscout/dnsscout/internal/report"
 	"github.com/dnsscout/dnsscout/internal/resolver"
 	"github.com/dnsscout/dnsscout/internal/scan"
+	"github.com/dnsscout/dnsscout/internal/store"
 )
 
 func init() { subcommands = append(subcommands, newReconCmd) }
@@ -122,6 +124,9 @@ or, with --format html|xlsx|csv, one report for the whole run at the end.
   # a list on standard input, as NDJSON (one report per line), failing a pipeline on high findings
   cut -d, -f1 assets.csv | dnsscout recon -r 127.0.0.1 -l - --fail-on high > inventory.ndjson
 
+  # an inventory recorded in the scan history: then on the UI's Watch page and /api/v1/scans
+  dnsscout recon -r 127.0.0.1 -l domains.txt --db ~/pdns --output-dir inventory/
+
   # worker 2 of 4, each with its own resolver, all storing answers in one ClickHouse store
   dnsscout recon -r 127.0.0.1 -l domains.txt --shard 2/4 --db clickhouse://192.0.2.9:9000/pdns --output-dir shard2/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -205,12 +210,18 @@ func runRecon(ctx context.Context, e *env, f *reconFlags, args []string) error {
 	defer closeOut()
 
 	logger := newLogger(e.stderr, f.verbose)
-	res, _, closeEngine, err := newEngine(ctx, e, f, &opts, logger)
+	res, srcs, closeEngine, err := newEngine(ctx, e, f, &opts, logger)
 	if err != nil {
 		return err
 	}
 	defer closeEngine()
-	return reconWith(ctx, e, res, domains, opts, reconOutput{format: format, w: out, progress: f.progress, logger: logger, failOn: failOn})
+	ro := reconOutput{format: format, w: out, progress: f.progress, logger: logger, failOn: failOn}
+	if srcs.db != nil && !srcs.only {
+		if ro.history, err = store.HistoryOf(srcs.db); err != nil {
+			return fmt.Errorf("--db: %v", trimPkg(err))
+		}
+	}
+	return reconWith(ctx, e, res, domains, opts, ro)
 }
 
 // newEngine builds the resolver engine of a recon run from f, with the
@@ -253,6 +264,9 @@ type reconOutput struct {
 	failOn *finding.Severity
 	// html, when set, also receives the HTML report (demo).
 	html io.Writer
+	// history, when set (--db), records each domain's scan in the scan
+	// history, as a watch does (inventory.RecordScan).
+	history store.History
 }
 
 // reconWith scans each domain through eng (one scan.Stream per domain,
@@ -288,6 +302,12 @@ func reconWith(ctx context.Context, e *env, eng scan.Engine, domains []string, o
 		stop := line.tick(reconProgress(d, opts.Recon.Progress))
 		rep, err := scan.Stream(ctx, eng, d, opts, emit)
 		stop()
+		if out.history != nil && ctx.Err() == nil {
+			if _, herr := inventory.RecordScan(ctx, out.history, d, rep, err); herr != nil {
+				fmt.Fprintf(e.stderr, "dnsscout: %s: scan not recorded: %v\n", d, herr)
+				failed++
+			}
+		}
 		if rep == nil {
 			failed++
 			fmt.Fprintf(e.stderr, "dnsscout: %s: %v\n", d, err)

@@ -14,19 +14,25 @@ import (
 	"github.com/dnsscout/dnsscout/internal/resolver"
 )
 
-// countingEngine answers every direct question after a short wait and
-// counts them; fail makes the first n fail.
+// countingEngine answers every question after a short wait, with rcode,
+// and counts them; fail makes the first n fail.
 type countingEngine struct {
-	direct atomic.Int64
-	fail   atomic.Int64
+	direct, exchange atomic.Int64
+	fail             atomic.Int64
+	rcode            int
 }
 
-func (e *countingEngine) Exchange(context.Context, resolver.Query) (*resolver.Response, error) {
-	return nil, errors.New("not used")
+func (e *countingEngine) Exchange(_ context.Context, q resolver.Query) (*resolver.Response, error) {
+	e.exchange.Add(1)
+	return e.answer(netip.AddrPort{}, q)
 }
 
 func (e *countingEngine) Direct(_ context.Context, server netip.AddrPort, q resolver.Query) (*resolver.Response, error) {
 	e.direct.Add(1)
+	return e.answer(server, q)
+}
+
+func (e *countingEngine) answer(server netip.AddrPort, q resolver.Query) (*resolver.Response, error) {
 	time.Sleep(5 * time.Millisecond)
 	if e.fail.Add(-1) >= 0 {
 		return nil, errors.New("timeout")
@@ -34,6 +40,7 @@ func (e *countingEngine) Direct(_ context.Context, server netip.AddrPort, q reso
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(q.Name), q.Type)
 	m.Response = true
+	m.Rcode = e.rcode
 	return &resolver.Response{Msg: m, Server: server}, nil
 }
 
@@ -83,6 +90,54 @@ func TestSharedEngine(t *testing.T) {
 			}
 		})
 	}
+	t.Run("outside the domain", func(t *testing.T) {
+		tests := []struct {
+			name   string
+			q      resolver.Query
+			direct bool
+			rcode  int
+			calls  int64 // questions that reach the engine for 20 askers
+		}{
+			{"parent asked once", resolver.Query{Name: "example.com", Type: dns.TypeNS}, false, dns.RcodeSuccess, 1},
+			{"parent asked once, any case", resolver.Query{Name: "Example.COM.", Type: dns.TypeDS}, false, dns.RcodeSuccess, 1},
+			{"parent server asked once", resolver.Query{Name: "example.com", Type: dns.TypeSOA}, true, dns.RcodeSuccess, 1},
+			{"nameserver host asked once", resolver.Query{Name: "ns1.example.net", Type: dns.TypeA}, false, dns.RcodeNameError, 1},
+			{"SERVFAIL is not kept", resolver.Query{Name: "example.com", Type: dns.TypeNS}, false, dns.RcodeServerFailure, 20},
+			{"the domain passes through", resolver.Query{Name: "shop.example.com", Type: dns.TypeA}, false, dns.RcodeSuccess, 20},
+			{"its names pass through", resolver.Query{Name: "www.shop.example.com", Type: dns.TypeA}, true, dns.RcodeSuccess, 20},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				eng := &countingEngine{rcode: tc.rcode}
+				sh := newShared(eng, 10)
+				var wg sync.WaitGroup
+				for range 20 {
+					wg.Go(func() {
+						v := sh.forDomain("shop.example.com")
+						var resp *resolver.Response
+						var err error
+						if tc.direct {
+							resp, err = v.Direct(context.Background(), ns, tc.q)
+						} else {
+							resp, err = v.Exchange(context.Background(), tc.q)
+						}
+						if err != nil || resp.Msg.Rcode != tc.rcode {
+							t.Errorf("%v, %v", resp, err)
+							return
+						}
+						resp.Msg.Id = 1 // each asker owns its copy
+					})
+				}
+				wg.Wait()
+				if got := eng.direct.Load() + eng.exchange.Load(); got != tc.calls {
+					t.Errorf("engine asked %d times, want %d", got, tc.calls)
+				}
+				if _, outside := sh.Hits(); outside != 20-tc.calls {
+					t.Errorf("%d hits, want %d", outside, 20-tc.calls)
+				}
+			})
+		}
+	})
 	t.Run("bounded", func(t *testing.T) {
 		eng := &countingEngine{}
 		sh := newShared(eng, 2)

@@ -58,11 +58,14 @@ type Options struct {
 // Progress counts an inventory's work for a display. Fields are updated
 // atomically.
 type Progress struct {
-	Total    atomic.Int64 // domains in the inventory
-	Done     atomic.Int64 // domains finished, resumed ones included
-	Failed   atomic.Int64
-	Running  atomic.Int64
-	Findings [finding.Critical + 1]atomic.Int64
+	Total   atomic.Int64 // domains in the inventory
+	Done    atomic.Int64 // domains finished, resumed ones included
+	Failed  atomic.Int64
+	Running atomic.Int64
+	// CacheHits counts the questions the per-run cache answered (see
+	// Summary.SharedHits and OutsideHits).
+	CacheHits atomic.Int64
+	Findings  [finding.Critical + 1]atomic.Int64
 }
 
 // Summary is what an inventory did.
@@ -76,9 +79,12 @@ type Summary struct {
 	Total, Resumed, Interrupted int
 	// Discovered counts the domains expansion added (in Total).
 	Discovered int
-	// SharedHits counts the questions the per-run cache answered.
-	SharedHits int64
-	Elapsed    time.Duration
+	// SharedHits counts the nameserver questions (identity, recursion)
+	// the per-run cache answered; OutsideHits the questions about names
+	// outside the domain asking (its parents' NS/SOA/DS, its
+	// nameservers' addresses, ...).
+	SharedHits, OutsideHits int64
+	Elapsed                 time.Duration
 }
 
 // Gate returns a *scan.GateError when findings of the whole inventory
@@ -140,10 +146,9 @@ func Run(ctx context.Context, eng scan.Engine, domains []string, opts Options, s
 		r.hosts.addAll(opts.Journal.Hosts())
 	}
 	r.eng = eng
-	var sh *shared
 	if !opts.NoShared {
-		sh = newShared(eng, DefaultSharedMax)
-		r.eng = sh
+		r.sh = newShared(eng, DefaultSharedMax)
+		r.sh.progress = r.p
 	}
 	r.p.Total.Store(int64(len(domains)))
 	err := r.phase(ctx, domains, false)
@@ -159,8 +164,8 @@ func Run(ctx context.Context, eng scan.Engine, domains []string, opts Options, s
 	}
 	// Domains stopped before they started are interrupted too.
 	r.sum.Interrupted = r.sum.Total - r.sum.Resumed - r.written
-	if sh != nil {
-		r.sum.SharedHits = sh.Hits()
+	if r.sh != nil {
+		r.sum.SharedHits, r.sum.OutsideHits = r.sh.Hits()
 	}
 	r.sum.Elapsed = time.Since(start)
 	if err != nil {
@@ -175,6 +180,7 @@ func Run(ctx context.Context, eng scan.Engine, domains []string, opts Options, s
 // runner is one inventory run.
 type runner struct {
 	eng     scan.Engine
+	sh      *shared // nil with Options.NoShared
 	opts    Options
 	sinks   []Sink
 	sum     *Summary
@@ -214,7 +220,7 @@ func (r *runner) phase(ctx context.Context, domains []string, discovered bool) e
 					return
 				}
 				p.Running.Add(1)
-				o := examine(runCtx, r.eng, d, opts, discovered)
+				o := examine(runCtx, r.engineFor(d), d, opts, discovered)
 				p.Running.Add(-1)
 				if o == nil {
 					continue // interrupted: not written
@@ -248,6 +254,15 @@ func (r *runner) phase(ctx context.Context, domains []string, discovered bool) e
 		}
 	}
 	return werr
+}
+
+// engineFor is the engine domain's scan uses: the run's, through the
+// per-run cache unless it is off.
+func (r *runner) engineFor(domain string) scan.Engine {
+	if r.sh == nil {
+		return r.eng
+	}
+	return r.sh.forDomain(domain)
 }
 
 // examine scans one domain. It returns nil when ctx ended during the
