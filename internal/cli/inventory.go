@@ -22,6 +22,8 @@ import (
 	"github.com/dnsscout/dnsscout/internal/resolver"
 	"github.com/dnsscout/dnsscout/internal/scan"
 	"github.com/dnsscout/dnsscout/internal/store"
+
+	"github.com/dnsscout/dnsscout/internal/watch"
 )
 
 // inventoryFlags are the flags of `dnsscout recon` that examine many
@@ -115,7 +117,7 @@ func runInventory(ctx context.Context, e *env, f *reconFlags, args []string) err
 		if err != nil {
 			return fmt.Errorf("--db: %v", trimPkg(err))
 		}
-		outs.sinks = append(outs.sinks, inventory.NewHistorySink(h))
+		outs.sinks = append(outs.sinks, watch.NewHistorySink(h))
 	}
 	if err := scan.Probe(ctx, res, domains); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("resolvers unusable: %w", err)

@@ -19,12 +19,12 @@ import (
 	"github.com/dnsscout/dnsscout/internal/baseline"
 	"github.com/dnsscout/dnsscout/internal/dnsname"
 	"github.com/dnsscout/dnsscout/internal/finding"
-	"github.com/dnsscout/dnsscout/internal/inventory"
 	"github.com/dnsscout/dnsscout/internal/recon"
 	"github.com/dnsscout/dnsscout/internal/report"
 	"github.com/dnsscout/dnsscout/internal/resolver"
 	"github.com/dnsscout/dnsscout/internal/scan"
 	"github.com/dnsscout/dnsscout/internal/store"
+	"github.com/dnsscout/dnsscout/internal/watch"
 )
 
 func init() { subcommands = append(subcommands, newReconCmd) }
@@ -265,7 +265,7 @@ type reconOutput struct {
 	// html, when set, also receives the HTML report (demo).
 	html io.Writer
 	// history, when set (--db), records each domain's scan in the scan
-	// history, as a watch does (inventory.RecordScan).
+	// history, as a watch does (watch.RecordScan).
 	history store.History
 }
 
@@ -303,7 +303,7 @@ func reconWith(ctx context.Context, e *env, eng scan.Engine, domains []string, o
 		rep, err := scan.Stream(ctx, eng, d, opts, emit)
 		stop()
 		if out.history != nil && ctx.Err() == nil {
-			if _, herr := inventory.RecordScan(ctx, out.history, d, rep, err); herr != nil {
+			if _, herr := watch.RecordScan(ctx, out.history, d, rep, err); herr != nil {
 				fmt.Fprintf(e.stderr, "dnsscout: %s: scan not recorded: %v\n", d, herr)
 				failed++
 			}

@@ -1,4 +1,4 @@
-package inventory
+package inventory_test
 
 import (
 	"context"
@@ -10,8 +10,10 @@ import (
 
 	"github.com/dnsscout/dnsscout/internal/finding"
 	"github.com/dnsscout/dnsscout/internal/history"
+	"github.com/dnsscout/dnsscout/internal/inventory"
 	"github.com/dnsscout/dnsscout/internal/store"
 	"github.com/dnsscout/dnsscout/internal/store/pebble"
+	"github.com/dnsscout/dnsscout/internal/watch"
 )
 
 // TestInventoryRecordsHistory: an inventory with the history sink
@@ -19,8 +21,8 @@ import (
 // one watch keeps), with the findings of its report open; a second run
 // adds a second scan to each; a domain that does not exist is no scan.
 func TestInventoryRecordsHistory(t *testing.T) {
-	p := startPortfolio(t, 6, 0)
-	domains := append(slices.Clone(p.domains), "nowhere.test")
+	listed, eng := inventory.StartPortfolio(t, 6, 0)
+	domains := append(slices.Clone(listed), "nowhere.test")
 	db, err := pebble.Open(context.Background(), t.TempDir(), pebble.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -30,13 +32,12 @@ func TestInventoryRecordsHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng := newEngine(t, p.resolver)
 	for run := 1; run <= 2; run++ {
-		dir, err := OpenDir(filepath.Join(t.TempDir(), "out"))
+		dir, err := inventory.OpenDir(filepath.Join(t.TempDir(), "out"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		sum, err := Run(context.Background(), eng, domains, portfolioOptions(), dir, NewHistorySink(h))
+		sum, err := inventory.Run(context.Background(), eng, domains, inventory.PortfolioOptions(), dir, watch.NewHistorySink(h))
 		if err != nil || sum.Failed != 1 {
 			t.Fatalf("run %d: summary %+v, %v", run, sum, err)
 		}
@@ -44,10 +45,10 @@ func TestInventoryRecordsHistory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(summaries) != len(p.domains) {
-			t.Fatalf("run %d: history of %d domains, want %d: %+v", run, len(summaries), len(p.domains), summaries)
+		if len(summaries) != len(listed) {
+			t.Fatalf("run %d: history of %d domains, want %d: %+v", run, len(summaries), len(listed), summaries)
 		}
-		for _, d := range p.domains {
+		for _, d := range listed {
 			scans, _, err := h.Scans(context.Background(), store.ScanQuery{Domain: d})
 			if err != nil || len(scans) != run {
 				t.Fatalf("run %d: %s has %d scans (%v), want %d", run, d, len(scans), err, run)
@@ -55,7 +56,7 @@ func TestInventoryRecordsHistory(t *testing.T) {
 			if !scans[0].Complete || scans[0].Outage {
 				t.Errorf("run %d: %s: scan %+v, want complete", run, d, scans[0])
 			}
-			doc, err := os.ReadFile(filepath.Join(dir.Path(), FileName(d)))
+			doc, err := os.ReadFile(filepath.Join(dir.Path(), inventory.FileName(d)))
 			if err != nil {
 				t.Fatal(err)
 			}

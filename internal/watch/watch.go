@@ -343,28 +343,34 @@ func (w *Watcher) handle(ctx context.Context, r Result) {
 
 // record moves the domain's history one step and stores it.
 func (w *Watcher) record(ctx context.Context, ds *domainState, r Result) (*history.Step, error) {
-	h := w.o.History
-	_, base, states, err := h.Last(ctx, ds.Name)
+	if r.Started.IsZero() {
+		r.Started = w.o.Now()
+	}
+	return recordResult(ctx, w.o.History, ds.Name, r)
+}
+
+// recordResult moves domain's history one step with r and stores it: the
+// scan is compared with the domain's baseline (findings open, refresh,
+// resolve) unless it is an outage or failed.
+func recordResult(ctx context.Context, h store.History, domain string, r Result) (*history.Step, error) {
+	_, base, states, err := h.Last(ctx, domain)
 	if err != nil {
-		return nil, fmt.Errorf("reading the history: %w", err)
+		return nil, fmt.Errorf("reading the history of %s: %w", domain, err)
 	}
 	started, finished := r.Started, r.Finished
-	if started.IsZero() {
-		started = w.o.Now()
-	}
 	if finished.Before(started) {
 		finished = started
 	}
-	scan := history.Scan{ID: history.NewScanID(started), Domain: ds.Name, Started: started.UTC(), Finished: finished.UTC(),
+	scan := history.Scan{ID: history.NewScanID(started), Domain: domain, Started: started.UTC(), Finished: finished.UTC(),
 		Complete: r.Complete && r.Err == nil && !r.Outage, Outage: r.Outage}
 	if r.Err != nil {
 		scan.Error = clip(r.Err.Error(), 1000)
 	}
 	snap := r.Snapshot
-	snap.Domain = ds.Name
+	snap.Domain = domain
 	step := history.Advance(base, states, snap, scan)
 	if err := h.Record(ctx, &step); err != nil {
-		return nil, fmt.Errorf("recording the scan: %w", err)
+		return nil, fmt.Errorf("recording the scan of %s: %w", domain, err)
 	}
 	return &step, nil
 }
