@@ -241,97 +241,142 @@ func (o *inventoryOutputs) close() {
 // openInventoryOutputs opens the journal, the output directory and the
 // NDJSON stream, before any query is sent.
 func openInventoryOutputs(e *env, f *reconFlags) (_ *inventoryOutputs, err error) {
-	inv := &f.inv
 	o := &inventoryOutputs{}
 	defer func() {
 		if err != nil {
 			o.close()
 		}
 	}()
-	dir, journal := inv.outDir, ""
-	if inv.resume != "" {
-		if st, serr := os.Stat(inv.resume); serr == nil && st.IsDir() {
-			if dir != "" && filepath.Clean(dir) != filepath.Clean(inv.resume) {
-				return nil, usageError("--resume %s is a directory but --output-dir is %s", inv.resume, dir)
-			}
-			dir = inv.resume
-		} else {
-			journal = inv.resume
-		}
+	dir, journal, err := resumeTarget(&f.inv)
+	if err != nil {
+		return nil, err
 	}
 	reportFormat := slices.Contains(report.InventoryFormats(), f.format)
 	temp := false // dir is ours, removed at the end
 	if reportFormat {
-		if f.format == "xlsx" && (f.output == "" || f.output == "-") && isTerminal(e.stdout) {
-			return nil, usageError("--format xlsx writes a binary workbook: give -o FILE")
-		}
-		o.report = e.stdout
-		if f.output != "" && f.output != "-" {
-			fh, err := os.Create(f.output)
-			if err != nil {
-				return nil, fmt.Errorf("cannot write output: %w", err)
-			}
-			o.closers = append(o.closers, func() { fh.Close() })
-			o.report = fh
-		}
-		if dir == "" && journal == "" {
-			tmp, err := os.MkdirTemp("", "dnsscout-inventory-")
-			if err != nil {
-				return nil, err
-			}
-			o.closers = append(o.closers, func() { os.RemoveAll(tmp) })
-			dir, temp = tmp, true
+		if temp, err = o.openReport(e, f, &dir, journal); err != nil {
+			return nil, err
 		}
 	}
 	o.dir = dir
 	if dir != "" {
-		d, err := inventory.OpenDir(dir)
-		if err != nil {
-			return nil, fmt.Errorf("cannot write output: %w", err)
+		if err := o.openDir(dir); err != nil {
+			return nil, err
 		}
-		unlock, err := durable.Lock(dir)
-		if err != nil {
-			return nil, fmt.Errorf("output directory %s: %w", dir, err)
-		}
-		o.closers = append(o.closers, unlock)
-		o.sinks = append(o.sinks, d)
 		if journal == "" {
 			journal = filepath.Join(dir, journalName)
 		}
 	}
 	if journal != "" {
-		if inv.resume == "" {
-			if st, serr := os.Stat(journal); serr == nil && st.Size() > 0 {
-				return nil, usageError("%s holds the journal of an earlier run: continue it with --resume %s, or write elsewhere", dir, dir)
-			}
+		if err := o.openJournal(&f.inv, journal, dir, temp); err != nil {
+			return nil, err
 		}
-		j, err := inventory.OpenJournal(journal)
-		if err != nil {
-			return nil, fmt.Errorf("%v", trimPkg(err))
-		}
-		o.journal = j
-		o.resumeHint = inv.resume
-		if o.resumeHint == "" && !temp {
-			o.resumeHint = dir
-		}
-		o.closers = append(o.closers, func() { j.Close() })
 	}
+	if err := o.openStream(e, f, reportFormat); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// resumeTarget works out the output directory and the journal file from
+// --output-dir and --resume (a directory, or a journal file).
+func resumeTarget(inv *inventoryFlags) (dir, journal string, err error) {
+	dir = inv.outDir
+	if inv.resume == "" {
+		return dir, "", nil
+	}
+	if st, serr := os.Stat(inv.resume); serr != nil || !st.IsDir() {
+		return dir, inv.resume, nil
+	}
+	if dir != "" && filepath.Clean(dir) != filepath.Clean(inv.resume) {
+		return "", "", usageError("--resume %s is a directory but --output-dir is %s", inv.resume, dir)
+	}
+	return inv.resume, "", nil
+}
+
+// openReport opens where an inventory report goes and, without an output
+// directory or journal, a temporary directory for the per-domain files
+// the report is built from (temp: it is removed at the end).
+func (o *inventoryOutputs) openReport(e *env, f *reconFlags, dir *string, journal string) (temp bool, err error) {
+	if f.format == "xlsx" && (f.output == "" || f.output == "-") && isTerminal(e.stdout) {
+		return false, usageError("--format xlsx writes a binary workbook: give -o FILE")
+	}
+	o.report = e.stdout
+	if f.output != "" && f.output != "-" {
+		fh, err := os.Create(f.output)
+		if err != nil {
+			return false, fmt.Errorf("cannot write output: %w", err)
+		}
+		o.closers = append(o.closers, func() { fh.Close() })
+		o.report = fh
+	}
+	if *dir != "" || journal != "" {
+		return false, nil
+	}
+	tmp, err := os.MkdirTemp("", "dnsscout-inventory-")
+	if err != nil {
+		return false, err
+	}
+	o.closers = append(o.closers, func() { os.RemoveAll(tmp) })
+	*dir = tmp
+	return true, nil
+}
+
+// openDir opens and locks the output directory, one JSON file per domain.
+func (o *inventoryOutputs) openDir(dir string) error {
+	d, err := inventory.OpenDir(dir)
+	if err != nil {
+		return fmt.Errorf("cannot write output: %w", err)
+	}
+	unlock, err := durable.Lock(dir)
+	if err != nil {
+		return fmt.Errorf("output directory %s: %w", dir, err)
+	}
+	o.closers = append(o.closers, unlock)
+	o.sinks = append(o.sinks, d)
+	return nil
+}
+
+// openJournal opens the resume journal; a fresh run refuses the journal
+// of an earlier one.
+func (o *inventoryOutputs) openJournal(inv *inventoryFlags, journal, dir string, temp bool) error {
+	if inv.resume == "" {
+		if st, serr := os.Stat(journal); serr == nil && st.Size() > 0 {
+			return usageError("%s holds the journal of an earlier run: continue it with --resume %s, or write elsewhere", dir, dir)
+		}
+	}
+	j, err := inventory.OpenJournal(journal)
+	if err != nil {
+		return fmt.Errorf("%v", trimPkg(err))
+	}
+	o.journal = j
+	o.resumeHint = inv.resume
+	if o.resumeHint == "" && !temp {
+		o.resumeHint = dir
+	}
+	o.closers = append(o.closers, func() { j.Close() })
+	return nil
+}
+
+// openStream puts the NDJSON stream first among the sinks: to -o FILE, or
+// to stdout when nothing else takes the results.
+func (o *inventoryOutputs) openStream(e *env, f *reconFlags, reportFormat bool) error {
 	switch {
 	case reportFormat:
-		if dir == "" {
-			return nil, usageError("--format %s with --resume FILE needs --output-dir: the report is built from its files", f.format)
+		if o.dir == "" {
+			return usageError("--format %s with --resume FILE needs --output-dir: the report is built from its files", f.format)
 		}
 	case f.output != "" && f.output != "-":
 		nd, err := inventory.OpenNDJSONFile(f.output, o.journal)
 		if err != nil {
-			return nil, fmt.Errorf("cannot write output: %v", trimPkg(err))
+			return fmt.Errorf("cannot write output: %v", trimPkg(err))
 		}
 		o.closers = append(o.closers, func() { nd.Close() })
 		o.sinks = append([]inventory.Sink{nd}, o.sinks...)
-	case f.output == "-" || dir == "":
+	case f.output == "-" || o.dir == "":
 		o.sinks = append([]inventory.Sink{inventory.NewNDJSON(e.stdout)}, o.sinks...)
 	}
-	return o, nil
+	return nil
 }
 
 func inventorySummary(s *inventory.Summary) string {
