@@ -140,6 +140,9 @@ While serve runs, "dnsscout keys" reaches it through the admin socket
 	addAdmissionFlags(fl, &f.adm)
 	fl.StringVar(&f.watchConfig, "watch", "", "also run the watch of this configuration `FILE` (docs/watch.md) through --resolver, with its inventory and timelines in the web UI")
 	addWatchRunFlags(fl, &f.watch, "watch-")
+	fl.DurationVar(&f.watch.recon.maxTime, "watch-max-time", 30*time.Minute, "bound each watched domain's scan; a scan cut short is kept as partial (it resolves nothing)")
+	fl.IntVar(&f.watch.recon.concurrency, "watch-concurrency", 200, "queries in flight at once in a watch period's run, shared equally by the domains in flight")
+	fl.Float64Var(&f.watch.recon.rate, "watch-rate", 0, "the watch's query rate limit in queries/s (0 = unlimited)")
 	return cmd
 }
 
@@ -448,9 +451,12 @@ func (f *serveFlags) startWatch(e *env, log *slog.Logger, db store.Backend, st *
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	o.Registry = reg
-	ro := resolver.Options{Servers: st.servers, Logger: log}
-	opts := scan.Options{Recon: recon.Options{NameserverPort: f.nsPort, MaxTime: 30 * time.Minute}, Logger: log}
-	wr, err := startWatch(e, &f.watch, log, db, st.dsn, cfg.WatchList(0), cfg.Alerts, scanFunc(ro, opts), reg)
+	if f.watch.recon.concurrency < 1 || f.watch.recon.maxTime < 0 || f.watch.recon.rate < 0 {
+		return nil, usageError("serve: --watch-concurrency must be at least 1, --watch-max-time and --watch-rate not negative")
+	}
+	ro := resolver.Options{Servers: st.servers, Rate: f.watch.recon.rate, Concurrency: f.watch.recon.concurrency, Logger: log}
+	opts := scan.Options{Recon: recon.Options{NameserverPort: f.nsPort, MaxTime: f.watch.recon.maxTime}, Logger: log}
+	wr, err := startWatch(e, &f.watch, log, db, st.dsn, cfg.WatchList(0), cfg.Alerts, watchRunner(ro, opts, f.watch.recon.concurrency, log), reg)
 	if err != nil {
 		return nil, err
 	}

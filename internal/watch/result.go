@@ -1,7 +1,6 @@
 package watch
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -161,5 +160,3 @@ func (e *outageError) Unwrap() error { return e.err }
 // their probe, say).
 func Outage(err error) error { return &outageError{err} }
 
-// ScanFunc scans one domain.
-type ScanFunc func(ctx context.Context, domain string) Result
