@@ -40,6 +40,8 @@ type watchFlags struct {
 	linkBase  string
 	digestWin time.Duration
 	digestMin int
+	digestMax int
+	mailBytes int
 	once      bool
 	logFormat string
 	logLevel  string
@@ -129,6 +131,8 @@ func addWatchRunFlags(fl *pflag.FlagSet, f *watchFlags, prefix string) {
 	fl.DurationVar(&f.maxRetry, prefix+"max-retry", time.Hour, "longest wait before a failed domain is scanned again (at most its interval)")
 	fl.DurationVar(&f.digestWin, prefix+"digest-window", time.Second, "hold new alerts this long so that those of scans ending together can go as one digest (0 = send at once)")
 	fl.IntVar(&f.digestMin, prefix+"digest-threshold", 10, "more alerts than this waiting for one sink go as one digest (-1 = never digest)")
+	fl.IntVar(&f.digestMax, prefix+"digest-max", 200, "most alerts in one digest (a larger burst goes as several)")
+	fl.IntVar(&f.mailBytes, prefix+"digest-email-bytes", alert.DefaultEmailDigestBytes, "most bytes of alert lines in one digest email; the alerts past it are counted, with where to find them")
 	fl.StringVar(&f.linkBase, prefix+"link-base", "", "`URL` of the web UI, for the alerts' links to a domain's timeline (e.g. https://dnsscout.example.net)")
 }
 
@@ -261,7 +265,10 @@ func startWatch(e *env, f *watchFlags, log *slog.Logger, db store.Backend, dsn s
 	if ac == nil {
 		ac = stdoutAlerts()
 	}
-	targets, err := alert.NewTargets(ac, alert.Env{Stdout: e.stdout, Getenv: e.getenv})
+	if f.digestMax < 2 || f.mailBytes < 1 {
+		return nil, usageError("watch: --digest-max must be at least 2, --digest-email-bytes positive")
+	}
+	targets, err := alert.NewTargets(ac, alert.Env{Stdout: e.stdout, Getenv: e.getenv, EmailDigestBytes: f.mailBytes})
 	if err != nil {
 		return nil, fmt.Errorf("watch: %v", err)
 	}
@@ -272,7 +279,7 @@ func startWatch(e *env, f *watchFlags, log *slog.Logger, db store.Backend, dsn s
 	if win == 0 {
 		win = -1 // alert.Options: no wait
 	}
-	disp, err := alert.Open(alert.Options{Dir: spool, Rules: ac.Rules, Targets: targets, Logger: log, DigestWindow: win, DigestThreshold: f.digestMin})
+	disp, err := alert.Open(alert.Options{Dir: spool, Rules: ac.Rules, Targets: targets, Logger: log, DigestWindow: win, DigestThreshold: f.digestMin, DigestMax: f.digestMax})
 	if err != nil {
 		return nil, fmt.Errorf("watch: %w", err)
 	}

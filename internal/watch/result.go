@@ -159,4 +159,3 @@ func (e *outageError) Unwrap() error { return e.err }
 // for a failure it knows to be one of resolution (its resolvers failed
 // their probe, say).
 func Outage(err error) error { return &outageError{err} }
-
