@@ -168,6 +168,9 @@ func watchTargets(ctx context.Context, e *env, f *watchFlags, args []string, eve
 		if err != nil {
 			return nil, nil, err
 		}
+		if len(cfg.Domains) == 0 {
+			return nil, nil, usageError("watch: %s: no domains (only serve --watch takes its domains from the API)", args[0])
+		}
 		return cfg.WatchList(f.every), cfg.Alerts, nil
 	}
 	if f.every < watch.MinInterval {
@@ -246,7 +249,7 @@ type watchRun struct {
 // startWatch builds the dispatcher and the watcher. runner scans the
 // domains of a period; reg receives the metrics (nil: none).
 func startWatch(e *env, f *watchFlags, log *slog.Logger, db store.Backend, dsn string, domains []watch.Domain, ac *alert.Config,
-	runner *watch.Inventory, reg prometheus.Registerer) (*watchRun, error) {
+	runner *watch.Inventory, reg prometheus.Registerer, managed watch.Managed, managedEvery time.Duration) (*watchRun, error) {
 	h, err := store.HistoryOf(db)
 	if err != nil {
 		return nil, fmt.Errorf("watch: %w", err)
@@ -288,6 +291,7 @@ func startWatch(e *env, f *watchFlags, log *slog.Logger, db store.Backend, dsn s
 		link = func(domain, scanID string) string { return timelineLink(f.linkBase, domain, scanID) }
 	}
 	w, err := watch.New(watch.Options{History: h, Runner: runner, Domains: domains,
+		Managed: managed, ManagedEvery: managedEvery,
 		Alerts: disp, Link: link, MinRetry: f.minRetry, MaxRetry: f.maxRetry, Registerer: reg, AlertStats: disp.Stats, Logger: log})
 	if err != nil {
 		disp.Close(context.Background())
@@ -357,7 +361,7 @@ func runWatch(ctx context.Context, e *env, f *watchFlags, args []string, everySe
 		return fmt.Errorf("watch: %w", err)
 	}
 	defer db.Close()
-	wr, err := startWatch(e, f, log, db, dsn, domains, ac, watchRunner(ro, so, f.recon.concurrency, log), nil)
+	wr, err := startWatch(e, f, log, db, dsn, domains, ac, watchRunner(ro, so, f.recon.concurrency, log), nil, nil, 0)
 	if err != nil {
 		return err
 	}
