@@ -50,18 +50,18 @@ query,admin); --key, or $DNSSCOUT_KEY.`,
 	add := &cobra.Command{
 		Use: "add [--every DURATION] DOMAIN...", Short: "Watch domains (at most 1000 per call)", Args: cobra.MinimumNArgs(1),
 		Example: `  dnsscout domains add --server http://127.0.0.1:8053 example.com example.net`,
-		RunE: func(cmd *cobra.Command, args []string) error { return runDomainsAdd(cmd.Context(), e, f, args) },
+		RunE:    func(cmd *cobra.Command, args []string) error { return runDomainsAdd(cmd.Context(), e, f, args) },
 	}
 	add.Flags().DurationVar(&f.every, "every", 0, "interval between two scans (default: the watch's)")
 	rm := &cobra.Command{
 		Use: "rm DOMAIN...", Short: "Stop watching domains added through the API (history kept)", Args: cobra.MinimumNArgs(1),
 		Example: `  dnsscout domains rm --server http://127.0.0.1:8053 example.net`,
-		RunE: func(cmd *cobra.Command, args []string) error { return runDomainsRm(cmd.Context(), e, f, args) },
+		RunE:    func(cmd *cobra.Command, args []string) error { return runDomainsRm(cmd.Context(), e, f, args) },
 	}
 	ls := &cobra.Command{
 		Use: "ls", Short: "List the domains with history or watched, with source, interval and open findings", Args: cobra.NoArgs,
 		Example: `  dnsscout domains ls --server http://127.0.0.1:8053`,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runDomainsLs(cmd.Context(), e, f) },
+		RunE:    func(cmd *cobra.Command, _ []string) error { return runDomainsLs(cmd.Context(), e, f) },
 	}
 	cmd.AddCommand(add, rm, ls)
 	return cmd
