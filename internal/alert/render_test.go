@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"mime/quotedprintable"
 	"net/mail"
 	"strings"
 	"testing"
@@ -154,5 +157,70 @@ func TestRenderLimits(t *testing.T) {
 	d := newDigest(append(nameAlerts("example.com", 300), a), 20)
 	if len(d.Digest.Lines) != 20 || d.Digest.More != 281 {
 		t.Errorf("digest lines %d, more %d", len(d.Digest.Lines), d.Digest.More)
+	}
+}
+
+// TestEmailDigestAll: a digest email lists every alert of the digest, not
+// only the digest's first lines; past its byte bound it says how many
+// more there are and where they are.
+func TestEmailDigestAll(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		n       int
+		limit   int
+		shown   int
+		hasMore bool
+	}{
+		{"all of 200", 200, 0, 200, false},
+		{"bounded", 200, 2000, -1, true},
+		{"one over", 3, 1, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			alerts := nameAlerts("example.com", tc.n)
+			for i := range alerts {
+				alerts[i].Link = "https://dnsscout.example.net/#/watch/domain?d=example.com"
+			}
+			smtp, err := newSMTP(&SMTPConfig{Address: "m:587", From: "a@example.net", To: []string{"b@example.net"}},
+				&Env{Now: func() time.Time { return t0 }, EmailDigestBytes: tc.limit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := newDigest(alerts, 20)
+			msg, err := mail.ReadMessage(bytes.NewReader(smtp.render(m)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := strings.ReplaceAll(string(body), "\r\n", "\n")
+			shown := 0
+			for i := range alerts {
+				if strings.Contains(text, alerts[i].Line()+"\n") {
+					if shown != i {
+						t.Fatalf("alert %d shown after a gap of %d", i, i-shown)
+					}
+					shown++
+				}
+			}
+			limit := tc.limit
+			if limit == 0 {
+				limit = DefaultEmailDigestBytes
+			}
+			if tc.shown >= 0 && shown != tc.shown {
+				t.Errorf("%d alerts in the email, want %d", shown, tc.shown)
+			}
+			if tc.shown < 0 && (shown == 0 || shown == tc.n) {
+				t.Errorf("%d alerts in the email, want some but not all of %d", shown, tc.n)
+			}
+			more := fmt.Sprintf("... and %d more, not shown (over the %d-byte limit", tc.n-shown, limit)
+			if got := strings.Contains(text, more) && strings.Contains(text, "/api/v1/events?domain=example.com&since="); got != tc.hasMore {
+				t.Errorf("says how many more and where: %v, want %v\n%s", got, tc.hasMore, text[max(0, len(text)-400):])
+			}
+			if start := strings.Index(text, "alerts:\n"); start < 0 || len(text)-start > limit+1000 {
+				t.Errorf("alert part longer than the %d-byte bound", limit)
+			}
+		})
 	}
 }

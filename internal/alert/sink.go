@@ -46,7 +46,16 @@ type Env struct {
 	Now func() time.Time
 	// Hostname is syslog's HOSTNAME default. Default os.Hostname().
 	Hostname string
+	// EmailDigestBytes bounds the alert lines of one digest email; the
+	// alerts past it are counted, with where to find them. Default
+	// DefaultEmailDigestBytes.
+	EmailDigestBytes int
 }
+
+// DefaultEmailDigestBytes is the default bound on the alert lines of a
+// digest email: with 200 alerts in a digest (the Dispatcher's DigestMax)
+// of some 300 bytes each, every alert fits.
+const DefaultEmailDigestBytes = 256 << 10
 
 func (e *Env) fill() {
 	if e.Getenv == nil {
@@ -57,6 +66,9 @@ func (e *Env) fill() {
 	}
 	if e.Hostname == "" {
 		e.Hostname, _ = os.Hostname()
+	}
+	if e.EmailDigestBytes <= 0 {
+		e.EmailDigestBytes = DefaultEmailDigestBytes
 	}
 }
 

@@ -29,6 +29,8 @@ type smtpSink struct {
 	prefix   string
 	tls      *tls.Config
 	now      func() time.Time
+	// digestBytes bounds the alert text of a digest email (Env.EmailDigestBytes).
+	digestBytes int
 }
 
 func newSMTP(c *SMTPConfig, env *Env) (*smtpSink, error) {
@@ -42,7 +44,7 @@ func newSMTP(c *SMTPConfig, env *Env) (*smtpSink, error) {
 		return nil, err
 	}
 	s := &smtpSink{addr: c.Address, security: c.Security, user: c.Username, pass: pass, mech: c.Auth,
-		hello: c.Hello, prefix: c.SubjectPrefix, tls: tc, now: env.Now}
+		hello: c.Hello, prefix: c.SubjectPrefix, tls: tc, now: env.Now, digestBytes: env.EmailDigestBytes}
 	if s.security == "" {
 		s.security = SecurityStartTLS
 	}
@@ -269,15 +271,16 @@ func (s *smtpSink) render(m *Message) []byte {
 	}
 	b.WriteString("\r\n")
 	qp := quotedprintable.NewWriter(&b)
-	qp.Write([]byte(emailText(m)))
+	qp.Write([]byte(emailText(m, s.digestBytes)))
 	qp.Close()
 	return b.Bytes()
 }
 
-// emailText is the plain-text body of a message.
-func emailText(m *Message) string {
+// emailText is the plain-text body of a message; a digest's alerts take
+// at most digestBytes (DefaultEmailDigestBytes when 0).
+func emailText(m *Message, digestBytes int) string {
 	if m.Digest != nil {
-		return emailDigest(m.Digest)
+		return emailDigest(m, digestBytes)
 	}
 	a := &m.Alerts[0]
 	var b strings.Builder
@@ -316,7 +319,15 @@ func emailText(m *Message) string {
 	return b.String()
 }
 
-func emailDigest(d *Digest) string {
+// emailDigest is a digest's body: the counts by domain and kind, then
+// every alert of the digest (its line, its timeline link), as long as
+// they fit in limit bytes; past it, how many were left out and where they
+// are.
+func emailDigest(m *Message, limit int) string {
+	if limit <= 0 {
+		limit = DefaultEmailDigestBytes
+	}
+	d := m.Digest
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\nfrom %s to %s\n\nBy domain and kind:\n", d.summary(), timeText(d.First), timeText(d.Last))
 	last := ""
@@ -327,12 +338,28 @@ func emailDigest(d *Digest) string {
 		}
 		fmt.Fprintf(&b, "    %-20s %5d  (highest: %s)\n", g.Kind, g.Count, g.MaxSeverity)
 	}
-	fmt.Fprintf(&b, "\nThe first %d:\n", len(d.Lines))
-	for _, l := range d.Lines {
-		fmt.Fprintf(&b, "  - %s\n", l)
+	fmt.Fprintf(&b, "\nThe %d alerts:\n", len(m.Alerts))
+	var item strings.Builder
+	used, shown := 0, 0
+	for i := range m.Alerts {
+		a := &m.Alerts[i]
+		item.Reset()
+		fmt.Fprintf(&item, "  - %s\n", truncate("["+a.Severity.String()+"] "+a.Line(), digestLineMax))
+		if a.Link != "" {
+			fmt.Fprintf(&item, "    %s\n", truncate(oneLine(a.Link), digestLineMax))
+		}
+		if used+item.Len() > limit {
+			break
+		}
+		used += item.Len()
+		b.WriteString(item.String())
+		shown++
 	}
-	if d.More > 0 {
-		fmt.Fprintf(&b, "  ... and %d more.\n", d.More)
+	if more := len(m.Alerts) - shown; more > 0 {
+		first := &m.Alerts[shown]
+		fmt.Fprintf(&b, "  ... and %d more, not shown (over the %d-byte limit of a digest email).\n", more, limit)
+		fmt.Fprintf(&b, "The rest are in the history: the domains' timelines in the web UI, or\nGET /api/v1/events?domain=%s&since=%s for the first of them.\n",
+			first.Domain, first.Time.UTC().Format(time.RFC3339))
 	}
 	return b.String()
 }

@@ -642,8 +642,11 @@ func (s *Server) admit(c *call, cl class, cost time.Duration) error {
 		return nil
 	}
 	perm := keys.PermQuery
-	if cl == classIngest {
+	switch cl {
+	case classIngest:
 		perm = keys.PermIngest
+	case classAdmin:
+		perm = keys.PermAdmin
 	}
 	rel, err := s.keys.Admit(k, perm, cl == classQuery, true)
 	if err != nil {

@@ -90,7 +90,18 @@ const (
 	classIngest
 	// classMeta: ping and rate_limit — any valid key, free.
 	classMeta
+	// classAdmin: managing the watch's domains — the admin permission,
+	// burst and concurrency limited, not counted against the quota.
+	classAdmin
 )
+
+// keyID is the ID of the request's key, "" without one.
+func (c *call) keyID() string {
+	if c.key == nil {
+		return ""
+	}
+	return c.key.ID
+}
 
 func firstPerm(k *keys.Key) keys.Permission {
 	if len(k.Perms) > 0 {

@@ -277,6 +277,12 @@ type DomainEntry struct {
 	store.DomainSummary
 	// Watched is true when the running watch has the domain in its list.
 	Watched bool `json:"watched"`
+	// Source is where a watched domain comes from: "config" (the watch's
+	// file or command line) or "api" (added through POST
+	// /api/v1/domains); Every is its interval (0 for an API domain
+	// without its own: the watch's default).
+	Source string        `json:"source,omitempty"`
+	Every  time.Duration `json:"every_ns,omitempty"`
 	// Next, Failures, FailingSince and Error are the watch's schedule.
 	Next         time.Time `json:"next,omitzero"`
 	Failures     int       `json:"failures,omitempty"`
@@ -295,7 +301,8 @@ func (s *Server) serveDomains(c *call) {
 		if err != nil {
 			return nil, err
 		}
-		return s.inventory(sums), nil
+		inv := s.inventory(sums)
+		return inv, s.managedEntries(ctx, &inv)
 	})
 }
 
@@ -319,6 +326,7 @@ func (s *Server) inventory(sums []store.DomainSummary) DomainList {
 		}
 		e := &out.Domains[i]
 		e.Watched, e.Next, e.Failures, e.FailingSince, e.Error = true, st.Next, st.Failures, st.FailingSince, st.Error
+		e.Source, e.Every = st.Source, st.Every
 	}
 	return out
 }

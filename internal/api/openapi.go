@@ -329,7 +329,13 @@ func schemas() map[string]any {
 		"DomainList": obj([]string{"domains"}, map[string]any{"domains": array(obj([]string{"domain", "last_scan", "open", "watched"}, map[string]any{
 			"domain": str, "last_scan": ref("Scan"), "open": ref("SeverityCounts"), "watched": boolean,
 			"next": dateTime, "failures": integer, "failing_since": dateTime, "error": str,
+			"source": map[string]any{"type": "string", "enum": []string{"config", "api"}}, "every_ns": integer,
 		}))}),
+		"DomainsAdd": obj(nil, map[string]any{"domain": str, "domains": strs, "every": str}),
+		"DomainsChanged": obj([]string{"domains", "managed"}, map[string]any{"domains": array(obj([]string{"domain", "status"}, map[string]any{
+			"domain": str, "every_ns": integer,
+			"status": map[string]any{"type": "string", "enum": []string{"added", "updated", "unchanged", "configured", "removed"}},
+		})), "managed": integer}),
 		"ReconAnswer": obj([]string{"domain", "findings"}, map[string]any{
 			"id": str, "domain": str, "error": str, "took_ms": integer,
 			"summary":  map[string]any{"type": "object", "additionalProperties": integer},

@@ -49,7 +49,7 @@ func TestOpenAPIGolden(t *testing.T) {
 // filled with its parameters' examples, and checks that the server routes
 // it (no 404 or 405), and that the document names every operation once.
 func TestOpenAPIRoutesAnswer(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t, func(o *Options) { o.Watch = &managedWatch{} })
 	ids := map[string]bool{}
 	for _, r := range apiRoutes {
 		if ids[r.id] {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,6 +83,28 @@ func (rt *Route) allows(method string) bool {
 	return method == rt.Method || rt.Method == http.MethodGet && method == http.MethodHead
 }
 
+// allowed lists the methods of every route at rt's path, for Allow.
+func (rt *Route) allowed() string {
+	var ms []string
+	for i := range routes {
+		if routes[i].Path == rt.Path && !slices.Contains(ms, routes[i].Method) {
+			ms = append(ms, routes[i].Method)
+		}
+	}
+	return strings.Join(ms, ", ")
+}
+
+// sharedPath reports whether another route has rt's path (another
+// method): such routes are registered with their method.
+func (rt *Route) sharedPath() bool {
+	for i := range routes {
+		if r := &routes[i]; r != rt && r.Path == rt.Path {
+			return true
+		}
+	}
+	return false
+}
+
 // routes is the routing table, in the order the document lists them.
 var routes = []Route{
 	{Method: http.MethodGet, Path: dnsdbPrefix, Tree: true, Auth: AuthKey, Endpoint: "dnsdb", Flavor: flavorDNSDB,
@@ -141,6 +164,21 @@ var routes = []Route{
 			desc:    "With serve --watch, also each watched domain's schedule (next scan, consecutive failures).",
 			okType:  "application/json", okSchema: "DomainList", errors: []int{401, 403, 404, 429, 500, 503}}},
 		Handle: (*Server).serveDomains},
+	{Method: http.MethodPost, Path: "/api/v1/domains", Auth: AuthKey, Endpoint: "domains_add",
+		Doc: []apiRoute{{path: "/api/v1/domains", id: "domainsAdd", tag: "Watch",
+			summary: "Add domains to the running watch (serve --watch), with an optional interval",
+			desc: "Needs the admin permission when the server has keys. Names are read like inventory list lines (IDNA, URLs reduced to their host); " +
+				"at most 1000 per request and --watch-max-domains in all. The watch scans a new domain at its next tick, which the request starts at once.",
+			reqType: "application/json", reqSchema: "DomainsAdd",
+			okType: "application/json", okSchema: "DomainsChanged", errors: []int{400, 401, 403, 404, 413, 415, 429, 500, 503}}},
+		Handle: (*Server).serveDomainsAdd},
+	{Method: http.MethodDelete, Path: domainsPrefix, Auth: AuthKey, Endpoint: "domain_remove",
+		Doc: []apiRoute{{path: "/api/v1/domains/{domain}", id: "domainRemove", tag: "Watch",
+			summary: "Stop watching a domain added through the API (its history is kept)",
+			desc:    "Needs the admin permission when the server has keys. 409 for a domain of the watch's configuration file.",
+			params:  []apiParam{{name: "domain", in: "path", desc: "The domain (Unicode or A-labels).", example: "example.com"}},
+			okType:  "application/json", okSchema: "DomainsChanged", errors: []int{400, 401, 403, 404, 409, 429, 500, 503}}},
+		Parse: parseDomainRoute, Handle: (*Server).serveDomainRemove},
 	{Method: http.MethodGet, Path: "/api/v1/scans", Auth: AuthKey, Endpoint: "scans",
 		Doc: []apiRoute{{path: "/api/v1/scans", id: "scans", tag: "Watch", summary: "Scans, newest first",
 			params: append([]apiParam{pDomain}, historyListParams...),
@@ -223,7 +261,11 @@ func (routeHandler) ServeHTTP(http.ResponseWriter, *http.Request) {
 func buildMux() *http.ServeMux {
 	m := http.NewServeMux()
 	for i := range routes {
-		if rt := &routes[i]; !rt.Tree {
+		switch rt := &routes[i]; {
+		case rt.Tree:
+		case rt.sharedPath():
+			m.Handle(rt.Method+" "+rt.Path, routeHandler{rt})
+		default:
 			m.Handle(rt.Path, routeHandler{rt})
 		}
 	}
@@ -243,6 +285,13 @@ func (s *Server) routeOf(r *http.Request) (*Route, http.Handler) {
 	h, _ := s.mux.Handler(r)
 	if rh, ok := h.(routeHandler); ok {
 		return rh.rt, nil
+	}
+	// A path shared by routes of other methods: the first of them
+	// answers 405 with every method in Allow.
+	for i := range routes {
+		if rt := &routes[i]; !rt.Tree && rt.Path == p && rt.sharedPath() {
+			return rt, nil
+		}
 	}
 	return nil, h
 }
@@ -272,7 +321,7 @@ func (s *Server) serveRoute(c *call) {
 		}
 	}
 	if !rt.allows(c.r.Method) {
-		c.w.Header().Set("Allow", rt.Method)
+		c.w.Header().Set("Allow", rt.allowed())
 		c.fail(ErrMethod)
 		return
 	}

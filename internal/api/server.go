@@ -29,6 +29,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -70,6 +71,11 @@ var (
 	ErrDisabled = errors.New("api: feature disabled on this server")
 	// ErrOptions: an Options field is invalid.
 	ErrOptions = errors.New("api: bad options")
+	// ErrConflict: the request contradicts the server's configuration (a
+	// domain of the watch's file cannot be removed through the API).
+	ErrConflict = errors.New("api: conflict")
+	// ErrNoSuchDomain: the domain is not managed through the API.
+	ErrNoSuchDomain = errors.New("api: no such domain")
 )
 
 // badRequest wraps a message as ErrBadRequest.
@@ -124,8 +130,10 @@ func statusOf(f flavor, err error) int {
 	switch {
 	case err == nil:
 		return http.StatusOK
-	case errors.Is(err, ErrNotFound), errors.Is(err, ErrDisabled):
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrDisabled), errors.Is(err, ErrNoSuchDomain):
 		return http.StatusNotFound
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict
 	case errors.Is(err, ErrMethod):
 		return http.StatusMethodNotAllowed
 	case errors.Is(err, ErrMediaType):
@@ -252,8 +260,13 @@ type Options struct {
 	Recon *ReconConfig
 	// Watch, when the server runs a watch (serve --watch), adds each
 	// domain's schedule (next scan, failures) to /api/v1/domains. The
-	// history endpoints need only a store with history.
+	// history endpoints need only a store with history. When it also has
+	// Wake (a *watch.Watcher), POST and DELETE /api/v1/domains manage
+	// its domains; else they answer 404.
 	Watch WatchStatus
+	// MaxWatched bounds the domains managed through the API (serve
+	// --watch-max-domains). Default DefaultMaxWatched.
+	MaxWatched int
 	// StoreDir is the store's directory, for the store-size metric when
 	// the backend cannot report its size; "" = unknown.
 	StoreDir string
@@ -317,6 +330,9 @@ type Server struct {
 	openapi []byte
 	ingest  *ingestState
 	recon   *reconState
+	// manageMu serialises the changes to the watched-domain list, so
+	// that Options.MaxWatched holds.
+	manageMu sync.Mutex
 }
 
 // New validates o, fills its defaults and returns a server.
@@ -380,6 +396,7 @@ func (o *Options) fill() error {
 	def(&o.MaxRequests, 2048)
 	def(&o.MaxIngestRatio, 100)
 	def(&o.MaxIngestBadLines, 100)
+	def(&o.MaxWatched, DefaultMaxWatched)
 	defDur(&o.QueueTimeout, 10*time.Second)
 	defDur(&o.HeaderTimeout, 10*time.Second)
 	defDur(&o.BodyTimeout, 5*time.Minute)
@@ -400,7 +417,7 @@ func (o *Options) fill() error {
 		o.Now = time.Now
 	}
 	switch {
-	case o.DefaultLimit < 0 || o.MaxResults < 0 || o.MaxOffset < 0 || o.MaxIngestBytes < 0 || o.MaxIngestRatio < 0 || o.MaxIngestBadLines < 0:
+	case o.DefaultLimit < 0 || o.MaxResults < 0 || o.MaxOffset < 0 || o.MaxIngestBytes < 0 || o.MaxIngestRatio < 0 || o.MaxIngestBadLines < 0 || o.MaxWatched < 0:
 		return fmt.Errorf("%w: limits must not be negative", ErrOptions)
 	case o.MaxInFlight < 0 || o.MaxInFlightPerKey < 0 || o.MaxInFlightPerClient < 0 || o.MaxQueue < 0 ||
 		o.MaxRequestsPerClient < 0 || o.MaxRequests < 0:

@@ -142,6 +142,7 @@ func newKeysAddCmd(e *env, kf *keysFlags) *cobra.Command {
 		Short: "Create an API key and print it (shown only once)",
 		Example: `  dnsscout keys add --name analyst --daily-quota 1000 --burst 10/1m --max-results 50000
   dnsscout keys add --name sensor-fra1 --perms ingest
+  dnsscout keys add --name watch-admin --perms query,admin
   dnsscout keys add --name trial --expires 2025-12-31 --max-concurrent 2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -150,7 +151,7 @@ func newKeysAddCmd(e *env, kf *keysFlags) *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.name, "name", "", "a label for the key (who or what uses it)")
-	fl.StringVar(&f.perms, "perms", "query", "permissions, comma-separated: query (lookups, UI), ingest (remote sensors)")
+	fl.StringVar(&f.perms, "perms", "query", "permissions, comma-separated: query (lookups, UI), ingest (remote sensors), admin (add and remove watched domains)")
 	fl.Int64Var(&f.dailyQuota, "daily-quota", 0, "queries per UTC day (0 = unlimited)")
 	fl.StringVar(&f.burst, "burst", "", "burst limit `N/WINDOW`, e.g. 10/1m: at most N queries per window (default: none)")
 	fl.IntVar(&f.maxResults, "max-results", 0, "most results per query (0 = the server's --max-results)")

@@ -24,6 +24,7 @@ import (
 	"github.com/dnsscout/dnsscout/internal/resolver"
 	"github.com/dnsscout/dnsscout/internal/scan"
 	"github.com/dnsscout/dnsscout/internal/store"
+	"github.com/dnsscout/dnsscout/internal/watch"
 )
 
 func init() { subcommands = append(subcommands, newServeCmd) }
@@ -53,6 +54,7 @@ type serveFlags struct {
 	shutdownTimeout time.Duration
 	adm             admissionFlags
 	watchConfig     string
+	maxWatched      int
 	watch           watchFlags
 }
 
@@ -99,7 +101,12 @@ every refusal by reason (dnsscout_api_rejected_total).
 --watch CONFIG runs "dnsscout watch" inside the server, on the same store,
 through the --resolver addresses: its history is served at /api/v1/domains,
 /api/v1/scans, /api/v1/findings and /api/v1/events and in the web UI's
-inventory and timelines, its metrics at /metrics.
+inventory and timelines, its metrics at /metrics. Domains can also be added
+and removed while it runs (POST /api/v1/domains, DELETE
+/api/v1/domains/DOMAIN, or "dnsscout domains add|rm|ls"), with an API key
+that has the admin permission when the server has keys: they are kept in
+the store, and the watch takes a change at once (another process sharing
+the store: within 10 s). CONFIG may then list no domains.
 
 While serve runs, "dnsscout keys" reaches it through the admin socket
 (--admin-socket, mode 0600). SIGINT or SIGTERM stops it gracefully.`,
@@ -140,6 +147,10 @@ While serve runs, "dnsscout keys" reaches it through the admin socket
 	addAdmissionFlags(fl, &f.adm)
 	fl.StringVar(&f.watchConfig, "watch", "", "also run the watch of this configuration `FILE` (docs/watch.md) through --resolver, with its inventory and timelines in the web UI")
 	addWatchRunFlags(fl, &f.watch, "watch-")
+	fl.DurationVar(&f.watch.recon.maxTime, "watch-max-time", 30*time.Minute, "bound each watched domain's scan; a scan cut short is kept as partial (it resolves nothing)")
+	fl.IntVar(&f.watch.recon.concurrency, "watch-concurrency", 200, "queries in flight at once in a watch period's run, shared equally by the domains in flight")
+	fl.Float64Var(&f.watch.recon.rate, "watch-rate", 0, "the watch's query rate limit in queries/s (0 = unlimited)")
+	fl.IntVar(&f.maxWatched, "watch-max-domains", api.DefaultMaxWatched, "most domains managed through the API (POST /api/v1/domains); at most 1000 per request")
 	return cmd
 }
 
@@ -448,12 +459,28 @@ func (f *serveFlags) startWatch(e *env, log *slog.Logger, db store.Backend, st *
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	o.Registry = reg
-	ro := resolver.Options{Servers: st.servers, Logger: log}
-	opts := scan.Options{Recon: recon.Options{NameserverPort: f.nsPort, MaxTime: 30 * time.Minute}, Logger: log}
-	wr, err := startWatch(e, &f.watch, log, db, st.dsn, cfg.WatchList(0), cfg.Alerts, scanFunc(ro, opts), reg)
+	if f.watch.recon.concurrency < 1 || f.watch.recon.maxTime < 0 || f.watch.recon.rate < 0 {
+		return nil, usageError("serve: --watch-concurrency must be at least 1, --watch-max-time and --watch-rate not negative")
+	}
+	ro := resolver.Options{Servers: st.servers, Rate: f.watch.recon.rate, Concurrency: f.watch.recon.concurrency, Logger: log}
+	opts := scan.Options{Recon: recon.Options{NameserverPort: f.nsPort, MaxTime: f.watch.recon.maxTime}, Logger: log}
+	if f.maxWatched < 1 {
+		return nil, usageError("serve: --watch-max-domains must be at least 1")
+	}
+	managed, err := store.WatchedOf(db)
+	if err != nil {
+		return nil, fmt.Errorf("serve: --watch: %w", err)
+	}
+	every := watch.DefaultEvery
+	if cfg.Every > 0 {
+		every = time.Duration(cfg.Every)
+	}
+	wr, err := startWatch(e, &f.watch, log, db, st.dsn, cfg.WatchList(0), cfg.Alerts, watchRunner(ro, opts, f.watch.recon.concurrency, log), reg,
+		managed, every)
 	if err != nil {
 		return nil, err
 	}
 	o.Watch = wr.w
+	o.MaxWatched = f.maxWatched
 	return wr, nil
 }

@@ -79,7 +79,7 @@ func TestKeysAndServeTranscripts(t *testing.T) {
 			{"keys", "list", "--db", "$DB", "--format", "json"},
 		}},
 		{"keys-errors", [][]string{
-			{"keys", "add", "--db", "$DB", "--perms", "admin"},
+			{"keys", "add", "--db", "$DB", "--perms", "root"},
 			{"keys", "add", "--db", "$DB", "--burst", "10"},
 			{"keys", "add", "--db", "$DB", "--burst", "10/1500ms"},
 			{"keys", "add", "--db", "$DB", "--daily-quota", "-1"},

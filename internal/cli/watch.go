@@ -16,6 +16,7 @@ import (
 
 	"github.com/dnsscout/dnsscout/internal/alert"
 	"github.com/dnsscout/dnsscout/internal/checks"
+	"github.com/dnsscout/dnsscout/internal/inventory"
 	"github.com/dnsscout/dnsscout/internal/recon"
 	"github.com/dnsscout/dnsscout/internal/resolver"
 	"github.com/dnsscout/dnsscout/internal/scan"
@@ -33,11 +34,14 @@ type watchFlags struct {
 	alerts    string
 	spool     string
 	parallel  int
+	list      string
 	minRetry  time.Duration
 	maxRetry  time.Duration
 	linkBase  string
 	digestWin time.Duration
 	digestMin int
+	digestMax int
+	mailBytes int
 	once      bool
 	logFormat string
 	logLevel  string
@@ -47,7 +51,7 @@ type watchFlags struct {
 func newWatchCmd(e *env) *cobra.Command {
 	f := &watchFlags{}
 	cmd := &cobra.Command{
-		Use:   "watch [flags] CONFIG | --every DURATION DOMAIN...",
+		Use:   "watch [flags] CONFIG | --every DURATION DOMAIN... | --every DURATION --list FILE",
 		Short: "Scan domains on a schedule, keep their history and alert on every change",
 		Long: `watch monitors domains continuously: it runs recon and the audit checks on each
 domain on its schedule, records every scan in the store's history (findings
@@ -56,9 +60,17 @@ removed) and sends an alert for each change through the sinks of its
 configuration (webhook, Slack, Mattermost, SMTP, syslog, NDJSON).
 
 CONFIG is a JSON file with the domains, their intervals and the alerting
-rules and sinks (docs/watch.md). Or give the domains on the command line with
---every and, optionally, --alerts FILE (the alerting block alone); without
-alerting configuration, alerts are written to standard output as NDJSON.
+rules and sinks (docs/watch.md). Or give the domains on the command line
+and/or in a list file (--list FILE, read like "recon -l": one domain per line,
+comments, URLs reduced to their host, invalid lines reported and skipped)
+with --every and, optionally, --alerts FILE (the alerting block alone);
+without alerting configuration, alerts are written to standard output as
+NDJSON.
+
+Each period, the domains that are due form one inventory run (as "recon -l"):
+one engine, --parallel-domains at once, each with an equal share of
+--concurrency, nameserver identities asked once per run, each domain bounded
+by --max-time.
 
 The schedule lives in the store: after a restart each domain is due one
 interval after its last scan, and a domain whose time passed while watch was
@@ -77,12 +89,20 @@ alert per finding; its names and records are not news.`,
   # a configuration file: per-domain intervals, rules and sinks
   dnsscout watch -r 127.0.0.1 --db /var/lib/dnsscout/pdns /etc/dnsscout/watch.json
 
+  # the domains of an inventory list, every day, 16 at once
+  dnsscout watch -r 127.0.0.1 --every 24h --list domains.txt --parallel-domains 16
+
   # one pass over what is due, then exit (cron)
   dnsscout watch -r 127.0.0.1 --once /etc/dnsscout/watch.json
 
   # inside the server, with the inventory and timelines in the web UI
   dnsscout serve -r 127.0.0.1 --watch /etc/dnsscout/watch.json`,
-		Args: cobra.MinimumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && f.list == "" {
+				return usageError("watch: give a CONFIG file, domains, or --list FILE")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runWatch(cmd.Context(), e, f, args, cmd.Flags().Changed("every"))
 		},
@@ -94,6 +114,7 @@ alert per finding; its names and records are not news.`,
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on standard error: text or json")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fl.BoolVar(&f.once, "once", false, "scan the domains that are due, deliver the alerts, and exit")
+	fl.StringVarP(&f.list, "list", "l", "", "watch the domains listed in `FILE` (\"-\" for standard input), one per line as for recon -l, besides the arguments")
 	addWatchRunFlags(fl, f, "")
 	addWatchScanFlags(fl, &f.recon)
 	return cmd
@@ -103,11 +124,15 @@ alert per finding; its names and records are not news.`,
 // prefix is "watch-" for serve.
 func addWatchRunFlags(fl *pflag.FlagSet, f *watchFlags, prefix string) {
 	fl.StringVar(&f.spool, prefix+"spool", "", "alert spool `DIR` (default: DB.watch-spool beside the store directory)")
-	fl.IntVar(&f.parallel, prefix+"parallel", 4, "domains scanned at once")
+	fl.IntVar(&f.parallel, prefix+"parallel-domains", inventory.DefaultParallelDomains, "domains scanned at once in a period's inventory run (each gets an equal share of the query budget)")
+	fl.IntVar(&f.parallel, prefix+"parallel", inventory.DefaultParallelDomains, "domains scanned at once")
+	_ = fl.MarkDeprecated(prefix+"parallel", "use --"+prefix+"parallel-domains")
 	fl.DurationVar(&f.minRetry, prefix+"min-retry", time.Minute, "first wait before a failed domain is scanned again (doubles with each failure)")
 	fl.DurationVar(&f.maxRetry, prefix+"max-retry", time.Hour, "longest wait before a failed domain is scanned again (at most its interval)")
 	fl.DurationVar(&f.digestWin, prefix+"digest-window", time.Second, "hold new alerts this long so that those of scans ending together can go as one digest (0 = send at once)")
 	fl.IntVar(&f.digestMin, prefix+"digest-threshold", 10, "more alerts than this waiting for one sink go as one digest (-1 = never digest)")
+	fl.IntVar(&f.digestMax, prefix+"digest-max", 200, "most alerts in one digest (a larger burst goes as several)")
+	fl.IntVar(&f.mailBytes, prefix+"digest-email-bytes", alert.DefaultEmailDigestBytes, "most bytes of alert lines in one digest email; the alerts past it are counted, with where to find them")
 	fl.StringVar(&f.linkBase, prefix+"link-base", "", "`URL` of the web UI, for the alerts' links to a domain's timeline (e.g. https://dnsscout.example.net)")
 }
 
@@ -115,7 +140,9 @@ func addWatchRunFlags(fl *pflag.FlagSet, f *watchFlags, prefix string) {
 func addWatchScanFlags(fl *pflag.FlagSet, f *reconFlags) {
 	fl.StringArrayVarP(&f.resolvers, "resolver", "r", nil, "recursive resolver `host[:port]` (repeatable; default: the nameservers of /etc/resolv.conf)")
 	fl.StringVarP(&f.wordlist, "wordlist", "w", "", "brute-force word list `FILE`; \"none\" disables brute force (default: built-in list)")
-	fl.IntVar(&f.concurrency, "concurrency", 200, "queries in flight at once, per domain")
+	fl.Float64Var(&f.rate, "rate", 0, "global query rate limit in queries/s (0 = unlimited)")
+	fl.Float64Var(&f.serverRate, "server-rate", 0, "per-resolver query rate limit in queries/s (0 = unlimited)")
+	fl.IntVar(&f.concurrency, "concurrency", 200, "queries in flight at once in a period's run, shared equally by the domains in flight")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Second, "wait for one query attempt")
 	fl.IntVar(&f.retries, "retries", 3, "further attempts after a timeout, SERVFAIL or REFUSED")
 	fl.BoolVar(&f.noPTR, "no-ptr", false, "do not sweep PTR records around discovered addresses")
@@ -130,34 +157,48 @@ func addWatchScanFlags(fl *pflag.FlagSet, f *reconFlags) {
 	f.walkMax, f.walkTimeout = recon.DefaultWalkMax, recon.DefaultWalkTimeout
 }
 
-// watchTargets reads what to watch: a CONFIG file, or domains with
-// --every and --alerts.
-func watchTargets(args []string, every time.Duration, everySet bool, alertsFile string) ([]watch.Domain, *alert.Config, error) {
-	if len(args) == 1 && !everySet && fileExists(args[0]) {
-		if alertsFile != "" {
+// watchTargets reads what to watch: a CONFIG file, or domains (arguments
+// and --list) with --every and --alerts.
+func watchTargets(ctx context.Context, e *env, f *watchFlags, args []string, everySet bool) ([]watch.Domain, *alert.Config, error) {
+	if len(args) == 1 && !everySet && f.list == "" && fileExists(args[0]) {
+		if f.alerts != "" {
 			return nil, nil, usageError("watch: --alerts is for domains given on the command line; put \"alerts\" in %s", args[0])
 		}
 		cfg, err := readWatchConfig(args[0])
 		if err != nil {
 			return nil, nil, err
 		}
-		return cfg.WatchList(every), cfg.Alerts, nil
+		if len(cfg.Domains) == 0 {
+			return nil, nil, usageError("watch: %s: no domains (only serve --watch takes its domains from the API)", args[0])
+		}
+		return cfg.WatchList(f.every), cfg.Alerts, nil
 	}
-	if every < watch.MinInterval {
-		return nil, nil, usageError("watch: --every %v is shorter than %v", every, watch.MinInterval)
+	if f.every < watch.MinInterval {
+		return nil, nil, usageError("watch: --every %v is shorter than %v", f.every, watch.MinInterval)
 	}
-	domains, err := watch.DomainsFromArgs(args, every)
+	if f.list != "" {
+		// The list is read as recon -l reads it; the arguments come first.
+		var err error
+		inv := &inventoryFlags{list: f.list, maxLine: inventory.DefaultMaxLineBytes, maxDomains: watch.MaxDomains, listIssues: 10}
+		if args, err = inventoryDomains(ctx, e, inv, inventory.Shard{}, args); err != nil {
+			return nil, nil, err
+		}
+	}
+	domains, err := watch.DomainsFromArgs(args, f.every)
 	if err != nil {
 		return nil, nil, usageError("%v (a CONFIG file must exist)", trimPkg(err))
 	}
+	if len(domains) > watch.MaxDomains {
+		return nil, nil, usageError("watch: %d domains, more than %d", len(domains), watch.MaxDomains)
+	}
 	var ac *alert.Config
-	if alertsFile != "" {
-		b, err := os.ReadFile(alertsFile)
+	if f.alerts != "" {
+		b, err := os.ReadFile(f.alerts)
 		if err != nil {
 			return nil, nil, fmt.Errorf("watch: %w", err)
 		}
 		if ac, err = alert.ParseConfig(b); err != nil {
-			return nil, nil, fmt.Errorf("watch: %s: %v", alertsFile, err)
+			return nil, nil, fmt.Errorf("watch: %s: %v", f.alerts, err)
 		}
 	}
 	return domains, ac, nil
@@ -205,17 +246,18 @@ type watchRun struct {
 	disp *alert.Dispatcher
 }
 
-// startWatch builds the dispatcher and the watcher. scan scans one domain;
-// reg receives the metrics (nil: none).
+// startWatch builds the dispatcher and the watcher. runner scans the
+// domains of a period; reg receives the metrics (nil: none).
 func startWatch(e *env, f *watchFlags, log *slog.Logger, db store.Backend, dsn string, domains []watch.Domain, ac *alert.Config,
-	scan watch.ScanFunc, reg prometheus.Registerer) (*watchRun, error) {
+	runner *watch.Inventory, reg prometheus.Registerer, managed watch.Managed, managedEvery time.Duration) (*watchRun, error) {
 	h, err := store.HistoryOf(db)
 	if err != nil {
 		return nil, fmt.Errorf("watch: %w", err)
 	}
 	if f.parallel < 1 {
-		return nil, usageError("watch: --parallel must be at least 1")
+		return nil, usageError("watch: --parallel-domains must be at least 1")
 	}
+	runner.Options.ParallelDomains = f.parallel
 	if f.minRetry <= 0 || f.maxRetry < f.minRetry {
 		return nil, usageError("watch: --min-retry must be positive and at most --max-retry")
 	}
@@ -226,7 +268,10 @@ func startWatch(e *env, f *watchFlags, log *slog.Logger, db store.Backend, dsn s
 	if ac == nil {
 		ac = stdoutAlerts()
 	}
-	targets, err := alert.NewTargets(ac, alert.Env{Stdout: e.stdout, Getenv: e.getenv})
+	if f.digestMax < 2 || f.mailBytes < 1 {
+		return nil, usageError("watch: --digest-max must be at least 2, --digest-email-bytes positive")
+	}
+	targets, err := alert.NewTargets(ac, alert.Env{Stdout: e.stdout, Getenv: e.getenv, EmailDigestBytes: f.mailBytes})
 	if err != nil {
 		return nil, fmt.Errorf("watch: %v", err)
 	}
@@ -237,7 +282,7 @@ func startWatch(e *env, f *watchFlags, log *slog.Logger, db store.Backend, dsn s
 	if win == 0 {
 		win = -1 // alert.Options: no wait
 	}
-	disp, err := alert.Open(alert.Options{Dir: spool, Rules: ac.Rules, Targets: targets, Logger: log, DigestWindow: win, DigestThreshold: f.digestMin})
+	disp, err := alert.Open(alert.Options{Dir: spool, Rules: ac.Rules, Targets: targets, Logger: log, DigestWindow: win, DigestThreshold: f.digestMin, DigestMax: f.digestMax})
 	if err != nil {
 		return nil, fmt.Errorf("watch: %w", err)
 	}
@@ -245,7 +290,8 @@ func startWatch(e *env, f *watchFlags, log *slog.Logger, db store.Backend, dsn s
 	if f.linkBase != "" {
 		link = func(domain, scanID string) string { return timelineLink(f.linkBase, domain, scanID) }
 	}
-	w, err := watch.New(watch.Options{History: h, Runner: &watch.Pool{Scan: scan, Parallel: f.parallel}, Domains: domains,
+	w, err := watch.New(watch.Options{History: h, Runner: runner, Domains: domains,
+		Managed: managed, ManagedEvery: managedEvery,
 		Alerts: disp, Link: link, MinRetry: f.minRetry, MaxRetry: f.maxRetry, Registerer: reg, AlertStats: disp.Stats, Logger: log})
 	if err != nil {
 		disp.Close(context.Background())
@@ -262,22 +308,19 @@ func (r *watchRun) close(ctx context.Context, grace time.Duration) error {
 	return r.disp.Close(cctx)
 }
 
-// scanFunc is the scan of one domain for watch: an engine of its own (a
-// resolver that failed its probe stays dropped, and an outage must not
-// outlive itself), its probe, then scan.Run (recon, the audit).
-func scanFunc(ro resolver.Options, opts scan.Options) watch.ScanFunc {
-	return func(ctx context.Context, domain string) watch.Result {
-		started := time.Now()
-		eng, err := resolver.New(ro)
-		if err != nil {
-			return watch.Result{Domain: domain, Started: started, Finished: time.Now(), Err: err}
-		}
-		defer eng.Close()
-		if err := scan.Probe(ctx, eng, []string{domain}); err != nil {
-			return watch.Result{Domain: domain, Started: started, Finished: time.Now(), Outage: ctx.Err() == nil, Err: watch.Outage(err)}
-		}
-		rep, err := scan.Run(ctx, eng, domain, opts)
-		return watch.ResultOf(domain, rep, err, started, time.Now())
+// watchRunner is the runner of a watch: each period one inventory run on a
+// fresh engine of ro (a resolver that failed its probe stays dropped for
+// that period only: an outage must not outlive itself).
+func watchRunner(ro resolver.Options, opts scan.Options, concurrency int, log *slog.Logger) *watch.Inventory {
+	return &watch.Inventory{
+		Engine: func() (scan.Engine, func(), error) {
+			eng, err := resolver.New(ro)
+			if err != nil {
+				return nil, nil, err
+			}
+			return eng, func() { eng.Close() }, nil
+		},
+		Options: inventory.Options{Scan: opts, Concurrency: concurrency, Version: Version, Logger: log},
 	}
 }
 
@@ -286,7 +329,7 @@ func runWatch(ctx context.Context, e *env, f *watchFlags, args []string, everySe
 	if err != nil {
 		return err
 	}
-	domains, ac, err := watchTargets(args, f.every, everySet, f.alerts)
+	domains, ac, err := watchTargets(ctx, e, f, args, everySet)
 	if err != nil {
 		return err
 	}
@@ -305,7 +348,7 @@ func runWatch(ctx context.Context, e *env, f *watchFlags, args []string, everySe
 	if _, err := checks.Select(so.Checks); err != nil {
 		return usageError("%v", trimPkg(err))
 	}
-	ro := resolver.Options{Servers: servers, Concurrency: f.recon.concurrency, Timeout: f.recon.timeout,
+	ro := resolver.Options{Servers: servers, Rate: f.recon.rate, ServerRate: f.recon.serverRate, Concurrency: f.recon.concurrency, Timeout: f.recon.timeout,
 		Retries: retriesOption(f.recon.retries), MaxTransferRecords: opts.TransferMaxRecords, TransferTimeout: opts.TransferTimeout, Logger: log}
 	dsn := f.db
 	if dsn == "" {
@@ -318,7 +361,7 @@ func runWatch(ctx context.Context, e *env, f *watchFlags, args []string, everySe
 		return fmt.Errorf("watch: %w", err)
 	}
 	defer db.Close()
-	wr, err := startWatch(e, f, log, db, dsn, domains, ac, scanFunc(ro, so), nil)
+	wr, err := startWatch(e, f, log, db, dsn, domains, ac, watchRunner(ro, so, f.recon.concurrency, log), nil, nil, 0)
 	if err != nil {
 		return err
 	}

@@ -69,7 +69,13 @@ const (
 	PermQuery Permission = "query"
 	// PermIngest allows remote sensors to POST tuples.
 	PermIngest Permission = "ingest"
+	// PermAdmin allows managing the server's watch: adding and removing
+	// watched domains (POST and DELETE /api/v1/domains).
+	PermAdmin Permission = "admin"
 )
+
+// validPerm reports whether p is a known permission.
+func validPerm(p Permission) bool { return p == PermQuery || p == PermIngest || p == PermAdmin }
 
 // ParsePermissions reads a comma-separated list ("query,ingest").
 func ParsePermissions(s string) ([]Permission, error) {
@@ -79,12 +85,12 @@ func ParsePermissions(s string) ([]Permission, error) {
 		switch Permission(p) {
 		case "":
 			continue
-		case PermQuery, PermIngest:
+		case PermQuery, PermIngest, PermAdmin:
 			if !slices.Contains(out, Permission(p)) {
 				out = append(out, Permission(p))
 			}
 		default:
-			return nil, fmt.Errorf("%w: unknown permission %q (want query, ingest)", ErrBadSpec, p)
+			return nil, fmt.Errorf("%w: unknown permission %q (want query, ingest, admin)", ErrBadSpec, p)
 		}
 	}
 	if len(out) == 0 {
@@ -438,7 +444,7 @@ func (m *Manager) Add(ctx context.Context, spec Spec) (string, Key, error) {
 		return "", Key{}, fmt.Errorf("%w: no permission", ErrBadSpec)
 	}
 	for _, p := range spec.Perms {
-		if p != PermQuery && p != PermIngest {
+		if !validPerm(p) {
 			return "", Key{}, fmt.Errorf("%w: unknown permission %q", ErrBadSpec, p)
 		}
 	}

@@ -21,7 +21,9 @@ type Config struct {
 	// Every is the default interval between two scans of a domain.
 	// Default 6h; at least MinInterval.
 	Every alert.Duration `json:"every,omitempty"`
-	// Domains are the watched domains. At least one.
+	// Domains are the watched domains. dnsscout watch needs at least
+	// one; serve --watch may start with none and take them from the API
+	// (POST /api/v1/domains).
 	Domains []DomainConfig `json:"domains"`
 	// Alerts routes the changes to sinks (package alert's configuration).
 	// Optional: without it the history is kept and nothing is sent.
@@ -92,9 +94,6 @@ func ParseConfig(data []byte) (*Config, error) {
 func (c *Config) Validate() error {
 	if c.Every < 0 || c.Every != 0 && time.Duration(c.Every) < MinInterval {
 		return fmt.Errorf("%w: every: %v is shorter than %v", ErrConfig, time.Duration(c.Every), MinInterval)
-	}
-	if len(c.Domains) == 0 {
-		return fmt.Errorf("%w: domains: at least one domain is needed", ErrConfig)
 	}
 	if len(c.Domains) > MaxDomains {
 		return fmt.Errorf("%w: domains: %d, more than %d", ErrConfig, len(c.Domains), MaxDomains)

@@ -23,7 +23,7 @@ func TestParseConfig(t *testing.T) {
 	}{
 		{"full", string(full), []Domain{{"example.com", 6 * time.Hour}, {"shop.example.com", time.Hour}, {"xn--bcher-kva.example", 6 * time.Hour}}, ""},
 		{"the flag's interval", `{"domains": [{"domain": "Example.COM."}]}`, []Domain{{"example.com", 2 * time.Hour}}, ""},
-		{"no domains", `{"domains": []}`, nil, "at least one domain"},
+		{"no domains, interval too short", `{"domains": [], "every": "10ms"}`, nil, "shorter than 1s"},
 		{"twice", `{"domains": [{"domain": "example.com"}, {"domain": "EXAMPLE.com"}]}`, nil, "also domains[0]"},
 		{"not a name", `{"domains": [{"domain": "a..b"}]}`, nil, "domains[0]"},
 		{"a wildcard", `{"domains": [{"domain": "*.example.com"}]}`, nil, "not a domain name"},

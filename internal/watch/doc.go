@@ -12,9 +12,12 @@
 // to alerts (one alert per change, with IDs stable across restarts), and
 // its Prometheus metrics.
 //
-// It does not scan (a Runner does: by default a bounded pool over one
-// domain's scan function), store (package store), decide what changed
-// (package history) or deliver (package alert).
+// It also follows the domains managed through the API (Options.Managed,
+// the store's watched-domain list), read at each scheduler tick.
+//
+// It does not scan (a Runner does: Inventory makes each period's due
+// domains one inventory run, package inventory), store (package store),
+// decide what changed (package history) or deliver (package alert).
 package watch
 
 import "errors"

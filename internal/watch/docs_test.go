@@ -29,7 +29,7 @@ func TestDocs(t *testing.T) {
 	if example != string(full) {
 		t.Error("the example in docs/watch.md differs from testdata/full.json")
 	}
-	w, err := New(Options{History: nopHistory{}, Runner: &Pool{}, Domains: []Domain{{"example.com", DefaultEvery}}})
+	w, err := New(Options{History: nopHistory{}, Runner: &Inventory{}, Domains: []Domain{{"example.com", DefaultEvery}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -145,8 +145,43 @@ func (m *metrics) observe(s *history.Scan) {
 // failed counts a failed scan.
 func (m *metrics) failed(domain string, n int) {
 	m.failures.Inc()
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.labelled[domain] {
 		m.failing.WithLabelValues(domain).Set(float64(n))
+	}
+}
+
+// added gives a domain added while the watch runs its own series, while
+// fewer than Options.MaxDomainLabels domains have them.
+func (m *metrics) added(domain string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.labelled) < m.w.o.MaxDomainLabels {
+		m.labelled[domain] = true
+	}
+}
+
+// removed forgets a domain that is no longer watched: its series and its
+// part of the totals.
+func (m *metrics) removed(domain string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.perOpen, domain)
+	for s := finding.Info; s <= finding.Critical; s++ {
+		n := 0
+		for _, c := range m.perOpen {
+			n += c.Of(s)
+		}
+		m.open.WithLabelValues(s.String()).Set(float64(n))
+	}
+	if m.labelled[domain] {
+		delete(m.labelled, domain)
+		m.lastScan.DeleteLabelValues(domain)
+		m.failing.DeleteLabelValues(domain)
+		for s := finding.Info; s <= finding.Critical; s++ {
+			m.domOpen.DeleteLabelValues(domain, s.String())
+		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package watch
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -160,6 +159,3 @@ func (e *outageError) Unwrap() error { return e.err }
 // for a failure it knows to be one of resolution (its resolvers failed
 // their probe, say).
 func Outage(err error) error { return &outageError{err} }
-
-// ScanFunc scans one domain.
-type ScanFunc func(ctx context.Context, domain string) Result

@@ -2,69 +2,102 @@ package watch
 
 import (
 	"context"
-	"fmt"
+	"net/netip"
+	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dnsscout/dnsscout/internal/dnstest"
+	"github.com/dnsscout/dnsscout/internal/inventory"
+	"github.com/dnsscout/dnsscout/internal/recon"
+	"github.com/dnsscout/dnsscout/internal/resolver"
+	"github.com/dnsscout/dnsscout/internal/scan"
 )
 
-// TestPool: at most Parallel scans at once, every domain emitted once,
-// and after ctx ends the domains not started are emitted with its error.
-func TestPool(t *testing.T) {
-	for _, parallel := range []int{1, 3} {
-		t.Run(fmt.Sprint(parallel), func(t *testing.T) {
-			var running, peak atomic.Int32
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			started := make(chan struct{}, 100)
-			p := &Pool{Parallel: parallel, Scan: func(ctx context.Context, d string) Result {
-				n := running.Add(1)
-				for {
-					old := peak.Load()
-					if n <= old || peak.CompareAndSwap(old, n) {
-						break
-					}
-				}
-				started <- struct{}{}
-				select {
-				case <-time.After(20 * time.Millisecond):
-				case <-ctx.Done():
-				}
-				running.Add(-1)
-				return Result{Domain: d, Err: ctx.Err()}
-			}}
-			var domains []string
-			for i := range 10 {
-				domains = append(domains, fmt.Sprintf("d%d.example.com", i))
+// TestInventoryRunner: a period's domains go through one inventory run
+// and each is emitted once, as a scan, a failure or an outage; an engine
+// whose resolvers fail their probe makes every domain an outage; a
+// cancelled period emits every domain with ctx's error.
+func TestInventoryRunner(t *testing.T) {
+	w := dnstest.NewWorld(t, dnstest.WorldSpec{DefaultImpl: dnstest.InProcess, Resolver: dnstest.ResolverInProcess,
+		Zones: []dnstest.WorldZone{
+			{Name: "example.com", Records: "www IN A 192.0.2.10\nmail IN A 192.0.2.25\n"},
+			{Name: "example.net", Records: "api IN A 198.51.100.7\n"},
+		}})
+	dead := netip.AddrPortFrom(dnstest.AllocAddr(t), 53) // nothing listens there
+	domains := []string{"example.com", "example.net", "nowhere.test"}
+	opts := inventory.Options{Scan: scan.Options{Recon: recon.Options{Wordlist: []string{"www", "api", "mail"}, NoPTR: true}},
+		ParallelDomains: 2, Concurrency: 20}
+	runner := func(server netip.AddrPort, opened *int) *Inventory {
+		return &Inventory{Options: opts, Engine: func() (scan.Engine, func(), error) {
+			*opened++
+			eng, err := resolver.New(resolver.Options{Servers: []netip.AddrPort{server}, Timeout: 300 * time.Millisecond, Retries: 1})
+			if err != nil {
+				return nil, nil, err
 			}
-			var mu sync.Mutex
-			got := map[string]int{}
-			cancelled := 0
-			go func() {
-				for range 2 * parallel {
-					<-started
+			return eng, func() { eng.Close() }, nil
+		}}
+	}
+	collect := func(ctx context.Context, r Runner) map[string][]Result {
+		var mu sync.Mutex
+		got := map[string][]Result{}
+		r.Run(ctx, domains, func(res Result) {
+			mu.Lock()
+			got[res.Domain] = append(got[res.Domain], res)
+			mu.Unlock()
+		})
+		return got
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		name   string
+		ctx    context.Context
+		server netip.AddrPort
+		check  func(t *testing.T, d string, r Result)
+	}{
+		{"scans", context.Background(), w.Resolver, func(t *testing.T, d string, r Result) {
+			switch d {
+			case "example.com", "example.net":
+				if r.Err != nil || r.Outage || !r.Complete {
+					t.Errorf("err %v, outage %v, complete %v", r.Err, r.Outage, r.Complete)
 				}
-				cancel()
-			}()
-			p.Run(ctx, domains, func(r Result) {
-				mu.Lock()
-				got[r.Domain]++
-				if r.Err != nil {
-					cancelled++
+				want := map[string]string{"example.com": "www.example.com", "example.net": "api.example.net"}[d]
+				if !slices.ContainsFunc(r.Snapshot.Names, func(n string) bool { return n == want || n == want+"." }) {
+					t.Errorf("names %v, want %s among them", r.Snapshot.Names, want)
 				}
-				mu.Unlock()
-			})
-			if int(peak.Load()) > parallel {
-				t.Errorf("%d scans at once, want at most %d", peak.Load(), parallel)
+				if r.Started.IsZero() || r.Finished.Before(r.Started) {
+					t.Errorf("times %v .. %v", r.Started, r.Finished)
+				}
+			case "nowhere.test":
+				if r.Complete && r.Err == nil && !r.Snapshot.Empty() {
+					t.Errorf("a domain that does not exist gave a scan: %+v", r.Snapshot)
+				}
+			}
+		}},
+		{"resolvers down: outage", context.Background(), dead, func(t *testing.T, d string, r Result) {
+			if !r.Outage || !IsOutage(r.Err) {
+				t.Errorf("outage %v, err %v; want an outage", r.Outage, r.Err)
+			}
+		}},
+		{"cancelled", cancelled, w.Resolver, func(t *testing.T, d string, r Result) {
+			if r.Err == nil || r.Complete {
+				t.Errorf("err %v, complete %v; want ctx's error", r.Err, r.Complete)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opened := 0
+			got := collect(tc.ctx, runner(tc.server, &opened))
+			if opened != 1 {
+				t.Errorf("%d engines opened for one period, want 1", opened)
 			}
 			for _, d := range domains {
-				if got[d] != 1 {
-					t.Errorf("%s emitted %d times", d, got[d])
+				if len(got[d]) != 1 {
+					t.Fatalf("%s emitted %d times, want once", d, len(got[d]))
 				}
-			}
-			if cancelled == 0 {
-				t.Error("no domain was emitted as cancelled")
+				t.Run(d, func(t *testing.T) { tc.check(t, d, got[d][0]) })
 			}
 		})
 	}

@@ -16,6 +16,17 @@ import (
 	"github.com/dnsscout/dnsscout/internal/store"
 )
 
+// Managed lists the domains managed through the API (*store.WatchedList).
+type Managed interface {
+	List(ctx context.Context) ([]store.WatchedDomain, error)
+}
+
+// Sources of a watched domain (DomainStatus.Source).
+const (
+	SourceConfig = "config"
+	SourceAPI    = "api"
+)
+
 // Enqueuer takes alerts for delivery (an *alert.Dispatcher): when Enqueue
 // returns nil they are spooled and will be delivered at least once, and
 // an alert whose ID was enqueued before is not sent again.
@@ -30,9 +41,23 @@ type Options struct {
 	History store.History
 	// Runner scans the domains that are due. Required.
 	Runner Runner
-	// Domains are the watched domains with their intervals. At least one;
-	// names in identity form (NormalizeDomain), each once.
+	// Domains are the watched domains of the configuration, with their
+	// intervals: names in identity form (NormalizeDomain), each once. At
+	// least one, unless Managed is set.
 	Domains []Domain
+	// Managed, when set, is the list of domains managed through the API
+	// (a *store.WatchedList), read at each scheduler tick: a domain added
+	// there is watched from that tick on, one removed is no longer
+	// scanned (its history is kept). A domain of Domains keeps its
+	// configured interval whatever Managed says. Default nil.
+	Managed Managed
+	// ManagedEvery is the interval of a managed domain that has none of
+	// its own. Default DefaultEvery.
+	ManagedEvery time.Duration
+	// Reload bounds the wait between two scheduler ticks when Managed is
+	// set, so that a domain added by another process sharing the store
+	// is seen within it (Wake makes a tick at once). Default 10 s.
+	Reload time.Duration
 	// Alerts receives the alerts; nil sends none (the history is kept).
 	Alerts Enqueuer
 	// Link gives the web UI address of a domain's timeline at a scan,
@@ -63,8 +88,17 @@ func (o *Options) fill() error {
 	if o.History == nil || o.Runner == nil {
 		return fmt.Errorf("%w: History and Runner are required", ErrOptions)
 	}
-	if len(o.Domains) == 0 {
+	if len(o.Domains) == 0 && o.Managed == nil {
 		return fmt.Errorf("%w: no domains to watch", ErrOptions)
+	}
+	if o.ManagedEvery == 0 {
+		o.ManagedEvery = DefaultEvery
+	}
+	if o.Reload == 0 {
+		o.Reload = 10 * time.Second
+	}
+	if o.ManagedEvery < 0 || o.Reload < 0 {
+		return fmt.Errorf("%w: ManagedEvery and Reload must be positive", ErrOptions)
 	}
 	seen := make(map[string]bool, len(o.Domains))
 	for _, d := range o.Domains {
@@ -113,14 +147,17 @@ type Watcher struct {
 	loaded  bool
 	// pending are alerts whose Enqueue failed; retried before each run.
 	pending []alert.Alert
+	// wake interrupts the wait between two ticks (Wake).
+	wake chan struct{}
 }
 
 // domainState is the schedule of one domain.
 type domainState struct {
 	Domain
-	next time.Time
-	last history.Scan
-	open history.SeverityCounts
+	source string
+	next   time.Time
+	last   history.Scan
+	open   history.SeverityCounts
 	// failures counts consecutive failed scans; failingSince is when the
 	// first of them ended, lastErr the newest error.
 	failures     int
@@ -132,6 +169,9 @@ type domainState struct {
 type DomainStatus struct {
 	Domain string        `json:"domain"`
 	Every  time.Duration `json:"every_ns"`
+	// Source is where the domain comes from: SourceConfig (the watch's
+	// configuration or command line) or SourceAPI (added through the API).
+	Source string `json:"source"`
 	// Next is when the domain is scanned next.
 	Next time.Time `json:"next"`
 	// LastScan is the newest scan recorded (zero before the first).
@@ -150,9 +190,10 @@ func New(o Options) (*Watcher, error) {
 	if err := o.fill(); err != nil {
 		return nil, err
 	}
-	w := &Watcher{o: o, log: o.Logger.With("component", "watch"), byName: make(map[string]*domainState, len(o.Domains))}
+	w := &Watcher{o: o, log: o.Logger.With("component", "watch"), byName: make(map[string]*domainState, len(o.Domains)),
+		wake: make(chan struct{}, 1)}
 	for _, d := range o.Domains {
-		ds := &domainState{Domain: d}
+		ds := &domainState{Domain: d, source: SourceConfig}
 		w.domains = append(w.domains, ds)
 		w.byName[d.Name] = ds
 	}
@@ -188,8 +229,19 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			t.Stop()
 			return nil
+		case <-w.wake:
+			t.Stop()
 		case <-t.C:
 		}
+	}
+}
+
+// Wake makes the scheduler tick now (after the run in progress, if any):
+// the API calls it when it changed the managed domains.
+func (w *Watcher) Wake() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -205,6 +257,9 @@ func (w *Watcher) untilNext() time.Duration {
 	}
 	if len(w.pending) > 0 {
 		d = min(d, w.o.MinRetry)
+	}
+	if w.o.Managed != nil {
+		d = min(d, w.o.Reload)
 	}
 	return max(d, time.Millisecond)
 }
@@ -222,30 +277,120 @@ func (w *Watcher) Load(ctx context.Context) error {
 	now := w.o.Now()
 	var replay []alert.Alert
 	for _, ds := range w.domains {
-		last, _, states, err := w.o.History.Last(ctx, ds.Name)
+		as, err := w.loadDomain(ctx, ds, now)
 		if err != nil {
-			return fmt.Errorf("watch: schedule of %s: %w", ds.Name, err)
+			return err
 		}
-		ds.last = last
-		ds.open = openCounts(states)
-		ds.next = now
-		if !last.Started.IsZero() && last.Started.Add(ds.Every).After(now) {
-			ds.next = last.Started.Add(ds.Every)
-		}
-		w.met.scanned(ds.Name, last, ds.open)
-		if last.ID != "" && w.o.Alerts != nil {
-			as, err := w.replay(ctx, last, states)
-			if err != nil {
-				return fmt.Errorf("watch: alerts of %s's last scan: %w", ds.Name, err)
-			}
-			replay = append(replay, as...)
-		}
+		replay = append(replay, as...)
 	}
 	w.mu.Lock()
 	w.loaded = true
 	w.mu.Unlock()
 	w.enqueue(ctx, replay)
 	w.log.Info("schedule loaded", "domains", len(w.domains), "replayed_alerts", len(replay))
+	return nil
+}
+
+// loadDomain sets a domain's schedule from its history and returns the
+// alerts of its newest scan, to enqueue again.
+func (w *Watcher) loadDomain(ctx context.Context, ds *domainState, now time.Time) ([]alert.Alert, error) {
+	last, _, states, err := w.o.History.Last(ctx, ds.Name)
+	if err != nil {
+		return nil, fmt.Errorf("watch: schedule of %s: %w", ds.Name, err)
+	}
+	ds.last = last
+	ds.open = openCounts(states)
+	ds.next = now
+	if !last.Started.IsZero() && last.Started.Add(ds.Every).After(now) {
+		ds.next = last.Started.Add(ds.Every)
+	}
+	w.met.scanned(ds.Name, last, ds.open)
+	if last.ID == "" || w.o.Alerts == nil {
+		return nil, nil
+	}
+	as, err := w.replay(ctx, last, states)
+	if err != nil {
+		return nil, fmt.Errorf("watch: alerts of %s's last scan: %w", ds.Name, err)
+	}
+	return as, nil
+}
+
+// sync brings the watch list in line with the managed domains: those
+// added are loaded and watched, those removed dropped, changed intervals
+// applied. A configured domain is left as it is.
+func (w *Watcher) sync(ctx context.Context) error {
+	if w.o.Managed == nil {
+		return nil
+	}
+	list, err := w.o.Managed.List(ctx)
+	if err != nil {
+		return fmt.Errorf("watch: reading the managed domains: %w", err)
+	}
+	want := make(map[string]time.Duration, len(list))
+	var order []string
+	for _, d := range list {
+		if history.ValidDomain(d.Domain) != nil {
+			continue
+		}
+		every := d.Every
+		if every <= 0 {
+			every = w.o.ManagedEvery
+		}
+		if _, dup := want[d.Domain]; !dup {
+			order = append(order, d.Domain)
+		}
+		want[d.Domain] = every
+	}
+	w.mu.Lock()
+	var removed, added []string
+	kept := make([]*domainState, 0, len(w.domains))
+	for _, ds := range w.domains {
+		every, ok := want[ds.Name]
+		switch {
+		case ds.source != SourceAPI:
+		case !ok:
+			delete(w.byName, ds.Name)
+			removed = append(removed, ds.Name)
+			continue
+		case every != ds.Every:
+			ds.Every = every
+			if !ds.last.Started.IsZero() && ds.failures == 0 {
+				ds.next = ds.last.Started.Add(every)
+			}
+		}
+		kept = append(kept, ds)
+	}
+	w.domains = kept
+	for _, n := range order {
+		if w.byName[n] == nil {
+			added = append(added, n)
+		}
+	}
+	w.mu.Unlock()
+	for _, n := range removed {
+		w.met.removed(n)
+		w.log.Info("domain no longer watched (removed through the API); its history is kept", "domain", n)
+	}
+	now := w.o.Now()
+	var replay []alert.Alert
+	for _, n := range added {
+		ds := &domainState{Domain: Domain{Name: n, Every: want[n]}, source: SourceAPI}
+		w.met.added(n)
+		as, err := w.loadDomain(ctx, ds, now)
+		if err != nil {
+			w.met.removed(n)
+			return err
+		}
+		replay = append(replay, as...)
+		w.mu.Lock()
+		if w.byName[n] == nil {
+			w.domains = append(w.domains, ds)
+			w.byName[n] = ds
+		}
+		w.mu.Unlock()
+		w.log.Info("domain watched (added through the API)", "domain", n, "every", ds.Every, "next", ds.next)
+	}
+	w.enqueue(ctx, replay)
 	return nil
 }
 
@@ -280,6 +425,10 @@ func (w *Watcher) RunDue(ctx context.Context) {
 	if err := w.Load(ctx); err != nil {
 		w.log.Error("cannot load the schedule", "err", err)
 		return
+	}
+	if err := w.sync(ctx); err != nil && ctx.Err() == nil {
+		// The list as it was stays watched; the next tick tries again.
+		w.log.Warn("managed domains not reloaded", "err", err)
 	}
 	w.mu.Lock()
 	pending := w.pending
@@ -431,7 +580,7 @@ func (w *Watcher) Status() []DomainStatus {
 	defer w.mu.Unlock()
 	out := make([]DomainStatus, 0, len(w.domains))
 	for _, ds := range w.domains {
-		out = append(out, DomainStatus{Domain: ds.Name, Every: ds.Every, Next: ds.next, LastScan: ds.last, Open: ds.open,
+		out = append(out, DomainStatus{Domain: ds.Name, Every: ds.Every, Source: ds.source, Next: ds.next, LastScan: ds.last, Open: ds.open,
 			Failures: ds.failures, FailingSince: ds.failingSince, Error: ds.lastErr})
 	}
 	return out
@@ -439,6 +588,8 @@ func (w *Watcher) Status() []DomainStatus {
 
 // Domains returns the watched domains' names.
 func (w *Watcher) Domains() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	out := make([]string, 0, len(w.domains))
 	for _, ds := range w.domains {
 		out = append(out, ds.Name)

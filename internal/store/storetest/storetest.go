@@ -105,6 +105,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Backend) {
 	t.Run("Stats", func(t *testing.T) { testStats(t, open) })
 	t.Run("NXDomain", func(t *testing.T) { testNXDomain(t, open) })
 	t.Run("Meta", func(t *testing.T) { testMeta(t, open) })
+	t.Run("Watched", func(t *testing.T) { testWatched(t, open) })
 	t.Run("IngestLedger", func(t *testing.T) { testIngestLedger(t, open) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, open) })
 }
