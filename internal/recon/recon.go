@@ -1,11 +1,3 @@
-// Package recon discovers what a domain's DNS reveals: its records, every
-// nameserver and what each address answers, zone transfers, brute-forced
-// names with wildcard filtering, NSEC walks and NSEC3 chains, SRV services,
-// PTR neighbourhoods and names mined from record data. Each stage streams
-// what it finds through Options.OnEvent and the whole is returned as a
-// Result. recon sends every query through the exchanger it is given; it
-// never opens sockets or reads resolv.conf itself, and it does not judge
-// what it finds (package checks does).
 package recon
 
 import (
