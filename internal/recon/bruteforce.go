@@ -6,7 +6,6 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"sync"
 
@@ -70,7 +69,7 @@ func ReadWordlist(rd io.Reader) (words []string, skipped int, err error) {
 
 // bruteforce asks "word.base A" for every word and keeps the names that
 // exist and are not just a wildcard's echo.
-func (r *run) bruteforce(ctx context.Context, base string, words []string, source string) int {
+func (s *scope) bruteforce(ctx context.Context, base string, words []string, source string) int {
 	names := make([]string, 0, len(words))
 	for _, w := range words {
 		n := w + "." + base
@@ -78,62 +77,122 @@ func (r *run) bruteforce(ctx context.Context, base string, words []string, sourc
 			names = append(names, n)
 		}
 	}
-	r.plan(len(names))
+	s.plan(len(names))
 	var found int64
 	var mu sync.Mutex
-	parallel(ctx, len(names), r.opts.Concurrency, func(i int) {
+	parallel(ctx, len(names), s.opts.Concurrency, func(i int) {
 		name := names[i]
-		if r.hasName(name) {
-			r.addName(name, source)
-			r.done(1)
+		if s.ledger.hasName(name) {
+			s.ledger.addName(name, source)
+			s.done(1)
 			return
 		}
-		m, err := r.send(ctx, resolver.Query{Name: name, Type: dns.TypeA})
-		r.done(1)
+		m, err := s.send(ctx, resolver.Query{Name: name, Type: dns.TypeA})
+		s.done(1)
 		if err != nil {
-			r.log.Debug("bruteforce query failed", "name", name, "err", err)
+			s.log.Debug("bruteforce query failed", "name", name, "err", err)
 			return
 		}
 		if v := judge(name, dns.TypeA, m.Msg); !v.exists {
 			return
 		}
-		if r.wildcardEcho(ctx, name, dns.TypeA, m.Msg) {
+		if s.wildcardEcho(ctx, name, dns.TypeA, m.Msg) {
 			return
 		}
-		if r.addName(name, source) {
+		if s.ledger.addName(name, source) {
 			mu.Lock()
 			found++
 			mu.Unlock()
 		}
-		r.absorb(ctx, name, dns.TypeA, m.Msg, source)
+		s.absorb(ctx, name, dns.TypeA, m.Msg, source)
 	})
-	r.log.Debug("bruteforce done", "base", base, "candidates", len(names), "found", found)
+	s.log.Debug("bruteforce done", "base", base, "candidates", len(names), "found", found)
 	return int(found)
 }
 
-// alterations tries amass-style variants of the labels discovered so far
-// (dev -> dev1, dev-api, api-dev, devapi) below their parents. It reports
+// wordlist brute-forces the word list below each zone's base, and, each
+// expansion round, below the discovered names worth it: empty
+// non-terminals (a name that exists without records of its own has
+// children) and names with children already known, never a zone apex
+// (zones are brute-forced anyway), each at most once, up to
+// Options.MaxRecursive per run. It remembers the names it went below.
+type wordlist struct {
+	words    []string
+	done     map[string]bool
+	recursed int
+}
+
+func newWordlist(words []string) *wordlist { return &wordlist{words: words, done: map[string]bool{}} }
+
+func (t *wordlist) name() string { return "bruteforce" }
+
+func (t *wordlist) zone(ctx context.Context, s *scope, _ *Zone, base string) {
+	s.stage("bruteforce " + base)
+	s.bruteforce(ctx, base, t.words, SourceBruteforce)
+}
+
+// round brute-forces below the names deeperBases picks and reports
 // whether it found anything.
-func (r *run) alterations(ctx context.Context) bool {
-	r.mu.Lock()
-	if r.altDone == nil {
-		r.altDone = map[string]bool{}
+func (t *wordlist) round(ctx context.Context, s *scope) bool {
+	found := 0
+	for _, base := range t.deeperBases(s) {
+		s.stage("bruteforce " + base)
+		found += s.bruteforce(ctx, base, t.words, SourceBruteforce)
 	}
-	byParent := map[string][]string{}
-	for n := range r.names {
-		if r.altDone[n] || n == r.apex {
+	return found > 0
+}
+
+// deeperBases picks the names to brute-force below this round: the
+// ledger's deeper candidates not gone below yet, empty non-terminals
+// first, within Options.MaxRecursive.
+func (t *wordlist) deeperBases(s *scope) []string {
+	ents, parents := s.ledger.deeperCandidates()
+	var out []string
+	for _, n := range append(ents, parents...) {
+		if t.done[n] {
 			continue
 		}
-		r.altDone[n] = true
-		if _, isZone := r.zones[n]; isZone {
+		if t.recursed >= s.opts.MaxRecursive {
+			break
+		}
+		t.done[n] = true
+		t.recursed++
+		out = append(out, n)
+	}
+	return out
+}
+
+// alterations tries amass-style variants of the labels discovered so far
+// (dev -> dev1, dev-api, api-dev, devapi) below their parents, at most
+// Options.MaxAlterations per round. It remembers the names whose labels
+// it tried.
+type alterations struct {
+	done map[string]bool
+}
+
+func newAlterations() *alterations { return &alterations{done: map[string]bool{}} }
+
+func (t *alterations) name() string { return "alterations" }
+
+// round reports whether it found anything.
+func (t *alterations) round(ctx context.Context, s *scope) bool {
+	byParent := map[string][]string{}
+	var fresh []string
+	s.ledger.eachName(func(n string, _ []string) {
+		if !t.done[n] && n != s.apex {
+			fresh = append(fresh, n)
+		}
+	})
+	for _, n := range fresh {
+		t.done[n] = true
+		if s.ledger.isZone(n) {
 			continue
 		}
 		p := dnsname.Parent(n)
 		byParent[p] = append(byParent[p], dnsname.FirstLabel(n))
 	}
-	r.mu.Unlock()
 	alts, _, _ := ReadWordlist(strings.NewReader(alterationWords))
-	budget := r.opts.MaxAlterations
+	budget := s.opts.MaxAlterations
 	found := 0
 	for parent, labels := range byParent {
 		var words []string
@@ -155,76 +214,10 @@ func (r *run) alterations(ctx context.Context) bool {
 			words = words[:budget]
 		}
 		budget -= len(words)
-		found += r.bruteforce(ctx, parent, words, SourceBruteforce)
+		found += s.bruteforce(ctx, parent, words, SourceBruteforce)
 		if budget <= 0 {
 			break
 		}
-	}
-	return found > 0
-}
-
-// deeperBases picks discovered names worth brute-forcing below: empty
-// non-terminals (a name that exists without records of its own has
-// children) and names with children already known, never a zone apex
-// (zones are brute-forced anyway) and each at most once, up to
-// Options.MaxRecursive per run.
-func (r *run) deeperBases() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.bruteDone == nil {
-		r.bruteDone = map[string]bool{}
-	}
-	hasRecords := map[string]bool{}
-	for _, rec := range r.res.Records {
-		hasRecords[rec.Name] = true
-	}
-	hasChild := map[string]bool{}
-	for n := range r.names {
-		hasChild[dnsname.Parent(n)] = true
-	}
-	pending := map[string]bool{}
-	for _, n := range r.pending {
-		pending[n] = true
-	}
-	var ents, parents []string
-	for n := range r.names {
-		if _, isZone := r.zones[n]; isZone || r.bruteDone[n] || pending[n] || strings.HasPrefix(n, "_") {
-			continue
-		}
-		switch {
-		case !hasRecords[n] && len(r.answered[n]) > 0:
-			// It answered NOERROR and holds no records: an empty
-			// non-terminal. (A PTR target that does not exist forward
-			// never answered NOERROR.)
-			ents = append(ents, n)
-		case hasChild[n]:
-			parents = append(parents, n)
-		}
-	}
-	sort.Strings(ents)
-	sort.Strings(parents)
-	var out []string
-	for _, n := range append(ents, parents...) {
-		if r.recursed >= r.opts.MaxRecursive {
-			break
-		}
-		r.bruteDone[n] = true
-		r.recursed++
-		out = append(out, n)
-	}
-	return out
-}
-
-// bruteforceDeeper brute-forces below the names deeperBases picks and
-// reports whether it found anything.
-func (r *run) bruteforceDeeper(ctx context.Context) bool {
-	if len(r.words) == 0 {
-		return false
-	}
-	found := 0
-	for _, base := range r.deeperBases() {
-		r.stage("bruteforce " + base)
-		found += r.bruteforce(ctx, base, r.words, SourceBruteforce)
 	}
 	return found > 0
 }

@@ -54,19 +54,16 @@ type delegationCall struct {
 // name, as the parent's servers give it (one walk per name per run). It
 // returns ErrNoSuchDomain when an authoritative server of an ancestor says
 // name does not exist, and ErrNoAnswer when no server on the way answers.
-func (r *run) delegationOf(ctx context.Context, name string) (*delegation, error) {
-	r.mu.Lock()
-	if r.delegs == nil {
-		r.delegs = map[string]*delegationCall{}
-	}
-	c, ok := r.delegs[name]
+func (s *scope) delegationOf(ctx context.Context, name string) (*delegation, error) {
+	s.delegMu.Lock()
+	c, ok := s.delegs[name]
 	if !ok {
 		c = &delegationCall{done: make(chan struct{})}
-		r.delegs[name] = c
+		s.delegs[name] = c
 	}
-	r.mu.Unlock()
+	s.delegMu.Unlock()
 	if !ok {
-		c.d, c.err = r.walkDelegation(ctx, name)
+		c.d, c.err = s.walkDelegation(ctx, name)
 		close(c.done)
 	}
 	select {
@@ -77,14 +74,14 @@ func (r *run) delegationOf(ctx context.Context, name string) (*delegation, error
 	}
 }
 
-func (r *run) walkDelegation(ctx context.Context, name string) (*delegation, error) {
-	zone, servers := r.startServers(ctx, name)
+func (s *scope) walkDelegation(ctx context.Context, name string) (*delegation, error) {
+	zone, servers := s.startServers(ctx, name)
 	if len(servers) == 0 {
 		return nil, fmt.Errorf("%w: %s: no server of any parent zone is known", ErrNoAnswer, name)
 	}
 	var found *delegation
 	for range maxReferrals {
-		m, from := r.askFirst(ctx, servers, resolver.Query{Name: name, Type: dns.TypeNS})
+		m, from := s.askFirst(ctx, servers, resolver.Query{Name: name, Type: dns.TypeNS})
 		if m == nil {
 			break // no server of zone answers: the last delegation stands
 		}
@@ -107,7 +104,7 @@ func (r *run) walkDelegation(ctx context.Context, name string) (*delegation, err
 				d.records = append(d.records, x)
 			}
 		}
-		if ds, _ := r.askFirst(ctx, servers, resolver.Query{Name: cut, Type: dns.TypeDS}); ds != nil {
+		if ds, _ := s.askFirst(ctx, servers, resolver.Query{Name: cut, Type: dns.TypeDS}); ds != nil {
 			for _, x := range ds.Answer {
 				if x.Header().Rrtype == dns.TypeDS && rr.Owner(x) == cut {
 					d.records = append(d.records, x)
@@ -120,7 +117,7 @@ func (r *run) walkDelegation(ctx context.Context, name string) (*delegation, err
 			// the child too: there is nothing further down to ask.
 			break
 		}
-		zone, servers = cut, r.serversOf(ctx, d, false)
+		zone, servers = cut, s.serversOf(ctx, d, false)
 		if len(servers) == 0 {
 			break
 		}
@@ -134,9 +131,9 @@ func (r *run) walkDelegation(ctx context.Context, name string) (*delegation, err
 // startServers finds the closest ancestor of name whose NS set the
 // resolver gives, and the addresses of its servers. Walking up ends at the
 // root, whose servers are the resolver's own root hints.
-func (r *run) startServers(ctx context.Context, name string) (string, []netip.AddrPort) {
+func (s *scope) startServers(ctx context.Context, name string) (string, []netip.AddrPort) {
 	for z := dnsname.Parent(name); ctx.Err() == nil; z = dnsname.Parent(z) {
-		if m, err := r.query(ctx, z, dns.TypeNS); err == nil {
+		if m, err := s.query(ctx, z, dns.TypeNS); err == nil {
 			var ns []string
 			for _, x := range m.Answer {
 				if n, ok := x.(*dns.NS); ok && rr.Owner(x) == z {
@@ -144,7 +141,7 @@ func (r *run) startServers(ctx context.Context, name string) (string, []netip.Ad
 				}
 			}
 			sort.Strings(ns)
-			if servers := r.serversOf(ctx, &delegation{zone: z, ns: ns}, true); len(servers) > 0 {
+			if servers := s.serversOf(ctx, &delegation{zone: z, ns: ns}, true); len(servers) > 0 {
 				return z, servers
 			}
 		}
@@ -159,7 +156,7 @@ func (r *run) startServers(ctx context.Context, name string) (string, []netip.Ad
 // else what the resolver gives for each name. Names inside the delegated
 // zone have only their glue, unless resolve says the resolver can answer
 // for the zone.
-func (r *run) serversOf(ctx context.Context, d *delegation, resolve bool) []netip.AddrPort {
+func (s *scope) serversOf(ctx context.Context, d *delegation, resolve bool) []netip.AddrPort {
 	var (
 		mu  sync.Mutex
 		out []netip.AddrPort
@@ -168,12 +165,12 @@ func (r *run) serversOf(ctx context.Context, d *delegation, resolve bool) []neti
 		n := d.ns[i]
 		addrs := d.glue[n]
 		if len(addrs) == 0 && (resolve || !dnsname.IsSubdomain(n, d.zone)) {
-			addrs, _ = r.addresses(ctx, n)
+			addrs, _ = s.addresses(ctx, n)
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		for _, a := range addrs {
-			ap := netip.AddrPortFrom(a, r.opts.NameserverPort)
+			ap := netip.AddrPortFrom(a, s.opts.NameserverPort)
 			if !slices.Contains(out, ap) {
 				out = append(out, ap)
 			}
@@ -186,16 +183,16 @@ func (r *run) serversOf(ctx context.Context, d *delegation, resolve bool) []neti
 // askFirst sends q (no recursion) to each server in turn and returns the
 // first answer that is not an error, SERVFAIL or REFUSED, with the server
 // that gave it.
-func (r *run) askFirst(ctx context.Context, servers []netip.AddrPort, q resolver.Query) (*dns.Msg, netip.AddrPort) {
-	for _, s := range servers {
-		resp, err := r.direct(ctx, s, q)
+func (s *scope) askFirst(ctx context.Context, servers []netip.AddrPort, q resolver.Query) (*dns.Msg, netip.AddrPort) {
+	for _, srv := range servers {
+		resp, err := s.direct(ctx, srv, q)
 		if ctx.Err() != nil {
 			return nil, netip.AddrPort{}
 		}
 		if err != nil || resp.Msg.Rcode == dns.RcodeServerFailure || resp.Msg.Rcode == dns.RcodeRefused {
 			continue
 		}
-		return resp.Msg, s
+		return resp.Msg, srv
 	}
 	return nil, netip.AddrPort{}
 }
@@ -257,10 +254,10 @@ func glue(m *dns.Msg, ns []string, zone string) map[string][]netip.Addr {
 type routeTable map[string][]netip.AddrPort
 
 // route makes every later query for names in zone go to servers.
-func (r *run) route(zone string, servers []netip.AddrPort) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	old := r.routes.Load()
+func (s *scope) route(zone string, servers []netip.AddrPort) {
+	s.routeMu.Lock()
+	defer s.routeMu.Unlock()
+	old := s.routes.Load()
 	t := routeTable{}
 	if old != nil {
 		for k, v := range *old {
@@ -268,14 +265,14 @@ func (r *run) route(zone string, servers []netip.AddrPort) {
 		}
 	}
 	t[zone] = servers
-	r.routes.Store(&t)
+	s.routes.Store(&t)
 }
 
 // routeFor returns the servers queries for name go to, or nil for the
 // resolver. A sub-zone that was not routed itself goes to the resolver
 // (routeDirect falls back to it on a referral too).
-func (r *run) routeFor(name string) []netip.AddrPort {
-	t := r.routes.Load()
+func (s *scope) routeFor(name string) []netip.AddrPort {
+	t := s.routes.Load()
 	if t == nil {
 		return nil
 	}
@@ -292,12 +289,12 @@ func (r *run) routeFor(name string) []netip.AddrPort {
 // routeDirect asks the routed servers of a zone and returns the first
 // authoritative answer. A referral to a sub-zone, or no answer from any of
 // them, sends the query to the resolver.
-func (r *run) routeDirect(ctx context.Context, servers []netip.AddrPort, q resolver.Query) (*resolver.Response, error) {
-	resp, lastErr := r.askAuth(ctx, servers, q)
+func (s *scope) routeDirect(ctx context.Context, servers []netip.AddrPort, q resolver.Query) (*resolver.Response, error) {
+	resp, lastErr := s.askAuth(ctx, servers, q)
 	if resp != nil || ctx.Err() != nil {
 		return resp, lastErr
 	}
-	resp, err := r.ex.Exchange(ctx, q)
+	resp, err := s.ex.Exchange(ctx, q)
 	if err != nil && lastErr != nil {
 		return nil, fmt.Errorf("%w (and the zone's own servers: %v)", err, lastErr)
 	}
@@ -307,13 +304,13 @@ func (r *run) routeDirect(ctx context.Context, servers []netip.AddrPort, q resol
 // askAuth asks authoritative servers (in turn, starting at a different one
 // each time, without recursion) and returns the first answer that is
 // neither SERVFAIL, REFUSED nor a referral; nil when none gives one.
-func (r *run) askAuth(ctx context.Context, servers []netip.AddrPort, q resolver.Query) (*resolver.Response, error) {
+func (s *scope) askAuth(ctx context.Context, servers []netip.AddrPort, q resolver.Query) (*resolver.Response, error) {
 	q.RD = false
-	start := int(r.routeNext.Add(1))
+	start := int(s.routeNext.Add(1))
 	var lastErr error
 	for i := range servers {
-		s := servers[(start+i)%len(servers)]
-		resp, err := r.ex.Direct(ctx, s, q)
+		srv := servers[(start+i)%len(servers)]
+		resp, err := s.ex.Direct(ctx, srv, q)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -331,30 +328,6 @@ func (r *run) askAuth(ctx context.Context, servers []netip.AddrPort, q resolver.
 		return resp, nil
 	}
 	return nil, lastErr
-}
-
-// authFor returns the servers that answered authoritatively for the
-// closest zone enumerated that encloses name.
-func (r *run) authFor(name string) []netip.AddrPort {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for n := name; ; n = dnsname.Parent(n) {
-		if _, zone := r.zones[n]; zone {
-			return r.auth[n]
-		}
-		if n == "." {
-			return nil
-		}
-	}
-}
-
-// gap notes a part of the run that could not be covered.
-func (r *run) gap(g Gap) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !slices.Contains(r.res.Gaps, g) {
-		r.res.Gaps = append(r.res.Gaps, g)
-	}
 }
 
 // failText says why a response or error settled nothing.

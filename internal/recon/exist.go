@@ -96,43 +96,7 @@ func walkChain(name string, qtype uint16, m *dns.Msg) verdict {
 	cur := name
 	var seen map[string]bool
 	for hop := 0; hop <= len(m.Answer); hop++ {
-		next := ""
-		for _, x := range m.Answer {
-			owner := rr.Owner(x)
-			switch t := x.(type) {
-			case *dns.CNAME:
-				if owner == cur {
-					next = dnsname.FromWire(t.Target)
-				}
-			case *dns.DNAME:
-				// A DNAME redirects the names below its owner.
-				if next == "" && owner != cur && dnsname.IsSubdomain(cur, owner) {
-					if cur == name {
-						v.dname = true
-					}
-					target := dnsname.FromWire(t.Target)
-					rest := strings.TrimSuffix(cur, "."+owner)
-					if target == "." {
-						next = rest
-					} else {
-						next = rest + "." + target
-					}
-					v.chain = append(v.chain, owner)
-				}
-			case *dns.A:
-				if owner == cur {
-					if a, ok := netip.AddrFromSlice(t.A.To4()); ok {
-						v.addrs = append(v.addrs, a)
-					}
-				}
-			case *dns.AAAA:
-				if owner == cur {
-					if a, ok := netip.AddrFromSlice(t.AAAA); ok {
-						v.addrs = append(v.addrs, a.Unmap())
-					}
-				}
-			}
-		}
+		next := v.step(cur, m.Answer)
 		if next == "" {
 			break
 		}
@@ -174,6 +138,50 @@ func walkChain(name string, qtype uint16, m *dns.Msg) verdict {
 		v.end.Rcode = rcodeString(m.Rcode)
 	}
 	return v
+}
+
+// step reads the answer's records about cur, the chain's current name: it
+// collects cur's addresses and returns the name a CNAME or DNAME sends cur
+// to ("" at the chain's end).
+func (v *verdict) step(cur string, answer []dns.RR) string {
+	next := ""
+	for _, x := range answer {
+		owner := rr.Owner(x)
+		switch t := x.(type) {
+		case *dns.CNAME:
+			if owner == cur {
+				next = dnsname.FromWire(t.Target)
+			}
+		case *dns.DNAME:
+			// A DNAME redirects the names below its owner.
+			if next == "" && owner != cur && dnsname.IsSubdomain(cur, owner) {
+				if cur == v.name {
+					v.dname = true
+				}
+				target := dnsname.FromWire(t.Target)
+				rest := strings.TrimSuffix(cur, "."+owner)
+				if target == "." {
+					next = rest
+				} else {
+					next = rest + "." + target
+				}
+				v.chain = append(v.chain, owner)
+			}
+		case *dns.A:
+			if owner == cur {
+				if a, ok := netip.AddrFromSlice(t.A.To4()); ok {
+					v.addrs = append(v.addrs, a)
+				}
+			}
+		case *dns.AAAA:
+			if owner == cur {
+				if a, ok := netip.AddrFromSlice(t.AAAA); ok {
+					v.addrs = append(v.addrs, a.Unmap())
+				}
+			}
+		}
+	}
+	return next
 }
 
 // Pseudo-RCODEs of ChainEnd.

@@ -13,11 +13,21 @@ import (
 	"github.com/dnsscout/dnsscout/internal/rr"
 )
 
+// miner reads the records the ledger keeps (ledger.onRecord) for the
+// names and address ranges they mention: in-scope names become candidates
+// for expansion to verify, out-of-scope names references, SPF ranges
+// neighbourhoods for the PTR sweep (ranges wider than the sweep prefix
+// are left alone).
+type miner struct {
+	l                *ledger
+	prefix4, prefix6 int
+}
+
 // mine extracts the names and address ranges a record mentions: targets of
 // NS/MX/CNAME/SRV/PTR/SOA/HTTPS/..., CAA iodef addresses, SPF mechanisms,
 // DMARC report addresses and host names inside other TXT strings. In-scope names become
 // candidates; out-of-scope names become references.
-func (r *run) mine(x dns.RR, owner string) {
+func (r *miner) mine(x dns.RR, owner string) {
 	via := rr.Type(x)
 	for _, t := range rr.Targets(x) {
 		r.mention(t, owner, via)
@@ -47,7 +57,7 @@ func (r *run) mine(x dns.RR, owner string) {
 			r.mention(n.name, owner, "spf-"+n.mechanism)
 		}
 		for _, p := range prefixes {
-			r.addSweep(p)
+			r.sweep(p)
 		}
 	case strings.HasPrefix(lower, "v=dmarc1"):
 		for _, n := range parseDMARC(strings.TrimSpace(text)) {
@@ -55,24 +65,36 @@ func (r *run) mine(x dns.RR, owner string) {
 		}
 	default:
 		for _, tok := range hostToken.FindAllString(lower, -1) {
-			if n, err := dnsname.Normalize(tok); err == nil && r.inScope(n) {
-				r.candidate(n, SourceMined)
+			if n, err := dnsname.Normalize(tok); err == nil && r.l.inScope(n) {
+				r.l.candidate(n, SourceMined)
 			}
 		}
 	}
 }
 
 // mention handles one name found in data.
-func (r *run) mention(name, owner, via string) {
+func (r *miner) mention(name, owner, via string) {
 	n, err := dnsname.Normalize(name)
 	if err != nil {
 		return
 	}
-	if r.inScope(n) {
-		r.candidate(n, SourceMined)
+	if r.l.inScope(n) {
+		r.l.candidate(n, SourceMined)
 		return
 	}
-	r.addRef(n, owner, via)
+	r.l.addRef(n, owner, via)
+}
+
+// sweep asks for the neighbourhood of the addresses in p to be swept.
+func (r *miner) sweep(p netip.Prefix) {
+	bits := r.prefix4
+	if p.Addr().Is6() {
+		bits = r.prefix6
+	}
+	if p.Bits() < bits {
+		return
+	}
+	r.l.addSweep(p.Addr())
 }
 
 // hostToken matches dotted host-name-looking tokens in free text.

@@ -24,24 +24,32 @@ const (
 	nsFromSOA    = "soa"
 )
 
-// nameservers finds every nameserver of zone z (parent-side NS, child-side
+// nameservers finds every nameserver of a zone (parent-side NS, child-side
 // NS, SOA MNAME), resolves each name to all its addresses, and asks every
-// address what it serves and reveals. It may run again for the same zone
-// (a zone reached through its delegation first learns its own NS set
-// later): names already probed only gain sources.
-func (r *run) nameservers(ctx context.Context, z *Zone) {
-	r.mu.Lock()
-	child := append([]string(nil), z.ChildNS...)
-	mname := ""
-	if z.SOA != "" {
-		mname = dnsname.FromWire(strings.Fields(z.SOA)[0])
-	}
-	r.mu.Unlock()
+// address what it serves and reveals, zone transfers included. It keeps no
+// state: what it finds goes to the ledger.
+type nameservers struct{}
 
-	parent, glue := r.parentNS(ctx, z.Name)
-	r.mu.Lock()
-	z.ParentNS = parent
-	r.mu.Unlock()
+func (nameservers) name() string { return "nameservers" }
+
+func (nameservers) zone(ctx context.Context, s *scope, z *Zone, _ string) {
+	s.stage("nameservers " + z.Name)
+	probeNameservers(ctx, s, z)
+}
+
+// probeNameservers probes the nameservers of zone z. It may run again for
+// the same zone (a zone reached through its delegation first learns its
+// own NS set later): names already probed only gain sources.
+func probeNameservers(ctx context.Context, s *scope, z *Zone) {
+	facts := s.ledger.zone(z)
+	child := facts.ChildNS
+	mname := ""
+	if facts.SOA != "" {
+		mname = dnsname.FromWire(strings.Fields(facts.SOA)[0])
+	}
+
+	parent, glue := parentNS(ctx, s, z.Name)
+	s.ledger.editZone(z, func(z *Zone) { z.ParentNS = parent })
 
 	sources := map[string][]string{}
 	for _, n := range parent {
@@ -54,25 +62,18 @@ func (r *run) nameservers(ctx context.Context, z *Zone) {
 		sources[mname] = appendUnique(sources[mname], nsFromSOA)
 	}
 	names := make([]string, 0, len(sources))
-	r.mu.Lock()
 	for n, src := range sources {
-		if i, done := r.nsIndex[[2]string{z.Name, n}]; done {
-			ns := &r.res.Nameservers[i]
-			for _, x := range src {
-				ns.Sources = appendUnique(ns.Sources, x)
-			}
-			continue
+		if !s.ledger.probedNameserver(z.Name, n, src) {
+			names = append(names, n)
 		}
-		names = append(names, n)
 	}
-	r.mu.Unlock()
 	sort.Strings(names)
 
 	nss := make([]Nameserver, len(names))
 	parallel(ctx, len(names), len(names), func(i int) {
 		ns := &nss[i]
 		*ns = Nameserver{Name: names[i], Zone: z.Name, Sources: sources[names[i]], Addresses: []string{}, Servers: []Server{}}
-		addrs, errText := r.addresses(ctx, ns.Name)
+		addrs, errText := s.addresses(ctx, ns.Name)
 		ns.Resolves = len(addrs) > 0
 		ns.Error = errText
 		// The parent's glue counts too: a server the delegation sends
@@ -87,49 +88,21 @@ func (r *run) nameservers(ctx context.Context, z *Zone) {
 		}
 		ns.Servers = make([]Server, len(addrs))
 		parallel(ctx, len(addrs), len(addrs), func(j int) {
-			ns.Servers[j] = r.server(ctx, z, addrs[j])
+			ns.Servers[j] = probeServer(ctx, s, z, addrs[j])
 		})
 		ns.Servers = slices.DeleteFunc(ns.Servers, func(s Server) bool { return s.Address == "" })
 	})
-
-	r.mu.Lock()
-	for i := range nss {
-		if nss[i].Name == "" {
-			continue // never started: the run was interrupted
-		}
-		key := [2]string{z.Name, nss[i].Name}
-		if _, dup := r.nsIndex[key]; dup {
-			continue
-		}
-		r.nsIndex[key] = len(r.res.Nameservers)
-		r.res.Nameservers = append(r.res.Nameservers, nss[i])
-		for _, s := range nss[i].Servers {
-			if s.Authoritative {
-				ap := netip.AddrPortFrom(netip.MustParseAddr(s.Address), r.opts.NameserverPort)
-				if !slices.Contains(r.auth[z.Name], ap) {
-					r.auth[z.Name] = append(r.auth[z.Name], ap)
-				}
-			}
-		}
-	}
-	r.mu.Unlock()
-	for i := range nss {
-		if nss[i].Name == "" {
-			continue
-		}
-		ns := nss[i]
-		r.emit(Event{Nameserver: &ns})
-	}
+	s.ledger.addNameservers(z.Name, s.opts.NameserverPort, nss)
 }
 
 // parentNS returns the NS names the parent zone delegates zone to
 // (sorted) and the glue addresses it gives for them, as the parent's own
 // servers answer (see delegationOf). The root has no parent.
-func (r *run) parentNS(ctx context.Context, zone string) ([]string, map[string][]netip.Addr) {
+func parentNS(ctx context.Context, s *scope, zone string) ([]string, map[string][]netip.Addr) {
 	if zone == "." {
 		return nil, nil
 	}
-	d, err := r.delegationOf(ctx, zone)
+	d, err := s.delegationOf(ctx, zone)
 	if err != nil || d.zone != zone {
 		return nil, nil
 	}
@@ -139,7 +112,7 @@ func (r *run) parentNS(ctx context.Context, zone string) ([]string, map[string][
 // addresses resolves a host name to all its IPv4 and IPv6 addresses. The
 // second result explains an empty answer ("nxdomain", "no address",
 // "timeout", ...).
-func (r *run) addresses(ctx context.Context, host string) ([]netip.Addr, string) {
+func (s *scope) addresses(ctx context.Context, host string) ([]netip.Addr, string) {
 	var (
 		mu    sync.Mutex
 		addrs []netip.Addr
@@ -147,7 +120,7 @@ func (r *run) addresses(ctx context.Context, host string) ([]netip.Addr, string)
 	)
 	types := []uint16{dns.TypeA, dns.TypeAAAA}
 	parallel(ctx, 2, 2, func(i int) {
-		m, err := r.query(ctx, host, types[i])
+		m, err := s.query(ctx, host, types[i])
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
@@ -186,39 +159,39 @@ func compactAddrs(a []netip.Addr) []netip.Addr {
 // identity.
 var chaosNames = []string{"version.bind", "version.server", "hostname.bind", "id.server"}
 
-// server asks one nameserver address about zone z: authority and serial,
+// probeServer asks one nameserver address about zone z: authority and serial,
 // the NS set it serves, recursion, CHAOS identity, NSID, and zone
 // transfers.
-func (r *run) server(ctx context.Context, z *Zone, addr netip.Addr) Server {
-	ap := netip.AddrPortFrom(addr, r.opts.NameserverPort)
-	s := Server{Address: addr.String(), AXFR: TransferSkipped, IXFR: TransferSkipped}
+func probeServer(ctx context.Context, s *scope, z *Zone, addr netip.Addr) Server {
+	ap := netip.AddrPortFrom(addr, s.opts.NameserverPort)
+	sv := Server{Address: addr.String(), AXFR: TransferSkipped, IXFR: TransferSkipped}
 
-	soa, err := r.direct(ctx, ap, resolver.Query{Name: z.Name, Type: dns.TypeSOA, NSID: true})
+	soa, err := s.direct(ctx, ap, resolver.Query{Name: z.Name, Type: dns.TypeSOA, NSID: true})
 	if err != nil {
-		s.Error = errText(err)
-		return s
+		sv.Error = errText(err)
+		return sv
 	}
-	s.Responding = true
-	s.NSID = resolver.NSID(soa.Msg)
+	sv.Responding = true
+	sv.NSID = resolver.NSID(soa.Msg)
 	if soa.Msg.Rcode == dns.RcodeSuccess && soa.Msg.Authoritative {
 		for _, x := range soa.Msg.Answer {
 			if v, ok := x.(*dns.SOA); ok && rr.Owner(x) == z.Name {
-				s.Authoritative = true
-				s.Serial = v.Serial
+				sv.Authoritative = true
+				sv.Serial = v.Serial
 			}
 		}
 	}
-	if !s.Authoritative {
-		s.Error = "not authoritative: " + strings.ToLower(dns.RcodeToString[soa.Msg.Rcode])
+	if !sv.Authoritative {
+		sv.Error = "not authoritative: " + strings.ToLower(dns.RcodeToString[soa.Msg.Rcode])
 		if soa.Msg.Rcode == dns.RcodeSuccess && !soa.Msg.Authoritative {
-			s.Error = "not authoritative: answer without AA"
+			sv.Error = "not authoritative: answer without AA"
 		}
 	}
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	wg.Go(func() {
-		resp, err := r.direct(ctx, ap, resolver.Query{Name: z.Name, Type: dns.TypeNS})
+		resp, err := s.direct(ctx, ap, resolver.Query{Name: z.Name, Type: dns.TypeNS})
 		if err != nil || !resp.Msg.Authoritative {
 			return
 		}
@@ -230,59 +203,59 @@ func (r *run) server(ctx context.Context, z *Zone, addr netip.Addr) Server {
 		}
 		sort.Strings(ns)
 		mu.Lock()
-		s.NS = ns
+		sv.NS = ns
 		mu.Unlock()
 	})
 	wg.Go(func() {
-		rec := r.recursion(ctx, ap)
+		rec := recursion(ctx, s, ap)
 		mu.Lock()
-		s.Recursion = rec
+		sv.Recursion = rec
 		mu.Unlock()
 	})
 	for i, name := range chaosNames {
 		wg.Go(func() {
-			txt := r.chaos(ctx, ap, name)
+			txt := chaos(ctx, s, ap, name)
 			mu.Lock()
 			defer mu.Unlock()
 			switch i {
 			case 0:
-				s.Version = txt
+				sv.Version = txt
 			case 1:
-				s.VersionServer = txt
+				sv.VersionServer = txt
 			case 2:
-				s.Hostname = txt
+				sv.Hostname = txt
 			case 3:
-				s.ID = txt
+				sv.ID = txt
 			}
 		})
 	}
-	if !r.opts.NoAXFR {
+	if !s.opts.NoAXFR {
 		wg.Go(func() {
-			outcome, n := r.transfer(ctx, z, ap, dns.TypeAXFR, 0)
+			outcome, n := transfer(ctx, s, z, ap, dns.TypeAXFR, 0)
 			mu.Lock()
-			s.AXFR, s.AXFRRecords = outcome, n
+			sv.AXFR, sv.AXFRRecords = outcome, n
 			mu.Unlock()
 		})
 		wg.Go(func() {
-			serial := s.Serial
+			serial := sv.Serial
 			if serial > 0 {
 				serial--
 			}
-			outcome, n := r.transfer(ctx, z, ap, dns.TypeIXFR, serial)
+			outcome, n := transfer(ctx, s, z, ap, dns.TypeIXFR, serial)
 			mu.Lock()
-			s.IXFR, s.IXFRRecords = outcome, n
+			sv.IXFR, sv.IXFRRecords = outcome, n
 			mu.Unlock()
 		})
 	}
 	wg.Wait()
-	return s
+	return sv
 }
 
 // recursion reports whether the server at ap resolves a name outside its
 // zones for us: it answers ". NS" with recursion available, not
 // authoritatively, with data.
-func (r *run) recursion(ctx context.Context, ap netip.AddrPort) bool {
-	resp, err := r.direct(ctx, ap, resolver.Query{Name: ".", Type: dns.TypeNS, RD: true})
+func recursion(ctx context.Context, s *scope, ap netip.AddrPort) bool {
+	resp, err := s.direct(ctx, ap, resolver.Query{Name: ".", Type: dns.TypeNS, RD: true})
 	if err != nil {
 		return false
 	}
@@ -291,8 +264,8 @@ func (r *run) recursion(ctx context.Context, ap netip.AddrPort) bool {
 }
 
 // chaos asks a CHAOS-class TXT identity name and returns the text.
-func (r *run) chaos(ctx context.Context, ap netip.AddrPort, name string) string {
-	resp, err := r.direct(ctx, ap, resolver.Query{Name: name, Type: dns.TypeTXT, Class: dns.ClassCHAOS})
+func chaos(ctx context.Context, s *scope, ap netip.AddrPort, name string) string {
+	resp, err := s.direct(ctx, ap, resolver.Query{Name: name, Type: dns.TypeTXT, Class: dns.ClassCHAOS})
 	if err != nil || resp.Msg.Rcode != dns.RcodeSuccess {
 		return ""
 	}
@@ -310,19 +283,19 @@ func (r *run) chaos(ctx context.Context, ap netip.AddrPort, name string) string 
 // Options.TransferTimeout). It returns the outcome and the number of
 // records received: a transfer cut short by a cap, by the end of the run
 // or by the server is "partial" and its records are kept.
-func (r *run) transfer(ctx context.Context, z *Zone, ap netip.AddrPort, qtype uint16, serial uint32) (string, int) {
+func transfer(ctx context.Context, s *scope, z *Zone, ap netip.AddrPort, qtype uint16, serial uint32) (string, int) {
 	source, stage := SourceAXFR, "axfr"
 	if qtype == dns.TypeIXFR {
 		source, stage = SourceIXFR, "ixfr"
 	}
-	r.plan(1)
-	defer r.done(1)
-	tctx, cancel := context.WithTimeout(ctx, r.opts.TransferTimeout)
+	s.plan(1)
+	defer s.done(1)
+	tctx, cancel := context.WithTimeout(ctx, s.opts.TransferTimeout)
 	defer cancel()
 	n := 0
 	var firstErr error
 	capped := ""
-	for env := range r.ex.Transfer(tctx, ap, z.Name, qtype, serial) {
+	for env := range s.ex.Transfer(tctx, ap, z.Name, qtype, serial) {
 		if env.Err != nil {
 			if firstErr == nil {
 				firstErr = env.Err
@@ -333,45 +306,45 @@ func (r *run) transfer(ctx context.Context, z *Zone, ap netip.AddrPort, qtype ui
 			continue // draining what was sent before the cancellation
 		}
 		for _, x := range env.RR {
-			if n >= r.opts.TransferMaxRecords {
-				capped = fmt.Sprintf("stopped at the cap of %d records (--axfr-max-records)", r.opts.TransferMaxRecords)
+			if n >= s.opts.TransferMaxRecords {
+				capped = fmt.Sprintf("stopped at the cap of %d records (--axfr-max-records)", s.opts.TransferMaxRecords)
 				cancel()
 				break
 			}
 			n++
-			r.addName(rr.Owner(x), source)
-			r.addRecord(x, source)
+			s.ledger.addName(rr.Owner(x), source)
+			s.ledger.addRecord(x, source)
 		}
 	}
 	switch {
 	case capped == "" && ctx.Err() != nil:
 		capped = "the run was stopped"
 	case capped == "" && tctx.Err() != nil:
-		capped = fmt.Sprintf("still sending after %v (--axfr-timeout)", r.opts.TransferTimeout)
-	case capped == "" && errors.Is(firstErr, resolver.ErrTransferTooLarge) && n >= r.opts.TransferMaxRecords:
+		capped = fmt.Sprintf("still sending after %v (--axfr-timeout)", s.opts.TransferTimeout)
+	case capped == "" && errors.Is(firstErr, resolver.ErrTransferTooLarge) && n >= s.opts.TransferMaxRecords:
 		// The resolver enforces the same cap, a message earlier.
-		capped = fmt.Sprintf("stopped at the cap of %d records (--axfr-max-records)", r.opts.TransferMaxRecords)
+		capped = fmt.Sprintf("stopped at the cap of %d records (--axfr-max-records)", s.opts.TransferMaxRecords)
 	case capped == "" && errors.Is(firstErr, resolver.ErrTransferTooLarge):
 		capped = errText(firstErr)
 	}
 	switch {
 	case capped != "" && n > 0:
-		r.gap(Gap{Stage: stage, Zone: z.Name, Server: ap.Addr().String(), Reason: fmt.Sprintf("%d records kept; %s", n, capped)})
-		r.keepTransferred(z, qtype)
+		s.ledger.gap(Gap{Stage: stage, Zone: z.Name, Server: ap.Addr().String(), Reason: fmt.Sprintf("%d records kept; %s", n, capped)})
+		keepTransferred(s, z, qtype)
 		return TransferPartial, n
 	case firstErr == nil && n > 0:
-		r.keepTransferred(z, qtype)
+		keepTransferred(s, z, qtype)
 		return TransferAllowed, n
 	case isRefusal(firstErr):
 		return TransferRefused, n
 	case n > 0:
 		// Part of the zone arrived before the transfer broke: data leaked.
-		r.gap(Gap{Stage: stage, Zone: z.Name, Server: ap.Addr().String(), Reason: fmt.Sprintf("%d records kept; the transfer broke off: %s", n, errText(firstErr))})
-		r.keepTransferred(z, qtype)
+		s.ledger.gap(Gap{Stage: stage, Zone: z.Name, Server: ap.Addr().String(), Reason: fmt.Sprintf("%d records kept; the transfer broke off: %s", n, errText(firstErr))})
+		keepTransferred(s, z, qtype)
 		return TransferPartial, n
 	default:
 		if firstErr != nil {
-			r.log.Debug("transfer failed", "zone", z.Name, "server", ap, "type", dns.TypeToString[qtype], "err", firstErr)
+			s.log.Debug("transfer failed", "zone", z.Name, "server", ap, "type", dns.TypeToString[qtype], "err", firstErr)
 		}
 		return TransferFailed, 0
 	}
@@ -381,13 +354,11 @@ func (r *run) transfer(ctx context.Context, z *Zone, ap netip.AddrPort, qtype ui
 // names are not asked for their types again (a partial transfer too: the
 // names it brought came with their records, and a hostile server that
 // streams invented names must not turn into millions of queries).
-func (r *run) keepTransferred(z *Zone, qtype uint16) {
+func keepTransferred(s *scope, z *Zone, qtype uint16) {
 	if qtype != dns.TypeAXFR {
 		return
 	}
-	r.mu.Lock()
-	r.transferred[z.Name] = true
-	r.mu.Unlock()
+	s.ledger.markTransferred(z.Name)
 }
 
 // isRefusal reports whether a transfer error is the server saying no

@@ -14,39 +14,60 @@ import (
 	"github.com/dnsscout/dnsscout/internal/rr"
 )
 
-// dnssec finds how a signed zone denies existence and, for NSEC, walks the
-// chain; for NSEC3, collects the chain and cracks it offline.
-func (r *run) dnssec(ctx context.Context, z *Zone) {
-	r.mu.Lock()
-	signed, denial := z.Signed, z.Denial
-	servers := append([]netip.AddrPort(nil), r.auth[z.Name]...)
-	r.mu.Unlock()
+// dnssecChains finds how each signed zone denies existence and, for
+// NSEC, walks the chain; for NSEC3, collects the chain and cracks it
+// offline, and cracks it again each expansion round with the names found
+// since. It keeps the NSEC3 chains it collected, by zone.
+type dnssecChains struct {
+	chains map[string]zoneChain
+}
+
+type zoneChain struct {
+	z     *Zone
+	chain *nsec3Chain
+}
+
+func newDNSSECChains() *dnssecChains { return &dnssecChains{chains: map[string]zoneChain{}} }
+
+func (t *dnssecChains) name() string { return "dnssec" }
+
+func (t *dnssecChains) zone(ctx context.Context, s *scope, z *Zone, _ string) {
+	s.stage("dnssec " + z.Name)
+	t.dnssec(ctx, s, z)
+}
+
+// round re-cracks the chains collected (see recrack).
+func (t *dnssecChains) round(ctx context.Context, s *scope) bool { return t.recrack(ctx, s) }
+
+// dnssec walks or collects the denial chain of zone z.
+func (t *dnssecChains) dnssec(ctx context.Context, s *scope, z *Zone) {
+	facts := s.ledger.zone(z)
+	signed, denial := facts.Signed, facts.Denial
+	servers := s.ledger.authOf(z.Name)
 	if !signed || len(servers) == 0 {
 		return
 	}
 	// The zone's budget: WalkTimeout for the whole of it, denial probe,
 	// walk or collection and cracking included.
-	ctx, cancel := context.WithTimeout(ctx, r.opts.WalkTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.opts.WalkTimeout)
 	defer cancel()
 	if denial == "" {
-		denial = r.denialKind(ctx, z.Name, servers)
+		denial = t.denialKind(ctx, s, z.Name, servers)
 	}
-	r.mu.Lock()
-	z.Denial = denial
-	r.mu.Unlock()
+	s.ledger.editZone(z, func(z *Zone) { z.Denial = denial })
 	switch denial {
 	case "nsec":
-		r.walkNSEC(ctx, z, servers)
+		t.walkNSEC(ctx, s, z, servers)
 	case "nsec3":
-		r.collectNSEC3(ctx, z, servers)
+		t.collectNSEC3(ctx, s, z, servers)
 	}
 }
 
 // denialKind asks for a name that cannot exist and reads the proof.
-func (r *run) denialKind(ctx context.Context, zone string, servers []netip.AddrPort) string {
+func (t *dnssecChains) denialKind(ctx context.Context, s *scope, zone string, servers []netip.AddrPort) string {
 	probe := randomLabel() + "." + zone
-	for _, s := range servers {
-		resp, err := r.direct(ctx, s, resolver.Query{Name: probe, Type: dns.TypeA, DO: true})
+	for _, srv := range servers {
+		resp, err := s.direct(ctx, srv, resolver.Query{Name: probe, Type: dns.TypeA, DO: true})
 		if err != nil {
 			continue
 		}
@@ -67,34 +88,34 @@ func (r *run) denialKind(ctx context.Context, zone string, servers []netip.AddrP
 // turning every owner name into a discovery. A server that synthesises
 // minimal NSEC records on the fly ("white lies" / "black lies") yields no
 // real successors; the walk stops and says so.
-func (r *run) walkNSEC(ctx context.Context, z *Zone, servers []netip.AddrPort) {
+func (t *dnssecChains) walkNSEC(ctx context.Context, s *scope, z *Zone, servers []netip.AddrPort) {
 	seen := map[string]bool{}
 	cur := z.Name
 	walked := 0
 	complete := false
 	stopped := ""
 	for step := 0; ; step++ {
-		if step >= r.opts.WalkMax {
-			stopped = fmt.Sprintf("step budget of %d reached (--walk-max)", r.opts.WalkMax)
+		if step >= s.opts.WalkMax {
+			stopped = fmt.Sprintf("step budget of %d reached (--walk-max)", s.opts.WalkMax)
 			break
 		}
 		if ctx.Err() != nil {
-			stopped = r.budgetText(ctx)
+			stopped = s.budgetText(ctx)
 			break
 		}
-		nsec := r.nsecAt(ctx, cur, servers)
+		nsec := t.nsecAt(ctx, s, cur, servers)
 		if nsec == nil {
 			if ctx.Err() != nil {
-				stopped = r.budgetText(ctx)
+				stopped = s.budgetText(ctx)
 			}
-			r.log.Debug("nsec walk stopped: no NSEC for name", "zone", z.Name, "name", cur)
+			s.log.Debug("nsec walk stopped: no NSEC for name", "zone", z.Name, "name", cur)
 			break
 		}
 		owner := rr.Owner(nsec)
 		if !seen[owner] && dnsname.IsSubdomain(owner, z.Name) {
 			seen[owner] = true
 			walked++
-			r.nsecOwner(owner, nsec)
+			t.nsecOwner(s, owner, nsec)
 		}
 		next := dnsname.FromWire(nsec.NextDomain)
 		if next == z.Name {
@@ -102,28 +123,28 @@ func (r *run) walkNSEC(ctx context.Context, z *Zone, servers []netip.AddrPort) {
 			break
 		}
 		if !dnsname.IsSubdomain(next, z.Name) || seen[next] || isSynthetic(owner, next) {
-			r.log.Debug("nsec walk stopped", "zone", z.Name, "owner", owner, "next", next)
+			s.log.Debug("nsec walk stopped", "zone", z.Name, "owner", owner, "next", next)
 			break
 		}
 		cur = next
 	}
-	r.mu.Lock()
-	z.Walked = walked
-	z.WalkComplete = complete
-	z.WalkStopped = stopped
-	r.mu.Unlock()
+	s.ledger.editZone(z, func(z *Zone) {
+		z.Walked = walked
+		z.WalkComplete = complete
+		z.WalkStopped = stopped
+	})
 	if stopped != "" {
-		r.gap(Gap{Stage: "nsec", Zone: z.Name, Reason: fmt.Sprintf("walk stopped after %d names: %s", walked, stopped)})
+		s.ledger.gap(Gap{Stage: "nsec", Zone: z.Name, Reason: fmt.Sprintf("walk stopped after %d names: %s", walked, stopped)})
 	}
 }
 
 // budgetText says why ctx (a stage's budget under the run's context)
 // ended: the run was stopped, or the stage's time budget ran out.
-func (r *run) budgetText(ctx context.Context) string {
-	if r.stopped() {
+func (s *scope) budgetText(ctx context.Context) string {
+	if s.stopped() {
 		return "the run was stopped"
 	}
-	return fmt.Sprintf("time budget of %v reached (--walk-timeout)", r.opts.WalkTimeout)
+	return fmt.Sprintf("time budget of %v reached (--walk-timeout)", s.opts.WalkTimeout)
 }
 
 // isSynthetic recognises NSEC records made up per query: the next name is
@@ -134,7 +155,7 @@ func isSynthetic(owner, next string) bool {
 }
 
 // nsecOwner records what an NSEC record reveals about its owner.
-func (r *run) nsecOwner(owner string, nsec *dns.NSEC) {
+func (t *dnssecChains) nsecOwner(s *scope, owner string, nsec *dns.NSEC) {
 	if strings.HasPrefix(owner, "*.") {
 		var types []string
 		for _, t := range nsec.TypeBitMap {
@@ -142,19 +163,19 @@ func (r *run) nsecOwner(owner string, nsec *dns.NSEC) {
 				types = append(types, rr.TypeString(t))
 			}
 		}
-		r.addWildcardTypes(owner, types)
+		s.addWildcardTypes(owner, types)
 		return
 	}
-	r.addName(owner, SourceNSEC)
-	r.noteTypes(owner, nsec.TypeBitMap)
+	s.ledger.addName(owner, SourceNSEC)
+	s.ledger.noteTypes(owner, nsec.TypeBitMap)
 }
 
 // nsecAt returns the NSEC record whose owner is name, or, when name is a
 // delegation or the server will not answer type NSEC there, the record
 // covering the name that sorts right after name.
-func (r *run) nsecAt(ctx context.Context, name string, servers []netip.AddrPort) *dns.NSEC {
-	for _, s := range servers {
-		resp, err := r.direct(ctx, s, resolver.Query{Name: name, Type: dns.TypeNSEC, DO: true})
+func (t *dnssecChains) nsecAt(ctx context.Context, s *scope, name string, servers []netip.AddrPort) *dns.NSEC {
+	for _, srv := range servers {
+		resp, err := s.direct(ctx, srv, resolver.Query{Name: name, Type: dns.TypeNSEC, DO: true})
 		if err != nil {
 			continue
 		}
@@ -169,7 +190,7 @@ func (r *run) nsecAt(ctx context.Context, name string, servers []netip.AddrPort)
 		if after == "" {
 			return nil
 		}
-		resp, err = r.direct(ctx, s, resolver.Query{Name: after, Type: dns.TypeA, DO: true})
+		resp, err = s.direct(ctx, srv, resolver.Query{Name: after, Type: dns.TypeA, DO: true})
 		if err != nil {
 			continue
 		}

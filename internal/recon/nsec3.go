@@ -131,12 +131,12 @@ func (c *nsec3Chain) hash(name string) string {
 // budget (Options.NSEC3MaxQueries) and ctx (the zone's time budget), then
 // cracks the hashes offline against the word list and every name already
 // known.
-func (r *run) collectNSEC3(ctx context.Context, z *Zone, servers []netip.AddrPort) {
+func (t *dnssecChains) collectNSEC3(ctx context.Context, s *scope, z *Zone, servers []netip.AddrPort) {
 	chain := &nsec3Chain{zone: z.Name}
 	var mu sync.Mutex
 	ask := func(name string) int {
-		for _, s := range servers {
-			resp, err := r.direct(ctx, s, resolver.Query{Name: name, Type: dns.TypeA, DO: true})
+		for _, srv := range servers {
+			resp, err := s.direct(ctx, srv, resolver.Query{Name: name, Type: dns.TypeA, DO: true})
 			if err != nil {
 				continue
 			}
@@ -155,7 +155,7 @@ func (r *run) collectNSEC3(ctx context.Context, z *Zone, servers []netip.AddrPor
 		return 0
 	}
 
-	budget := r.opts.NSEC3MaxQueries
+	budget := s.opts.NSEC3MaxQueries
 	ask(randomLabel() + "." + z.Name)
 	budget--
 	stale := 0
@@ -167,17 +167,17 @@ func (r *run) collectNSEC3(ctx context.Context, z *Zone, servers []netip.AddrPor
 			break
 		}
 		if budget <= 0 {
-			stopped = fmt.Sprintf("query budget of %d reached (--walk-max)", r.opts.NSEC3MaxQueries)
+			stopped = fmt.Sprintf("query budget of %d reached (--walk-max)", s.opts.NSEC3MaxQueries)
 			break
 		}
 		if ctx.Err() != nil {
-			stopped = r.budgetText(ctx)
+			stopped = s.budgetText(ctx)
 			break
 		}
-		batch := r.uncoveredNames(ctx, chain, min(64, budget))
+		batch := t.uncoveredNames(ctx, s, chain, min(64, budget))
 		if len(batch) == 0 {
 			if ctx.Err() != nil {
-				stopped = r.budgetText(ctx)
+				stopped = s.budgetText(ctx)
 			} else {
 				stopped = "no name with an unseen hash found"
 			}
@@ -200,54 +200,35 @@ func (r *run) collectNSEC3(ctx context.Context, z *Zone, servers []netip.AddrPor
 	}
 	chain.merge()
 	if stopped != "" {
-		r.log.Debug("nsec3 collection stopped", "zone", z.Name, "hashes", len(chain.links), "why", stopped)
-		r.gap(Gap{Stage: "nsec3", Zone: z.Name, Reason: fmt.Sprintf("collection stopped at %d hashes: %s", len(chain.links), stopped)})
+		s.log.Debug("nsec3 collection stopped", "zone", z.Name, "hashes", len(chain.links), "why", stopped)
+		s.ledger.gap(Gap{Stage: "nsec3", Zone: z.Name, Reason: fmt.Sprintf("collection stopped at %d hashes: %s", len(chain.links), stopped)})
 	}
 
-	r.mu.Lock()
-	if r.chains == nil {
-		r.chains = map[string]*nsec3Chain{}
-	}
-	r.chains[z.Name] = chain
+	t.chains[z.Name] = zoneChain{z, chain}
 	chain.stopped = stopped
-	r.mu.Unlock()
-	r.crack(r.root, z, chain)
+	t.crack(s.root, s, z, chain)
 }
 
 // crack (re)cracks the chain of zone z with everything known now and
 // reports whether a new name turned up.
-func (r *run) crack(ctx context.Context, z *Zone, chain *nsec3Chain) bool {
+func (t *dnssecChains) crack(ctx context.Context, s *scope, z *Zone, chain *nsec3Chain) bool {
 	// Hashing is offline work, but a chain with many iterations makes it
 	// costly: it gets the zone's time budget of its own.
-	ctx, cancel := context.WithTimeout(ctx, r.opts.WalkTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.opts.WalkTimeout)
 	defer cancel()
-	r.mu.Lock()
-	before := len(r.names)
-	r.mu.Unlock()
-	info := r.crackNSEC3(ctx, chain)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	z.NSEC3 = info
-	return len(r.names) > before
+	before := s.ledger.nameCount()
+	info := t.crackNSEC3(ctx, s, chain)
+	s.ledger.editZone(z, func(z *Zone) { z.NSEC3 = info })
+	return s.ledger.nameCount() > before
 }
 
 // recrack cracks every collected chain again, now that more names are
 // known (PTR sweeps and mining find names a word list never guesses). It
 // reports whether a new name turned up.
-func (r *run) recrack(ctx context.Context) bool {
-	r.mu.Lock()
-	type job struct {
-		z *Zone
-		c *nsec3Chain
-	}
-	var jobs []job
-	for name, c := range r.chains {
-		jobs = append(jobs, job{r.zones[name], c})
-	}
-	r.mu.Unlock()
+func (t *dnssecChains) recrack(ctx context.Context, s *scope) bool {
 	found := false
-	for _, j := range jobs {
-		if r.crack(ctx, j.z, j.c) {
+	for _, j := range t.chains {
+		if t.crack(ctx, s, j.z, j.chain) {
 			found = true
 		}
 	}
@@ -257,7 +238,7 @@ func (r *run) recrack(ctx context.Context) bool {
 // uncoveredNames finds up to n random names under the zone whose hashes
 // fall outside every span held, hashing on all cores. The chain must be
 // merged and not change meanwhile.
-func (r *run) uncoveredNames(ctx context.Context, chain *nsec3Chain, n int) []string {
+func (t *dnssecChains) uncoveredNames(ctx context.Context, s *scope, chain *nsec3Chain, n int) []string {
 	const maxTries = 4 << 20
 	var (
 		out   []string
@@ -299,20 +280,18 @@ func (r *run) uncoveredNames(ctx context.Context, chain *nsec3Chain, n int) []st
 // crackNSEC3 hashes candidate names — the word list under the zone and
 // under every known name of the zone, the known names themselves, and the
 // wildcard — and turns matches into discoveries.
-func (r *run) crackNSEC3(ctx context.Context, chain *nsec3Chain) *NSEC3Info {
+func (t *dnssecChains) crackNSEC3(ctx context.Context, s *scope, chain *nsec3Chain) *NSEC3Info {
 	zone := chain.zone
-	r.mu.Lock()
 	var known []string
 	labels := map[string]bool{}
-	for n := range r.names {
+	s.ledger.eachName(func(n string, _ []string) {
 		if dnsname.IsSubdomain(n, zone) {
 			known = append(known, n)
 			if n != zone {
 				labels[dnsname.FirstLabel(n)] = true
 			}
 		}
-	}
-	r.mu.Unlock()
+	})
 	sort.Strings(known)
 
 	cand := map[string]bool{"*." + zone: true}
@@ -326,7 +305,7 @@ func (r *run) crackNSEC3(ctx context.Context, chain *nsec3Chain) *NSEC3Info {
 			}
 		}
 	}
-	words := append([]string(nil), r.words...)
+	words := append([]string(nil), s.words...)
 	if len(words) == 0 {
 		words = DefaultWordlist()
 	}
@@ -382,11 +361,11 @@ func (r *run) crackNSEC3(ctx context.Context, chain *nsec3Chain) *NSEC3Info {
 					types = append(types, rr.TypeString(t))
 				}
 			}
-			r.addWildcardTypes(name, types)
+			s.addWildcardTypes(name, types)
 			continue
 		}
-		r.addName(name, SourceNSEC3)
-		r.noteTypes(name, chain.links[h].types)
+		s.ledger.addName(name, SourceNSEC3)
+		s.ledger.noteTypes(name, chain.links[h].types)
 	}
 	return info
 }

@@ -11,60 +11,55 @@ import (
 	"github.com/dnsscout/dnsscout/internal/rr"
 )
 
-// addSweep asks for the neighbourhood of addresses in p to be swept (SPF
-// ranges). Ranges wider than the sweep prefix are left alone.
-func (r *run) addSweep(p netip.Prefix) {
-	bits := r.opts.PTRPrefix4
-	if p.Addr().Is6() {
-		bits = r.opts.PTRPrefix6
-	}
-	if p.Bits() < bits {
-		return
-	}
-	r.mu.Lock()
-	r.sweepExtra = append(r.sweepExtra, p.Addr())
-	r.mu.Unlock()
+// ptrSweep asks PTR for every address of the neighbourhood (/24 and /120
+// by default) of each address discovered so far, and of the SPF ranges
+// mined, within the run's PTR budget (Options.PTRMax), and keeps the
+// in-scope names the PTR records reveal. It remembers the prefixes it
+// swept and the budget used.
+type ptrSweep struct {
+	swept map[netip.Prefix]bool
+	used  int
 }
 
-// ptrSweep asks PTR for every address of the neighbourhood (/24 and /120
-// by default) of each address discovered so far, within the run's PTR
-// budget, and keeps the in-scope names the PTR records reveal. It reports
-// whether a new name turned up.
-func (r *run) ptrSweep(ctx context.Context) bool {
-	r.mu.Lock()
+func newPTRSweep() *ptrSweep { return &ptrSweep{swept: map[netip.Prefix]bool{}} }
+
+func (t *ptrSweep) name() string { return "ptr" }
+
+// round sweeps the neighbourhoods not swept yet and reports whether a new
+// name turned up.
+func (t *ptrSweep) round(ctx context.Context, s *scope) bool {
+	s.stage("ptr")
 	var prefixes []netip.Prefix
 	consider := func(a netip.Addr) {
 		if !sweepable(a) {
 			return
 		}
-		bits := r.opts.PTRPrefix4
+		bits := s.opts.PTRPrefix4
 		if a.Is6() {
-			bits = r.opts.PTRPrefix6
+			bits = s.opts.PTRPrefix6
 		}
 		p, err := a.Prefix(bits)
-		if err != nil || r.swept[p] {
+		if err != nil || t.swept[p] {
 			return
 		}
 		size := 1 << (a.BitLen() - bits)
-		if r.ptrUsed+size > r.opts.PTRMax {
+		if t.used+size > s.opts.PTRMax {
 			return
 		}
-		r.swept[p] = true
-		r.ptrUsed += size
+		t.swept[p] = true
+		t.used += size
 		prefixes = append(prefixes, p)
 	}
-	for _, st := range r.names {
-		for _, a := range st.addrs {
+	s.ledger.eachName(func(_ string, addrs []string) {
+		for _, a := range addrs {
 			if ip, err := netip.ParseAddr(a); err == nil {
 				consider(ip)
 			}
 		}
-	}
-	for _, a := range r.sweepExtra {
+	})
+	for _, a := range s.ledger.takeSweeps() {
 		consider(a)
 	}
-	r.sweepExtra = nil
-	r.mu.Unlock()
 	if len(prefixes) == 0 {
 		return false
 	}
@@ -79,12 +74,12 @@ func (r *run) ptrSweep(ctx context.Context) bool {
 		}
 	}
 	var found atomic.Int64
-	parallel(ctx, len(addrs), r.opts.Concurrency, func(i int) {
+	parallel(ctx, len(addrs), s.opts.Concurrency, func(i int) {
 		arpa, err := dns.ReverseAddr(addrs[i].String())
 		if err != nil {
 			return
 		}
-		m, err := r.query(ctx, arpa, dns.TypePTR)
+		m, err := s.query(ctx, arpa, dns.TypePTR)
 		if err != nil {
 			return
 		}
@@ -100,13 +95,13 @@ func (r *run) ptrSweep(ctx context.Context) bool {
 				continue
 			}
 			targets := rr.Targets(p)
-			if len(targets) == 0 || !r.inScope(targets[0]) {
+			if len(targets) == 0 || !s.ledger.inScope(targets[0]) {
 				continue
 			}
-			if r.addName(targets[0], SourcePTR) {
+			if s.ledger.addName(targets[0], SourcePTR) {
 				found.Add(1)
 			}
-			r.addRecord(p, SourcePTR)
+			s.ledger.addRecord(p, SourcePTR)
 		}
 	})
 	return found.Load() > 0

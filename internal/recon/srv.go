@@ -60,8 +60,14 @@ var txtLabels = []string{
 	"s2._domainkey", "mxvault._domainkey", "_acme-challenge", "_github-challenge", "_amazonses",
 }
 
-// srv asks every SRV service label and TXT policy label below base.
-func (r *run) srv(ctx context.Context, base string) {
+// serviceLabels asks every SRV service label and TXT policy label below
+// each zone's base. It keeps no state.
+type serviceLabels struct{}
+
+func (serviceLabels) name() string { return "srv" }
+
+func (serviceLabels) zone(ctx context.Context, s *scope, _ *Zone, base string) {
+	s.stage("srv " + base)
 	type job struct {
 		name  string
 		qtype uint16
@@ -73,19 +79,19 @@ func (r *run) srv(ctx context.Context, base string) {
 	for _, l := range txtLabels {
 		jobs = append(jobs, job{l + "." + base, dns.TypeTXT})
 	}
-	parallel(ctx, len(jobs), r.opts.Concurrency, func(i int) {
+	parallel(ctx, len(jobs), s.opts.Concurrency, func(i int) {
 		j := jobs[i]
-		m, err := r.query(ctx, j.name, j.qtype)
+		m, err := s.query(ctx, j.name, j.qtype)
 		if err != nil {
 			return
 		}
 		if v := judge(j.name, j.qtype, m); !v.exists {
 			return
 		}
-		if r.wildcardEcho(ctx, j.name, j.qtype, m) {
+		if s.wildcardEcho(ctx, j.name, j.qtype, m) {
 			return
 		}
-		r.addName(j.name, SourceSRV)
-		r.absorb(ctx, j.name, j.qtype, m, SourceSRV)
+		s.ledger.addName(j.name, SourceSRV)
+		s.absorb(ctx, j.name, j.qtype, m, SourceSRV)
 	})
 }

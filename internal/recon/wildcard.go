@@ -52,25 +52,25 @@ type wildcardCall struct {
 
 // wildcardAt returns the wildcard signature of the level below parent,
 // probing it once (concurrent callers wait for the first probe).
-func (r *run) wildcardAt(ctx context.Context, parent string) *wildcardLevel {
-	r.wcMu.Lock()
-	if c, ok := r.wcCalls[parent]; ok {
-		r.wcMu.Unlock()
+func (s *scope) wildcardAt(ctx context.Context, parent string) *wildcardLevel {
+	s.wcMu.Lock()
+	if c, ok := s.wcCalls[parent]; ok {
+		s.wcMu.Unlock()
 		<-c.done
 		return c.level
 	}
 	c := &wildcardCall{done: make(chan struct{})}
-	r.wcCalls[parent] = c
-	r.wcMu.Unlock()
+	s.wcCalls[parent] = c
+	s.wcMu.Unlock()
 
-	c.level = r.probeLevel(ctx, parent)
+	c.level = s.probeLevel(ctx, parent)
 	close(c.done)
 	return c.level
 }
 
 // probeLevel asks random names below parent for A and AAAA and records the
 // wildcard it finds.
-func (r *run) probeLevel(ctx context.Context, parent string) *wildcardLevel {
+func (s *scope) probeLevel(ctx context.Context, parent string) *wildcardLevel {
 	w := &wildcardLevel{parent: parent, answers: map[uint16]map[string]bool{}}
 	types := []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeTXT, dns.TypeMX}
 	type probe struct {
@@ -86,7 +86,7 @@ func (r *run) probeLevel(ctx context.Context, parent string) *wildcardLevel {
 	}
 	msgs := make([]*dns.Msg, len(probes))
 	parallel(ctx, len(probes), len(probes), func(i int) {
-		if m, err := r.query(ctx, probes[i].name, probes[i].qtype); err == nil {
+		if m, err := s.query(ctx, probes[i].name, probes[i].qtype); err == nil {
 			msgs[i] = m
 		}
 	})
@@ -106,12 +106,12 @@ func (r *run) probeLevel(ctx context.Context, parent string) *wildcardLevel {
 		}
 		w.exists = true
 		w.add(probes[i].qtype, signature(probes[i].name, m))
-		r.recordWildcard(parent, probes[i].name, m)
+		s.recordWildcard(parent, probes[i].name, m)
 	}
 	if w.dname {
-		r.log.Debug("names below are rewritten by a DNAME", "level", parent)
+		s.log.Debug("names below are rewritten by a DNAME", "level", parent)
 	} else if w.exists {
-		r.log.Debug("wildcard", "level", "*."+parent)
+		s.log.Debug("wildcard", "level", "*."+parent)
 	}
 	return w
 }
@@ -202,9 +202,9 @@ func mapKeys(m map[string]bool) []string {
 // says nothing the wildcard does not say. A name whose own records differ
 // from the wildcard's (or that has none of a type the wildcard has) is
 // real.
-func (r *run) wildcardEcho(ctx context.Context, name string, qtype uint16, m *dns.Msg) bool {
+func (s *scope) wildcardEcho(ctx context.Context, name string, qtype uint16, m *dns.Msg) bool {
 	parent := dnsname.Parent(name)
-	w := r.wildcardAt(ctx, parent)
+	w := s.wildcardAt(ctx, parent)
 	if !w.exists {
 		return false
 	}
@@ -222,7 +222,7 @@ func (r *run) wildcardEcho(ctx context.Context, name string, qtype uint16, m *dn
 	if !known {
 		// The level was not probed for this type (SRV, TXT policy
 		// names, PTR): ask a random name for it now.
-		r.probeType(ctx, w, qtype)
+		s.probeType(ctx, w, qtype)
 		if explained, known = w.explains(qtype, sig); !known {
 			return false
 		}
@@ -231,17 +231,17 @@ func (r *run) wildcardEcho(ctx context.Context, name string, qtype uint16, m *dn
 		// In a signed zone, ask again with DNSSEC OK: the signatures tell
 		// a real name holding the wildcard's data from an expansion. Only
 		// the names a wildcard explains pay for the bigger answer.
-		if !hasRRSIG(m) && r.signedZone(name) {
-			if signed, err := r.queryDO(ctx, name, qtype); err == nil && signed.Rcode == dns.RcodeSuccess {
+		if !hasRRSIG(m) && s.ledger.signedZone(name) {
+			if signed, err := s.queryDO(ctx, name, qtype); err == nil && signed.Rcode == dns.RcodeSuccess {
 				if expanded, known := rrsigWildcard(name, signed); known {
 					return expanded
 				}
 			}
 		}
 		if len(sig) == 0 {
-			return r.nodataEcho(ctx, name, qtype, w)
+			return s.nodataEcho(ctx, name, qtype, w)
 		}
-		return !r.stableUnderVarying(ctx, name, qtype, sig, w)
+		return !s.stableUnderVarying(ctx, name, qtype, sig, w)
 	}
 	if qtype != dns.TypeA {
 		return false
@@ -249,7 +249,7 @@ func (r *run) wildcardEcho(ctx context.Context, name string, qtype uint16, m *dn
 	// Not explained: either a real name or a wildcard whose answers vary.
 	// Probe the level again; if a fresh random name also answers with
 	// something new, the wildcard varies and we compare shapes.
-	varying, settled := r.reprobe(ctx, w)
+	varying, settled := s.reprobe(ctx, w)
 	if !settled {
 		// No fresh random name could be asked (timeouts, a failing
 		// resolver): under a wildcard, an answer that cannot be told from
@@ -258,7 +258,7 @@ func (r *run) wildcardEcho(ctx context.Context, name string, qtype uint16, m *dn
 	}
 	if varying {
 		explained, _ = w.explains(dns.TypeA, sig)
-		return explained && !r.stableUnderVarying(ctx, name, qtype, sig, w)
+		return explained && !s.stableUnderVarying(ctx, name, qtype, sig, w)
 	}
 	return false
 }
@@ -270,7 +270,7 @@ func (r *run) wildcardEcho(ctx context.Context, name string, qtype uint16, m *dn
 // out changing addresses answers differently. Without known servers, or
 // when the wildcard explains the exact answer, it reports false (an echo:
 // no false discovery).
-func (r *run) stableUnderVarying(ctx context.Context, name string, qtype uint16, sig []string, w *wildcardLevel) bool {
+func (s *scope) stableUnderVarying(ctx context.Context, name string, qtype uint16, sig []string, w *wildcardLevel) bool {
 	w.mu.Lock()
 	varying := w.varying
 	exact := true
@@ -283,12 +283,12 @@ func (r *run) stableUnderVarying(ctx context.Context, name string, qtype uint16,
 	if !varying || exact || (qtype != dns.TypeA && qtype != dns.TypeAAAA) {
 		return false
 	}
-	servers := r.authFor(name)
+	servers := s.ledger.authFor(name)
 	if len(servers) == 0 {
 		return false
 	}
 	for range 2 {
-		resp, _ := r.askAuth(ctx, servers, resolver.Query{Name: name, Type: qtype})
+		resp, _ := s.askAuth(ctx, servers, resolver.Query{Name: name, Type: qtype})
 		if resp == nil || !slices.Equal(signature(name, resp.Msg), sig) {
 			return false
 		}
@@ -301,7 +301,7 @@ func (r *run) stableUnderVarying(ctx context.Context, name string, qtype uint16,
 // unknown: the level's wildcard does not answer it). Concurrent callers
 // wait for the one probe: a name judged before its answer is in would be
 // taken for real.
-func (r *run) probeType(ctx context.Context, w *wildcardLevel, qtype uint16) {
+func (s *scope) probeType(ctx context.Context, w *wildcardLevel, qtype uint16) {
 	w.mu.Lock()
 	if w.probed == nil {
 		w.probed = map[uint16]chan struct{}{}
@@ -319,7 +319,7 @@ func (r *run) probeType(ctx context.Context, w *wildcardLevel, qtype uint16) {
 	w.mu.Unlock()
 	defer close(done)
 	name := randomLabel() + "." + w.parent
-	m, err := r.query(ctx, name, qtype)
+	m, err := s.query(ctx, name, qtype)
 	if err != nil || !judge(name, qtype, m).exists {
 		return
 	}
@@ -331,7 +331,7 @@ func (r *run) probeType(ctx context.Context, w *wildcardLevel, qtype uint16) {
 // nodataEcho settles a name that has no records of the asked type under a
 // wildcard that has none either: it is an echo when its answers for the
 // types the wildcard does have match the wildcard's.
-func (r *run) nodataEcho(ctx context.Context, name string, asked uint16, w *wildcardLevel) bool {
+func (s *scope) nodataEcho(ctx context.Context, name string, asked uint16, w *wildcardLevel) bool {
 	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeTXT, dns.TypeMX} {
 		if t == asked {
 			continue
@@ -343,7 +343,7 @@ func (r *run) nodataEcho(ctx context.Context, name string, asked uint16, w *wild
 		if !hasData {
 			continue
 		}
-		m, err := r.query(ctx, name, t)
+		m, err := s.query(ctx, name, t)
 		if err != nil || !judge(name, t, m).exists {
 			return true
 		}
@@ -363,7 +363,7 @@ const reprobeAttempts = 3
 // level turned out to vary (its answers keep changing); settled is false
 // when no random name could be asked (each query failed), so nothing is
 // known.
-func (r *run) reprobe(ctx context.Context, w *wildcardLevel) (varying, settled bool) {
+func (s *scope) reprobe(ctx context.Context, w *wildcardLevel) (varying, settled bool) {
 	// One re-probe at a time: names asked concurrently must not use up
 	// the budget before the first re-probe has told whether the level
 	// varies.
@@ -382,7 +382,7 @@ func (r *run) reprobe(ctx context.Context, w *wildcardLevel) (varying, settled b
 	w.mu.Unlock()
 	for range reprobeAttempts {
 		name := randomLabel() + "." + w.parent
-		m, err := r.query(ctx, name, dns.TypeA)
+		m, err := s.query(ctx, name, dns.TypeA)
 		if err != nil {
 			if ctx.Err() != nil {
 				return false, false
@@ -432,8 +432,8 @@ func rrsigWildcard(name string, m *dns.Msg) (expanded, known bool) {
 // recordWildcard notes the wildcard that answered a probe below parent,
 // when parent is a name we know (otherwise the wildcard sits higher up and
 // its own level records it).
-func (r *run) recordWildcard(parent, probe string, m *dns.Msg) {
-	if !r.hasName(parent) {
+func (s *scope) recordWildcard(parent, probe string, m *dns.Msg) {
+	if !s.ledger.hasName(parent) {
 		return
 	}
 	owner := "*." + parent
@@ -445,38 +445,16 @@ func (r *run) recordWildcard(parent, probe string, m *dns.Msg) {
 		case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
 			continue
 		}
-		r.addWildcardData(owner, rr.Type(x), rr.Data(x))
+		s.ledger.addWildcardData(owner, rr.Type(x), rr.Data(x))
 	}
-}
-
-// addWildcardData adds one datum to the wildcard entry owner/typ.
-func (r *run) addWildcardData(owner, typ, data string) {
-	r.mu.Lock()
-	for i := range r.res.Wildcards {
-		w := &r.res.Wildcards[i]
-		if w.Name == owner && w.Type == typ {
-			if !slices.Contains(w.Data, data) {
-				w.Data = append(w.Data, data)
-				sort.Strings(w.Data)
-			}
-			r.mu.Unlock()
-			return
-		}
-	}
-	w := Wildcard{Name: owner, Type: typ, Data: []string{data}}
-	r.res.Wildcards = append(r.res.Wildcards, w)
-	r.mu.Unlock()
-	r.emit(Event{Wildcard: &w})
 }
 
 // addWildcardTypes notes a wildcard owner that a denial chain revealed; its
 // records are fetched like any name's.
-func (r *run) addWildcardTypes(owner string, types []string) {
-	if !r.inScope(dnsname.Parent(owner)) {
+func (s *scope) addWildcardTypes(owner string, types []string) {
+	if !s.inScope(dnsname.Parent(owner)) {
 		return
 	}
-	r.mu.Lock()
-	r.pending = append(r.pending, owner)
-	r.mu.Unlock()
-	r.log.Debug("wildcard from denial chain", "owner", owner, "types", types)
+	s.ledger.queue(owner)
+	s.log.Debug("wildcard from denial chain", "owner", owner, "types", types)
 }
