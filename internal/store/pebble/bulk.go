@@ -279,14 +279,13 @@ func (noSyncFile) SyncTo(int64) (bool, error) { return true, nil }
 
 var bulkSeq atomic.Uint64
 
-// upsertBulk writes prepared tuples (checked, normalized) as one table per
-// key table, built on two goroutines, and ingests them together.
-func (db *DB) upsertBulk(ctx context.Context, tuples []pdns.Tuple) error {
-	// Sensor numbers first: a new id's dictionary entry is committed
-	// before any table that uses its number.
-	// Tuples of one sensor share one set of numbers.
-	nums := make([][]uint32, 0, 1)
-	numOf := make([]int32, len(tuples))
+// sensorSets gives the sensor numbers of tuples: nums holds each distinct
+// set once and numOf[i] is the index of tuple i's set. A new id's
+// dictionary entry is committed before any table that uses its number;
+// tuples of one sensor share one set of numbers.
+func (db *DB) sensorSets(tuples []pdns.Tuple) (nums [][]uint32, numOf []int32, err error) {
+	nums = make([][]uint32, 0, 1)
+	numOf = make([]int32, len(tuples))
 	setOf := make(map[string]int32)
 	var (
 		lastIDs []string
@@ -299,9 +298,8 @@ func (db *DB) upsertBulk(ctx context.Context, tuples []pdns.Tuple) error {
 			numOf[i] = numOf[i-1]
 			continue
 		}
-		var err error
 		if scratch, err = db.sensors.numbers(db.pdb, db.wo, ids, scratch); err != nil {
-			return err
+			return nil, nil, err
 		}
 		setKey = setKey[:0]
 		for _, n := range scratch {
@@ -314,6 +312,16 @@ func (db *DB) upsertBulk(ctx context.Context, tuples []pdns.Tuple) error {
 			setOf[string(setKey)] = k
 		}
 		numOf[i], lastIDs = k, ids
+	}
+	return nums, numOf, nil
+}
+
+// upsertBulk writes prepared tuples (checked, normalized) as one table per
+// key table, built on two goroutines, and ingests them together.
+func (db *DB) upsertBulk(ctx context.Context, tuples []pdns.Tuple) error {
+	nums, numOf, err := db.sensorSets(tuples)
+	if err != nil {
+		return err
 	}
 
 	// Two goroutines, two halves of the keys of about equal cost: tuple
