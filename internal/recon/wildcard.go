@@ -356,13 +356,17 @@ func (s *scope) nodataEcho(ctx context.Context, name string, asked uint16, w *wi
 }
 
 // reprobeAttempts is how many random names reprobe asks, one after the
-// other, when the previous ones got no answer.
+// other, when the previous ones got no answer or one the level had given
+// before.
 const reprobeAttempts = 3
 
-// reprobe asks one more random name at level w. varying is true when the
-// level turned out to vary (its answers keep changing); settled is false
-// when no random name could be asked (each query failed), so nothing is
-// known.
+// reprobe asks more random names at level w. varying is true when the
+// level turned out to vary (a random name got an answer the level had
+// never given); settled is false when no random name could be asked (each
+// query failed), so nothing is known. A wildcard handing out random
+// addresses from a small pool repeats one now and then: one answer seen
+// before does not show that the level is fixed, so up to reprobeAttempts
+// names are asked before it is taken for fixed.
 func (s *scope) reprobe(ctx context.Context, w *wildcardLevel) (varying, settled bool) {
 	// One re-probe at a time: names asked concurrently must not use up
 	// the budget before the first re-probe has told whether the level
@@ -392,17 +396,25 @@ func (s *scope) reprobe(ctx context.Context, w *wildcardLevel) (varying, settled
 		if !judge(name, dns.TypeA, m).exists {
 			return false, true
 		}
-		sig := signature(name, m)
-		explained, _ := w.explains(dns.TypeA, sig)
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		if !explained {
-			w.varying = true
+		settled = true
+		if w.addVarying(signature(name, m)) {
+			return true, true
 		}
-		w.add(dns.TypeA, sig)
-		return w.varying, true
 	}
-	return false, false
+	return false, settled
+}
+
+// addVarying adds an A answer of a random name to level w and reports
+// whether it makes the level varying (an answer it does not explain).
+func (w *wildcardLevel) addVarying(sig []string) bool {
+	explained, _ := w.explains(dns.TypeA, sig)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !explained {
+		w.varying = true
+	}
+	w.add(dns.TypeA, sig)
+	return w.varying
 }
 
 // hasRRSIG reports whether m's answer carries signatures.
