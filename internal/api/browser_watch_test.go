@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/dnsscout/dnsscout/internal/browsertest"
+	"github.com/dnsscout/dnsscout/internal/store"
 )
 
 // TestWatchUIInChromium: the inventory, a domain's timeline (what the
@@ -80,5 +81,80 @@ func TestWatchUIInChromium(t *testing.T) {
 	}
 	if p := console.Problems(); len(p) > 0 {
 		t.Errorf("console:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// TestWatchUIManagesDomains: the Watch page adds domains to a running
+// watch (a Unicode name stored as its A-label, with an interval) and stops
+// watching one added through the API; a configured domain has no button.
+func TestWatchUIManagesDomains(t *testing.T) {
+	tab := browsertest.Start(t, 2*time.Minute)
+	fw := &managedWatch{config: []string{"example.com"}}
+	e := newEnv(t, func(o *Options) { o.Watch = fw })
+	console := browsertest.RecordConsole(tab)
+	eval := func(what, js string) string {
+		t.Helper()
+		s, err := chromedp.Run(tab, chromedp.Evaluate[string](js))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return s
+	}
+	if err := chromedp.Do(tab, chromedp.Navigate(e.url+"/#/watch")); err != nil {
+		t.Fatal(err)
+	}
+	rows := `[...document.querySelectorAll('#inventory tbody tr')].map(r => r.dataset.domain + '=' +
+		r.querySelector('td.source').firstChild.textContent + (r.querySelector('button.unwatch') ? '+stop' : '')).sort().join(' ')`
+	waitFor(tab, t, "the configured domain", `document.querySelectorAll('#inventory tbody tr').length === 1`, 30*time.Second)
+	if got, want := eval("rows", rows), "example.com=config"; got != want {
+		t.Errorf("rows %q, want %q", got, want)
+	}
+	eval("add", `document.getElementById('watch-add-domains').value = 'Bücher.example.org, https://www.example.net/x';
+		document.getElementById('watch-add-every').value = '2h';
+		document.getElementById('watch-add').requestSubmit(); ''`)
+	waitFor(tab, t, "the added domains", `document.querySelectorAll('#inventory tbody tr').length === 3`, 30*time.Second)
+	if got, want := eval("rows", rows), "example.com=config www.example.net=api+stop xn--bcher-kva.example.org=api+stop"; got != want {
+		t.Errorf("rows after adding %q, want %q", got, want)
+	}
+	if got := eval("status", `document.getElementById('watch-add-status').textContent`); got != "xn--bcher-kva.example.org: added, www.example.net: added." {
+		t.Errorf("status after adding %q", got)
+	}
+	eval("stop", `document.querySelector('button.unwatch[data-domain="www.example.net"]').click(); ''`)
+	waitFor(tab, t, "the removal", `document.querySelectorAll('#inventory tbody tr').length === 2`, 30*time.Second)
+	if got, want := eval("rows", rows), "example.com=config xn--bcher-kva.example.org=api+stop"; got != want {
+		t.Errorf("rows after removal %q, want %q", got, want)
+	}
+	list, err := store.WatchedOf(e.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := list.List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Domain != "xn--bcher-kva.example.org" || got[0].Every != 2*time.Hour {
+		t.Errorf("stored list %+v, want xn--bcher-kva.example.org every 2h", got)
+	}
+	if fw.woken() != 2 {
+		t.Errorf("watch woken %d times, want 2 (one add, one removal)", fw.woken())
+	}
+	if p := console.Problems(); len(p) > 0 {
+		t.Errorf("console: %v", p)
+	}
+	// A bad name: the error is shown (the browser logs the 400 itself)
+	// and nothing changes.
+	eval("bad", `document.getElementById('watch-add-domains').value = 'exa_mple..org';
+		document.getElementById('watch-add-every').value = '';
+		document.getElementById('watch-add').requestSubmit(); ''`)
+	waitFor(tab, t, "the error", `document.getElementById('watch-add-status').className === 'error'`, 30*time.Second)
+	if got := eval("error", `document.getElementById('watch-add-status').textContent`); !strings.HasPrefix(got, "Cannot add: ") {
+		t.Errorf("status after a bad name %q", got)
+	}
+	if got, want := eval("rows", rows), "example.com=config xn--bcher-kva.example.org=api+stop"; got != want {
+		t.Errorf("rows after a bad name %q, want %q", got, want)
+	}
+	shot, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
+	if err == nil {
+		browsertest.SaveScreenshot(t, "ui-watch-manage.png", shot)
 	}
 }

@@ -345,6 +345,52 @@
     return svg;
   }
 
+  // sourceCell says where a watched domain comes from; one added through
+  // the API can be removed from the watch here (its history stays).
+  function sourceCell(d) {
+    const td = el("td", { class: "source", text: d.source || (d.watched ? "" : "history only") });
+    if (d.source !== "api") return td;
+    const b = el("button", { type: "button", class: "unwatch", "data-domain": d.domain, text: "Stop watching" });
+    b.addEventListener("click", async () => {
+      b.disabled = true;
+      try {
+        await api("/api/v1/domains/" + encodeURIComponent(d.domain), { method: "DELETE" });
+        setStatus("watch-add-status", d.domain + " is no longer watched; its history is kept.");
+        await showInventory();
+      } catch (e) {
+        b.disabled = false;
+        setStatus("watch-add-status", "Cannot stop watching " + d.domain + ": " + e.message, true);
+        if (e.status === 401 || e.status === 403) $("keybox").hidden = false;
+      }
+    });
+    td.append(" ", b);
+    return td;
+  }
+
+  // addWatched posts the form's domains (separated by commas or spaces)
+  // to the running watch and shows what became of each.
+  async function addWatched(ev) {
+    ev.preventDefault();
+    const domains = $("watch-add-domains").value.split(/[\s,]+/).filter((x) => x);
+    if (!domains.length) return;
+    const body = { domains: domains };
+    const every = $("watch-add-every").value.trim();
+    if (every) body.every = every;
+    const button = ev.target.querySelector("button");
+    button.disabled = true;
+    try {
+      const ans = await api("/api/v1/domains", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      setStatus("watch-add-status", ans.domains.map((c) => c.domain + ": " + c.status).join(", ") + ".");
+      $("watch-add-domains").value = "";
+      await showInventory();
+    } catch (e) {
+      setStatus("watch-add-status", "Cannot add: " + e.message, true);
+      if (e.status === 401 || e.status === 403) $("keybox").hidden = false;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   async function showInventory() {
     setStatus("watch-status", "Loading the inventory…");
     try {
@@ -361,6 +407,7 @@
           el("td", { class: "time" }, [scanLabel(d.last_scan)]),
           el("td", { class: "time", text: next }),
           trend,
+          sourceCell(d),
         ]));
         // Trends of the first rows only: one request each.
         if (tbody.rows.length > MAX_TRENDS) { trend.textContent = "–"; continue; }
@@ -595,6 +642,7 @@
       const d = $("domain").value.trim();
       if (d) navigate("#/recon?" + new URLSearchParams({ domain: d }).toString());
     });
+    $("watch-add").addEventListener("submit", addWatched);
     $("keybox").addEventListener("submit", (ev) => {
       ev.preventDefault();
       apiKey = $("apikey").value.trim();
