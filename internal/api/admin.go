@@ -1,12 +1,10 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -87,38 +85,17 @@ func NewAdminClient(path string) *AdminClient {
 }
 
 func (c *AdminClient) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://admin"+path, body)
-	if err != nil {
-		return err
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := c.hc.Do(req)
-	if err != nil {
+	err := CallJSON(ctx, c.hc, method, "http://admin"+path, nil, in, out, 16<<20)
+	var ae *AnswerError
+	switch {
+	case errors.As(err, &ae) && ae.JSON:
+		return adminError(ae.Code, ae.Msg)
+	case ae != nil:
+		return fmt.Errorf("api: admin socket: %s", ae.Status)
+	case err != nil:
 		return fmt.Errorf("api: admin socket %s: %w", c.socket, err)
 	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, 16<<20))
-	if err != nil {
-		return err
-	}
-	if res.StatusCode != http.StatusOK {
-		var e errorBody
-		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			return adminError(res.StatusCode, e.Error)
-		}
-		return fmt.Errorf("api: admin socket: %s", res.Status)
-	}
-	return json.Unmarshal(b, out)
+	return nil
 }
 
 // adminError turns an admin answer back into an error the CLI can test.

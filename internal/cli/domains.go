@@ -1,12 +1,9 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -82,50 +79,27 @@ func (f *domainsFlags) call(ctx context.Context, e *env, method, path string, bo
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(f.server, "/")+path, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
 	key := f.key
 	if key == "" {
 		key = e.getenv("DNSSCOUT_KEY")
 	}
+	header := http.Header{}
 	if key != "" {
-		req.Header.Set("X-API-Key", key)
+		header.Set("X-API-Key", key)
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("domains: %w", err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, maxDomainsAnswer))
-	if err != nil {
-		return fmt.Errorf("domains: reading the answer: %w", err)
-	}
-	if res.StatusCode != http.StatusOK {
-		var ae struct {
-			Error string `json:"error"`
-		}
-		msg := strings.TrimSpace(string(b))
-		if json.Unmarshal(b, &ae) == nil && ae.Error != "" {
-			msg = ae.Error
-		}
+	err = api.CallJSON(ctx, http.DefaultClient, method, strings.TrimRight(f.server, "/")+path, header, body, out, maxDomainsAnswer)
+	var ae *api.AnswerError
+	switch {
+	case errors.As(err, &ae):
+		msg := ae.Msg
 		if len(msg) > 300 {
 			msg = msg[:300] + "..."
 		}
-		return fmt.Errorf("domains: %s %s: %s: %s", method, path, res.Status, msg)
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("domains: %s %s: not a dnsscout answer: %w", method, path, err)
+		return fmt.Errorf("domains: %s %s: %s: %s", method, path, ae.Status, msg)
+	case errors.Is(err, api.ErrNotAnswer):
+		return fmt.Errorf("domains: %s %s: %w", method, path, err)
+	case err != nil:
+		return fmt.Errorf("domains: %w", err)
 	}
 	return nil
 }
