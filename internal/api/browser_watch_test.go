@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -20,14 +21,7 @@ func TestWatchUIInChromium(t *testing.T) {
 	tab := browsertest.Start(t, 2*time.Minute)
 	e := newEnv(t, nil)
 	console := browsertest.RecordConsole(tab)
-	eval := func(what, js string) string {
-		t.Helper()
-		s, err := chromedp.Run(tab, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return s
-	}
+	eval := evaluator(t, tab)
 	if err := chromedp.Do(tab, chromedp.Navigate(e.url+"/#/watch")); err != nil {
 		t.Fatal(err)
 	}
@@ -92,14 +86,7 @@ func TestWatchUIManagesDomains(t *testing.T) {
 	fw := &managedWatch{config: []string{"example.com"}}
 	e := newEnv(t, func(o *Options) { o.Watch = fw })
 	console := browsertest.RecordConsole(tab)
-	eval := func(what, js string) string {
-		t.Helper()
-		s, err := chromedp.Run(tab, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return s
-	}
+	eval := evaluator(t, tab)
 	if err := chromedp.Do(tab, chromedp.Navigate(e.url+"/#/watch")); err != nil {
 		t.Fatal(err)
 	}
@@ -156,5 +143,18 @@ func TestWatchUIManagesDomains(t *testing.T) {
 	shot, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
 	if err == nil {
 		browsertest.SaveScreenshot(t, "ui-watch-manage.png", shot)
+	}
+}
+
+// evaluator returns a function that runs js in tab and returns its string
+// result, failing t (with what) when it cannot.
+func evaluator(t *testing.T, tab context.Context) func(what, js string) string {
+	return func(what, js string) string {
+		t.Helper()
+		s, err := chromedp.Run(tab, chromedp.Evaluate[string](js))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return s
 	}
 }
