@@ -3,8 +3,11 @@
 // API key, as dnsdbq sends them) of names drawn from a store of 10 million
 // generated tuples, over loopback. The server runs as "dnsscout serve"
 // does (api.Server.Serve, default admission limits), with a block cache
-// of -cache (serve --cache-size). It prints one table: requests/s,
-// latency percentiles (wrk's), errors and non-2xx answers.
+// of -cache (serve --cache-size) and an answer cache of -answer-cache
+// (serve --answer-cache; 0 = none, so that every request reads the
+// store). It prints one table: requests/s, latency percentiles (wrk's),
+// errors and non-2xx answers, the CPU per request of the server and of
+// wrk, and how many requests the answer cache answered.
 //
 // With -abuse, the same run has hostile clients beside wrk, with a key
 // of their own: 260 ingest POSTs sending their body at 1 byte/s, 260
@@ -28,6 +31,7 @@
 //	go run ./bench/api -dir /tmp/dnsscout-bench-query -n 10000000
 //	go run ./bench/api -dir /tmp/dnsscout-bench-query -n 10000000 -abuse
 //	go run ./bench/api -dir /tmp/dnsscout-bench-query -n 10000000 -floor
+//	go run ./bench/api -dir /tmp/dnsscout-bench-query -n 10000000 -answer-cache 0
 //	DURATION=10m go run ./bench/api -dir /tmp/dnsscout-bench-query -n 10000000
 //
 // wrk is Debian's package wrk (apt-get install wrk). Measure on a quiet
@@ -83,7 +87,7 @@ type config struct {
 	n                      int
 	duration               string
 	conns, threads, npaths int
-	cache                  int64
+	cache, answers         int64
 	abuse, floor           bool
 }
 
@@ -95,6 +99,7 @@ func main() {
 	paths := flag.Int("paths", 50_000, "distinct lookups in the wrk script")
 	cpuprofile := flag.String("cpuprofile", "", "write the server's CPU profile during the load to `FILE`")
 	cacheMiB := flag.Int64("cache", 512, "block cache of the store in MiB (serve --cache-size)")
+	answersMiB := flag.Int64("answer-cache", 64, "answer cache of the server in MiB (serve --answer-cache; 0 = none)")
 	withAbuse := flag.Bool("abuse", false, "run hostile clients beside wrk")
 	withFloor := flag.Bool("floor", false, "repeat the run against bare net/http answering one real answer (the floor)")
 	flag.Parse()
@@ -108,7 +113,10 @@ func main() {
 		os.Exit(2)
 	}
 	cfg := config{dir: *dir, n: *n, duration: duration, conns: *conns, threads: *threads, npaths: *paths,
-		cache: *cacheMiB << 20, abuse: *withAbuse, floor: *withFloor}
+		cache: *cacheMiB << 20, answers: *answersMiB << 20, abuse: *withAbuse, floor: *withFloor}
+	if cfg.answers == 0 {
+		cfg.answers = -1
+	}
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/api:", err)
 		os.Exit(1)
@@ -143,7 +151,7 @@ func run(cfg config) error {
 	if err != nil {
 		return err
 	}
-	srv, err := api.New(api.Options{Store: db, Keys: km, StatsInterval: 0})
+	srv, err := api.New(api.Options{Store: db, Keys: km, StatsInterval: 0, AnswerCacheBytes: cfg.answers})
 	if err != nil {
 		return err
 	}
@@ -195,10 +203,14 @@ func run(cfg config) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	out, cpu, err := runWrk(ctx, wrk, cfg, script, base)
+	self := abuse.Target{Addr: ln.Addr().String()}
+	hits0, _ := abuse.Counter(self, "dnsscout_api_answer_cache_hits_total")
+	out, cpu, wcpu, err := runWrk(ctx, wrk, cfg, script, base)
 	if err != nil {
 		return err
 	}
+	hits, _ := abuse.Counter(self, "dnsscout_api_answer_cache_hits_total")
+	hits -= hits0
 	var rejected map[string]int64
 	if hostile != nil {
 		rejected, _ = abuse.Rejections(abuse.Target{Addr: ln.Addr().String()})
@@ -211,13 +223,20 @@ func run(cfg config) error {
 	row("tuples in the store", strconv.FormatInt(s.Tuples, 10), "10,000,000")
 	row("block cache", fmt.Sprintf("%d MiB", cfg.cache>>20), "")
 	row("lookups checked against the store", fmt.Sprintf("%d (%.1f records each)", checked, float64(results)/float64(checked)), "")
-	row("wrk", fmt.Sprintf("%d threads, %d connections, %s, %d distinct names", cfg.threads, cfg.conns, cfg.duration, len(list)), "")
+	row("wrk", fmt.Sprintf("%d threads, %d connections, %s, %d distinct names", cfg.threads, cfg.conns, cfg.duration, distinct(list)), "")
+	if cfg.answers > 0 {
+		row("answer cache", fmt.Sprintf("%d MiB", cfg.answers>>20), "")
+	} else {
+		row("answer cache", "none: every request reads the store", "")
+	}
 	row("requests", w.requests, "")
 	row("requests/s", w.rps, ">= 30,000")
 	row("latency p50 / p90 / p99", w.p50+" / "+w.p90+" / "+w.p99, "p99 < 10ms")
 	row("latency max", w.max, "")
 	if n, _ := strconv.ParseFloat(w.requests, 64); n > 0 {
 		row("server CPU per request", (cpu / time.Duration(n)).String(), "")
+		row("wrk CPU per request", (wcpu / time.Duration(n)).String(), "")
+		row("answered from the answer cache", fmt.Sprintf("%.0f (%.1f%%)", hits, 100*hits/n), "")
 	}
 	row("non-2xx answers", w.non2xx, "0")
 	row("socket errors", w.socketErrors, "0")
@@ -226,7 +245,7 @@ func run(cfg config) error {
 	}
 	if cfg.floor {
 		stopSrv() // the floor run has the cores to itself
-		f, fcpu, err := floor(ctx, wrk, cfg, script, typical)
+		f, fcpu, fwcpu, err := floor(ctx, wrk, cfg, script, typical)
 		if err != nil {
 			return err
 		}
@@ -236,6 +255,7 @@ func run(cfg config) error {
 		row("floor: latency p50 / p90 / p99", fw.p50+" / "+fw.p90+" / "+fw.p99, "")
 		if n, _ := strconv.ParseFloat(fw.requests, 64); n > 0 {
 			row("floor: CPU per request", (fcpu / time.Duration(n)).String(), "")
+			row("floor: wrk CPU per request", (fwcpu / time.Duration(n)).String(), "")
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -248,24 +268,25 @@ func run(cfg config) error {
 }
 
 // runWrk runs wrk with the configuration's threads, connections and
-// duration against base, and returns its output and the CPU time this
-// process used meanwhile (the server's: wrk is another process).
-func runWrk(ctx context.Context, wrk string, cfg config, script, base string) ([]byte, time.Duration, error) {
-	cpu0 := processCPU()
-	out, err := exec.CommandContext(ctx, wrk, "-t"+strconv.Itoa(cfg.threads), "-c"+strconv.Itoa(cfg.conns), "-d"+cfg.duration,
+// duration against base, and returns its output, the CPU time this
+// process used meanwhile (the server's: wrk is another process) and
+// wrk's.
+func runWrk(ctx context.Context, wrk string, cfg config, script, base string) (out []byte, server, client time.Duration, err error) {
+	cpu0, wrk0 := processCPU(syscall.RUSAGE_SELF), processCPU(syscall.RUSAGE_CHILDREN)
+	out, err = exec.CommandContext(ctx, wrk, "-t"+strconv.Itoa(cfg.threads), "-c"+strconv.Itoa(cfg.conns), "-d"+cfg.duration,
 		"--timeout", "10s", "--latency", "-s", script, base).CombinedOutput()
 	if err != nil {
-		return nil, 0, fmt.Errorf("wrk: %v\n%s", err, out)
+		return nil, 0, 0, fmt.Errorf("wrk: %v\n%s", err, out)
 	}
-	return out, processCPU() - cpu0, nil
+	return out, processCPU(syscall.RUSAGE_SELF) - cpu0, processCPU(syscall.RUSAGE_CHILDREN) - wrk0, nil
 }
 
 // floor runs wrk as the benchmark does against a bare net/http server,
 // with serve's timeouts, that answers every request with body.
-func floor(ctx context.Context, wrk string, cfg config, script string, body []byte) ([]byte, time.Duration, error) {
+func floor(ctx context.Context, wrk string, cfg config, script string, body []byte) ([]byte, time.Duration, time.Duration, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	hs := &http.Server{ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10*time.Second + 5*time.Minute, IdleTimeout: 2 * time.Minute,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -354,11 +375,12 @@ func (h *hostiles) rows(row func(what, value, target string), rejected map[strin
 	row("dnsscout_api_rejected_total", strings.Join(reasons, ", "), "")
 }
 
-// processCPU is the CPU time (user and system) this process used so far:
-// the server's, during the load (wrk is another process).
-func processCPU() time.Duration {
+// processCPU is the CPU time (user and system) used so far by this
+// process (RUSAGE_SELF: the server's, during the load) or by its waited-for
+// children (RUSAGE_CHILDREN: wrk's, once it ended).
+func processCPU(who int) time.Duration {
 	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+	if syscall.Getrusage(who, &ru) != nil {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
@@ -425,8 +447,17 @@ func verify(ctx context.Context, db store.Backend, base, key string, names []str
 	return n, results, typical, nil
 }
 
-// writeScript writes wrk's Lua script: each thread walks the paths from a
-// random start.
+// distinct counts the different strings of list.
+func distinct(list []string) int {
+	seen := map[string]bool{}
+	for _, s := range list {
+		seen[s] = true
+	}
+	return len(seen)
+}
+
+// writeScript writes wrk's Lua script: each thread formats the requests
+// once, then walks them from a random start.
 func writeScript(names []string, key string) (string, error) {
 	f, err := os.CreateTemp("", "dnsscout-bench-api-*.lua")
 	if err != nil {
@@ -445,14 +476,16 @@ setup = function(thread)
   threads = threads + 1
   thread:set("tid", threads)
 end
+local reqs = {}
 init = function(args)
   math.randomseed(os.time() * 100 + (tid or 0))
   i = math.random(#paths)
+  for j = 1, #paths do reqs[j] = wrk.format("GET", paths[j], headers) end
 end
 request = function()
   i = i + 1
   if i > #paths then i = 1 end
-  return wrk.format("GET", paths[i], headers)
+  return reqs[i]
 end
 `, key)
 	if err := w.Flush(); err != nil {

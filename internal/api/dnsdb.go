@@ -48,6 +48,11 @@ type dnsdbRequest struct {
 	flex *flexQuery
 	// fences are the time fences, applied to every query.
 	fences [4]int64
+	// relative is set when a fence is relative to now.
+	relative bool
+	// raw is the escaped path and raw query of a request the answer
+	// cache keeps (shared by the requests that spell it so: read-only).
+	raw string
 	// one holds the query of a lookup by one value (qs points at it:
 	// one allocation for the request).
 	one [1]store.Query
@@ -278,6 +283,7 @@ func (req *dnsdbRequest) parseParams(p url.Values, now time.Time) error {
 			return badRequest("%s: %v", name, err)
 		}
 		req.fences[i] = t
+		req.relative = req.relative || strings.HasPrefix(strings.TrimSpace(v), "-")
 	}
 	return nil
 }
@@ -451,13 +457,30 @@ func qValue(params string) float64 {
 
 // parseDNSDBRoute is the DNSDB route's Parse: the path and query, and
 // whether the client accepts the answer.
+// A lookup the answer cache holds is not parsed again (answers.go).
 func parseDNSDBRoute(s *Server, r *http.Request) (any, error) {
-	req, err := parseDNSDB(r.URL.EscapedPath(), r.URL.RawQuery, s.now())
+	if !acceptable(r.Header.Get("Accept")) {
+		// A bad path or query is told first.
+		if _, err := parseDNSDB(r.URL.EscapedPath(), r.URL.RawQuery, s.now()); err != nil {
+			return nil, err
+		}
+		return nil, sentinelf(ErrMediaType, "Accept %q: this API answers application/x-ndjson", r.Header.Get("Accept"))
+	}
+	escPath := r.URL.EscapedPath()
+	raw := ""
+	if s.answers != nil {
+		raw = escPath + "?" + r.URL.RawQuery
+		if req := s.answers.request(raw); req != nil {
+			return req, nil
+		}
+	}
+	req, err := parseDNSDB(escPath, r.URL.RawQuery, s.now())
 	if err != nil {
 		return nil, err
 	}
-	if !acceptable(r.Header.Get("Accept")) {
-		return nil, sentinelf(ErrMediaType, "Accept %q: this API answers application/x-ndjson", r.Header.Get("Accept"))
+	if s.answers != nil && req.cacheable() {
+		req.raw = raw
+		s.answers.keepRequest(req)
 	}
 	return req, nil
 }
@@ -505,8 +528,23 @@ func (s *Server) serveDNSDB(c *call) {
 }
 
 // dnsdbLookup streams a lookup in SAF.
+// A complete answer is kept in the answer cache (answers.go), and a
+// lookup found there is answered from it.
 func (s *Server) dnsdbLookup(w http.ResponseWriter, r *http.Request, req *dnsdbRequest, limit int) {
 	sw := &safWriter{w: w, style: dnsdbStyle{humantime: req.humantime, bailiwick: req.rrset}}
+	var keep func([]byte)
+	if c := s.answers; c != nil && req.raw != "" {
+		if body, n, ok := c.get(req, limit); ok {
+			s.met.resultsDNSDB.Add(float64(n))
+			setShared(w.Header(), hkContentType, hvNDJSON)
+			w.WriteHeader(http.StatusOK)
+			w.Write(body)
+			return
+		}
+		if v, ok := c.begin(); ok {
+			keep = func(body []byte) { c.put(req, v, limit, body, sw.n) }
+		}
+	}
 	var more bool
 	var err error
 	if len(req.qs) > 0 {
@@ -522,8 +560,10 @@ func (s *Server) dnsdbLookup(w http.ResponseWriter, r *http.Request, req *dnsdbR
 		s.log.Error("lookup failed mid-stream", "path", r.URL.Path, "err", err)
 		sw.end("failed", publicMessage(err))
 	case more:
+		sw.keep = keep
 		sw.end("limited", "result limit reached")
 	default:
+		sw.keep = keep
 		sw.end("succeeded", "")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/dnsscout/dnsscout/internal/pdns"
@@ -27,6 +28,7 @@ func (s *Server) lookupPage(ctx context.Context, qs []store.Query, offset, limit
 		cur, err := s.st.Lookup(ctx, q, fn)
 		return cur != "", err
 	}
+	qs = slices.Clone(qs) // qs may be shared (the answer cache's parsed requests)
 	for i := range qs {
 		if err := qs[i].Validate(); err != nil {
 			return false, err
@@ -80,7 +82,12 @@ type safWriter struct {
 	buf     []byte
 	pooled  *[]byte
 	started bool
+	// flushed is set once part of the answer was sent.
+	flushed bool
 	n       int
+	// keep, when set, is given the whole answer at its end, if none of
+	// it was sent before (the answer cache).
+	keep func(body []byte)
 }
 
 const flushBytes = 32 << 10
@@ -130,6 +137,7 @@ func (sw *safWriter) maybeFlush() error {
 	}
 	_, err := sw.w.Write(sw.buf)
 	sw.buf = sw.buf[:0]
+	sw.flushed = true
 	if err == nil {
 		err = http.NewResponseController(sw.w).Flush()
 	}
@@ -151,6 +159,9 @@ func (sw *safWriter) end(cond, msg string) {
 		sw.buf = appendJSONString(sw.buf, msg)
 	}
 	sw.buf = append(sw.buf, "}\n"...)
+	if sw.keep != nil && !sw.flushed {
+		sw.keep(sw.buf)
+	}
 	sw.w.Write(sw.buf)
 	if sw.pooled != nil && cap(sw.buf) <= 1<<20 {
 		*sw.pooled = sw.buf[:0]

@@ -101,6 +101,13 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 	}, func() float64 { _, n, _ := s.adm.counts(); return float64(n) })
 	f.MustRegister(m.requests, m.latency, m.inFlight, m.results, m.authFailures, m.limited,
 		m.ingestTuples, m.ingestRejected, m.ingestBatches, m.storeTuples, storeBytes, m.rejectedVec, active, held)
+	if c := s.answers; c != nil {
+		f.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "api_answer_cache_hits_total", Help: "DNSDB lookups answered from the answer cache (see serve --answer-cache).",
+		}, func() float64 { h, _ := c.stats(); return float64(h) }), prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "api_answer_cache_misses_total", Help: "DNSDB lookups the answer cache could not answer.",
+		}, func() float64 { _, m := c.stats(); return float64(m) }))
+	}
 	for _, r := range []string{"ok", "duplicate", "failed"} {
 		m.ingestBatches.WithLabelValues(r)
 	}

@@ -256,6 +256,10 @@ type Options struct {
 	// skipped as malformed or refused; the body is refused (400) at the
 	// next one. Default 100.
 	MaxIngestBadLines int
+	// AnswerCacheBytes bounds the cache of complete DNSDB lookup answers
+	// (answers.go), used when the store has versions (the embedded
+	// one). Default 64 MiB; negative = no cache.
+	AnswerCacheBytes int64
 	// Recon enables the web UI's recon page; nil disables it.
 	Recon *ReconConfig
 	// Watch, when the server runs a watch (serve --watch), adds each
@@ -330,6 +334,7 @@ type Server struct {
 	openapi []byte
 	ingest  *ingestState
 	recon   *reconState
+	answers *answerCache
 	// manageMu serialises the changes to the watched-domain list, so
 	// that Options.MaxWatched holds.
 	manageMu sync.Mutex
@@ -362,6 +367,7 @@ func New(o Options) (*Server, error) {
 		s.recon = rs
 	}
 	s.adm = newAdmission(s)
+	s.answers = newAnswerCache(o.Store, o.AnswerCacheBytes)
 	s.met = newMetrics(o.Registry, s)
 	s.ingest = newIngestState(s)
 	doc, err := json.MarshalIndent(openAPIDocument(o.Version), "", "  ")
@@ -409,6 +415,9 @@ func (o *Options) fill() error {
 	defDur(&o.KeysFlushInterval, 5*time.Second)
 	if o.MaxIngestBytes == 0 {
 		o.MaxIngestBytes = 256 << 20
+	}
+	if o.AnswerCacheBytes == 0 {
+		o.AnswerCacheBytes = 64 << 20
 	}
 	if o.MinBodyRate == 0 {
 		o.MinBodyRate = 1024

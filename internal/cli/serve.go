@@ -46,6 +46,7 @@ type serveFlags struct {
 	maxIngestRatio  int
 	maxBadLines     int
 	cacheSize       string
+	answerCache     string
 	statsInterval   time.Duration
 	adminSocket     string
 	logFormat       string
@@ -138,6 +139,7 @@ While serve runs, "dnsscout keys" reaches it through the admin socket
 	fl.IntVar(&f.maxIngestRatio, "max-ingest-ratio", 100, "largest decompression ratio of a gzip batch, checked after its first MiB (413 beyond)")
 	fl.IntVar(&f.maxBadLines, "max-ingest-bad-lines", 100, "malformed or refused lines a batch may skip before it is refused (400)")
 	fl.StringVar(&f.cacheSize, "cache-size", "64MiB", "block cache of the embedded store (size it near the store for the fastest lookups)")
+	fl.StringVar(&f.answerCache, "answer-cache", "64MiB", "cache of complete DNSDB lookup answers, valid until the next write to the store (embedded store only; 0 = none)")
 	fl.DurationVar(&f.statsInterval, "stats-interval", time.Hour, "refresh the store's tuple count for /metrics this often (a full scan; 0 = never)")
 	fl.StringVar(&f.adminSocket, "admin-socket", "", "Unix socket for \"dnsscout keys\" while serving (default: DIR.admin.sock beside the store directory; \"none\" = off)")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on standard error: text or json")
@@ -308,6 +310,13 @@ func (f *serveFlags) setup(e *env) (*serveSetup, error) {
 	if st.cache, err = parseSize(f.cacheSize); err != nil || st.cache <= 0 {
 		return nil, usageError("serve: --cache-size %q: want a positive size like 64MiB", f.cacheSize)
 	}
+	answers, err := parseSize(f.answerCache)
+	if err != nil || answers < 0 {
+		return nil, usageError("serve: --answer-cache %q: want a size like 64MiB, or 0 for none", f.answerCache)
+	}
+	if answers == 0 {
+		answers = -1 // api.Options: negative = none
+	}
 	for _, v := range []struct {
 		name string
 		n    int
@@ -323,7 +332,8 @@ func (f *serveFlags) setup(e *env) (*serveSetup, error) {
 	st.opt = api.Options{NoAuth: f.insecureNoAuth,
 		DefaultLimit: f.defaultLimit, MaxResults: f.maxResults, MaxOffset: f.maxOffset,
 		FlexTimeout: f.flexTimeout, MaxIngestBytes: maxIngest, MaxIngestRatio: f.maxIngestRatio, MaxIngestBadLines: f.maxBadLines,
-		StatsInterval: f.statsInterval, LogRequests: f.logRequests, Version: Version, ShutdownTimeout: f.shutdownTimeout}
+		StatsInterval: f.statsInterval, LogRequests: f.logRequests, Version: Version, ShutdownTimeout: f.shutdownTimeout,
+		AnswerCacheBytes: answers}
 	if err := f.adm.apply(&st.opt); err != nil {
 		return nil, err
 	}

@@ -98,6 +98,7 @@ func TestKeysAndServeTranscripts(t *testing.T) {
 			{"serve", "--db", "$DB", "--resolver", "resolver.example.com"},
 			{"serve", "--db", "$DB", "--default-limit", "20", "--max-results", "10"},
 			{"serve", "--db", "$DB", "--max-ingest-bytes", "lots"},
+			{"serve", "--db", "$DB", "--answer-cache", "-1MiB"},
 			{"serve", "--db", "$DB", "--max-in-flight-per-key", "0"},
 			{"serve", "--db", "$DB", "--min-body-rate", "fast"},
 			{"serve", "--db", "$DB", "--write-timeout", "0s"},

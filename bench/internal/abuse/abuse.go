@@ -294,6 +294,26 @@ func Rejections(t Target) (map[string]int64, error) {
 	return out, nil
 }
 
+// Counter reads an unlabelled counter or gauge from the server's
+// /metrics (0 when absent).
+func Counter(t Target, name string) (float64, error) {
+	res, err := http.Get("http://" + t.Addr + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return strconv.ParseFloat(v, 64)
+		}
+	}
+	return 0, nil
+}
+
 func sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()

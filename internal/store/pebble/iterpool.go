@@ -123,3 +123,12 @@ func (db *DB) commit(b *pebble.Batch) error {
 	defer db.iters.end()
 	return b.Commit(db.wo)
 }
+
+// Version implements store.Versioned: the pool's generation, which
+// every write of this package moves on at its start and its end.
+func (db *DB) Version() (uint64, bool) {
+	p := &db.iters
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.gen, p.writing == 0
+}

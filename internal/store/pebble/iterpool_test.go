@@ -137,3 +137,50 @@ func TestLookupsConcurrentWithWrites(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// TestVersionMovesWithWrites checks store.Versioned: every kind of write
+// (a batch, ingested tables, a prune) changes the version, reads do not,
+// and the version is stable between writes.
+func TestVersionMovesWithWrites(t *testing.T) {
+	ctx := context.Background()
+	db, err := pebble.Open(ctx, t.TempDir(), pebble.Options{NoSync: true, MaxLimit: -1, BulkTuples: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var _ store.Versioned = db
+	v0, ok := db.Version()
+	if !ok {
+		t.Fatal("version unstable with no write in progress")
+	}
+	tu := pdns.Tuple{RRName: "v.example.com", RRType: dns.TypeA, RData: "192.0.2.1", TimeFirst: 100, TimeLast: 200, Count: 1}
+	if err := db.Upsert(ctx, []pdns.Tuple{tu}); err != nil {
+		t.Fatal(err)
+	}
+	v1, ok := db.Version()
+	if !ok || v1 == v0 {
+		t.Fatalf("version %d -> %d (stable %v) across an upsert", v0, v1, ok)
+	}
+	rdataOf(t, db, store.Query{Kind: store.KindRRSet, Name: "v.example.com"})
+	if v, _ := db.Version(); v != v1 {
+		t.Fatalf("a lookup moved the version %d -> %d", v1, v)
+	}
+	bulk := make([]pdns.Tuple, 50)
+	for i := range bulk {
+		bulk[i] = tu
+		bulk[i].RData = fmt.Sprintf("192.0.2.%d", i+2)
+	}
+	if err := db.Upsert(ctx, bulk); err != nil {
+		t.Fatal(err)
+	}
+	v2, _ := db.Version()
+	if v2 == v1 {
+		t.Fatal("a bulk write did not move the version")
+	}
+	if _, err := db.Prune(ctx, time.Unix(1000, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if v3, _ := db.Version(); v3 == v2 {
+		t.Fatal("a prune did not move the version")
+	}
+}

@@ -1,0 +1,229 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/miekg/dns"
+
+	"github.com/dnsscout/dnsscout/internal/keys"
+	"github.com/dnsscout/dnsscout/internal/pdns"
+	"github.com/dnsscout/dnsscout/internal/store/storetest"
+)
+
+// cacheCounts reads the answer cache's hit and miss counters.
+func (e *env) cacheCounts() (hits, misses float64) {
+	e.t.Helper()
+	_, _, m := e.get("/metrics", nil)
+	for _, line := range strings.Split(m, "\n") {
+		var v float64
+		if _, err := fmt.Sscanf(line, "dnsscout_api_answer_cache_hits_total %g", &v); err == nil {
+			hits = v
+		}
+		if _, err := fmt.Sscanf(line, "dnsscout_api_answer_cache_misses_total %g", &v); err == nil {
+			misses = v
+		}
+	}
+	return hits, misses
+}
+
+// TestAnswerCache checks that a repeated lookup is answered from the
+// cache with the same body, that a write to the store is seen by the
+// next lookup, that answers are kept per result cap, and that relative
+// time fences are never cached.
+func TestAnswerCache(t *testing.T) {
+	e := newEnv(t, nil)
+	key := e.addKey(keys.Spec{})
+	capped := e.addKey(keys.Spec{Limits: keys.Limits{MaxResults: 1}})
+	hdr := map[string]string{"X-API-Key": key}
+	const path = "/dnsdb/v2/lookup/rrset/name/www.example.com/A"
+	get := func(h map[string]string, p string) string {
+		t.Helper()
+		code, _, body := e.get(p, h)
+		if code != 200 {
+			t.Fatalf("GET %s: %d %s", p, code, body)
+		}
+		return body
+	}
+	first := get(hdr, path)
+	h0, _ := e.cacheCounts()
+	if again := get(hdr, path); again != first {
+		t.Fatalf("cached answer differs:\n%s\nfirst:\n%s", again, first)
+	}
+	if h1, _ := e.cacheCounts(); h1 != h0+1 {
+		t.Fatalf("the repeated lookup was not answered from the cache (hits %v -> %v)", h0, h1)
+	}
+
+	// A key whose cap is one result gets its own answer.
+	one := get(map[string]string{"X-API-Key": capped}, path)
+	if n := strings.Count(one, `{"obj":`); n != 1 || !strings.Contains(one, `"cond":"limited"`) {
+		t.Fatalf("capped key got %d records:\n%s", n, one)
+	}
+	if again := get(hdr, path); again != first {
+		t.Fatalf("after the capped key, the full answer changed:\n%s", again)
+	}
+
+	// A write is seen at once.
+	tu := pdns.Tuple{RRName: "www.example.com", RRType: dns.TypeA, RData: "192.0.2.99", Bailiwick: "example.com",
+		TimeFirst: storetest.T0 + 500, TimeLast: storetest.T0 + 600, Count: 1}
+	if err := e.db.Upsert(context.Background(), []pdns.Tuple{tu}); err != nil {
+		t.Fatal(err)
+	}
+	after := get(hdr, path)
+	if !strings.Contains(after, "192.0.2.99") {
+		t.Fatalf("the lookup after a write does not show it:\n%s", after)
+	}
+	h2, _ := e.cacheCounts()
+	if again := get(hdr, path); again != after {
+		t.Fatalf("cached answer after the write differs:\n%s", again)
+	}
+	if h3, _ := e.cacheCounts(); h3 != h2+1 {
+		t.Fatalf("the new answer was not cached (hits %v -> %v)", h2, h3)
+	}
+
+	// Relative fences move with the clock: never cached.
+	rel := path + "?time_last_after=-100000"
+	get(hdr, rel)
+	h4, _ := e.cacheCounts()
+	get(hdr, rel)
+	if h5, _ := e.cacheCounts(); h5 != h4 {
+		t.Fatalf("a lookup with a relative fence was answered from the cache")
+	}
+}
+
+// TestAnswerCacheOff checks that a negative size disables the cache.
+func TestAnswerCacheOff(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.AnswerCacheBytes = -1 })
+	if e.srv.answers != nil {
+		t.Fatal("cache enabled with AnswerCacheBytes -1")
+	}
+	_, _, m := e.get("/metrics", nil)
+	if strings.Contains(m, "answer_cache") {
+		t.Fatal("/metrics shows an answer cache that is off")
+	}
+}
+
+// fakeVersion is a store.Versioned under the test's control.
+type fakeVersion struct {
+	v      atomic.Uint64
+	unstab atomic.Bool
+}
+
+func (f *fakeVersion) Version() (uint64, bool) { return f.v.Load(), !f.unstab.Load() }
+
+// TestAnswerCacheBounds checks the memory bound, that entries in use
+// survive the turning of halves, and that an answer read across a write
+// is not kept.
+func TestAnswerCacheBounds(t *testing.T) {
+	fv := &fakeVersion{}
+	const max = 64 << 10
+	c := &answerCache{st: fv, half: max / 2, cur: map[string]*answerEntry{}}
+	body := make([]byte, 1000)
+	hot := &dnsdbRequest{verb: "lookup", raw: "/hot"}
+	c.keepRequest(hot)
+	v, _ := c.begin()
+	c.put(hot, v, 10, body, 3)
+	for i := range 1000 {
+		req := &dnsdbRequest{verb: "lookup", raw: fmt.Sprintf("/n%d", i)}
+		c.keepRequest(req)
+		c.put(req, v, 10, body, 3)
+		if _, _, ok := c.get(hot, 10); !ok {
+			t.Fatalf("the entry in use was evicted after %d others", i)
+		}
+		var total int64
+		for _, m := range []map[string]*answerEntry{c.cur, c.old} {
+			for _, e := range m {
+				total += e.size
+			}
+		}
+		if total > max {
+			t.Fatalf("entries hold %d bytes, above the bound %d", total, max)
+		}
+	}
+	if _, _, ok := c.get(hot, 11); ok {
+		t.Fatal("an answer was served for another limit")
+	}
+	// A write between begin and put: not kept.
+	cold := &dnsdbRequest{verb: "lookup", raw: "/cold"}
+	v, _ = c.begin()
+	fv.v.Add(1)
+	c.put(cold, v, 10, body, 3)
+	if _, _, ok := c.get(cold, 10); ok {
+		t.Fatal("an answer read across a write was kept")
+	}
+	// The old answers are stale now.
+	if _, _, ok := c.get(hot, 10); ok {
+		t.Fatal("an answer of an older version was served")
+	}
+	// A write in progress: nothing kept, nothing served.
+	v, _ = c.begin()
+	c.put(hot, v, 10, body, 3)
+	fv.unstab.Store(true)
+	if _, _, ok := c.get(hot, 10); ok {
+		t.Fatal("an answer was served while a write is in progress")
+	}
+	// Oversized answers are not kept.
+	fv.unstab.Store(false)
+	c.put(cold, v, 10, make([]byte, maxCachedAnswer+1), 3)
+	if _, _, ok := c.get(cold, 10); ok {
+		t.Fatal("an oversized answer was kept")
+	}
+}
+
+// TestAnswerCacheConcurrentWrites checks freshness under load: while a
+// writer adds records to a name one write at a time, readers look it up
+// through the server, and every lookup started after the writer said a
+// write returned shows at least that many records.
+func TestAnswerCacheConcurrentWrites(t *testing.T) {
+	e := newEnv(t, nil)
+	key := e.addKey(keys.Spec{})
+	const path = "/dnsdb/v2/lookup/rrset/name/fresh.example.com"
+	var written, reads atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(stop)
+		for i := range 40 {
+			// Let the readers fill the cache between two writes.
+			for r := reads.Load(); reads.Load() < r+8 && !t.Failed(); {
+				runtime.Gosched()
+			}
+			tu := pdns.Tuple{RRName: "fresh.example.com", RRType: dns.TypeA, RData: fmt.Sprintf("192.0.2.%d", i+1),
+				Bailiwick: "example.com", TimeFirst: storetest.T0, TimeLast: storetest.T0 + 1, Count: 1}
+			if err := e.db.Upsert(context.Background(), []pdns.Tuple{tu}); err != nil {
+				t.Error(err)
+				return
+			}
+			written.Add(1)
+		}
+	})
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				min := written.Load()
+				code, _, body := e.get(path, map[string]string{"X-API-Key": key})
+				reads.Add(1)
+				got := int64(strings.Count(body, `{"obj":`))
+				if code != 200 && !(code == 404 && min == 0) {
+					t.Errorf("status %d: %s", code, body)
+					return
+				}
+				if got < min {
+					t.Errorf("a lookup after %d writes shows %d records", min, got)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
