@@ -424,8 +424,8 @@ func (m *meta) Put(ctx context.Context, key string, value []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	m.db.iters.begin()
-	defer m.db.iters.end()
+	m.db.iters.beginMeta()
+	defer m.db.iters.endMeta()
 	if err := m.db.pdb.Set(metaKey(m.ns, key), value, pebble.Sync); err != nil {
 		return fmt.Errorf("pebble: %w", err)
 	}
@@ -439,8 +439,8 @@ func (m *meta) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	m.db.iters.begin()
-	defer m.db.iters.end()
+	m.db.iters.beginMeta()
+	defer m.db.iters.endMeta()
 	if err := m.db.pdb.Delete(metaKey(m.ns, key), pebble.Sync); err != nil {
 		return fmt.Errorf("pebble: %w", err)
 	}

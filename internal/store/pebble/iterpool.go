@@ -34,6 +34,11 @@ type iterPool struct {
 	writing int    // writes in progress
 	idle    []pooledIter
 	closed  bool
+	// version and changing are gen and writing without the writes of
+	// the meta namespaces (keys, their usage counters, ingest batch
+	// ids), which no lookup reads: the store's version (Version).
+	version  uint64
+	changing int
 }
 
 // pooledIter is an iterator and the write generation it was made in.
@@ -85,16 +90,25 @@ func (p *iterPool) put(pi pooledIter) {
 
 // begin marks the start of a write: no iterator made before it, or
 // while it is in progress, is reused. end must follow.
-func (p *iterPool) begin() { p.turn(1) }
+func (p *iterPool) begin() { p.turn(1, true) }
 
 // end marks the end of a write begun with begin, once it is applied.
-func (p *iterPool) end() { p.turn(-1) }
+func (p *iterPool) end() { p.turn(-1, true) }
+
+// beginMeta and endMeta are begin and end for a write of a meta
+// namespace: they leave the store's version alone.
+func (p *iterPool) beginMeta() { p.turn(1, false) }
+func (p *iterPool) endMeta()   { p.turn(-1, false) }
 
 // turn starts a generation, closing the idle iterators.
-func (p *iterPool) turn(writing int) {
+func (p *iterPool) turn(writing int, data bool) {
 	p.mu.Lock()
 	p.gen++
 	p.writing += writing
+	if data {
+		p.version++
+		p.changing += writing
+	}
 	idle := p.idle
 	p.idle = nil
 	p.mu.Unlock()
@@ -124,11 +138,12 @@ func (db *DB) commit(b *pebble.Batch) error {
 	return b.Commit(db.wo)
 }
 
-// Version implements store.Versioned: the pool's generation, which
-// every write of this package moves on at its start and its end.
+// Version implements store.Versioned: the count of the starts and ends
+// of the writes of this package that lookups can see (all but those of
+// the meta namespaces).
 func (db *DB) Version() (uint64, bool) {
 	p := &db.iters
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.gen, p.writing == 0
+	return p.version, p.changing == 0
 }

@@ -139,8 +139,8 @@ func TestLookupsConcurrentWithWrites(t *testing.T) {
 }
 
 // TestVersionMovesWithWrites checks store.Versioned: every kind of write
-// (a batch, ingested tables, a prune) changes the version, reads do not,
-// and the version is stable between writes.
+// lookups see (a batch, ingested tables, a prune) changes the version;
+// reads and meta writes (keys, usage counters) do not.
 func TestVersionMovesWithWrites(t *testing.T) {
 	ctx := context.Background()
 	db, err := pebble.Open(ctx, t.TempDir(), pebble.Options{NoSync: true, MaxLimit: -1, BulkTuples: 10})
@@ -164,6 +164,16 @@ func TestVersionMovesWithWrites(t *testing.T) {
 	rdataOf(t, db, store.Query{Kind: store.KindRRSet, Name: "v.example.com"})
 	if v, _ := db.Version(); v != v1 {
 		t.Fatalf("a lookup moved the version %d -> %d", v1, v)
+	}
+	m, err := db.Meta("apikeys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Put(ctx, "k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := db.Version(); v != v1 || !ok {
+		t.Fatalf("a meta write, which no lookup reads, moved the version %d -> %d", v1, v)
 	}
 	bulk := make([]pdns.Tuple, 50)
 	for i := range bulk {
