@@ -531,8 +531,8 @@ func (s *Server) serveDNSDB(c *call) {
 // A complete answer is kept in the answer cache (answers.go), and a
 // lookup found there is answered from it.
 func (s *Server) dnsdbLookup(w http.ResponseWriter, r *http.Request, req *dnsdbRequest, limit int) {
-	sw := &safWriter{w: w, style: dnsdbStyle{humantime: req.humantime, bailiwick: req.rrset}}
 	var keep func([]byte)
+	var sw *safWriter
 	if c := s.answers; c != nil && req.raw != "" {
 		if body, n, ok := c.get(req, limit); ok {
 			s.met.resultsDNSDB.Add(float64(n))
@@ -545,6 +545,7 @@ func (s *Server) dnsdbLookup(w http.ResponseWriter, r *http.Request, req *dnsdbR
 			keep = func(body []byte) { c.put(req, v, limit, body, sw.n) }
 		}
 	}
+	sw = &safWriter{w: w, style: dnsdbStyle{humantime: req.humantime, bailiwick: req.rrset}}
 	var more bool
 	var err error
 	if len(req.qs) > 0 {
