@@ -2,6 +2,7 @@ package api
 
 import (
 	"sync"
+	"unsafe"
 
 	"github.com/dnsscout/dnsscout/internal/store"
 )
@@ -14,6 +15,9 @@ import (
 // server's time per exact lookup under bench/api, the parsing a tenth.
 // Everything else a request goes through is unchanged: authentication,
 // quotas, admission, the rate headers, metrics.
+//
+// Only requests that were authenticated, admitted and answered are kept:
+// a request refused before its lookup leaves nothing behind.
 //
 // An answer is only as fresh as the store allows: the store's version
 // (store.Versioned) is read before a lookup, and its answer is kept under
@@ -37,9 +41,9 @@ import (
 // maxCachedAnswer is the largest answer body kept (about 100 records).
 const maxCachedAnswer = 16 << 10
 
-// entryOverhead is what an entry costs besides its key and body: the
-// parsed request, the entry, the map's share.
-const entryOverhead = 640
+// entryOverhead is what an entry costs besides its key, queries and body:
+// the parsed request, the entry, the map's share.
+const entryOverhead = 512
 
 // answerCache is the cache of lookups; nil disables it.
 type answerCache struct {
@@ -81,7 +85,24 @@ func (req *dnsdbRequest) cacheable() bool {
 	return req.verb == "lookup" && !req.relative
 }
 
-// request returns the parsed request kept under raw, or nil.
+// querySize is what one store.Query costs besides its strings.
+var querySize = int64(unsafe.Sizeof(store.Query{}))
+
+// size is the memory an entry of req holds besides its answer: the key,
+// the parsed request and its queries (rdata/raw without a type has one per
+// type the bytes decode as, each with its rdata).
+func (req *dnsdbRequest) size() int64 {
+	n := int64(len(req.raw)) + entryOverhead
+	for i := range req.qs {
+		q := &req.qs[i]
+		n += querySize + int64(len(q.Name)+len(q.RData)+len(q.Bailiwick))
+	}
+	return n
+}
+
+// request returns the parsed request kept under raw, or nil. Requests are
+// kept only with an answer (put), so only once a request was
+// authenticated, admitted and answered.
 func (c *answerCache) request(raw string) *dnsdbRequest {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -89,15 +110,6 @@ func (c *answerCache) request(raw string) *dnsdbRequest {
 		return e.req
 	}
 	return nil
-}
-
-// keepRequest keeps a parsed cacheable request under raw (req.raw).
-func (c *answerCache) keepRequest(req *dnsdbRequest) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.find(req.raw) == nil {
-		c.add(req.raw, &answerEntry{req: req, size: int64(len(req.raw)) + entryOverhead})
-	}
 }
 
 // get returns the answer of req for limit, valid at the store's version
@@ -135,13 +147,13 @@ func (c *answerCache) put(req *dnsdbRequest, v uint64, limit int, body []byte, r
 	defer c.mu.Unlock()
 	e := c.find(req.raw)
 	if e == nil {
-		e = &answerEntry{req: req, size: int64(len(req.raw)) + entryOverhead}
+		e = &answerEntry{req: req}
 	} else {
 		c.curBytes -= e.size // it is in the current half (find moved it)
 		delete(c.cur, req.raw)
 	}
 	e.version, e.limit, e.body, e.results = v, limit, body, results
-	e.size = int64(len(req.raw)+len(body)) + entryOverhead
+	e.size = e.req.size() + int64(len(body))
 	c.add(req.raw, e)
 }
 

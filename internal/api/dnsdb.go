@@ -479,8 +479,7 @@ func parseDNSDBRoute(s *Server, r *http.Request) (any, error) {
 		return nil, err
 	}
 	if s.answers != nil && req.cacheable() {
-		req.raw = raw
-		s.answers.keepRequest(req)
+		req.raw = raw // kept with its answer, if it gets one (dnsdbLookup)
 	}
 	return req, nil
 }

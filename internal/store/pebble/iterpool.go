@@ -132,7 +132,12 @@ func closeAll(its []pooledIter) {
 }
 
 // commit commits a batch between the pool's begin and end (see iterPool).
+// An empty batch changes nothing: it is not committed, so it keeps the
+// idle iterators and the store's version (a prune that found nothing).
 func (db *DB) commit(b *pebble.Batch) error {
+	if b.Empty() {
+		return nil
+	}
 	db.iters.begin()
 	defer db.iters.end()
 	return b.Commit(db.wo)

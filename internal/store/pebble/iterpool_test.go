@@ -187,6 +187,12 @@ func TestVersionMovesWithWrites(t *testing.T) {
 	if v2 == v1 {
 		t.Fatal("a bulk write did not move the version")
 	}
+	if _, err := db.Prune(ctx, time.Unix(50, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := db.Version(); v != v2 {
+		t.Fatal("a prune that removed nothing moved the version")
+	}
 	if _, err := db.Prune(ctx, time.Unix(1000, 0)); err != nil {
 		t.Fatal(err)
 	}
