@@ -535,8 +535,9 @@ func (s *Server) dnsdbLookup(w http.ResponseWriter, r *http.Request, req *dnsdbR
 	if c := s.answers; c != nil && req.raw != "" {
 		if body, n, ok := c.get(req, limit); ok {
 			s.met.resultsDNSDB.Add(float64(n))
-			setShared(w.Header(), hkContentType, hvNDJSON)
-			w.WriteHeader(http.StatusOK)
+			h := w.Header()
+			setShared(h, hkContentType, hvNDJSON)
+			h[hkContentLength] = []string{strconv.Itoa(len(body))}
 			w.Write(body)
 			return
 		}

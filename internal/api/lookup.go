@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/dnsscout/dnsscout/internal/pdns"
@@ -105,10 +106,12 @@ func (sw *safWriter) start() {
 		sw.pooled = bufPool.Get().(*[]byte)
 		sw.buf = (*sw.pooled)[:0]
 	}
+	// The status (200) goes with the first write: an answer written in
+	// one piece then carries its Content-Length (end) instead of being
+	// chunked.
 	h := sw.w.Header()
 	setShared(h, hkContentType, hvNDJSON)
 	setShared(h, hkNoSniff, hvNoSniff)
-	sw.w.WriteHeader(http.StatusOK)
 	sw.buf = append(sw.buf, `{"cond":"begin"}`+"\n"...)
 }
 
@@ -159,8 +162,11 @@ func (sw *safWriter) end(cond, msg string) {
 		sw.buf = appendJSONString(sw.buf, msg)
 	}
 	sw.buf = append(sw.buf, "}\n"...)
-	if sw.keep != nil && !sw.flushed {
-		sw.keep(sw.buf)
+	if !sw.flushed {
+		if sw.keep != nil {
+			sw.keep(sw.buf)
+		}
+		sw.w.Header()[hkContentLength] = []string{strconv.Itoa(len(sw.buf))}
 	}
 	sw.w.Write(sw.buf)
 	if sw.pooled != nil && cap(sw.buf) <= 1<<20 {
