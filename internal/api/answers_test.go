@@ -293,12 +293,12 @@ func TestAnswerCacheWriteDuringLookup(t *testing.T) {
 // bound with requests whose parsed form is much larger than their path
 // (rdata/raw without a type: one query per type the bytes decode as).
 func TestAnswerCacheMemory(t *testing.T) {
-	// Each request parses into about 600 KB: one fits in a half.
-	const bound = 2 << 20
+	// Each request parses into about 300 KB: one fits in a half.
+	const bound = 1 << 20
 	e := newEnv(t, func(o *Options) { o.AnswerCacheBytes = bound })
 	key := e.addKey(keys.Spec{})
 	path := func(i int) string {
-		return fmt.Sprintf("/dnsdb/v2/lookup/rdata/raw/%s?swclient=%d", strings.Repeat("00", 12288), i)
+		return fmt.Sprintf("/dnsdb/v2/lookup/rdata/raw/%s?swclient=%d", strings.Repeat("00", 6144), i)
 	}
 	for i := range 20 {
 		if code, _, body := e.get(path(i), nil); code != 401 && code != 403 {
