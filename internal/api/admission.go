@@ -145,6 +145,17 @@ type admission struct {
 	queued  map[*tenant]struct{}
 	lending bool
 	fresh   int // all tenants' fresh
+	// expensive holds, per tenant with expensive queries in progress or
+	// waiting, a token per query worked on (acquireExpensive).
+	expensive map[tenantKey]*expensiveTurns
+}
+
+// expensiveTurns are the tokens of one tenant's expensive queries, and
+// how many queries hold or wait for one (the entry goes with the last).
+type expensiveTurns struct {
+	tokens  chan struct{}
+	users   int
+	holders map[*call]struct{}
 }
 
 // stallSlot is how long a request must have waited on its client before
@@ -152,7 +163,8 @@ type admission struct {
 const stallSlot = time.Millisecond
 
 func newAdmission(s *Server) *admission {
-	return &admission{s: s, all: callList{which: 1}, tenants: map[tenantKey]*tenant{}, queued: map[*tenant]struct{}{}}
+	return &admission{s: s, all: callList{which: 1}, tenants: map[tenantKey]*tenant{}, queued: map[*tenant]struct{}{},
+		expensive: map[tenantKey]*expensiveTurns{}}
 }
 
 // clientAddr is the tenant address of a RemoteAddr: the IPv4 address,
@@ -181,13 +193,7 @@ func (a *admission) busy(reason, format string, args ...any) error {
 // cost).
 func (a *admission) acquire(c *call, cost time.Duration) error {
 	o := &a.s.opt
-	var id tenantKey
-	limit, who := o.MaxInFlightPerKey, "this key"
-	if c.key != nil {
-		id.key = c.key.ID
-	} else { // the address is parsed only for requests without a key
-		id.addr, limit, who = clientAddr(c.r.RemoteAddr), o.MaxInFlightPerClient, "this client address"
-	}
+	id, limit, who := a.tenantOf(c)
 	a.mu.Lock()
 	var cut [2]*call
 	if a.all.n-a.fresh >= o.MaxRequests {
@@ -249,6 +255,16 @@ func (a *admission) acquire(c *call, cost time.Duration) error {
 		return a.wait(c, who)
 	}
 	return err
+}
+
+// tenantOf returns the tenant of c, its slots and how refusals name it.
+func (a *admission) tenantOf(c *call) (id tenantKey, limit int, who string) {
+	o := &a.s.opt
+	if c.key != nil {
+		return tenantKey{key: c.key.ID}, o.MaxInFlightPerKey, "this key"
+	}
+	// The address is parsed only for requests without a key.
+	return tenantKey{addr: clientAddr(c.r.RemoteAddr)}, o.MaxInFlightPerClient, "this client address"
 }
 
 // cutAll cuts the connections of the calls evicted to make room.
@@ -362,7 +378,7 @@ func (a *admission) unfresh(c *call) {
 // the slots of requests that have waited on their client since to the
 // requests waiting in their tenant's queue.
 func (a *admission) lendLoop() {
-	tick := time.NewTicker(stallSlot)
+	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
 	for range tick.C {
 		a.mu.Lock()
@@ -513,10 +529,110 @@ func (a *admission) release(c *call) {
 		a.leave(c)
 	}
 	a.mu.Unlock()
+	a.releaseExpensive(c)
 	if c.keyRelease != nil {
 		c.keyRelease()
 		c.keyRelease = nil
 	}
+}
+
+// ExpensiveCost is the expected cost (see queryCost) from which a query
+// is expensive: at most Options.MaxExpensivePerTenant of a tenant's are
+// worked on at once.
+const ExpensiveCost = time.Millisecond
+
+// acquireExpensive waits until fewer than MaxExpensivePerTenant
+// expensive queries of c's tenant are worked on, at most QueueTimeout. It
+// comes before the work slot (acquire), so that queries waiting for
+// their turn hold no slot the tenant's cheap requests need. A holder that
+// has waited on its client for expensiveStall or more is not being worked
+// on (an answer its client does not read): a waiting query then goes
+// ahead without a token. (A shorter wait is a busy client's: a large
+// answer fills the socket for a moment at every write.)
+// releaseExpensive gives the token back.
+func (a *admission) acquireExpensive(c *call) error {
+	id, _, who := a.tenantOf(c)
+	a.mu.Lock()
+	e := a.expensive[id]
+	if e == nil {
+		e = &expensiveTurns{tokens: make(chan struct{}, a.s.opt.MaxExpensivePerTenant), holders: map[*call]struct{}{}}
+		a.expensive[id] = e
+	}
+	e.users++
+	a.mu.Unlock()
+	c.expensiveID, c.expensive = id, e
+	if a.takeTurn(c, e) {
+		return nil
+	}
+	timer := time.NewTimer(a.s.opt.QueueTimeout)
+	defer timer.Stop()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			if a.takeTurn(c, e) || a.holderStalled(e) {
+				return nil
+			}
+		case <-timer.C:
+			a.releaseExpensive(c)
+			return a.busy(reasonQueueTimeout, "the expensive queries of %s waited %v for their turn", who, a.s.opt.QueueTimeout)
+		case <-c.r.Context().Done():
+			a.releaseExpensive(c)
+			return c.r.Context().Err()
+		}
+	}
+}
+
+// takeTurn takes a token of e for c if one is free.
+func (a *admission) takeTurn(c *call, e *expensiveTurns) bool {
+	select {
+	case e.tokens <- struct{}{}:
+	default:
+		return false
+	}
+	a.mu.Lock()
+	e.holders[c] = struct{}{}
+	a.mu.Unlock()
+	c.expensiveHeld = true
+	return true
+}
+
+// expensiveStall is how long a holder of an expensive query's turn must
+// have waited on its client before a waiting query goes ahead.
+const expensiveStall = 100 * time.Millisecond
+
+// holderStalled reports whether a holder of e has waited on its client
+// for expensiveStall or more.
+func (a *admission) holderStalled(e *expensiveTurns) bool {
+	now := time.Now().UnixNano()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for h := range e.holders {
+		if since := h.ioSince.Load(); since != 0 && now-since >= int64(expensiveStall) {
+			return true
+		}
+	}
+	return false
+}
+
+// releaseExpensive gives back c's token, if it holds one, and its place.
+func (a *admission) releaseExpensive(c *call) {
+	e := c.expensive
+	if e == nil {
+		return
+	}
+	c.expensive = nil
+	a.mu.Lock()
+	if c.expensiveHeld {
+		delete(e.holders, c)
+		<-e.tokens
+		c.expensiveHeld = false
+	}
+	if e.users--; e.users == 0 && a.expensive[c.expensiveID] == e {
+		delete(a.expensive, c.expensiveID)
+	}
+	a.mu.Unlock()
 }
 
 // quantum is the work after which a request gives its slot to a waiting
@@ -635,7 +751,13 @@ func (s *Server) admit(c *call, cl class, cost time.Duration) error {
 		}
 		return nil
 	}
+	if cl == classQuery && cost >= ExpensiveCost {
+		if err := s.adm.acquireExpensive(c); err != nil {
+			return err
+		}
+	}
 	if err := s.adm.acquire(c, cost); err != nil {
+		s.adm.releaseExpensive(c)
 		return err
 	}
 	if k == nil {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -330,5 +332,95 @@ func TestAnswerCacheMemory(t *testing.T) {
 	}
 	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 4*bound {
 		t.Fatalf("the heap grew %d bytes with a cache of %d (%d entries)", grew, bound, n)
+	}
+}
+
+// blockStore holds every wildcard lookup until release is closed, and
+// counts the lookups that entered.
+type blockStore struct {
+	*pebble.DB
+	entered atomic.Int32
+	release chan struct{}
+}
+
+func (b *blockStore) Lookup(ctx context.Context, q store.Query, fn func(*pdns.Tuple) error) (string, error) {
+	if q.Wildcard != store.WildNone {
+		b.entered.Add(1)
+		<-b.release
+	}
+	return b.DB.Lookup(ctx, q, fn)
+}
+
+// TestExpensivePerTenant checks Options.MaxExpensivePerTenant: a key's
+// second large wildcard search waits while its first is worked on,
+// another key's does not, and the key's cheap lookups pass meanwhile.
+func TestExpensivePerTenant(t *testing.T) {
+	ctx := context.Background()
+	db, err := pebble.Open(ctx, t.TempDir(), pebble.Options{NoSync: true, MaxLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Upsert(ctx, storetest.Fixture()); err != nil {
+		t.Fatal(err)
+	}
+	km, err := keys.Open(ctx, db, keys.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokA, _, err := km.Add(ctx, keys.Spec{Perms: []keys.Permission{keys.PermQuery}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokB, _, err := km.Add(ctx, keys.Spec{Perms: []keys.Permission{keys.PermQuery}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := &blockStore{DB: db, release: make(chan struct{})}
+	srv, err := New(Options{Store: bs, Keys: km, MaxExpensivePerTenant: 1, AnswerCacheBytes: -1, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	get := func(path, key string) int {
+		req, _ := http.NewRequest(http.MethodGet, hs.URL+path, nil)
+		req.Header.Set("X-API-Key", key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return 0
+		}
+		defer res.Body.Close()
+		io.Copy(io.Discard, res.Body)
+		return res.StatusCode
+	}
+	const wild = "/dnsdb/v2/lookup/rrset/name/*.example.com?limit=1000" // expected cost 5 ms
+	codes := make(chan int, 3)
+	var wg sync.WaitGroup
+	for _, key := range []string{tokA, tokA, tokB} {
+		wg.Go(func() { codes <- get(wild, key) })
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for bs.entered.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // room for a third to enter wrongly
+	if n := bs.entered.Load(); n != 2 {
+		t.Errorf("%d wildcard searches worked on at once, want 2 (one per key)", n)
+	}
+	if code := get("/dnsdb/v2/lookup/rrset/name/www.example.com", tokA); code != 200 {
+		t.Errorf("key A's exact lookup beside its waiting search: %d", code)
+	}
+	close(bs.release)
+	wg.Wait()
+	close(codes)
+	for code := range codes {
+		if code != 200 {
+			t.Errorf("a search ended with %d", code)
+		}
+	}
+	if n := bs.entered.Load(); n != 3 {
+		t.Errorf("%d searches ran in all, want 3", n)
 	}
 }

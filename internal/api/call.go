@@ -46,19 +46,24 @@ type call struct {
 
 	// Admission state (admission.go): the tenant whose share the call
 	// uses, its links in the lists of members, and its slot state.
-	ten         *tenant
-	links       [2]link // in the tenant's members, in all members
-	member      bool
-	fresh       bool // queued, never had a slot
-	state       atomic.Int32
-	ioSince     atomic.Int64 // unix ns since the call waits on its client; 0 when not
-	ioTotal     atomic.Int64 // ns spent waiting on the client, all told
-	queued      time.Duration
-	queueKey    int64 // its order in a queue: join time plus work done (ns)
-	grant       chan struct{}
-	keyRelease  func()
-	budgetSpent bool
-	timedOut    bool
+	ten        *tenant
+	links      [2]link // in the tenant's members, in all members
+	member     bool
+	fresh      bool // queued, never had a slot
+	state      atomic.Int32
+	ioSince    atomic.Int64 // unix ns since the call waits on its client; 0 when not
+	ioTotal    atomic.Int64 // ns spent waiting on the client, all told
+	queued     time.Duration
+	queueKey   int64 // its order in a queue: join time plus work done (ns)
+	grant      chan struct{}
+	keyRelease func()
+	// expensive are the turns of an expensive query's tenant, and
+	// expensiveHeld whether it holds one (acquireExpensive).
+	expensive     *expensiveTurns
+	expensiveID   tenantKey
+	expensiveHeld bool
+	budgetSpent   bool
+	timedOut      bool
 
 	// cutMu guards cutting the call's connection (by admission, from
 	// another goroutine) against the end of the request, after which the

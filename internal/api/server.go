@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -207,6 +208,13 @@ type Options struct {
 	// MaxInFlightPerClient is MaxInFlightPerKey for requests without a
 	// key, per client address (IPv4 address, IPv6 /64). Default 4.
 	MaxInFlightPerClient int
+	// MaxExpensivePerTenant caps the expensive requests (an expected cost
+	// of ExpensiveCost or more: wildcard, range and Flex searches with
+	// large limits) of one key or client address worked on at once,
+	// within its MaxInFlightPerKey or MaxInFlightPerClient; more wait.
+	// Default half the processors (GOMAXPROCS), at least 1: one tenant's
+	// large searches never take every core from the others.
+	MaxExpensivePerTenant int
 	// MaxQueue caps the requests of one key or client address waiting
 	// for a slot (503 beyond). Default 1024.
 	MaxQueue int
@@ -397,6 +405,7 @@ func (o *Options) fill() error {
 	def(&o.MaxInFlight, 256)
 	def(&o.MaxInFlightPerKey, 4)
 	def(&o.MaxInFlightPerClient, 4)
+	def(&o.MaxExpensivePerTenant, max(1, runtime.GOMAXPROCS(0)/2))
 	def(&o.MaxQueue, 1024)
 	def(&o.MaxRequestsPerClient, 512)
 	def(&o.MaxRequests, 2048)
@@ -428,7 +437,7 @@ func (o *Options) fill() error {
 	switch {
 	case o.DefaultLimit < 0 || o.MaxResults < 0 || o.MaxOffset < 0 || o.MaxIngestBytes < 0 || o.MaxIngestRatio < 0 || o.MaxIngestBadLines < 0 || o.MaxWatched < 0:
 		return fmt.Errorf("%w: limits must not be negative", ErrOptions)
-	case o.MaxInFlight < 0 || o.MaxInFlightPerKey < 0 || o.MaxInFlightPerClient < 0 || o.MaxQueue < 0 ||
+	case o.MaxInFlight < 0 || o.MaxInFlightPerKey < 0 || o.MaxInFlightPerClient < 0 || o.MaxExpensivePerTenant < 0 || o.MaxQueue < 0 ||
 		o.MaxRequestsPerClient < 0 || o.MaxRequests < 0:
 		return fmt.Errorf("%w: admission limits must not be negative", ErrOptions)
 	case o.FlexTimeout < 0 || o.StatsInterval < 0 || o.QueueTimeout < 0 || o.HeaderTimeout < 0 || o.BodyTimeout < 0 ||

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -62,7 +63,7 @@ type serveFlags struct {
 // admissionFlags are serve's admission limits, deadlines and budgets
 // (api.Options documents each).
 type admissionFlags struct {
-	maxInFlight, perKey, perClient, maxQueue, perClientRequests, maxRequests                   int
+	maxInFlight, perKey, perClient, maxQueue, perClientRequests, maxRequests, perExpensive     int
 	queueTimeout, headerTimeout, bodyTimeout, bodyGrace, writeTimeout, idleTimeout, workBudget time.Duration
 	minBodyRate                                                                                string
 }
@@ -162,6 +163,7 @@ func addAdmissionFlags(fl *pflag.FlagSet, a *admissionFlags) {
 	fl.IntVar(&a.maxInFlight, "max-in-flight", 256, "requests worked on at once over the server (503 beyond); those waiting on their client do not count")
 	fl.IntVar(&a.perKey, "max-in-flight-per-key", 4, "requests of one API key worked on at once; more wait in the key's queue")
 	fl.IntVar(&a.perClient, "max-in-flight-per-client", 4, "the same for requests without a key, per client address (IPv6: per /64)")
+	fl.IntVar(&a.perExpensive, "max-expensive-per-key", max(1, runtime.GOMAXPROCS(0)/2), "expensive requests (large wildcard, range and Flex searches) of one key or client address worked on at once; more wait (default: half the processors)")
 	fl.IntVar(&a.maxQueue, "max-queue", 1024, "requests of one key or client address waiting for a slot (503 beyond)")
 	fl.DurationVar(&a.queueTimeout, "queue-timeout", 10*time.Second, "longest wait for a slot (503 after)")
 	fl.IntVar(&a.perClientRequests, "max-requests-per-client", 512, "requests of one key or client address held at once; beyond, the one waiting longest on its client is cut")
@@ -180,7 +182,7 @@ func (a *admissionFlags) apply(o *api.Options) error {
 	for _, v := range []struct {
 		name string
 		n    int
-	}{{"--max-in-flight", a.maxInFlight}, {"--max-in-flight-per-key", a.perKey}, {"--max-in-flight-per-client", a.perClient},
+	}{{"--max-in-flight", a.maxInFlight}, {"--max-in-flight-per-key", a.perKey}, {"--max-in-flight-per-client", a.perClient}, {"--max-expensive-per-key", a.perExpensive},
 		{"--max-queue", a.maxQueue}, {"--max-requests-per-client", a.perClientRequests}, {"--max-requests", a.maxRequests}} {
 		if v.n <= 0 {
 			return usageError("serve: %s must be positive", v.name)
@@ -207,6 +209,7 @@ func (a *admissionFlags) apply(o *api.Options) error {
 		budget = -1
 	}
 	o.MaxInFlight, o.MaxInFlightPerKey, o.MaxInFlightPerClient = a.maxInFlight, a.perKey, a.perClient
+	o.MaxExpensivePerTenant = a.perExpensive
 	o.MaxQueue, o.QueueTimeout = a.maxQueue, a.queueTimeout
 	o.MaxRequestsPerClient, o.MaxRequests = a.perClientRequests, a.maxRequests
 	o.HeaderTimeout, o.BodyTimeout, o.MinBodyRate, o.BodyGrace = a.headerTimeout, a.bodyTimeout, rate, a.bodyGrace
