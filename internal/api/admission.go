@@ -561,17 +561,20 @@ func (a *admission) acquireExpensive(c *call) error {
 	e.users++
 	a.mu.Unlock()
 	c.expensiveID, c.expensive = id, e
-	if a.takeTurn(c, e) {
-		return nil
-	}
 	timer := time.NewTimer(a.s.opt.QueueTimeout)
 	defer timer.Stop()
-	tick := time.NewTicker(time.Millisecond)
+	tick := time.NewTicker(expensiveStall / 10)
 	defer tick.Stop()
 	for {
 		select {
+		case e.tokens <- struct{}{}:
+			a.mu.Lock()
+			e.holders[c] = struct{}{}
+			c.expensiveHeld = true
+			a.mu.Unlock()
+			return nil
 		case <-tick.C:
-			if a.takeTurn(c, e) || a.holderStalled(e) {
+			if a.holderStalled(e) {
 				return nil
 			}
 		case <-timer.C:
@@ -582,20 +585,6 @@ func (a *admission) acquireExpensive(c *call) error {
 			return c.r.Context().Err()
 		}
 	}
-}
-
-// takeTurn takes a token of e for c if one is free.
-func (a *admission) takeTurn(c *call, e *expensiveTurns) bool {
-	select {
-	case e.tokens <- struct{}{}:
-	default:
-		return false
-	}
-	a.mu.Lock()
-	e.holders[c] = struct{}{}
-	a.mu.Unlock()
-	c.expensiveHeld = true
-	return true
 }
 
 // expensiveStall is how long a holder of an expensive query's turn must
