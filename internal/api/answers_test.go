@@ -252,14 +252,7 @@ func (h *hookStore) Lookup(ctx context.Context, q store.Query, fn func(*pdns.Tup
 // a write that returned while the lookup was finishing is not kept.
 func TestAnswerCacheWriteDuringLookup(t *testing.T) {
 	ctx := context.Background()
-	db, err := pebble.Open(ctx, t.TempDir(), pebble.Options{NoSync: true, MaxLimit: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Upsert(ctx, storetest.Fixture()); err != nil {
-		t.Fatal(err)
-	}
+	db := fixtureDB(t)
 	hs := &hookStore{DB: db}
 	srv, err := New(Options{Store: hs, NoAuth: true, Version: "test"})
 	if err != nil {
@@ -356,14 +349,7 @@ func (b *blockStore) Lookup(ctx context.Context, q store.Query, fn func(*pdns.Tu
 // another key's does not, and the key's cheap lookups pass meanwhile.
 func TestExpensivePerTenant(t *testing.T) {
 	ctx := context.Background()
-	db, err := pebble.Open(ctx, t.TempDir(), pebble.Options{NoSync: true, MaxLimit: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Upsert(ctx, storetest.Fixture()); err != nil {
-		t.Fatal(err)
-	}
+	db := fixtureDB(t)
 	km, err := keys.Open(ctx, db, keys.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -52,19 +52,27 @@ func (e *env) hits(path string) int64 {
 	return v.(*atomic.Int64).Load()
 }
 
+// fixtureDB opens a store holding the conformance fixture, closed with
+// the test.
+func fixtureDB(t *testing.T) *pebble.DB {
+	t.Helper()
+	db, err := pebble.Open(context.Background(), t.TempDir(), pebble.Options{NoSync: true, MaxLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Upsert(context.Background(), storetest.Fixture()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // newEnv starts a server on a loopback port. mod may change the options
 // before New.
 func newEnv(t *testing.T, mod func(*Options)) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := pebble.Open(ctx, t.TempDir(), pebble.Options{NoSync: true, MaxLimit: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Upsert(ctx, storetest.Fixture()); err != nil {
-		t.Fatal(err)
-	}
+	db := fixtureDB(t)
 	seedHistory(t, db)
 	km, err := keys.Open(ctx, db, keys.Options{Now: func() time.Time { return testNow }})
 	if err != nil {
