@@ -26,6 +26,7 @@
 //
 //	go run ./bench/soak                 # or scripts/soak-serve.sh
 //	go run ./bench/soak -phase 30s -keys on
+//	go run ./bench/soak -keys on -only "all at once" -phase 20s
 package main
 
 import (
@@ -63,6 +64,7 @@ type config struct {
 	modes  []bool // with keys?
 	p99    time.Duration
 	serveF []string
+	only   string
 }
 
 func main() {
@@ -73,6 +75,7 @@ func main() {
 	flag.IntVar(&cfg.rate, "rate", 100, "lookups per second of the well-behaved client")
 	flag.DurationVar(&cfg.p99, "p99", 50*time.Millisecond, "the well-behaved client's p99 must stay below this")
 	modes := flag.String("keys", "both", "run with API keys (on), without (off), or both")
+	flag.StringVar(&cfg.only, "only", "", "run only the phases whose name contains this (e.g. \"all at once\")")
 	extra := flag.String("serve-flags", "", "more flags for dnsscout serve, space-separated")
 	hostileKind := flag.String("hostile", "", "run one hostile client (slow, unread, bombs, flood) until killed (internal)")
 	addr := flag.String("addr", "", "server address of -hostile")
@@ -239,6 +242,9 @@ func soak(ctx context.Context, cfg config, dir, good, bad string, withKeys bool)
 	}
 	var out []result
 	for _, p := range phases {
+		if !strings.Contains(p.name, cfg.only) {
+			continue
+		}
 		if ctx.Err() != nil {
 			return out, ctx.Err()
 		}

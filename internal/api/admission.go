@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -546,10 +547,11 @@ const ExpensiveCost = time.Millisecond
 // comes before the work slot (acquire), so that queries waiting for
 // their turn hold no slot the tenant's cheap requests need. A holder that
 // has waited on its client for expensiveStall or more is not being worked
-// on (an answer its client does not read): a waiting query then goes
-// ahead without a token. (A shorter wait is a busy client's: a large
-// answer fills the socket for a moment at every write.)
-// releaseExpensive gives the token back.
+// on (an answer its client does not read): a waiting query takes its
+// token, and the holder waits for one again when its client moves
+// (reclaimExpensive). (A shorter wait is a busy client's: a large answer
+// fills the socket for a moment at every write.) releaseExpensive gives
+// the token back.
 func (a *admission) acquireExpensive(c *call) error {
 	id, _, who := a.tenantOf(c)
 	a.mu.Lock()
@@ -561,6 +563,26 @@ func (a *admission) acquireExpensive(c *call) error {
 	e.users++
 	a.mu.Unlock()
 	c.expensiveID, c.expensive = id, e
+	if err := a.waitTurn(c, e, false); err != nil {
+		a.releaseExpensive(c)
+		if errors.Is(err, errTurnTimeout) {
+			return a.busy(reasonQueueTimeout, "the expensive queries of %s waited %v for their turn", who, a.s.opt.QueueTimeout)
+		}
+		return err
+	}
+	return nil
+}
+
+// errTurnTimeout ends a wait for an expensive query's turn that lasted
+// QueueTimeout.
+var errTurnTimeout = errors.New("api: no turn for an expensive query")
+
+// waitTurn waits until c holds one of e's tokens: a free one, or the
+// token of a holder stalled on its client. It returns errTurnTimeout
+// after QueueTimeout, or the request context's error. A call that
+// reclaims its token waits as if on its client (c.ioSince is set), and
+// the wait ends with the token's grant.
+func (a *admission) waitTurn(c *call, e *expensiveTurns, reclaim bool) error {
 	timer := time.NewTimer(a.s.opt.QueueTimeout)
 	defer timer.Stop()
 	tick := time.NewTicker(expensiveStall / 10)
@@ -569,40 +591,70 @@ func (a *admission) acquireExpensive(c *call) error {
 		select {
 		case e.tokens <- struct{}{}:
 			a.mu.Lock()
-			e.holders[c] = struct{}{}
-			c.expensiveHeld = true
+			a.hold(c, e, reclaim)
 			a.mu.Unlock()
 			return nil
 		case <-tick.C:
-			if a.holderStalled(e) {
+			if a.takeStalled(c, e, reclaim) {
 				return nil
 			}
 		case <-timer.C:
-			a.releaseExpensive(c)
-			return a.busy(reasonQueueTimeout, "the expensive queries of %s waited %v for their turn", who, a.s.opt.QueueTimeout)
+			return errTurnTimeout
 		case <-c.r.Context().Done():
-			a.releaseExpensive(c)
 			return c.r.Context().Err()
 		}
 	}
 }
 
 // expensiveStall is how long a holder of an expensive query's turn must
-// have waited on its client before a waiting query goes ahead.
+// have waited on its client before a waiting query takes its token.
 const expensiveStall = 100 * time.Millisecond
 
-// holderStalled reports whether a holder of e has waited on its client
-// for expensiveStall or more.
-func (a *admission) holderStalled(e *expensiveTurns) bool {
+// takeStalled gives c the token of a holder of e that has waited on its
+// client for expensiveStall or more, if there is one; that holder waits
+// for a token again when its client moves.
+func (a *admission) takeStalled(c *call, e *expensiveTurns, reclaim bool) bool {
 	now := time.Now().UnixNano()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for h := range e.holders {
 		if since := h.ioSince.Load(); since != 0 && now-since >= int64(expensiveStall) {
+			delete(e.holders, h)
+			h.expensiveHeld = false
+			a.hold(c, e, reclaim)
 			return true
 		}
 	}
 	return false
+}
+
+// hold makes c a holder of a token of e (a.mu held). A call reclaiming
+// its token stops waiting on its client here, under the lock, so that
+// takeStalled never sees it as stalled with the token.
+func (a *admission) hold(c *call, e *expensiveTurns, reclaim bool) {
+	e.holders[c] = struct{}{}
+	c.expensiveHeld = true
+	if reclaim {
+		c.ioDone(time.Now().UnixNano())
+	}
+}
+
+// reclaimExpensive is called when c's wait on its client ends, before
+// c.ioSince is cleared: if its token was taken meanwhile, it waits for
+// one again, still counted as waiting (its slot may be lent). A call
+// that gets none within QueueTimeout is cut.
+func (a *admission) reclaimExpensive(c *call) {
+	e := c.expensive
+	a.mu.Lock()
+	taken := !c.expensiveHeld
+	a.mu.Unlock()
+	if !taken || c.cut.Load() {
+		return
+	}
+	if err := a.waitTurn(c, e, true); errors.Is(err, errTurnTimeout) && c.cutConn() {
+		a.s.met.rejected(reasonQueueTimeout)
+		a.s.log.Warn("request cut: no turn for its expensive query", "path", c.r.URL.Path, "remote", c.r.RemoteAddr)
+	}
 }
 
 // releaseExpensive gives back c's token, if it holds one, and its place.

@@ -2,7 +2,9 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -128,14 +130,26 @@ func newLive(t *testing.T, mod func(*Options)) *live {
 	return l
 }
 
-// rawRequest opens a connection and sends a request head.
+// rawRequest opens a connection with a small receive buffer and sends a
+// request head.
 func (l *live) rawRequest(t *testing.T, method, path, key string, contentLength int) net.Conn {
+	return l.rawRequestBuf(t, 4<<10, method, path, key, contentLength)
+}
+
+// rawRequestBuf is rawRequest with a receive buffer of readBuffer bytes
+// (0: the system's default). A buffer so small that it holds less than a
+// segment leaves the window shut, once full, until the server's
+// zero-window probe, which backs off to seconds: a test that reads the
+// answer after a stall needs a default one.
+func (l *live) rawRequestBuf(t *testing.T, readBuffer int, method, path, key string, contentLength int) net.Conn {
 	c, err := net.Dial("tcp", l.addr)
 	if err != nil {
 		t.Errorf("dial: %v", err)
 		return nil
 	}
-	c.(*net.TCPConn).SetReadBuffer(4 << 10)
+	if readBuffer > 0 {
+		c.(*net.TCPConn).SetReadBuffer(readBuffer)
+	}
 	head := method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 	if key != "" {
 		head += "X-API-Key: " + key + "\r\n"
@@ -575,8 +589,13 @@ func TestStalledRequestLendsItsSlot(t *testing.T) {
 // that has waited longest on its client is cut to make room, so a key
 // that holds answers nobody reads can still be used; another key is not
 // touched.
+//
+// Each of a's searches takes the turn of its expensive query from the one
+// before once that one has stalled for expensiveStall, so the answers
+// block one by one: the write timeout is long enough not to cut them
+// first.
 func TestRequestCapsCutTheStalled(t *testing.T) {
-	l := newLive(t, func(o *Options) { o.MaxRequestsPerClient = 4 })
+	l := newLive(t, func(o *Options) { o.MaxRequestsPerClient, o.WriteTimeout = 4, time.Minute })
 	a := l.addKey(keys.Spec{Name: "a"})
 	b := l.addKey(keys.Spec{Name: "b"})
 	held := l.rawRequest(t, "GET", "/dnsdb/v2/lookup/rrset/name/*."+floodName+"?limit=0", b, 0)
@@ -606,4 +625,83 @@ func TestRequestCapsCutTheStalled(t *testing.T) {
 	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 200") {
 		t.Fatalf("b's held answer: %q %v", line, err)
 	}
+}
+
+// turns counts, for key tok, the expensive queries holding a turn and
+// those whose turn was taken while they waited on their client.
+func (l *live) turns(tok string) (held, taken int) {
+	id, _, _ := keys.ParseToken(tok)
+	a := l.srv.adm
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for c := a.all.head; c != nil; c = c.links[a.all.which].next {
+		if c.expensive == nil || c.expensiveID.key != id {
+			continue
+		}
+		if c.expensiveHeld {
+			held++
+		} else if c.member {
+			taken++
+		}
+	}
+	return held, taken
+}
+
+// TestExpensiveTurnTakenFromTheStalled: a search whose client stops
+// reading gives its turn to the key's next search, and waits for a turn
+// again when its client reads, so that the key never has more searches
+// worked on than MaxExpensivePerTenant; both answers end complete.
+func TestExpensiveTurnTakenFromTheStalled(t *testing.T) {
+	l := newLive(t, func(o *Options) { o.MaxExpensivePerTenant, o.WriteTimeout = 1, time.Minute })
+	a := l.addKey(keys.Spec{Name: "a"})
+	const search = "/dnsdb/v2/lookup/rrset/name/*." + floodName + "?limit=20000"
+	first := l.rawRequestBuf(t, 0, "GET", search, a, 0)
+	defer first.Close()
+	eventually(t, "the first answer to block", func() bool { return l.waitingOnClient() == 1 })
+	if held, taken := l.turns(a); held != 1 || taken != 0 {
+		t.Fatalf("one search: %d turns held, %d taken; want 1, 0", held, taken)
+	}
+	second := l.rawRequestBuf(t, 0, "GET", search, a, 0)
+	defer second.Close()
+	eventually(t, "the second to take the turn and block", func() bool {
+		held, taken := l.turns(a)
+		return l.waitingOnClient() == 2 && held == 1 && taken == 1
+	})
+	// Reading the first answer makes it wait for the turn, which it takes
+	// back from the second once that has stalled long enough.
+	answers := make(chan string, 2)
+	read := func(c net.Conn) {
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			answers <- err.Error()
+			return
+		}
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil {
+			answers <- err.Error()
+			return
+		}
+		answers <- fmt.Sprintf("%d %d lines, last %q", res.StatusCode, bytes.Count(body, []byte("\n")), lastLine(body))
+	}
+	go read(first)
+	want := fmt.Sprintf("200 %d lines, last %q", 20002, `{"cond":"succeeded"}`)
+	if got := <-answers; got != want {
+		t.Fatalf("first answer: %s, want %s", got, want)
+	}
+	if held, taken := l.turns(a); held != 0 || taken != 1 {
+		_, _, m := l.get("/metrics", nil)
+		t.Log(regexp.MustCompile(`(?m)^dnsscout_api_rejected.*[1-9]$`).FindAllString(m, -1))
+		t.Fatalf("after the first answer: %d turns held, %d taken, %d waiting on client; want 0, 1 (the second's was taken back)", held, taken, l.waitingOnClient())
+	}
+	go read(second)
+	if got := <-answers; got != want {
+		t.Fatalf("second answer: %s, want %s", got, want)
+	}
+}
+
+// lastLine is the last non-empty line of b.
+func lastLine(b []byte) string {
+	b = bytes.TrimRight(b, "\n")
+	return string(b[bytes.LastIndexByte(b, '\n')+1:])
 }

@@ -155,14 +155,16 @@ func (c *call) ioStart(now int64, read bool) {
 	}
 }
 
-// ioEnd marks the end of a wait on the client; the call takes a work
-// slot back if it lent its own meanwhile, and is cut when it has used up
-// its work budget.
-func (c *call) ioEnd() {
-	now := time.Now().UnixNano()
-	if since := c.ioSince.Swap(0); since != 0 {
-		c.ioTotal.Add(now - since)
+// ioEnd marks the end of a wait on the client (failed: the read or
+// write failed); the call takes back the turn of its expensive query and
+// its work slot if they went to others meanwhile, and is cut when it has
+// used up its work budget.
+func (c *call) ioEnd(failed bool) {
+	if c.expensive != nil && !failed {
+		c.s.adm.reclaimExpensive(c)
 	}
+	now := time.Now().UnixNano()
+	c.ioDone(now)
 	if c.ten != nil {
 		lent := c.state.Load() == stateLent
 		c.s.adm.ioEnd(c)
@@ -171,6 +173,13 @@ func (c *call) ioEnd() {
 		}
 	}
 	c.checkBudget(now)
+}
+
+// ioDone ends the call's wait on its client, if it waits, and counts it.
+func (c *call) ioDone(now int64) {
+	if since := c.ioSince.Swap(0); since != 0 {
+		c.ioTotal.Add(now - since)
+	}
 }
 
 // workTime is the time the server spent on the call: its age minus the
@@ -233,7 +242,7 @@ func (w *respWriter) Write(b []byte) (int, error) {
 	now := w.extend()
 	w.c.ioStart(now, false)
 	n, err := w.rw.Write(b)
-	w.c.ioEnd()
+	w.c.ioEnd(err != nil)
 	w.bytes += int64(n)
 	if err != nil {
 		w.failed = true
@@ -248,7 +257,7 @@ func (w *respWriter) FlushError() error {
 	now := w.extend()
 	w.c.ioStart(now, false)
 	err := http.NewResponseController(w.rw).Flush()
-	w.c.ioEnd()
+	w.c.ioEnd(err != nil)
 	if err != nil {
 		w.failed = true
 		w.c.writeFailed(err)
@@ -317,7 +326,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	c.setDeadline(true, deadline)
 	c.ioStart(now.UnixNano(), true)
 	n, err := b.rc.Read(p)
-	c.ioEnd()
+	c.ioEnd(err != nil && err != io.EOF)
 	b.waited += time.Since(now)
 	b.n += int64(n)
 	switch {
