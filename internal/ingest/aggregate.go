@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/dnsscout/dnsscout/internal/pages"
 	"github.com/dnsscout/dnsscout/internal/pdns"
 	"github.com/dnsscout/dnsscout/internal/store"
 )
@@ -202,7 +203,9 @@ func (a *aggregate) insert(key []byte, h uint64, typ uint16, name, rdata []byte)
 	}
 	i := a.n
 	if int(i)%entryChunk == 0 {
-		a.ents = append(a.ents, make([]entry, entryChunk))
+		c := make([]entry, entryChunk)
+		pages.Touch(c)
+		a.ents = append(a.ents, c)
 	}
 	a.n++
 	e := a.ent(i)
@@ -223,7 +226,7 @@ func (a *aggregate) insert(key []byte, h uint64, typ uint16, name, rdata []byte)
 // so no key is read or hashed again.
 func (a *aggregate) grow() {
 	slots := make([]uint64, 2*len(a.slots))
-	touchPages(slots) // probed (read) before written
+	pages.Touch(slots) // probed (read) before written
 	mask := uint64(len(slots) - 1)
 	for _, s := range a.slots {
 		if s == 0 {
@@ -314,7 +317,7 @@ func (a *aggregate) takeDirty(sensors []string, batch int) []*job {
 		}
 		if cur == nil || len(cur.tuples) == batch {
 			cur = &job{tuples: make([]pdns.Tuple, 0, min(batch, dirty))}
-			touchPages(cur.tuples) // pointer writes read the old value under GC
+			pages.Touch(cur.tuples) // pointer writes read the old value under GC
 			jobs = append(jobs, cur)
 		}
 		cur.tuples = a.take(cur.tuples, e, sensors)
@@ -341,30 +344,6 @@ func (a *aggregate) reset() {
 	a.publish()
 }
 
-// touchPages writes a zero byte into every page of the backing array of
-// s, which must be freshly allocated (all zero): a large allocation comes
-// from the kernel untouched, and a page whose first access is a read is
-// mapped to the shared zero page, then copied on the first write, with a
-// TLB shootdown across the process's CPUs (costly in a virtual machine).
-// Reads come first when the slot table is probed, and when pointers are
-// stored while the garbage collector runs (the write barrier reads the
-// old value). On bench/ingest these double faults were 2-3% of the CPU
-// (perf: do_wp_page, flush_tlb_mm_range under aggregate.insert and take).
-func touchPages[T any](s []T) {
-	var zero T
-	n := cap(s) * int(unsafe.Sizeof(zero))
-	if n == 0 {
-		return
-	}
-	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s[:cap(s)]))), n)
-	for i := 0; i < n; i += pageBytes {
-		b[i] = 0
-	}
-}
-
-// pageBytes is the smallest page size of the platforms we run on.
-const pageBytes = 4096
-
 // arena is append-only byte storage in chunks that never move, addressed
 // by chunk<<32 | offset.
 type arena struct {
@@ -381,7 +360,9 @@ func (r *arena) add(parts ...[]byte) uint64 {
 	}
 	last := len(r.chunks) - 1
 	if last < 0 || len(r.chunks[last])+n > cap(r.chunks[last]) {
-		r.chunks = append(r.chunks, make([]byte, 0, max(arenaChunk, n)))
+		c := make([]byte, 0, max(arenaChunk, n))
+		pages.Touch(c)
+		r.chunks = append(r.chunks, c)
 		last++
 	}
 	c := r.chunks[last]
