@@ -301,8 +301,10 @@ func (a *aggregate) publish() {
 
 // takeDirty hands off every entry with sightings since its last hand-off
 // as tuples, in jobs of at most batch tuples, of equal sizes (so that the
-// writer's goroutines finish together).
-func (a *aggregate) takeDirty(sensors []string, batch int) []*job {
+// writer's goroutines finish together). Each job is offered to ready as
+// soon as it is complete, so that the store starts on it while the next
+// ones are made; the jobs ready did not take are returned.
+func (a *aggregate) takeDirty(sensors []string, batch int, ready func(*job) bool) []*job {
 	dirty := a.dirty
 	if dirty > batch {
 		n := (dirty + batch - 1) / batch
@@ -315,13 +317,21 @@ func (a *aggregate) takeDirty(sensors []string, batch int) []*job {
 		if !e.dirty {
 			continue
 		}
-		if cur == nil || len(cur.tuples) == batch {
+		if cur == nil {
 			cur = &job{tuples: make([]pdns.Tuple, 0, min(batch, dirty))}
 			pages.Touch(cur.tuples) // pointer writes read the old value under GC
-			jobs = append(jobs, cur)
 		}
 		cur.tuples = a.take(cur.tuples, e, sensors)
 		dirty--
+		if len(cur.tuples) == batch && dirty > 0 {
+			if !ready(cur) {
+				jobs = append(jobs, cur)
+			}
+			cur = nil
+		}
+	}
+	if cur != nil {
+		jobs = append(jobs, cur)
 	}
 	a.dirty = 0
 	a.publish()
