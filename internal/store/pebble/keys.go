@@ -25,7 +25,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"hash/fnv"
 	"net/netip"
 	"strings"
 
@@ -113,6 +112,11 @@ func canonicalIP(rrtype uint16, rdata string) (netip.Addr, bool) {
 	a, ok := store.RDataIP(rrtype, rdata)
 	if !ok {
 		return netip.Addr{}, false
+	}
+	if a.Is4() {
+		// netip parses an IPv4 address only from its canonical dotted
+		// form (four fields, no leading zeros): nothing to compare.
+		return a, true
 	}
 	var buf [64]byte
 	if string(a.AppendTo(buf[:0])) != rdata {
@@ -248,10 +252,19 @@ func famByte(a netip.Addr) byte {
 	return 6
 }
 
+// rdataHash is the 64-bit FNV-1a hash of rdata (hash/fnv's New64a,
+// written out: no allocation for the hasher and the bytes).
 func rdataHash(rdata string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(rdata))
-	return h.Sum64()
+	const (
+		offset = 14695981039346656037
+		prime  = 1099511628211
+	)
+	h := uint64(offset)
+	for i := 0; i < len(rdata); i++ {
+		h ^= uint64(rdata[i])
+		h *= prime
+	}
+	return h
 }
 
 // prefixEnd returns the smallest key greater than every key with prefix p
