@@ -24,13 +24,13 @@
 #   PACKETS=2000000 ./bench/ingest/run.sh                  # a bigger one (RSS must not grow)
 #   DNSSCOUT=/tmp/dnsscout-old ./bench/ingest/run.sh       # another build (before/after)
 #
-# Figures (docs/ingest.md, "Speed"): on a quiet 2-core machine (load 0.5),
-# TCP=0 RUNS=3 gave 1.11 s wall, 1.92 s CPU, 469,369 messages/s, 271,354
-# messages/CPU-s before issue 14's speed work; at load 24-31 TCP=0 RUNS=5
-# gave 267,179 messages/CPU-s before and 313,855 after it, but ten runs
-# of each build alternated showed no gain (wall times of 8-35 s there say
-# nothing), and ENCAP=VXLAN cost +5.1% CPU. 1,000,000 messages/s was not
-# reached.
+# Figures (docs/ingest.md, "Speed"): on the shared 2-core development
+# machine at load 2.3-2.8, TCP=0 RUNS=5 alternated twice with the build
+# before issue 14's second round: 1.03-1.07 s wall, 1.82-1.85 s CPU,
+# 486,916-505,825 messages/s, 281,622-286,264 messages/CPU-s (before:
+# 1.13-1.14 s, 1.88-1.93 s, 457,018-461,062, 269,948-277,128). The
+# machine's speed drifts by a third from minute to minute: compare builds
+# only alternated (DNSSCOUT=...). 1,000,000 messages/s is not reached.
 #
 # The generator (bench/ingest/gen) writes referrals with glue, CNAME chains,
 # A/AAAA/MX/TXT/SOA/NS/RRSIG, NXDOMAIN and NODATA over IPv4/IPv6, UDP and
