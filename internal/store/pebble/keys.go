@@ -72,6 +72,28 @@ func labelStarts(name string, dst []int) []int {
 
 // appendRev appends the label-reversed form of name ("" for the root).
 func appendRev(dst []byte, name string) []byte {
+	if name == "" || name == "." {
+		return dst
+	}
+	if strings.IndexByte(name, '\\') >= 0 {
+		return appendRevEscaped(dst, name)
+	}
+	// No escapes: every dot ends a label.
+	end := len(name)
+	for {
+		i := strings.LastIndexByte(name[:end], '.')
+		dst = append(dst, name[i+1:end]...)
+		if i < 0 {
+			return dst
+		}
+		dst = append(dst, '.')
+		end = i
+	}
+}
+
+// appendRevEscaped is appendRev for names with escapes (a "\." is not a
+// label boundary).
+func appendRevEscaped(dst []byte, name string) []byte {
 	var buf [32]int
 	starts := labelStarts(name, buf[:0])
 	for k := len(starts) - 1; k >= 0; k-- {

@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"bytes"
 	"hash/fnv"
 	"testing"
 
@@ -52,5 +53,32 @@ func TestRDataHash(t *testing.T) {
 		if got, want := rdataHash(rdata), h.Sum64(); got != want {
 			t.Errorf("rdataHash(%q) = %#x, want %#x", rdata, got, want)
 		}
+	}
+}
+
+// TestAppendRev checks the reversal of names with and without escapes
+// against the label walk that honours them.
+func TestAppendRev(t *testing.T) {
+	for _, tc := range []struct{ name, want string }{
+		{"", ""},
+		{".", ""},
+		{"example", "example"},
+		{"www.example.com", "com.example.www"},
+		{"a.b.", ".b.a"},
+		{".a", "a."},
+		{"a..b", "b..a"},
+		{`a\.b.example`, `example.a\.b`},
+		{`x\\.y`, `y.x\\`},
+		{`\046.example`, `example.\046`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := appendRev([]byte("k"), tc.name)
+			if string(got) != "k"+tc.want {
+				t.Fatalf("appendRev(%q) = %q, want %q", tc.name, got[1:], tc.want)
+			}
+			if walk := appendRevEscaped([]byte("k"), tc.name); !bytes.Equal(got, walk) {
+				t.Fatalf("appendRev(%q) = %q, the label walk gives %q", tc.name, got[1:], walk[1:])
+			}
+		})
 	}
 }
