@@ -228,7 +228,8 @@ func appendIndexEntries(dst []indexEntry, buf []byte, name string, rrtype uint16
 		add(buf[start:len(buf):len(buf)], nil, false)
 		return dst, buf
 	}
-	targets := store.RDataNames(rrtype, rdata)
+	var tbuf [4]string
+	targets := store.AppendRDataNames(tbuf[:0], rrtype, rdata)
 	if len(targets) == 0 {
 		start = len(buf)
 		buf = append(buf, tHash)
