@@ -88,7 +88,9 @@ run_dnsscout() {
 	disk=$(du -sb "$WORK/db" | cut -f1)
 	# Distinct tuples in the store (a tuple seen again after its first batch
 	# is written twice, merged by the store).
-	stored=$("$DNSSCOUT" pdns stats --db "$WORK/db" | awk '$1 == "records" {print $2; exit}')
+	# awk reads to the end: exiting at the match could kill pdns stats
+	# with SIGPIPE, which pipefail turns into the script's failure.
+	stored=$("$DNSSCOUT" pdns stats --db "$WORK/db" | awk '$1 == "records" && !done {print $2; done = 1}')
 	echo "$wall $(awk -v u="$user" -v s="$sys" 'BEGIN {print u+s}') $rss $disk $stored" >>"$WORK/runs.$1"
 }
 
