@@ -25,12 +25,13 @@
 #   DNSSCOUT=/tmp/dnsscout-old ./bench/ingest/run.sh       # another build (before/after)
 #
 # Figures (docs/ingest.md, "Speed"): on the shared 2-core development
-# machine at load 2.3-2.8, TCP=0 RUNS=5 alternated twice with the build
-# before issue 14's second round: 1.03-1.07 s wall, 1.82-1.85 s CPU,
-# 486,916-505,825 messages/s, 281,622-286,264 messages/CPU-s (before:
-# 1.13-1.14 s, 1.88-1.93 s, 457,018-461,062, 269,948-277,128). The
-# machine's speed drifts by a third from minute to minute: compare builds
-# only alternated (DNSSCOUT=...). 1,000,000 messages/s is not reached.
+# machine at load 1.6-1.8, TCP=0 RUNS=5 alternated three times with the
+# build before issue 14's second round: 0.87-0.90 s wall, 1.54-1.55 s CPU,
+# 578,889-598,851 messages/s, 336,129-338,312 messages/CPU-s (before:
+# 0.92-1.14 s, 1.57-1.99 s, 457,018-566,304, 261,809-331,847);
+# ENCAP=VXLAN TCP=0 RUNS=3 cost +6.5% wall, +8.2% CPU. The machine's speed
+# drifts by a third from minute to minute: compare builds only
+# alternated (DNSSCOUT=...). 1,000,000 messages/s is not reached.
 #
 # The generator (bench/ingest/gen) writes referrals with glue, CNAME chains,
 # A/AAAA/MX/TXT/SOA/NS/RRSIG, NXDOMAIN and NODATA over IPv4/IPv6, UDP and
