@@ -37,6 +37,10 @@ type aggregate struct {
 	// bailText their index by name.
 	bails    []string
 	bailText map[string]int32
+	// lastBail is the name bailOf returned lastBailIdx for: the
+	// sightings of one message share their bailiwick.
+	lastBail    string
+	lastBailIdx int32
 	// sensorSets are the sensor ids of imported tuples (index+1).
 	sensorSets [][]string
 	// bytes estimates the memory the aggregate holds; dirty counts the
@@ -266,12 +270,17 @@ func (a *aggregate) sight(e *entry, ts int64) {
 
 // bailOf returns the bailiwick index of a text name, interned.
 func (a *aggregate) bailOf(s string) int32 {
+	if a.lastBailIdx != 0 && s == a.lastBail {
+		return a.lastBailIdx
+	}
 	if i, ok := a.bailText[s]; ok {
+		a.lastBail, a.lastBailIdx = s, i
 		return i
 	}
 	a.bails = append(a.bails, s)
 	i := int32(len(a.bails))
 	a.bailText[s] = i
+	a.lastBail, a.lastBailIdx = s, i
 	a.bytes += int64(64 + 2*len(s))
 	return i
 }
@@ -348,6 +357,7 @@ func (a *aggregate) reset() {
 	a.text = arena{}
 	a.bails = nil
 	clear(a.bailText)
+	a.lastBail, a.lastBailIdx = "", 0
 	a.sensorSets = nil
 	a.bytes = 0
 	a.dirty = 0

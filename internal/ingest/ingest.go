@@ -203,7 +203,9 @@ type Ingester struct {
 	stats        Stats
 	nx           nxAggregate
 	zones        map[string]string // wire bailiwick -> text, a cache
-	cur          *sightBatch       // sightings not yet handed to the aggregator
+	lastZone     string            // the last zoneText, of lastZoneWire
+	lastZoneWire []byte
+	cur          *sightBatch // sightings not yet handed to the aggregator
 	// inFlight bounds the bytes the batches handed over since the last
 	// sync may add to the aggregate; foldedEst is the part of it the
 	// aggregator has folded.
