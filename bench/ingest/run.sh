@@ -25,13 +25,14 @@
 #   DNSSCOUT=/tmp/dnsscout-old ./bench/ingest/run.sh       # another build (before/after)
 #
 # Figures (docs/ingest.md, "Speed"): on the shared 2-core development
-# machine at load 1.6-1.8, TCP=0 RUNS=5 alternated three times with the
-# build before issue 14's second round: 0.87-0.90 s wall, 1.54-1.55 s CPU,
-# 578,889-598,851 messages/s, 336,129-338,312 messages/CPU-s (before:
-# 0.92-1.14 s, 1.57-1.99 s, 457,018-566,304, 261,809-331,847);
-# ENCAP=VXLAN TCP=0 RUNS=3 cost +6.5% wall, +8.2% CPU. The machine's speed
-# drifts by a third from minute to minute: compare builds only
-# alternated (DNSSCOUT=...). 1,000,000 messages/s is not reached.
+# machine at load 1.4-1.8, TCP=0 RUNS=5 alternated three times with the
+# build before issue 14's second round: medians 1.00-1.06 s wall,
+# 1.73-1.84 s CPU, 491,509-521,000 messages/s, 283,152-301,156
+# messages/CPU-s (before: 1.05-1.20 s, 1.81-2.03 s, 434,167-496,190,
+# 256,650-287,845); ENCAP=VXLAN TCP=0 RUNS=3 cost -4.7% wall, -1.1% CPU
+# (noise). The machine's speed drifts by a third from minute to minute:
+# compare builds only alternated (DNSSCOUT=...). 1,000,000 messages/s is
+# not reached.
 #
 # The generator (bench/ingest/gen) writes referrals with glue, CNAME chains,
 # A/AAAA/MX/TXT/SOA/NS/RRSIG, NXDOMAIN and NODATA over IPv4/IPv6, UDP and
