@@ -24,13 +24,15 @@
 #   PACKETS=2000000 ./bench/ingest/run.sh                  # a bigger one (RSS must not grow)
 #   DNSSCOUT=/tmp/dnsscout-old ./bench/ingest/run.sh       # another build (before/after)
 #
-# Figures (docs/ingest.md, "Speed"): on a quiet 2-core machine (load 0.5),
-# TCP=0 RUNS=3 gave 1.11 s wall, 1.92 s CPU, 469,369 messages/s, 271,354
-# messages/CPU-s before issue 14's speed work; at load 24-31 TCP=0 RUNS=5
-# gave 267,179 messages/CPU-s before and 313,855 after it, but ten runs
-# of each build alternated showed no gain (wall times of 8-35 s there say
-# nothing), and ENCAP=VXLAN cost +5.1% CPU. 1,000,000 messages/s was not
-# reached.
+# Figures (docs/ingest.md, "Speed"): on the shared 2-core development
+# machine at load 1.4-1.8, TCP=0 RUNS=5 alternated three times with the
+# build before issue 14's second round: medians 1.00-1.06 s wall,
+# 1.73-1.84 s CPU, 491,509-521,000 messages/s, 283,152-301,156
+# messages/CPU-s (before: 1.05-1.20 s, 1.81-2.03 s, 434,167-496,190,
+# 256,650-287,845); ENCAP=VXLAN TCP=0 RUNS=3 cost -4.7% wall, -1.1% CPU
+# (noise). The machine's speed drifts by a third from minute to minute:
+# compare builds only alternated (DNSSCOUT=...). 1,000,000 messages/s is
+# not reached.
 #
 # The generator (bench/ingest/gen) writes referrals with glue, CNAME chains,
 # A/AAAA/MX/TXT/SOA/NS/RRSIG, NXDOMAIN and NODATA over IPv4/IPv6, UDP and
@@ -88,7 +90,9 @@ run_dnsscout() {
 	disk=$(du -sb "$WORK/db" | cut -f1)
 	# Distinct tuples in the store (a tuple seen again after its first batch
 	# is written twice, merged by the store).
-	stored=$("$DNSSCOUT" pdns stats --db "$WORK/db" | awk '$1 == "records" {print $2; exit}')
+	# awk reads to the end: exiting at the match could kill pdns stats
+	# with SIGPIPE, which pipefail turns into the script's failure.
+	stored=$("$DNSSCOUT" pdns stats --db "$WORK/db" | awk '$1 == "records" && !done {print $2; done = 1}')
 	echo "$wall $(awk -v u="$user" -v s="$sys" 'BEGIN {print u+s}') $rss $disk $stored" >>"$WORK/runs.$1"
 }
 

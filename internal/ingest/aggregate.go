@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/dnsscout/dnsscout/internal/pages"
 	"github.com/dnsscout/dnsscout/internal/pdns"
 	"github.com/dnsscout/dnsscout/internal/store"
 )
@@ -36,6 +37,10 @@ type aggregate struct {
 	// bailText their index by name.
 	bails    []string
 	bailText map[string]int32
+	// lastBail is the name bailOf returned lastBailIdx for: the
+	// sightings of one message share their bailiwick.
+	lastBail    string
+	lastBailIdx int32
 	// sensorSets are the sensor ids of imported tuples (index+1).
 	sensorSets [][]string
 	// bytes estimates the memory the aggregate holds; dirty counts the
@@ -202,7 +207,9 @@ func (a *aggregate) insert(key []byte, h uint64, typ uint16, name, rdata []byte)
 	}
 	i := a.n
 	if int(i)%entryChunk == 0 {
-		a.ents = append(a.ents, make([]entry, entryChunk))
+		c := make([]entry, entryChunk)
+		pages.Touch(c)
+		a.ents = append(a.ents, c)
 	}
 	a.n++
 	e := a.ent(i)
@@ -223,6 +230,7 @@ func (a *aggregate) insert(key []byte, h uint64, typ uint16, name, rdata []byte)
 // so no key is read or hashed again.
 func (a *aggregate) grow() {
 	slots := make([]uint64, 2*len(a.slots))
+	pages.Touch(slots) // probed (read) before written
 	mask := uint64(len(slots) - 1)
 	for _, s := range a.slots {
 		if s == 0 {
@@ -262,12 +270,17 @@ func (a *aggregate) sight(e *entry, ts int64) {
 
 // bailOf returns the bailiwick index of a text name, interned.
 func (a *aggregate) bailOf(s string) int32 {
+	if a.lastBailIdx != 0 && s == a.lastBail {
+		return a.lastBailIdx
+	}
 	if i, ok := a.bailText[s]; ok {
+		a.lastBail, a.lastBailIdx = s, i
 		return i
 	}
 	a.bails = append(a.bails, s)
 	i := int32(len(a.bails))
 	a.bailText[s] = i
+	a.lastBail, a.lastBailIdx = s, i
 	a.bytes += int64(64 + 2*len(s))
 	return i
 }
@@ -297,8 +310,10 @@ func (a *aggregate) publish() {
 
 // takeDirty hands off every entry with sightings since its last hand-off
 // as tuples, in jobs of at most batch tuples, of equal sizes (so that the
-// writer's goroutines finish together).
-func (a *aggregate) takeDirty(sensors []string, batch int) []*job {
+// writer's goroutines finish together). Each job is offered to ready as
+// soon as it is complete, so that the store starts on it while the next
+// ones are made; the jobs ready did not take are returned.
+func (a *aggregate) takeDirty(sensors []string, batch int, ready func(*job) bool) []*job {
 	dirty := a.dirty
 	if dirty > batch {
 		n := (dirty + batch - 1) / batch
@@ -311,12 +326,21 @@ func (a *aggregate) takeDirty(sensors []string, batch int) []*job {
 		if !e.dirty {
 			continue
 		}
-		if cur == nil || len(cur.tuples) == batch {
+		if cur == nil {
 			cur = &job{tuples: make([]pdns.Tuple, 0, min(batch, dirty))}
-			jobs = append(jobs, cur)
+			pages.Touch(cur.tuples) // pointer writes read the old value under GC
 		}
 		cur.tuples = a.take(cur.tuples, e, sensors)
 		dirty--
+		if len(cur.tuples) == batch && dirty > 0 {
+			if !ready(cur) {
+				jobs = append(jobs, cur)
+			}
+			cur = nil
+		}
+	}
+	if cur != nil {
+		jobs = append(jobs, cur)
 	}
 	a.dirty = 0
 	a.publish()
@@ -333,6 +357,7 @@ func (a *aggregate) reset() {
 	a.text = arena{}
 	a.bails = nil
 	clear(a.bailText)
+	a.lastBail, a.lastBailIdx = "", 0
 	a.sensorSets = nil
 	a.bytes = 0
 	a.dirty = 0
@@ -355,7 +380,9 @@ func (r *arena) add(parts ...[]byte) uint64 {
 	}
 	last := len(r.chunks) - 1
 	if last < 0 || len(r.chunks[last])+n > cap(r.chunks[last]) {
-		r.chunks = append(r.chunks, make([]byte, 0, max(arenaChunk, n)))
+		c := make([]byte, 0, max(arenaChunk, n))
+		pages.Touch(c)
+		r.chunks = append(r.chunks, c)
 		last++
 	}
 	c := r.chunks[last]

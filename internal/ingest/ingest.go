@@ -203,7 +203,9 @@ type Ingester struct {
 	stats        Stats
 	nx           nxAggregate
 	zones        map[string]string // wire bailiwick -> text, a cache
-	cur          *sightBatch       // sightings not yet handed to the aggregator
+	lastZone     string            // the last zoneText, of lastZoneWire
+	lastZoneWire []byte
+	cur          *sightBatch // sightings not yet handed to the aggregator
 	// inFlight bounds the bytes the batches handed over since the last
 	// sync may add to the aggregate; foldedEst is the part of it the
 	// aggregator has folded.
@@ -435,7 +437,7 @@ func (in *Ingester) dueLocked() []*job {
 // takeLocked hands off everything aggregated since the last hand-off;
 // the caller has synced.
 func (in *Ingester) takeLocked() []*job {
-	jobs := in.agg.takeDirty(in.sensors, in.opt.BatchSize)
+	jobs := in.agg.takeDirty(in.sensors, in.opt.BatchSize, in.wr.trySubmit)
 	if nx := in.nx.take(); len(nx) > 0 {
 		if len(jobs) == 0 {
 			jobs = append(jobs, &job{})
@@ -461,10 +463,10 @@ func (in *Ingester) Flush(ctx context.Context) error {
 	start := time.Now()
 	in.mu.Lock()
 	in.syncLocked()
+	n := in.agg.dirty // takeLocked may hand jobs to the writer at once
 	jobs := in.takeLocked()
-	n, nx := 0, 0
+	nx := 0
 	for _, j := range jobs {
-		n += len(j.tuples)
 		nx += len(j.nx)
 	}
 	if n+nx > 0 {

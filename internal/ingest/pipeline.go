@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"slices"
 	"sync/atomic"
 
@@ -168,9 +169,18 @@ func (in *Ingester) stopPipeline() {
 
 // zoneText returns the text form of a wire bailiwick, cached.
 func (in *Ingester) zoneText(wire []byte) string {
-	if s, ok := in.zones[string(wire)]; ok {
-		return s
+	if in.lastZone != "" && bytes.Equal(wire, in.lastZoneWire) {
+		return in.lastZone // responses often come from one zone in a row
 	}
+	s, ok := in.zones[string(wire)]
+	if !ok {
+		s = in.newZoneText(wire)
+	}
+	in.lastZoneWire, in.lastZone = append(in.lastZoneWire[:0], wire...), s
+	return s
+}
+
+func (in *Ingester) newZoneText(wire []byte) string {
 	if len(in.zones) >= 1<<14 {
 		clear(in.zones)
 	}

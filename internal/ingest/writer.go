@@ -80,6 +80,23 @@ func (w *writer) submit(j *job) error {
 	return w.error()
 }
 
+// trySubmit queues a job when the queue has room, without blocking (the
+// caller may hold the ingester's lock), and reports whether it did.
+func (w *writer) trySubmit(j *job) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return false
+	}
+	select {
+	case w.jobs <- j:
+		w.pending++
+		return true
+	default:
+		return false
+	}
+}
+
 var errClosed = errors.New("ingest: ingester closed")
 
 func (w *writer) error() error {

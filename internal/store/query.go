@@ -472,16 +472,35 @@ const MaxTime = math.MaxUint32
 // its imports, the ingest API) applies it before them: names are names
 // (CheckName) and rdata is valid for its type (pdns.CheckRData).
 func CheckTuple(t *pdns.Tuple) error {
-	if err := CheckName(t.RRName); err != nil {
-		return err
+	var c TupleChecker
+	return c.Check(t)
+}
+
+// TupleChecker applies CheckTuple to the tuples of a batch one after the
+// other, remembering the last rrname and bailiwick it accepted: the
+// tuples of a batch often share them (an aggregate hands out the records
+// of one owner together; a bailiwick covers many), and checking such a
+// name again is one comparison. The zero value is ready.
+type TupleChecker struct {
+	name, bail string // accepted by CheckName
+}
+
+// Check is CheckTuple.
+func (c *TupleChecker) Check(t *pdns.Tuple) error {
+	if t.RRName != c.name || c.name == "" {
+		if err := CheckName(t.RRName); err != nil {
+			return err
+		}
+		c.name = t.RRName
 	}
 	if err := pdns.CheckRData(t.RRType, t.RData); err != nil {
 		return err
 	}
-	if t.Bailiwick != "" {
+	if t.Bailiwick != "" && t.Bailiwick != c.bail {
 		if err := CheckName(t.Bailiwick); err != nil {
 			return fmt.Errorf("bailiwick: %v", err)
 		}
+		c.bail = t.Bailiwick
 	}
 	for _, x := range []int64{t.TimeFirst, t.TimeLast, t.ZoneTimeFirst, t.ZoneTimeLast} {
 		if x < 0 || x > MaxTime {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/dnsscout/dnsscout/internal/pdns"
@@ -18,34 +19,36 @@ func HasRDataNames(t uint16) bool { return rr.TargetTokens(t) != nil }
 // dot), without duplicates, in field order. The root (".") and names that
 // are not valid stored names are left out. Other types yield nil.
 func RDataNames(t uint16, rdata string) []string {
+	return AppendRDataNames(nil, t, rdata)
+}
+
+// AppendRDataNames appends the names RDataNames returns to dst; with room
+// in dst it does not allocate (a bulk write asks for every tuple's).
+func AppendRDataNames(dst []string, t uint16, rdata string) []string {
 	fields := rr.TargetTokens(t)
 	if fields == nil {
-		return nil
+		return dst
 	}
-	var out []string
+	base := len(dst)
 	add := func(s string) {
 		n := canonicalRDataName(s)
-		if n == "" {
+		if n == "" || slices.Contains(dst[base:], n) {
 			return
 		}
-		for _, o := range out {
-			if o == n {
-				return
-			}
-		}
-		out = append(out, n)
+		dst = append(dst, n)
 	}
 	if fields[0] == 0 {
 		add(strings.TrimSpace(rdata))
-		return out
+		return dst
 	}
-	toks := tokens(rdata, fields[len(fields)-1])
+	var buf [8]string
+	toks := appendTokens(buf[:0], rdata, fields[len(fields)-1])
 	for _, f := range fields {
 		if f <= len(toks) {
 			add(toks[f-1])
 		}
 	}
-	return out
+	return dst
 }
 
 // canonicalRDataName turns a name field into canonical form, or "" when it
@@ -66,8 +69,11 @@ func canonicalRDataName(s string) string {
 // tokens splits presentation rdata into its first n whitespace-separated
 // fields; a quoted field is one token (quotes kept) and backslash escapes
 // are kept.
-func tokens(s string, n int) []string {
-	var out []string
+func tokens(s string, n int) []string { return appendTokens(nil, s, n) }
+
+// appendTokens appends the tokens of tokens(s, n) to out.
+func appendTokens(out []string, s string, n int) []string {
+	n += len(out)
 	i := 0
 	for len(out) < n {
 		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {

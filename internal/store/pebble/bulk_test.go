@@ -107,3 +107,34 @@ func TestBulkNames(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkKVSetSort sorts 100,000 keys shaped like the tuple keys of
+// bench/ingest (reversed names under a few zones, a type, short rdata),
+// in the order an aggregate hands them out. On the shared development
+// machine: 7.5-8.5 ms; a most-significant-byte-first radix sort (one byte
+// per pass, insertion sort under 32 keys) took 15-16 ms and was dropped.
+//
+//	go test ./internal/store/pebble -run '^$' -bench KVSetSort -count 5
+func BenchmarkKVSetSort(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	labels := []string{"ns1", "ns2", "www", "mail", "m", ""}
+	var keys [][]byte
+	for range 100_000 {
+		name := fmt.Sprintf("test.z%02d.d%d", r.IntN(100), r.IntN(120_000))
+		if l := labels[r.IntN(len(labels))]; l != "" {
+			name += "." + l
+		}
+		k := appendRecordKey(nil, revToName([]byte(name)), dns.TypeA, fmt.Sprintf("198.51.100.%d", r.IntN(256)))
+		keys = append(keys, k)
+	}
+	var s kvSet
+	for _, k := range keys {
+		s.add(k, nil)
+	}
+	added := slices.Clone(s.refs)
+	b.ReportAllocs()
+	for b.Loop() {
+		copy(s.refs, added)
+		s.sort()
+	}
+}

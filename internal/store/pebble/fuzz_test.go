@@ -61,6 +61,9 @@ func FuzzNameKeys(f *testing.F) {
 		f.Add(t.RRName, t.RRType, t.RData, t.Bailiwick)
 	}
 	f.Fuzz(func(t *testing.T, name string, rrtype uint16, rdata, bail string) {
+		if got, want := appendRev(nil, name), appendRevEscaped(nil, name); !bytes.Equal(got, want) {
+			t.Fatalf("appendRev(%q) = %q, the label walk gives %q", name, got, want)
+		}
 		if store.CheckName(name) != nil || rdata == "" {
 			return
 		}

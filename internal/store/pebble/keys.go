@@ -25,7 +25,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"hash/fnv"
 	"net/netip"
 	"strings"
 
@@ -73,6 +72,28 @@ func labelStarts(name string, dst []int) []int {
 
 // appendRev appends the label-reversed form of name ("" for the root).
 func appendRev(dst []byte, name string) []byte {
+	if name == "" || name == "." {
+		return dst
+	}
+	if strings.IndexByte(name, '\\') >= 0 {
+		return appendRevEscaped(dst, name)
+	}
+	// No escapes: every dot ends a label.
+	end := len(name)
+	for {
+		i := strings.LastIndexByte(name[:end], '.')
+		dst = append(dst, name[i+1:end]...)
+		if i < 0 {
+			return dst
+		}
+		dst = append(dst, '.')
+		end = i
+	}
+}
+
+// appendRevEscaped is appendRev for names with escapes (a "\." is not a
+// label boundary).
+func appendRevEscaped(dst []byte, name string) []byte {
 	var buf [32]int
 	starts := labelStarts(name, buf[:0])
 	for k := len(starts) - 1; k >= 0; k-- {
@@ -113,6 +134,11 @@ func canonicalIP(rrtype uint16, rdata string) (netip.Addr, bool) {
 	a, ok := store.RDataIP(rrtype, rdata)
 	if !ok {
 		return netip.Addr{}, false
+	}
+	if a.Is4() {
+		// netip parses an IPv4 address only from its canonical dotted
+		// form (four fields, no leading zeros): nothing to compare.
+		return a, true
 	}
 	var buf [64]byte
 	if string(a.AppendTo(buf[:0])) != rdata {
@@ -202,7 +228,8 @@ func appendIndexEntries(dst []indexEntry, buf []byte, name string, rrtype uint16
 		add(buf[start:len(buf):len(buf)], nil, false)
 		return dst, buf
 	}
-	targets := store.RDataNames(rrtype, rdata)
+	var tbuf [4]string
+	targets := store.AppendRDataNames(tbuf[:0], rrtype, rdata)
 	if len(targets) == 0 {
 		start = len(buf)
 		buf = append(buf, tHash)
@@ -248,10 +275,19 @@ func famByte(a netip.Addr) byte {
 	return 6
 }
 
+// rdataHash is the 64-bit FNV-1a hash of rdata (hash/fnv's New64a,
+// written out: no allocation for the hasher and the bytes).
 func rdataHash(rdata string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(rdata))
-	return h.Sum64()
+	const (
+		offset = 14695981039346656037
+		prime  = 1099511628211
+	)
+	h := uint64(offset)
+	for i := 0; i < len(rdata); i++ {
+		h ^= uint64(rdata[i])
+		h *= prime
+	}
+	return h
 }
 
 // prefixEnd returns the smallest key greater than every key with prefix p

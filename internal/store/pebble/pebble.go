@@ -316,9 +316,10 @@ func (db *DB) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
 	// batch before anything is written. The caller's slice is copied only
 	// when a tuple needs a change.
 	norm := tuples
+	var check store.TupleChecker
 	for i := range tuples {
 		t := &tuples[i]
-		if err := store.CheckTuple(t); err != nil {
+		if err := check.Check(t); err != nil {
 			return fmt.Errorf("%w: tuple %d (%q %s): %v", store.ErrBadTuple, i, t.RRName, pdns.TypeString(t.RRType), err)
 		}
 		if c, changed := normalize(t); changed {
