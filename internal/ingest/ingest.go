@@ -435,7 +435,9 @@ func (in *Ingester) dueLocked() []*job {
 }
 
 // takeLocked hands off everything aggregated since the last hand-off;
-// the caller has synced.
+// the caller has synced, and must pass the jobs to submit. They count as
+// pending in the writer from here on, so that a Flush that takes the
+// files read meanwhile waits for them before it records those files.
 func (in *Ingester) takeLocked() []*job {
 	jobs := in.agg.takeDirty(in.sensors, in.opt.BatchSize, in.wr.trySubmit)
 	if nx := in.nx.take(); len(nx) > 0 {
@@ -444,13 +446,15 @@ func (in *Ingester) takeLocked() []*job {
 		}
 		jobs[len(jobs)-1].nx = nx
 	}
+	in.wr.reserve(jobs)
 	return jobs
 }
 
 // submit hands jobs to the writer (outside in.mu: it may block).
 func (in *Ingester) submit(jobs []*job) error {
-	for _, j := range jobs {
+	for i, j := range jobs {
 		if err := in.wr.submit(j); err != nil {
+			in.wr.unreserve(jobs[i+1:])
 			return fmt.Errorf("%w: %w", ErrSink, err)
 		}
 	}

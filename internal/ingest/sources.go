@@ -253,18 +253,22 @@ func (in *Ingester) readFile(ctx context.Context, src string, stdin io.Reader, h
 		}
 		sum, hashed = s, ok
 	}
-	var h hash.Hash
+	var h *countedHash
+	var tee io.Writer
 	if tracked && !hashed {
-		h = sha256.New() // hashed as it is read
+		h = &countedHash{h: sha256.New()} // hashed as it is read
+		tee = h
 	}
-	n, err := in.readOpened(ctx, src, stdin, h)
+	n, err := in.readOpened(ctx, src, stdin, tee)
 	if err != nil || !tracked || ctx.Err() != nil {
 		return err
 	}
 	switch {
 	case hashed:
-	case n == size:
-		copy(sum[:], h.Sum(nil))
+	case n == size && h.n == size:
+		// The bytes hashed (read ahead of the decoding) are those
+		// decoded, and the file's size at the start.
+		copy(sum[:], h.h.Sum(nil))
 	default:
 		// The reader stopped before the end (bytes after a gzip stream),
 		// or the file changed: hash it whole.
@@ -542,6 +546,18 @@ func (ra *readAhead) Close() {
 			<-ra.exited
 		}
 	})
+}
+
+// countedHash is a hash that counts the bytes written to it. It is read
+// after the reader that writes it has stopped.
+type countedHash struct {
+	h hash.Hash
+	n int64
+}
+
+func (c *countedHash) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return c.h.Write(p)
 }
 
 type countingReader struct {

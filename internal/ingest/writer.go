@@ -38,6 +38,9 @@ type writer struct {
 type job struct {
 	tuples []pdns.Tuple
 	nx     []store.NXCount
+	// reserved: counted as pending, not yet queued (reserve); queued:
+	// handed to the workers. Both under writer.mu.
+	reserved, queued bool
 }
 
 func newWriter(sink Sink, workers int, log *slog.Logger) *writer {
@@ -63,18 +66,57 @@ func newWriter(sink Sink, workers int, log *slog.Logger) *writer {
 	return w
 }
 
+// reserve counts jobs as pending before they are queued, so that a wait
+// that starts meanwhile waits for them too: the caller holds the
+// ingester's lock, under which it took them, and then queues each with
+// submit (or gives the rest back with unreserve). Reserving after close
+// does nothing: submit then fails.
+func (w *writer) reserve(jobs []*job) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	for _, j := range jobs {
+		if !j.empty() && !j.queued {
+			j.reserved = true
+			w.pending++
+		}
+	}
+}
+
+// unreserve gives back the reservations of jobs that will not be queued.
+func (w *writer) unreserve(jobs []*job) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, j := range jobs {
+		if j.reserved {
+			j.reserved = false
+			w.pending--
+		}
+	}
+	w.cond.Broadcast()
+}
+
+func (j *job) empty() bool { return j == nil || len(j.tuples) == 0 && len(j.nx) == 0 }
+
 // submit queues a job, blocking while the queue is full, and returns the
-// sink's first error so far.
+// sink's first error so far. A job trySubmit queued already is not
+// queued again.
 func (w *writer) submit(j *job) error {
-	if j == nil || len(j.tuples) == 0 && len(j.nx) == 0 {
+	if j.empty() || j.queued {
 		return w.error()
 	}
 	w.mu.Lock()
-	if w.closed {
-		w.mu.Unlock()
-		return errClosed
+	if !j.reserved {
+		if w.closed {
+			w.mu.Unlock()
+			return errClosed
+		}
+		w.pending++
 	}
-	w.pending++
+	j.reserved = false
+	j.queued = true
 	w.mu.Unlock()
 	w.jobs <- j
 	return w.error()
@@ -91,6 +133,7 @@ func (w *writer) trySubmit(j *job) bool {
 	select {
 	case w.jobs <- j:
 		w.pending++
+		j.queued = true
 		return true
 	default:
 		return false

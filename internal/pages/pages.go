@@ -25,7 +25,8 @@ const (
 
 // Touch faults in every page of the backing array of s (up to its
 // capacity), which must be freshly allocated: all zero, and not yet
-// shared with another goroutine. Its content is unchanged.
+// shared with another goroutine. It stays all zero (zeros are what the
+// page-by-page fallback writes).
 func Touch[T any](s []T) {
 	var zero T
 	n := cap(s) * int(unsafe.Sizeof(zero))
