@@ -154,9 +154,10 @@ type admission struct {
 // expensiveTurns are the tokens of one tenant's expensive queries, and
 // how many queries hold or wait for one (the entry goes with the last).
 type expensiveTurns struct {
+	id      tenantKey
 	tokens  chan struct{}
 	users   int
-	holders map[*call]struct{}
+	holders map[*call]struct{} // the calls holding a token
 }
 
 // stallSlot is how long a request must have waited on its client before
@@ -379,7 +380,7 @@ func (a *admission) unfresh(c *call) {
 // the slots of requests that have waited on their client since to the
 // requests waiting in their tenant's queue.
 func (a *admission) lendLoop() {
-	tick := time.NewTicker(time.Millisecond)
+	tick := time.NewTicker(stallSlot)
 	defer tick.Stop()
 	for range tick.C {
 		a.mu.Lock()
@@ -557,12 +558,12 @@ func (a *admission) acquireExpensive(c *call) error {
 	a.mu.Lock()
 	e := a.expensive[id]
 	if e == nil {
-		e = &expensiveTurns{tokens: make(chan struct{}, a.s.opt.MaxExpensivePerTenant), holders: map[*call]struct{}{}}
+		e = &expensiveTurns{id: id, tokens: make(chan struct{}, a.s.opt.MaxExpensivePerTenant), holders: map[*call]struct{}{}}
 		a.expensive[id] = e
 	}
 	e.users++
 	a.mu.Unlock()
-	c.expensiveID, c.expensive = id, e
+	c.expensive = e
 	if err := a.waitTurn(c, e, false); err != nil {
 		a.releaseExpensive(c)
 		if errors.Is(err, errTurnTimeout) {
@@ -620,7 +621,6 @@ func (a *admission) takeStalled(c *call, e *expensiveTurns, reclaim bool) bool {
 	for h := range e.holders {
 		if since := h.ioSince.Load(); since != 0 && now-since >= int64(expensiveStall) {
 			delete(e.holders, h)
-			h.expensiveHeld = false
 			a.hold(c, e, reclaim)
 			return true
 		}
@@ -633,7 +633,6 @@ func (a *admission) takeStalled(c *call, e *expensiveTurns, reclaim bool) bool {
 // takeStalled never sees it as stalled with the token.
 func (a *admission) hold(c *call, e *expensiveTurns, reclaim bool) {
 	e.holders[c] = struct{}{}
-	c.expensiveHeld = true
 	if reclaim {
 		c.ioDone(time.Now().UnixNano())
 	}
@@ -646,9 +645,9 @@ func (a *admission) hold(c *call, e *expensiveTurns, reclaim bool) {
 func (a *admission) reclaimExpensive(c *call) {
 	e := c.expensive
 	a.mu.Lock()
-	taken := !c.expensiveHeld
+	_, held := e.holders[c]
 	a.mu.Unlock()
-	if !taken || c.cut.Load() {
+	if held || c.cut.Load() {
 		return
 	}
 	if err := a.waitTurn(c, e, true); errors.Is(err, errTurnTimeout) && c.cutConn() {
@@ -665,13 +664,12 @@ func (a *admission) releaseExpensive(c *call) {
 	}
 	c.expensive = nil
 	a.mu.Lock()
-	if c.expensiveHeld {
+	if _, held := e.holders[c]; held {
 		delete(e.holders, c)
 		<-e.tokens
-		c.expensiveHeld = false
 	}
-	if e.users--; e.users == 0 && a.expensive[c.expensiveID] == e {
-		delete(a.expensive, c.expensiveID)
+	if e.users--; e.users == 0 && a.expensive[e.id] == e {
+		delete(a.expensive, e.id)
 	}
 	a.mu.Unlock()
 }

@@ -635,10 +635,10 @@ func (l *live) turns(tok string) (held, taken int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for c := a.all.head; c != nil; c = c.links[a.all.which].next {
-		if c.expensive == nil || c.expensiveID.key != id {
+		if c.expensive == nil || c.expensive.id.key != id {
 			continue
 		}
-		if c.expensiveHeld {
+		if _, ok := c.expensive.holders[c]; ok {
 			held++
 		} else if c.member {
 			taken++

@@ -57,13 +57,11 @@ type call struct {
 	queueKey   int64 // its order in a queue: join time plus work done (ns)
 	grant      chan struct{}
 	keyRelease func()
-	// expensive are the turns of an expensive query's tenant, and
-	// expensiveHeld whether it holds one (acquireExpensive).
-	expensive     *expensiveTurns
-	expensiveID   tenantKey
-	expensiveHeld bool
-	budgetSpent   bool
-	timedOut      bool
+	// expensive are the turns of an expensive query's tenant
+	// (acquireExpensive); it holds one while in expensive.holders.
+	expensive   *expensiveTurns
+	budgetSpent bool
+	timedOut    bool
 
 	// cutMu guards cutting the call's connection (by admission, from
 	// another goroutine) against the end of the request, after which the
