@@ -76,12 +76,12 @@ func (in *Ingester) openSource(ctx context.Context, src string, stdin io.Reader,
 			r = io.TeeReader(r, tee)
 		}
 		if _, regular := f.(*ctxReader); regular && runtime.GOMAXPROCS(0) > 1 {
-			// A regular file is read (and hashed, with tee) on a
-			// goroutine of its own, ahead of the decoding (with more
-			// than one processor): on
-			// bench/ingest the reads and the SHA-256 were a sixth of
-			// the decoding goroutine's time. Close waits for it, so
-			// the file is closed after (closers run last first).
+			// With more than one processor, a regular file is read
+			// (and hashed, with tee) on a goroutine of its own, ahead
+			// of the decoding: on bench/ingest the reads and the
+			// SHA-256 were a sixth of the decoding goroutine's time.
+			// Close waits for it, so the file is closed after
+			// (closers run last first).
 			ra := newReadAhead(ctx, r, nil, true)
 			o.closers = append(o.closers, ra.Close)
 			r = ra

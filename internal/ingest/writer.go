@@ -38,9 +38,6 @@ type writer struct {
 type job struct {
 	tuples []pdns.Tuple
 	nx     []store.NXCount
-	// reserved: counted as pending, not yet queued (reserve); queued:
-	// handed to the workers. Both under writer.mu.
-	reserved, queued bool
 }
 
 func newWriter(sink Sink, workers int, log *slog.Logger) *writer {
@@ -69,54 +66,47 @@ func newWriter(sink Sink, workers int, log *slog.Logger) *writer {
 // reserve counts jobs as pending before they are queued, so that a wait
 // that starts meanwhile waits for them too: the caller holds the
 // ingester's lock, under which it took them, and then queues each with
-// submit (or gives the rest back with unreserve). Reserving after close
-// does nothing: submit then fails.
+// submit (or gives the rest back with unreserve). A reserved job leaves
+// pending when a worker has written it, or when it is given back.
 func (w *writer) reserve(jobs []*job) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.closed {
-		return
-	}
-	for _, j := range jobs {
-		if !j.empty() && !j.queued {
-			j.reserved = true
-			w.pending++
-		}
-	}
+	w.pending += countJobs(jobs)
 }
 
 // unreserve gives back the reservations of jobs that will not be queued.
 func (w *writer) unreserve(jobs []*job) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.pending -= countJobs(jobs)
+	w.cond.Broadcast()
+}
+
+// countJobs is the number of jobs with something to write.
+func countJobs(jobs []*job) int {
+	n := 0
 	for _, j := range jobs {
-		if j.reserved {
-			j.reserved = false
-			w.pending--
+		if !j.empty() {
+			n++
 		}
 	}
-	w.cond.Broadcast()
+	return n
 }
 
 func (j *job) empty() bool { return j == nil || len(j.tuples) == 0 && len(j.nx) == 0 }
 
-// submit queues a job, blocking while the queue is full, and returns the
-// sink's first error so far. A job trySubmit queued already is not
-// queued again.
+// submit queues a job reserved before, blocking while the queue is full,
+// and returns the sink's first error so far.
 func (w *writer) submit(j *job) error {
-	if j.empty() || j.queued {
+	if j.empty() {
 		return w.error()
 	}
 	w.mu.Lock()
-	if !j.reserved {
-		if w.closed {
-			w.mu.Unlock()
-			return errClosed
-		}
-		w.pending++
+	if w.closed {
+		w.mu.Unlock()
+		w.unreserve([]*job{j})
+		return errClosed
 	}
-	j.reserved = false
-	j.queued = true
 	w.mu.Unlock()
 	w.jobs <- j
 	return w.error()
@@ -133,7 +123,6 @@ func (w *writer) trySubmit(j *job) bool {
 	select {
 	case w.jobs <- j:
 		w.pending++
-		j.queued = true
 		return true
 	default:
 		return false

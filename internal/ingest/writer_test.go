@@ -56,17 +56,4 @@ func TestWriterReserve(t *testing.T) {
 	if n := sink.n.Load(); n != 1 {
 		t.Errorf("%d tuples written, want 1", n)
 	}
-	// A job queued already is not queued again.
-	if !w.trySubmit(jobs[2]) {
-		t.Fatal("trySubmit refused with an empty queue")
-	}
-	if err := w.submit(jobs[2]); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.wait(); err != nil {
-		t.Fatal(err)
-	}
-	if n := sink.n.Load(); n != 3 {
-		t.Errorf("%d tuples written, want 3 (the trySubmit job once)", n)
-	}
 }

@@ -66,12 +66,9 @@ func canonicalRDataName(s string) string {
 	return pdns.ASCIILower(s)
 }
 
-// tokens splits presentation rdata into its first n whitespace-separated
-// fields; a quoted field is one token (quotes kept) and backslash escapes
-// are kept.
-func tokens(s string, n int) []string { return appendTokens(nil, s, n) }
-
-// appendTokens appends the tokens of tokens(s, n) to out.
+// appendTokens appends to out the first n whitespace-separated fields
+// of presentation rdata s; a quoted field is one token (quotes kept) and
+// backslash escapes are kept.
 func appendTokens(out []string, s string, n int) []string {
 	n += len(out)
 	i := 0
