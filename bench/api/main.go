@@ -13,7 +13,9 @@
 // of their own: 260 ingest POSTs sending their body at 1 byte/s, 260
 // wildcard lookups of large zones (limit=0) whose answers are never
 // read, gzip bombs, and a flood of large-zone lookups from 16
-// connections. The table adds what /metrics counted against them.
+// connections. The table adds what /metrics counted against them, and
+// how long expensive queries paused to leave the cores to cheap ones
+// (serve --expensive-share).
 //
 // With -floor, the same wrk run is repeated against a bare net/http
 // server (the same timeouts) that answers every request with one real
@@ -215,8 +217,10 @@ func run(cfg config) error {
 	hits, _ := abuse.Counter(self, "dnsscout_api_answer_cache_hits_total")
 	hits -= hits0
 	var rejected map[string]int64
+	var paused float64
 	if hostile != nil {
-		rejected, _ = abuse.Rejections(abuse.Target{Addr: ln.Addr().String()})
+		rejected, _ = abuse.Rejections(self)
+		paused, _ = abuse.Counter(self, "dnsscout_api_expensive_paused_seconds_total")
 		hostile.stop()
 	}
 	w := parseWrk(string(out))
@@ -245,6 +249,7 @@ func run(cfg config) error {
 	row("socket errors", w.socketErrors, "0")
 	if hostile != nil {
 		hostile.rows(row, rejected)
+		row("expensive queries paused for cheap ones", fmt.Sprintf("%.1f s", paused), "")
 	}
 	if cfg.floor {
 		stopSrv() // the floor run has the cores to itself

@@ -59,7 +59,13 @@ type call struct {
 	keyRelease func()
 	// expensive are the turns of an expensive query's tenant
 	// (acquireExpensive); it holds one while in expensive.holders.
-	expensive   *expensiveTurns
+	expensive *expensiveTurns
+	// cheap is set while the call is counted in admission.cheap: a cheap
+	// query, admitted; paced is its work time at its last pace.
+	cheap bool
+	// class is the request's class, once admit is called.
+	class       class
+	paced       time.Duration
 	budgetSpent bool
 	timedOut    bool
 
@@ -148,6 +154,9 @@ func (c *call) setDeadline(read bool, t time.Time) {
 // body or a write of its answer.
 func (c *call) ioStart(now int64, read bool) {
 	c.ioSince.Store(now)
+	if c.cheap {
+		c.s.adm.cheap.Add(-1)
+	}
 	if c.ten != nil {
 		c.s.adm.ioStart(c, now, read)
 	}
@@ -163,6 +172,9 @@ func (c *call) ioEnd(failed bool) {
 	}
 	now := time.Now().UnixNano()
 	c.ioDone(now)
+	if c.cheap {
+		c.s.adm.cheap.Add(1)
+	}
 	if c.ten != nil {
 		lent := c.state.Load() == stateLent
 		c.s.adm.ioEnd(c)
@@ -245,6 +257,8 @@ func (w *respWriter) Write(b []byte) (int, error) {
 	if err != nil {
 		w.failed = true
 		w.c.writeFailed(err)
+	} else if w.c.expensive != nil {
+		w.c.s.adm.pace(w.c)
 	}
 	return n, err
 }
@@ -290,6 +304,7 @@ func (c *call) writeFailed(err error) {
 	}
 	c.timedOut = true
 	c.s.met.rejected(reasonWriteTimeout)
+	c.s.adm.strike(c)
 }
 
 // bodyReader wraps the request body with its read deadlines: the body
@@ -345,6 +360,7 @@ func (c *call) slowBody() error {
 	if !c.timedOut {
 		c.timedOut = true
 		c.s.met.rejected(reasonSlowBody)
+		c.s.adm.strike(c)
 	}
 	return sentinelf(ErrSlowClient, "the request body came slower than %d bytes/s (after %v) or took longer than %v",
 		c.s.opt.MinBodyRate, c.s.opt.BodyGrace, c.s.opt.BodyTimeout)

@@ -259,6 +259,9 @@ func (s *Server) serveIngestBody(c *call, apply func(*http.Request, http.Respons
 	defer func() { finish(applied) }()
 	res, err := apply(r, w, k)
 	if err != nil {
+		if errors.Is(err, ErrTooLarge) || errors.Is(err, errBadLines) {
+			s.adm.strike(c)
+		}
 		s.met.ingestBatches.WithLabelValues("failed").Inc()
 		c.fail(err)
 		return
@@ -343,7 +346,7 @@ func (s *Server) ingestBody(r *http.Request, w http.ResponseWriter, k *keys.Key)
 				break // keep what came before the end of a cut SAF stream
 			}
 			if isLineError(err) {
-				if err := s.skipLine(&res, publicMessage(err)); err != nil {
+				if err := s.skipLine(&res, err, publicMessage); err != nil {
 					return res, err
 				}
 				continue
@@ -372,13 +375,16 @@ func (s *Server) ingestBody(r *http.Request, w http.ResponseWriter, k *keys.Key)
 
 // skipLine counts a line skipped as malformed; past MaxIngestBadLines it
 // refuses the body.
-func (s *Server) skipLine(res *IngestResult, msg string) error {
+func (s *Server) skipLine(res *IngestResult, err error, render func(error) string) error {
 	res.Rejected++
-	if len(res.Errors) < maxErrorsShown {
-		res.Errors = append(res.Errors, msg)
+	if len(res.Errors) < maxErrorsShown { // rendered only when shown
+		res.Errors = append(res.Errors, render(err))
 	}
 	return s.checkBadLines(res)
 }
+
+// errBadLines is the refusal of a body with too many bad lines.
+var errBadLines = fmt.Errorf("%w", ErrBadRequest)
 
 // checkBadLines refuses a body with more than MaxIngestBadLines lines
 // skipped: malformed bodies stop early instead of costing the server a
@@ -390,7 +396,7 @@ func (s *Server) checkBadLines(res *IngestResult) error {
 	s.met.rejected(reasonBadLines)
 	s.met.ingestRejected.Add(float64(res.Rejected))
 	s.met.ingestTuples.Add(float64(res.Accepted))
-	return badRequest("more than %d bad lines, body refused (%d tuples merged before; first error: %s)",
+	return sentinelf(errBadLines, "more than %d bad lines, body refused (%d tuples merged before; first error: %s)",
 		s.opt.MaxIngestBadLines, res.Accepted, strings.Join(res.Errors[:min(1, len(res.Errors))], ""))
 }
 
@@ -478,7 +484,7 @@ func (s *Server) ingestNXBody(r *http.Request, w http.ResponseWriter, _ *keys.Ke
 		}
 		c, err := store.ParseNXLine(line)
 		if err != nil {
-			if err := s.skipLine(&res, err.Error()); err != nil {
+			if err := s.skipLine(&res, err, error.Error); err != nil {
 				return res, err
 			}
 			continue

@@ -35,6 +35,7 @@ type metrics struct {
 	ingestBatches  *prometheus.CounterVec
 	storeTuples    prometheus.Gauge
 	rejectedVec    *prometheus.CounterVec
+	paused         prometheus.Counter
 	rejections     map[string]prometheus.Counter
 	children       sync.Map // requestKey -> *requestChildren
 
@@ -83,6 +84,9 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 	m.rejectedVec = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "api_rejected_total", Help: "Requests refused or cut by admission, deadlines and budgets, by reason.",
 	}, []string{"reason"})
+	m.paused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "api_expensive_paused_seconds_total", Help: "Time expensive queries paused to leave the processors to cheap ones (see serve --expensive-share).",
+	})
 	m.rejections = map[string]prometheus.Counter{}
 	for _, r := range rejectReasons {
 		m.rejections[r] = m.rejectedVec.WithLabelValues(r)
@@ -100,7 +104,7 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 		Name: "api_requests_held", Help: "Admitted requests, those waiting on their client included (see serve --max-requests).",
 	}, func() float64 { _, n, _ := s.adm.counts(); return float64(n) })
 	f.MustRegister(m.requests, m.latency, m.inFlight, m.results, m.authFailures, m.limited,
-		m.ingestTuples, m.ingestRejected, m.ingestBatches, m.storeTuples, storeBytes, m.rejectedVec, active, held)
+		m.ingestTuples, m.ingestRejected, m.ingestBatches, m.storeTuples, storeBytes, m.rejectedVec, m.paused, active, held)
 	if c := s.answers; c != nil {
 		f.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "api_answer_cache_hits_total", Help: "DNSDB lookups answered from the answer cache (see serve --answer-cache).",

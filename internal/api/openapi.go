@@ -146,7 +146,7 @@ var statusText = map[int]string{
 	413: "Body too large.",
 	415: "Unsupported Accept, Content-Type or Content-Encoding.",
 	416: "Offset above the key's offset_max, or an offset where none is allowed.",
-	429: "Daily quota or burst limit reached (Retry-After says when to retry).",
+	429: "Daily quota or burst limit reached, or the key or address penalized for misbehaving (Retry-After says when to retry).",
 	500: "Server error.",
 	503: "Too many requests in flight (the key's or the server's), or the store is unavailable.",
 	504: "The recon run timed out.",

@@ -60,6 +60,9 @@ var (
 	ErrOffsetRange = errors.New("api: offset out of range")
 	// ErrTooLarge: a request body exceeds the server's cap.
 	ErrTooLarge = errors.New("api: request body too large")
+	// ErrPenalized refuses a request of a key or client address that
+	// misbehaved too often (Options.MaxStrikes); 429 with Retry-After.
+	ErrPenalized = errors.New("api: too many bad requests")
 	// ErrBusy: the server has its maximum of requests in flight, the
 	// client's key or address has too many waiting, or the recon page is
 	// running another recon.
@@ -161,7 +164,7 @@ func statusOf(f flavor, err error) int {
 			return http.StatusUnauthorized
 		}
 		return http.StatusForbidden
-	case errors.Is(err, keys.ErrQuota), errors.Is(err, keys.ErrBurst):
+	case errors.Is(err, keys.ErrQuota), errors.Is(err, keys.ErrBurst), errors.Is(err, ErrPenalized):
 		return http.StatusTooManyRequests
 	case errors.Is(err, keys.ErrConcurrency), errors.Is(err, ErrBusy):
 		return http.StatusServiceUnavailable
@@ -215,6 +218,30 @@ type Options struct {
 	// Default half the processors (GOMAXPROCS), at least 1: one tenant's
 	// large searches never take every core from the others.
 	MaxExpensivePerTenant int
+	// ExpensiveShare is the share of the processors (GOMAXPROCS) that
+	// expensive queries may use, all tenants together, while cheap
+	// queries are being worked on: between writes of its answer an
+	// expensive query pauses for what it used beyond (see pace), so a
+	// flood of large searches does not take the cores that exact
+	// lookups need. It applies only while cheap queries are at work;
+	// on an otherwise idle server expensive queries run at full speed.
+	// Default 0.1; 1 = no pacing.
+	ExpensiveShare float64
+	// MaxStrikes is how many times in quick succession a key or client
+	// address may misbehave before it is penalized. A strike is a
+	// request of its refused or cut for misbehaving: a body too slow,
+	// too large or inflating too much, too many malformed lines, an
+	// answer not read within WriteTimeout, a request cut while it waited
+	// on its client. Each strike beyond MaxStrikes costs StrikePenalty:
+	// the tenant's new requests wait until its penalty has passed, at
+	// most QueueTimeout, and are refused (429, Retry-After) if it has
+	// not. So a client that floods the server with bad requests is
+	// slowed to a few a second, whatever its connections. Default 10;
+	// negative = no penalties.
+	MaxStrikes int
+	// StrikePenalty is what a strike beyond MaxStrikes costs, and how
+	// often one is forgiven. Default 1s.
+	StrikePenalty time.Duration
 	// MaxQueue caps the requests of one key or client address waiting
 	// for a slot (503 beyond). Default 1024.
 	MaxQueue int
@@ -412,6 +439,8 @@ func (o *Options) fill() error {
 	def(&o.MaxIngestRatio, 100)
 	def(&o.MaxIngestBadLines, 100)
 	def(&o.MaxWatched, DefaultMaxWatched)
+	def(&o.MaxStrikes, 10)
+	defDur(&o.StrikePenalty, time.Second)
 	defDur(&o.QueueTimeout, 10*time.Second)
 	defDur(&o.HeaderTimeout, 10*time.Second)
 	defDur(&o.BodyTimeout, 5*time.Minute)
@@ -428,6 +457,9 @@ func (o *Options) fill() error {
 	if o.AnswerCacheBytes == 0 {
 		o.AnswerCacheBytes = 64 << 20
 	}
+	if o.ExpensiveShare == 0 {
+		o.ExpensiveShare = 0.1
+	}
 	if o.MinBodyRate == 0 {
 		o.MinBodyRate = 1024
 	}
@@ -441,8 +473,11 @@ func (o *Options) fill() error {
 		o.MaxRequestsPerClient < 0 || o.MaxRequests < 0:
 		return fmt.Errorf("%w: admission limits must not be negative", ErrOptions)
 	case o.FlexTimeout < 0 || o.StatsInterval < 0 || o.QueueTimeout < 0 || o.HeaderTimeout < 0 || o.BodyTimeout < 0 ||
-		o.BodyGrace < 0 || o.WriteTimeout < 0 || o.IdleTimeout < 0 || o.ShutdownTimeout < 0 || o.KeysFlushInterval < 0:
+		o.BodyGrace < 0 || o.WriteTimeout < 0 || o.IdleTimeout < 0 || o.ShutdownTimeout < 0 || o.KeysFlushInterval < 0 ||
+		o.StrikePenalty < 0:
 		return fmt.Errorf("%w: durations must not be negative", ErrOptions)
+	case !(o.ExpensiveShare > 0 && o.ExpensiveShare <= 1):
+		return fmt.Errorf("%w: the expensive share must be above 0 and at most 1", ErrOptions)
 	case o.DefaultLimit > o.MaxResults:
 		return fmt.Errorf("%w: default limit %d above the result cap %d", ErrOptions, o.DefaultLimit, o.MaxResults)
 	}
@@ -485,7 +520,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, f flavor, er
 	if code == http.StatusServiceUnavailable {
 		h.Set("Retry-After", "1")
 	}
-	if code == http.StatusRequestTimeout {
+	if code == http.StatusRequestTimeout || errors.Is(err, ErrPenalized) {
 		h.Set("Connection", "close")
 	}
 	if code == http.StatusMethodNotAllowed {
@@ -510,6 +545,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, f flavor, er
 
 // publicMessage renders an error for a client: package prefixes dropped.
 func publicMessage(err error) string {
-	msg := err.Error()
-	return strings.NewReplacer("api: ", "", "store: ", "", "keys: ", "", "pebble: ", "", "pdns: ", "").Replace(msg)
+	return dropPrefixes.Replace(err.Error())
 }
+
+// dropPrefixes drops the package prefixes of an error message.
+var dropPrefixes = strings.NewReplacer("api: ", "", "store: ", "", "keys: ", "", "pebble: ", "", "pdns: ", "")

@@ -63,9 +63,11 @@ type serveFlags struct {
 // admissionFlags are serve's admission limits, deadlines and budgets
 // (api.Options documents each).
 type admissionFlags struct {
-	maxInFlight, perKey, perClient, maxQueue, perClientRequests, maxRequests, perExpensive     int
-	queueTimeout, headerTimeout, bodyTimeout, bodyGrace, writeTimeout, idleTimeout, workBudget time.Duration
-	minBodyRate                                                                                string
+	maxInFlight, perKey, perClient, maxQueue, perClientRequests, maxRequests, perExpensive, maxStrikes int
+	queueTimeout, headerTimeout, bodyTimeout, bodyGrace, writeTimeout, idleTimeout, workBudget         time.Duration
+	strikePenalty                                                                                      time.Duration
+	expensiveShare                                                                                     float64
+	minBodyRate                                                                                        string
 }
 
 // defaultListen is serve's address: loopback, so that a server started
@@ -164,6 +166,9 @@ func addAdmissionFlags(fl *pflag.FlagSet, a *admissionFlags) {
 	fl.IntVar(&a.perKey, "max-in-flight-per-key", 4, "requests of one API key worked on at once; more wait in the key's queue")
 	fl.IntVar(&a.perClient, "max-in-flight-per-client", 4, "the same for requests without a key, per client address (IPv6: per /64)")
 	fl.IntVar(&a.perExpensive, "max-expensive-per-key", max(1, runtime.GOMAXPROCS(0)/2), "expensive requests (large wildcard, range and Flex searches) of one key or client address worked on at once; more wait (default: half the processors)")
+	fl.Float64Var(&a.expensiveShare, "expensive-share", 0.1, "share of the processors expensive requests may use, all together, while cheap ones are being worked on; they pause beyond it (1 = no pacing)")
+	fl.IntVar(&a.maxStrikes, "max-strikes", 10, "times a key or client address may misbehave in quick succession (slow, oversized or malformed bodies, unread answers) before its new requests of that kind wait out a penalty (-1 = no penalties)")
+	fl.DurationVar(&a.strikePenalty, "strike-penalty", time.Second, "what each strike beyond --max-strikes costs the key or address; one is forgiven this often")
 	fl.IntVar(&a.maxQueue, "max-queue", 1024, "requests of one key or client address waiting for a slot (503 beyond)")
 	fl.DurationVar(&a.queueTimeout, "queue-timeout", 10*time.Second, "longest wait for a slot (503 after)")
 	fl.IntVar(&a.perClientRequests, "max-requests-per-client", 512, "requests of one key or client address held at once; beyond, the one waiting longest on its client is cut")
@@ -192,10 +197,16 @@ func (a *admissionFlags) apply(o *api.Options) error {
 		name string
 		d    time.Duration
 	}{{"--queue-timeout", a.queueTimeout}, {"--header-timeout", a.headerTimeout}, {"--body-timeout", a.bodyTimeout},
-		{"--body-grace", a.bodyGrace}, {"--write-timeout", a.writeTimeout}, {"--idle-timeout", a.idleTimeout}} {
+		{"--body-grace", a.bodyGrace}, {"--write-timeout", a.writeTimeout}, {"--idle-timeout", a.idleTimeout}, {"--strike-penalty", a.strikePenalty}} {
 		if v.d <= 0 {
 			return usageError("serve: %s must be positive", v.name)
 		}
+	}
+	if !(a.expensiveShare > 0 && a.expensiveShare <= 1) {
+		return usageError("serve: --expensive-share must be above 0 and at most 1")
+	}
+	if a.maxStrikes == 0 || a.maxStrikes < -1 {
+		return usageError("serve: --max-strikes must be positive, or -1 for no penalties")
 	}
 	rate, err := parseSize(a.minBodyRate)
 	if err != nil {
@@ -209,7 +220,8 @@ func (a *admissionFlags) apply(o *api.Options) error {
 		budget = -1
 	}
 	o.MaxInFlight, o.MaxInFlightPerKey, o.MaxInFlightPerClient = a.maxInFlight, a.perKey, a.perClient
-	o.MaxExpensivePerTenant = a.perExpensive
+	o.MaxExpensivePerTenant, o.ExpensiveShare = a.perExpensive, a.expensiveShare
+	o.MaxStrikes, o.StrikePenalty = a.maxStrikes, a.strikePenalty
 	o.MaxQueue, o.QueueTimeout = a.maxQueue, a.queueTimeout
 	o.MaxRequestsPerClient, o.MaxRequests = a.perClientRequests, a.maxRequests
 	o.HeaderTimeout, o.BodyTimeout, o.MinBodyRate, o.BodyGrace = a.headerTimeout, a.bodyTimeout, rate, a.bodyGrace
