@@ -4,13 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/dnsscout/dnsscout/internal/keys"
 )
@@ -153,29 +150,19 @@ type admission struct {
 	// expensive holds, per tenant with expensive queries in progress or
 	// waiting, a token per query worked on (acquireExpensive).
 	expensive map[tenantKey]*expensiveTurns
-	// cheap counts the cheap queries being worked on (admitted, and not
-	// waiting on their client); while there are some, pacer holds the
-	// expensive queries to Options.ExpensiveShare of the processors
-	// (pace).
-	cheap atomic.Int32
-	pacer *rate.Limiter
-	// strikes holds, per tenant and class that misbehaved lately, when
-	// all its strikes are forgiven (unix ns; see strike); struck is its
-	// length, readable without the lock. tarpits counts, per tenant and
-	// class, the requests waiting out its penalty, tarpitted all of them.
-	strikes   map[strikeKey]int64
+	// cheapRate tells when cheap queries come thick and fast; while they do,
+	// pacer holds the expensive queries to Options.ExpensiveShare of the
+	// processors (penalty.go).
+	cheapRate cheapRate
+	pacer     *pacer // nil when ExpensiveShare is 1
+	// strikes holds the tenants (per class) that misbehaved lately
+	// (penalty.go); struck is its length, readable without the lock.
+	// tarpitted counts the requests waiting out a penalty; sweepAt is
+	// when forgiven strikes are next forgotten.
+	strikes   map[strikeKey]*strikes
 	struck    atomic.Int32
-	tarpits   map[strikeKey]int
 	tarpitted int
-}
-
-// strikeKey names whom a penalty applies to: the requests of one class
-// (queries, ingest) of one tenant. A client that sends bad bodies has
-// its uploads slowed, not its lookups, which matters when clients share
-// an address and no key tells them apart.
-type strikeKey struct {
-	tenantKey
-	cl class
+	sweepAt   int64
 }
 
 // expensiveTurns are the tokens of one tenant's expensive queries, and
@@ -192,10 +179,8 @@ type expensiveTurns struct {
 const stallSlot = time.Millisecond
 
 func newAdmission(s *Server) *admission {
-	// The pacer's tokens are microseconds of work.
-	perSecond := s.opt.ExpensiveShare * float64(runtime.GOMAXPROCS(0)) * 1e6
 	return &admission{s: s, all: callList{which: 1}, tenants: map[tenantKey]*tenant{}, queued: map[*tenant]struct{}{},
-		expensive: map[tenantKey]*expensiveTurns{}, strikes: map[strikeKey]int64{}, tarpits: map[strikeKey]int{}, pacer: rate.NewLimiter(rate.Limit(perSecond), int(paceBurst/time.Microsecond))}
+		expensive: map[tenantKey]*expensiveTurns{}, strikes: map[strikeKey]*strikes{}, pacer: newPacer(s.opt.ExpensiveShare)}
 }
 
 // clientAddr is the tenant address of a RemoteAddr: the IPv4 address,
@@ -243,7 +228,7 @@ func (a *admission) acquire(c *call, cost time.Duration) error {
 		if cut[1] = a.longestWaiting(&t.members); cut[1] == nil {
 			a.dropIfEmpty(t)
 			a.mu.Unlock()
-			a.cutAll(cut[:])
+			a.cutAll(&cut)
 			return a.busy(reasonTenantFull, "%d requests of %s held, none waiting on its client", o.MaxRequestsPerClient, who)
 		}
 		a.evict(cut[1])
@@ -281,7 +266,7 @@ func (a *admission) acquire(c *call, cost time.Duration) error {
 		}
 	}
 	a.mu.Unlock()
-	a.cutAll(cut[:])
+	a.cutAll(&cut)
 	if wait {
 		return a.wait(c, who)
 	}
@@ -298,12 +283,17 @@ func (a *admission) tenantOf(c *call) (id tenantKey, limit int, who string) {
 	return tenantKey{addr: clientAddr(c.r.RemoteAddr)}, o.MaxInFlightPerClient, "this client address"
 }
 
-// cutAll cuts the connections of the calls evicted to make room.
-func (a *admission) cutAll(cs []*call) {
-	for _, v := range cs {
+// cutAll cuts the connections of the calls evicted to make room: cut[0]
+// on the server, cut[1] in its own tenant. Only the second is a strike
+// against its tenant (which holds too many requests); the first may be
+// any tenant's long download.
+func (a *admission) cutAll(cut *[2]*call) {
+	for i, v := range cut {
 		if v != nil && v.cutConn() {
 			a.s.met.rejected(reasonCut)
-			a.strike(v)
+			if i == 1 {
+				a.strike(v)
+			}
 		}
 	}
 }
@@ -455,7 +445,11 @@ func (a *admission) lendable(l *callList) *call {
 			if c.state.Load() != stateIO {
 				continue
 			}
-			if since := c.ioSince.Load(); since != 0 && since <= bestSince {
+			since := c.ioSince.Load()
+			if since == 0 {
+				since = c.pauseSince.Load()
+			}
+			if since != 0 && since <= bestSince {
 				best, bestSince = c, since
 			}
 		}
@@ -497,6 +491,9 @@ func (a *admission) longestWaiting(l *callList) *call {
 	var best *call
 	var bestWait int64
 	for c := l.head; c != nil; c = c.links[l.which].next {
+		if c.pauseSince.Load() != 0 { // paused for cheap queries, not stalled
+			continue
+		}
 		wait := c.ioTotal.Load()
 		if since := c.ioSince.Load(); since != 0 {
 			wait += now - since
@@ -561,10 +558,6 @@ func (a *admission) release(c *call) {
 		a.leave(c)
 	}
 	a.mu.Unlock()
-	if c.cheap {
-		c.cheap = false
-		a.cheap.Add(-1)
-	}
 	a.releaseExpensive(c)
 	if c.keyRelease != nil {
 		c.keyRelease()
@@ -598,7 +591,10 @@ func (a *admission) acquireExpensive(c *call) error {
 	e.users++
 	a.mu.Unlock()
 	c.expensive = e
-	if err := a.waitTurn(c, e, false); err != nil {
+	start := time.Now()
+	err := a.waitTurn(c, e, false)
+	c.queued += time.Since(start) // waiting for a turn is not work
+	if err != nil {
 		a.releaseExpensive(c)
 		if errors.Is(err, errTurnTimeout) {
 			return a.busy(reasonQueueTimeout, "the expensive queries of %s waited %v for their turn", who, a.s.opt.QueueTimeout)
@@ -706,167 +702,6 @@ func (a *admission) releaseExpensive(c *call) {
 		delete(a.expensive, e.id)
 	}
 	a.mu.Unlock()
-}
-
-// maxStrikeTenants bounds the tenants whose strikes are remembered: past
-// it, the forgiven are forgotten, and a new tenant's strikes are not
-// recorded until there is room.
-const maxStrikeTenants = 1 << 16
-
-// maxPenalty bounds a tenant's penalty: strikes beyond it are not
-// counted, so that a burst of cuts does not shut a client out for long.
-const maxPenalty = time.Minute
-
-// strike records that c was refused or cut for misbehaving (see
-// Options.MaxStrikes); the reason is counted where it is decided. The
-// strikes of a tenant's requests of one class are a debt of time (GCRA):
-// each adds StrikePenalty to the time at which all are forgiven, from
-// now at the earliest, and the tenant's new requests of that class are
-// penalized while that time is more than MaxStrikes penalties away.
-func (a *admission) strike(c *call) {
-	o := &a.s.opt
-	if o.MaxStrikes < 0 || c.ten == nil {
-		return
-	}
-	id := strikeKey{c.ten.id, c.class}
-	now := time.Now().UnixNano()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	forgiven, ok := a.strikes[id]
-	if !ok && len(a.strikes) >= maxStrikeTenants {
-		for t, at := range a.strikes {
-			if at <= now {
-				delete(a.strikes, t)
-			}
-		}
-		if len(a.strikes) >= maxStrikeTenants {
-			return
-		}
-	}
-	forgiven = max(forgiven, now) + int64(o.StrikePenalty)
-	if forgiven-now > int64(o.MaxStrikes)*int64(o.StrikePenalty)+int64(maxPenalty) {
-		return
-	}
-	a.strikes[id] = forgiven
-	a.struck.Store(int32(len(a.strikes)))
-}
-
-// penalty returns how long id's new requests must still wait (a.mu
-// held); it forgets a tenant whose strikes are all forgiven.
-func (a *admission) penalty(id strikeKey, now int64) time.Duration {
-	forgiven, ok := a.strikes[id]
-	if !ok {
-		return 0
-	}
-	if forgiven <= now {
-		delete(a.strikes, id)
-		a.struck.Store(int32(len(a.strikes)))
-		return 0
-	}
-	return time.Duration(forgiven - now - int64(a.s.opt.MaxStrikes)*int64(a.s.opt.StrikePenalty))
-}
-
-// tarpit makes a request of a penalized tenant wait out the penalty, at
-// most QueueTimeout, before it is admitted; it is refused (429) if the
-// penalty has not passed by then, or at once when the tenant already
-// has MaxQueue requests waiting so, or the server MaxRequests. The wait
-// holds no slot and counts as queued, not as work.
-func (a *admission) tarpit(c *call, cl class) error {
-	if a.struck.Load() == 0 {
-		return nil
-	}
-	o := &a.s.opt
-	ten, _, who := a.tenantOf(c)
-	id := strikeKey{ten, cl}
-	start := time.Now()
-	a.mu.Lock()
-	d := a.penalty(id, start.UnixNano())
-	if d <= 0 {
-		a.mu.Unlock()
-		return nil
-	}
-	if a.tarpits[id] >= o.MaxQueue || a.tarpitted >= o.MaxRequests {
-		a.mu.Unlock()
-		return a.penalized(who, d)
-	}
-	a.tarpits[id]++
-	a.tarpitted++
-	a.mu.Unlock()
-	t := time.NewTimer(min(d, o.QueueTimeout))
-	select {
-	case <-t.C:
-	case <-c.r.Context().Done():
-		t.Stop()
-	}
-	now := time.Now()
-	c.queued += now.Sub(start)
-	a.mu.Lock()
-	if a.tarpits[id]--; a.tarpits[id] == 0 {
-		delete(a.tarpits, id)
-	}
-	a.tarpitted--
-	d = a.penalty(id, now.UnixNano())
-	a.mu.Unlock()
-	if err := c.r.Context().Err(); err != nil {
-		return err
-	}
-	if d > 0 {
-		return a.penalized(who, d)
-	}
-	return nil
-}
-
-// penalized is the refusal of a request of a penalized tenant.
-func (a *admission) penalized(who string, d time.Duration) error {
-	a.s.met.rejected(reasonPenalized)
-	return &keys.LimitError{Err: sentinelf(ErrPenalized, "%s misbehaved more than %d times in quick succession (slow, oversized or malformed requests, unread answers)",
-		who, a.s.opt.MaxStrikes), RetryAfter: d}
-}
-
-// paceBurst is the work expensive queries may do beyond
-// Options.ExpensiveShare before they pause, once cheap queries are at
-// work.
-const paceBurst = 2 * time.Millisecond
-
-// pace holds the expensive queries to Options.ExpensiveShare of the
-// processors while cheap queries are being worked on. An expensive query
-// calls it between writes of its answer: the work it did since its last
-// call is charged to the server's pacer if cheap queries are being worked
-// on now (work done while none are costs nothing), and it pauses for as
-// long as the pacer says. A pause counts neither as work (WorkBudget) nor
-// as a wait on the client; the query keeps its slot and its turn.
-func (a *admission) pace(c *call) {
-	now := time.Now()
-	work := c.workTime(now.UnixNano())
-	done := work - c.paced
-	c.paced = work
-	if done < time.Microsecond || a.cheap.Load() <= 0 {
-		return
-	}
-	d := a.paceDelay(now, done)
-	if d <= 0 {
-		return
-	}
-	t := time.NewTimer(d)
-	select {
-	case <-t.C:
-	case <-c.r.Context().Done():
-		t.Stop()
-	}
-	paused := time.Since(now)
-	c.queued += paused
-	a.s.met.paused.Add(paused.Seconds())
-}
-
-// paceDelay charges done of expensive work to the pacer at now, and
-// returns how long the query must pause to stay within the share.
-func (a *admission) paceDelay(now time.Time, done time.Duration) time.Duration {
-	n := int(done / time.Microsecond)
-	var r *rate.Reservation
-	for burst := a.pacer.Burst(); n > 0; n -= burst {
-		r = a.pacer.ReserveN(now, min(n, burst))
-	}
-	return r.DelayFrom(now)
 }
 
 // quantum is the work after which a request gives its slot to a waiting
@@ -999,8 +834,7 @@ func (s *Server) admit(c *call, cl class, cost time.Duration) error {
 		return err
 	}
 	if cl == classQuery && cost < ExpensiveCost {
-		c.cheap = true
-		s.adm.cheap.Add(1)
+		s.adm.cheapRate.came(c.start.UnixNano())
 	}
 	if k == nil {
 		return nil

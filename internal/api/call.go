@@ -60,12 +60,12 @@ type call struct {
 	// expensive are the turns of an expensive query's tenant
 	// (acquireExpensive); it holds one while in expensive.holders.
 	expensive *expensiveTurns
-	// cheap is set while the call is counted in admission.cheap: a cheap
-	// query, admitted; paced is its work time at its last pace.
-	cheap bool
 	// class is the request's class, once admit is called.
-	class       class
+	class class
+	// paced is the work time at the last pace; pauseSince is set (unix
+	// ns) while an expensive query pauses for cheap ones (pace).
 	paced       time.Duration
+	pauseSince  atomic.Int64
 	budgetSpent bool
 	timedOut    bool
 
@@ -154,9 +154,6 @@ func (c *call) setDeadline(read bool, t time.Time) {
 // body or a write of its answer.
 func (c *call) ioStart(now int64, read bool) {
 	c.ioSince.Store(now)
-	if c.cheap {
-		c.s.adm.cheap.Add(-1)
-	}
 	if c.ten != nil {
 		c.s.adm.ioStart(c, now, read)
 	}
@@ -172,9 +169,6 @@ func (c *call) ioEnd(failed bool) {
 	}
 	now := time.Now().UnixNano()
 	c.ioDone(now)
-	if c.cheap {
-		c.s.adm.cheap.Add(1)
-	}
 	if c.ten != nil {
 		lent := c.state.Load() == stateLent
 		c.s.adm.ioEnd(c)

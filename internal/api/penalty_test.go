@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
@@ -107,10 +108,32 @@ func TestPenaltyWaitedOut(t *testing.T) {
 	}
 }
 
+// busyCheap makes admission see cheap queries come thick and fast
+// until the returned function is called.
+func busyCheap(a *admission) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(cheapWindow / 4)
+		defer tick.Stop()
+		for {
+			for range cheapBusy {
+				a.cheapRate.came(time.Now().UnixNano())
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
 // TestExpensivePacedWhileCheapWork: an expensive query pauses between
-// writes while cheap queries are being worked on, and does not while
-// none are; its answer is complete either way, and the pauses are not
-// counted against its work budget.
+// writes while cheap queries come thick and fast, and does not while
+// they do not; its answer is complete either way.
 func TestExpensivePacedWhileCheapWork(t *testing.T) {
 	l := newLive(t, func(o *Options) { o.ExpensiveShare, o.WriteTimeout = 0.1, time.Minute })
 	const search = "/dnsdb/v2/lookup/rrset/name/*." + floodName + "?limit=20000"
@@ -122,65 +145,164 @@ func TestExpensivePacedWhileCheapWork(t *testing.T) {
 		t.Fatalf("search: %d, %d lines; want 200, %d", code, strings.Count(body, "\n"), want)
 	}
 	if p := paused(); p != 0 {
-		t.Fatalf("paused %vs with no cheap query at work", p)
+		t.Fatalf("paused %vs with no cheap query coming", p)
 	}
-	// A cheap query at work (as admission counts them) paces the search.
-	l.srv.adm.cheap.Add(1)
+	stop := busyCheap(l.srv.adm)
 	code, _, body = l.get(search, nil)
-	l.srv.adm.cheap.Add(-1)
+	stop()
 	if code != 200 || strings.Count(body, "\n") != want {
 		t.Fatalf("paced search: %d, %d lines; want 200, %d", code, strings.Count(body, "\n"), want)
 	}
 	if p := paused(); p <= 0 {
-		t.Fatal("the search did not pause while a cheap query was at work")
+		t.Fatal("the search did not pause while cheap queries came")
 	}
 	l.drained(t)
 }
 
-// TestPaceDelay: the pacer lets paceBurst of expensive work pass, then
-// asks for the pause that keeps the work within the share.
-func TestPaceDelay(t *testing.T) {
-	s, err := New(Options{Store: fixtureDB(t), ExpensiveShare: 0.25})
-	if err != nil {
-		t.Fatal(err)
+// TestPacer: the pacer lets paceBurst of expensive work pass, asks for
+// the pause that keeps more within the share, and drops the debt when
+// forgiving; a share of 1 paces nothing.
+func TestPacer(t *testing.T) {
+	if p := newPacer(1); p != nil {
+		t.Fatal("a share of 1 makes a pacer")
 	}
-	a := s.adm
-	now := time.Now()
-	if d := a.paceDelay(now, paceBurst); d != 0 {
+	p := newPacer(0.25)
+	now := time.Now().UnixNano()
+	if d := p.charge(now, paceBurst); d != 0 {
 		t.Fatalf("the first %v: pause %v, want none", paceBurst, d)
 	}
 	// 10 ms of work at a share of 0.25 of the processors: 10 ms / (0.25
 	// × GOMAXPROCS) of wall time.
 	want := time.Duration(float64(10*time.Millisecond) / (0.25 * float64(runtime.GOMAXPROCS(0))))
-	if d := a.paceDelay(now, 10*time.Millisecond); d < want-time.Millisecond || d > want+time.Millisecond {
+	if d := p.charge(now, 10*time.Millisecond); d < want-time.Microsecond || d > want+time.Microsecond {
 		t.Fatalf("10ms more: pause %v, want %v", d, want)
+	}
+	p.forgive(now)
+	if d := p.charge(now, time.Microsecond); d > 10*time.Microsecond {
+		t.Fatalf("after forgiving: pause %v for 1µs of work", d)
 	}
 }
 
-// TestCheapQueriesCounted: admission counts a cheap query while it is
-// worked on, not an expensive one, and neither once it ended.
-func TestCheapQueriesCounted(t *testing.T) {
-	gate := make(chan struct{})
-	entered := make(chan struct{}, 10)
-	e := newEnv(t, func(o *Options) {
-		o.Store = &blockingStore{Backend: o.Store, gate: gate, entered: entered}
-		o.AnswerCacheBytes = -1
-	})
-	done := make(chan int, 2)
-	for _, path := range []string{"/dnsdb/v2/lookup/rrset/name/www.example.com", "/dnsdb/v2/lookup/rrset/name/*.example.com?limit=1000"} {
-		go func() { c, _, _ := e.get(path, nil); done <- c }()
-		<-entered
+// TestCheapRate: cheap queries are busy from cheapBusy of them within
+// cheapWindow, for two windows after.
+func TestCheapRate(t *testing.T) {
+	var r cheapRate
+	now := time.Now().UnixNano()
+	step := int64(cheapWindow) / (2 * cheapBusy)
+	for i := range cheapBusy - 1 {
+		r.came(now + int64(i)*step)
 	}
-	if n := e.srv.adm.cheap.Load(); n != 1 {
-		t.Errorf("an exact lookup and a wildcard at work: %d cheap counted, want 1", n)
+	if r.busy(now + int64(cheapWindow)/2) {
+		t.Fatalf("busy after %d cheap queries", cheapBusy-1)
 	}
-	close(gate)
-	for range 2 {
-		if c := <-done; c != 200 {
-			t.Errorf("lookup: %d", c)
+	r.came(now + int64(cheapBusy-1)*step)
+	at := now + int64(cheapBusy-1)*step
+	if !r.busy(at) || !r.busy(at+2*int64(cheapWindow)) {
+		t.Fatalf("not busy after %d cheap queries within a window", cheapBusy)
+	}
+	if r.busy(at + 3*int64(cheapWindow)) {
+		t.Fatal("still busy three windows after")
+	}
+	// A trickle, one per window, is never busy.
+	var trickle cheapRate
+	for i := range 10 * cheapBusy {
+		trickle.came(now + int64(i)*int64(cheapWindow)*11/10)
+		if trickle.busy(now + int64(i)*int64(cheapWindow)*11/10) {
+			t.Fatalf("busy after %d cheap queries, one per window", i+1)
 		}
 	}
-	if n := e.srv.adm.cheap.Load(); n != 0 {
-		t.Errorf("after the lookups: %d cheap counted, want 0", n)
+}
+
+// TestPauseEndsWithTheCheapWork: a pause for cheap queries ends when
+// none is at work any more, however long the pacer asked for.
+func TestPauseEndsWithTheCheapWork(t *testing.T) {
+	l := newLive(t, func(o *Options) { o.ExpensiveShare, o.WriteTimeout = 1e-6, time.Minute })
+	const search = "/dnsdb/v2/lookup/rrset/name/*." + floodName + "?limit=20000"
+	stop := busyCheap(l.srv.adm)
+	time.AfterFunc(200*time.Millisecond, stop)
+	start := time.Now()
+	code, _, body := l.get(search, nil)
+	// 20,000 results take milliseconds of work: at a millionth of the
+	// processors, a pause of minutes unless it ends early.
+	if took := time.Since(start); code != 200 || strings.Count(body, "\n") != 20002 || took > 20*time.Second {
+		t.Fatalf("search: %d, %d lines in %v; want 200, 20002 lines, the pause ended with the cheap work", code, strings.Count(body, "\n"), took)
+	}
+	if p := l.metric(t, "dnsscout_api_expensive_paused_seconds_total"); p <= 0 {
+		t.Fatal("the search did not pause")
+	}
+	l.drained(t)
+}
+
+// TestWaitForATurnIsNotWork: the time an expensive query waits for its
+// tenant's turn counts as queued, not as work (the pacer and the work
+// budget charge work only).
+func TestWaitForATurnIsNotWork(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.MaxExpensivePerTenant = 1 })
+	call := func() *call {
+		r := httptest.NewRequest("GET", "/dnsdb/v2/lookup/rrset/name/*.example.com", nil)
+		return &call{s: e.srv, r: r, start: time.Now()}
+	}
+	first, second := call(), call()
+	if err := e.srv.adm.acquireExpensive(first); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() { done <- e.srv.adm.acquireExpensive(second) }()
+	eventually(t, "the second to wait for its turn", func() bool {
+		e.srv.adm.mu.Lock()
+		defer e.srv.adm.mu.Unlock()
+		return first.expensive.users == 2
+	})
+	time.Sleep(200 * time.Millisecond)
+	e.srv.adm.releaseExpensive(first)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	defer e.srv.adm.releaseExpensive(second)
+	// Its work is what it did outside the wait: next to nothing.
+	if w := second.workTime(time.Now().UnixNano()); w >= 100*time.Millisecond {
+		t.Fatalf("work time %v (queued %v) after a wait of 200ms for its turn", w, second.queued)
+	}
+}
+
+// TestPenalizedGoOneByOne: requests waiting out a penalty go a few at a
+// time (releasesPerPenalty per StrikePenalty), not all at once when it
+// ends.
+func TestPenalizedGoOneByOne(t *testing.T) {
+	const penalty = 400 * time.Millisecond
+	e := newEnv(t, func(o *Options) {
+		o.MaxIngestBadLines, o.MaxStrikes, o.StrikePenalty, o.QueueTimeout = 10, 1, penalty, 10*time.Second
+	})
+	key := map[string]string{"X-API-Key": e.addKey(keys.Spec{Name: "bombs", Perms: []keys.Permission{keys.PermIngest}})}
+	braces := []byte(strings.Repeat("{}\n", 100))
+	for range 2 {
+		if code, _, body := e.post("/api/v1/ingest", key, braces); code != http.StatusBadRequest {
+			t.Fatalf("bad body: %d %s", code, body)
+		}
+	}
+	tuple := []byte(`{"rrname":"ok.example.com","rrtype":"A","rdata":"192.0.2.7","time_first":1700000000,"time_last":1700000000}` + "\n")
+	const n = 3
+	at := make(chan time.Time, n)
+	for range n {
+		go func() {
+			code, _, body := e.post("/api/v1/ingest", key, tuple)
+			if code != http.StatusOK {
+				t.Errorf("upload after the penalty: %d %s", code, body)
+			}
+			at <- time.Now()
+		}()
+	}
+	var first, last time.Time
+	for i := range n {
+		x := <-at
+		if i == 0 || x.Before(first) {
+			first = x
+		}
+		if x.After(last) {
+			last = x
+		}
+	}
+	if spread, want := last.Sub(first), (n-1)*penalty/releasesPerPenalty; spread < want {
+		t.Fatalf("%d waiting uploads went within %v, want spaced over %v or more", n, spread, want)
 	}
 }

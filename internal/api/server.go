@@ -220,12 +220,12 @@ type Options struct {
 	MaxExpensivePerTenant int
 	// ExpensiveShare is the share of the processors (GOMAXPROCS) that
 	// expensive queries may use, all tenants together, while cheap
-	// queries are being worked on: between writes of its answer an
-	// expensive query pauses for what it used beyond (see pace), so a
-	// flood of large searches does not take the cores that exact
-	// lookups need. It applies only while cheap queries are at work;
-	// on an otherwise idle server expensive queries run at full speed.
-	// Default 0.1; 1 = no pacing.
+	// queries come thick and fast (1,000/s or more): between writes of
+	// its answer an expensive query pauses for what it used beyond (see
+	// pace), so a flood of large searches does not take the cores that
+	// exact lookups need. A few lookups a second do not slow searches,
+	// and on an otherwise idle server they run at full speed. Default
+	// 0.1; 1 = no pacing.
 	ExpensiveShare float64
 	// MaxStrikes is how many times in quick succession a key or client
 	// address may misbehave before it is penalized. A strike is a
@@ -478,6 +478,8 @@ func (o *Options) fill() error {
 		return fmt.Errorf("%w: durations must not be negative", ErrOptions)
 	case !(o.ExpensiveShare > 0 && o.ExpensiveShare <= 1):
 		return fmt.Errorf("%w: the expensive share must be above 0 and at most 1", ErrOptions)
+	case o.MaxStrikes > 1_000_000 || o.StrikePenalty > time.Hour:
+		return fmt.Errorf("%w: at most 1,000,000 strikes and a penalty of an hour", ErrOptions)
 	case o.DefaultLimit > o.MaxResults:
 		return fmt.Errorf("%w: default limit %d above the result cap %d", ErrOptions, o.DefaultLimit, o.MaxResults)
 	}
@@ -520,7 +522,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, f flavor, er
 	if code == http.StatusServiceUnavailable {
 		h.Set("Retry-After", "1")
 	}
-	if code == http.StatusRequestTimeout || errors.Is(err, ErrPenalized) {
+	if code == http.StatusRequestTimeout || errors.Is(err, ErrPenalized) && r.ProtoMajor == 1 {
 		h.Set("Connection", "close")
 	}
 	if code == http.StatusMethodNotAllowed {
