@@ -834,7 +834,7 @@ func (s *Server) admit(c *call, cl class, cost time.Duration) error {
 		return err
 	}
 	if cl == classQuery && cost < ExpensiveCost {
-		s.adm.cheapRate.came(c.start.UnixNano())
+		s.adm.cheapRate.came(monotonic())
 	}
 	if k == nil {
 		return nil

@@ -35,11 +35,11 @@ type strikeKey struct {
 
 // strikes is the record of one strikeKey's misbehaviour (a.mu guards it).
 type strikes struct {
-	// forgiven is when all its strikes are forgiven (unix ns): each
+	// forgiven is when all its strikes are forgiven (monotonic): each
 	// strike adds StrikePenalty to it, from now at the earliest (GCRA).
 	forgiven int64
-	// release is when the next request waiting out its penalty may go
-	// (unix ns), so that they do not all go at once when it ends.
+	// release is the earliest time the next request to wait out its
+	// penalty may go (monotonic), so that they go one after another.
 	release int64
 	// waiting counts its requests waiting out the penalty.
 	waiting int
@@ -69,7 +69,7 @@ func (a *admission) strike(c *call) {
 		return
 	}
 	id := strikeKey{c.ten.id, c.class}
-	now := time.Now().UnixNano()
+	now := monotonic()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	st := a.strikes[id]
@@ -105,11 +105,15 @@ func (a *admission) penalty(st *strikes, now int64) time.Duration {
 }
 
 // tarpit makes a request of a penalized tenant wait out the penalty
-// before it is admitted, and its turn among the others waiting (at most
-// releasesPerPenalty go per StrikePenalty). It is refused (429) after
-// QueueTimeout, or at once when MaxRequestsPerClient of its tenant's
-// requests (of its class) or MaxRequests in all already wait so. The
-// wait holds no slot and counts as queued, not as work.
+// before it is admitted, and its turn after those already waiting: each
+// gets a time to go when it comes, the penalty's end or StrikePenalty /
+// releasesPerPenalty after the one before, whichever is later, so that
+// they go in order and a few at a time. One whose time is past
+// QueueTimeout waits QueueTimeout (a client looping on refusals is slowed
+// too) and is refused (429); so is, at once, one that finds
+// MaxRequestsPerClient of its tenant's requests (of its class) or
+// MaxRequests in all already waiting. The wait holds no slot and counts
+// as queued, not as work.
 func (a *admission) tarpit(c *call, cl class) error {
 	if a.struck.Load() == 0 {
 		return nil
@@ -117,62 +121,63 @@ func (a *admission) tarpit(c *call, cl class) error {
 	o := &a.s.opt
 	ten, _, who := a.tenantOf(c)
 	start := time.Now()
+	now := monotonic()
 	a.mu.Lock()
-	if now := start.UnixNano(); now >= a.sweepAt {
+	if now >= a.sweepAt {
 		a.sweep(now)
 	}
 	st := a.strikes[strikeKey{ten, cl}]
-	if st == nil || a.penalty(st, start.UnixNano()) <= 0 {
+	if st == nil || a.penalty(st, now) <= 0 && st.release <= now {
 		a.mu.Unlock()
 		return nil
 	}
+	at := max(now+int64(a.penalty(st, now)), st.release)
 	if st.waiting >= o.MaxRequestsPerClient || a.tarpitted >= o.MaxRequests {
-		d := a.penalty(st, start.UnixNano())
 		a.mu.Unlock()
-		return a.penalized(who, d)
+		return a.penalized(who, time.Duration(at-now))
+	}
+	deadline := now + int64(o.QueueTimeout)
+	goes := at <= deadline
+	if goes {
+		st.release = at + int64(o.StrikePenalty)/releasesPerPenalty
 	}
 	st.waiting++
 	a.tarpitted++
-	deadline := start.Add(o.QueueTimeout).UnixNano()
-	var err error
-	t := time.NewTimer(time.Hour)
-	defer t.Stop()
-	for {
-		now := time.Now().UnixNano()
-		wait := max(a.penalty(st, now), time.Duration(st.release-now))
-		if wait <= 0 {
-			st.release = now + int64(o.StrikePenalty)/releasesPerPenalty
-			break
-		}
-		if now >= deadline {
-			err = a.penalized(who, wait)
-			break
-		}
-		a.mu.Unlock()
-		t.Reset(time.Duration(min(now+int64(wait), deadline) - now))
-		select {
-		case <-t.C:
-		case <-c.r.Context().Done():
-		}
-		a.mu.Lock()
-		if err = c.r.Context().Err(); err != nil {
-			break
-		}
+	a.mu.Unlock()
+	t := time.NewTimer(time.Duration(min(at, deadline) - now))
+	select {
+	case <-t.C:
+	case <-c.r.Context().Done():
+		t.Stop()
 	}
+	a.mu.Lock()
 	st.waiting--
 	a.tarpitted--
 	a.mu.Unlock()
 	c.queued += time.Since(start)
-	return err
+	if err := c.r.Context().Err(); err != nil {
+		return err
+	}
+	if !goes {
+		return a.penalized(who, time.Duration(at-monotonic()))
+	}
+	return nil
 }
 
 // penalized is the refusal of a request of a penalized tenant, to retry
-// after d.
+// after d (a second at least).
 func (a *admission) penalized(who string, d time.Duration) error {
 	a.s.met.rejected(reasonPenalized)
 	return &keys.LimitError{Err: sentinelf(ErrPenalized, "%s misbehaved more than %d times in quick succession (slow, oversized or malformed requests, unread answers)",
-		who, a.s.opt.MaxStrikes), RetryAfter: d}
+		who, a.s.opt.MaxStrikes), RetryAfter: max(d, time.Second)}
 }
+
+// epoch is the origin of monotonic: the times penalties and pacing keep
+// do not move when the wall clock is set.
+var epoch = time.Now()
+
+// monotonic is the time since epoch, in ns, by the monotonic clock.
+func monotonic() int64 { return int64(time.Since(epoch)) }
 
 // cheapRate tells whether cheap queries come thick and fast: cheapBusy
 // or more within a window of cheapWindow, lately. A few lookups a second
@@ -181,7 +186,7 @@ func (a *admission) penalized(who string, d time.Duration) error {
 // little: a lookup spends a fraction of its time in its handler, the
 // rest in net/http and the kernel.)
 type cheapRate struct {
-	start  atomic.Int64 // the current window's (unix ns)
+	start  atomic.Int64 // the current window's (monotonic)
 	n      atomic.Int32 // cheap queries in it
 	busyAt atomic.Int64 // when a window last reached cheapBusy
 }
@@ -204,7 +209,8 @@ func (r *cheapRate) came(now int64) {
 // busy reports whether cheap queries came thick and fast within the
 // last two windows.
 func (r *cheapRate) busy(now int64) bool {
-	return now-r.busyAt.Load() <= 2*int64(cheapWindow)
+	at := r.busyAt.Load()
+	return at != 0 && now-at <= 2*int64(cheapWindow)
 }
 
 // pacer holds expensive work to a share of the processors: a GCRA in
@@ -215,7 +221,7 @@ type pacer struct {
 	// allow is the wall time paceBurst of work is worth.
 	rate  float64
 	allow int64
-	// paid is when the work charged so far is paid for (unix ns).
+	// paid is when the work charged so far is paid for (monotonic).
 	paid int64
 }
 
@@ -224,8 +230,12 @@ type pacer struct {
 const paceBurst = 2 * time.Millisecond
 
 // pauseSlice is how often a pausing query checks that cheap queries are
-// still busy.
-const pauseSlice = 5 * time.Millisecond
+// still busy; maxPause is the longest pause (the rest of the debt is paid
+// at the next writes).
+const (
+	pauseSlice = 5 * time.Millisecond
+	maxPause   = time.Second
+)
 
 // newPacer returns the pacer of share of the processors, nil for a
 // share of 1 or more (no pacing).
@@ -259,29 +269,32 @@ func (p *pacer) forgive(now int64) {
 // its last call (its wall time at work, as WorkBudget counts it) is
 // charged to the pacer if cheap queries are busy now (work done while
 // they are not costs nothing), and it pauses for as long as the pacer
-// says, or until they are not busy any more. Meanwhile its slot may be
-// lent, and
-// it takes one back after; a pause counts neither as work nor as a wait
-// on the client (it is never cut for it), and it keeps its turn.
+// says (maxPause at most), or until they are not busy any more.
+// Meanwhile its slot may be lent, and it takes one back after; a pause
+// counts neither as work nor as a wait on the client (it is never cut for
+// it), and it keeps its turn.
 func (a *admission) pace(c *call) {
 	if a.pacer == nil {
 		return
 	}
 	start := time.Now()
-	now := start.UnixNano()
-	work := c.workTime(now)
+	work := c.workTime(start.UnixNano())
 	done := work - c.paced
 	c.paced = work
+	now := monotonic()
 	if done <= 0 || !a.cheapRate.busy(now) {
 		return
 	}
-	d := a.pacer.charge(now, done)
+	// The debt past one pause is paid at the next writes: a write
+	// deadline (HTTP/2 resets a stream when it passes, write or not)
+	// always lies WriteTimeout after the last write.
+	d := min(a.pacer.charge(now, done), maxPause, a.s.opt.WriteTimeout/4)
 	if d <= 0 {
 		return
 	}
-	c.pauseSince.Store(now)
+	c.pauseSince.Store(start.UnixNano())
 	if c.ten != nil {
-		a.ioStart(c, now, false)
+		a.ioStart(c, start.UnixNano(), false)
 	}
 	end := start.Add(d)
 	t := time.NewTimer(min(d, pauseSlice))
@@ -295,17 +308,17 @@ func (a *admission) pace(c *call) {
 		if left <= 0 || c.r.Context().Err() != nil {
 			break
 		}
-		if now := time.Now().UnixNano(); !a.cheapRate.busy(now) {
+		if now := monotonic(); !a.cheapRate.busy(now) {
 			a.pacer.forgive(now)
 			break
 		}
 		t.Reset(min(left, pauseSlice))
 	}
-	c.pauseSince.Store(0)
 	paused := time.Since(start)
 	c.queued += paused
 	a.s.met.paused.Add(paused.Seconds())
 	if c.ten != nil {
 		a.ioEnd(c) // may wait for a slot, counted as queued
 	}
+	c.pauseSince.Store(0) // after: taking its slot back is no wait on the client
 }

@@ -231,13 +231,14 @@ type Options struct {
 	// address may misbehave before it is penalized. A strike is a
 	// request of its refused or cut for misbehaving: a body too slow,
 	// too large or inflating too much, too many malformed lines, an
-	// answer not read within WriteTimeout, a request cut while it waited
-	// on its client. Each strike beyond MaxStrikes costs StrikePenalty:
-	// the tenant's new requests wait until its penalty has passed, at
-	// most QueueTimeout, and are refused (429, Retry-After) if it has
-	// not. So a client that floods the server with bad requests is
-	// slowed to a few a second, whatever its connections. Default 10;
-	// negative = no penalties.
+	// answer not read within WriteTimeout, a request cut because its
+	// tenant held MaxRequestsPerClient. Each strike beyond MaxStrikes
+	// costs StrikePenalty: the tenant's new requests of the same class
+	// (queries, uploads) wait until its penalty has passed and then go a
+	// few at a time; one whose turn is past QueueTimeout is refused
+	// (429, Retry-After) after QueueTimeout. So a client that floods the
+	// server with bad requests is slowed to a few a second, whatever its
+	// connections. Default 10; negative = no penalties.
 	MaxStrikes int
 	// StrikePenalty is what a strike beyond MaxStrikes costs, and how
 	// often one is forgiven. Default 1s.

@@ -167,7 +167,7 @@ func addAdmissionFlags(fl *pflag.FlagSet, a *admissionFlags) {
 	fl.IntVar(&a.perClient, "max-in-flight-per-client", 4, "the same for requests without a key, per client address (IPv6: per /64)")
 	fl.IntVar(&a.perExpensive, "max-expensive-per-key", max(1, runtime.GOMAXPROCS(0)/2), "expensive requests (large wildcard, range and Flex searches) of one key or client address worked on at once; more wait (default: half the processors)")
 	fl.Float64Var(&a.expensiveShare, "expensive-share", 0.1, "share of the processors expensive requests may use, all together, while cheap lookups come at 1,000/s or more; they pause beyond it (1 = no pacing)")
-	fl.IntVar(&a.maxStrikes, "max-strikes", 10, "times a key or client address may misbehave in quick succession (slow, oversized or malformed bodies, unread answers) before its new requests of that kind wait out a penalty (-1 = no penalties)")
+	fl.IntVar(&a.maxStrikes, "max-strikes", 10, "times a key or client address may misbehave in quick succession (slow, oversized or malformed bodies, unread answers, holding --max-requests-per-client) before its new requests of that kind wait out a penalty (-1 = no penalties)")
 	fl.DurationVar(&a.strikePenalty, "strike-penalty", time.Second, "what each strike beyond --max-strikes costs the key or address; one is forgiven this often")
 	fl.IntVar(&a.maxQueue, "max-queue", 1024, "requests of one key or client address waiting for a slot (503 beyond)")
 	fl.DurationVar(&a.queueTimeout, "queue-timeout", 10*time.Second, "longest wait for a slot (503 after)")
