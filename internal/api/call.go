@@ -253,6 +253,7 @@ func (w *respWriter) Write(b []byte) (int, error) {
 		w.c.writeFailed(err)
 	} else if w.c.expensive != nil {
 		w.c.s.adm.pace(w.c)
+		w.extend() // after a pause, the deadline counts from now
 	}
 	return n, err
 }

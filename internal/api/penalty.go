@@ -108,7 +108,8 @@ func (a *admission) penalty(st *strikes, now int64) time.Duration {
 // before it is admitted, and its turn after those already waiting: each
 // gets a time to go when it comes, the penalty's end or StrikePenalty /
 // releasesPerPenalty after the one before, whichever is later, so that
-// they go in order and a few at a time. One whose time is past
+// they go in order and a few at a time. (Requests that come once the
+// penalty has passed go straight in.) One whose time is past
 // QueueTimeout waits QueueTimeout (a client looping on refusals is slowed
 // too) and is refused (429); so is, at once, one that finds
 // MaxRequestsPerClient of its tenant's requests (of its class) or
@@ -127,7 +128,7 @@ func (a *admission) tarpit(c *call, cl class) error {
 		a.sweep(now)
 	}
 	st := a.strikes[strikeKey{ten, cl}]
-	if st == nil || a.penalty(st, now) <= 0 && st.release <= now {
+	if st == nil || a.penalty(st, now) <= 0 { // past the penalty, requests go straight in
 		a.mu.Unlock()
 		return nil
 	}
@@ -137,9 +138,10 @@ func (a *admission) tarpit(c *call, cl class) error {
 		return a.penalized(who, time.Duration(at-now))
 	}
 	deadline := now + int64(o.QueueTimeout)
+	step := int64(o.StrikePenalty) / releasesPerPenalty
 	goes := at <= deadline
 	if goes {
-		st.release = at + int64(o.StrikePenalty)/releasesPerPenalty
+		st.release = at + step
 	}
 	st.waiting++
 	a.tarpitted++
@@ -150,12 +152,16 @@ func (a *admission) tarpit(c *call, cl class) error {
 	case <-c.r.Context().Done():
 		t.Stop()
 	}
+	err := c.r.Context().Err()
 	a.mu.Lock()
 	st.waiting--
 	a.tarpitted--
+	if err != nil && goes && st.release == at+step {
+		st.release = at // the last turn given goes unused
+	}
 	a.mu.Unlock()
 	c.queued += time.Since(start)
-	if err := c.r.Context().Err(); err != nil {
+	if err != nil {
 		return err
 	}
 	if !goes {
@@ -173,8 +179,9 @@ func (a *admission) penalized(who string, d time.Duration) error {
 }
 
 // epoch is the origin of monotonic: the times penalties and pacing keep
-// do not move when the wall clock is set.
-var epoch = time.Now()
+// do not move when the wall clock is set. It lies a day back, so that
+// zero values are long past.
+var epoch = time.Now().Add(-24 * time.Hour)
 
 // monotonic is the time since epoch, in ns, by the monotonic clock.
 func monotonic() int64 { return int64(time.Since(epoch)) }
@@ -282,7 +289,11 @@ func (a *admission) pace(c *call) {
 	done := work - c.paced
 	c.paced = work
 	now := monotonic()
-	if done <= 0 || !a.cheapRate.busy(now) {
+	if !a.cheapRate.busy(now) {
+		a.pacer.forgive(now)
+		return
+	}
+	if done <= 0 {
 		return
 	}
 	// The debt past one pause is paid at the next writes: a write

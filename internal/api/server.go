@@ -222,10 +222,11 @@ type Options struct {
 	// expensive queries may use, all tenants together, while cheap
 	// queries come thick and fast (1,000/s or more): between writes of
 	// its answer an expensive query pauses for what it used beyond (see
-	// pace), so a flood of large searches does not take the cores that
-	// exact lookups need. A few lookups a second do not slow searches,
-	// and on an otherwise idle server they run at full speed. Default
-	// 0.1; 1 = no pacing.
+	// pace; a second at most per write, the rest at the next writes),
+	// so a flood of large searches does not take the cores that exact
+	// lookups need. A few lookups a second do not slow searches, and on
+	// an otherwise idle server they run at full speed. Default 0.1; 1 =
+	// no pacing.
 	ExpensiveShare float64
 	// MaxStrikes is how many times in quick succession a key or client
 	// address may misbehave before it is penalized. A strike is a
@@ -247,7 +248,8 @@ type Options struct {
 	// for a slot (503 beyond). Default 1024.
 	MaxQueue int
 	// QueueTimeout is the longest a request waits for a slot (503
-	// after). Default 10s.
+	// after), for its expensive query's turn (503), or out a penalty
+	// (429). Default 10s.
 	QueueTimeout time.Duration
 	// MaxRequestsPerClient caps the requests of one key or client address
 	// held at once, whatever they wait on; beyond, the one that has
@@ -255,7 +257,8 @@ type Options struct {
 	MaxRequestsPerClient int
 	// MaxRequests is MaxRequestsPerClient over the whole server (it
 	// bounds the memory of requests held: about 150 KiB each at most).
-	// Default 2048.
+	// As many more may wait out penalties (MaxStrikes), holding no
+	// buffers yet. Default 2048.
 	MaxRequests int
 	// HeaderTimeout bounds the reading of a request's headers. Default
 	// 10s.
