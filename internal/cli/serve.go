@@ -205,8 +205,11 @@ func (a *admissionFlags) apply(o *api.Options) error {
 	if !(a.expensiveShare > 0 && a.expensiveShare <= 1) {
 		return usageError("serve: --expensive-share must be above 0 and at most 1")
 	}
-	if a.maxStrikes == 0 || a.maxStrikes < -1 {
-		return usageError("serve: --max-strikes must be positive, or -1 for no penalties")
+	if a.maxStrikes == 0 || a.maxStrikes < -1 || a.maxStrikes > 1_000_000 {
+		return usageError("serve: --max-strikes must be 1 to 1,000,000, or -1 for no penalties")
+	}
+	if a.strikePenalty > time.Hour {
+		return usageError("serve: --strike-penalty must be an hour at most")
 	}
 	rate, err := parseSize(a.minBodyRate)
 	if err != nil {

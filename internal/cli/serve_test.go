@@ -102,6 +102,11 @@ func TestKeysAndServeTranscripts(t *testing.T) {
 			{"serve", "--db", "$DB", "--max-in-flight-per-key", "0"},
 			{"serve", "--db", "$DB", "--min-body-rate", "fast"},
 			{"serve", "--db", "$DB", "--write-timeout", "0s"},
+			{"serve", "--db", "$DB", "--expensive-share", "0"},
+			{"serve", "--db", "$DB", "--expensive-share", "1.5"},
+			{"serve", "--db", "$DB", "--max-strikes", "0"},
+			{"serve", "--db", "$DB", "--strike-penalty", "0s"},
+			{"serve", "--db", "$DB", "--strike-penalty", "2h"},
 			{"serve", "--db", "$DB", "extra-argument"},
 		}},
 	} {
