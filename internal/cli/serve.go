@@ -99,8 +99,11 @@ Admission keeps one misbehaving client from costing the others: each key
 (--max-in-flight-per-key, --max-queue), requests blocked on a slow client
 lend their slots and are cut past --max-requests-per-client, bodies must
 come at --min-body-rate and answers be read within --write-timeout, and
-ingest bodies have size, gzip-ratio and bad-line budgets. /metrics counts
-every refusal by reason (dnsscout_api_rejected_total).
+ingest bodies have size, gzip-ratio and bad-line budgets. A key or address
+that misbehaves more than --max-strikes times in quick succession waits out
+a penalty (then 429), and while exact lookups come fast, large searches
+share --expensive-share of the processors. /metrics counts every refusal by
+reason (dnsscout_api_rejected_total).
 
 --watch CONFIG runs "dnsscout watch" inside the server, on the same store,
 through the --resolver addresses: its history is served at /api/v1/domains,
