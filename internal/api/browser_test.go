@@ -36,7 +36,8 @@ func waitFor(ctx context.Context, t *testing.T, what, js string, timeout time.Du
 		}
 		if time.Now().After(deadline) {
 			status, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('status')||{}).textContent + ' | ' + (document.getElementById('recon-status')||{}).textContent`))
-			t.Fatalf("waiting for %s: %v (page status: %s)", what, err, status)
+			page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState + ' ' + location.href + ': ' + (document.body ? document.body.innerText.slice(0, 400) : '(no body)')`))
+			t.Fatalf("waiting for %s: %v (page status: %s; page %q)", what, err, status, page)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
