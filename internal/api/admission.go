@@ -821,7 +821,7 @@ func (s *Server) admit(c *call, cl class, cost time.Duration) error {
 		return nil
 	}
 	c.class = cl
-	if err := s.adm.tarpit(c, cl); err != nil {
+	if err := s.adm.tarpit(c); err != nil {
 		return err
 	}
 	if cl == classQuery && cost >= ExpensiveCost {

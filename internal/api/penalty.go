@@ -17,7 +17,7 @@ import (
 //     Options.MaxStrikes in quick succession, the tenant's new requests
 //     of the class wait out the penalty (the tarpit), holding no slot, and
 //     are let go a few a second; past QueueTimeout they are refused with
-//     429 and their connection closed. A client that floods bad requests
+//     429 (and on HTTP/1 their connection closed). A client that floods bad requests
 //     is slowed to a trickle, whatever its connections.
 //   - Pacing. While cheap queries come thick and fast, expensive ones use
 //     at most Options.ExpensiveShare of the processors: between writes of
@@ -115,7 +115,7 @@ func (a *admission) penalty(st *strikes, now int64) time.Duration {
 // MaxRequestsPerClient of its tenant's requests (of its class) or
 // MaxRequests in all already waiting. The wait holds no slot and counts
 // as queued, not as work.
-func (a *admission) tarpit(c *call, cl class) error {
+func (a *admission) tarpit(c *call) error {
 	if a.struck.Load() == 0 {
 		return nil
 	}
@@ -127,7 +127,7 @@ func (a *admission) tarpit(c *call, cl class) error {
 	if now >= a.sweepAt {
 		a.sweep(now)
 	}
-	st := a.strikes[strikeKey{ten, cl}]
+	st := a.strikes[strikeKey{ten, c.class}]
 	if st == nil || a.penalty(st, now) <= 0 { // past the penalty, requests go straight in
 		a.mu.Unlock()
 		return nil
