@@ -47,7 +47,7 @@ func BenchmarkWalk(b *testing.B) {
 				r := &w.rrs[i]
 				key = append(key[:0], w.ownerOf(r)...)
 				key = append(key, byte(r.typ>>8), byte(r.typ))
-				key, _ = appendRData(key, msg, r.rdOff, r.rdOff+r.rdLen, r.typ)
+				key, _ = w.appendRData(key, msg, r.rdOff, r.rdOff+r.rdLen, r.typ)
 			}
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")

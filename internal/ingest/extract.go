@@ -120,7 +120,7 @@ func (in *Ingester) messageLocked(ts int64, msg []byte, zone []byte, from origin
 		}
 		b.keys = append(b.keys, owner...)
 		b.keys = append(b.keys, byte(r.typ>>8), byte(r.typ))
-		if b.keys, e = appendRData(b.keys, msg, r.rdOff, r.rdOff+r.rdLen, r.typ); e != wireOK {
+		if b.keys, e = w.appendRData(b.keys, msg, r.rdOff, r.rdOff+r.rdLen, r.typ); e != wireOK {
 			b.keys = b.keys[:keyOff]
 			st.bad(wireErrNames[e])
 			continue

@@ -188,6 +188,18 @@ var layoutTable = func() [256][]byte {
 // appendRData appends the key form of the rdata at msg[off:end] of type
 // typ to dst.
 func appendRData(dst, msg []byte, off, end int, typ uint16) ([]byte, wireErr) {
+	return appendRDataWith(dst, msg, off, end, typ, nil)
+}
+
+// appendRData is the package's appendRData reading names through the
+// memo of the message just walked.
+func (w *walker) appendRData(dst, msg []byte, off, end int, typ uint16) ([]byte, wireErr) {
+	return appendRDataWith(dst, msg, off, end, typ, w)
+}
+
+// appendRDataWith is appendRData with names read through w's memo when w
+// is not nil.
+func appendRDataWith(dst, msg []byte, off, end int, typ uint16, w *walker) ([]byte, wireErr) {
 	var layout []byte
 	if typ < 256 {
 		layout = layoutTable[typ]
@@ -203,7 +215,12 @@ func appendRData(dst, msg []byte, off, end int, typ uint16) ([]byte, wireErr) {
 		case lName:
 			var next int
 			var e wireErr
-			if dst, next, e = appendName(dst, msg, off); e != wireOK {
+			if w != nil {
+				dst, next, e = w.name(dst, msg, off, false)
+			} else {
+				dst, next, e = appendName(dst, msg, off)
+			}
+			if e != wireOK {
 				return dst, e
 			}
 			if next > end {
@@ -253,7 +270,13 @@ type rr struct {
 type walker struct {
 	names []byte
 	rrs   []rr
-	qname []byte // lower-case wire question name (in names)
+	// memo, labels and ptrAt are name's (memo.go); noMemo makes name
+	// appendName, the reference FuzzNameMemo compares it with.
+	memo   *nameMemo
+	labels []memoLabel
+	ptrAt  []uint16
+	noMemo bool
+	qname  []byte // lower-case wire question name (in names)
 	// header fields
 	id       uint16
 	flags    uint16
@@ -267,6 +290,10 @@ type walker struct {
 
 // walk checks the whole message and records its question and records.
 func (w *walker) walk(msg []byte) wireErr {
+	if w.memo == nil {
+		w.memo = new(nameMemo)
+	}
+	w.memo.forget()
 	w.names = w.names[:0]
 	w.rrs = w.rrs[:0]
 	w.qname = nil
@@ -288,7 +315,7 @@ func (w *walker) walk(msg []byte) wireErr {
 		var e wireErr
 		if i == 0 {
 			start := len(w.names)
-			if w.names, off, e = appendName(w.names, msg, off); e != wireOK {
+			if w.names, off, e = w.name(w.names, msg, off, true); e != wireOK {
 				return e
 			}
 			w.qname = w.names[start:]
@@ -312,14 +339,14 @@ records:
 			r.name = len(w.names)
 			var e wireErr
 			var next int
-			if w.names, next, e = appendName(w.names, msg, off); e != wireOK {
-				w.names = w.names[:r.name]
+			if w.names, next, e = w.name(w.names, msg, off, true); e != wireOK {
+				w.truncateNames(r.name)
 				w.cut, w.cutSection = true, uint8(sec+1)
 				break records
 			}
 			r.nameEnd = len(w.names)
 			if next+10 > len(msg) {
-				w.names = w.names[:r.name]
+				w.truncateNames(r.name)
 				w.cut, w.cutSection = true, uint8(sec+1)
 				break records
 			}
@@ -329,7 +356,7 @@ records:
 			r.rdOff = next + 10
 			end := r.rdOff + r.rdLen
 			if end > len(msg) {
-				w.names = w.names[:r.name]
+				w.truncateNames(r.name)
 				w.cut, w.cutSection = true, uint8(sec+1)
 				break records
 			}
@@ -338,11 +365,11 @@ records:
 			case typeCNAME:
 				r.target = len(w.names)
 				var tnext int
-				if w.names, tnext, e = appendName(w.names, msg, r.rdOff); e != wireOK || tnext != end {
+				if w.names, tnext, e = w.name(w.names, msg, r.rdOff, true); e != wireOK || tnext != end {
 					// A CNAME whose rdata is not one name: keep the
 					// record (the rdata check rejects it later) but
 					// not as a chain link.
-					w.names = w.names[:r.target]
+					w.truncateNames(r.target)
 					r.target, r.targetTo = 0, 0
 				} else {
 					r.targetTo = len(w.names)

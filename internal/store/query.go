@@ -483,6 +483,10 @@ func CheckTuple(t *pdns.Tuple) error {
 // name again is one comparison. The zero value is ready.
 type TupleChecker struct {
 	name, bail string // accepted by CheckName
+	// addr is the address of the last tuple checked when it is an A or
+	// AAAA record (else the zero Addr), so that a store that keys it in
+	// binary need not parse it again (Addr).
+	addr netip.Addr
 }
 
 // Check is CheckTuple.
@@ -493,7 +497,11 @@ func (c *TupleChecker) Check(t *pdns.Tuple) error {
 		}
 		c.name = t.RRName
 	}
-	if err := pdns.CheckRData(t.RRType, t.RData); err != nil {
+	c.addr = netip.Addr{}
+	if a, ok := RDataIP(t.RRType, t.RData); ok {
+		// RDataIP accepts what CheckRData does of A and AAAA rdata.
+		c.addr = a
+	} else if err := pdns.CheckRData(t.RRType, t.RData); err != nil {
 		return err
 	}
 	if t.Bailiwick != "" && t.Bailiwick != c.bail {
@@ -517,6 +525,10 @@ func (c *TupleChecker) Check(t *pdns.Tuple) error {
 	}
 	return nil
 }
+
+// Addr returns the address of the tuple Check accepted last when it is an
+// A or AAAA record (as RDataIP parses it), else the zero Addr.
+func (c *TupleChecker) Addr() netip.Addr { return c.addr }
 
 // CheckName reports whether s can be a stored name: "." or printable ASCII
 // labels (escapes allowed) separated by single dots, no leading or

@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -316,9 +317,10 @@ func (db *DB) sensorSets(tuples []pdns.Tuple) (nums [][]uint32, numOf []int32, e
 	return nums, numOf, nil
 }
 
-// upsertBulk writes prepared tuples (checked, normalized) as one table per
+// upsertBulk writes prepared tuples (checked, normalized; addrs[i] is the
+// canonicalIP of tuple i, the zero Addr when it has none) as one table per
 // key table, built on two goroutines, and ingests them together.
-func (db *DB) upsertBulk(ctx context.Context, tuples []pdns.Tuple) error {
+func (db *DB) upsertBulk(ctx context.Context, tuples []pdns.Tuple, addrs []netip.Addr) error {
 	nums, numOf, err := db.sensorSets(tuples)
 	if err != nil {
 		return err
@@ -356,7 +358,7 @@ func (db *DB) upsertBulk(ctx context.Context, tuples []pdns.Tuple) error {
 		)
 		for i := range tuples {
 			t := &tuples[i]
-			entries, buf = appendIndexEntries(entries[:0], buf[:0], t.RRName, t.RRType, t.RData)
+			entries, buf = appendIndexEntriesAddr(entries[:0], buf[:0], t.RRName, t.RRType, t.RData, addrs[i])
 			for _, e := range entries {
 				if e.key[0] != tName {
 					index.add(e.key, e.value)
@@ -383,7 +385,7 @@ func (db *DB) upsertBulk(ctx context.Context, tuples []pdns.Tuple) error {
 	var key, val []byte
 	for i := range tuples {
 		t := &tuples[i]
-		key = appendRecordKey(key[:0], t.RRName, t.RRType, t.RData)
+		key = appendRecordKeyAddr(key[:0], t.RRName, t.RRType, t.RData, addrs[i])
 		val = appendValue(val[:0], t, nums[numOf[i]])
 		records.add(key, val)
 		// A name the previous tuple had is left out: the table holds

@@ -120,7 +120,14 @@ func revToName(rev []byte) string {
 
 // appendRData appends the RDATA part of a tuple key.
 func appendRData(dst []byte, rrtype uint16, rdata string) []byte {
-	if a, ok := canonicalIP(rrtype, rdata); ok {
+	a, _ := canonicalIP(rrtype, rdata)
+	return appendRDataAddr(dst, rdata, a)
+}
+
+// appendRDataAddr is appendRData for rdata whose canonicalIP is a (the
+// zero Addr when it has none).
+func appendRDataAddr(dst []byte, rdata string, a netip.Addr) []byte {
+	if a.IsValid() {
 		dst = append(dst, rdataIP)
 		return append(dst, a.AsSlice()...)
 	}
@@ -135,6 +142,11 @@ func canonicalIP(rrtype uint16, rdata string) (netip.Addr, bool) {
 	if !ok {
 		return netip.Addr{}, false
 	}
+	return canonicalAddr(a, rdata)
+}
+
+// canonicalAddr is canonicalIP for an address already parsed from rdata.
+func canonicalAddr(a netip.Addr, rdata string) (netip.Addr, bool) {
 	if a.Is4() {
 		// netip parses an IPv4 address only from its canonical dotted
 		// form (four fields, no leading zeros): nothing to compare.
@@ -175,9 +187,16 @@ func appendRecordPrefix(dst []byte, name string) []byte {
 
 // appendRecordKey appends a tuple key.
 func appendRecordKey(dst []byte, name string, rrtype uint16, rdata string) []byte {
+	a, _ := canonicalIP(rrtype, rdata)
+	return appendRecordKeyAddr(dst, name, rrtype, rdata, a)
+}
+
+// appendRecordKeyAddr is appendRecordKey for rdata whose canonicalIP is a
+// (the zero Addr when it has none).
+func appendRecordKeyAddr(dst []byte, name string, rrtype uint16, rdata string, a netip.Addr) []byte {
 	dst = appendRecordPrefix(dst, name)
 	dst = binary.BigEndian.AppendUint16(dst, rrtype)
-	return appendRData(dst, rrtype, rdata)
+	return appendRDataAddr(dst, rdata, a)
 }
 
 // recordKey is a decoded tuple key; rev and rdata alias the key.
@@ -210,6 +229,13 @@ type indexEntry struct {
 // appendIndexEntries appends the index entries of a tuple to dst, using buf
 // for their bytes.
 func appendIndexEntries(dst []indexEntry, buf []byte, name string, rrtype uint16, rdata string) ([]indexEntry, []byte) {
+	a, _ := canonicalIP(rrtype, rdata)
+	return appendIndexEntriesAddr(dst, buf, name, rrtype, rdata, a)
+}
+
+// appendIndexEntriesAddr is appendIndexEntries for rdata whose canonicalIP
+// is a (the zero Addr when it has none).
+func appendIndexEntriesAddr(dst []indexEntry, buf []byte, name string, rrtype uint16, rdata string, a netip.Addr) ([]indexEntry, []byte) {
 	add := func(k, v []byte, fwd bool) {
 		dst = append(dst, indexEntry{key: k, value: v, fwd: fwd})
 	}
@@ -219,7 +245,7 @@ func appendIndexEntries(dst []indexEntry, buf []byte, name string, rrtype uint16
 	buf = append(buf, 0)
 	add(buf[start:len(buf):len(buf)], nil, true)
 
-	if a, ok := canonicalIP(rrtype, rdata); ok {
+	if a.IsValid() {
 		start = len(buf)
 		buf = append(buf, tIP, famByte(a))
 		buf = append(buf, a.AsSlice()...)

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -317,10 +318,16 @@ func (db *DB) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
 	// when a tuple needs a change.
 	norm := tuples
 	var check store.TupleChecker
+	// addrs[i] is tuple i's canonicalIP (the zero Addr when it has none):
+	// the check parses an address once for all the keys made of it.
+	addrs := make([]netip.Addr, len(tuples))
 	for i := range tuples {
 		t := &tuples[i]
 		if err := check.Check(t); err != nil {
 			return fmt.Errorf("%w: tuple %d (%q %s): %v", store.ErrBadTuple, i, t.RRName, pdns.TypeString(t.RRType), err)
+		}
+		if a := check.Addr(); a.IsValid() {
+			addrs[i], _ = canonicalAddr(a, t.RData)
 		}
 		if c, changed := normalize(t); changed {
 			if &norm[0] == &tuples[0] {
@@ -330,7 +337,7 @@ func (db *DB) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
 		}
 	}
 	if db.bulk > 0 && len(norm) >= db.bulk {
-		err := db.upsertBulk(ctx, norm)
+		err := db.upsertBulk(ctx, norm, addrs)
 		if !errors.Is(err, errTooBig) {
 			return err
 		}
@@ -345,7 +352,7 @@ func (db *DB) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
 	)
 	for i := range norm {
 		t := &norm[i]
-		key = appendRecordKey(key[:0], t.RRName, t.RRType, t.RData)
+		key = appendRecordKeyAddr(key[:0], t.RRName, t.RRType, t.RData, addrs[i])
 		var err error
 		if sensors, err = db.sensors.numbers(db.pdb, db.wo, t.SensorIDs, sensors); err != nil {
 			return err
@@ -354,7 +361,7 @@ func (db *DB) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
 		if err := b.Merge(key, val, nil); err != nil {
 			return fmt.Errorf("pebble: %w", err)
 		}
-		entries, ibuf = appendIndexEntries(entries[:0], ibuf[:0], t.RRName, t.RRType, t.RData)
+		entries, ibuf = appendIndexEntriesAddr(entries[:0], ibuf[:0], t.RRName, t.RRType, t.RData, addrs[i])
 		for _, e := range entries {
 			if e.fwd {
 				if _, dup := seen[string(e.key)]; dup {
