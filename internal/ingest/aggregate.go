@@ -51,6 +51,9 @@ type aggregate struct {
 	publishedBytes atomic.Int64
 	publishedDirty atomic.Int64
 	touched        uint64 // see prefetch
+	// gen numbers the aggregate's lives (reset starts a new one), for
+	// the bailiwick indexes zones keep (bailOfZone).
+	gen uint64
 }
 
 // nxAggregate counts NXDOMAIN answers per name until the next flush.
@@ -122,6 +125,7 @@ func newAggregate() aggregate {
 		seed:     maphash.MakeSeed(),
 		slots:    make([]uint64, minSlots),
 		bailText: make(map[string]int32),
+		gen:      1,
 	}
 }
 
@@ -268,6 +272,15 @@ func (a *aggregate) sight(e *entry, ts int64) {
 	}
 }
 
+// bailOfZone is bailOf for a zone of the sources' side, which keeps its
+// index for this generation of the aggregate.
+func (a *aggregate) bailOfZone(z *zoneName) int32 {
+	if z.gen != a.gen {
+		z.bail, z.gen = a.bailOf(z.text), a.gen
+	}
+	return z.bail
+}
+
 // bailOf returns the bailiwick index of a text name, interned.
 func (a *aggregate) bailOf(s string) int32 {
 	if a.lastBailIdx != 0 && s == a.lastBail {
@@ -357,6 +370,7 @@ func (a *aggregate) reset() {
 	a.text = arena{}
 	a.bails = nil
 	clear(a.bailText)
+	a.gen++
 	a.lastBail, a.lastBailIdx = "", 0
 	a.sensorSets = nil
 	a.bytes = 0

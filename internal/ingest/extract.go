@@ -98,8 +98,8 @@ func (in *Ingester) messageLocked(ts int64, msg []byte, zone []byte, from origin
 	}
 	b := in.cur
 	var (
-		bw     string // bailiwick text of zone, made on first need
-		msgOff = -1   // where the message was copied into b, on first need
+		bw     *zoneName // bailiwick of zone, found on first need
+		msgOff = -1      // where the message was copied into b, on first need
 	)
 	for i := range w.rrs {
 		r := &w.rrs[i]
@@ -135,7 +135,7 @@ func (in *Ingester) messageLocked(ts int64, msg []byte, zone []byte, from origin
 			typ: r.typ, ts: sec, serial: in.serial, origin: from,
 		}
 		if inZone {
-			if bw == "" {
+			if bw == nil {
 				bw = in.zoneText(zone)
 			}
 			sg.zone = bw
@@ -191,8 +191,8 @@ func (in *Ingester) fold(b *sightBatch) {
 		if sg.origin != originDNS {
 			a.insertSensors(ent, in.localSensors[sg.origin])
 		}
-		if sg.zone != "" && ent.bail == 0 {
-			ent.bail = a.bailOf(sg.zone)
+		if sg.zone != nil && ent.bail == 0 {
+			ent.bail = a.bailOfZone(sg.zone)
 		}
 	}
 	in.aggStats.records.Add(records)

@@ -202,8 +202,8 @@ type Ingester struct {
 	localSensors [numOrigins][]string
 	stats        Stats
 	nx           nxAggregate
-	zones        map[string]string // wire bailiwick -> text, a cache
-	lastZone     string            // the last zoneText, of lastZoneWire
+	zones        map[string]*zoneName // by wire bailiwick, a cache
+	lastZone     *zoneName            // the last zoneText, of lastZoneWire
 	lastZoneWire []byte
 	cur          *sightBatch // sightings not yet handed to the aggregator
 	// inFlight bounds the bytes the batches handed over since the last
@@ -313,7 +313,7 @@ func New(sink Sink, o Options) (*Ingester, error) {
 			originLLMNR: {o.SensorID + "/llmnr"},
 		},
 		sources:       make(map[*sourceStats]struct{}),
-		zones:         make(map[string]string),
+		zones:         make(map[string]*zoneName),
 		ingested:      make(map[[32]byte]string),
 		ingestedSizes: make(map[int64]bool),
 	}

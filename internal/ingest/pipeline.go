@@ -35,7 +35,7 @@ type sighting struct {
 	origin      origin // where the message came from (local names are keyed apart)
 	ts          int64  // Unix seconds
 	serial      uint64 // the message's number: a record twice in one message is one sighting
-	zone        string // bailiwick when the record is in zone
+	zone        *zoneName // bailiwick when the record is in zone
 	tuple       *pdns.Tuple
 }
 
@@ -167,26 +167,37 @@ func (in *Ingester) stopPipeline() {
 	<-in.aggDone
 }
 
-// zoneText returns the text form of a wire bailiwick, cached.
-func (in *Ingester) zoneText(wire []byte) string {
-	if in.lastZone != "" && bytes.Equal(wire, in.lastZoneWire) {
-		return in.lastZone // responses often come from one zone in a row
-	}
-	s, ok := in.zones[string(wire)]
-	if !ok {
-		s = in.newZoneText(wire)
-	}
-	in.lastZoneWire, in.lastZone = append(in.lastZoneWire[:0], wire...), s
-	return s
+// zoneName is a bailiwick of sightings: its text, made once by the
+// sources' side, and the aggregator's index of it (aggregate.bailOfZone),
+// so that sightings of one zone cost no lookup by name on either side.
+type zoneName struct {
+	text string
+	// bail is the zone's index in the aggregate of generation gen; both
+	// belong to the aggregator.
+	bail int32
+	gen  uint64
 }
 
-func (in *Ingester) newZoneText(wire []byte) string {
+// zoneText returns the zone of a wire bailiwick, cached.
+func (in *Ingester) zoneText(wire []byte) *zoneName {
+	if in.lastZone != nil && bytes.Equal(wire, in.lastZoneWire) {
+		return in.lastZone // responses often come from one zone in a row
+	}
+	z, ok := in.zones[string(wire)]
+	if !ok {
+		z = in.newZoneText(wire)
+	}
+	in.lastZoneWire, in.lastZone = append(in.lastZoneWire[:0], wire...), z
+	return z
+}
+
+func (in *Ingester) newZoneText(wire []byte) *zoneName {
 	if len(in.zones) >= 1<<14 {
 		clear(in.zones)
 	}
-	s := wireToText(wire)
-	in.zones[string(wire)] = s
-	return s
+	z := &zoneName{text: wireToText(wire)}
+	in.zones[string(wire)] = z
+	return z
 }
 
 // queueTuple queues an imported tuple (copied: the caller may reuse it).
