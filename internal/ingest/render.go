@@ -1,9 +1,13 @@
 package ingest
 
 import (
+	"encoding/base64"
 	"encoding/binary"
 	"net/netip"
 	"strconv"
+	"time"
+
+	"github.com/miekg/dns"
 )
 
 // Presentation strings of new tuples, the common cases written by hand.
@@ -15,7 +19,7 @@ import (
 // work on the key form of a record (wire.go: names decompressed and
 // lower-cased) and produce the same text as that path for names made of
 // plain label bytes and the types resolvers see most (A, AAAA, NS, CNAME,
-// PTR, DNAME, MX, SOA, SRV, TXT with printable strings); for anything else
+// PTR, DNAME, MX, SOA, SRV, TXT with printable strings, RRSIG); for anything else
 // they decline and the caller uses miekg/dns. TestRenderMatchesMiekg and
 // FuzzMessage hold them to the miekg/dns text.
 
@@ -118,6 +122,8 @@ func rdataText(b []byte, typ uint16, rd []byte) ([]byte, bool) {
 		return appendSOAText(b, rd)
 	case typeTXT:
 		return appendTXTText(b, rd)
+	case typeRRSIG:
+		return appendRRSIGText(b, rd, time.Now().Unix())
 	default:
 		return b, false
 	}
@@ -180,4 +186,72 @@ func appendTXTText(b, rd []byte) ([]byte, bool) {
 		off += 1 + n
 	}
 	return b, true
+}
+
+// appendRRSIGText appends RRSIG rdata as miekg/dns prints it: type
+// covered, algorithm, labels, original TTL, expiration and inception
+// (dnssecTime), key tag, signer name, base64 signature. In signed traffic
+// nearly every new tuple has its RRSIG, and miekg/dns took 1 µs and 12
+// allocations for each. An empty signature is left to miekg/dns.
+func appendRRSIGText(b, rd []byte, now int64) ([]byte, bool) {
+	if len(rd) < 18+1+1 {
+		return b, false
+	}
+	covered := binary.BigEndian.Uint16(rd)
+	if s, ok := dns.TypeToString[covered]; ok {
+		b = append(b, s...)
+	} else {
+		b = append(b, "TYPE"...)
+		b = strconv.AppendUint(b, uint64(covered), 10)
+	}
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, uint64(rd[2]), 10)
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, uint64(rd[3]), 10)
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, uint64(binary.BigEndian.Uint32(rd[4:])), 10)
+	b = append(b, ' ')
+	b = appendDNSSECTime(b, binary.BigEndian.Uint32(rd[8:]), now)
+	b = append(b, ' ')
+	b = appendDNSSECTime(b, binary.BigEndian.Uint32(rd[12:]), now)
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, uint64(binary.BigEndian.Uint16(rd[16:])), 10)
+	b = append(b, ' ')
+	b, next, ok := appendNameText(b, rd, 18)
+	if !ok || next >= len(rd) {
+		return b, false
+	}
+	b = append(b, ' ')
+	return base64.StdEncoding.AppendEncode(b, rd[next:]), true
+}
+
+// appendDNSSECTime appends a signature time as YYYYMMDDHHmmSS the way
+// miekg/dns's TimeToString reads the 32-bit value (RFC 4034 3.2 serial
+// arithmetic): the time nearest after now minus 68 years that it can
+// stand for.
+func appendDNSSECTime(b []byte, t uint32, now int64) []byte {
+	const year68 = 1 << 31
+	mod := (int64(t)-now)/year68 - 1
+	if mod < 0 {
+		mod = 0
+	}
+	tm := time.Unix(int64(t)-mod*year68, 0).UTC()
+	y, mo, d := tm.Date()
+	h, mi, s := tm.Clock()
+	b = appendDigits(b, y, 4)
+	for _, v := range [...]int{int(mo), d, h, mi, s} {
+		b = appendDigits(b, v, 2)
+	}
+	return b
+}
+
+// appendDigits appends v in decimal, zero-padded to n digits.
+func appendDigits(b []byte, v, n int) []byte {
+	var buf [20]byte
+	i := len(buf)
+	for ; v > 0 || i > len(buf)-n; v /= 10 {
+		i--
+		buf[i] = byte('0' + v%10)
+	}
+	return append(b, buf[i:]...)
 }

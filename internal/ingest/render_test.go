@@ -95,7 +95,15 @@ func TestRender(t *testing.T) {
 		{"TXT", dns.TypeTXT, []byte("\x0bv=spf1 -all\x00\x03a b"), `"v=spf1 -all" "" "a b"`},
 		{"TXT with a quote declined", dns.TypeTXT, []byte("\x03a\"b"), ""},
 		{"TXT overrun declined", dns.TypeTXT, []byte("\x05abc"), ""},
-		{"RRSIG declined", dns.TypeRRSIG, make([]byte, 30), ""},
+		{"RRSIG", dns.TypeRRSIG, cat([]byte{0, 1, 13, 3, 0, 0, 0x0e, 0x10, 0x68, 0x5f, 0x8c, 0x80, 0x68, 0x4c, 0x11, 0x80, 0x93, 0x54},
+			wireName(t, "example.com"), []byte{0xde, 0xad, 0xbe, 0xef, 0x01}),
+			"A 13 3 3600 20250628063232 20250613115440 37716 example.com. 3q2+7wE="},
+		{"RRSIG of an unknown type", dns.TypeRRSIG, cat([]byte{0xff, 0x00, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 1},
+			[]byte{0}, []byte{1, 2, 3}),
+			"TYPE65280 8 0 0 19700101000000 21060207062815 1 . AQID"},
+		{"RRSIG without a signature declined", dns.TypeRRSIG, cat(make([]byte, 18), wireName(t, "example.com")), ""},
+		{"RRSIG with an escaped signer declined", dns.TypeRRSIG, cat(make([]byte, 18), []byte{3, 'a', ' ', 'b', 0, 1}), ""},
+		{"RRSIG short declined", dns.TypeRRSIG, make([]byte, 19), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, ok := rdataString(tc.typ, tc.rd)

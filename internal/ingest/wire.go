@@ -401,6 +401,7 @@ const (
 	typeTXT   = 16
 	typeSRV   = 33
 	typeDNAME = 39
+	typeRRSIG = 46
 	typeOPT   = 41
 	typeTKEY  = 249
 	typeTSIG  = 250
