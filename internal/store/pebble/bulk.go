@@ -57,11 +57,12 @@ var errTooBig = errors.New("pebble: bulk write too large for one table")
 
 // kvRef is one key and value in a kvSet's arena: the key at
 // arena[off:off+klen], the value right after it. pfx caches eight bytes of
-// the key for sorting (sortFrom).
+// the key for sorting (sortFrom), which also sets dup when the key equals
+// the one before it in sorted order.
 type kvRef struct {
 	pfx             uint64
 	off, klen, vlen uint32
-	seq             uint32 // order of addition: equal keys fold in this order
+	dup             bool
 }
 
 // kvSet collects keys and values to be written as one sorted table.
@@ -82,8 +83,7 @@ func (s *kvSet) add(key, val []byte) {
 	off := len(s.arena)
 	s.arena = append(s.arena, key...)
 	s.arena = append(s.arena, val...)
-	s.refs = append(s.refs, kvRef{off: uint32(off), klen: uint32(len(key)),
-		vlen: uint32(len(val)), seq: uint32(len(s.refs))})
+	s.refs = append(s.refs, kvRef{off: uint32(off), klen: uint32(len(key)), vlen: uint32(len(val))})
 }
 
 func (s *kvSet) key(r *kvRef) []byte { return s.arena[r.off : r.off+r.klen] }
@@ -91,7 +91,11 @@ func (s *kvSet) val(r *kvRef) []byte {
 	return s.arena[r.off+r.klen : r.off+r.klen+r.vlen]
 }
 
-// sort orders the set by key, equal keys in the order they were added.
+// sort orders the set by key, equal keys in the order they were added
+// (every pass of sortFrom is stable), and marks each key equal to the one
+// before it (dup): the table writer folds such runs without comparing
+// keys, which on bench/ingest cost 4 % of the CPU as bytes.Equal on keys
+// scattered over the arena.
 func (s *kvSet) sort() {
 	s.sortFrom(s.refs, 0, make([]kvRef, len(s.refs)))
 }
@@ -162,7 +166,9 @@ func (s *kvSet) sortFrom(refs []kvRef, depth int, tmp []kvRef) {
 			copy(refs, src)
 		}
 		// Recurse into every run of keys that tie on these bytes and go
-		// on; the last such run is handled by the loop.
+		// on; the last such run is handled by the loop. Keys of a run
+		// that end within these bytes are in their final places, ordered
+		// by length: those of equal length are equal.
 		var last []kvRef
 		for i := 0; i < len(refs); {
 			j := i + 1
@@ -171,6 +177,9 @@ func (s *kvSet) sortFrom(refs []kvRef, depth int, tmp []kvRef) {
 			}
 			k := i
 			for k < j && rest(&refs[k], depth) < 9 {
+				if k > i && refs[k].klen == refs[k-1].klen {
+					refs[k].dup = true
+				}
 				k++
 			}
 			if j-k > 1 {
@@ -190,22 +199,25 @@ func (s *kvSet) sortFrom(refs []kvRef, depth int, tmp []kvRef) {
 // goes on.
 func rest(r *kvRef, depth int) byte { return byte(min(int(r.klen)-depth, 9)) }
 
-// insertionSort sorts a few refs by their keys from depth on, then by the
-// order they were added.
+// insertionSort sorts a few refs by their keys from depth on, stably,
+// and marks the duplicates. A key inserted stops after the first key not
+// greater than it, which is then its duplicate or smaller; no key can be
+// inserted between two equal keys, so the marks stay true.
 func (s *kvSet) insertionSort(refs []kvRef, depth int) {
 	for i := 1; i < len(refs); i++ {
-		for j := i; j > 0 && s.less(&refs[j], &refs[j-1], depth); j-- {
+		j := i
+		for ; j > 0; j-- {
+			c := bytes.Compare(s.key(&refs[j])[depth:], s.key(&refs[j-1])[depth:])
+			if c >= 0 {
+				refs[j].dup = c == 0
+				break
+			}
 			refs[j], refs[j-1] = refs[j-1], refs[j]
 		}
+		if j == 0 {
+			refs[0].dup = false
+		}
 	}
-}
-
-func (s *kvSet) less(a, b *kvRef, depth int) bool {
-	ka, kb := s.key(a)[depth:], s.key(b)[depth:]
-	if c := bytes.Compare(ka, kb); c != 0 {
-		return c < 0
-	}
-	return a.seq < b.seq
 }
 
 // write writes the sorted set as a table at path: tuple and NXDOMAIN keys
@@ -227,7 +239,7 @@ func (s *kvSet) write(path string, refs []kvRef, wo sstable.WriterOptions, sync 
 	for i := 0; i < len(refs); {
 		k := s.key(&refs[i])
 		j := i + 1
-		for j < len(refs) && bytes.Equal(s.key(&refs[j]), k) {
+		for j < len(refs) && refs[j].dup {
 			j++
 		}
 		switch {

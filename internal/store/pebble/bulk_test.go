@@ -34,6 +34,12 @@ func TestKVSetSort(t *testing.T) {
 			var keys [][]byte
 			for range tc.n {
 				var k []byte
+				if len(keys) > 0 && r.IntN(4) == 0 {
+					// A key drawn before, again.
+					keys = append(keys, slices.Clone(keys[r.IntN(len(keys))]))
+					s.add(keys[len(keys)-1], fmt.Appendf(nil, "%d", len(keys)-1))
+					continue
+				}
 				if len(keys) > 0 && r.IntN(3) == 0 {
 					// Extend or cut a key already drawn.
 					k = slices.Clone(keys[r.IntN(len(keys))])
@@ -59,6 +65,9 @@ func TestKVSetSort(t *testing.T) {
 				r := &s.refs[i]
 				if got := s.key(r); !bytes.Equal(got, want[i].k) || string(s.val(r)) != fmt.Sprint(want[i].i) {
 					t.Fatalf("position %d: key %q (added %s), want %q (added %d)", i, got, s.val(r), want[i].k, want[i].i)
+				}
+				if dup := i > 0 && bytes.Equal(want[i].k, want[i-1].k); r.dup != dup {
+					t.Fatalf("position %d: key %q marked dup %v, want %v", i, want[i].k, r.dup, dup)
 				}
 			}
 		})
