@@ -125,13 +125,18 @@ func (s *kvSet) sortFrom(refs []kvRef, depth int, tmp []kvRef) {
 		var counts [9][256]uint32
 		for i := range refs {
 			r := &refs[i]
-			var p [8]byte
-			if int(r.klen) > depth {
-				copy(p[:], s.arena[int(r.off)+depth:r.off+r.klen])
+			var v uint64
+			switch o, n := int(r.off)+depth, int(r.klen)-depth; {
+			case n >= 8:
+				v = binary.BigEndian.Uint64(s.arena[o : o+8])
+			case n > 0:
+				var p [8]byte
+				copy(p[:], s.arena[o:o+n])
+				v = binary.BigEndian.Uint64(p[:])
 			}
-			r.pfx = binary.BigEndian.Uint64(p[:])
+			r.pfx = v
 			for d := range 8 {
-				counts[d][p[d]]++
+				counts[d][byte(v>>(56-8*d))]++
 			}
 			counts[8][rest(r, depth)]++
 		}
