@@ -10,6 +10,7 @@ import (
 	"iter"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/dnsscout/dnsscout/internal/finding"
 	"github.com/dnsscout/dnsscout/internal/scan"
@@ -18,7 +19,9 @@ import (
 //go:embed assets/inventory.html.tmpl
 var inventoryTemplate string
 
-var inventoryTmpl = template.Must(template.Must(tmpl.Clone()).Parse(inventoryTemplate))
+var inventoryTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(parseReport().Parse(inventoryTemplate))
+})
 
 // InventorySource is an inventory's reports, read one at a time so that
 // an inventory of any size renders in the memory of its largest domain.
@@ -159,7 +162,7 @@ func writeInventoryHTML(w io.Writer, src InventorySource, rows []inventoryRow, o
 		}
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	if err := inventoryTmpl.ExecuteTemplate(bw, "inventory-head", page); err != nil {
+	if err := inventoryTmpl().ExecuteTemplate(bw, "inventory-head", page); err != nil {
 		return fmt.Errorf("report: html: %w", err)
 	}
 	i := 0
@@ -173,12 +176,12 @@ func writeInventoryHTML(w io.Writer, src InventorySource, rows []inventoryRow, o
 		}
 		v := buildView(i, rep, rep.Changes)
 		v.Anchor = row.Anchor
-		if err := inventoryTmpl.ExecuteTemplate(bw, "domain", htmlView{view: v, Map: buildMap(rep, v, opts)}); err != nil {
+		if err := inventoryTmpl().ExecuteTemplate(bw, "domain", htmlView{view: v, Map: buildMap(rep, v, opts)}); err != nil {
 			return fmt.Errorf("report: html: %w", err)
 		}
 		i++
 	}
-	if err := inventoryTmpl.ExecuteTemplate(bw, "inventory-foot", page); err != nil {
+	if err := inventoryTmpl().ExecuteTemplate(bw, "inventory-foot", page); err != nil {
 		return fmt.Errorf("report: html: %w", err)
 	}
 	return bw.Flush()
