@@ -132,6 +132,22 @@ func (w *walker) name(dst, msg []byte, off int, keep bool) ([]byte, int, wireErr
 	}
 }
 
+// pointedName finds the name at off in the memo when it is a single
+// pointer to a name read before (the owner of most records): its place in
+// w.names and the offset after it; next is 0 when it is not, and name must
+// read it.
+func (w *walker) pointedName(msg []byte, off int) (start, end, next int) {
+	if w.noMemo || len(msg) > 0xffff || off+1 >= len(msg) || msg[off]&0xc0 != 0xc0 {
+		return 0, 0, 0
+	}
+	m := w.memo
+	e := &m.ents[int(msg[off]&0x3f)<<8|int(msg[off+1])]
+	if e.gen != m.gen || 1+int(e.ptrs) > maxPointers {
+		return 0, 0, 0
+	}
+	return int(e.start), int(e.start) + int(e.n), off + 2
+}
+
 // remember records the labels of the name just read, which ends dst:
 // ptrs pointers were followed in all, and end is the offset after its
 // root label (0 when the name ended in a memo entry, whose labels all come

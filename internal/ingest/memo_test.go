@@ -23,14 +23,23 @@ func walkBoth(t *testing.T, msg []byte) {
 		t.Fatalf("cut %v/%d ext %d with the memo, %v/%d ext %d without",
 			memo.cut, memo.cutSection, memo.extRcode, ref.cut, ref.cutSection, ref.extRcode)
 	}
-	if !bytes.Equal(memo.names, ref.names) || !bytes.Equal(memo.qname, ref.qname) || len(memo.rrs) != len(ref.rrs) {
-		t.Fatalf("names %x (question %x, %d records) with the memo, %x (%x, %d) without",
-			memo.names, memo.qname, len(memo.rrs), ref.names, ref.qname, len(ref.rrs))
+	if !bytes.Equal(memo.qname, ref.qname) || len(memo.rrs) != len(ref.rrs) {
+		t.Fatalf("question %x, %d records with the memo, %x, %d without", memo.qname, len(memo.rrs), ref.qname, len(ref.rrs))
 	}
 	for i := range memo.rrs {
-		a, b := &memo.rrs[i], &ref.rrs[i]
-		if *a != *b {
-			t.Fatalf("record %d: %+v with the memo, %+v without", i, *a, *b)
+		a, b := memo.rrs[i], ref.rrs[i]
+		// Owners and targets are compared by their bytes: with the memo
+		// an owner may share an earlier name's bytes.
+		if oa, ob := memo.ownerOf(&a), ref.ownerOf(&b); !bytes.Equal(oa, ob) {
+			t.Fatalf("record %d: owner %x with the memo, %x without", i, oa, ob)
+		}
+		if ta, tb := memo.names[a.target:a.targetTo], ref.names[b.target:b.targetTo]; !bytes.Equal(ta, tb) {
+			t.Fatalf("record %d: CNAME target %x with the memo, %x without", i, ta, tb)
+		}
+		a.name, a.nameEnd, a.target, a.targetTo = 0, 0, 0, 0
+		b.name, b.nameEnd, b.target, b.targetTo = 0, 0, 0, 0
+		if a != b {
+			t.Fatalf("record %d: %+v with the memo, %+v without", i, a, b)
 		}
 		ka, ea := memo.appendRData([]byte{1}, msg, a.rdOff, a.rdOff+a.rdLen, a.typ)
 		kb, eb := appendRData([]byte{1}, msg, b.rdOff, b.rdOff+b.rdLen, b.typ)
@@ -113,6 +122,25 @@ func TestNameMemo(t *testing.T) {
 			t.Fatalf("pointer limit case: no target at %d", targetAt)
 		}
 		cases["pointer limit"] = m
+	}
+	// The same with an owner that is one pointer to the target "a",
+	// which now takes 126 pointers: 1 + 126 > 126.
+	{
+		m := append(hdr(3, 0, 0), question...)
+		chainB := len(m) + 2 + 10
+		var chain []byte
+		for i := range 125 {
+			if i == 124 {
+				chain = append(chain, ptr(12)...)
+			} else {
+				chain = append(chain, ptr(chainB+2*(i+1))...)
+			}
+		}
+		m = append(m, rec(ptr(12), 0xff00, chain)...)
+		targetAt := len(m) + 2 + 10
+		m = append(m, rec(ptr(12), typeCNAME, append(label("a"), ptr(chainB)...))...)
+		m = append(m, rec(ptr(targetAt), typeA, []byte{192, 0, 2, 8})...)
+		cases["pointer limit, one pointer"] = m
 	}
 	// A name that fits, then one that prepends labels to it through a
 	// pointer until it is longer than 255 bytes.

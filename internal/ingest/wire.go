@@ -256,8 +256,8 @@ func appendRDataWith(dst, msg []byte, off, end int, typ uint16, w *walker) ([]by
 type rr struct {
 	section  uint8 // 1 answer, 2 authority, 3 additional
 	owner    int   // offset of the owner name in the message
-	name     int   // offset of the lower-case wire owner in walker.names
-	nameEnd  int
+	name     int   // the lower-case wire owner is walker.names[name:nameEnd],
+	nameEnd  int   // shared with an earlier name when the owner points at it
 	typ      uint16
 	class    uint16
 	rdOff    int
@@ -336,17 +336,20 @@ records:
 			var r rr
 			r.section = uint8(sec + 1)
 			r.owner = off
-			r.name = len(w.names)
+			mark := len(w.names)
 			var e wireErr
 			var next int
-			if w.names, next, e = w.name(w.names, msg, off, true); e != wireOK {
-				w.truncateNames(r.name)
-				w.cut, w.cutSection = true, uint8(sec+1)
-				break records
+			if r.name, r.nameEnd, next = w.pointedName(msg, off); next == 0 {
+				r.name = mark
+				if w.names, next, e = w.name(w.names, msg, off, true); e != wireOK {
+					w.truncateNames(mark)
+					w.cut, w.cutSection = true, uint8(sec+1)
+					break records
+				}
+				r.nameEnd = len(w.names)
 			}
-			r.nameEnd = len(w.names)
 			if next+10 > len(msg) {
-				w.truncateNames(r.name)
+				w.truncateNames(mark)
 				w.cut, w.cutSection = true, uint8(sec+1)
 				break records
 			}
@@ -356,7 +359,7 @@ records:
 			r.rdOff = next + 10
 			end := r.rdOff + r.rdLen
 			if end > len(msg) {
-				w.truncateNames(r.name)
+				w.truncateNames(mark)
 				w.cut, w.cutSection = true, uint8(sec+1)
 				break records
 			}
