@@ -32,9 +32,9 @@ type sighting struct {
 	rdLen       uint16
 	ownerLen    uint16 // the key starts with the owner name
 	typ         uint16
-	origin      origin // where the message came from (local names are keyed apart)
-	ts          int64  // Unix seconds
-	serial      uint64 // the message's number: a record twice in one message is one sighting
+	origin      origin    // where the message came from (local names are keyed apart)
+	ts          int64     // Unix seconds
+	serial      uint64    // the message's number: a record twice in one message is one sighting
 	zone        *zoneName // bailiwick when the record is in zone
 	tuple       *pdns.Tuple
 }
