@@ -194,3 +194,26 @@ func FuzzNameMemo(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, msg []byte) { walkBoth(t, msg) })
 }
+
+// TestBailOfZone checks the bailiwick index a zone keeps for the
+// aggregate: valid until the aggregate is reset, found again by name
+// afterwards.
+func TestBailOfZone(t *testing.T) {
+	a := newAggregate()
+	za, zb := &zoneName{text: "a.test"}, &zoneName{text: "b.test"}
+	if i, j := a.bailOfZone(za), a.bailOfZone(zb); i != 1 || j != 2 || a.bailOfZone(za) != 1 {
+		t.Fatalf("indexes %d, %d", i, j)
+	}
+	a.reset()
+	if i := a.bailOfZone(zb); i != 1 || a.bails[i-1] != "b.test" {
+		t.Fatalf("after reset: b.test has index %d (bails %v)", i, a.bails)
+	}
+	if i := a.bailOfZone(za); i != 2 || a.bails[i-1] != "a.test" {
+		t.Fatalf("after reset: a.test has index %d (bails %v)", i, a.bails)
+	}
+	// A zone made again (the cache of zones was cleared) finds the same
+	// index by name.
+	if i := a.bailOfZone(&zoneName{text: "a.test"}); i != 2 {
+		t.Fatalf("a.test made again: index %d", i)
+	}
+}
