@@ -58,8 +58,10 @@ func (m *nameMemo) forget() {
 // labels read are remembered for the names that follow.
 func (w *walker) name(dst, msg []byte, off int, keep bool) ([]byte, int, wireErr) {
 	m := w.memo
-	if len(msg) > 0xffff || w.noMemo {
-		return appendName(dst, msg, off) // offsets would not fit the entries
+	if m == nil || len(msg) > 0xffff || w.noMemo {
+		// Before a walk, for the reference, or where offsets would not
+		// fit the entries.
+		return appendName(dst, msg, off)
 	}
 	if off < memoSize {
 		if e := &m.ents[off]; e.gen == m.gen {
@@ -137,10 +139,10 @@ func (w *walker) name(dst, msg []byte, off int, keep bool) ([]byte, int, wireErr
 // w.names and the offset after it; next is 0 when it is not, and name must
 // read it.
 func (w *walker) pointedName(msg []byte, off int) (start, end, next int) {
-	if w.noMemo || len(msg) > 0xffff || off+1 >= len(msg) || msg[off]&0xc0 != 0xc0 {
+	m := w.memo
+	if m == nil || w.noMemo || len(msg) > 0xffff || off+1 >= len(msg) || msg[off]&0xc0 != 0xc0 {
 		return 0, 0, 0
 	}
-	m := w.memo
 	e := &m.ents[int(msg[off]&0x3f)<<8|int(msg[off+1])]
 	if e.gen != m.gen || 1+int(e.ptrs) > maxPointers {
 		return 0, 0, 0
