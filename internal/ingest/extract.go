@@ -214,8 +214,15 @@ func (in *Ingester) render(msg, owner []byte, r *rr, rd []byte) (name, rdata []b
 	case r.rdLen == 0:
 		rdata = append(rdata, `\# 0`...)
 	default:
-		if rdata, ok = appendRDataText(rdata, r.typ, rd); ok {
-			break
+		// An RRSIG signer name compressed with a pointer (RFC 4034 forbids
+		// it) is left to miekg/dns, which reads the record alone and so
+		// refuses a pointer past it, as it always did: the key form has
+		// the name decompressed, and is then longer or shorter than the
+		// record (a pointer is two bytes, a name one or at least three).
+		if r.typ != typeRRSIG || len(rd) == r.rdLen {
+			if rdata, ok = appendRDataText(rdata, r.typ, rd); ok {
+				break
+			}
 		}
 		h := dns.RR_Header{Name: ".", Rrtype: r.typ, Class: dns.ClassINET, Rdlength: uint16(r.rdLen)}
 		// miekg/dns reads some rdata (TXT) up to the end of the slice it

@@ -1,7 +1,10 @@
 package ingest
 
 import (
+	"context"
+	"encoding/hex"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -175,4 +178,50 @@ func FuzzRender(f *testing.F) {
 	f.Fuzz(func(t *testing.T, typ uint16, rd, owner []byte) {
 		checkRender(t, typ, rd, owner)
 	})
+}
+
+// TestRRSIGCompressedSigner: an RRSIG whose signer name is a pointer past
+// its own record (RFC 4034 forbids compressing it) is left to miekg/dns,
+// which reads the record alone and refuses it, as before the hand-written
+// renderer; one whose signer is not compressed is rendered by hand.
+func TestRRSIGCompressedSigner(t *testing.T) {
+	for _, tc := range []struct {
+		name, hex string
+		stored    int
+	}{
+		// example.com A: answer RRSIG with signer c0 41, the owner of the
+		// additional A record after it.
+		{"pointer past the record", "000181800001000100000001076578616d706c6503636f6d0000010001" +
+			"c00c002e00010000003c001800010d0200000e10685f8c80684c11809354c041deadbeef" +
+			"026e73c00c000100010000003c0004c0000201", 0},
+		// The same RRSIG with the signer written out (example.com.).
+		{"uncompressed", "000181800001000100000000076578616d706c6503636f6d0000010001" +
+			"c00c002e00010000003c002300010d0200000e10685f8c80684c11809354076578616d706c6503636f6d00deadbeef", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msg, err := hex.DecodeString(tc.hex)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := newMemSink()
+			in, err := New(m, Options{SensorID: "s"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := in.Message(context.Background(), time.Unix(t0, 0), msg, ""); err != nil {
+				t.Fatal(err)
+			}
+			if err := in.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := m.lines(); len(got) != tc.stored {
+				t.Fatalf("stored %q, want %d tuple(s)", got, tc.stored)
+			}
+			if tc.stored == 1 {
+				if tp := m.get("example.com", dns.TypeRRSIG, "A 13 2 3600 20250628063232 20250613115440 37716 example.com. 3q2+7w=="); tp == nil {
+					t.Fatalf("stored %q", m.lines())
+				}
+			}
+		})
+	}
 }
