@@ -1,6 +1,7 @@
 package api
 
 import (
+	"strconv"
 	"sync"
 	"unsafe"
 
@@ -65,6 +66,9 @@ type answerEntry struct {
 	version uint64
 	limit   int
 	body    []byte // never modified once set
+	// clen is the Content-Length header value of body, shared read-only
+	// by the answers that serve it (net/http only reads it).
+	clen    []string
 	results int
 	size    int64
 }
@@ -100,31 +104,45 @@ func (req *dnsdbRequest) size() int64 {
 	return n
 }
 
-// request returns the parsed request kept under raw, or nil. Requests are
-// kept only with an answer (put), so only once a request was
-// authenticated, admitted and answered.
-func (c *answerCache) request(raw string) *dnsdbRequest {
+// cacheKey is the key of a request in the cache: its escaped path and
+// raw query, joined by "?".
+func cacheKey(escPath, rawQuery string) string { return escPath + "?" + rawQuery }
+
+// request returns the parsed request kept under the key of escPath and
+// rawQuery (cacheKey), or nil. Requests are kept only with an answer
+// (put), so only once a request was authenticated, admitted and
+// answered. The key is looked up without being built as a string (a
+// concatenation per request showed in profiles) unless it is long.
+func (c *answerCache) request(escPath, rawQuery string) *dnsdbRequest {
+	var buf [256]byte
+	b := append(append(append(buf[:0], escPath...), '?'), rawQuery...)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e := c.find(raw); e != nil {
-		return e.req
+	e, ok := c.cur[string(b)] // no allocation: Go looks up a map by string(bytes) in place
+	if !ok {
+		if e, ok = c.old[string(b)]; !ok {
+			return nil
+		}
+		if e = c.find(e.req.raw); e == nil {
+			return nil
+		}
 	}
-	return nil
+	return e.req
 }
 
 // get returns the answer of req for limit, valid at the store's version
-// now.
-func (c *answerCache) get(req *dnsdbRequest, limit int) (body []byte, results int, ok bool) {
+// now, with its Content-Length value (read-only).
+func (c *answerCache) get(req *dnsdbRequest, limit int) (body []byte, clen []string, results int, ok bool) {
 	v, stable := c.st.Version()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.find(req.raw)
 	if !stable || e == nil || e.body == nil || e.version != v || e.limit != limit {
 		c.misses++
-		return nil, 0, false
+		return nil, nil, 0, false
 	}
 	c.hits++
-	return e.body, e.results, true
+	return e.body, e.clen, e.results, true
 }
 
 // begin returns the version a lookup about to start reads, and whether
@@ -153,6 +171,7 @@ func (c *answerCache) put(req *dnsdbRequest, v uint64, limit int, body []byte, r
 		delete(c.cur, req.raw)
 	}
 	e.version, e.limit, e.body, e.results = v, limit, body, results
+	e.clen = []string{strconv.Itoa(len(body))}
 	e.size = e.req.size() + int64(len(body))
 	c.add(req.raw, e)
 }

@@ -136,7 +136,7 @@ func TestAnswerCacheBounds(t *testing.T) {
 	for i := range 1000 {
 		req := &dnsdbRequest{verb: "lookup", raw: fmt.Sprintf("/n%d", i)}
 		c.put(req, v, 10, body, 3)
-		if _, _, ok := c.get(hot, 10); !ok {
+		if _, _, _, ok := c.get(hot, 10); !ok {
 			t.Fatalf("the entry in use was evicted after %d others", i)
 		}
 		var total int64
@@ -149,7 +149,7 @@ func TestAnswerCacheBounds(t *testing.T) {
 			t.Fatalf("entries hold %d bytes, above the bound %d", total, max)
 		}
 	}
-	if _, _, ok := c.get(hot, 11); ok {
+	if _, _, _, ok := c.get(hot, 11); ok {
 		t.Fatal("an answer was served for another limit")
 	}
 	// A write between begin and put: not kept.
@@ -157,24 +157,24 @@ func TestAnswerCacheBounds(t *testing.T) {
 	v, _ = c.begin()
 	fv.v.Add(1)
 	c.put(cold, v, 10, body, 3)
-	if _, _, ok := c.get(cold, 10); ok {
+	if _, _, _, ok := c.get(cold, 10); ok {
 		t.Fatal("an answer read across a write was kept")
 	}
 	// The old answers are stale now.
-	if _, _, ok := c.get(hot, 10); ok {
+	if _, _, _, ok := c.get(hot, 10); ok {
 		t.Fatal("an answer of an older version was served")
 	}
 	// A write in progress: nothing kept, nothing served.
 	v, _ = c.begin()
 	c.put(hot, v, 10, body, 3)
 	fv.unstab.Store(true)
-	if _, _, ok := c.get(hot, 10); ok {
+	if _, _, _, ok := c.get(hot, 10); ok {
 		t.Fatal("an answer was served while a write is in progress")
 	}
 	// Oversized answers are not kept.
 	fv.unstab.Store(false)
 	c.put(cold, v, 10, make([]byte, maxCachedAnswer+1), 3)
-	if _, _, ok := c.get(cold, 10); ok {
+	if _, _, _, ok := c.get(cold, 10); ok {
 		t.Fatal("an oversized answer was kept")
 	}
 }

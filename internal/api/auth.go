@@ -23,10 +23,10 @@ func (s *Server) authRequired() bool {
 // = secret, or the whole token as either), or a raw token in
 // Authorization, optionally after "Bearer" or "Token".
 func credential(r *http.Request) (string, bool) {
-	if k := strings.TrimSpace(r.Header.Get("X-API-Key")); k != "" {
+	if k := strings.TrimSpace(headerValue(r.Header, hkAPIKey)); k != "" {
 		return k, true
 	}
-	a := strings.TrimSpace(r.Header.Get("Authorization"))
+	a := strings.TrimSpace(headerValue(r.Header, hkAuthorization))
 	if a == "" {
 		return "", false
 	}

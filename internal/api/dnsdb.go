@@ -459,18 +459,16 @@ func qValue(params string) float64 {
 // whether the client accepts the answer.
 // A lookup the answer cache holds is not parsed again (answers.go).
 func parseDNSDBRoute(s *Server, r *http.Request) (any, error) {
-	if !acceptable(r.Header.Get("Accept")) {
+	if accept := headerValue(r.Header, hkAccept); !acceptable(accept) {
 		// A bad path or query is told first.
 		if _, err := parseDNSDB(r.URL.EscapedPath(), r.URL.RawQuery, s.now()); err != nil {
 			return nil, err
 		}
-		return nil, sentinelf(ErrMediaType, "Accept %q: this API answers application/x-ndjson", r.Header.Get("Accept"))
+		return nil, sentinelf(ErrMediaType, "Accept %q: this API answers application/x-ndjson", accept)
 	}
 	escPath := r.URL.EscapedPath()
-	raw := ""
 	if s.answers != nil {
-		raw = escPath + "?" + r.URL.RawQuery
-		if req := s.answers.request(raw); req != nil {
+		if req := s.answers.request(escPath, r.URL.RawQuery); req != nil {
 			return req, nil
 		}
 	}
@@ -479,7 +477,7 @@ func parseDNSDBRoute(s *Server, r *http.Request) (any, error) {
 		return nil, err
 	}
 	if s.answers != nil && req.cacheable() {
-		req.raw = raw // kept with its answer, if it gets one (dnsdbLookup)
+		req.raw = cacheKey(escPath, r.URL.RawQuery) // kept with its answer, if it gets one (dnsdbLookup)
 	}
 	return req, nil
 }
@@ -533,11 +531,11 @@ func (s *Server) dnsdbLookup(w http.ResponseWriter, r *http.Request, req *dnsdbR
 	var keep func([]byte)
 	var sw *safWriter
 	if c := s.answers; c != nil && req.raw != "" {
-		if body, n, ok := c.get(req, limit); ok {
+		if body, clen, n, ok := c.get(req, limit); ok {
 			s.met.resultsDNSDB.Add(float64(n))
 			h := w.Header()
 			setShared(h, hkContentType, hvNDJSON)
-			h[hkContentLength] = []string{strconv.Itoa(len(body))}
+			setShared(h, hkContentLength, clen)
 			w.Write(body)
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -37,7 +38,12 @@ type metrics struct {
 	rejectedVec    *prometheus.CounterVec
 	paused         prometheus.Counter
 	rejections     map[string]prometheus.Counter
-	children       sync.Map // requestKey -> *requestChildren
+	// children maps a requestKey to its *requestChildren: a map never
+	// modified once published, replaced whole (under childrenMu) when a
+	// label and code are first seen — a typed map lookup, where sync.Map
+	// hashed an interface on every request.
+	children   atomic.Pointer[map[requestKey]*requestChildren]
+	childrenMu sync.Mutex
 
 	sizeMu   sync.Mutex
 	sizeAt   time.Time
@@ -203,16 +209,39 @@ type requestChildren struct {
 // observe counts and times one request.
 func (m *metrics) observe(label string, code int, el time.Duration) {
 	k := requestKey{label, code}
-	v, ok := m.children.Load(k)
-	if !ok {
-		v, _ = m.children.LoadOrStore(k, &requestChildren{
-			count:   m.requests.WithLabelValues(label, strconv.Itoa(code)),
-			latency: m.latency.WithLabelValues(label),
-		})
+	var ch *requestChildren
+	if cm := m.children.Load(); cm != nil {
+		ch = (*cm)[k]
 	}
-	ch := v.(*requestChildren)
+	if ch == nil {
+		ch = m.addChildren(k)
+	}
 	ch.count.Inc()
 	ch.latency.Observe(el.Seconds())
+}
+
+// addChildren returns the children of k, publishing a new map with them
+// when k is new.
+func (m *metrics) addChildren(k requestKey) *requestChildren {
+	m.childrenMu.Lock()
+	defer m.childrenMu.Unlock()
+	old := m.children.Load()
+	if old != nil {
+		if ch := (*old)[k]; ch != nil {
+			return ch
+		}
+	}
+	cm := make(map[requestKey]*requestChildren, 1)
+	if old != nil {
+		maps.Copy(cm, *old)
+	}
+	ch := &requestChildren{
+		count:   m.requests.WithLabelValues(k.label, strconv.Itoa(k.code)),
+		latency: m.latency.WithLabelValues(k.label),
+	}
+	cm[k] = ch
+	m.children.Store(&cm)
+	return ch
 }
 
 // rejected counts a refusal or cut by admission, a deadline or a budget.
