@@ -559,10 +559,7 @@ func (a *admission) release(c *call) {
 	}
 	a.mu.Unlock()
 	a.releaseExpensive(c)
-	if c.keyRelease != nil {
-		c.keyRelease()
-		c.keyRelease = nil
-	}
+	c.keyTicket.Release()
 }
 
 // ExpensiveCost is the expected cost (see queryCost) from which a query
@@ -812,11 +809,11 @@ func (s *Server) admit(c *call, cl class, cost time.Duration) error {
 	if cl == classMeta {
 		if k != nil {
 			// A key revoked since authentication is refused here too.
-			rel, err := s.keys.Admit(k, firstPerm(k), false, false)
-			if err != nil {
+			var t keys.Ticket
+			if err := s.keys.AdmitTicket(&t, k, firstPerm(k), false, false); err != nil {
 				return err
 			}
-			rel()
+			t.Release()
 		}
 		return nil
 	}
@@ -846,12 +843,10 @@ func (s *Server) admit(c *call, cl class, cost time.Duration) error {
 	case classAdmin:
 		perm = keys.PermAdmin
 	}
-	rel, err := s.keys.Admit(k, perm, cl == classQuery, true)
-	if err != nil {
+	if err := s.keys.AdmitTicket(&c.keyTicket, k, perm, cl == classQuery, true); err != nil {
 		s.adm.release(c)
 		s.met.limited.WithLabelValues(limitReason(err)).Inc()
 		return err
 	}
-	c.keyRelease = rel
 	return nil
 }

@@ -618,36 +618,69 @@ var zeroHash = strings.Repeat("0", 64)
 // ErrBurst or ErrQuota). quota says whether the request counts against
 // the daily quota (queries do; ingest, ping and rate_limit do not);
 // limited says whether burst and concurrency apply. The caller must call
-// release when the request ends.
+// release when the request ends; calling it again does nothing.
 func (m *Manager) Admit(k *Key, p Permission, quota, limited bool) (release func(), err error) {
+	t := new(Ticket)
+	if err := m.AdmitTicket(t, k, p, quota, limited); err != nil {
+		return nil, err
+	}
+	return t.Release, nil
+}
+
+// A Ticket is an admitted request's place in its key's concurrency
+// (AdmitTicket). The zero value holds nothing. A server keeps one in
+// each request's state, so that admitting a request allocates nothing
+// (Admit's release function cost two allocations per request).
+type Ticket struct {
+	a    *account
+	done atomic.Bool
+}
+
+// Release ends the request's place; calling it again, or on a ticket
+// that holds nothing, does nothing.
+func (t *Ticket) Release() {
+	if t.a == nil || !t.done.CompareAndSwap(false, true) {
+		return
+	}
+	t.a.mu.Lock()
+	t.a.inflight--
+	t.a.mu.Unlock()
+}
+
+// AdmitTicket is Admit that records the place taken in t (which must
+// hold nothing: a zero or released Ticket) instead of returning a
+// function: on success the caller must call t.Release when the request
+// ends. On error t holds nothing.
+func (m *Manager) AdmitTicket(t *Ticket, k *Key, p Permission, quota, limited bool) error {
+	t.a = nil
 	m.mu.RLock()
 	a := m.acct[k.ID]
 	cur := m.keys[k.ID]
 	m.mu.RUnlock()
 	if a == nil || cur == nil {
-		return nil, ErrUnknownKey // deleted meanwhile
+		return ErrUnknownKey // deleted meanwhile
 	}
 	if !cur.Can(p) {
-		return nil, fmt.Errorf("%w: key %s lacks the %s permission", ErrForbidden, k.ID, p)
+		return fmt.Errorf("%w: key %s lacks the %s permission", ErrForbidden, k.ID, p)
 	}
 	if !cur.Revoked.IsZero() {
-		return nil, fmt.Errorf("%w: %s", ErrRevoked, k.ID)
+		return fmt.Errorf("%w: %s", ErrRevoked, k.ID)
 	}
 	if !limited {
-		return func() {}, nil
+		return nil
 	}
 	now := m.now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if cur.MaxConcurrent > 0 && a.inflight >= cur.MaxConcurrent {
-		return nil, &LimitError{Err: ErrConcurrency}
+		return &LimitError{Err: ErrConcurrency}
 	}
 	var res *rate.Reservation
 	if a.burst != nil {
 		res = a.burst.ReserveN(now, 1)
 		if d := res.DelayFrom(now); !res.OK() || d > 0 {
 			res.CancelAt(now)
-			return nil, &LimitError{Err: ErrBurst, RetryAfter: max(d, time.Second)}
+			return &LimitError{Err: ErrBurst, RetryAfter: max(d, time.Second)}
 		}
 	}
 	if quota {
@@ -658,20 +691,15 @@ func (m *Manager) Admit(k *Key, p Permission, quota, limited bool) (release func
 			if res != nil {
 				res.CancelAt(now)
 			}
-			return nil, &LimitError{Err: ErrQuota, RetryAfter: nextReset(now).Sub(now)}
+			return &LimitError{Err: ErrQuota, RetryAfter: nextReset(now).Sub(now)}
 		}
 		a.used++
 		a.dirty = true
 	}
 	a.inflight++
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			a.mu.Lock()
-			a.inflight--
-			a.mu.Unlock()
-		})
-	}, nil
+	t.a = a
+	t.done.Store(false)
+	return nil
 }
 
 // Rate is what DNSDB's rate_limit reports for one key. Negative
