@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -56,12 +58,29 @@ func (s *Server) authenticate(r *http.Request) (*keys.Key, error) {
 	if !ok {
 		return nil, ErrNoCredentials
 	}
-	k, err := s.keys.Authenticate(tok)
+	k, err := s.keys.AuthenticateMemo(tok, authMemo(r))
 	if err != nil {
 		s.met.authFailures.WithLabelValues(authReason(err)).Inc()
 		return nil, err
 	}
 	return k, nil
+}
+
+// authMemoKey is the context key of a connection's keys.Memo.
+type authMemoKey struct{}
+
+// withAuthMemo gives a connection a keys.Memo (http.Server.ConnContext):
+// the requests of a client that sends the same key over one connection
+// have its secret hashed once.
+func withAuthMemo(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, authMemoKey{}, new(keys.Memo))
+}
+
+// authMemo is the memo of r's connection, nil without one (a handler
+// served outside Serve).
+func authMemo(r *http.Request) *keys.Memo {
+	m, _ := r.Context().Value(authMemoKey{}).(*keys.Memo)
+	return m
 }
 
 func authReason(err error) string {
