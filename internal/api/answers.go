@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/http"
 	"strconv"
 	"sync"
 	"unsafe"
@@ -9,7 +10,7 @@ import (
 )
 
 // The answer cache keeps recent DNSDB lookups: the parsed request and its
-// complete answer body, under the request's escaped path and raw query.
+// complete answer body, under the request's target (cacheKey).
 // A lookup asked again is neither parsed again nor, while the store has
 // not changed, looked up: the lookup itself (a seek in each level of the
 // store, the records decoded and rendered) was two fifths of the
@@ -104,30 +105,32 @@ func (req *dnsdbRequest) size() int64 {
 	return n
 }
 
-// cacheKey is the key of a request in the cache: its escaped path and
-// raw query, joined by "?".
-func cacheKey(escPath, rawQuery string) string { return escPath + "?" + rawQuery }
+// cacheKey is the key of a request in the cache: its request-target as
+// the client sent it (RequestURI), from which net/http derives the path
+// and query that the request is parsed from, so that one key is always
+// one parse. Read as is, it costs nothing per request (the escaped path
+// and raw query joined did: URL.EscapedPath and a concatenation showed
+// in profiles). A request made in-process without a RequestURI is keyed
+// by its escaped path and raw query joined by "?", which is the
+// RequestURI of the same path and query (a "?" never starts a query
+// inside an escaped path).
+func cacheKey(r *http.Request) string {
+	if r.RequestURI != "" {
+		return r.RequestURI
+	}
+	return r.URL.EscapedPath() + "?" + r.URL.RawQuery
+}
 
-// request returns the parsed request kept under the key of escPath and
-// rawQuery (cacheKey), or nil. Requests are kept only with an answer
-// (put), so only once a request was authenticated, admitted and
-// answered. The key is looked up without being built as a string (a
-// concatenation per request showed in profiles) unless it is long.
-func (c *answerCache) request(escPath, rawQuery string) *dnsdbRequest {
-	var buf [256]byte
-	b := append(append(append(buf[:0], escPath...), '?'), rawQuery...)
+// request returns the parsed request kept under raw (cacheKey), or nil.
+// Requests are kept only with an answer (put), so only once a request
+// was authenticated, admitted and answered.
+func (c *answerCache) request(raw string) *dnsdbRequest {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.cur[string(b)] // no allocation: Go looks up a map by string(bytes) in place
-	if !ok {
-		if e, ok = c.old[string(b)]; !ok {
-			return nil
-		}
-		if e = c.find(e.req.raw); e == nil {
-			return nil
-		}
+	if e := c.find(raw); e != nil {
+		return e.req
 	}
-	return e.req
+	return nil
 }
 
 // get returns the answer of req for limit, valid at the store's version

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"strings"
 	"sync"
@@ -99,6 +100,40 @@ func TestAnswerCache(t *testing.T) {
 	get(hdr, rel)
 	if h5, _ := e.cacheCounts(); h5 != h4 {
 		t.Fatalf("a lookup with a relative fence was answered from the cache")
+	}
+}
+
+// TestAnswerCacheKey: a request's cache key (its target as sent, or its
+// escaped path and query for a request made in-process) gives back the
+// escaped path and raw query the request is parsed from: one key, one
+// parse, whatever the spelling.
+func TestAnswerCacheKey(t *testing.T) {
+	for _, target := range []string{
+		"/dnsdb/v2/lookup/rrset/name/www.example.com",
+		"/dnsdb/v2/lookup/rrset/name/www.example.com/A?limit=1&swclient=dnsdbq",
+		"/dnsdb/v2/lookup/rrset/name/www.example.com?",
+		"/dnsdb/v2/lookup/rrset/name/www%2Eexample.com",
+		"/dnsdb/v2/lookup/rrset/raw/03777777076578616d706c6503636f6d00",
+		"/dnsdb/v2/lookup/rrset/name/a%2Fb%3Fc.example.com?limit=2",
+		"/dnsdb/v2/lookup/rdata/name/%2A.example.com",
+		"http://example.com/dnsdb/v2/lookup/rrset/name/www.example.com?limit=3",
+	} {
+		t.Run(target, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, target, nil)
+			bare := r.Clone(context.Background())
+			bare.RequestURI = ""
+			for _, req := range []*http.Request{r, bare} {
+				key := cacheKey(req)
+				u, err := url.ParseRequestURI(key)
+				if err != nil {
+					t.Fatalf("key %q (RequestURI %q): %v", key, req.RequestURI, err)
+				}
+				if u.EscapedPath() != req.URL.EscapedPath() || u.RawQuery != req.URL.RawQuery {
+					t.Errorf("key %q (RequestURI %q) reads as %q ? %q, the request as %q ? %q", key, req.RequestURI,
+						u.EscapedPath(), u.RawQuery, req.URL.EscapedPath(), req.URL.RawQuery)
+				}
+			}
+		})
 	}
 }
 

@@ -50,8 +50,8 @@ type dnsdbRequest struct {
 	fences [4]int64
 	// relative is set when a fence is relative to now.
 	relative bool
-	// raw is the escaped path and raw query of a request the answer
-	// cache keeps (shared by the requests that spell it so: read-only).
+	// raw is the key (cacheKey) of a request the answer cache keeps
+	// (shared by the requests that spell it so: read-only).
 	raw string
 	// one holds the query of a lookup by one value (qs points at it:
 	// one allocation for the request).
@@ -466,18 +466,19 @@ func parseDNSDBRoute(s *Server, r *http.Request) (any, error) {
 		}
 		return nil, sentinelf(ErrMediaType, "Accept %q: this API answers application/x-ndjson", accept)
 	}
-	escPath := r.URL.EscapedPath()
+	raw := ""
 	if s.answers != nil {
-		if req := s.answers.request(escPath, r.URL.RawQuery); req != nil {
+		raw = cacheKey(r)
+		if req := s.answers.request(raw); req != nil {
 			return req, nil
 		}
 	}
-	req, err := parseDNSDB(escPath, r.URL.RawQuery, s.now())
+	req, err := parseDNSDB(r.URL.EscapedPath(), r.URL.RawQuery, s.now())
 	if err != nil {
 		return nil, err
 	}
 	if s.answers != nil && req.cacheable() {
-		req.raw = cacheKey(escPath, r.URL.RawQuery) // kept with its answer, if it gets one (dnsdbLookup)
+		req.raw = raw // kept with its answer, if it gets one (dnsdbLookup)
 	}
 	return req, nil
 }
