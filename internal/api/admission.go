@@ -831,7 +831,11 @@ func (s *Server) admit(c *call, cl class, cost time.Duration) error {
 		return err
 	}
 	if cl == classQuery && cost < ExpensiveCost {
-		s.adm.cheapRate.came(monotonic())
+		now := int64(c.start.Sub(epoch)) // no clock read: a call that did not wait came at its start
+		if c.queued > 0 {
+			now = monotonic()
+		}
+		s.adm.cheapRate.came(now)
 	}
 	if k == nil {
 		return nil

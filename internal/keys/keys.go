@@ -601,14 +601,23 @@ type Memo struct {
 	last atomic.Pointer[memoEntry]
 }
 
-// memoEntry is a verified token and the hash it matched.
+// memoEntry is a verified token, its key's id and the hash it matched.
 type memoEntry struct {
-	token, hash string
+	token, id, hash string
 }
 
 // AuthenticateMemo is Authenticate for the client whose memo is memo
 // (nil = none).
 func (m *Manager) AuthenticateMemo(token string, memo *Memo) (*Key, error) {
+	if e := memo.holds(token); e != nil {
+		// The token was parsed and verified when it was remembered.
+		m.mu.RLock()
+		k := m.keys[e.id]
+		m.mu.RUnlock()
+		if k != nil && k.Hash == e.hash {
+			return m.usable(k)
+		}
+	}
 	id, secret, err := ParseToken(token)
 	if err != nil {
 		return nil, err
@@ -616,51 +625,54 @@ func (m *Manager) AuthenticateMemo(token string, memo *Memo) (*Key, error) {
 	m.mu.RLock()
 	k := m.keys[id]
 	m.mu.RUnlock()
-	var ok bool
-	if memo.verified(token, k) {
-		ok = true
-	} else {
-		want := zeroHash
-		if k != nil {
-			want = k.Hash
-		}
-		// Compare even for unknown ids, so that timing does not tell ids apart.
-		ok = secretMatches(secret, want)
-		if ok && k != nil && memo != nil {
-			memo.last.Store(&memoEntry{token: token, hash: k.Hash})
-		}
+	want := zeroHash
+	if k != nil {
+		want = k.Hash
 	}
+	// Compare even for unknown ids, so that timing does not tell ids apart.
+	ok := secretMatches(secret, want)
 	if k == nil || !ok {
 		return nil, ErrUnknownKey
 	}
+	if memo != nil {
+		memo.last.Store(&memoEntry{token: token, id: id, hash: k.Hash})
+	}
+	return m.usable(k)
+}
+
+// usable returns k unless it is revoked or expired.
+func (m *Manager) usable(k *Key) (*Key, error) {
 	if !k.Revoked.IsZero() {
-		return nil, fmt.Errorf("%w: %s", ErrRevoked, id)
+		return nil, fmt.Errorf("%w: %s", ErrRevoked, k.ID)
 	}
 	if !k.Expires.IsZero() && !m.now().Before(k.Expires) {
-		return nil, fmt.Errorf("%w: %s (at %s)", ErrExpired, id, k.Expires.Format(time.RFC3339))
+		return nil, fmt.Errorf("%w: %s (at %s)", ErrExpired, k.ID, k.Expires.Format(time.RFC3339))
 	}
 	return k, nil
 }
 
 var zeroHash = strings.Repeat("0", 64)
 
-// verified reports whether token is the one last verified through memo,
-// against k's hash. The tokens are compared in time that does not
-// depend on where they differ (the memo holds only a token this client
-// sent and had verified).
-func (memo *Memo) verified(token string, k *Key) bool {
-	if memo == nil || k == nil {
-		return false
+// holds returns the memo's entry when token is the token it holds, else
+// nil. The tokens are compared in time that does not depend on where
+// they differ (the memo holds only a token this client sent and had
+// verified).
+func (memo *Memo) holds(token string) *memoEntry {
+	if memo == nil {
+		return nil
 	}
 	e := memo.last.Load()
-	if e == nil || e.hash != k.Hash || len(e.token) != len(token) {
-		return false
+	if e == nil || len(e.token) != len(token) {
+		return nil
 	}
 	var diff byte
 	for i := 0; i < len(token); i++ {
 		diff |= token[i] ^ e.token[i]
 	}
-	return subtle.ConstantTimeByteEq(diff, 0) == 1
+	if subtle.ConstantTimeByteEq(diff, 0) != 1 {
+		return nil
+	}
+	return e
 }
 
 // Admit lets one request of key k that needs permission p start, or says

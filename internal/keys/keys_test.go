@@ -505,7 +505,7 @@ func TestMemo(t *testing.T) {
 		tok, k := mustAdd(t, m2, Spec{Perms: []Permission{PermQuery}})
 		wrong := tok[:len(tok)-1] + map[bool]string{true: "b", false: "a"}[strings.HasSuffix(tok, "a")]
 		var forged Memo
-		forged.last.Store(&memoEntry{token: wrong, hash: k.Hash})
+		forged.last.Store(&memoEntry{token: wrong, id: k.ID, hash: k.Hash})
 		if got, err := m2.AuthenticateMemo(wrong, &forged); err != nil || got.ID != k.ID {
 			t.Fatalf("AuthenticateMemo with the memo's token = %v, %v; want key %s (from the memo)", got, err, k.ID)
 		}
