@@ -559,7 +559,7 @@ func (a *admission) release(c *call) {
 	}
 	a.mu.Unlock()
 	a.releaseExpensive(c)
-	c.keyTicket.Release()
+	c.keyHolding.Release()
 }
 
 // ExpensiveCost is the expected cost (see queryCost) from which a query
@@ -847,7 +847,7 @@ func (s *Server) admit(c *call, cl class, cost time.Duration) error {
 	case classAdmin:
 		perm = keys.PermAdmin
 	}
-	if err := s.keys.AdmitTicket(&c.keyTicket, k, perm, cl == classQuery, true); err != nil {
+	if err := s.keys.AdmitTicket(&c.keyHolding, k, perm, cl == classQuery, true); err != nil {
 		s.adm.release(c)
 		s.met.limited.WithLabelValues(limitReason(err)).Inc()
 		return err

@@ -46,19 +46,17 @@ type call struct {
 
 	// Admission state (admission.go): the tenant whose share the call
 	// uses, its links in the lists of members, and its slot state.
-	ten      *tenant
-	links    [2]link // in the tenant's members, in all members
-	member   bool
-	fresh    bool // queued, never had a slot
-	state    atomic.Int32
-	ioSince  atomic.Int64 // unix ns since the call waits on its client; 0 when not
-	ioTotal  atomic.Int64 // ns spent waiting on the client, all told
-	queued   time.Duration
-	queueKey int64 // its order in a queue: join time plus work done (ns)
-	grant    chan struct{}
-	// keyTicket is the call's place in its key's limits (keys.Manager.
-	// AdmitTicket), released with its slot.
-	keyTicket keys.Ticket
+	ten        *tenant
+	links      [2]link // in the tenant's members, in all members
+	member     bool
+	fresh      bool // queued, never had a slot
+	state      atomic.Int32
+	ioSince    atomic.Int64 // unix ns since the call waits on its client; 0 when not
+	ioTotal    atomic.Int64 // ns spent waiting on the client, all told
+	queued     time.Duration
+	queueKey   int64 // its order in a queue: join time plus work done (ns)
+	grant      chan struct{}
+	keyHolding keys.Ticket // its place in its key's limits (keys.Manager.AdmitTicket)
 	// expensive are the turns of an expensive query's tenant
 	// (acquireExpensive); it holds one while in expensive.holders.
 	expensive *expensiveTurns
