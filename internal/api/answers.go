@@ -55,8 +55,11 @@ type answerCache struct {
 	mu       sync.Mutex
 	cur, old map[string]*answerEntry
 	curBytes int64
-	hits     uint64
-	misses   uint64
+	// gen counts the turns of halves: an entry whose gen is gen is in
+	// the current half (each key has one entry at most).
+	gen    uint64
+	hits   uint64
+	misses uint64
 }
 
 // answerEntry is a parsed lookup and, when body is set, its answer at
@@ -72,6 +75,7 @@ type answerEntry struct {
 	clen    []string
 	results int
 	size    int64
+	gen     uint64 // the cache's gen when the entry went into the current half
 }
 
 // newAnswerCache returns a cache of at most maxBytes, or nil when
@@ -139,7 +143,10 @@ func (c *answerCache) get(req *dnsdbRequest, limit int) (body []byte, clen []str
 	v, stable := c.st.Version()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := c.find(req.raw)
+	e := req.entry                  // the entry that holds req; if it is in the current
+	if e == nil || e.gen != c.gen { // half, find would give it
+		e = c.find(req.raw)
+	}
 	if !stable || e == nil || e.body == nil || e.version != v || e.limit != limit {
 		c.misses++
 		return nil, nil, 0, false
@@ -169,6 +176,7 @@ func (c *answerCache) put(req *dnsdbRequest, v uint64, limit int, body []byte, r
 	e := c.find(req.raw)
 	if e == nil {
 		e = &answerEntry{req: req}
+		req.entry = e
 	} else {
 		c.curBytes -= e.size // it is in the current half (find moved it)
 		delete(c.cur, req.raw)
@@ -201,14 +209,20 @@ func (c *answerCache) find(raw string) *answerEntry {
 // full. c.mu is held.
 func (c *answerCache) add(raw string, e *answerEntry) {
 	if e.size > c.half {
+		e.gen = notCurrent
 		return
 	}
 	if c.curBytes+e.size > c.half {
 		c.old, c.cur, c.curBytes = c.cur, map[string]*answerEntry{}, 0
+		c.gen++
 	}
 	c.cur[raw] = e
 	c.curBytes += e.size
+	e.gen = c.gen
 }
+
+// notCurrent is the gen of an entry that went into no half.
+const notCurrent = ^uint64(0)
 
 // stats returns the hits and misses so far.
 func (c *answerCache) stats() (hits, misses uint64) {

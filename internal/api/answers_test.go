@@ -103,6 +103,27 @@ func TestAnswerCache(t *testing.T) {
 	}
 }
 
+// TestAnswerCacheOutgrown: an entry whose new answer no longer fits in a
+// half leaves the cache, and its request (which knows its entry) is not
+// answered from it.
+func TestAnswerCacheOutgrown(t *testing.T) {
+	fv := &fakeVersion{}
+	hot := &dnsdbRequest{verb: "lookup", raw: "/hot"}
+	c := &answerCache{st: fv, half: hot.size() + 1500, cur: map[string]*answerEntry{}}
+	v, _ := c.begin()
+	c.put(hot, v, 10, make([]byte, 1000), 3)
+	if _, _, _, ok := c.get(hot, 10); !ok {
+		t.Fatal("an answer that fits was not kept")
+	}
+	c.put(hot, v, 10, make([]byte, 2000), 3)
+	if body, _, _, ok := c.get(hot, 10); ok {
+		t.Fatalf("an answer was served (%d bytes) after its entry outgrew a half", len(body))
+	}
+	if c.request(hot.raw) != nil {
+		t.Fatal("the request of an entry that outgrew a half is still kept")
+	}
+}
+
 // TestAnswerCacheKey: a request's cache key (its target as sent, or its
 // escaped path and query for a request made in-process) gives back the
 // escaped path and raw query the request is parsed from: one key, one

@@ -53,6 +53,11 @@ type dnsdbRequest struct {
 	// raw is the key (cacheKey) of a request the answer cache keeps
 	// (shared by the requests that spell it so: read-only).
 	raw string
+	// entry is the answer cache's entry that holds the request, once
+	// there is one: a request taken from the cache finds its answer
+	// without a second lookup of its key (set and read under the
+	// cache's lock).
+	entry *answerEntry
 	// one holds the query of a lookup by one value (qs points at it:
 	// one allocation for the request).
 	one [1]store.Query
