@@ -310,6 +310,9 @@ type Manager struct {
 	mu   sync.RWMutex
 	keys map[string]*Key     // by id; values are never modified, only replaced
 	acct map[string]*account // by id
+	// n is len(keys), readable without the lock (Len runs on every
+	// request of a server).
+	n atomic.Int64
 }
 
 // account is the live accounting of one key.
@@ -387,6 +390,7 @@ func (m *Manager) Reload(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.keys = keys
+	m.n.Store(int64(len(keys)))
 	for id, k := range keys {
 		a := m.acct[id]
 		if a == nil {
@@ -505,6 +509,7 @@ func (m *Manager) put(ctx context.Context, k *Key) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.keys[k.ID] = k
+	m.n.Store(int64(len(m.keys)))
 	a := m.acct[k.ID]
 	if a == nil {
 		a = &account{day: dayOf(m.now())}
@@ -536,9 +541,7 @@ func (m *Manager) Revoke(ctx context.Context, id string) error {
 
 // Len is the number of keys recorded, revoked and expired ones included.
 func (m *Manager) Len() int {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return len(m.keys)
+	return int(m.n.Load())
 }
 
 // List returns every key with its usage, by creation time then id.
