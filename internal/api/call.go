@@ -106,7 +106,7 @@ func (s *Server) newCall(w http.ResponseWriter, r *http.Request, rt *Route) *cal
 	hdr := w.Header()
 	setShared(hdr, hkNoSniff, hvNoSniff)
 	setShared(hdr, hkReferrer, hvNoReferrer)
-	s.met.inFlight.Inc()
+	s.met.inFlight.Add(1)
 	return c
 }
 

@@ -25,7 +25,8 @@ type metrics struct {
 	reg            *prometheus.Registry
 	requests       *prometheus.CounterVec
 	latency        *prometheus.HistogramVec
-	inFlight       prometheus.Gauge
+	inFlight       atomic.Int64 // read by the gauge inFlightGauge (a Gauge's Inc is a compare-and-swap loop)
+	inFlightGauge  prometheus.GaugeFunc
 	results        *prometheus.CounterVec
 	resultsDNSDB   prometheus.Counter
 	resultsCIRCL   prometheus.Counter
@@ -65,9 +66,9 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 		Name: "http_request_duration_seconds", Help: "Time to answer HTTP requests, by endpoint.",
 		Buckets: []float64{.0002, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 	}, []string{"endpoint"})
-	m.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{
+	m.inFlightGauge = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "http_requests_in_flight", Help: "HTTP requests being answered.",
-	})
+	}, func() float64 { return float64(m.inFlight.Load()) })
 	m.results = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "api_results_total", Help: "Records (or Flex results) returned, by API.",
 	}, []string{"api"})
@@ -109,7 +110,7 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 	held := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "api_requests_held", Help: "Admitted requests, those waiting on their client included (see serve --max-requests).",
 	}, func() float64 { _, n, _ := s.adm.counts(); return float64(n) })
-	f.MustRegister(m.requests, m.latency, m.inFlight, m.results, m.authFailures, m.limited,
+	f.MustRegister(m.requests, m.latency, m.inFlightGauge, m.results, m.authFailures, m.limited,
 		m.ingestTuples, m.ingestRejected, m.ingestBatches, m.storeTuples, storeBytes, m.rejectedVec, m.paused, active, held)
 	if c := s.answers; c != nil {
 		f.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{

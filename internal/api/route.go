@@ -418,7 +418,7 @@ func (s *Server) endCall(c *call) {
 		c.setDeadline(false, now.Add(s.opt.WriteTimeout))
 	}
 	c.finish()
-	s.met.inFlight.Dec()
+	s.met.inFlight.Add(-1)
 	code := c.w.code
 	if code == 0 {
 		code = http.StatusOK
