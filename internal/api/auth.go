@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dnsscout/dnsscout/internal/keys"
@@ -180,15 +181,38 @@ func (s *Server) setRateHeaders(w http.ResponseWriter, k *keys.Key) {
 		setShared(h, hkRateRemain, hvNA)
 		setShared(h, hkRateReset, hvNA)
 	} else {
-		h[hkRateLimit] = []string{strconv.FormatInt(r.DailyQuota, 10)}
+		setShared(h, hkRateLimit, s.rateValues[0].of(r.DailyQuota))
 		h[hkRateRemain] = []string{strconv.FormatInt(r.Remaining, 10)}
-		h[hkRateReset] = []string{strconv.FormatInt(r.Reset.Unix(), 10)}
+		setShared(h, hkRateReset, s.rateValues[1].of(r.Reset.Unix()))
 	}
 	if r.Expires.IsZero() {
 		setShared(h, hkRateExpires, hvNA)
 	} else {
 		h[hkRateExpires] = []string{strconv.FormatInt(r.Expires.Unix(), 10)}
 	}
+}
+
+// intValue is the last header value of a number that most requests
+// share and that rarely changes (a quota, the next reset): the requests
+// that send the same one share it read-only, where each would allocate
+// two.
+type intValue struct {
+	last atomic.Pointer[intValueOf]
+}
+
+type intValueOf struct {
+	n int64
+	v []string
+}
+
+// of returns the header value of n.
+func (iv *intValue) of(n int64) []string {
+	if p := iv.last.Load(); p != nil && p.n == n {
+		return p.v
+	}
+	p := &intValueOf{n: n, v: []string{strconv.FormatInt(n, 10)}}
+	iv.last.Store(p)
+	return p.v
 }
 
 // rateLimitJSON renders DNSDB's rate_limit object. Burst fields appear only

@@ -316,3 +316,32 @@ func TestAuthOneConnection(t *testing.T) {
 		t.Errorf("the requests went over %d connections, want 1: %v", len(conns), conns)
 	}
 }
+
+// TestIntValue: a rate header value is the number it is asked for,
+// shared while the number stays the same.
+func TestIntValue(t *testing.T) {
+	var iv intValue
+	var prev []string
+	for i, tc := range []struct {
+		n      int64
+		want   string
+		shared bool // the same slice as the step before
+	}{
+		{1000, "1000", false},
+		{1000, "1000", true},
+		{999, "999", false},
+		{1000, "1000", false},
+		{-1, "-1", false},
+		{1717200000, "1717200000", false},
+		{1717200000, "1717200000", true},
+	} {
+		v := iv.of(tc.n)
+		if len(v) != 1 || v[0] != tc.want {
+			t.Fatalf("step %d: of(%d) = %q, want [%q]", i, tc.n, v, tc.want)
+		}
+		if same := prev != nil && &v[0] == &prev[0]; same != tc.shared {
+			t.Fatalf("step %d: of(%d) shared with the step before: %v, want %v", i, tc.n, same, tc.shared)
+		}
+		prev = v
+	}
+}
