@@ -534,9 +534,8 @@ func (s *Server) serveDNSDB(c *call) {
 // A complete answer is kept in the answer cache (answers.go), and a
 // lookup found there is answered from it.
 func (s *Server) dnsdbLookup(w http.ResponseWriter, r *http.Request, req *dnsdbRequest, limit int) {
-	var keep func([]byte)
-	var sw *safWriter
-	if c := s.answers; c != nil && req.raw != "" {
+	c := s.answers
+	if c != nil && req.raw != "" {
 		if body, clen, n, ok := c.get(req, limit); ok {
 			s.met.resultsDNSDB.Add(float64(n))
 			h := w.Header()
@@ -545,6 +544,12 @@ func (s *Server) dnsdbLookup(w http.ResponseWriter, r *http.Request, req *dnsdbR
 			w.Write(body)
 			return
 		}
+	}
+	// Declared after the cached answer: keep captures sw, which moves
+	// it to the heap where it is declared.
+	var keep func([]byte)
+	var sw *safWriter
+	if c != nil && req.raw != "" {
 		if v, ok := c.begin(); ok {
 			keep = func(body []byte) { c.put(req, v, limit, body, sw.n) }
 		}
