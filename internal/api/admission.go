@@ -559,10 +559,7 @@ func (a *admission) release(c *call) {
 	}
 	a.mu.Unlock()
 	a.releaseExpensive(c)
-	if c.keyRelease != nil {
-		c.keyRelease()
-		c.keyRelease = nil
-	}
+	c.keyHolding.Release()
 }
 
 // ExpensiveCost is the expected cost (see queryCost) from which a query
@@ -812,11 +809,11 @@ func (s *Server) admit(c *call, cl class, cost time.Duration) error {
 	if cl == classMeta {
 		if k != nil {
 			// A key revoked since authentication is refused here too.
-			rel, err := s.keys.Admit(k, firstPerm(k), false, false)
-			if err != nil {
+			var t keys.Ticket
+			if err := s.keys.AdmitTicket(&t, k, firstPerm(k), false, false); err != nil {
 				return err
 			}
-			rel()
+			t.Release()
 		}
 		return nil
 	}
@@ -834,7 +831,11 @@ func (s *Server) admit(c *call, cl class, cost time.Duration) error {
 		return err
 	}
 	if cl == classQuery && cost < ExpensiveCost {
-		s.adm.cheapRate.came(monotonic())
+		now := int64(c.start.Sub(epoch)) // no clock read: a call that did not wait came at its start
+		if c.queued > 0 {
+			now = monotonic()
+		}
+		s.adm.cheapRate.came(now)
 	}
 	if k == nil {
 		return nil
@@ -846,12 +847,10 @@ func (s *Server) admit(c *call, cl class, cost time.Duration) error {
 	case classAdmin:
 		perm = keys.PermAdmin
 	}
-	rel, err := s.keys.Admit(k, perm, cl == classQuery, true)
-	if err != nil {
+	if err := s.keys.AdmitTicket(&c.keyHolding, k, perm, cl == classQuery, true); err != nil {
 		s.adm.release(c)
 		s.met.limited.WithLabelValues(limitReason(err)).Inc()
 		return err
 	}
-	c.keyRelease = rel
 	return nil
 }

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"net/http"
+	"strconv"
 	"sync"
 	"unsafe"
 
@@ -8,7 +10,7 @@ import (
 )
 
 // The answer cache keeps recent DNSDB lookups: the parsed request and its
-// complete answer body, under the request's escaped path and raw query.
+// complete answer body, under the request's target (cacheKey).
 // A lookup asked again is neither parsed again nor, while the store has
 // not changed, looked up: the lookup itself (a seek in each level of the
 // store, the records decoded and rendered) was two fifths of the
@@ -53,8 +55,11 @@ type answerCache struct {
 	mu       sync.Mutex
 	cur, old map[string]*answerEntry
 	curBytes int64
-	hits     uint64
-	misses   uint64
+	// gen counts the turns of halves: an entry whose gen is gen is in
+	// the current half (each key has one entry at most).
+	gen    uint64
+	hits   uint64
+	misses uint64
 }
 
 // answerEntry is a parsed lookup and, when body is set, its answer at
@@ -65,8 +70,12 @@ type answerEntry struct {
 	version uint64
 	limit   int
 	body    []byte // never modified once set
+	// clen is the Content-Length header value of body, shared read-only
+	// by the answers that serve it (net/http only reads it).
+	clen    []string
 	results int
 	size    int64
+	gen     uint64 // the cache's gen when the entry went into the current half
 }
 
 // newAnswerCache returns a cache of at most maxBytes, or nil when
@@ -100,9 +109,25 @@ func (req *dnsdbRequest) size() int64 {
 	return n
 }
 
-// request returns the parsed request kept under raw, or nil. Requests are
-// kept only with an answer (put), so only once a request was
-// authenticated, admitted and answered.
+// cacheKey is the key of a request in the cache: its request-target as
+// the client sent it (RequestURI), from which net/http derives the path
+// and query that the request is parsed from, so that one key is always
+// one parse. Read as is, it costs nothing per request (the escaped path
+// and raw query joined did: URL.EscapedPath and a concatenation showed
+// in profiles). A request made in-process without a RequestURI is keyed
+// by its escaped path and raw query joined by "?", which is the
+// RequestURI of the same path and query (a "?" never starts a query
+// inside an escaped path).
+func cacheKey(r *http.Request) string {
+	if r.RequestURI != "" {
+		return r.RequestURI
+	}
+	return r.URL.EscapedPath() + "?" + r.URL.RawQuery
+}
+
+// request returns the parsed request kept under raw (cacheKey), or nil.
+// Requests are kept only with an answer (put), so only once a request
+// was authenticated, admitted and answered.
 func (c *answerCache) request(raw string) *dnsdbRequest {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -113,18 +138,21 @@ func (c *answerCache) request(raw string) *dnsdbRequest {
 }
 
 // get returns the answer of req for limit, valid at the store's version
-// now.
-func (c *answerCache) get(req *dnsdbRequest, limit int) (body []byte, results int, ok bool) {
+// now, with its Content-Length value (read-only).
+func (c *answerCache) get(req *dnsdbRequest, limit int) (body []byte, clen []string, results int, ok bool) {
 	v, stable := c.st.Version()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := c.find(req.raw)
+	e := req.entry                  // the entry that holds req; if it is in the current
+	if e == nil || e.gen != c.gen { // half, find would give it
+		e = c.find(req.raw)
+	}
 	if !stable || e == nil || e.body == nil || e.version != v || e.limit != limit {
 		c.misses++
-		return nil, 0, false
+		return nil, nil, 0, false
 	}
 	c.hits++
-	return e.body, e.results, true
+	return e.body, e.clen, e.results, true
 }
 
 // begin returns the version a lookup about to start reads, and whether
@@ -148,11 +176,13 @@ func (c *answerCache) put(req *dnsdbRequest, v uint64, limit int, body []byte, r
 	e := c.find(req.raw)
 	if e == nil {
 		e = &answerEntry{req: req}
+		req.entry = e
 	} else {
 		c.curBytes -= e.size // it is in the current half (find moved it)
 		delete(c.cur, req.raw)
 	}
 	e.version, e.limit, e.body, e.results = v, limit, body, results
+	e.clen = []string{strconv.Itoa(len(body))}
 	e.size = e.req.size() + int64(len(body))
 	c.add(req.raw, e)
 }
@@ -179,14 +209,20 @@ func (c *answerCache) find(raw string) *answerEntry {
 // full. c.mu is held.
 func (c *answerCache) add(raw string, e *answerEntry) {
 	if e.size > c.half {
+		e.gen = notCurrent
 		return
 	}
 	if c.curBytes+e.size > c.half {
 		c.old, c.cur, c.curBytes = c.cur, map[string]*answerEntry{}, 0
+		c.gen++
 	}
 	c.cur[raw] = e
 	c.curBytes += e.size
+	e.gen = c.gen
 }
+
+// notCurrent is the gen of an entry that went into no half.
+const notCurrent = ^uint64(0)
 
 // stats returns the hits and misses so far.
 func (c *answerCache) stats() (hits, misses uint64) {

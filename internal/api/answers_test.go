@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"strings"
 	"sync"
@@ -102,6 +103,61 @@ func TestAnswerCache(t *testing.T) {
 	}
 }
 
+// TestAnswerCacheOutgrown: an entry whose new answer no longer fits in a
+// half leaves the cache, and its request (which knows its entry) is not
+// answered from it.
+func TestAnswerCacheOutgrown(t *testing.T) {
+	fv := &fakeVersion{}
+	hot := &dnsdbRequest{verb: "lookup", raw: "/hot"}
+	c := &answerCache{st: fv, half: hot.size() + 1500, cur: map[string]*answerEntry{}}
+	v, _ := c.begin()
+	c.put(hot, v, 10, make([]byte, 1000), 3)
+	if _, _, _, ok := c.get(hot, 10); !ok {
+		t.Fatal("an answer that fits was not kept")
+	}
+	c.put(hot, v, 10, make([]byte, 2000), 3)
+	if body, _, _, ok := c.get(hot, 10); ok {
+		t.Fatalf("an answer was served (%d bytes) after its entry outgrew a half", len(body))
+	}
+	if c.request(hot.raw) != nil {
+		t.Fatal("the request of an entry that outgrew a half is still kept")
+	}
+}
+
+// TestAnswerCacheKey: a request's cache key (its target as sent, or its
+// escaped path and query for a request made in-process) gives back the
+// escaped path and raw query the request is parsed from: one key, one
+// parse, whatever the spelling.
+func TestAnswerCacheKey(t *testing.T) {
+	for _, target := range []string{
+		"/dnsdb/v2/lookup/rrset/name/www.example.com",
+		"/dnsdb/v2/lookup/rrset/name/www.example.com/A?limit=1&swclient=dnsdbq",
+		"/dnsdb/v2/lookup/rrset/name/www.example.com?",
+		"/dnsdb/v2/lookup/rrset/name/www%2Eexample.com",
+		"/dnsdb/v2/lookup/rrset/raw/03777777076578616d706c6503636f6d00",
+		"/dnsdb/v2/lookup/rrset/name/a%2Fb%3Fc.example.com?limit=2",
+		"/dnsdb/v2/lookup/rdata/name/%2A.example.com",
+		"http://example.com/dnsdb/v2/lookup/rrset/name/www.example.com?limit=3",
+	} {
+		t.Run(target, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, target, nil)
+			bare := r.Clone(context.Background())
+			bare.RequestURI = ""
+			for _, req := range []*http.Request{r, bare} {
+				key := cacheKey(req)
+				u, err := url.ParseRequestURI(key)
+				if err != nil {
+					t.Fatalf("key %q (RequestURI %q): %v", key, req.RequestURI, err)
+				}
+				if u.EscapedPath() != req.URL.EscapedPath() || u.RawQuery != req.URL.RawQuery {
+					t.Errorf("key %q (RequestURI %q) reads as %q ? %q, the request as %q ? %q", key, req.RequestURI,
+						u.EscapedPath(), u.RawQuery, req.URL.EscapedPath(), req.URL.RawQuery)
+				}
+			}
+		})
+	}
+}
+
 // TestAnswerCacheOff checks that a negative size disables the cache.
 func TestAnswerCacheOff(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.AnswerCacheBytes = -1 })
@@ -136,7 +192,7 @@ func TestAnswerCacheBounds(t *testing.T) {
 	for i := range 1000 {
 		req := &dnsdbRequest{verb: "lookup", raw: fmt.Sprintf("/n%d", i)}
 		c.put(req, v, 10, body, 3)
-		if _, _, ok := c.get(hot, 10); !ok {
+		if _, _, _, ok := c.get(hot, 10); !ok {
 			t.Fatalf("the entry in use was evicted after %d others", i)
 		}
 		var total int64
@@ -149,7 +205,7 @@ func TestAnswerCacheBounds(t *testing.T) {
 			t.Fatalf("entries hold %d bytes, above the bound %d", total, max)
 		}
 	}
-	if _, _, ok := c.get(hot, 11); ok {
+	if _, _, _, ok := c.get(hot, 11); ok {
 		t.Fatal("an answer was served for another limit")
 	}
 	// A write between begin and put: not kept.
@@ -157,24 +213,24 @@ func TestAnswerCacheBounds(t *testing.T) {
 	v, _ = c.begin()
 	fv.v.Add(1)
 	c.put(cold, v, 10, body, 3)
-	if _, _, ok := c.get(cold, 10); ok {
+	if _, _, _, ok := c.get(cold, 10); ok {
 		t.Fatal("an answer read across a write was kept")
 	}
 	// The old answers are stale now.
-	if _, _, ok := c.get(hot, 10); ok {
+	if _, _, _, ok := c.get(hot, 10); ok {
 		t.Fatal("an answer of an older version was served")
 	}
 	// A write in progress: nothing kept, nothing served.
 	v, _ = c.begin()
 	c.put(hot, v, 10, body, 3)
 	fv.unstab.Store(true)
-	if _, _, ok := c.get(hot, 10); ok {
+	if _, _, _, ok := c.get(hot, 10); ok {
 		t.Fatal("an answer was served while a write is in progress")
 	}
 	// Oversized answers are not kept.
 	fv.unstab.Store(false)
 	c.put(cold, v, 10, make([]byte, maxCachedAnswer+1), 3)
-	if _, _, ok := c.get(cold, 10); ok {
+	if _, _, _, ok := c.get(cold, 10); ok {
 		t.Fatal("an oversized answer was kept")
 	}
 }

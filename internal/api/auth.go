@@ -1,11 +1,14 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dnsscout/dnsscout/internal/keys"
@@ -23,10 +26,10 @@ func (s *Server) authRequired() bool {
 // = secret, or the whole token as either), or a raw token in
 // Authorization, optionally after "Bearer" or "Token".
 func credential(r *http.Request) (string, bool) {
-	if k := strings.TrimSpace(r.Header.Get("X-API-Key")); k != "" {
+	if k := strings.TrimSpace(headerValue(r.Header, hkAPIKey)); k != "" {
 		return k, true
 	}
-	a := strings.TrimSpace(r.Header.Get("Authorization"))
+	a := strings.TrimSpace(headerValue(r.Header, hkAuthorization))
 	if a == "" {
 		return "", false
 	}
@@ -56,12 +59,29 @@ func (s *Server) authenticate(r *http.Request) (*keys.Key, error) {
 	if !ok {
 		return nil, ErrNoCredentials
 	}
-	k, err := s.keys.Authenticate(tok)
+	k, err := s.keys.AuthenticateMemo(tok, authMemo(r))
 	if err != nil {
 		s.met.authFailures.WithLabelValues(authReason(err)).Inc()
 		return nil, err
 	}
 	return k, nil
+}
+
+// authMemoKey is the context key of a connection's keys.Memo.
+type authMemoKey struct{}
+
+// withAuthMemo gives a connection a keys.Memo (http.Server.ConnContext):
+// the requests of a client that sends the same key over one connection
+// have its secret hashed once.
+func withAuthMemo(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, authMemoKey{}, new(keys.Memo))
+}
+
+// authMemo is the memo of r's connection, nil without one (a handler
+// served outside Serve).
+func authMemo(r *http.Request) *keys.Memo {
+	m, _ := r.Context().Value(authMemoKey{}).(*keys.Memo)
+	return m
 }
 
 func authReason(err error) string {
@@ -161,15 +181,38 @@ func (s *Server) setRateHeaders(w http.ResponseWriter, k *keys.Key) {
 		setShared(h, hkRateRemain, hvNA)
 		setShared(h, hkRateReset, hvNA)
 	} else {
-		h[hkRateLimit] = []string{strconv.FormatInt(r.DailyQuota, 10)}
+		setShared(h, hkRateLimit, s.rateValues[0].of(r.DailyQuota))
 		h[hkRateRemain] = []string{strconv.FormatInt(r.Remaining, 10)}
-		h[hkRateReset] = []string{strconv.FormatInt(r.Reset.Unix(), 10)}
+		setShared(h, hkRateReset, s.rateValues[1].of(r.Reset.Unix()))
 	}
 	if r.Expires.IsZero() {
 		setShared(h, hkRateExpires, hvNA)
 	} else {
 		h[hkRateExpires] = []string{strconv.FormatInt(r.Expires.Unix(), 10)}
 	}
+}
+
+// intValue is the last header value of a number that most requests
+// share and that rarely changes (a quota, the next reset): the requests
+// that send the same one share it read-only, where each would allocate
+// two.
+type intValue struct {
+	last atomic.Pointer[intValueOf]
+}
+
+type intValueOf struct {
+	n int64
+	v []string
+}
+
+// of returns the header value of n.
+func (iv *intValue) of(n int64) []string {
+	if p := iv.last.Load(); p != nil && p.n == n {
+		return p.v
+	}
+	p := &intValueOf{n: n, v: []string{strconv.FormatInt(n, 10)}}
+	iv.last.Store(p)
+	return p.v
 }
 
 // rateLimitJSON renders DNSDB's rate_limit object. Burst fields appear only

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
 	"strings"
 	"sync"
@@ -237,4 +240,108 @@ func TestServerInFlightCap(t *testing.T) {
 	}
 	close(gate)
 	wg.Wait()
+}
+
+// TestAuthOneConnection: under Serve, the requests of one connection
+// share a memo of the key it verified last (keys.Memo): every answer is
+// what a fresh connection gets — a wrong secret after a good one, another
+// key, a key revoked between two requests.
+func TestAuthOneConnection(t *testing.T) {
+	e := newEnv(t, nil)
+	tokA, tokB := e.addKey(keys.Spec{}), e.addKey(keys.Spec{})
+	idA, _, err := keys.ParseToken(tokA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongA := tokA[:len(tokA)-1] + map[bool]string{true: "b", false: "a"}[strings.HasSuffix(tokA, "a")]
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}}
+	t.Cleanup(client.CloseIdleConnections)
+	conns := map[string]bool{}
+	for i, st := range []struct {
+		name   string
+		before func()
+		token  string
+		want   int
+	}{
+		{name: "key A", token: tokA, want: 200},
+		{name: "key A again", token: tokA, want: 200},
+		{name: "wrong secret of A", token: wrongA, want: 403},
+		{name: "key A after a wrong one", token: tokA, want: 200},
+		{name: "key B", token: tokB, want: 200},
+		{name: "key A after B", token: tokA, want: 200},
+		{name: "key A revoked", before: func() {
+			if err := e.keys.Revoke(context.Background(), idA); err != nil {
+				t.Fatal(err)
+			}
+		}, token: tokA, want: 401},
+		{name: "key B after a refusal", token: tokB, want: 200},
+	} {
+		if st.before != nil {
+			st.before()
+		}
+		req, err := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/dnsdb/v2/lookup/rrset/name/www.example.com", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-API-Key", st.token)
+		var local string
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+			GotConn: func(ci httptrace.GotConnInfo) { local = ci.Conn.LocalAddr().String() },
+		}))
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("step %d (%s): %v", i, st.name, err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != st.want {
+			t.Errorf("step %d (%s): status %d, want %d", i, st.name, res.StatusCode, st.want)
+		}
+		conns[local] = true
+	}
+	if len(conns) != 1 {
+		t.Errorf("the requests went over %d connections, want 1: %v", len(conns), conns)
+	}
+}
+
+// TestIntValue: a rate header value is the number it is asked for,
+// shared while the number stays the same.
+func TestIntValue(t *testing.T) {
+	var iv intValue
+	var prev []string
+	for i, tc := range []struct {
+		n      int64
+		want   string
+		shared bool // the same slice as the step before
+	}{
+		{1000, "1000", false},
+		{1000, "1000", true},
+		{999, "999", false},
+		{1000, "1000", false},
+		{-1, "-1", false},
+		{1717200000, "1717200000", false},
+		{1717200000, "1717200000", true},
+	} {
+		v := iv.of(tc.n)
+		if len(v) != 1 || v[0] != tc.want {
+			t.Fatalf("step %d: of(%d) = %q, want [%q]", i, tc.n, v, tc.want)
+		}
+		if same := prev != nil && &v[0] == &prev[0]; same != tc.shared {
+			t.Fatalf("step %d: of(%d) shared with the step before: %v, want %v", i, tc.n, same, tc.shared)
+		}
+		prev = v
+	}
 }

@@ -56,7 +56,7 @@ type call struct {
 	queued     time.Duration
 	queueKey   int64 // its order in a queue: join time plus work done (ns)
 	grant      chan struct{}
-	keyRelease func()
+	keyHolding keys.Ticket // its place in its key's limits (keys.Manager.AdmitTicket)
 	// expensive are the turns of an expensive query's tenant
 	// (acquireExpensive); it holds one while in expensive.holders.
 	expensive *expensiveTurns
@@ -106,7 +106,7 @@ func (s *Server) newCall(w http.ResponseWriter, r *http.Request, rt *Route) *cal
 	hdr := w.Header()
 	setShared(hdr, hkNoSniff, hvNoSniff)
 	setShared(hdr, hkReferrer, hvNoReferrer)
-	s.met.inFlight.Inc()
+	s.met.inFlight.Add(1)
 	return c
 }
 

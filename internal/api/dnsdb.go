@@ -50,9 +50,14 @@ type dnsdbRequest struct {
 	fences [4]int64
 	// relative is set when a fence is relative to now.
 	relative bool
-	// raw is the escaped path and raw query of a request the answer
-	// cache keeps (shared by the requests that spell it so: read-only).
+	// raw is the key (cacheKey) of a request the answer cache keeps
+	// (shared by the requests that spell it so: read-only).
 	raw string
+	// entry is the answer cache's entry that holds the request, once
+	// there is one: a request taken from the cache finds its answer
+	// without a second lookup of its key (set and read under the
+	// cache's lock).
+	entry *answerEntry
 	// one holds the query of a lookup by one value (qs points at it:
 	// one allocation for the request).
 	one [1]store.Query
@@ -459,22 +464,21 @@ func qValue(params string) float64 {
 // whether the client accepts the answer.
 // A lookup the answer cache holds is not parsed again (answers.go).
 func parseDNSDBRoute(s *Server, r *http.Request) (any, error) {
-	if !acceptable(r.Header.Get("Accept")) {
+	if accept := headerValue(r.Header, hkAccept); !acceptable(accept) {
 		// A bad path or query is told first.
 		if _, err := parseDNSDB(r.URL.EscapedPath(), r.URL.RawQuery, s.now()); err != nil {
 			return nil, err
 		}
-		return nil, sentinelf(ErrMediaType, "Accept %q: this API answers application/x-ndjson", r.Header.Get("Accept"))
+		return nil, sentinelf(ErrMediaType, "Accept %q: this API answers application/x-ndjson", accept)
 	}
-	escPath := r.URL.EscapedPath()
 	raw := ""
 	if s.answers != nil {
-		raw = escPath + "?" + r.URL.RawQuery
+		raw = cacheKey(r)
 		if req := s.answers.request(raw); req != nil {
 			return req, nil
 		}
 	}
-	req, err := parseDNSDB(escPath, r.URL.RawQuery, s.now())
+	req, err := parseDNSDB(r.URL.EscapedPath(), r.URL.RawQuery, s.now())
 	if err != nil {
 		return nil, err
 	}
@@ -530,17 +534,22 @@ func (s *Server) serveDNSDB(c *call) {
 // A complete answer is kept in the answer cache (answers.go), and a
 // lookup found there is answered from it.
 func (s *Server) dnsdbLookup(w http.ResponseWriter, r *http.Request, req *dnsdbRequest, limit int) {
-	var keep func([]byte)
-	var sw *safWriter
-	if c := s.answers; c != nil && req.raw != "" {
-		if body, n, ok := c.get(req, limit); ok {
+	c := s.answers
+	if c != nil && req.raw != "" {
+		if body, clen, n, ok := c.get(req, limit); ok {
 			s.met.resultsDNSDB.Add(float64(n))
 			h := w.Header()
 			setShared(h, hkContentType, hvNDJSON)
-			h[hkContentLength] = []string{strconv.Itoa(len(body))}
+			setShared(h, hkContentLength, clen)
 			w.Write(body)
 			return
 		}
+	}
+	// Declared after the cached answer: keep captures sw, which moves
+	// it to the heap where it is declared.
+	var keep func([]byte)
+	var sw *safWriter
+	if c != nil && req.raw != "" {
 		if v, ok := c.begin(); ok {
 			keep = func(body []byte) { c.put(req, v, limit, body, sw.n) }
 		}

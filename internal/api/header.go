@@ -17,6 +17,13 @@ var (
 	hkRateReset     = http.CanonicalHeaderKey("X-RateLimit-Reset")
 	hkRateExpires   = http.CanonicalHeaderKey("X-RateLimit-Expires")
 
+	// Request headers read on every request: Header.Get would
+	// canonicalize the key each time, and "X-API-Key" is not canonical
+	// (a new string per request).
+	hkAPIKey        = http.CanonicalHeaderKey("X-API-Key")
+	hkAuthorization = http.CanonicalHeaderKey("Authorization")
+	hkAccept        = http.CanonicalHeaderKey("Accept")
+
 	hvNoSniff    = []string{"nosniff"}
 	hvNoReferrer = []string{"no-referrer"}
 	hvNDJSON     = []string{"application/x-ndjson"}
@@ -26,3 +33,11 @@ var (
 
 // setShared sets a header to a shared value (never modified).
 func setShared(h http.Header, key string, v []string) { h[key] = v }
+
+// headerValue is h.Get(key) for a key already canonical.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}

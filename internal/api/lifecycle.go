@@ -76,6 +76,7 @@ func (s *Server) httpServer() *http.Server {
 		IdleTimeout:       o.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ConnContext:       withAuthMemo,
 	}
 }
 

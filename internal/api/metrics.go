@@ -4,6 +4,7 @@ import (
 	"context"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -24,7 +25,8 @@ type metrics struct {
 	reg            *prometheus.Registry
 	requests       *prometheus.CounterVec
 	latency        *prometheus.HistogramVec
-	inFlight       prometheus.Gauge
+	inFlight       atomic.Int64 // read by the gauge inFlightGauge (a Gauge's Inc is a compare-and-swap loop)
+	inFlightGauge  prometheus.GaugeFunc
 	results        *prometheus.CounterVec
 	resultsDNSDB   prometheus.Counter
 	resultsCIRCL   prometheus.Counter
@@ -37,7 +39,12 @@ type metrics struct {
 	rejectedVec    *prometheus.CounterVec
 	paused         prometheus.Counter
 	rejections     map[string]prometheus.Counter
-	children       sync.Map // requestKey -> *requestChildren
+	// children maps a requestKey to its *requestChildren: a map never
+	// modified once published, replaced whole (under childrenMu) when a
+	// label and code are first seen — a typed map lookup, where sync.Map
+	// hashed an interface on every request.
+	children   atomic.Pointer[map[requestKey]*requestChildren]
+	childrenMu sync.Mutex
 
 	sizeMu   sync.Mutex
 	sizeAt   time.Time
@@ -59,9 +66,9 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 		Name: "http_request_duration_seconds", Help: "Time to answer HTTP requests, by endpoint.",
 		Buckets: []float64{.0002, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 	}, []string{"endpoint"})
-	m.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{
+	m.inFlightGauge = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "http_requests_in_flight", Help: "HTTP requests being answered.",
-	})
+	}, func() float64 { return float64(m.inFlight.Load()) })
 	m.results = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "api_results_total", Help: "Records (or Flex results) returned, by API.",
 	}, []string{"api"})
@@ -103,7 +110,7 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 	held := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "api_requests_held", Help: "Admitted requests, those waiting on their client included (see serve --max-requests).",
 	}, func() float64 { _, n, _ := s.adm.counts(); return float64(n) })
-	f.MustRegister(m.requests, m.latency, m.inFlight, m.results, m.authFailures, m.limited,
+	f.MustRegister(m.requests, m.latency, m.inFlightGauge, m.results, m.authFailures, m.limited,
 		m.ingestTuples, m.ingestRejected, m.ingestBatches, m.storeTuples, storeBytes, m.rejectedVec, m.paused, active, held)
 	if c := s.answers; c != nil {
 		f.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
@@ -203,16 +210,39 @@ type requestChildren struct {
 // observe counts and times one request.
 func (m *metrics) observe(label string, code int, el time.Duration) {
 	k := requestKey{label, code}
-	v, ok := m.children.Load(k)
-	if !ok {
-		v, _ = m.children.LoadOrStore(k, &requestChildren{
-			count:   m.requests.WithLabelValues(label, strconv.Itoa(code)),
-			latency: m.latency.WithLabelValues(label),
-		})
+	var ch *requestChildren
+	if cm := m.children.Load(); cm != nil {
+		ch = (*cm)[k]
 	}
-	ch := v.(*requestChildren)
+	if ch == nil {
+		ch = m.addChildren(k)
+	}
 	ch.count.Inc()
 	ch.latency.Observe(el.Seconds())
+}
+
+// addChildren returns the children of k, publishing a new map with them
+// when k is new.
+func (m *metrics) addChildren(k requestKey) *requestChildren {
+	m.childrenMu.Lock()
+	defer m.childrenMu.Unlock()
+	old := m.children.Load()
+	if old != nil {
+		if ch := (*old)[k]; ch != nil {
+			return ch
+		}
+	}
+	cm := make(map[requestKey]*requestChildren, 1)
+	if old != nil {
+		maps.Copy(cm, *old)
+	}
+	ch := &requestChildren{
+		count:   m.requests.WithLabelValues(k.label, strconv.Itoa(k.code)),
+		latency: m.latency.WithLabelValues(k.label),
+	}
+	cm[k] = ch
+	m.children.Store(&cm)
+	return ch
 }
 
 // rejected counts a refusal or cut by admission, a deadline or a budget.

@@ -411,13 +411,14 @@ func (c *call) admit(cl class, p page) bool {
 func (s *Server) endCall(c *call) {
 	v := recover()
 	s.adm.release(c)
-	if c.dl != nil && time.Now().UnixNano()-c.w.deadlineAt > int64(s.opt.WriteTimeout/8) {
+	now := time.Now() // one reading for the deadline and the duration
+	if c.dl != nil && now.UnixNano()-c.w.deadlineAt > int64(s.opt.WriteTimeout/8) {
 		// net/http flushes the answer after the handler: give the flush
 		// the write timeout from now, not from a write before a wait.
-		c.setDeadline(false, time.Now().Add(s.opt.WriteTimeout))
+		c.setDeadline(false, now.Add(s.opt.WriteTimeout))
 	}
 	c.finish()
-	s.met.inFlight.Dec()
+	s.met.inFlight.Add(-1)
 	code := c.w.code
 	if code == 0 {
 		code = http.StatusOK
@@ -434,7 +435,7 @@ func (s *Server) endCall(c *call) {
 		}
 		code = http.StatusInternalServerError
 	}
-	el := time.Since(c.start)
+	el := now.Sub(c.start)
 	s.met.observe(c.label, code, el)
 	lvl := slog.LevelDebug
 	if s.opt.LogRequests {

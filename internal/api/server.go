@@ -374,6 +374,9 @@ type Server struct {
 	ingest  *ingestState
 	recon   *reconState
 	answers *answerCache
+	// rateValues are the last X-RateLimit-Limit and -Reset values sent
+	// (setRateHeaders).
+	rateValues [2]intValue
 	// manageMu serialises the changes to the watched-domain list, so
 	// that Options.MaxWatched holds.
 	manageMu sync.Mutex

@@ -310,6 +310,9 @@ type Manager struct {
 	mu   sync.RWMutex
 	keys map[string]*Key     // by id; values are never modified, only replaced
 	acct map[string]*account // by id
+	// n is len(keys), readable without the lock (Len runs on every
+	// request of a server).
+	n atomic.Int64
 }
 
 // account is the live accounting of one key.
@@ -387,6 +390,7 @@ func (m *Manager) Reload(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.keys = keys
+	m.n.Store(int64(len(keys)))
 	for id, k := range keys {
 		a := m.acct[id]
 		if a == nil {
@@ -505,6 +509,7 @@ func (m *Manager) put(ctx context.Context, k *Key) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.keys[k.ID] = k
+	m.n.Store(int64(len(m.keys)))
 	a := m.acct[k.ID]
 	if a == nil {
 		a = &account{day: dayOf(m.now())}
@@ -536,9 +541,7 @@ func (m *Manager) Revoke(ctx context.Context, id string) error {
 
 // Len is the number of keys recorded, revoked and expired ones included.
 func (m *Manager) Len() int {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return len(m.keys)
+	return int(m.n.Load())
 }
 
 // List returns every key with its usage, by creation time then id.
@@ -586,6 +589,38 @@ func (m *Manager) info(k *Key, a *account) Info {
 // Authenticate returns the key a token names. It fails with ErrMalformed,
 // ErrUnknownKey, ErrRevoked or ErrExpired.
 func (m *Manager) Authenticate(token string) (*Key, error) {
+	return m.AuthenticateMemo(token, nil)
+}
+
+// A Memo remembers the last token a Manager verified for one client
+// connection, so that the connection's next requests with the same token
+// skip hashing the secret (a SHA-256 per request showed in the server's
+// profiles): the token is compared with the remembered one in constant
+// time instead, and used only while its key's record still has the hash
+// it was verified against. Revocation and expiry are checked on every
+// request as without a memo. The zero value is empty; a Memo is safe for
+// concurrent use (HTTP/2 streams share a connection).
+type Memo struct {
+	last atomic.Pointer[memoEntry]
+}
+
+// memoEntry is a verified token, its key's id and the hash it matched.
+type memoEntry struct {
+	token, id, hash string
+}
+
+// AuthenticateMemo is Authenticate for the client whose memo is memo
+// (nil = none).
+func (m *Manager) AuthenticateMemo(token string, memo *Memo) (*Key, error) {
+	if e := memo.holds(token); e != nil {
+		// The token was parsed and verified when it was remembered.
+		m.mu.RLock()
+		k := m.keys[e.id]
+		m.mu.RUnlock()
+		if k != nil && k.Hash == e.hash {
+			return m.usable(k)
+		}
+	}
 	id, secret, err := ParseToken(token)
 	if err != nil {
 		return nil, err
@@ -602,52 +637,115 @@ func (m *Manager) Authenticate(token string) (*Key, error) {
 	if k == nil || !ok {
 		return nil, ErrUnknownKey
 	}
+	if memo != nil {
+		memo.last.Store(&memoEntry{token: token, id: id, hash: k.Hash})
+	}
+	return m.usable(k)
+}
+
+// usable returns k unless it is revoked or expired.
+func (m *Manager) usable(k *Key) (*Key, error) {
 	if !k.Revoked.IsZero() {
-		return nil, fmt.Errorf("%w: %s", ErrRevoked, id)
+		return nil, fmt.Errorf("%w: %s", ErrRevoked, k.ID)
 	}
 	if !k.Expires.IsZero() && !m.now().Before(k.Expires) {
-		return nil, fmt.Errorf("%w: %s (at %s)", ErrExpired, id, k.Expires.Format(time.RFC3339))
+		return nil, fmt.Errorf("%w: %s (at %s)", ErrExpired, k.ID, k.Expires.Format(time.RFC3339))
 	}
 	return k, nil
 }
 
 var zeroHash = strings.Repeat("0", 64)
 
+// holds returns the memo's entry when token is the token it holds, else
+// nil. The tokens are compared in time that does not depend on where
+// they differ (the memo holds only a token this client sent and had
+// verified).
+func (memo *Memo) holds(token string) *memoEntry {
+	if memo == nil {
+		return nil
+	}
+	e := memo.last.Load()
+	if e == nil || len(e.token) != len(token) {
+		return nil
+	}
+	var diff byte
+	for i := 0; i < len(token); i++ {
+		diff |= token[i] ^ e.token[i]
+	}
+	if subtle.ConstantTimeByteEq(diff, 0) != 1 {
+		return nil
+	}
+	return e
+}
+
 // Admit lets one request of key k that needs permission p start, or says
 // why not (ErrForbidden, or a *LimitError wrapping ErrConcurrency,
 // ErrBurst or ErrQuota). quota says whether the request counts against
 // the daily quota (queries do; ingest, ping and rate_limit do not);
 // limited says whether burst and concurrency apply. The caller must call
-// release when the request ends.
+// release when the request ends; calling it again does nothing.
 func (m *Manager) Admit(k *Key, p Permission, quota, limited bool) (release func(), err error) {
+	t := new(Ticket)
+	if err := m.AdmitTicket(t, k, p, quota, limited); err != nil {
+		return nil, err
+	}
+	return t.Release, nil
+}
+
+// A Ticket is an admitted request's place in its key's concurrency
+// (AdmitTicket). The zero value holds nothing. A server keeps one in
+// each request's state, so that admitting a request allocates nothing
+// (Admit's release function cost two allocations per request).
+type Ticket struct {
+	a    *account
+	done atomic.Bool
+}
+
+// Release ends the request's place; calling it again, or on a ticket
+// that holds nothing, does nothing.
+func (t *Ticket) Release() {
+	if t.a == nil || !t.done.CompareAndSwap(false, true) {
+		return
+	}
+	t.a.mu.Lock()
+	t.a.inflight--
+	t.a.mu.Unlock()
+}
+
+// AdmitTicket is Admit that records the place taken in t (which must
+// hold nothing: a zero or released Ticket) instead of returning a
+// function: on success the caller must call t.Release when the request
+// ends. On error t holds nothing.
+func (m *Manager) AdmitTicket(t *Ticket, k *Key, p Permission, quota, limited bool) error {
+	t.a = nil
 	m.mu.RLock()
 	a := m.acct[k.ID]
 	cur := m.keys[k.ID]
 	m.mu.RUnlock()
 	if a == nil || cur == nil {
-		return nil, ErrUnknownKey // deleted meanwhile
+		return ErrUnknownKey // deleted meanwhile
 	}
 	if !cur.Can(p) {
-		return nil, fmt.Errorf("%w: key %s lacks the %s permission", ErrForbidden, k.ID, p)
+		return fmt.Errorf("%w: key %s lacks the %s permission", ErrForbidden, k.ID, p)
 	}
 	if !cur.Revoked.IsZero() {
-		return nil, fmt.Errorf("%w: %s", ErrRevoked, k.ID)
+		return fmt.Errorf("%w: %s", ErrRevoked, k.ID)
 	}
 	if !limited {
-		return func() {}, nil
+		return nil
 	}
 	now := m.now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if cur.MaxConcurrent > 0 && a.inflight >= cur.MaxConcurrent {
-		return nil, &LimitError{Err: ErrConcurrency}
+		return &LimitError{Err: ErrConcurrency}
 	}
 	var res *rate.Reservation
 	if a.burst != nil {
 		res = a.burst.ReserveN(now, 1)
 		if d := res.DelayFrom(now); !res.OK() || d > 0 {
 			res.CancelAt(now)
-			return nil, &LimitError{Err: ErrBurst, RetryAfter: max(d, time.Second)}
+			return &LimitError{Err: ErrBurst, RetryAfter: max(d, time.Second)}
 		}
 	}
 	if quota {
@@ -658,20 +756,15 @@ func (m *Manager) Admit(k *Key, p Permission, quota, limited bool) (release func
 			if res != nil {
 				res.CancelAt(now)
 			}
-			return nil, &LimitError{Err: ErrQuota, RetryAfter: nextReset(now).Sub(now)}
+			return &LimitError{Err: ErrQuota, RetryAfter: nextReset(now).Sub(now)}
 		}
 		a.used++
 		a.dirty = true
 	}
 	a.inflight++
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			a.mu.Lock()
-			a.inflight--
-			a.mu.Unlock()
-		})
-	}, nil
+	t.a = a
+	t.done.Store(false)
+	return nil
 }
 
 // Rate is what DNSDB's rate_limit reports for one key. Negative

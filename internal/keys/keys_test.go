@@ -443,3 +443,114 @@ func TestDayOf(t *testing.T) {
 		})
 	}
 }
+
+// TestMemo: a connection's memo spares re-hashing the token it verified
+// last, and changes no answer: wrong secrets, other keys, revocation,
+// expiry and a key record whose hash changed are told as without it.
+func TestMemo(t *testing.T) {
+	m, c, _, _ := newManager(t)
+	ctx := context.Background()
+	tokA, a := mustAdd(t, m, Spec{Perms: []Permission{PermQuery}})
+	tokB, b := mustAdd(t, m, Spec{Perms: []Permission{PermQuery}, Expires: c.now().Add(time.Hour)})
+	tokC, cKey := mustAdd(t, m, Spec{Perms: []Permission{PermQuery}})
+	wrongA := tokA[:len(tokA)-1] + map[bool]string{true: "b", false: "a"}[strings.HasSuffix(tokA, "a")]
+	var memo Memo
+	steps := []struct {
+		name   string
+		before func()
+		token  string
+		want   error
+		wantID string
+	}{
+		{name: "first use", token: tokA, wantID: a.ID},
+		{name: "again", token: tokA, wantID: a.ID},
+		{name: "wrong secret, same id", token: wrongA, want: ErrUnknownKey},
+		{name: "after a wrong one", token: tokA, wantID: a.ID},
+		{name: "another key", token: tokB, wantID: b.ID},
+		{name: "the first key again", token: tokA, wantID: a.ID},
+		{name: "revoked", before: func() {
+			if err := m.Revoke(ctx, a.ID); err != nil {
+				t.Fatal(err)
+			}
+		}, token: tokA, want: ErrRevoked},
+		{name: "before expiry", token: tokB, wantID: b.ID},
+		{name: "expired", before: func() { c.add(time.Hour) }, token: tokB, want: ErrExpired},
+		{name: "verified", token: tokC, wantID: cKey.ID},
+		{name: "its record's hash changed", before: func() {
+			m.mu.Lock()
+			k := *m.keys[cKey.ID]
+			k.Hash = strings.Repeat("ab", 32)
+			m.keys[cKey.ID] = &k
+			m.mu.Unlock()
+		}, token: tokC, want: ErrUnknownKey},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if st.before != nil {
+				st.before()
+			}
+			k, err := m.AuthenticateMemo(st.token, &memo)
+			if !errors.Is(err, st.want) {
+				t.Fatalf("AuthenticateMemo: err %v, want %v", err, st.want)
+			}
+			if err == nil && k.ID != st.wantID {
+				t.Fatalf("AuthenticateMemo gave key %q, want %q", k.ID, st.wantID)
+			}
+		})
+	}
+	t.Run("remembered token is not hashed again", func(t *testing.T) {
+		// A memo vouches for the token it holds against the hash it
+		// holds: forged here to show that the secret is then not hashed.
+		m2, _, _, _ := newManager(t)
+		tok, k := mustAdd(t, m2, Spec{Perms: []Permission{PermQuery}})
+		wrong := tok[:len(tok)-1] + map[bool]string{true: "b", false: "a"}[strings.HasSuffix(tok, "a")]
+		var forged Memo
+		forged.last.Store(&memoEntry{token: wrong, id: k.ID, hash: k.Hash})
+		if got, err := m2.AuthenticateMemo(wrong, &forged); err != nil || got.ID != k.ID {
+			t.Fatalf("AuthenticateMemo with the memo's token = %v, %v; want key %s (from the memo)", got, err, k.ID)
+		}
+		if _, err := m2.AuthenticateMemo(wrong, nil); !errors.Is(err, ErrUnknownKey) {
+			t.Fatalf("without a memo: %v, want ErrUnknownKey", err)
+		}
+	})
+}
+
+// TestTicket: a zero ticket releases nothing; a released one can be
+// admitted again; a refused admission leaves it holding nothing.
+func TestTicket(t *testing.T) {
+	m, _, _, _ := newManager(t)
+	tok, _ := mustAdd(t, m, Spec{Perms: []Permission{PermQuery}, Limits: Limits{MaxConcurrent: 1}})
+	k, err := m.Authenticate(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inFlight := func() int {
+		in, _ := m.Get(k.ID)
+		return in.InFlight
+	}
+	var zero Ticket
+	zero.Release()
+	var t1, t2 Ticket
+	if err := m.AdmitTicket(&t1, k, PermQuery, true, true); err != nil || inFlight() != 1 {
+		t.Fatalf("AdmitTicket: %v, in flight %d; want nil, 1", err, inFlight())
+	}
+	if err := m.AdmitTicket(&t2, k, PermQuery, true, true); !errors.Is(err, ErrConcurrency) {
+		t.Fatalf("2nd AdmitTicket: %v, want ErrConcurrency", err)
+	}
+	t2.Release() // refused: holds nothing
+	if inFlight() != 1 {
+		t.Fatalf("in flight %d after releasing a refused ticket, want 1", inFlight())
+	}
+	t1.Release()
+	t1.Release()
+	if inFlight() != 0 {
+		t.Fatalf("in flight %d after releasing twice, want 0", inFlight())
+	}
+	if err := m.AdmitTicket(&t1, k, PermQuery, true, true); err != nil || inFlight() != 1 {
+		t.Fatalf("AdmitTicket of a released ticket: %v, in flight %d; want nil, 1", err, inFlight())
+	}
+	t1.Release()
+	if inFlight() != 0 {
+		t.Fatalf("in flight %d at the end, want 0", inFlight())
+	}
+}
