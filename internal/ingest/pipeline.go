@@ -24,26 +24,38 @@ import (
 // order the accesses). Flushes, the memory budget and the end of a run
 // go through sync.
 
-// sighting is one record of a response to fold, or one imported tuple.
+// sighting is one record of a response to fold, or one imported tuple
+// (sent.tuple set). It holds no pointer: a batch is a thousand of them,
+// appended by one goroutine and read by another, and a pointer in each
+// made every append a write barrier and every batch a block for the
+// garbage collector to scan. What the records of a message share is in
+// its sent.
 type sighting struct {
 	key, keyLen uint32 // the aggregation key in sightBatch.keys
-	msg, msgLen uint32 // a copy of the message in sightBatch.msgs
 	rdOff       uint32 // the record's rdata in the message
+	sent        uint32 // the message's sent in sightBatch.sents
 	rdLen       uint16
-	ownerLen    uint16 // the key starts with the owner name
 	typ         uint16
+	ownerLen    uint8 // the key starts with the owner name
+	inZone      bool  // the record's bailiwick is its message's zone
+}
+
+// sent is what the sightings of one message share, or one imported tuple.
+type sent struct {
+	msg, msgLen uint32    // a copy of the message in sightBatch.msgs
 	origin      origin    // where the message came from (local names are keyed apart)
 	ts          int64     // Unix seconds
 	serial      uint64    // the message's number: a record twice in one message is one sighting
-	zone        *zoneName // bailiwick when the record is in zone
+	zone        *zoneName // bailiwick of the records in zone
 	tuple       *pdns.Tuple
 }
 
 // sightBatch is the unit of work of the aggregator.
 type sightBatch struct {
-	keys []byte
-	msgs []byte
-	recs []sighting
+	keys  []byte
+	msgs  []byte
+	recs  []sighting
+	sents []sent
 	// done, when set, is closed once the batch (and everything queued
 	// before it) is folded.
 	done chan struct{}
@@ -107,7 +119,7 @@ func (in *Ingester) handOver(done chan struct{}) {
 			close(done)
 		}
 		b.done = nil
-		b.keys, b.msgs, b.recs = b.keys[:0], b.msgs[:0], b.recs[:0]
+		b.keys, b.msgs, b.recs, b.sents = b.keys[:0], b.msgs[:0], b.recs[:0], b.sents[:0]
 		return
 	}
 	in.batches <- b
@@ -126,8 +138,8 @@ func inFlightBytes(b *sightBatch) int64 {
 }
 
 func (in *Ingester) recycle(b *sightBatch) {
-	clear(b.recs) // drop the references to tuples and zone names
-	b.keys, b.msgs, b.recs, b.done = b.keys[:0], b.msgs[:0], b.recs[:0], nil
+	clear(b.sents) // drop the references to tuples and zone names
+	b.keys, b.msgs, b.recs, b.sents, b.done = b.keys[:0], b.msgs[:0], b.recs[:0], b.sents[:0], nil
 	select {
 	case in.free <- b:
 	default:
@@ -204,6 +216,8 @@ func (in *Ingester) newZoneText(wire []byte) *zoneName {
 func (in *Ingester) queueTuple(t *pdns.Tuple) {
 	c := *t
 	c.SensorIDs = slices.Clone(t.SensorIDs)
-	in.cur.recs = append(in.cur.recs, sighting{tuple: &c})
+	b := in.cur
+	b.recs = append(b.recs, sighting{sent: uint32(len(b.sents))})
+	b.sents = append(b.sents, sent{tuple: &c})
 	in.maybeHandOver()
 }
