@@ -114,13 +114,15 @@ func (req *dnsdbRequest) size() int64 {
 // and query that the request is parsed from, so that one key is always
 // one parse. Read as is, it costs nothing per request (the escaped path
 // and raw query joined did: URL.EscapedPath and a concatenation showed
-// in profiles). A request made in-process without a RequestURI is keyed
-// by its escaped path and raw query joined by "?", which is the
-// RequestURI of the same path and query (a "?" never starts a query
-// inside an escaped path).
+// in profiles). Another spelling of the same target (percent-encoding,
+// an empty query "?") is an entry of its own. An absolute-form target
+// (`GET http://host/path`, as proxies send) and a request made
+// in-process without a RequestURI are keyed by the escaped path and raw
+// query joined by "?", the RequestURI of the same path and query in
+// origin form (a "?" never starts a query inside an escaped path).
 func cacheKey(r *http.Request) string {
-	if r.RequestURI != "" {
-		return r.RequestURI
+	if u := r.RequestURI; u != "" && u[0] == '/' {
+		return u
 	}
 	return r.URL.EscapedPath() + "?" + r.URL.RawQuery
 }

@@ -154,6 +154,10 @@ func TestAnswerCacheKey(t *testing.T) {
 						u.EscapedPath(), u.RawQuery, req.URL.EscapedPath(), req.URL.RawQuery)
 				}
 			}
+			// An absolute-form target shares the origin form's entry.
+			if !strings.HasPrefix(target, "/") && cacheKey(r) != cacheKey(bare) {
+				t.Errorf("absolute-form key %q, origin-form key %q", cacheKey(r), cacheKey(bare))
+			}
 		})
 	}
 }

@@ -717,6 +717,10 @@ func (t *Ticket) Release() {
 // function: on success the caller must call t.Release when the request
 // ends. On error t holds nothing.
 func (m *Manager) AdmitTicket(t *Ticket, k *Key, p Permission, quota, limited bool) error {
+	if t.a != nil && !t.done.Load() {
+		// Forgetting the place would keep it taken for good.
+		panic("keys: AdmitTicket on a ticket that holds a place")
+	}
 	t.a = nil
 	m.mu.RLock()
 	a := m.acct[k.ID]

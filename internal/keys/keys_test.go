@@ -549,6 +549,17 @@ func TestTicket(t *testing.T) {
 	if err := m.AdmitTicket(&t1, k, PermQuery, true, true); err != nil || inFlight() != 1 {
 		t.Fatalf("AdmitTicket of a released ticket: %v, in flight %d; want nil, 1", err, inFlight())
 	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("AdmitTicket of a ticket holding a place did not panic")
+			}
+		}()
+		m.AdmitTicket(&t1, k, PermQuery, true, true)
+	}()
+	if inFlight() != 1 {
+		t.Fatalf("in flight %d after a refused second AdmitTicket, want 1", inFlight())
+	}
 	t1.Release()
 	if inFlight() != 0 {
 		t.Fatalf("in flight %d at the end, want 0", inFlight())
