@@ -97,7 +97,7 @@ func (in *Ingester) messageLocked(ts int64, msg []byte, zone []byte, from origin
 		zone = in.zoneOf(flags, chain)
 	}
 	b := in.cur
-	si := -1 // the message's sent in b, made (with a copy of the message) on first need
+	si := -1 // the message's msgShare in b.shares, made (with a copy of the message) on first need
 	for i := range w.rrs {
 		r := &w.rrs[i]
 		if r.class&0x7fff != classIN || r.typ == typeOPT || r.typ == typeTSIG || r.typ == typeTKEY {
@@ -123,17 +123,17 @@ func (in *Ingester) messageLocked(ts int64, msg []byte, zone []byte, from origin
 			continue
 		}
 		if si < 0 {
-			si = len(b.sents)
-			b.sents = append(b.sents, sent{
+			si = len(b.shares)
+			b.shares = append(b.shares, msgShare{
 				msg: uint32(len(b.msgs)), msgLen: uint32(len(msg)), origin: from, ts: sec, serial: in.serial,
 			})
 			b.msgs = append(b.msgs, msg...)
 		}
-		if inZone && b.sents[si].zone == nil {
-			b.sents[si].zone = in.zoneText(zone)
+		if inZone && b.shares[si].zone == nil {
+			b.shares[si].zone = in.zoneText(zone)
 		}
 		b.recs = append(b.recs, sighting{
-			key: uint32(keyOff), keyLen: uint32(len(b.keys) - keyOff), rdOff: uint32(r.rdOff), sent: uint32(si),
+			key: uint32(keyOff), keyLen: uint32(len(b.keys) - keyOff), rdOff: uint32(r.rdOff), msg: uint32(si),
 			rdLen: uint16(r.rdLen), typ: r.typ, ownerLen: uint8(len(owner)), inZone: inZone,
 		})
 	}
@@ -148,7 +148,7 @@ func (in *Ingester) fold(b *sightBatch) {
 	hs := in.hashes[:0]
 	for i := range b.recs {
 		sg := &b.recs[i]
-		if b.sents[sg.sent].tuple == nil {
+		if b.shares[sg.msg].tuple == nil {
 			hs = append(hs, a.hash(b.keys[sg.key:sg.key+sg.keyLen]))
 		}
 	}
@@ -156,7 +156,7 @@ func (in *Ingester) fold(b *sightBatch) {
 	a.prefetch(hs)
 	for i := range b.recs {
 		sg := &b.recs[i]
-		m := &b.sents[sg.sent]
+		m := &b.shares[sg.msg]
 		if m.tuple != nil {
 			in.foldTuple(m.tuple)
 			continue

@@ -25,23 +25,24 @@ import (
 // go through sync.
 
 // sighting is one record of a response to fold, or one imported tuple
-// (sent.tuple set). It holds no pointer: a batch is a thousand of them,
-// appended by one goroutine and read by another, and a pointer in each
-// made every append a write barrier and every batch a block for the
-// garbage collector to scan. What the records of a message share is in
-// its sent.
+// (its msgShare's tuple set). It holds no pointer: a batch is a thousand
+// of them, appended by one goroutine and read by another, and a pointer
+// in each made every append a write barrier and every batch a block for
+// the garbage collector to scan. What the records of a message share is
+// in its msgShare.
 type sighting struct {
 	key, keyLen uint32 // the aggregation key in sightBatch.keys
 	rdOff       uint32 // the record's rdata in the message
-	sent        uint32 // the message's sent in sightBatch.sents
+	msg         uint32 // its message's msgShare in sightBatch.shares
 	rdLen       uint16
 	typ         uint16
 	ownerLen    uint8 // the key starts with the owner name
 	inZone      bool  // the record's bailiwick is its message's zone
 }
 
-// sent is what the sightings of one message share, or one imported tuple.
-type sent struct {
+// msgShare is what the sightings of one message share, or an imported
+// tuple.
+type msgShare struct {
 	msg, msgLen uint32    // a copy of the message in sightBatch.msgs
 	origin      origin    // where the message came from (local names are keyed apart)
 	ts          int64     // Unix seconds
@@ -52,10 +53,10 @@ type sent struct {
 
 // sightBatch is the unit of work of the aggregator.
 type sightBatch struct {
-	keys  []byte
-	msgs  []byte
-	recs  []sighting
-	sents []sent
+	keys   []byte
+	msgs   []byte
+	recs   []sighting
+	shares []msgShare
 	// done, when set, is closed once the batch (and everything queued
 	// before it) is folded.
 	done chan struct{}
@@ -119,7 +120,7 @@ func (in *Ingester) handOver(done chan struct{}) {
 			close(done)
 		}
 		b.done = nil
-		b.keys, b.msgs, b.recs, b.sents = b.keys[:0], b.msgs[:0], b.recs[:0], b.sents[:0]
+		b.keys, b.msgs, b.recs, b.shares = b.keys[:0], b.msgs[:0], b.recs[:0], b.shares[:0]
 		return
 	}
 	in.batches <- b
@@ -138,8 +139,8 @@ func inFlightBytes(b *sightBatch) int64 {
 }
 
 func (in *Ingester) recycle(b *sightBatch) {
-	clear(b.sents) // drop the references to tuples and zone names
-	b.keys, b.msgs, b.recs, b.sents, b.done = b.keys[:0], b.msgs[:0], b.recs[:0], b.sents[:0], nil
+	clear(b.shares) // drop the references to tuples and zone names
+	b.keys, b.msgs, b.recs, b.shares, b.done = b.keys[:0], b.msgs[:0], b.recs[:0], b.shares[:0], nil
 	select {
 	case in.free <- b:
 	default:
@@ -217,7 +218,7 @@ func (in *Ingester) queueTuple(t *pdns.Tuple) {
 	c := *t
 	c.SensorIDs = slices.Clone(t.SensorIDs)
 	b := in.cur
-	b.recs = append(b.recs, sighting{sent: uint32(len(b.sents))})
-	b.sents = append(b.sents, sent{tuple: &c})
+	b.recs = append(b.recs, sighting{msg: uint32(len(b.shares))})
+	b.shares = append(b.shares, msgShare{tuple: &c})
 	in.maybeHandOver()
 }
