@@ -24,15 +24,15 @@
 #   PACKETS=2000000 ./bench/ingest/run.sh                  # a bigger one (RSS must not grow)
 #   DNSSCOUT=/tmp/dnsscout-old ./bench/ingest/run.sh       # another build (before/after)
 #
-# Figures (docs/ingest.md, "Speed"): on the shared 2-core development
-# machine at load 1.4-1.8, TCP=0 RUNS=5 alternated three times with the
-# build before issue 14's second round: medians 1.00-1.06 s wall,
-# 1.73-1.84 s CPU, 491,509-521,000 messages/s, 283,152-301,156
-# messages/CPU-s (before: 1.05-1.20 s, 1.81-2.03 s, 434,167-496,190,
-# 256,650-287,845); ENCAP=VXLAN TCP=0 RUNS=3 cost -4.7% wall, -1.1% CPU
-# (noise). The machine's speed drifts by a third from minute to minute:
-# compare builds only alternated (DNSSCOUT=...). 1,000,000 messages/s is
-# not reached.
+# Figures (docs/ingest.md, "Speed", "Third round"): on the shared 2-core
+# development machine at load 1.6-2.0, TCP=0 RUNS=3 alternated three
+# times with the build before issue 14's third round (865529a): medians
+# 0.60-0.77 s wall, 1.05-1.32 s CPU, 676,623-868,333 messages/s (before:
+# 0.65-0.80 s, 1.14-1.39 s, 651,250-801,538), in two series an hour
+# apart. The machine's speed drifts by a fifth to a third from minute to
+# minute: compare builds only alternated (DNSSCOUT=...). 1,000,000
+# messages/s is not reached by the command (the pipeline in a warm
+# process, BenchmarkCapture/pebble, reaches it).
 #
 # The generator (bench/ingest/gen) writes referrals with glue, CNAME chains,
 # A/AAAA/MX/TXT/SOA/NS/RRSIG, NXDOMAIN and NODATA over IPv4/IPv6, UDP and

@@ -97,7 +97,10 @@ func (in *Ingester) messageLocked(ts int64, msg []byte, zone []byte, from origin
 		zone = in.zoneOf(flags, chain)
 	}
 	b := in.cur
-	si := -1 // the message's msgShare in b.shares, made (with a copy of the message) on first need
+	var (
+		bw     *zoneName // bailiwick of zone, found on first need
+		msgOff = -1      // where the message was copied into b, on first need
+	)
 	for i := range w.rrs {
 		r := &w.rrs[i]
 		if r.class&0x7fff != classIN || r.typ == typeOPT || r.typ == typeTSIG || r.typ == typeTKEY {
@@ -122,20 +125,22 @@ func (in *Ingester) messageLocked(ts int64, msg []byte, zone []byte, from origin
 			st.bad(wireErrNames[e])
 			continue
 		}
-		if si < 0 {
-			si = len(b.shares)
-			b.shares = append(b.shares, msgShare{
-				msg: uint32(len(b.msgs)), msgLen: uint32(len(msg)), origin: from, ts: sec, serial: in.serial,
-			})
+		if msgOff < 0 {
+			msgOff = len(b.msgs)
 			b.msgs = append(b.msgs, msg...)
 		}
-		if inZone && b.shares[si].zone == nil {
-			b.shares[si].zone = in.zoneText(zone)
+		sg := sighting{
+			key: uint32(keyOff), keyLen: uint32(len(b.keys) - keyOff), ownerLen: uint16(len(owner)),
+			msg: uint32(msgOff), msgLen: uint32(len(msg)), rdOff: uint32(r.rdOff), rdLen: uint16(r.rdLen),
+			typ: r.typ, ts: sec, serial: in.serial, origin: from,
 		}
-		b.recs = append(b.recs, sighting{
-			key: uint32(keyOff), keyLen: uint32(len(b.keys) - keyOff), rdOff: uint32(r.rdOff), msg: uint32(si),
-			rdLen: uint16(r.rdLen), typ: r.typ, ownerLen: uint8(len(owner)), inZone: inZone,
-		})
+		if inZone {
+			if bw == nil {
+				bw = in.zoneText(zone)
+			}
+			sg.zone = bw
+		}
+		b.recs = append(b.recs, sg)
 	}
 	in.maybeHandOver()
 }
@@ -148,7 +153,7 @@ func (in *Ingester) fold(b *sightBatch) {
 	hs := in.hashes[:0]
 	for i := range b.recs {
 		sg := &b.recs[i]
-		if b.shares[sg.msg].tuple == nil {
+		if sg.tuple == nil {
 			hs = append(hs, a.hash(b.keys[sg.key:sg.key+sg.keyLen]))
 		}
 	}
@@ -156,19 +161,18 @@ func (in *Ingester) fold(b *sightBatch) {
 	a.prefetch(hs)
 	for i := range b.recs {
 		sg := &b.recs[i]
-		m := &b.shares[sg.msg]
-		if m.tuple != nil {
-			in.foldTuple(m.tuple)
+		if sg.tuple != nil {
+			in.foldTuple(sg.tuple)
 			continue
 		}
 		key := b.keys[sg.key : sg.key+sg.keyLen]
 		ent, h := a.lookupHashed(key, hs[0])
 		hs = hs[1:]
 		if ent == nil {
-			msg := b.msgs[m.msg : m.msg+m.msgLen]
+			msg := b.msgs[sg.msg : sg.msg+sg.msgLen]
 			r := rr{typ: sg.typ, rdOff: int(sg.rdOff), rdLen: int(sg.rdLen)}
 			wk := key
-			if m.origin != originDNS {
+			if sg.origin != originDNS {
 				wk = key[1:]
 			}
 			name, rdata, ok := in.render(msg, wk[:sg.ownerLen], &r, wk[int(sg.ownerLen)+2:])
@@ -176,19 +180,19 @@ func (in *Ingester) fold(b *sightBatch) {
 				continue
 			}
 			ent = a.insert(key, h, sg.typ, name, rdata)
-		} else if ent.serial == m.serial {
+		} else if ent.serial == sg.serial {
 			continue // same record twice in one message
 		} else {
 			folded++
 		}
 		records++
-		ent.serial = m.serial
-		a.sight(ent, m.ts)
-		if m.origin != originDNS {
-			a.insertSensors(ent, in.localSensors[m.origin])
+		ent.serial = sg.serial
+		a.sight(ent, sg.ts)
+		if sg.origin != originDNS {
+			a.insertSensors(ent, in.localSensors[sg.origin])
 		}
-		if sg.inZone && ent.bail == 0 {
-			ent.bail = a.bailOfZone(m.zone)
+		if sg.zone != nil && ent.bail == 0 {
+			ent.bail = a.bailOfZone(sg.zone)
 		}
 	}
 	in.aggStats.records.Add(records)

@@ -24,39 +24,26 @@ import (
 // order the accesses). Flushes, the memory budget and the end of a run
 // go through sync.
 
-// sighting is one record of a response to fold, or one imported tuple
-// (its msgShare's tuple set). It holds no pointer: a batch is a thousand
-// of them, appended by one goroutine and read by another, and a pointer
-// in each made every append a write barrier and every batch a block for
-// the garbage collector to scan. What the records of a message share is
-// in its msgShare.
+// sighting is one record of a response to fold, or one imported tuple.
 type sighting struct {
 	key, keyLen uint32 // the aggregation key in sightBatch.keys
+	msg, msgLen uint32 // a copy of the message in sightBatch.msgs
 	rdOff       uint32 // the record's rdata in the message
-	msg         uint32 // its message's msgShare in sightBatch.shares
 	rdLen       uint16
+	ownerLen    uint16 // the key starts with the owner name
 	typ         uint16
-	ownerLen    uint8 // the key starts with the owner name
-	inZone      bool  // the record's bailiwick is its message's zone
-}
-
-// msgShare is what the sightings of one message share, or an imported
-// tuple.
-type msgShare struct {
-	msg, msgLen uint32    // a copy of the message in sightBatch.msgs
 	origin      origin    // where the message came from (local names are keyed apart)
 	ts          int64     // Unix seconds
 	serial      uint64    // the message's number: a record twice in one message is one sighting
-	zone        *zoneName // bailiwick of the records in zone
+	zone        *zoneName // bailiwick when the record is in zone
 	tuple       *pdns.Tuple
 }
 
 // sightBatch is the unit of work of the aggregator.
 type sightBatch struct {
-	keys   []byte
-	msgs   []byte
-	recs   []sighting
-	shares []msgShare
+	keys []byte
+	msgs []byte
+	recs []sighting
 	// done, when set, is closed once the batch (and everything queued
 	// before it) is folded.
 	done chan struct{}
@@ -120,7 +107,7 @@ func (in *Ingester) handOver(done chan struct{}) {
 			close(done)
 		}
 		b.done = nil
-		b.keys, b.msgs, b.recs, b.shares = b.keys[:0], b.msgs[:0], b.recs[:0], b.shares[:0]
+		b.keys, b.msgs, b.recs = b.keys[:0], b.msgs[:0], b.recs[:0]
 		return
 	}
 	in.batches <- b
@@ -139,8 +126,8 @@ func inFlightBytes(b *sightBatch) int64 {
 }
 
 func (in *Ingester) recycle(b *sightBatch) {
-	clear(b.shares) // drop the references to tuples and zone names
-	b.keys, b.msgs, b.recs, b.shares, b.done = b.keys[:0], b.msgs[:0], b.recs[:0], b.shares[:0], nil
+	clear(b.recs) // drop the references to tuples and zone names
+	b.keys, b.msgs, b.recs, b.done = b.keys[:0], b.msgs[:0], b.recs[:0], nil
 	select {
 	case in.free <- b:
 	default:
@@ -217,8 +204,6 @@ func (in *Ingester) newZoneText(wire []byte) *zoneName {
 func (in *Ingester) queueTuple(t *pdns.Tuple) {
 	c := *t
 	c.SensorIDs = slices.Clone(t.SensorIDs)
-	b := in.cur
-	b.recs = append(b.recs, sighting{msg: uint32(len(b.shares))})
-	b.shares = append(b.shares, msgShare{tuple: &c})
+	in.cur.recs = append(in.cur.recs, sighting{tuple: &c})
 	in.maybeHandOver()
 }
