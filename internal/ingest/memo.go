@@ -96,13 +96,7 @@ func (w *walker) name(dst, msg []byte, off int, keep bool) ([]byte, int, wireErr
 			if keep {
 				w.labels = append(w.labels, memoLabel{off: uint32(off), pos: uint32(len(dst)), ptrs: uint8(ptrs)})
 			}
-			dst = append(dst, msg[off:off+1+c]...)
-			lab := dst[len(dst)-c:]
-			for i, b := range lab {
-				if b-'A' < 26 {
-					lab[i] = b + ('a' - 'A')
-				}
-			}
+			dst = appendLabel(dst, msg[off:off+1+c])
 			off += 1 + c
 		case 0xc0:
 			if off+1 >= len(msg) {

@@ -44,6 +44,20 @@ const (
 	maxPointers = 126 // as miekg/dns: (255+1)/2 - 2
 )
 
+// appendLabel appends a label (its length byte and its bytes), lower-cased
+// (ASCII). It is copied whole, then lower-cased in place: appending byte by
+// byte cost a third of the decoding side's time.
+func appendLabel(dst, label []byte) []byte {
+	dst = append(dst, label...)
+	lab := dst[len(dst)-len(label)+1:]
+	for i, b := range lab {
+		if b-'A' < 26 {
+			lab[i] = b + ('a' - 'A')
+		}
+	}
+	return dst
+}
+
 // appendName decompresses the name at off in msg, lower-cases it, and
 // appends it in wire form (ending with the root label) to dst. It returns
 // the offset after the name in the message (after the first pointer).
@@ -68,15 +82,7 @@ func appendName(dst, msg []byte, off int) ([]byte, int, wireErr) {
 			if off+1+c > len(msg) || len(dst)-start+1+c >= maxNameWire {
 				return dst[:start], 0, errName
 			}
-			// Copied whole, then lower-cased in place: appending byte
-			// by byte cost a third of the decoding side's time.
-			dst = append(dst, msg[off:off+1+c]...)
-			lab := dst[len(dst)-c:]
-			for i, b := range lab {
-				if b-'A' < 26 {
-					lab[i] = b + ('a' - 'A')
-				}
-			}
+			dst = appendLabel(dst, msg[off:off+1+c])
 			off += 1 + c
 		case 0xc0:
 			if off+1 >= len(msg) {
