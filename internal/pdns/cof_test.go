@@ -340,7 +340,7 @@ func FuzzParseCOF(f *testing.F) {
 		}
 		for i := range got {
 			tup := got[i]
-			if !strings.HasPrefix(tup.RRName, ".") && strings.HasSuffix(tup.RRName, ".") && !strings.HasSuffix(tup.RRName, `\.`) {
+			if emptyLastLabel(tup.RRName) || emptyLastLabel(tup.Bailiwick) {
 				continue // "a..": an empty last label loses one dot per pass
 			}
 			b := AppendCOF(nil, &tup)
@@ -359,6 +359,13 @@ func FuzzParseCOF(f *testing.F) {
 			}
 		}
 	})
+}
+
+// emptyLastLabel reports whether a canonical name still ends in an
+// unescaped dot ("a." from "a.."): not a name (the store refuses it), and
+// CanonicalName drops one more dot from it on the next parse.
+func emptyLastLabel(s string) bool {
+	return !strings.HasPrefix(s, ".") && strings.HasSuffix(s, ".") && !strings.HasSuffix(s, `\.`)
 }
 
 func validUTF8Tuple(t *Tuple) bool {
