@@ -292,6 +292,9 @@ func reduce(line string) (domain, reason string) {
 	if err != nil {
 		return "", strings.TrimPrefix(err.Error(), "dnsname: ")
 	}
+	if a, err := netip.ParseAddr(d); err == nil {
+		return "", fmt.Sprintf("an IP address (%s), not a domain", a) // "192.0.2.1." once its dot is gone
+	}
 	switch {
 	case strings.Contains(d, "*"):
 		return "", "a wildcard is not a domain"

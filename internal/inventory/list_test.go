@@ -44,6 +44,12 @@ func TestReadList(t *testing.T) {
 			issues: []string{"1 invalid", "2 invalid", "3 invalid", "4 invalid", "6 invalid", "7 invalid", "8 invalid", "9 invalid"},
 		},
 		{
+			name:   "an address with a final dot is an address",
+			in:     "192.0.2.1.\nexample.com\n0.0.0.0.\n",
+			want:   []string{"example.com"},
+			issues: []string{"1 invalid", "3 invalid"},
+		},
+		{
 			name:    "empty list",
 			in:      "",
 			err:     ErrNoDomains,
