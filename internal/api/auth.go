@@ -181,9 +181,9 @@ func (s *Server) setRateHeaders(w http.ResponseWriter, k *keys.Key) {
 		setShared(h, hkRateRemain, hvNA)
 		setShared(h, hkRateReset, hvNA)
 	} else {
-		setShared(h, hkRateLimit, s.rateValues[0].of(r.DailyQuota))
+		setShared(h, hkRateLimit, s.rateLimit.of(r.DailyQuota))
 		h[hkRateRemain] = []string{strconv.FormatInt(r.Remaining, 10)}
-		setShared(h, hkRateReset, s.rateValues[1].of(r.Reset.Unix()))
+		setShared(h, hkRateReset, s.rateReset.of(r.Reset.Unix()))
 	}
 	if r.Expires.IsZero() {
 		setShared(h, hkRateExpires, hvNA)

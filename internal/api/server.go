@@ -374,9 +374,9 @@ type Server struct {
 	ingest  *ingestState
 	recon   *reconState
 	answers *answerCache
-	// rateValues are the last X-RateLimit-Limit and -Reset values sent
-	// (setRateHeaders).
-	rateValues [2]intValue
+	// rateLimit and rateReset are the last X-RateLimit-Limit and -Reset
+	// values sent (setRateHeaders).
+	rateLimit, rateReset intValue
 	// manageMu serialises the changes to the watched-domain list, so
 	// that Options.MaxWatched holds.
 	manageMu sync.Mutex

@@ -410,8 +410,8 @@ const (
 	typeTXT   = 16
 	typeSRV   = 33
 	typeDNAME = 39
-	typeRRSIG = 46
 	typeOPT   = 41
+	typeRRSIG = 46
 	typeTKEY  = 249
 	typeTSIG  = 250
 	classIN   = 1

@@ -659,7 +659,8 @@ var zeroHash = strings.Repeat("0", 64)
 // holds returns the memo's entry when token is the token it holds, else
 // nil. The tokens are compared in time that does not depend on where
 // they differ (the memo holds only a token this client sent and had
-// verified).
+// verified); subtle.ConstantTimeCompare would need both as []byte, a
+// copy of the token per request.
 func (memo *Memo) holds(token string) *memoEntry {
 	if memo == nil {
 		return nil

@@ -19,6 +19,9 @@ import (
 //go:embed assets/inventory.html.tmpl
 var inventoryTemplate string
 
+// inventoryTmpl is the report's templates and the inventory's, parsed on
+// first use from the sources: tmpl cannot be cloned once a report has
+// been executed with it.
 var inventoryTmpl = sync.OnceValue(func() *template.Template {
 	return template.Must(parseReport().Parse(inventoryTemplate))
 })
