@@ -24,15 +24,16 @@
 #   PACKETS=2000000 ./bench/ingest/run.sh                  # a bigger one (RSS must not grow)
 #   DNSSCOUT=/tmp/dnsscout-old ./bench/ingest/run.sh       # another build (before/after)
 #
-# Figures (docs/ingest.md, "Speed", "Third round"): on the shared 2-core
-# development machine at load 1.6-2.0, TCP=0 RUNS=3 alternated three
-# times with the build before issue 14's third round (865529a): medians
-# 0.60-0.77 s wall, 1.05-1.32 s CPU, 676,623-868,333 messages/s (before:
-# 0.65-0.80 s, 1.14-1.39 s, 651,250-801,538), in two series an hour
-# apart. The machine's speed drifts by a fifth to a third from minute to
-# minute: compare builds only alternated (DNSSCOUT=...). 1,000,000
-# messages/s is not reached by the command (the pipeline in a warm
-# process, BenchmarkCapture/pebble, reaches it).
+# Figures (docs/ingest.md, "Speed", "Third round" and "Fourth round"): on
+# the shared 2-core development machine, TCP=0 RUNS=3 alternated three
+# times with the build before: the third round 0.60-0.77 s wall,
+# 1.05-1.32 s CPU, 676,623-868,333 messages/s at load 1.6-2.0; the fourth
+# 0.75, 0.77, 0.91 s wall, 1.29-1.57 s CPU, 572,527-694,667 messages/s at
+# load 1.7-1.8 (the build before it: 0.80-0.81 s, 1.36-1.41 s). The
+# machine's speed drifts by a fifth to a third from minute to minute:
+# compare builds only alternated (DNSSCOUT=...). 1,000,000 messages/s is
+# not reached by the command: it is bound by CPU on both cores (the
+# pipeline in a warm process, BenchmarkCapture/pebble, reaches it).
 #
 # The generator (bench/ingest/gen) writes referrals with glue, CNAME chains,
 # A/AAAA/MX/TXT/SOA/NS/RRSIG, NXDOMAIN and NODATA over IPv4/IPv6, UDP and

@@ -441,10 +441,10 @@ func (in *Ingester) dueLocked() []*job {
 func (in *Ingester) takeLocked() []*job {
 	jobs := in.agg.takeDirty(in.sensors, in.opt.BatchSize, in.wr.trySubmit)
 	if nx := in.nx.take(); len(nx) > 0 {
-		if len(jobs) == 0 {
-			jobs = append(jobs, &job{})
-		}
-		jobs[len(jobs)-1].nx = nx
+		// A job of its own, which a free writer goroutine takes while
+		// the other writes tuples: on bench/ingest the 25,803 names
+		// written after the last tuples cost 25-30 ms of wall time.
+		jobs = append(jobs, &job{nx: nx})
 	}
 	in.wr.reserve(jobs)
 	return jobs

@@ -605,3 +605,52 @@ func TestPipelineInline(t *testing.T) {
 		})
 	}
 }
+
+// TestNXDomainWithTuples checks that NXDOMAIN counters reach the store
+// with every flush shape, whether a flush has tuples too or not: they are
+// a writer job of their own.
+func TestNXDomainWithTuples(t *testing.T) {
+	a := msgSpec{q: "www.example.com A", aa: true,
+		ans:  []string{"www.example.com. 300 IN A 192.0.2.1"},
+		auth: []string{"example.com. 300 IN NS ns1.example.com."}}.pack(t)
+	nx := func(name string) []byte {
+		return msgSpec{q: name + " A", aa: true, rcode: dns.RcodeNameError,
+			auth: []string{"example.com. 300 IN SOA ns1.example.com. h.example.com. 1 2 3 4 5"}}.pack(t)
+	}
+	x, y := nx("x.example.com"), nx("y.example.com")
+	for _, tc := range []struct {
+		name   string
+		o      Options
+		seq    [][]byte
+		tuples int
+	}{
+		{"one flush", Options{}, [][]byte{a, x, y, x, a}, 2},
+		{"one tuple per write", Options{BatchSize: 1}, [][]byte{a, x, y, x, a}, 2},
+		{"small batches", Options{Memory: 1 << 20, BatchSize: 2}, [][]byte{a, x, y, x, a}, 2},
+		{"no tuples", Options{}, [][]byte{x, y, x}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, st := ingestMsgs(t, tc.o, tc.seq...)
+			for name, want := range map[string]uint64{"x.example.com": 2, "y.example.com": 1} {
+				c := m.nx[name]
+				if c == nil || c.Count != want {
+					t.Errorf("NXDOMAIN %s: %+v, want count %d", name, c, want)
+				}
+			}
+			if len(m.nx) != 2 {
+				t.Errorf("%d NXDOMAIN names stored, want 2", len(m.nx))
+			}
+			if len(m.tuples) != tc.tuples {
+				t.Errorf("%d tuples stored, want %d: %v", len(m.tuples), tc.tuples, stored(m))
+			}
+			if tc.tuples > 0 {
+				if tp := m.get("www.example.com", dns.TypeA, "192.0.2.1"); tp == nil || tp.Count != 2 {
+					t.Errorf("www A: %+v, want count 2", tp)
+				}
+			}
+			if st.NXNames == 0 || st.NXNotStored != 0 {
+				t.Errorf("stats: %d NXDOMAIN names written, %d not stored", st.NXNames, st.NXNotStored)
+			}
+		})
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/dnsscout/dnsscout/internal/ingest/imports"
 	"github.com/dnsscout/dnsscout/internal/ingest/live"
 	"github.com/dnsscout/dnsscout/internal/ingest/pcap"
+	"github.com/dnsscout/dnsscout/internal/pages"
 	"github.com/dnsscout/dnsscout/internal/pdns"
 )
 
@@ -488,6 +489,7 @@ func newReadAhead(ctx context.Context, r io.Reader, interrupt func(), fill bool)
 			case buf = <-ra.free:
 			default:
 				buf = make([]byte, readAheadBuf)
+				pages.Touch(buf) // the kernel's copy would fault each page
 			}
 			var n int
 			var err error

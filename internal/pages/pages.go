@@ -41,3 +41,17 @@ func Touch[T any](s []T) {
 		b[i] = 0
 	}
 }
+
+// Append is append(s, v...), except that a new backing array, when one is
+// needed, is faulted in at once (Touch) before the elements are copied
+// into it. It grows the array by a quarter (as append does large slices),
+// to 512 elements at least.
+func Append[T any](s []T, v ...T) []T {
+	if n := len(s) + len(v); n > cap(s) {
+		grown := make([]T, len(s), max(n, cap(s)+cap(s)/4, 512))
+		Touch(grown)
+		copy(grown, s)
+		s = grown
+	}
+	return append(s, v...)
+}

@@ -64,3 +64,28 @@ func TestPopulate(t *testing.T) {
 		t.Errorf("populate took a slice holding no whole page")
 	}
 }
+
+// TestAppend checks that Append keeps every element through growths of
+// every size, with pointers that the garbage collector must keep seeing.
+func TestAppend(t *testing.T) {
+	var s []*int
+	var plain []int
+	for i := range 200_000 {
+		v := i
+		s = Append(s, &v)
+		plain = append(plain, i)
+		if i%50_000 == 0 {
+			runtime.GC()
+		}
+	}
+	s = Append(s, s[:3]...) // a slice of itself, across a growth or not
+	plain = append(plain, plain[:3]...)
+	if len(s) != len(plain) {
+		t.Fatalf("%d elements, want %d", len(s), len(plain))
+	}
+	for i, p := range s {
+		if *p != plain[i] {
+			t.Fatalf("element %d is %d, want %d", i, *p, plain[i])
+		}
+	}
+}

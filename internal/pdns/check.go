@@ -113,22 +113,34 @@ func fields(rdata, layout string) bool {
 	return rdata == ""
 }
 
-// isBase64 reports whether s is standard, padded base64.
+// isBase64 reports whether s is standard, padded base64. It looks each
+// byte up in a table: RRSIG and DNSKEY rdata are mostly base64.
 func isBase64(s string) bool {
-	if len(s)%4 != 0 {
+	n := len(s)
+	if n%4 != 0 {
 		return false
 	}
+	if n > 0 && s[n-1] == '=' {
+		s = s[:n-1]
+		if s[n-2] == '=' {
+			s = s[:n-2]
+		}
+	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '+', c == '/':
-		case c == '=' && (i >= len(s)-2) && (i == len(s)-1 || s[len(s)-1] == '='):
-		default:
+		if !base64Alphabet[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// base64Alphabet marks the bytes of the standard base64 alphabet.
+var base64Alphabet = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/" {
+		t[c] = true
+	}
+	return t
+}()
 
 // cutField cuts s at its first space that is not escaped.
 func cutField(s string) (field, rest string) {

@@ -192,3 +192,38 @@ func BenchmarkCheckRData(b *testing.B) {
 		})
 	}
 }
+
+// TestIsBase64 compares the table lookup with the rule written out, on
+// every string of up to six bytes from an alphabet of base64 bytes,
+// padding and bytes outside it.
+func TestIsBase64(t *testing.T) {
+	rule := func(s string) bool {
+		if len(s)%4 != 0 {
+			return false
+		}
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			switch {
+			case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '+', c == '/':
+			case c == '=' && i >= len(s)-2 && (i == len(s)-1 || s[len(s)-1] == '='):
+			default:
+				return false
+			}
+		}
+		return true
+	}
+	const alphabet = "Az9+/= -\x00\xff"
+	var walk func(s string)
+	walk = func(s string) {
+		if got, want := isBase64(s), rule(s); got != want {
+			t.Fatalf("isBase64(%q) = %v, want %v", s, got, want)
+		}
+		if len(s) == 6 {
+			return
+		}
+		for i := 0; i < len(alphabet); i++ {
+			walk(s + alphabet[i:i+1])
+		}
+	}
+	walk("")
+}

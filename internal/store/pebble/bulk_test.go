@@ -147,3 +147,25 @@ func BenchmarkKVSetSort(b *testing.B) {
 		s.sort()
 	}
 }
+
+// TestBulkPool checks that a bulk write reuses the sets of one that
+// finished while another ran, and that none are kept once no write runs.
+func TestBulkPool(t *testing.T) {
+	var p bulkPool
+	a, b := p.get(), p.get()
+	if a == b {
+		t.Fatal("two running writes share their sets")
+	}
+	p.put(a)
+	if c := p.get(); c != a {
+		t.Error("a write started while another ran did not reuse the sets of the one that finished")
+	}
+	p.put(a)
+	p.put(b)
+	if len(p.idle) != 0 || p.active != 0 {
+		t.Fatalf("with no write running the pool keeps %d sets (%d active)", len(p.idle), p.active)
+	}
+	if c := p.get(); c == a || c == b {
+		t.Error("a write after a pause reused sets the pool should have dropped")
+	}
+}

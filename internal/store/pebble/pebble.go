@@ -24,6 +24,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/sstable/block"
+	"github.com/dnsscout/dnsscout/internal/pages"
 	"github.com/dnsscout/dnsscout/internal/pdns"
 	"github.com/dnsscout/dnsscout/internal/store"
 )
@@ -81,6 +82,7 @@ type DB struct {
 	// bulk is Options.BulkTuples; writerOpts make the bulk tables.
 	bulk       int
 	writerOpts sstable.WriterOptions
+	bulkSets   bulkPool
 
 	sensors sensorDict
 	// iters are the lookups' idle iterators (iterpool.go).
@@ -321,6 +323,7 @@ func (db *DB) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
 	// addrs[i] is tuple i's canonicalIP (the zero Addr when it has none):
 	// the check parses an address once for all the keys made of it.
 	addrs := make([]netip.Addr, len(tuples))
+	pages.Touch(addrs)
 	for i := range tuples {
 		t := &tuples[i]
 		if err := check.Check(t); err != nil {
