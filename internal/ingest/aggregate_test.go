@@ -7,8 +7,8 @@ import (
 
 // TestAggregateGrowth fills an aggregate over many entry and arena
 // chunks and index doublings, and checks that every entry is found with
-// its own strings, that all are taken, that a reset empties it, and that
-// it fills again.
+// its own strings, that each is taken as the tuple it holds, that a reset
+// empties it, and that it fills again.
 func TestAggregateGrowth(t *testing.T) {
 	const n = 20*entryChunk + 123
 	a := newAggregate()
@@ -38,11 +38,21 @@ func TestAggregateGrowth(t *testing.T) {
 			t.Errorf("round %d: %d entry chunks for %d entries", round, len(a.ents), n)
 		}
 		var got int
-		for _, j := range a.takeDirty(nil, n, func(*job) bool { return false }) {
-			got += len(j.tuples)
+		for _, j := range a.takeDirty([]string{"s1"}, n/3, func(*job) bool { return false }) {
+			for _, tp := range j.tuples {
+				var i int
+				if _, err := fmt.Sscanf(tp.RRName, "n%d.test", &i); err != nil || i < 0 || i >= n {
+					t.Fatalf("round %d: tuple %+v", round, tp)
+				}
+				if tp.RRType != 1 || tp.RData != fmt.Sprintf("192.0.2.%d", i%256) || tp.Count != 1 ||
+					tp.TimeFirst != int64(i) || tp.TimeLast != int64(i) || len(tp.SensorIDs) != 1 || tp.SensorIDs[0] != "s1" {
+					t.Fatalf("round %d: tuple of entry %d is %+v", round, i, tp)
+				}
+				got++
+			}
 		}
-		if got != n {
-			t.Fatalf("round %d: %d tuples taken, want %d", round, got, n)
+		if got != n || a.dirty != 0 {
+			t.Fatalf("round %d: %d tuples taken, want %d (%d still dirty)", round, got, n, a.dirty)
 		}
 		a.reset()
 		if a.n != 0 || len(a.ents) != 0 {

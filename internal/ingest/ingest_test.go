@@ -607,8 +607,8 @@ func TestPipelineInline(t *testing.T) {
 }
 
 // TestNXDomainWithTuples checks that NXDOMAIN counters reach the store
-// with every flush shape, whether a flush has tuples too or not: they are
-// a writer job of their own.
+// whether a flush has tuples too or not, in one write or many, in one
+// flush or several: they are a writer job of their own.
 func TestNXDomainWithTuples(t *testing.T) {
 	a := msgSpec{q: "www.example.com A", aa: true,
 		ans:  []string{"www.example.com. 300 IN A 192.0.2.1"},
@@ -626,7 +626,7 @@ func TestNXDomainWithTuples(t *testing.T) {
 	}{
 		{"one flush", Options{}, [][]byte{a, x, y, x, a}, 2},
 		{"one tuple per write", Options{BatchSize: 1}, [][]byte{a, x, y, x, a}, 2},
-		{"small batches", Options{Memory: 1 << 20, BatchSize: 2}, [][]byte{a, x, y, x, a}, 2},
+		{"writes of two tuples", Options{BatchSize: 2}, [][]byte{a, x, y, x, a}, 2},
 		{"no tuples", Options{}, [][]byte{x, y, x}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -653,4 +653,42 @@ func TestNXDomainWithTuples(t *testing.T) {
 			}
 		})
 	}
+	t.Run("flushes midway", func(t *testing.T) {
+		m := newMemSink()
+		in, err := New(m, Options{SensorID: "s1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		for i, b := range [][]byte{a, x, nil, y, x, nil, a, nil} {
+			if b == nil {
+				if err := in.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			if err := in.Message(ctx, time.Unix(t0+int64(i), 0), b, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := in.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		st := in.Stats()
+		if st.Flushes != 3 {
+			t.Errorf("%d flushes, want 3", st.Flushes)
+		}
+		if c := m.nx["x.example.com"]; c == nil || c.Count != 2 || c.TimeFirst != t0+1 || c.TimeLast != t0+4 {
+			t.Errorf("NXDOMAIN x.example.com: %+v, want count 2 from %d to %d", c, t0+1, t0+4)
+		}
+		if c := m.nx["y.example.com"]; c == nil || c.Count != 1 {
+			t.Errorf("NXDOMAIN y.example.com: %+v, want count 1", c)
+		}
+		if tp := m.get("www.example.com", dns.TypeA, "192.0.2.1"); tp == nil || tp.Count != 2 || tp.TimeLast != t0+6 {
+			t.Errorf("www A: %+v, want count 2, last %d", tp, t0+6)
+		}
+		if st.NXNames != 3 { // x, then y and x again
+			t.Errorf("stats: %d NXDOMAIN names written, want 3", st.NXNames)
+		}
+	})
 }

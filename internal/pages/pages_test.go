@@ -78,8 +78,10 @@ func TestAppend(t *testing.T) {
 			runtime.GC()
 		}
 	}
-	s = Append(s, s[:3]...) // a slice of itself, across a growth or not
+	s = Append(s, s[:3]...) // a slice of itself, within its capacity
 	plain = append(plain, plain[:3]...)
+	s = Append(s, s[:cap(s)-len(s)+1]...) // and across a growth
+	plain = append(plain, plain[:len(s)-len(plain)]...)
 	if len(s) != len(plain) {
 		t.Fatalf("%d elements, want %d", len(s), len(plain))
 	}

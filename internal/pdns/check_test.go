@@ -195,7 +195,7 @@ func BenchmarkCheckRData(b *testing.B) {
 
 // TestIsBase64 compares the table lookup with the rule written out, on
 // every string of up to six bytes from an alphabet of base64 bytes,
-// padding and bytes outside it.
+// padding and bytes outside it, and of up to nine from a smaller one.
 func TestIsBase64(t *testing.T) {
 	rule := func(s string) bool {
 		if len(s)%4 != 0 {
@@ -212,18 +212,18 @@ func TestIsBase64(t *testing.T) {
 		}
 		return true
 	}
-	const alphabet = "Az9+/= -\x00\xff"
-	var walk func(s string)
-	walk = func(s string) {
+	var walk func(s, alphabet string, max int)
+	walk = func(s, alphabet string, max int) {
 		if got, want := isBase64(s), rule(s); got != want {
 			t.Fatalf("isBase64(%q) = %v, want %v", s, got, want)
 		}
-		if len(s) == 6 {
+		if len(s) == max {
 			return
 		}
 		for i := 0; i < len(alphabet); i++ {
-			walk(s + alphabet[i:i+1])
+			walk(s+alphabet[i:i+1], alphabet, max)
 		}
 	}
-	walk("")
+	walk("", "Az9+/= -\x00\xff", 6)
+	walk("", "A/=.", 9) // lengths 8 and 9 too, on fewer bytes
 }
