@@ -6,9 +6,9 @@
 // Why: a large Go allocation comes from the kernel untouched, and the
 // first access of each page is a page fault, several microseconds each on
 // the 2-core development machine (a virtual machine): 3.5 µs when first
-// measured (9% of bench/ingest's CPU), 11-28 µs per page written in a
-// later measurement, against about 6 µs once faulted in this way
-// (docs/ingest.md, "Fourth round"). A page whose first access is a read is worse: it is mapped to the
+// measured (9% of bench/ingest's CPU), 11-28 µs in a later measurement,
+// about 6 µs once faulted in this way (docs/ingest.md, "Fourth round").
+// A page whose first access is a read is worse: it is mapped to the
 // shared zero page, then copied on the first write with a TLB shootdown
 // across the process's CPUs. Reads come first when a hash table is probed,
 // and when pointers are stored while the garbage collector runs (the

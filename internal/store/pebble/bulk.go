@@ -75,22 +75,13 @@ type kvSet struct {
 
 // reset empties the set for a table of about refs keys with arenaBytes
 // bytes of keys and values in all: arrays too small for that are replaced,
-// the others kept.
+// the others kept. A new array's pages are not faulted in ahead (package
+// pages): its size is an estimate, and the pages past what is written
+// would be held for nothing.
 func (s *kvSet) reset(arenaBytes, refs int) {
-	s.arena = reserve(s.arena, arenaBytes)
-	s.refs = reserve(s.refs, refs)
+	s.arena = slices.Grow(s.arena[:0], arenaBytes)
+	s.refs = slices.Grow(s.refs[:0], refs)
 	s.err = nil
-}
-
-// reserve returns b emptied, or a new empty slice with room for n when b
-// has less. A new array's pages are not faulted in ahead (package pages):
-// its size is an estimate, and the pages past what is written would be
-// held for nothing.
-func reserve[T any](b []T, n int) []T {
-	if cap(b) >= n {
-		return b[:0]
-	}
-	return make([]T, 0, n)
 }
 
 func (s *kvSet) add(key, val []byte) {
@@ -118,7 +109,7 @@ func (s *kvSet) val(r *kvRef) []byte {
 // keys, which on bench/ingest cost 4 % of the CPU as bytes.Equal on keys
 // scattered over the arena.
 func (s *kvSet) sort() {
-	s.tmp = reserve(s.tmp, len(s.refs))
+	s.tmp = slices.Grow(s.tmp[:0], len(s.refs))
 	s.sortFrom(s.refs, 0, s.tmp[:len(s.refs)])
 }
 
