@@ -38,11 +38,13 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
 	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/dnsscout/dnsscout/internal/pages"
 	"github.com/dnsscout/dnsscout/internal/pdns"
 )
 
@@ -66,22 +68,51 @@ type kvRef struct {
 }
 
 // kvSet collects keys and values to be written as one sorted table.
+//
+// Its arrays are faulted in (package pages) a chunk ahead of what add
+// writes, not page by page, and not whole: their sizes are estimates, and
+// pages past what is written would be held for nothing. arenaReady and
+// refsReady are how much of each array is faulted in; past that, an
+// array has never been written.
 type kvSet struct {
-	arena []byte
-	refs  []kvRef
-	tmp   []kvRef // sort's scratch space
-	err   error
+	arena                 []byte
+	refs                  []kvRef
+	tmp                   []kvRef // sort's scratch space
+	arenaReady, refsReady int
+	err                   error
 }
 
 // reset empties the set for a table of about refs keys with arenaBytes
 // bytes of keys and values in all: arrays too small for that are replaced,
-// the others kept. A new array's pages are not faulted in ahead (package
-// pages): its size is an estimate, and the pages past what is written
-// would be held for nothing.
+// the others kept.
 func (s *kvSet) reset(arenaBytes, refs int) {
-	s.arena = slices.Grow(s.arena[:0], arenaBytes)
-	s.refs = slices.Grow(s.refs[:0], refs)
-	s.err = nil
+	if cap(s.arena) < arenaBytes {
+		s.arena, s.arenaReady = make([]byte, 0, arenaBytes), 0
+	}
+	if cap(s.refs) < refs {
+		s.refs, s.refsReady = make([]kvRef, 0, refs), 0
+	}
+	s.arena, s.refs, s.err = s.arena[:0], s.refs[:0], nil
+}
+
+// aheadBytes is how far ahead of the appends a set's arrays are faulted in.
+const aheadBytes = 256 << 10
+
+// ahead faults in the array of s from element ready on, so that n
+// elements and up to aheadBytes more are, and returns the new mark. When
+// n is beyond the array, the append that follows moves s to a new array
+// that it writes whole (the copy, the new elements, zeros after them).
+func ahead[T any](s []T, ready, n int) int {
+	switch {
+	case n <= ready:
+		return ready
+	case n > cap(s):
+		return math.MaxInt
+	}
+	var zero T
+	hi := min(cap(s), n+aheadBytes/int(unsafe.Sizeof(zero)))
+	pages.Touch(s[ready:hi:hi])
+	return hi
 }
 
 func (s *kvSet) add(key, val []byte) {
@@ -92,6 +123,8 @@ func (s *kvSet) add(key, val []byte) {
 		s.err = errTooBig
 		return
 	}
+	s.arenaReady = ahead(s.arena, s.arenaReady, len(s.arena)+len(key)+len(val))
+	s.refsReady = ahead(s.refs, s.refsReady, len(s.refs)+1)
 	off := len(s.arena)
 	s.arena = append(s.arena, key...)
 	s.arena = append(s.arena, val...)
@@ -109,7 +142,10 @@ func (s *kvSet) val(r *kvRef) []byte {
 // keys, which on bench/ingest cost 4 % of the CPU as bytes.Equal on keys
 // scattered over the arena.
 func (s *kvSet) sort() {
-	s.tmp = slices.Grow(s.tmp[:0], len(s.refs))
+	if cap(s.tmp) < len(s.refs) {
+		s.tmp = make([]kvRef, len(s.refs))
+		pages.Touch(s.tmp) // the sort's passes write it whole
+	}
 	s.sortFrom(s.refs, 0, s.tmp[:len(s.refs)])
 }
 

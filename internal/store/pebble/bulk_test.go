@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -203,5 +204,56 @@ func TestBulkPoolExclusive(t *testing.T) {
 	wg.Wait()
 	if p.active != 0 || len(p.idle) != 0 {
 		t.Errorf("after the writes: %d active, %d sets kept", p.active, len(p.idle))
+	}
+}
+
+// TestAhead checks the mark ahead returns: what is asked for and at most
+// aheadBytes more, within the array; unchanged when already faulted in;
+// past any length when the append will move the slice to a new array. The
+// array's contents stay as they were.
+func TestAhead(t *testing.T) {
+	chunk := aheadBytes / 24 // elements of kvRef's size
+	s := make([]kvRef, 3, 5*chunk)
+	s[2] = kvRef{off: 7}
+	ready := ahead(s, 0, 4)
+	if ready != 4+chunk {
+		t.Fatalf("first mark %d, want %d", ready, 4+chunk)
+	}
+	if got := ahead(s, ready, ready-1); got != ready {
+		t.Errorf("a length already faulted in moved the mark from %d to %d", ready, got)
+	}
+	if got := ahead(s, ready, 5*chunk-3); got != 5*chunk {
+		t.Errorf("mark %d near the end of an array of %d", got, 5*chunk)
+	}
+	if got := ahead(s, ready, 5*chunk+1); got != math.MaxInt {
+		t.Errorf("a length past the array gave mark %d", got)
+	}
+	if s[2].off != 7 || s[:cap(s)][3] != (kvRef{}) || s[:cap(s)][5*chunk-1] != (kvRef{}) {
+		t.Error("ahead changed the array")
+	}
+}
+
+// TestKVSetFill fills a set past its estimate (its arrays move) and again
+// after a reset that keeps them, and checks every key and value it holds.
+func TestKVSetFill(t *testing.T) {
+	var s kvSet
+	for round, n := range []int{30_000, 50_000, 20_000} {
+		s.reset(16*10_000, 10_000)
+		for i := range n {
+			s.add(fmt.Appendf(nil, "k%d-%d", round, i), fmt.Appendf(nil, "v%d", i))
+		}
+		if s.err != nil || len(s.refs) != n {
+			t.Fatalf("round %d: %d refs, err %v", round, len(s.refs), s.err)
+		}
+		for i := range s.refs {
+			r := &s.refs[i]
+			if k, v := string(s.key(r)), string(s.val(r)); k != fmt.Sprintf("k%d-%d", round, i) || v != fmt.Sprintf("v%d", i) {
+				t.Fatalf("round %d, key %d: %q = %q", round, i, k, v)
+			}
+		}
+		if s.arenaReady < len(s.arena) || s.refsReady < len(s.refs) {
+			t.Fatalf("round %d: %d of %d arena bytes and %d of %d refs marked faulted in", round,
+				s.arenaReady, len(s.arena), s.refsReady, len(s.refs))
+		}
 	}
 }
