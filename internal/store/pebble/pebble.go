@@ -9,6 +9,7 @@ package pebble
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -408,8 +409,10 @@ func (db *DB) AddNXDomain(ctx context.Context, counts []store.NXCount) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	names := 0
 	for i := range counts {
 		c := &counts[i]
+		names += len(c.Name)
 		if err := store.CheckName(c.Name); err != nil {
 			return fmt.Errorf("%w: nxdomain %d: %v", store.ErrBadTuple, i, err)
 		}
@@ -421,6 +424,13 @@ func (db *DB) AddNXDomain(ctx context.Context, counts []store.NXCount) error {
 	b := db.pdb.NewBatch()
 	defer b.Close()
 	bulk := db.bulk > 0 && len(counts) >= db.bulk
+	if bulk {
+		// Room for every key (the name, its table byte and terminator)
+		// and value (three varints) at most: an array that must grow is
+		// copied whole, and the pages of what is not used are not
+		// faulted in (kvSet).
+		set.reset(names+len(counts)*(2+3*binary.MaxVarintLen64), len(counts))
+	}
 	var key, val []byte
 	for i := range counts {
 		c := counts[i]
