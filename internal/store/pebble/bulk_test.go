@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"github.com/miekg/dns"
 
@@ -69,8 +70,8 @@ func TestKVSetSort(t *testing.T) {
 				if got := s.key(r); !bytes.Equal(got, want[i].k) || string(s.val(r)) != fmt.Sprint(want[i].i) {
 					t.Fatalf("position %d: key %q (added %s), want %q (added %d)", i, got, s.val(r), want[i].k, want[i].i)
 				}
-				if dup := i > 0 && bytes.Equal(want[i].k, want[i-1].k); r.dup != dup {
-					t.Fatalf("position %d: key %q marked dup %v, want %v", i, want[i].k, r.dup, dup)
+				if dup := i > 0 && bytes.Equal(want[i].k, want[i-1].k); r.dup() != dup {
+					t.Fatalf("position %d: key %q marked dup %v, want %v", i, want[i].k, r.dup(), dup)
 				}
 			}
 		})
@@ -212,7 +213,7 @@ func TestBulkPoolExclusive(t *testing.T) {
 // past any length when the append will move the slice to a new array. The
 // array's contents stay as they were.
 func TestAhead(t *testing.T) {
-	chunk := aheadBytes / 24 // elements of kvRef's size
+	chunk := aheadBytes / int(unsafe.Sizeof(kvRef{}))
 	s := make([]kvRef, 3, 5*chunk)
 	s[2] = kvRef{off: 7}
 	ready := ahead(s, 0, 4)
@@ -254,6 +255,31 @@ func TestKVSetFill(t *testing.T) {
 		if s.arenaReady < len(s.arena) || s.refsReady < len(s.refs) {
 			t.Fatalf("round %d: %d of %d arena bytes and %d of %d refs marked faulted in", round,
 				s.arenaReady, len(s.arena), s.refsReady, len(s.refs))
+		}
+	}
+}
+
+// TestKVRefLimits checks that keys and values of the longest lengths a
+// kvRef holds come back whole, and that longer ones fail the set with
+// errTooBig (the caller then writes a batch).
+func TestKVRefLimits(t *testing.T) {
+	var s kvSet
+	key, val := bytes.Repeat([]byte{'k'}, maxRefKey), bytes.Repeat([]byte{'v'}, maxRefVal)
+	s.add(key, val)
+	s.add([]byte("a"), nil)
+	s.sort()
+	if s.err != nil || len(s.refs) != 2 {
+		t.Fatalf("%d refs, err %v", len(s.refs), s.err)
+	}
+	r := &s.refs[1]
+	if !bytes.Equal(s.key(r), key) || !bytes.Equal(s.val(r), val) || r.dup() || len(s.val(&s.refs[0])) != 0 {
+		t.Fatalf("longest key and value: got %d and %d bytes back", len(s.key(r)), len(s.val(r)))
+	}
+	for _, tc := range []struct{ k, v int }{{maxRefKey + 1, 0}, {1, maxRefVal + 1}} {
+		var s kvSet
+		s.add(make([]byte, tc.k), make([]byte, tc.v))
+		if s.err != errTooBig {
+			t.Errorf("key of %d and value of %d bytes: err %v", tc.k, tc.v, s.err)
 		}
 	}
 }
