@@ -56,25 +56,36 @@ func TestKVSetSort(t *testing.T) {
 				s.add(k, fmt.Appendf(nil, "%d", len(keys)-1))
 			}
 			s.sort()
-			type kv struct {
-				k []byte
-				i int
-			}
-			want := make([]kv, len(keys))
-			for i, k := range keys {
-				want[i] = kv{k, i}
-			}
-			slices.SortStableFunc(want, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
-			for i := range want {
-				r := &s.refs[i]
-				if got := s.key(r); !bytes.Equal(got, want[i].k) || string(s.val(r)) != fmt.Sprint(want[i].i) {
-					t.Fatalf("position %d: key %q (added %s), want %q (added %d)", i, got, s.val(r), want[i].k, want[i].i)
-				}
-				if dup := i > 0 && bytes.Equal(want[i].k, want[i-1].k); r.dup() != dup {
-					t.Fatalf("position %d: key %q marked dup %v, want %v", i, want[i].k, r.dup(), dup)
-				}
-			}
+			checkSorted(t, &s, keys)
 		})
+	}
+}
+
+// checkSorted checks a sorted set against a plain stable sort of keys, the
+// i-th of which was added with the value "i": every key and value in its
+// place, and each key equal to the one before it marked dup.
+func checkSorted(t *testing.T, s *kvSet, keys [][]byte) {
+	t.Helper()
+	type kv struct {
+		k []byte
+		i int
+	}
+	want := make([]kv, len(keys))
+	for i, k := range keys {
+		want[i] = kv{k, i}
+	}
+	slices.SortStableFunc(want, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
+	if s.err != nil || len(s.refs) != len(want) {
+		t.Fatalf("%d refs for %d keys, err %v", len(s.refs), len(want), s.err)
+	}
+	for i := range want {
+		r := &s.refs[i]
+		if got := s.key(r); !bytes.Equal(got, want[i].k) || string(s.val(r)) != fmt.Sprint(want[i].i) {
+			t.Fatalf("position %d: key %q (added %s), want %q (added %d)", i, got, s.val(r), want[i].k, want[i].i)
+		}
+		if dup := i > 0 && bytes.Equal(want[i].k, want[i-1].k); r.dup() != dup {
+			t.Fatalf("position %d: key %q marked dup %v, want %v", i, want[i].k, r.dup(), dup)
+		}
 	}
 }
 
