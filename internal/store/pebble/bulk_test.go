@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/netip"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"unsafe"
@@ -15,6 +17,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/dnsscout/dnsscout/internal/pdns"
+	"github.com/dnsscout/dnsscout/internal/store"
 )
 
 // TestKVSetSort checks the prefix sort against a plain stable sort on keys
@@ -219,54 +222,104 @@ func TestBulkPoolExclusive(t *testing.T) {
 	}
 }
 
-// TestAhead checks the mark ahead returns: what is asked for and at most
+// TestAhead checks ahead's marks (what is asked for and at most
 // aheadBytes more, within the array; unchanged when already faulted in;
-// past any length when the append will move the slice to a new array. The
-// array's contents stay as they were.
+// past any length when the append will move the slice to a new array) and
+// that it leaves what was written before the mark as it was: both when
+// the range is faulted in with one system call and when it is touched page
+// by page (package pages does that below 64 KiB).
 func TestAhead(t *testing.T) {
-	chunk := aheadBytes / int(unsafe.Sizeof(kvRef{}))
-	s := make([]kvRef, 3, 5*chunk)
-	s[2] = kvRef{off: 7}
-	ready := ahead(s, 0, 4)
-	if ready != 4+chunk {
-		t.Fatalf("first mark %d, want %d", ready, 4+chunk)
+	written := func(s []byte, n int) []byte {
+		for range n {
+			s = append(s, 0xff)
+		}
+		return s
 	}
-	if got := ahead(s, ready, ready-1); got != ready {
-		t.Errorf("a length already faulted in moved the mark from %d to %d", ready, got)
+	intact := func(t *testing.T, s []byte) {
+		t.Helper()
+		if i := bytes.IndexByte(s, 0); i >= 0 {
+			t.Fatalf("byte %d of %d written before the mark was changed", i, len(s))
+		}
 	}
-	if got := ahead(s, ready, 5*chunk-3); got != 5*chunk {
-		t.Errorf("mark %d near the end of an array of %d", got, 5*chunk)
-	}
-	if got := ahead(s, ready, 5*chunk+1); got != math.MaxInt {
-		t.Errorf("a length past the array gave mark %d", got)
-	}
-	if s[2].off != 7 || s[:cap(s)][3] != (kvRef{}) || s[:cap(s)][5*chunk-1] != (kvRef{}) {
-		t.Error("ahead changed the array")
-	}
+	t.Run("system call", func(t *testing.T) {
+		s := written(make([]byte, 0, 4<<20), 5000)
+		ready := ahead(s, len(s), len(s)+100)
+		if want := 5100 + aheadBytes; ready != want {
+			t.Fatalf("mark %d, want %d", ready, want)
+		}
+		intact(t, s)
+		if got := ahead(s, ready, ready-1); got != ready {
+			t.Errorf("a length already faulted in moved the mark from %d to %d", ready, got)
+		}
+		if got := ahead(s, ready, cap(s)-3); got != cap(s) {
+			t.Errorf("mark %d near the end of an array of %d", got, cap(s))
+		}
+		if got := ahead(s, ready, cap(s)+1); got != math.MaxInt {
+			t.Errorf("a length past the array gave mark %d", got)
+		}
+	})
+	t.Run("page by page", func(t *testing.T) {
+		s := written(make([]byte, 0, 40_000), 20_000)
+		if ready := ahead(s, len(s), len(s)+1); ready != cap(s) {
+			t.Fatalf("mark %d, want the end of the array, %d", ready, cap(s))
+		}
+		intact(t, s)
+	})
+	t.Run("refs", func(t *testing.T) {
+		s := make([]kvRef, 0, 1<<20)
+		if ready, want := ahead(s, 0, 1), 1+aheadBytes/int(unsafe.Sizeof(kvRef{})); ready != want {
+			t.Errorf("mark %d refs, want %d", ready, want)
+		}
+	})
 }
 
-// TestKVSetFill fills a set past its estimate (its arrays move) and again
-// after a reset that keeps them, and checks every key and value it holds.
+// TestKVSetFill fills a set over several resets, checking every key and
+// value it holds and its marks: with estimates that hold (many chunks
+// faulted in ahead, arrays kept from one round to the next with their
+// marks) and with estimates too small (the arrays move as they grow).
 func TestKVSetFill(t *testing.T) {
-	var s kvSet
-	for round, n := range []int{30_000, 50_000, 20_000} {
-		s.reset(16*10_000, 10_000)
-		for i := range n {
-			s.add(fmt.Appendf(nil, "k%d-%d", round, i), fmt.Appendf(nil, "v%d", i))
-		}
-		if s.err != nil || len(s.refs) != n {
-			t.Fatalf("round %d: %d refs, err %v", round, len(s.refs), s.err)
-		}
-		for i := range s.refs {
-			r := &s.refs[i]
-			if k, v := string(s.key(r)), string(s.val(r)); k != fmt.Sprintf("k%d-%d", round, i) || v != fmt.Sprintf("v%d", i) {
-				t.Fatalf("round %d, key %d: %q = %q", round, i, k, v)
+	for _, tc := range []struct {
+		name        string
+		arena, refs int
+		rounds      []int
+		grows       bool
+	}{
+		{"estimates hold", 16 << 20, 300_000, []int{100_000, 200_000, 50_000}, false},
+		{"estimates too small", 16 * 10_000, 10_000, []int{30_000, 50_000, 20_000}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s kvSet
+			for round, n := range tc.rounds {
+				// A kept array keeps its mark: a round shorter
+				// than the one before faults nothing in.
+				arenaMark, refsMark := s.arenaReady, s.refsReady
+				s.reset(tc.arena, tc.refs)
+				for i := range n {
+					s.add(fmt.Appendf(nil, "k%d-%d", round, i), fmt.Appendf(nil, "v%d", i))
+				}
+				if s.err != nil || len(s.refs) != n {
+					t.Fatalf("round %d: %d refs, err %v", round, len(s.refs), s.err)
+				}
+				for i := range s.refs {
+					r := &s.refs[i]
+					if k, v := string(s.key(r)), string(s.val(r)); k != fmt.Sprintf("k%d-%d", round, i) || v != fmt.Sprintf("v%d", i) {
+						t.Fatalf("round %d, key %d: %q = %q", round, i, k, v)
+					}
+				}
+				if s.arenaReady < len(s.arena) || s.refsReady < len(s.refs) {
+					t.Fatalf("round %d: %d of %d arena bytes and %d of %d refs marked faulted in", round,
+						s.arenaReady, len(s.arena), s.refsReady, len(s.refs))
+				}
+				if grew := s.arenaReady == math.MaxInt || s.refsReady == math.MaxInt; grew != tc.grows {
+					t.Fatalf("round %d: arrays grew %v, want %v", round, grew, tc.grows)
+				}
+				if !tc.grows && (s.arenaReady > max(arenaMark, len(s.arena)+aheadBytes) ||
+					s.refsReady > max(refsMark, len(s.refs)+aheadBytes/16)) {
+					t.Fatalf("round %d: %d arena bytes faulted in for %d written, %d refs for %d", round,
+						s.arenaReady, len(s.arena), s.refsReady, len(s.refs))
+				}
 			}
-		}
-		if s.arenaReady < len(s.arena) || s.refsReady < len(s.refs) {
-			t.Fatalf("round %d: %d of %d arena bytes and %d of %d refs marked faulted in", round,
-				s.arenaReady, len(s.arena), s.refsReady, len(s.refs))
-		}
+		})
 	}
 }
 
@@ -286,11 +339,66 @@ func TestKVRefLimits(t *testing.T) {
 	if !bytes.Equal(s.key(r), key) || !bytes.Equal(s.val(r), val) || r.dup() || len(s.val(&s.refs[0])) != 0 {
 		t.Fatalf("longest key and value: got %d and %d bytes back", len(s.key(r)), len(s.val(r)))
 	}
-	for _, tc := range []struct{ k, v int }{{maxRefKey + 1, 0}, {1, maxRefVal + 1}} {
-		var s kvSet
-		s.add(make([]byte, tc.k), make([]byte, tc.v))
-		if s.err != errTooBig {
-			t.Errorf("key of %d and value of %d bytes: err %v", tc.k, tc.v, s.err)
+	for _, tc := range []struct {
+		name string
+		k, v int
+	}{
+		{"key", maxRefKey + 1, 0},
+		{"value", 1, maxRefVal + 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s kvSet
+			s.add(make([]byte, tc.k), make([]byte, tc.v))
+			if s.err != errTooBig {
+				t.Errorf("key of %d and value of %d bytes: err %v", tc.k, tc.v, s.err)
+			}
+		})
+	}
+}
+
+// TestKVRefLimitsFit builds the longest keys and value the store writes
+// (names of 255 octets, every one escaped as \DDD: 1,003 bytes; 65,535
+// bytes of HTTPS rdata naming such a target; a bailiwick written out;
+// maxSensors sensors of the highest numbers) and checks that they fit a
+// kvRef, so that the limits never send a real write to a batch.
+func TestKVRefLimitsFit(t *testing.T) {
+	longName := func(c string) string {
+		var labels []string
+		for _, n := range []int{63, 63, 63, 61} {
+			labels = append(labels, strings.Repeat(`\`+c, n))
 		}
+		return strings.Join(labels, ".")
+	}
+	name, target, bail := longName("065"), longName("066"), longName("067")
+	for _, n := range []string{name, target, bail} {
+		if err := store.CheckName(n); err != nil || len(n) != 1003 {
+			t.Fatalf("test name of %d bytes: %v", len(n), err)
+		}
+	}
+	rdata := "1 " + target + ". key65000="
+	rdata += strings.Repeat("a", pdns.MaxRData-len(rdata))
+	tp := pdns.Tuple{RRName: name, RRType: dns.TypeHTTPS, RData: rdata, Bailiwick: bail,
+		TimeFirst: 1, TimeLast: store.MaxTime, ZoneTimeFirst: 1, ZoneTimeLast: store.MaxTime, Count: math.MaxUint64}
+	sensors := make([]uint32, maxSensors)
+	for i := range sensors {
+		sensors[i] = maxSensorIDs - 1 - uint32(i)
+	}
+	longest := 0
+	keys := [][]byte{appendRecordKeyAddr(nil, tp.RRName, tp.RRType, tp.RData, netip.Addr{})}
+	entries, _ := appendIndexEntriesAddr(nil, nil, tp.RRName, tp.RRType, tp.RData, netip.Addr{})
+	for _, e := range entries {
+		keys = append(keys, e.key)
+	}
+	for _, k := range keys {
+		longest = max(longest, len(k))
+	}
+	if longest <= pdns.MaxRData {
+		t.Fatalf("the longest key is %d bytes: the test does not build the longest ones", longest)
+	}
+	if longest > maxRefKey {
+		t.Errorf("a key of %d bytes, longer than a kvRef holds (%d)", longest, maxRefKey)
+	}
+	if v := appendValue(nil, &tp, sensors); len(v) > maxRefVal || len(v) < 1000 {
+		t.Errorf("a value of %d bytes (a kvRef holds %d)", len(v), maxRefVal)
 	}
 }

@@ -420,19 +420,8 @@ func (db *DB) AddNXDomain(ctx context.Context, counts []store.NXCount) error {
 			return fmt.Errorf("%w: nxdomain %d: time out of range", store.ErrBadTuple, i)
 		}
 	}
-	var set kvSet
-	b := db.pdb.NewBatch()
-	defer b.Close()
-	bulk := db.bulk > 0 && len(counts) >= db.bulk
-	if bulk {
-		// Room for every key (the name, its table byte and terminator)
-		// and value (three varints) at most: an array that must grow is
-		// copied whole, and the pages of what is not used are not
-		// faulted in (kvSet).
-		set.reset(names+len(counts)*(2+3*binary.MaxVarintLen64), len(counts))
-	}
 	var key, val []byte
-	for i := range counts {
+	encodeNX := func(i int) {
 		c := counts[i]
 		if c.TimeLast < c.TimeFirst {
 			c.TimeLast = c.TimeFirst
@@ -441,23 +430,30 @@ func (db *DB) AddNXDomain(ctx context.Context, counts []store.NXCount) error {
 		key = appendRev(key, pdns.ASCIILower(c.Name))
 		key = append(key, 0)
 		val = appendNX(val[:0], &c)
-		if bulk {
+	}
+	if db.bulk > 0 && len(counts) >= db.bulk {
+		// Room for every key (the name, its table byte and terminator)
+		// and value (three varints) at most: an array that must grow is
+		// copied whole, and the pages of what is not used are not
+		// faulted in (kvSet).
+		var set kvSet
+		set.reset(names+len(counts)*(2+3*binary.MaxVarintLen64), len(counts))
+		for i := range counts {
+			encodeNX(i)
 			set.add(key, val)
-			continue
 		}
+		if set.err == nil {
+			set.sort()
+			return db.ingestSets(ctx, &set)
+		}
+		// Too large for one table: a batch after all.
+	}
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	for i := range counts {
+		encodeNX(i)
 		if err := b.Merge(key, val, nil); err != nil {
 			return fmt.Errorf("pebble: %w", err)
-		}
-	}
-	if bulk && set.err == nil {
-		set.sort()
-		return db.ingestSets(ctx, &set)
-	}
-	if bulk { // too large for one table: a batch after all
-		for i := range set.refs {
-			if err := b.Merge(set.key(&set.refs[i]), set.val(&set.refs[i]), nil); err != nil {
-				return fmt.Errorf("pebble: %w", err)
-			}
 		}
 	}
 	if err := db.commit(b); err != nil {
