@@ -97,7 +97,7 @@ func (r *kvRef) setDup(d bool) {
 // writes, not page by page, and not whole: their sizes are estimates, and
 // pages past what is written would be held for nothing. Cleared whole up
 // front (slices.Grow), they were faulted in page by page: 61% of the page
-// faults of bench/ingest's command, which took 9% more CPU. arenaReady and
+// faults of bench/ingest's command, which took 10% more CPU. arenaReady and
 // refsReady are how much of each array is faulted in; past that, an
 // array has never been written.
 type kvSet struct {
