@@ -13,10 +13,10 @@ import (
 // The bailiwick rule (docs/ingest.md has the reader's version):
 //
 //  1. Only responses (QR=1) with opcode QUERY are considered. Rcode
-//     NOERROR (including the extended rcode of OPT) gives records;
-//     NXDOMAIN counts one NXDOMAIN for the last name of the answer's CNAME
-//     chain (the query name when there is none) and keeps nothing else.
-//     Other rcodes are counted and dropped. A message that does not parse
+//     NOERROR (including the extended rcode of an OPT in the additional
+//     section) gives records; NXDOMAIN counts one NXDOMAIN for the last
+//     name of the answer's CNAME chain (the query name when there is
+//     none) and keeps nothing else. Other rcodes are counted and dropped. A message that does not parse
 //     completely is dropped whole.
 //  2. The zone Z the server answered for is, in order: the zone the
 //     transport reports (dnstap query_zone); else the owner of an SOA in

@@ -692,3 +692,49 @@ func TestNXDomainWithTuples(t *testing.T) {
 		}
 	})
 }
+
+// TestExtendedRcodeFromAdditional checks that only an OPT record in the
+// additional section gives the extended rcode: a response whose OPT there
+// says BADVERS is another rcode and keeps nothing; an OPT with the same
+// TTL in the answer section (malformed, RFC 6891 6.1.1) is not kept and
+// does not drop the response's records.
+func TestExtendedRcodeFromAdditional(t *testing.T) {
+	response := func(optIn string) []byte {
+		m := new(dns.Msg)
+		m.SetQuestion("www.example.com.", dns.TypeA)
+		m.Response, m.Authoritative = true, true
+		a, err := dns.NewRR("www.example.com. 300 IN A 192.0.2.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Answer = []dns.RR{a}
+		opt := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT, Class: 1232}}
+		if optIn == "answer" {
+			opt.SetExtendedRcode(dns.RcodeBadVers) // Pack leaves an OPT there alone
+			m.Answer = append(m.Answer, opt)
+		} else {
+			m.Rcode = dns.RcodeBadVers // Pack puts its upper bits in the OPT
+			m.Extra = []dns.RR{opt}
+		}
+		b, err := m.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		optIn      string
+		want       []string
+		otherRcode uint64
+	}{
+		{"additional", nil, 1},
+		{"answer", []string{"www.example.com A 192.0.2.1 @"}, 0},
+	} {
+		t.Run("OPT in the "+tc.optIn+" section", func(t *testing.T) {
+			m, st := ingestMsgs(t, Options{}, response(tc.optIn))
+			if got := stored(m); !slices.Equal(got, tc.want) || st.OtherRcode != tc.otherRcode {
+				t.Errorf("stored %q with %d other rcodes, want %q and %d", got, st.OtherRcode, tc.want, tc.otherRcode)
+			}
+		})
+	}
+}

@@ -384,8 +384,15 @@ records:
 					r.targetTo = len(w.names)
 				}
 			case typeOPT:
-				// The TTL field of OPT carries the extended rcode.
-				w.extRcode = msg[r.rdOff-6]
+				// The TTL field of OPT carries the extended rcode, in
+				// the additional section, the only place for OPT (RFC
+				// 6891 6.1.1; miekg/dns reads it there only). An OPT
+				// elsewhere, never kept, changes nothing (found by
+				// FuzzMessage: one in the answer section dropped the
+				// whole response as another rcode).
+				if sec == 2 {
+					w.extRcode = msg[r.rdOff-6]
+				}
 			}
 			w.rrs = append(w.rrs, r)
 		}
