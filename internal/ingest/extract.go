@@ -16,8 +16,8 @@ import (
 //     NOERROR (including the extended rcode of an OPT in the additional
 //     section) gives records; NXDOMAIN counts one NXDOMAIN for the last
 //     name of the answer's CNAME chain (the query name when there is
-//     none) and keeps nothing else. Other rcodes are counted and dropped. A message that does not parse
-//     completely is dropped whole.
+//     none) and keeps nothing else. Other rcodes are counted and dropped.
+//     A message that does not parse completely is dropped whole.
 //  2. The zone Z the server answered for is, in order: the zone the
 //     transport reports (dnstap query_zone); else the owner of an SOA in
 //     the authority section that is at or above the query name or a name

@@ -387,9 +387,8 @@ records:
 				// The TTL field of OPT carries the extended rcode, in
 				// the additional section, the only place for OPT (RFC
 				// 6891 6.1.1; miekg/dns reads it there only). An OPT
-				// elsewhere, never kept, changes nothing (found by
-				// FuzzMessage: one in the answer section dropped the
-				// whole response as another rcode).
+				// elsewhere is malformed: never kept, it changes
+				// nothing, so the response's records are not lost.
 				if sec == 2 {
 					w.extRcode = msg[r.rdOff-6]
 				}
