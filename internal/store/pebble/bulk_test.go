@@ -7,6 +7,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -400,5 +402,69 @@ func TestKVRefLimitsFit(t *testing.T) {
 	}
 	if v := appendValue(nil, &tp, sensors); len(v) > maxRefVal || len(v) < 1000 {
 		t.Errorf("a value of %d bytes (a kvRef holds %d)", len(v), maxRefVal)
+	}
+}
+
+// TestBulkTableFails makes each of a bulk write's four tables fail in
+// turn (a directory where its file goes): the Upsert fails, leaves no
+// temporary file and nothing of its tuples in the store, and the next
+// Upsert of the same tuples writes them all. The tables are written on
+// three goroutines; whichever fails, nothing is ingested. (The test
+// predicts the write's file names from bulkSeq: no test of this package
+// runs in parallel.)
+func TestBulkTableFails(t *testing.T) {
+	tuples := []pdns.Tuple{
+		{RRName: "www.example.com", RRType: dns.TypeA, RData: "192.0.2.1", Count: 1, TimeFirst: 1, TimeLast: 1},         // r, f, i
+		{RRName: "example.com", RRType: dns.TypeMX, RData: "10 mail.example.com.", Count: 2, TimeFirst: 1, TimeLast: 2}, // d, g
+		{RRName: "example.com", RRType: dns.TypeTXT, RData: `"v=spf1 -all"`, Count: 1, TimeFirst: 1, TimeLast: 1},       // h
+	}
+	for i, table := range []string{"d", "f", "g-i", "r"} {
+		t.Run(table, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			db, err := Open(ctx, dir, Options{NoSync: true, BulkTuples: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			// The next write's paths (bulkPaths): sequence, then table.
+			block := filepath.Join(dir, bulkDir, fmt.Sprintf("%d-%d.sst", bulkSeq.Load()+1, i))
+			if err := os.MkdirAll(filepath.Join(block, "x"), 0o750); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Upsert(ctx, tuples); err == nil {
+				t.Fatal("Upsert succeeded with a table that cannot be written")
+			}
+			if err := os.RemoveAll(block); err != nil {
+				t.Fatal(err)
+			}
+			left, err := os.ReadDir(filepath.Join(dir, bulkDir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(left) > 0 {
+				t.Errorf("temporary files left: %v", left)
+			}
+			st, err := db.Stats(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Tuples != 0 || st.Names != 0 {
+				t.Errorf("after the failed write: %d tuples, %d names", st.Tuples, st.Names)
+			}
+			if err := db.Upsert(ctx, tuples); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			if err := db.Export(ctx, func(tu *pdns.Tuple) error {
+				got = append(got, fmt.Sprintf("%s %d %s %d", tu.RRName, tu.RRType, tu.RData, tu.Count))
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tuples) {
+				t.Errorf("after the second write: %q", got)
+			}
+		})
 	}
 }
