@@ -2,7 +2,10 @@ package ingest
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
+
+	"github.com/dnsscout/dnsscout/internal/pdns"
 )
 
 // TestAggregateGrowth fills an aggregate over many entry and arena
@@ -58,5 +61,60 @@ func TestAggregateGrowth(t *testing.T) {
 		if a.n != 0 || len(a.ents) != 0 {
 			t.Fatalf("round %d: reset left %d entries in %d chunks", round, a.n, len(a.ents))
 		}
+	}
+}
+
+// TestTakeSetsEveryField takes tuples into a slice whose spare capacity
+// holds other tuples: take grows it without zeroing, so a field it did
+// not set would keep what was there. Bailiwick, zone times and sensors
+// are checked both set and unset.
+func TestTakeSetsEveryField(t *testing.T) {
+	a := newAggregate()
+	plain, h := a.lookup([]byte("k1"))
+	plain = a.insert([]byte("k1"), h, 1, []byte("a.test"), []byte("192.0.2.1"))
+	a.sight(plain, 10)
+	full, h2 := a.lookup([]byte("k2"))
+	full = a.insert([]byte("k2"), h2, 28, []byte("b.test"), []byte("2001:db8::1"))
+	a.sight(full, 20)
+	a.sight(full, 30)
+	full.bail = a.bailOfZone(&zoneName{text: "test"})
+	full.zfirst, full.zlast = 5, 6
+	a.insertSensors(full, []string{"x"})
+
+	stale := pdns.Tuple{RRName: "stale", RRType: 99, RData: "stale", Bailiwick: "stale", TimeFirst: 1, TimeLast: 2,
+		ZoneTimeFirst: 3, ZoneTimeLast: 4, Count: 77, SensorIDs: []string{"stale"}}
+	dst := []pdns.Tuple{stale, stale, stale}[:0]
+	dst = a.take(dst, plain, []string{"s"})
+	dst = a.take(dst, full, []string{"s"})
+	want := []pdns.Tuple{
+		{RRName: "a.test", RRType: 1, RData: "192.0.2.1", TimeFirst: 10, TimeLast: 10, Count: 1, SensorIDs: []string{"s"}},
+		{RRName: "b.test", RRType: 28, RData: "2001:db8::1", Bailiwick: "test", TimeFirst: 20, TimeLast: 30,
+			ZoneTimeFirst: 5, ZoneTimeLast: 6, Count: 2, SensorIDs: []string{"x"}},
+	}
+	if !reflect.DeepEqual(dst, want) {
+		t.Errorf("taken:\n%+v\nwant:\n%+v", dst, want)
+	}
+}
+
+// BenchmarkTakeDirty hands 250,000 entries off as tuples in jobs of
+// 100,000, into fresh memory each time, as a flush does.
+//
+//	go test ./internal/ingest -run '^$' -bench TakeDirty -count 5
+func BenchmarkTakeDirty(b *testing.B) {
+	const n = 250_000
+	a := newAggregate()
+	var ents []*entry
+	for i := range n {
+		key := fmt.Appendf(nil, "key-%d", i)
+		_, h := a.lookup(key)
+		ents = append(ents, a.insert(key, h, 1, fmt.Appendf(nil, "n%d.test", i), fmt.Appendf(nil, "192.0.2.%d", i%256)))
+	}
+	sensors := []string{"s"}
+	b.ReportAllocs()
+	for b.Loop() {
+		for i, e := range ents {
+			a.sight(e, int64(i))
+		}
+		a.takeDirty(sensors, 100_000, func(*job) bool { return false })
 	}
 }
