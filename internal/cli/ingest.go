@@ -83,7 +83,8 @@ with a bad line (reported with its number) stores nothing, unless
 decompressed byte is bounded (--max-line, --max-frame, --max-ratio,
 --max-decompressed). The store is opened at the first write, so that
 other commands can use it while ingest waits for its sources; when the
-first source is a regular file, it is held from the start.
+first file is a non-empty regular file read without --force, it is held
+from its ledger check on, before that file is read.
 
 Exit status: 0 all read; 1 failed (every file failed, or the store did);
 2 usage; 4 some files failed, the others were ingested; 5 bad lines were
@@ -324,7 +325,7 @@ func ingestExit(runErr error, fe *ingest.FailedError, allFailed bool, st ingest.
 
 func hasListener(sources []string) bool {
 	for _, s := range sources {
-		if strings.HasPrefix(s, "dnstap:unix:") || strings.HasPrefix(s, "dnstap:tcp:") || strings.HasPrefix(s, "live:") {
+		if ingest.IsLive(s) {
 			return true
 		}
 	}
@@ -333,8 +334,8 @@ func hasListener(sources []string) bool {
 
 // openIngestSink returns where tuples go: a remote server through an
 // on-disk spool (at-least-once delivery; the merge is idempotent), or the
-// local store, opened at its first write (lazyStore). closeSink may be
-// called more than once.
+// local store, opened at its first write or when ingest first asks its
+// ledger (lazyStore). closeSink may be called more than once.
 func openIngestSink(ctx context.Context, e *env, f *ingestFlags, budget memoryBudget, log *slog.Logger, sources []string) (ingest.Sink, func() error, error) {
 	if f.to != "" {
 		key := f.key
@@ -353,7 +354,7 @@ func openIngestSink(ctx context.Context, e *env, f *ingestFlags, budget memoryBu
 		return nil, nil, err
 	}
 	so := store.Options{Logger: log, CacheBytes: budget.cache, MemTableBytes: budget.memTable}
-	ls, err := newLazyStore(ctx, e, dsn, so, firstIsFile(sources))
+	ls, err := newLazyStore(ctx, e, dsn, so, ingest.ChecksLedgerFirst(sources, f.force))
 	if err != nil {
 		return nil, nil, fmt.Errorf("ingest: %w", err)
 	}
@@ -363,10 +364,11 @@ func openIngestSink(ctx context.Context, e *env, f *ingestFlags, budget memoryBu
 	return ls, ls.Close, nil
 }
 
-// lazyStore opens the store at its first write, so that the store's lock
-// is not held while ingest opens and identifies its sources, or waits for
-// them (a FIFO without a writer, a quiet pipe, a listener): until ingest
-// has something to write, other commands can use the store.
+// lazyStore opens the store at its first use (a write, or a question to
+// its ledger), so that the store's lock is not held while ingest opens
+// and identifies its sources, or waits for them (a FIFO without a writer,
+// a quiet pipe, a listener): until ingest has something to write, other
+// commands can use the store.
 type lazyStore struct {
 	e    *env
 	dsn  string
@@ -380,10 +382,11 @@ type lazyStore struct {
 }
 
 // newLazyStore checks that the store opens (and is not in use) and what
-// it can do, and closes it again, unless keep: when the first source is
-// a regular file, whose ledger check opens the store before its first
-// byte is read, closing and opening it again would only cost time (on
-// the development machine 5-10 ms, with the store's fsyncs).
+// it can do, and closes it again, unless keep: when ingest asks the
+// ledger about its first file before reading anything
+// (ingest.ChecksLedgerFirst), which opens the store at once, closing and
+// opening it again would only cost time (8-10 ms of every run on the
+// development machine, with the store's fsyncs).
 func newLazyStore(ctx context.Context, e *env, dsn string, opts store.Options, keep bool) (*lazyStore, error) {
 	db, err := openStore(ctx, e, "ingest: ", dsn, opts)
 	if err != nil {
@@ -399,15 +402,6 @@ func newLazyStore(ctx context.Context, e *env, dsn string, opts store.Options, k
 		return nil, err
 	}
 	return l, nil
-}
-
-// firstIsFile reports whether ingest's first source is a regular file.
-func firstIsFile(sources []string) bool {
-	if len(sources) == 0 || sources[0] == "-" {
-		return false
-	}
-	fi, err := os.Stat(sources[0])
-	return err == nil && fi.Mode().IsRegular()
 }
 
 // lockWait is how long the first write waits for another process (a

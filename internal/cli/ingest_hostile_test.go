@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -163,65 +164,97 @@ func TestIngestHostile(t *testing.T) {
 // TestIngestFIFOLeavesStoreFree starts an ingest on a FIFO no one writes
 // to: while it waits, another command uses the store; once a writer
 // comes, the ingest waits for the other command to let go of the store,
-// finishes and stores what it was sent.
+// finishes and stores what it was sent. Before the FIFO may come files
+// that do not open the store either (ingest.ChecksLedgerFirst): an empty
+// one, and one read with --force, whose tuples wait in memory.
 func TestIngestFIFOLeavesStoreFree(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "pdns")
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"ingest", "-q", "--db", db, fifo}, nil, &bytes.Buffer{}, &errb)
-	}()
-	// Another command gets the store while ingest waits on the FIFO.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var out, serr bytes.Buffer
-		if code := Run(context.Background(), []string{"pdns", "stats", "--db", db}, nil, &out, &serr); code == 0 {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatalf("pdns stats while ingest waits on a FIFO: exit %d: %s", code, serr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	select {
-	case code := <-done:
-		t.Fatalf("ingest ended (exit %d) with no writer on the FIFO: %s", code, errb.String())
-	default:
-	}
-	// The other command still has the store when ingest comes to write:
-	// ingest waits for it.
-	other, err := store.Open(context.Background(), db, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.WriteString(`{"rrname":"fifo.example.com","rrtype":"A","rdata":"192.0.2.9","time_first":1700000000,"time_last":1700000000}` + "\n")
-	w.Close()
-	for !strings.Contains(errb.String(), "the store is in use by another process; waiting for it") {
-		if time.Now().After(deadline.Add(30 * time.Second)) {
-			t.Fatalf("ingest did not wait for the store; stderr:\n%s", errb.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	other.Close()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("ingest exit %d: %s", code, errb.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("ingest did not end after the writer closed the FIFO")
-	}
-	if got := storedTuples(t, db); len(got) != 1 || got[0] != "fifo.example.com A 192.0.2.9" {
-		t.Errorf("store holds %q", got)
+	for _, tc := range []struct {
+		name string
+		lead func(dir string) []string // arguments before the FIFO
+		want []string
+	}{
+		{"FIFO", func(string) []string { return nil }, nil},
+		{"empty file first", func(dir string) []string {
+			f := filepath.Join(dir, "empty.json")
+			if err := os.WriteFile(f, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return []string{f}
+		}, nil},
+		{"forced file first", func(dir string) []string {
+			f := filepath.Join(dir, "file.json")
+			line := `{"rrname":"file.example.com","rrtype":"A","rdata":"192.0.2.8","time_first":1700000000,"time_last":1700000000}` + "\n"
+			if err := os.WriteFile(f, []byte(line), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"--force", f}
+		}, []string{"file.example.com A 192.0.2.8"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			db := filepath.Join(dir, "pdns")
+			fifo := filepath.Join(dir, "fifo")
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			args := append(append([]string{"ingest", "-q", "--db", db}, tc.lead(dir)...), fifo)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var errb syncBuffer
+			done := make(chan int, 1)
+			go func() {
+				done <- Run(ctx, args, nil, &bytes.Buffer{}, &errb)
+			}()
+			// Another command gets the store while ingest waits on the FIFO.
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				var out, serr bytes.Buffer
+				if code := Run(context.Background(), []string{"pdns", "stats", "--db", db}, nil, &out, &serr); code == 0 {
+					break
+				} else if time.Now().After(deadline) {
+					t.Fatalf("pdns stats while ingest waits on a FIFO: exit %d: %s", code, serr.String())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			select {
+			case code := <-done:
+				t.Fatalf("ingest ended (exit %d) with no writer on the FIFO: %s", code, errb.String())
+			default:
+			}
+			// The other command still has the store when ingest comes to write:
+			// ingest waits for it.
+			other, err := store.Open(context.Background(), db, store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.WriteString(`{"rrname":"fifo.example.com","rrtype":"A","rdata":"192.0.2.9","time_first":1700000000,"time_last":1700000000}` + "\n")
+			w.Close()
+			for !strings.Contains(errb.String(), "the store is in use by another process; waiting for it") {
+				if time.Now().After(deadline.Add(30 * time.Second)) {
+					t.Fatalf("ingest did not wait for the store; stderr:\n%s", errb.String())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			other.Close()
+			select {
+			case code := <-done:
+				if code != 0 {
+					t.Fatalf("ingest exit %d: %s", code, errb.String())
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("ingest did not end after the writer closed the FIFO")
+			}
+			want := append([]string{"fifo.example.com A 192.0.2.9"}, tc.want...)
+			slices.Sort(want)
+			got := storedTuples(t, db)
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("store holds %q, want %q", got, want)
+			}
+		})
 	}
 }

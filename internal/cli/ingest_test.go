@@ -252,56 +252,26 @@ func TestSplitMemory(t *testing.T) {
 	}
 }
 
-// TestLazyStoreKeep checks when ingest keeps the store it opened to check
-// it: only when its first source is a regular file, which is checked
-// against the ledger, and so opens the store, before it is read. A FIFO,
-// a directory, standard input, a prefixed or missing path leave the store
-// closed until the first write (TestIngestFIFOLeavesStoreFree).
+// TestLazyStoreKeep checks that the store opened to be checked is held
+// only when asked to (ingest.ChecksLedgerFirst decides when), and that
+// another command can open it otherwise.
 func TestLazyStoreKeep(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "capture.pcap")
-	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		sources []string
-		want    bool
-	}{
-		{[]string{file}, true},
-		{[]string{file, fifo}, true},
-		{[]string{fifo, file}, false},
-		{[]string{dir}, false},
-		{[]string{"-"}, false},
-		{[]string{"pcap:" + file}, false},
-		{[]string{filepath.Join(dir, "missing")}, false},
-		{[]string{"live:lo"}, false},
-		{nil, false},
-	} {
-		if got := firstIsFile(tc.sources); got != tc.want {
-			t.Errorf("firstIsFile(%q) = %v, want %v", tc.sources, got, tc.want)
-		}
-	}
+	db := filepath.Join(t.TempDir(), "pdns")
 	e := &env{getenv: func(string) string { return "" }}
-	db := filepath.Join(dir, "pdns")
 	for _, keep := range []bool{false, true} {
-		ls, err := newLazyStore(context.Background(), e, db, store.Options{}, keep)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Another open fails while the store is held.
-		other, err := store.Open(context.Background(), db, store.Options{ReadOnly: true})
-		if held := err != nil; held != keep {
-			t.Errorf("keep %v: store held %v (%v)", keep, held, err)
-		}
-		if err == nil {
-			other.Close()
-		}
-		if err := ls.Close(); err != nil {
-			t.Fatal(err)
-		}
+		t.Run(fmt.Sprintf("keep=%v", keep), func(t *testing.T) {
+			ls, err := newLazyStore(context.Background(), e, db, store.Options{}, keep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ls.Close()
+			other, err := store.Open(context.Background(), db, store.Options{ReadOnly: true})
+			if held := err != nil; held != keep {
+				t.Errorf("store held %v (%v)", held, err)
+			}
+			if err == nil {
+				other.Close()
+			}
+		})
 	}
 }

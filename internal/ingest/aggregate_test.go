@@ -65,9 +65,10 @@ func TestAggregateGrowth(t *testing.T) {
 }
 
 // TestTakeSetsEveryField takes tuples into a slice whose spare capacity
-// holds other tuples: take grows it without zeroing, so a field it did
-// not set would keep what was there. Bailiwick, zone times and sensors
-// are checked both set and unset.
+// holds another tuple with every field set: take grows it without
+// zeroing, so a field it did not set would keep what was there (a field
+// added to pdns.Tuple and forgotten in take too). Bailiwick, zone times
+// and sensors are checked both set and unset.
 func TestTakeSetsEveryField(t *testing.T) {
 	a := newAggregate()
 	plain, h := a.lookup([]byte("k1"))
@@ -81,8 +82,23 @@ func TestTakeSetsEveryField(t *testing.T) {
 	full.zfirst, full.zlast = 5, 6
 	a.insertSensors(full, []string{"x"})
 
-	stale := pdns.Tuple{RRName: "stale", RRType: 99, RData: "stale", Bailiwick: "stale", TimeFirst: 1, TimeLast: 2,
-		ZoneTimeFirst: 3, ZoneTimeLast: 4, Count: 77, SensorIDs: []string{"stale"}}
+	// Every field of the stale tuple is set, a field added to Tuple too.
+	var stale pdns.Tuple
+	v := reflect.ValueOf(&stale).Elem()
+	for i := range v.NumField() {
+		switch f := v.Field(i); f.Kind() {
+		case reflect.String:
+			f.SetString("stale")
+		case reflect.Uint16, reflect.Uint64:
+			f.SetUint(77)
+		case reflect.Int64:
+			f.SetInt(77)
+		case reflect.Slice:
+			f.Set(reflect.ValueOf([]string{"stale"}))
+		default:
+			t.Fatalf("pdns.Tuple.%s: a %s, which this test cannot fill", v.Type().Field(i).Name, f.Kind())
+		}
+	}
 	dst := []pdns.Tuple{stale, stale, stale}[:0]
 	dst = a.take(dst, plain, []string{"s"})
 	dst = a.take(dst, full, []string{"s"})
@@ -96,10 +112,11 @@ func TestTakeSetsEveryField(t *testing.T) {
 	}
 }
 
-// BenchmarkTakeDirty hands 250,000 entries off as tuples in jobs of
-// 100,000, into fresh memory each time, as a flush does.
+// BenchmarkTakeDirty sights 250,000 entries and hands them off as
+// tuples in jobs of 100,000, into fresh memory each time, as a flush
+// does.
 //
-//	go test ./internal/ingest -run '^$' -bench TakeDirty -count 5
+//	go test ./internal/ingest -run '^$' -bench TakeDirty -count 6
 func BenchmarkTakeDirty(b *testing.B) {
 	const n = 250_000
 	a := newAggregate()

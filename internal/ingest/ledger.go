@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/dnsscout/dnsscout/internal/store"
@@ -32,6 +33,35 @@ func regularSize(name string) (int64, bool) {
 		return 0, false
 	}
 	return fi.Size(), true
+}
+
+// ChecksLedgerFirst reports whether Run, given sources, asks its sink's
+// ledger about its first file before it reads anything else: the first
+// source that is not a listener or a live capture (those run beside the
+// files) is a non-empty regular file, and force is off. A sink that
+// opens its store on demand then opens it at once.
+func ChecksLedgerFirst(sources []string, force bool) bool {
+	if force {
+		return false
+	}
+	for _, s := range sources {
+		if IsLive(s) {
+			continue
+		}
+		_, name := cutPrefix(s)
+		_, regular := regularSize(name)
+		return regular
+	}
+	return false
+}
+
+// IsLive reports whether a source is read live, beside the files and
+// until stopped: a dnstap listener or a live capture.
+func IsLive(s string) bool { return isListener(s) || strings.HasPrefix(s, "live:") }
+
+// isListener reports whether a source is a dnstap listener.
+func isListener(s string) bool {
+	return strings.HasPrefix(s, "dnstap:unix:") || strings.HasPrefix(s, "dnstap:tcp:")
 }
 
 // digestFile returns the SHA-256 and size of a file, read whole.

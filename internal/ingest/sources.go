@@ -47,7 +47,7 @@ func (in *Ingester) Run(ctx context.Context, stdin io.Reader, sources ...string)
 	var listeners, ifaces, files []string
 	for _, s := range sources {
 		switch {
-		case strings.HasPrefix(s, "dnstap:unix:") || strings.HasPrefix(s, "dnstap:tcp:"):
+		case isListener(s):
 			listeners = append(listeners, strings.TrimPrefix(s, "dnstap:"))
 		case strings.HasPrefix(s, "live:"):
 			ifaces = append(ifaces, strings.TrimPrefix(s, "live:"))

@@ -18,11 +18,11 @@ package pebble
 // crash before Ingest leaves only temporary files, removed at the next
 // Open (TestCrashRecovery/bulk).
 //
-// Measured on bench/ingest (260,378 tuples in three Upserts of 86,793, 2
-// cores): the batch path spent 0.50 s of CPU in Upsert plus 0.25 s in the
-// memtable flush; this path spends 0.26 s on its two goroutines: building
-// keys 0.07, sorting 0.07, writing tables 0.11. See BulkTuples for the
-// threshold.
+// Measured on bench/ingest when this path was written (260,378 tuples in
+// three Upserts of 86,793, 2 cores, two goroutines then): the batch path
+// spent 0.50 s of CPU in Upsert plus 0.25 s in the memtable flush; this
+// path 0.26 s: building keys 0.07, sorting 0.07, writing tables 0.11. See
+// BulkTuples for the threshold.
 
 import (
 	"bytes"
@@ -327,18 +327,25 @@ func (s *kvSet) write(path string, refs []kvRef, wo sstable.WriterOptions, sync 
 	}
 	w := sstable.NewWriter(objstorageprovider.NewFileWritable(f), wo)
 	var (
-		folded []byte
-		m      valueMerger
+		folded  []byte
+		m       valueMerger
+		touched int // refs[:touched] are loaded (touch)
 	)
 	for i := 0; i < len(refs); {
-		if i%touchRun == 0 {
-			s.touch(refs[i:min(i+touchRun, len(refs))])
-		}
-		k := s.key(&refs[i])
+		// refs[i:j] are equal keys, folded into one; all are read.
 		j := i + 1
 		for j < len(refs) && refs[j].dup() {
 			j++
 		}
+		if j > touched {
+			lo := touched
+			touched = min(max(j, lo+touchRun), len(refs))
+			s.touch(refs[lo:touched])
+			if touchedHook != nil {
+				touchedHook(lo, touched)
+			}
+		}
+		k := s.key(&refs[i])
 		switch {
 		case k[0] == tRecord || k[0] == tNX:
 			v := s.val(&refs[i])
@@ -383,16 +390,21 @@ func (s *kvSet) write(path string, refs []kvRef, wo sstable.WriterOptions, sync 
 // touchRun is how many sorted keys write loads ahead of the table writer.
 const touchRun = 64
 
-// touched keeps touch's loads from being optimized away.
-var touched atomic.Uint64
+// touchedHook, when set (by tests), is told each range of refs write
+// touches.
+var touchedHook func(lo, hi int)
 
-// touch loads the first and last byte of each key and value of refs, in a
-// loop of independent loads. Sorted, the keys are scattered over the arena:
-// a load waits for memory, and the table writer, between two keys, does
-// too much work for the processor to start the next load early. Loaded
-// here, the misses overlap: on bench/ingest's plain-UDP capture the load
-// of each key's first byte in write was 5.4% of the command's CPU (perf),
-// and write's own time is now 1.7-1.9%; a lone Upsert of 100,000 tuples
+// touchSink keeps touch's loads from being optimized away.
+var touchSink atomic.Uint64
+
+// touch loads the first byte of each key of refs and the last byte of its
+// value (the key and value are contiguous), in a loop of independent
+// loads. Sorted, the keys are scattered over the arena: a load waits for
+// memory, and the table writer, between two keys, does too much work for
+// the processor to start the next load early. Loaded here, the misses
+// overlap: on bench/ingest's plain-UDP capture the load of each key's
+// first byte in write was 5.4% of the command's CPU (perf), and write's
+// own time is now 1.7-1.9%; a lone Upsert of 100,000 tuples
 // (BenchmarkUpsert/bulk/100000) took 114-120 ms instead of 124-145.
 func (s *kvSet) touch(refs []kvRef) {
 	var sum byte
@@ -400,7 +412,7 @@ func (s *kvSet) touch(refs []kvRef) {
 		r := &refs[i]
 		sum += s.arena[r.off] + s.arena[r.off+max(r.klen()+r.vlen(), 1)-1]
 	}
-	touched.Add(uint64(sum))
+	touchSink.Add(uint64(sum))
 }
 
 // noSyncFile skips fsync for stores opened with NoSync.
@@ -580,7 +592,7 @@ func (db *DB) upsertBulk(ctx context.Context, tuples []pdns.Tuple, addrs []netip
 	// The names are sorted and written on a third goroutine. The last
 	// Upsert of a flush often runs alone, and with two goroutines its
 	// end ran on one core for 40-50 ms of bench/ingest's command (perf);
-	// a lone Upsert of 100,000 tuples takes 8-10% less wall time so
+	// a lone Upsert of 100,000 tuples takes 8-9% less wall time so
 	// (BenchmarkUpsert/bulk/100000: 104-110 ms against 114-120).
 	var recErr, namesErr error
 	if recErr = errors.Join(records.err, names.err); recErr == nil {

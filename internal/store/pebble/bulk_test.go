@@ -16,6 +16,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/miekg/dns"
 
 	"github.com/dnsscout/dnsscout/internal/pdns"
@@ -464,6 +465,38 @@ func TestBulkTableFails(t *testing.T) {
 			}
 			if len(got) != len(tuples) {
 				t.Errorf("after the second write: %q", got)
+			}
+		})
+	}
+}
+
+// TestWriteTouchesAll checks that write loads every ref ahead of the
+// table writer, once, in order, at least touchRun at a time, whatever
+// the runs of equal keys it folds into one.
+func TestWriteTouchesAll(t *testing.T) {
+	for _, run := range []int{1, 2, 3, 5, touchRun - 1, touchRun, touchRun + 1, 3 * touchRun} {
+		t.Run(fmt.Sprintf("runs of %d", run), func(t *testing.T) {
+			var s kvSet
+			for i := range 1000 {
+				s.add(fmt.Appendf(nil, "f%06d", i/run), nil)
+			}
+			s.sort()
+			next := 0
+			touchedHook = func(lo, hi int) {
+				if lo != next || hi <= lo {
+					t.Errorf("touched [%d, %d) after [.., %d)", lo, hi, next)
+				}
+				if hi-lo < touchRun && hi != len(s.refs) {
+					t.Errorf("touched [%d, %d): fewer than %d refs", lo, hi, touchRun)
+				}
+				next = hi
+			}
+			defer func() { touchedHook = nil }()
+			if err := s.write(filepath.Join(t.TempDir(), "t.sst"), s.refs, sstable.WriterOptions{}, false); err != nil {
+				t.Fatal(err)
+			}
+			if next != len(s.refs) {
+				t.Errorf("touched up to %d of %d refs", next, len(s.refs))
 			}
 		})
 	}

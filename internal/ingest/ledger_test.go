@@ -1,0 +1,53 @@
+package ingest
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+// TestChecksLedgerFirst checks which first sources make ingest ask its
+// ledger before it reads anything: those readFile checks (a non-empty
+// regular file, prefixed or not, without --force), listeners and live
+// captures skipped since they run beside the files.
+func TestChecksLedgerFirst(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "capture.pcap")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		sources []string
+		force   bool
+		want    bool
+	}{
+		{"file", []string{file}, false, true},
+		{"file then FIFO", []string{file, fifo}, false, true},
+		{"prefixed file", []string{"pcap:" + file}, false, true},
+		{"listener then file", []string{"dnstap:unix:" + filepath.Join(dir, "sock"), "live:lo", file}, false, true},
+		{"forced file", []string{file}, true, false},
+		{"empty file", []string{empty, file}, false, false},
+		{"FIFO then file", []string{fifo, file}, false, false},
+		{"directory", []string{dir}, false, false},
+		{"stdin", []string{"-"}, false, false},
+		{"missing", []string{filepath.Join(dir, "missing")}, false, false},
+		{"listener only", []string{"live:lo"}, false, false},
+		{"none", nil, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ChecksLedgerFirst(tc.sources, tc.force); got != tc.want {
+				t.Errorf("ChecksLedgerFirst(%q, %v) = %v, want %v", tc.sources, tc.force, got, tc.want)
+			}
+		})
+	}
+}
