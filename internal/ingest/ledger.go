@@ -21,18 +21,20 @@ import (
 // flush that wrote the file's data, so that a file whose ingest failed or
 // was stopped is read again next time (docs/ingest.md).
 
-// regularSize returns the size of a regular, non-empty file; anything
+// ledgerFile returns the path of a file source (without its format
+// prefix) and, when it is a regular, non-empty file, its size; anything
 // else (standard input, a FIFO, a device, a missing file: openSource says
 // what is wrong) is not hashed.
-func regularSize(name string) (int64, bool) {
+func ledgerFile(src string) (name string, size int64, regular bool) {
+	_, name = cutPrefix(src)
 	if name == "-" {
-		return 0, false
+		return name, 0, false
 	}
 	fi, err := os.Stat(name)
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
-		return 0, false
+		return name, 0, false
 	}
-	return fi.Size(), true
+	return name, fi.Size(), true
 }
 
 // ChecksLedgerFirst reports whether Run, given sources, asks its sink's
@@ -48,8 +50,7 @@ func ChecksLedgerFirst(sources []string, force bool) bool {
 		if IsLive(s) {
 			continue
 		}
-		_, name := cutPrefix(s)
-		_, regular := regularSize(name)
+		_, _, regular := ledgerFile(s)
 		return regular
 	}
 	return false

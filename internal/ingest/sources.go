@@ -242,8 +242,7 @@ func (in *Ingester) register(add func(*Stats)) func() {
 // readFile ingests one file (or stdin); with hashing, a regular file
 // ingested before is skipped unless Options.Force (ledger.go).
 func (in *Ingester) readFile(ctx context.Context, src string, stdin io.Reader, hashing bool) error {
-	_, name := cutPrefix(src)
-	size, regular := regularSize(name)
+	name, size, regular := ledgerFile(src)
 	tracked := regular && hashing
 	var sum [32]byte
 	hashed := false
