@@ -129,18 +129,24 @@ func (in *Ingester) messageLocked(ts int64, msg []byte, zone []byte, from origin
 			msgOff = len(b.msgs)
 			b.msgs = append(b.msgs, msg...)
 		}
-		sg := sighting{
-			key: uint32(keyOff), keyLen: uint32(len(b.keys) - keyOff), ownerLen: uint16(len(owner)),
-			msg: uint32(msgOff), msgLen: uint32(len(msg)), rdOff: uint32(r.rdOff), rdLen: uint16(r.rdLen),
-			typ: r.typ, ts: sec, serial: in.serial, origin: from,
+		if inZone && bw == nil {
+			bw = in.zoneText(zone)
 		}
+		// Written in place. A sighting built on the stack and then
+		// copied was loaded 16 bytes at a time from its fields' narrow
+		// stores, which the processor cannot forward to a wider load:
+		// each copy waited until every store before it had reached
+		// the cache, the misses of the key and message copies too.
+		// messageLocked's own time fell from 5% to 2.5% of the
+		// command's CPU on bench/ingest (perf, two runs each).
+		b.recs = append(b.recs, sighting{})
+		sg := &b.recs[len(b.recs)-1]
+		sg.key, sg.keyLen, sg.ownerLen = uint32(keyOff), uint32(len(b.keys)-keyOff), uint16(len(owner))
+		sg.msg, sg.msgLen, sg.rdOff, sg.rdLen = uint32(msgOff), uint32(len(msg)), uint32(r.rdOff), uint16(r.rdLen)
+		sg.typ, sg.ts, sg.serial, sg.origin = r.typ, sec, in.serial, from
 		if inZone {
-			if bw == nil {
-				bw = in.zoneText(zone)
-			}
 			sg.zone = bw
 		}
-		b.recs = append(b.recs, sg)
 	}
 	in.maybeHandOver()
 }

@@ -339,7 +339,10 @@ func (w *walker) walk(msg []byte) wireErr {
 records:
 	for sec := range 3 {
 		for range counts[sec] {
-			var r rr
+			// Filled in place, not copied from a record built apart
+			// (see messageLocked): the cut paths below take it back.
+			w.rrs = append(w.rrs, rr{})
+			r := &w.rrs[len(w.rrs)-1]
 			r.section = uint8(sec + 1)
 			r.owner = off
 			mark := len(w.names)
@@ -350,6 +353,7 @@ records:
 				if w.names, next, e = w.name(w.names, msg, off, true); e != wireOK {
 					w.truncateNames(mark)
 					w.cut, w.cutSection = true, uint8(sec+1)
+					w.rrs = w.rrs[:len(w.rrs)-1]
 					break records
 				}
 				r.nameEnd = len(w.names)
@@ -357,6 +361,7 @@ records:
 			if next+10 > len(msg) {
 				w.truncateNames(mark)
 				w.cut, w.cutSection = true, uint8(sec+1)
+				w.rrs = w.rrs[:len(w.rrs)-1]
 				break records
 			}
 			r.typ = binary.BigEndian.Uint16(msg[next:])
@@ -367,6 +372,7 @@ records:
 			if end > len(msg) {
 				w.truncateNames(mark)
 				w.cut, w.cutSection = true, uint8(sec+1)
+				w.rrs = w.rrs[:len(w.rrs)-1]
 				break records
 			}
 			off = end
@@ -393,7 +399,6 @@ records:
 					w.extRcode = msg[r.rdOff-6]
 				}
 			}
-			w.rrs = append(w.rrs, r)
 		}
 	}
 	// The qname slice may have moved when names grew.

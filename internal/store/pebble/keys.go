@@ -237,7 +237,13 @@ func appendIndexEntries(dst []indexEntry, buf []byte, name string, rrtype uint16
 // is a (the zero Addr when it has none).
 func appendIndexEntriesAddr(dst []indexEntry, buf []byte, name string, rrtype uint16, rdata string, a netip.Addr) ([]indexEntry, []byte) {
 	add := func(k, v []byte, fwd bool) {
-		dst = append(dst, indexEntry{key: k, value: v, fwd: fwd})
+		// Set in place, not copied from a literal built on the stack:
+		// the copy's wide loads would wait for the literal's narrow
+		// stores to reach the cache (ingest's messageLocked has the
+		// measurement).
+		dst = append(dst, indexEntry{})
+		e := &dst[len(dst)-1]
+		e.key, e.value, e.fwd = k, v, fwd
 	}
 	start := len(buf)
 	buf = append(buf, tName)
