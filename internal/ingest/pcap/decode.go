@@ -57,7 +57,10 @@ const (
 	LinkLoop     = 108 // OpenBSD loopback: 4-byte family, network order
 	LinkSLL      = 113 // Linux cooked capture v1
 	LinkPFLOG    = 117 // OpenBSD pf log header, then IP
+	LinkPrism    = 119 // Prism monitor-mode header (or AVS), then 802.11
 	LinkRadiotap = 127 // radiotap header, then 802.11
+	LinkAVS      = 163 // AVS monitor-mode header, then 802.11
+	LinkPPI      = 192 // Per-Packet Information header, then a frame of its link type
 	LinkIPv4     = 228 // raw IPv4
 	LinkIPv6     = 229 // raw IPv6
 	LinkNFLOG    = 239 // Linux netfilter NFLOG: header and TLVs
@@ -68,7 +71,8 @@ const (
 func SupportedLink(lt int) bool {
 	switch lt {
 	case LinkNull, LinkEthernet, LinkPPP, LinkRawBSD, LinkRawOBSD, LinkPPPHDLC, LinkPPPoE, LinkRaw,
-		LinkCHDLC, Link80211, LinkLoop, LinkSLL, LinkPFLOG, LinkRadiotap, LinkIPv4, LinkIPv6, LinkNFLOG, LinkSLL2:
+		LinkCHDLC, Link80211, LinkLoop, LinkSLL, LinkPFLOG, LinkPrism, LinkRadiotap, LinkAVS, LinkPPI,
+		LinkIPv4, LinkIPv6, LinkNFLOG, LinkSLL2:
 		return true
 	}
 	return false

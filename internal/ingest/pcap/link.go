@@ -56,6 +56,12 @@ func (d *Decoder) link(lt int, data []byte) {
 		d.wlan(data)
 	case LinkRadiotap:
 		d.radiotap(data)
+	case LinkPrism:
+		d.prism(data)
+	case LinkAVS:
+		d.avs(data)
+	case LinkPPI:
+		d.ppi(data)
 	case LinkPPP, LinkPPPHDLC:
 		d.ppp(data, 0)
 	case LinkPPPoE:
@@ -359,6 +365,87 @@ func (d *Decoder) radiotap(b []byte) {
 }
 
 func (d *Decoder) wlan(b []byte) { d.wlanFrame(b, false) }
+
+// The monitor-mode headers of older 802.11 captures (Kismet, airodump-ng,
+// wlan-ng drivers), read as tshark and tcpdump read them.
+const (
+	avsMagic1 = 0x80211001 // AVS header version 1
+	avsMagic2 = 0x80211002 // version 2
+	// prismHeader is the length of a Prism header (message code and
+	// length, device name, ten items of 12 bytes).
+	prismHeader = 144
+	// prismCode1 and prismCode2 are a Prism header's message codes.
+	prismCode1 = 0x44
+	prismCode2 = 0x41
+)
+
+// prism decodes LINKTYPE_IEEE802_11_PRISM: a Prism header whose length is
+// its second word (in the byte order of the message code, little-endian
+// for the codes drivers write), then an 802.11 frame; or, under the same
+// link type, an AVS header (its version word, big-endian, says so).
+func (d *Decoder) prism(b []byte) {
+	if len(b) < 8 {
+		d.bad(BadLink)
+		return
+	}
+	if v := binary.BigEndian.Uint32(b); v == avsMagic1 || v == avsMagic2 {
+		d.avs(b)
+		return
+	}
+	var n uint32
+	switch binary.LittleEndian.Uint32(b) {
+	case prismCode1, prismCode2:
+		n = binary.LittleEndian.Uint32(b[4:])
+	default:
+		n = binary.BigEndian.Uint32(b[4:])
+	}
+	if n < 8 || n > uint32(len(b)) {
+		d.bad(BadLink)
+		return
+	}
+	d.wlanFrame(b[n:], false)
+}
+
+// avs decodes LINKTYPE_IEEE802_11_AVS: version and header length (both
+// big-endian), the radio fields, then an 802.11 frame.
+func (d *Decoder) avs(b []byte) {
+	if len(b) < 8 {
+		d.bad(BadLink)
+		return
+	}
+	if v := binary.BigEndian.Uint32(b); v != avsMagic1 && v != avsMagic2 {
+		d.bad(BadLink)
+		return
+	}
+	n := binary.BigEndian.Uint32(b[4:])
+	if n < 8 || n > uint32(len(b)) {
+		d.bad(BadLink)
+		return
+	}
+	d.wlanFrame(b[n:], false)
+}
+
+// ppi decodes LINKTYPE_PPI: version 0, flags, header length and the link
+// type of the frame that follows (little-endian), whatever fields the
+// header carries (802.11 radio information, GPS). The frame is decoded as
+// its link type says; a PPI header in a PPI header is refused.
+func (d *Decoder) ppi(b []byte) {
+	if len(b) < 8 || b[0] != 0 {
+		d.bad(BadLink)
+		return
+	}
+	n := int(binary.LittleEndian.Uint16(b[2:4]))
+	lt := binary.LittleEndian.Uint32(b[4:8])
+	if n < 8 || n > len(b) || lt == LinkPPI {
+		d.bad(BadLink)
+		return
+	}
+	if !SupportedLink(int(lt)) {
+		d.bad(LinkType)
+		return
+	}
+	d.link(int(lt), b[n:])
+}
 
 // wlanFrame decodes an 802.11 data frame: QoS or not, three or four
 // addresses, HT control, LLC/SNAP, A-MSDU aggregates. Management and

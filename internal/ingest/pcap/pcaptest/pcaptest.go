@@ -32,7 +32,10 @@ const (
 	Link80211    = 105
 	LinkSLL      = 113
 	LinkPFLOG    = 117
+	LinkPrism    = 119
 	LinkRadiotap = 127
+	LinkAVS      = 163
+	LinkPPI      = 192
 	LinkNFLOG    = 239
 	LinkSLL2     = 276
 )
@@ -339,9 +342,17 @@ func linkTypeEncaps() []Encap {
 	}
 }
 
-// wirelessEncaps are 802.11 data frames, bare and under radiotap.
+// wirelessEncaps are 802.11 data frames, bare and under radiotap,
+// Prism, AVS and PPI headers (PPI also over Ethernet).
 func wirelessEncaps() []Encap {
 	return []Encap{
+		{"Prism 802.11", LinkPrism, func(ip []byte) []byte { return append(prism(), wlan(false, false, false, ip)...) }},
+		{"AVS 802.11", LinkAVS, func(ip []byte) []byte { return append(avs(), wlan(true, false, false, ip)...) }},
+		{"AVS under the Prism link type", LinkPrism, func(ip []byte) []byte { return append(avs(), wlan(false, false, false, ip)...) }},
+		{"PPI 802.11 with a common field", LinkPPI, func(ip []byte) []byte {
+			return append(ppi(Link80211, []byte{2, 0, 20, 0}, make([]byte, 20)), wlan(true, false, false, ip)...)
+		}},
+		{"PPI Ethernet", LinkPPI, func(ip []byte) []byte { return append(ppi(LinkEthernet, nil, nil), EthernetIP(ip)...) }},
 		{"802.11 data", Link80211, func(ip []byte) []byte { return wlan(false, false, false, ip) }},
 		{"802.11 QoS data, four addresses", Link80211, func(ip []byte) []byte { return wlan(true, true, false, ip) }},
 		{"802.11 QoS A-MSDU", Link80211, func(ip []byte) []byte { return wlan(true, false, true, ip) }},
@@ -357,6 +368,44 @@ func wirelessEncaps() []Encap {
 			return append(h, f...)
 		}},
 	}
+}
+
+// prism is a Prism monitor-mode header as wlan-ng and hostap drivers
+// write it: message code 0x44 and length 144, little-endian, the device
+// name, then ten items (did, status, length, data) of radio values.
+func prism() []byte {
+	h := binary.LittleEndian.AppendUint32(nil, 0x44)
+	h = binary.LittleEndian.AppendUint32(h, 144)
+	h = append(h, []byte("wlan0\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00")...)
+	for i := range uint32(10) {
+		h = binary.LittleEndian.AppendUint32(h, 0x1041+i<<8) // did
+		h = binary.LittleEndian.AppendUint16(h, 0)           // status: supplied
+		h = binary.LittleEndian.AppendUint16(h, 4)
+		h = binary.LittleEndian.AppendUint32(h, 6+i)
+	}
+	return h
+}
+
+// avs is an AVS (wlan-ng capture frame) header, version 1: 64 bytes,
+// big-endian.
+func avs() []byte {
+	h := binary.BigEndian.AppendUint32(nil, 0x80211001)
+	h = binary.BigEndian.AppendUint32(h, 64)
+	h = binary.BigEndian.AppendUint64(h, 1000) // MAC time
+	h = binary.BigEndian.AppendUint64(h, 2000) // host time
+	for _, v := range []uint32{4, 6, 110, 1, 0, 1, 0xffffffc4, 0xffffffa0, 1, 1} {
+		h = binary.BigEndian.AppendUint32(h, v) // PHY type, channel, rate, antenna, ...
+	}
+	return h
+}
+
+// ppi is a PPI header for a frame of link type lt with one field of the
+// given type and length header (little-endian) and data.
+func ppi(lt uint32, field, data []byte) []byte {
+	n := 8 + len(field) + len(data)
+	h := []byte{0, 0, byte(n), byte(n >> 8)}
+	h = binary.LittleEndian.AppendUint32(h, lt)
+	return slices.Concat(h, field, data)
 }
 
 func pppType(ip []byte) layers.PPPType {
