@@ -56,6 +56,11 @@ func checkRender(t *testing.T, typ uint16, rd, owner []byte) {
 			t.Fatalf("owner %x: rendered %q, miekg/dns %q (ok %v)", owner, got, want, wok)
 		}
 	}
+	if want, ok := miekgOwner(owner); ok {
+		if got := wireToText(owner); got != want {
+			t.Fatalf("owner %x: wireToText %q, miekg/dns %q", owner, got, want)
+		}
+	}
 }
 
 func wireName(t *testing.T, s string) []byte {
