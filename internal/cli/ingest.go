@@ -70,8 +70,9 @@ Other sources:
 --interface NAME captures live traffic with AF_PACKET (needs CAP_NET_RAW).
 Captures may be tunnelled (VXLAN, GENEVE, GRE, ERSPAN, MPLS, QinQ, PPPoE, GTP-U,
 Teredo, IP in IP) or of link type NFLOG, 802.11 (bare, radiotap, Prism, AVS,
-PPI) or pflog. mDNS (5353) and LLMNR (5355) answers are local names: they are
-stored under the sensor ids SENSOR/mdns and SENSOR/llmnr, never as global DNS.
+PPI), pflog, PKTAP, ipnet, FDDI or ATM. mDNS (5353) and LLMNR (5355) answers are
+local names: they are stored under the sensor ids SENSOR/mdns and SENSOR/llmnr,
+never as global DNS.
 
 A file whose content was ingested before (its SHA-256 is kept in the store
 once its ingest is committed) is skipped with a notice, unless --force;

@@ -44,35 +44,41 @@ var (
 // Link types (LINKTYPE_* of the pcap and pcapng formats) the decoder
 // understands.
 const (
-	LinkNull     = 0   // BSD loopback: 4-byte address family, host order
-	LinkEthernet = 1   // Ethernet II or 802.3 with LLC/SNAP, VLAN tags
-	LinkPPP      = 9   // PPP, with or without HDLC-like framing
-	LinkRawBSD   = 12  // raw IP on some BSDs
-	LinkRawOBSD  = 14  // raw IP on OpenBSD
-	LinkPPPHDLC  = 50  // PPP in HDLC-like framing
-	LinkPPPoE    = 51  // PPPoE session header, then PPP (LINKTYPE_PPP_ETHER)
-	LinkRaw      = 101 // raw IPv4 or IPv6
-	LinkCHDLC    = 104 // Cisco HDLC: address, control, EtherType
-	Link80211    = 105 // IEEE 802.11 without radio header
-	LinkLoop     = 108 // OpenBSD loopback: 4-byte family, network order
-	LinkSLL      = 113 // Linux cooked capture v1
-	LinkPFLOG    = 117 // OpenBSD pf log header, then IP
-	LinkPrism    = 119 // Prism monitor-mode header (or AVS), then 802.11
-	LinkRadiotap = 127 // radiotap header, then 802.11
-	LinkAVS      = 163 // AVS monitor-mode header, then 802.11
-	LinkPPI      = 192 // Per-Packet Information header, then a frame of its link type
-	LinkIPv4     = 228 // raw IPv4
-	LinkIPv6     = 229 // raw IPv6
-	LinkNFLOG    = 239 // Linux netfilter NFLOG: header and TLVs
-	LinkSLL2     = 276 // Linux cooked capture v2
+	LinkNull       = 0   // BSD loopback: 4-byte address family, host order
+	LinkEthernet   = 1   // Ethernet II or 802.3 with LLC/SNAP, VLAN tags
+	LinkPPP        = 9   // PPP, with or without HDLC-like framing
+	LinkFDDI       = 10  // FDDI: frame control and addresses, then LLC/SNAP
+	LinkRawBSD     = 12  // raw IP on some BSDs
+	LinkRawOBSD    = 14  // raw IP on OpenBSD
+	LinkPPPHDLC    = 50  // PPP in HDLC-like framing
+	LinkPPPoE      = 51  // PPPoE session header, then PPP (LINKTYPE_PPP_ETHER)
+	LinkATMRFC1483 = 100 // ATM with LLC/SNAP (RFC 1483)
+	LinkRaw        = 101 // raw IPv4 or IPv6
+	LinkCHDLC      = 104 // Cisco HDLC: address, control, EtherType
+	Link80211      = 105 // IEEE 802.11 without radio header
+	LinkLoop       = 108 // OpenBSD loopback: 4-byte family, network order
+	LinkSLL        = 113 // Linux cooked capture v1
+	LinkPFLOG      = 117 // OpenBSD pf log header, then IP
+	LinkPrism      = 119 // Prism monitor-mode header (or AVS), then 802.11
+	LinkRadiotap   = 127 // radiotap header, then 802.11
+	LinkAVS        = 163 // AVS monitor-mode header, then 802.11
+	LinkPPI        = 192 // Per-Packet Information header, then a frame of its link type
+	LinkPPPWithDir = 204 // a direction byte, then PPP or Cisco HDLC
+	LinkIPv4       = 228 // raw IPv4
+	LinkIPv6       = 229 // raw IPv6
+	LinkIPNet      = 226 // Solaris ipnet: a 24-byte header, then IP
+	LinkNFLOG      = 239 // Linux netfilter NFLOG: header and TLVs
+	LinkPKTAP      = 258 // Apple PKTAP: a header, then a frame of its link type
+	LinkSLL2       = 276 // Linux cooked capture v2
 )
 
 // SupportedLink reports whether the decoder can take packets of link type lt.
 func SupportedLink(lt int) bool {
 	switch lt {
-	case LinkNull, LinkEthernet, LinkPPP, LinkRawBSD, LinkRawOBSD, LinkPPPHDLC, LinkPPPoE, LinkRaw,
-		LinkCHDLC, Link80211, LinkLoop, LinkSLL, LinkPFLOG, LinkPrism, LinkRadiotap, LinkAVS, LinkPPI,
-		LinkIPv4, LinkIPv6, LinkNFLOG, LinkSLL2:
+	case LinkNull, LinkEthernet, LinkPPP, LinkFDDI, LinkRawBSD, LinkRawOBSD, LinkPPPHDLC, LinkPPPoE,
+		LinkATMRFC1483, LinkRaw, LinkCHDLC, Link80211, LinkLoop, LinkSLL, LinkPFLOG, LinkPrism,
+		LinkRadiotap, LinkAVS, LinkPPI, LinkPPPWithDir, LinkIPv4, LinkIPv6, LinkIPNet, LinkNFLOG,
+		LinkPKTAP, LinkSLL2:
 		return true
 	}
 	return false

@@ -62,8 +62,39 @@ func (d *Decoder) link(lt int, data []byte) {
 		d.avs(data)
 	case LinkPPI:
 		d.ppi(data)
-	case LinkPPP, LinkPPPHDLC:
+	case LinkPPP:
 		d.ppp(data, 0)
+	case LinkPPPHDLC:
+		d.hdlc(data)
+	case LinkPPPWithDir:
+		// A direction byte (0: received, else sent), then the frame.
+		if len(data) < 1 {
+			d.bad(BadLink)
+			return
+		}
+		d.hdlc(data[1:])
+	case LinkFDDI:
+		// Frame control and two addresses (13 bytes), then LLC/SNAP.
+		if len(data) < 13 {
+			d.bad(BadLink)
+			return
+		}
+		d.llc(data[13:])
+	case LinkATMRFC1483:
+		d.llc(data)
+	case LinkIPNet:
+		// Version, address family (2 IPv4, 26 IPv6), then 22 bytes.
+		if len(data) < 24 {
+			d.bad(BadLink)
+			return
+		}
+		if f := data[1]; f != 2 && f != 26 {
+			d.ignore()
+			return
+		}
+		d.ip(data[24:], 0)
+	case LinkPKTAP:
+		d.pktap(data)
 	case LinkPPPoE:
 		d.pppoe(data, 0)
 	case LinkCHDLC:
@@ -425,10 +456,44 @@ func (d *Decoder) avs(b []byte) {
 	d.wlanFrame(b[n:], false)
 }
 
+// hdlc decodes a frame in HDLC-like framing: PPP (address 0xff), or
+// Cisco HDLC (address 0x0f or 0x8f, then an EtherType), as tshark takes
+// both under these link types.
+func (d *Decoder) hdlc(b []byte) {
+	if len(b) >= 4 && (b[0] == 0x0f || b[0] == 0x8f) {
+		d.etherAt(b, 2, 4, 0)
+		return
+	}
+	d.ppp(b, 0)
+}
+
+// pktap decodes Apple's PKTAP header (macOS tcpdump -i pktap): its
+// length, the record type (1: a packet follows) and the link type of the
+// packet, little-endian, then the packet, decoded as that link type says
+// (another PKTAP or a PPI header inside is refused).
+func (d *Decoder) pktap(b []byte) {
+	if len(b) < 12 {
+		d.bad(BadLink)
+		return
+	}
+	n := binary.LittleEndian.Uint32(b[0:4])
+	lt := binary.LittleEndian.Uint32(b[8:12])
+	switch {
+	case n < 12 || n > uint32(len(b)) || lt == LinkPKTAP || lt == LinkPPI:
+		d.bad(BadLink)
+	case binary.LittleEndian.Uint32(b[4:8]) != 1:
+		d.ignore() // no packet follows
+	case !SupportedLink(int(lt)):
+		d.bad(LinkType)
+	default:
+		d.link(int(lt), b[n:])
+	}
+}
+
 // ppi decodes LINKTYPE_PPI: version 0, flags, header length and the link
 // type of the frame that follows (little-endian), whatever fields the
 // header carries (802.11 radio information, GPS). The frame is decoded as
-// its link type says; a PPI header in a PPI header is refused.
+// its link type says; a PPI or PKTAP header inside is refused.
 func (d *Decoder) ppi(b []byte) {
 	if len(b) < 8 || b[0] != 0 {
 		d.bad(BadLink)
@@ -436,7 +501,7 @@ func (d *Decoder) ppi(b []byte) {
 	}
 	n := int(binary.LittleEndian.Uint16(b[2:4]))
 	lt := binary.LittleEndian.Uint32(b[4:8])
-	if n < 8 || n > len(b) || lt == LinkPPI {
+	if n < 8 || n > len(b) || lt == LinkPPI || lt == LinkPKTAP {
 		d.bad(BadLink)
 		return
 	}

@@ -23,21 +23,27 @@ import (
 
 // Link types of the frames Encaps builds (LINKTYPE_* values).
 const (
-	LinkNull     = 0
-	LinkEthernet = 1
-	LinkPPP      = 9
-	LinkPPPoE    = 51
-	LinkRaw      = 101
-	LinkCHDLC    = 104
-	Link80211    = 105
-	LinkSLL      = 113
-	LinkPFLOG    = 117
-	LinkPrism    = 119
-	LinkRadiotap = 127
-	LinkAVS      = 163
-	LinkPPI      = 192
-	LinkNFLOG    = 239
-	LinkSLL2     = 276
+	LinkNull       = 0
+	LinkEthernet   = 1
+	LinkPPP        = 9
+	LinkFDDI       = 10
+	LinkPPPHDLC    = 50
+	LinkPPPoE      = 51
+	LinkATMRFC1483 = 100
+	LinkRaw        = 101
+	LinkCHDLC      = 104
+	Link80211      = 105
+	LinkSLL        = 113
+	LinkPFLOG      = 117
+	LinkPrism      = 119
+	LinkRadiotap   = 127
+	LinkAVS        = 163
+	LinkPPI        = 192
+	LinkPPPWithDir = 204
+	LinkIPNet      = 226
+	LinkNFLOG      = 239
+	LinkPKTAP      = 258
+	LinkSLL2       = 276
 )
 
 // Flow is one direction of a UDP exchange.
@@ -289,9 +295,37 @@ func ipTunnelEncaps() []Encap {
 	}
 }
 
-// linkTypeEncaps are the link types other than Ethernet and 802.11: raw IP, BSD loopback, Linux cooked, pflog, PPP, Cisco HDLC and NFLOG.
+// linkTypeEncaps are the link types other than Ethernet and 802.11: raw IP, BSD loopback, Linux cooked, pflog, PPP, Cisco HDLC, NFLOG
+// and the rarer ones of older or other systems (FDDI, ATM, PPP in HDLC framing or with a direction byte, Solaris ipnet, Apple PKTAP).
 func linkTypeEncaps() []Encap {
+	chdlc := func(ip []byte) []byte {
+		return append([]byte{0x0f, 0x00, byte(ipType(ip) >> 8), byte(ipType(ip))}, ip...)
+	}
+	ppp := func(ip []byte) []byte {
+		return append([]byte{0xff, 0x03, byte(pppType(ip) >> 8), byte(pppType(ip))}, ip...)
+	}
+	snap := func(ip []byte) []byte {
+		return append([]byte{0xaa, 0xaa, 0x03, 0, 0, 0, byte(ipType(ip) >> 8), byte(ipType(ip))}, ip...)
+	}
 	return []Encap{
+		{"FDDI", LinkFDDI, func(ip []byte) []byte { return slices.Concat([]byte{0x50}, macB, macA, snap(ip)) }},
+		{"ATM RFC 1483 LLC/SNAP", LinkATMRFC1483, snap},
+		{"PPP in HDLC framing", LinkPPPHDLC, ppp},
+		{"Cisco HDLC under the PPP HDLC link type", LinkPPPHDLC, chdlc},
+		{"PPP with direction", LinkPPPWithDir, func(ip []byte) []byte { return append([]byte{1}, ppp(ip)...) }},
+		{"Cisco HDLC under PPP with direction", LinkPPPWithDir, func(ip []byte) []byte { return append([]byte{0}, chdlc(ip)...) }},
+		{"Solaris ipnet", LinkIPNet, func(ip []byte) []byte {
+			h := make([]byte, 24)
+			h[0], h[1] = 2, 2 // version 2, AF_INET
+			if ipType(ip) == layers.EthernetTypeIPv6 {
+				h[1] = 26
+			}
+			binary.BigEndian.PutUint32(h[4:], uint32(len(ip)))
+			binary.BigEndian.PutUint32(h[8:], 3) // interface index
+			return append(h, ip...)
+		}},
+		{"Apple PKTAP with Ethernet", LinkPKTAP, func(ip []byte) []byte { return append(pktap(LinkEthernet), EthernetIP(ip)...) }},
+		{"Apple PKTAP with raw IP", LinkPKTAP, func(ip []byte) []byte { return append(pktap(LinkRaw), ip...) }},
 		{"raw IP", LinkRaw, func(ip []byte) []byte { return slices.Clone(ip) }},
 		{"BSD loopback", LinkNull, func(ip []byte) []byte {
 			fam := uint32(2)
@@ -327,16 +361,12 @@ func linkTypeEncaps() []Encap {
 			copy(h[4:], "em0")
 			return append(h, ip...)
 		}},
-		{"PPP", LinkPPP, func(ip []byte) []byte {
-			return append([]byte{0xff, 0x03, byte(pppType(ip) >> 8), byte(pppType(ip))}, ip...)
-		}},
+		{"PPP", LinkPPP, ppp},
 		{"PPPoE link type", LinkPPPoE, func(ip []byte) []byte {
 			return serialize(&layers.PPPoE{Version: 1, Type: 1, Code: layers.PPPoECodeSession, SessionId: 9},
 				&layers.PPP{PPPType: pppType(ip)}, gopacket.Payload(ip))
 		}},
-		{"Cisco HDLC", LinkCHDLC, func(ip []byte) []byte {
-			return append([]byte{0x0f, 0x00, byte(ipType(ip) >> 8), byte(ipType(ip))}, ip...)
-		}},
+		{"Cisco HDLC", LinkCHDLC, chdlc},
 		{"NFLOG little-endian", LinkNFLOG, func(ip []byte) []byte { return nflog(binary.LittleEndian, ip) }},
 		{"NFLOG big-endian", LinkNFLOG, func(ip []byte) []byte { return nflog(binary.BigEndian, ip) }},
 	}
@@ -368,6 +398,21 @@ func wirelessEncaps() []Encap {
 			return append(h, f...)
 		}},
 	}
+}
+
+// pktap is an Apple PKTAP header (108 bytes, little-endian) for a packet
+// of link type lt on en0.
+func pktap(lt uint32) []byte {
+	h := make([]byte, 108)
+	binary.LittleEndian.PutUint32(h[0:], 108)
+	binary.LittleEndian.PutUint32(h[4:], 1) // a packet follows
+	binary.LittleEndian.PutUint32(h[8:], lt)
+	copy(h[12:], "en0")
+	binary.LittleEndian.PutUint32(h[36:], 2)   // flags
+	binary.LittleEndian.PutUint32(h[40:], 2)   // protocol family
+	binary.LittleEndian.PutUint32(h[52:], 123) // process id
+	copy(h[56:], "dig")
+	return h
 }
 
 // prism is a Prism monitor-mode header as wlan-ng and hostap drivers
