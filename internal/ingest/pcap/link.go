@@ -45,11 +45,9 @@ func (d *Decoder) link(lt int, data []byte) {
 	case LinkSLL2:
 		d.etherAt(data, 0, 20, 0)
 	case LinkNull, LinkLoop:
-		if len(data) < 4 {
-			d.bad(BadLink)
-			return
+		if b, ok := d.skipLink(data, 4); ok {
+			d.ip(b, 0)
 		}
-		d.ip(data[4:], 0)
 	case LinkNFLOG:
 		d.nflog(data)
 	case Link80211:
@@ -68,31 +66,25 @@ func (d *Decoder) link(lt int, data []byte) {
 		d.hdlc(data)
 	case LinkPPPWithDir:
 		// A direction byte (0: received, else sent), then the frame.
-		if len(data) < 1 {
-			d.bad(BadLink)
-			return
+		if b, ok := d.skipLink(data, 1); ok {
+			d.hdlc(b)
 		}
-		d.hdlc(data[1:])
 	case LinkFDDI:
 		// Frame control and two addresses (13 bytes), then LLC/SNAP.
-		if len(data) < 13 {
-			d.bad(BadLink)
-			return
+		if b, ok := d.skipLink(data, 13); ok {
+			d.llc(b)
 		}
-		d.llc(data[13:])
 	case LinkATMRFC1483:
 		d.llc(data)
 	case LinkIPNet:
 		// Version, address family (2 IPv4, 26 IPv6), then 22 bytes.
-		if len(data) < 24 {
-			d.bad(BadLink)
-			return
+		if b, ok := d.skipLink(data, 24); ok {
+			if f := data[1]; f == 2 || f == 26 {
+				d.ip(b, 0)
+			} else {
+				d.ignore()
+			}
 		}
-		if f := data[1]; f != 2 && f != 26 {
-			d.ignore()
-			return
-		}
-		d.ip(data[24:], 0)
 	case LinkPKTAP:
 		d.pktap(data)
 	case LinkPPPoE:
@@ -110,6 +102,16 @@ func (d *Decoder) link(lt int, data []byte) {
 	default:
 		d.bad(LinkType)
 	}
+}
+
+// skipLink returns what follows a link header of n bytes; a frame
+// shorter than that is counted (BadLink).
+func (d *Decoder) skipLink(b []byte, n int) ([]byte, bool) {
+	if len(b) < n {
+		d.bad(BadLink)
+		return nil, false
+	}
+	return b[n:], true
 }
 
 // ethernet decodes an Ethernet frame (Ethernet II, or 802.3 with
