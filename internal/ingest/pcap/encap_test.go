@@ -67,6 +67,8 @@ var encapKinds = map[string][]Encap{
 	"radiotap 802.11":                        {Encap80211},
 	"radiotap with TSFT, flags and data padding": {Encap80211},
 	"Prism 802.11":                            {Encap80211},
+	"Prism with a wrong length field":         {Encap80211},
+	"802.11 under the Prism link type":        {Encap80211},
 	"AVS 802.11":                              {Encap80211},
 	"AVS under the Prism link type":           {Encap80211},
 	"PPI 802.11 with a common field":          {Encap80211},
@@ -248,7 +250,7 @@ func TestLinkEdgeCases(t *testing.T) {
 		{name: "radiotap length past the frame", lt: LinkRadiotap, pkt: []byte{0, 0, 200, 0, 0, 0, 0, 0}, bad: BadLink},
 		{name: "radiotap version 1", lt: LinkRadiotap, pkt: []byte{1, 0, 8, 0, 0, 0, 0, 0}, bad: BadLink},
 		{name: "Prism length past the frame", lt: LinkPrism, pkt: []byte{0x44, 0, 0, 0, 0xf4, 1, 0, 0, 0, 0, 0, 0}, bad: BadLink},
-		{name: "Prism big-endian length below 8", lt: LinkPrism, pkt: []byte{0, 0, 0, 9, 0, 0, 0, 4, 0, 0, 0, 0}, bad: BadLink},
+		{name: "Prism link type, no header, too short for 802.11", lt: LinkPrism, pkt: []byte{0, 0, 0, 9, 0, 0, 0, 4, 0, 0, 0, 0}, bad: BadLink},
 		{name: "Prism short", lt: LinkPrism, pkt: []byte{0x44, 0, 0, 0}, bad: BadLink},
 		{name: "AVS unknown version", lt: LinkAVS, pkt: []byte{0x80, 0x21, 0x10, 0x03, 0, 0, 0, 8, 0, 0}, bad: BadLink},
 		{name: "AVS length past the frame", lt: LinkAVS, pkt: []byte{0x80, 0x21, 0x10, 0x01, 0, 0, 1, 0, 0, 0}, bad: BadLink},
@@ -257,18 +259,22 @@ func TestLinkEdgeCases(t *testing.T) {
 		{name: "PPI in PPI", lt: LinkPPI, pkt: []byte{0, 0, 8, 0, 192, 0, 0, 0, 0, 0, 8, 0, 1, 0, 0, 0}, bad: BadLink},
 		{name: "PPI of an unknown link type", lt: LinkPPI, pkt: append([]byte{0, 0, 8, 0, 147, 0, 0, 0}, ip...), bad: LinkType},
 		{name: "PPI length past the frame", lt: LinkPPI, pkt: []byte{0, 0, 80, 0, 1, 0, 0, 0, 0, 0}, bad: BadLink},
-		{name: "PKTAP without a packet", lt: LinkPKTAP, pkt: []byte{12, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0}, ignored: 1},
-		{name: "PKTAP length past the frame", lt: LinkPKTAP, pkt: []byte{200, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0}, bad: BadLink},
-		{name: "PKTAP in PKTAP", lt: LinkPKTAP, pkt: []byte{12, 0, 0, 0, 1, 0, 0, 0, 2, 1, 0, 0, 12, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0}, bad: BadLink},
-		{name: "PPI in PKTAP", lt: LinkPKTAP, pkt: []byte{12, 0, 0, 0, 1, 0, 0, 0, 192, 0, 0, 0, 0, 0, 8, 0, 1, 0, 0, 0}, bad: BadLink},
-		{name: "PKTAP of an unknown link type", lt: LinkPKTAP, pkt: append([]byte{12, 0, 0, 0, 1, 0, 0, 0, 147, 0, 0, 0}, ip...), bad: LinkType},
-		{name: "PKTAP raw IP", lt: LinkPKTAP, pkt: append([]byte{12, 0, 0, 0, 1, 0, 0, 0, 101, 0, 0, 0}, ip...), messages: 1},
+		{name: "PKTAP without a packet", lt: LinkPKTAP, pkt: pktap(108, 0, LinkRaw, ip), ignored: 1},
+		{name: "PKTAP length past the frame", lt: LinkPKTAP, pkt: pktap(200, 1, LinkRaw, nil)[:150], bad: BadLink},
+		{name: "PKTAP frame shorter than a header", lt: LinkPKTAP, pkt: pktap(12, 1, LinkRaw, nil), bad: BadLink},
+		{name: "PKTAP header length below version 1's", lt: LinkPKTAP, pkt: pktap(12, 1, LinkRaw, ip), bad: BadLink},
+		{name: "PKTAP in PKTAP", lt: LinkPKTAP, pkt: pktap(108, 1, LinkPKTAP, pktap(108, 1, LinkRaw, ip)), bad: BadLink},
+		{name: "PPI in PKTAP", lt: LinkPKTAP, pkt: pktap(108, 1, LinkPPI, append([]byte{0, 0, 8, 0, 101, 0, 0, 0}, ip...)), bad: BadLink},
+		{name: "PKTAP of an unknown link type", lt: LinkPKTAP, pkt: pktap(108, 1, 147, ip), bad: LinkType},
+		{name: "PKTAP raw IP", lt: LinkPKTAP, pkt: pktap(108, 1, LinkRaw, ip), messages: 1},
+		{name: "PKTAP in PPI", lt: LinkPPI, pkt: append([]byte{0, 0, 8, 0, 2, 1, 0, 0}, pktap(108, 1, LinkRaw, ip)...), bad: BadLink},
 		{name: "ipnet short", lt: LinkIPNet, pkt: make([]byte, 20), bad: BadLink},
 		{name: "ipnet of another family", lt: LinkIPNet, pkt: append(append([]byte{2, 7}, make([]byte, 22)...), ip...), ignored: 1},
 		{name: "FDDI short", lt: LinkFDDI, pkt: make([]byte, 12), bad: BadLink},
 		{name: "ATM without SNAP", lt: LinkATMRFC1483, pkt: append([]byte{0xfe, 0xfe, 0x03}, ip...), ignored: 1},
 		{name: "PPP with direction, empty", lt: LinkPPPWithDir, pkt: nil, bad: BadLink},
-		{name: "PPP HDLC, Cisco header short", lt: LinkPPPHDLC, pkt: []byte{0x0f, 0x00}, ignored: 1},
+		{name: "PPP HDLC, Cisco header short", lt: LinkPPPHDLC, pkt: []byte{0x0f, 0x00}, bad: BadLink},
+		{name: "PPP, Cisco HDLC", lt: LinkPPP, pkt: append([]byte{0x0f, 0x00, 0x08, 0x00}, ip...), messages: 1},
 		{name: "PPI raw IP", lt: LinkPPI, pkt: append([]byte{0, 0, 8, 0, 101, 0, 0, 0}, ip...), messages: 1},
 		{name: "NFLOG without payload", lt: LinkNFLOG, pkt: []byte{2, 0, 0, 0, 8, 0, 10, 0, 'd', 'n', 's', 0}, ignored: 1},
 		{name: "NFLOG TLV length below 4", lt: LinkNFLOG, pkt: []byte{2, 0, 0, 0, 2, 0, 9, 0, 0, 0, 0, 0}, bad: BadLink},
@@ -314,4 +320,14 @@ func TestLinkEdgeCases(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pktap is a PKTAP header of n bytes (at least 12) with record type rec
+// and link type lt, then frame.
+func pktap(n, rec, lt uint32, frame []byte) []byte {
+	h := make([]byte, max(n, 12))
+	binary.LittleEndian.PutUint32(h[0:], n)
+	binary.LittleEndian.PutUint32(h[4:], rec)
+	binary.LittleEndian.PutUint32(h[8:], lt)
+	return append(h, frame...)
 }

@@ -65,8 +65,15 @@ func seedPackets(tb testing.TB) (pkts [][]byte, lts []int) {
 //	go test ./internal/ingest/pcap -run '^$' -fuzz FuzzPacket -fuzztime 20s
 func FuzzPacket(f *testing.F) {
 	links := []int{LinkEthernet, LinkSLL, LinkSLL2, LinkNull, LinkRaw, LinkLoop, LinkIPv4, LinkIPv6, 0xff,
-		LinkNFLOG, Link80211, LinkRadiotap, LinkPPP, LinkPPPoE, LinkCHDLC, LinkPFLOG}
-	linkByte := func(lt int) byte { return byte(slices.Index(links, lt)) }
+		LinkNFLOG, Link80211, LinkRadiotap, LinkPPP, LinkPPPoE, LinkCHDLC, LinkPFLOG, LinkPrism, LinkAVS,
+		LinkPPI, LinkFDDI, LinkPPPHDLC, LinkATMRFC1483, LinkPPPWithDir, LinkIPNet, LinkPKTAP, LinkRawBSD, LinkRawOBSD}
+	linkByte := func(lt int) byte {
+		i := slices.Index(links, lt)
+		if i < 0 {
+			f.Fatalf("link type %d is not in FuzzPacket's links", lt)
+		}
+		return byte(i)
+	}
 	pkts, lts := seedPackets(f)
 	for i, p := range pkts {
 		f.Add(append([]byte{linkByte(lts[i])}, p...))

@@ -60,9 +60,7 @@ func (d *Decoder) link(lt int, data []byte) {
 		d.avs(data)
 	case LinkPPI:
 		d.ppi(data)
-	case LinkPPP:
-		d.ppp(data, 0)
-	case LinkPPPHDLC:
+	case LinkPPP, LinkPPPHDLC:
 		d.hdlc(data)
 	case LinkPPPWithDir:
 		// A direction byte (0: received, else sent), then the frame.
@@ -410,33 +408,29 @@ const (
 	// prismCode1 and prismCode2 are a Prism header's message codes.
 	prismCode1 = 0x44
 	prismCode2 = 0x41
+	// pktapHeader is the length of a PKTAP header, version 1.
+	pktapHeader = 108
 )
 
-// prism decodes LINKTYPE_IEEE802_11_PRISM: a Prism header whose length is
-// its second word (in the byte order of the message code, little-endian
-// for the codes drivers write), then an 802.11 frame; or, under the same
-// link type, an AVS header (its version word, big-endian, says so).
+// prism decodes LINKTYPE_IEEE802_11_PRISM as tshark and tcpdump read it:
+// an AVS header when the first word (big-endian) is an AVS version; a
+// Prism header of 144 bytes when it is a Prism message code (in either
+// byte order; its length field is not trusted); else a bare 802.11 frame.
 func (d *Decoder) prism(b []byte) {
-	if len(b) < 8 {
-		d.bad(BadLink)
-		return
+	if len(b) >= 4 {
+		if v := binary.BigEndian.Uint32(b); v == avsMagic1 || v == avsMagic2 {
+			d.avs(b)
+			return
+		}
+		switch binary.LittleEndian.Uint32(b) {
+		case prismCode1, prismCode2, prismCode1 << 24, prismCode2 << 24:
+			if b, ok := d.skipLink(b, prismHeader); ok {
+				d.wlanFrame(b, false)
+			}
+			return
+		}
 	}
-	if v := binary.BigEndian.Uint32(b); v == avsMagic1 || v == avsMagic2 {
-		d.avs(b)
-		return
-	}
-	var n uint32
-	switch binary.LittleEndian.Uint32(b) {
-	case prismCode1, prismCode2:
-		n = binary.LittleEndian.Uint32(b[4:])
-	default:
-		n = binary.BigEndian.Uint32(b[4:])
-	}
-	if n < 8 || n > uint32(len(b)) {
-		d.bad(BadLink)
-		return
-	}
-	d.wlanFrame(b[n:], false)
+	d.wlanFrame(b, false)
 }
 
 // avs decodes LINKTYPE_IEEE802_11_AVS: version and header length (both
@@ -462,7 +456,7 @@ func (d *Decoder) avs(b []byte) {
 // Cisco HDLC (address 0x0f or 0x8f, then an EtherType), as tshark takes
 // both under these link types.
 func (d *Decoder) hdlc(b []byte) {
-	if len(b) >= 4 && (b[0] == 0x0f || b[0] == 0x8f) {
+	if len(b) > 0 && (b[0] == 0x0f || b[0] == 0x8f) {
 		d.etherAt(b, 2, 4, 0)
 		return
 	}
@@ -470,18 +464,19 @@ func (d *Decoder) hdlc(b []byte) {
 }
 
 // pktap decodes Apple's PKTAP header (macOS tcpdump -i pktap): its
-// length, the record type (1: a packet follows) and the link type of the
-// packet, little-endian, then the packet, decoded as that link type says
+// length (at least the 108 bytes of version 1, as tshark requires), the
+// record type (1: a packet follows) and the link type of the packet,
+// little-endian, then the packet, decoded as that link type says
 // (another PKTAP or a PPI header inside is refused).
 func (d *Decoder) pktap(b []byte) {
-	if len(b) < 12 {
+	if len(b) < pktapHeader {
 		d.bad(BadLink)
 		return
 	}
 	n := binary.LittleEndian.Uint32(b[0:4])
 	lt := binary.LittleEndian.Uint32(b[8:12])
 	switch {
-	case n < 12 || n > uint32(len(b)) || lt == LinkPKTAP || lt == LinkPPI:
+	case n < pktapHeader || n > uint32(len(b)) || lt == LinkPKTAP || lt == LinkPPI:
 		d.bad(BadLink)
 	case binary.LittleEndian.Uint32(b[4:8]) != 1:
 		d.ignore() // no packet follows

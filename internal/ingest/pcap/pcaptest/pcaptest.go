@@ -3,8 +3,9 @@
 // in every link layer and tunnel the decoder takes apart (Encaps), and
 // written as a pcap file. Standard headers are serialized with gopacket's
 // layers; those gopacket cannot write (ERSPAN III, GENEVE with options,
-// VXLAN-GPE, NFLOG, radiotap with data padding, Linux cooked headers) are
-// built by hand from their specifications. It does not decode anything:
+// VXLAN-GPE, NFLOG, radiotap with data padding, Prism, AVS, PPI, PKTAP,
+// ipnet, Linux cooked headers) are built by hand from their
+// specifications. It does not decode anything:
 // tshark checks what it builds (ingest's TestEncapsulationsAgainstTshark).
 package pcaptest
 
@@ -377,6 +378,12 @@ func linkTypeEncaps() []Encap {
 func wirelessEncaps() []Encap {
 	return []Encap{
 		{"Prism 802.11", LinkPrism, func(ip []byte) []byte { return append(prism(), wlan(false, false, false, ip)...) }},
+		{"Prism with a wrong length field", LinkPrism, func(ip []byte) []byte {
+			h := prism()
+			binary.LittleEndian.PutUint32(h[4:], 64) // read as 144 all the same
+			return append(h, wlan(false, false, false, ip)...)
+		}},
+		{"802.11 under the Prism link type", LinkPrism, func(ip []byte) []byte { return wlan(true, false, false, ip) }},
 		{"AVS 802.11", LinkAVS, func(ip []byte) []byte { return append(avs(), wlan(true, false, false, ip)...) }},
 		{"AVS under the Prism link type", LinkPrism, func(ip []byte) []byte { return append(avs(), wlan(false, false, false, ip)...) }},
 		{"PPI 802.11 with a common field", LinkPPI, func(ip []byte) []byte {
@@ -423,8 +430,8 @@ func prism() []byte {
 	h = binary.LittleEndian.AppendUint32(h, 144)
 	h = append(h, []byte("wlan0\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00")...)
 	for i := range uint32(10) {
-		h = binary.LittleEndian.AppendUint32(h, 0x1041+i<<8) // did
-		h = binary.LittleEndian.AppendUint16(h, 0)           // status: supplied
+		h = binary.LittleEndian.AppendUint32(h, 0x44|(i+1)<<16) // did: host time, MAC time, channel, ...
+		h = binary.LittleEndian.AppendUint16(h, 0)              // status: supplied
 		h = binary.LittleEndian.AppendUint16(h, 4)
 		h = binary.LittleEndian.AppendUint32(h, 6+i)
 	}
