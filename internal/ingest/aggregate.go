@@ -362,23 +362,14 @@ func (a *aggregate) takeDirty(sensors []string, batch int, ready func(*job) bool
 	}
 	var jobs []*job
 	var cur *job
-	// One array for all the jobs' tuples, each job a part of it (they
-	// are all alive until written anyway). Apart, a job's array (11 MB
-	// on bench/ingest) came in some runs from memory the heap had freed
-	// and given back to the system, which the allocator zeroes page by
-	// page, faulting each in (2,700 page faults in one run); an array of
-	// the whole flush is more likely fresh memory, faulted in at once.
-	all := make([]pdns.Tuple, dirty)
-	pages.Touch(all) // pointer writes read the old value under GC
 	for i := range a.n {
 		e := a.ent(i)
 		if !e.dirty {
 			continue
 		}
 		if cur == nil {
-			n := min(batch, dirty)
-			cur = &job{tuples: all[:0:n]}
-			all = all[n:]
+			cur = &job{tuples: make([]pdns.Tuple, 0, min(batch, dirty))}
+			pages.Touch(cur.tuples) // pointer writes read the old value under GC
 		}
 		cur.tuples = a.take(cur.tuples, e, sensors)
 		dirty--
