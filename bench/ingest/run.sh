@@ -24,7 +24,7 @@
 #   PACKETS=2000000 ./bench/ingest/run.sh                  # a bigger one (RSS must not grow)
 #   DNSSCOUT=/tmp/dnsscout-old ./bench/ingest/run.sh       # another build (before/after)
 #
-# Figures (docs/ingest.md, "Speed", "Third round" to "Sixth round"): on
+# Figures (docs/ingest.md, "Speed", "Third round" to "Seventh round"): on
 # the shared 2-core development machine, TCP=0 RUNS=3 alternated three
 # times with the build before: the third round 0.60-0.77 s wall,
 # 1.05-1.32 s CPU, 676,623-868,333 messages/s at load 1.6-2.0; the fourth
@@ -34,7 +34,9 @@
 # load 1.3-1.6 (the build before it: 0.93, 0.79, 0.79 s, 1.35-1.53 s); the
 # sixth 0.78, 0.72, 0.71 s wall, 1.27-1.35 s CPU, 667,949-733,803
 # messages/s at load 1.5-1.7 (the build before it: 0.78, 0.82, 0.76 s,
-# 1.30-1.41 s). The machine's speed drifts by a fifth to a third from
+# 1.30-1.41 s); the seventh, alternated twelve times with the sixth,
+# the same wall time (0.90 against 0.91 s, 0.83 against 0.83 s at load
+# 1.5-2.0) and 1-6% less CPU. The machine's speed drifts by a fifth to a third from
 # minute to minute: compare builds only alternated (DNSSCOUT=...), and
 # peak RSS between fresh copies of the binaries (cp: the binary's own
 # pages count, and how many are mapped depends on the page cache).
