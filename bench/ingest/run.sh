@@ -34,9 +34,11 @@
 # load 1.3-1.6 (the build before it: 0.93, 0.79, 0.79 s, 1.35-1.53 s); the
 # sixth 0.78, 0.72, 0.71 s wall, 1.27-1.35 s CPU, 667,949-733,803
 # messages/s at load 1.5-1.7 (the build before it: 0.78, 0.82, 0.76 s,
-# 1.30-1.41 s); the seventh, alternated twelve times with the sixth,
-# the same wall time (0.90 against 0.91 s, 0.83 against 0.83 s at load
-# 1.5-2.0) and 1-6% less CPU. The machine's speed drifts by a fifth to a third from
+# 1.30-1.41 s); the seventh 0.65, 0.64 s wall, 1.10-1.11 s CPU,
+# 801,538-814,062 messages/s at load 1.7 (the sixth: 0.70, 0.66 s,
+# 1.15 s), and the same wall time in the command's runs alternated twelve
+# times at load 1.5-2.0 (0.90 against 0.91 s, 0.83 against 0.83 s), with
+# 1-2% less CPU. The machine's speed drifts by a fifth to a third from
 # minute to minute: compare builds only alternated (DNSSCOUT=...), and
 # peak RSS between fresh copies of the binaries (cp: the binary's own
 # pages count, and how many are mapped depends on the page cache).
