@@ -272,6 +272,14 @@ type rr struct {
 	targetTo int
 }
 
+// cutRecord ends the walk at the record being read (the last of w.rrs)
+// in section sec (0: answer): it and its names are taken back.
+func (w *walker) cutRecord(mark, sec int) {
+	w.truncateNames(mark)
+	w.cut, w.cutSection = true, uint8(sec+1)
+	w.rrs = w.rrs[:len(w.rrs)-1]
+}
+
 // walker holds the scratch buffers for one message at a time.
 type walker struct {
 	names []byte
@@ -340,7 +348,7 @@ records:
 	for sec := range 3 {
 		for range counts[sec] {
 			// Filled in place, not copied from a record built apart
-			// (see messageLocked): the cut paths below take it back.
+			// (see messageLocked): a cut takes it back (cutRecord).
 			w.rrs = append(w.rrs, rr{})
 			r := &w.rrs[len(w.rrs)-1]
 			r.section = uint8(sec + 1)
@@ -351,17 +359,13 @@ records:
 			if r.name, r.nameEnd, next = w.pointedName(msg, off); next == 0 {
 				r.name = mark
 				if w.names, next, e = w.name(w.names, msg, off, true); e != wireOK {
-					w.truncateNames(mark)
-					w.cut, w.cutSection = true, uint8(sec+1)
-					w.rrs = w.rrs[:len(w.rrs)-1]
+					w.cutRecord(mark, sec)
 					break records
 				}
 				r.nameEnd = len(w.names)
 			}
 			if next+10 > len(msg) {
-				w.truncateNames(mark)
-				w.cut, w.cutSection = true, uint8(sec+1)
-				w.rrs = w.rrs[:len(w.rrs)-1]
+				w.cutRecord(mark, sec)
 				break records
 			}
 			r.typ = binary.BigEndian.Uint16(msg[next:])
@@ -370,9 +374,7 @@ records:
 			r.rdOff = next + 10
 			end := r.rdOff + r.rdLen
 			if end > len(msg) {
-				w.truncateNames(mark)
-				w.cut, w.cutSection = true, uint8(sec+1)
-				w.rrs = w.rrs[:len(w.rrs)-1]
+				w.cutRecord(mark, sec)
 				break records
 			}
 			off = end

@@ -467,7 +467,7 @@ func (d *Decoder) hdlc(b []byte) {
 // length (at least the 108 bytes of version 1, as tshark requires), the
 // record type (1: a packet follows) and the link type of the packet,
 // little-endian, then the packet, decoded as that link type says
-// (another PKTAP or a PPI header inside is refused).
+// (inner).
 func (d *Decoder) pktap(b []byte) {
 	if len(b) < pktapHeader {
 		d.bad(BadLink)
@@ -476,37 +476,44 @@ func (d *Decoder) pktap(b []byte) {
 	n := binary.LittleEndian.Uint32(b[0:4])
 	lt := binary.LittleEndian.Uint32(b[8:12])
 	switch {
-	case n < pktapHeader || n > uint32(len(b)) || lt == LinkPKTAP || lt == LinkPPI:
+	case n < pktapHeader || n > uint32(len(b)):
 		d.bad(BadLink)
 	case binary.LittleEndian.Uint32(b[4:8]) != 1:
 		d.ignore() // no packet follows
+	default:
+		d.inner(lt, b[n:])
+	}
+}
+
+// inner decodes the frame a PPI or PKTAP header announces as of link type
+// lt. Another such header inside is refused, so that they nest at most
+// two deep.
+func (d *Decoder) inner(lt uint32, b []byte) {
+	switch {
+	case lt == LinkPPI || lt == LinkPKTAP:
+		d.bad(BadLink)
 	case !SupportedLink(int(lt)):
 		d.bad(LinkType)
 	default:
-		d.link(int(lt), b[n:])
+		d.link(int(lt), b)
 	}
 }
 
 // ppi decodes LINKTYPE_PPI: version 0, flags, header length and the link
 // type of the frame that follows (little-endian), whatever fields the
 // header carries (802.11 radio information, GPS). The frame is decoded as
-// its link type says; a PPI or PKTAP header inside is refused.
+// its link type says (inner).
 func (d *Decoder) ppi(b []byte) {
 	if len(b) < 8 || b[0] != 0 {
 		d.bad(BadLink)
 		return
 	}
 	n := int(binary.LittleEndian.Uint16(b[2:4]))
-	lt := binary.LittleEndian.Uint32(b[4:8])
-	if n < 8 || n > len(b) || lt == LinkPPI || lt == LinkPKTAP {
+	if n < 8 || n > len(b) {
 		d.bad(BadLink)
 		return
 	}
-	if !SupportedLink(int(lt)) {
-		d.bad(LinkType)
-		return
-	}
-	d.link(int(lt), b[n:])
+	d.inner(binary.LittleEndian.Uint32(b[4:8]), b[n:])
 }
 
 // wlanFrame decodes an 802.11 data frame: QoS or not, three or four

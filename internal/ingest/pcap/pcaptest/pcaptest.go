@@ -305,9 +305,7 @@ func linkTypeEncaps() []Encap {
 	ppp := func(ip []byte) []byte {
 		return append([]byte{0xff, 0x03, byte(pppType(ip) >> 8), byte(pppType(ip))}, ip...)
 	}
-	snap := func(ip []byte) []byte {
-		return append([]byte{0xaa, 0xaa, 0x03, 0, 0, 0, byte(ipType(ip) >> 8), byte(ipType(ip))}, ip...)
-	}
+	snap := func(ip []byte) []byte { return llcSNAP(uint16(ipType(ip)), ip) }
 	return []Encap{
 		{"FDDI", LinkFDDI, func(ip []byte) []byte { return slices.Concat([]byte{0x50}, macB, macA, snap(ip)) }},
 		{"ATM RFC 1483 LLC/SNAP", LinkATMRFC1483, snap},
@@ -460,6 +458,11 @@ func ppi(lt uint32, field, data []byte) []byte {
 	return slices.Concat(h, field, data)
 }
 
+// llcSNAP is an 802.2 LLC/SNAP header (OUI 0) for EtherType et, then p.
+func llcSNAP(et uint16, p []byte) []byte {
+	return slices.Concat([]byte{0xaa, 0xaa, 0x03, 0, 0, 0, byte(et >> 8), byte(et)}, p)
+}
+
 func pppType(ip []byte) layers.PPPType {
 	if ipType(ip) == layers.EthernetTypeIPv6 {
 		return layers.PPPTypeIPv6
@@ -546,25 +549,22 @@ func wlan(qos, four, amsdu bool, ip []byte) []byte {
 	if four {
 		h = append(h, macA...)
 	}
-	llc := func(et uint16, p []byte) []byte {
-		return slices.Concat([]byte{0xaa, 0xaa, 0x03, 0, 0, 0, byte(et >> 8), byte(et)}, p)
-	}
 	if !qos {
-		return append(h, llc(uint16(ipType(ip)), ip)...)
+		return append(h, llcSNAP(uint16(ipType(ip)), ip)...)
 	}
 	if !amsdu {
-		return slices.Concat(h, []byte{0x00, 0x00}, llc(uint16(ipType(ip)), ip))
+		return slices.Concat(h, []byte{0x00, 0x00}, llcSNAP(uint16(ipType(ip)), ip))
 	}
 	h = append(h, 0x80, 0x00) // QoS control: A-MSDU present
 	sub := func(p []byte) []byte {
 		s := slices.Concat(macB, macA, []byte{byte(len(p) >> 8), byte(len(p))}, p)
 		return s
 	}
-	first := sub(llc(0x0806, make([]byte, 28)))
+	first := sub(llcSNAP(0x0806, make([]byte, 28)))
 	for len(first)%4 != 0 {
 		first = append(first, 0)
 	}
-	return slices.Concat(h, first, sub(llc(uint16(ipType(ip)), ip)))
+	return slices.Concat(h, first, sub(llcSNAP(uint16(ipType(ip)), ip)))
 }
 
 // Packet is one frame of a capture.
