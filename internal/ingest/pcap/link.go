@@ -367,13 +367,8 @@ func nflogOrder(b []byte, o binary.ByteOrder) bool {
 // decodes the 802.11 frame after it. When the header's flags say the frame
 // has padding between its 802.11 header and payload, that is honoured.
 func (d *Decoder) radiotap(b []byte) {
-	if len(b) < 8 || b[0] != 0 {
-		d.bad(BadLink)
-		return
-	}
-	n := int(binary.LittleEndian.Uint16(b[2:4]))
-	if n < 8 || n > len(b) {
-		d.bad(BadLink)
+	n, ok := d.v0Header(b)
+	if !ok {
 		return
 	}
 	pad := false
@@ -504,16 +499,25 @@ func (d *Decoder) inner(lt uint32, b []byte) {
 // header carries (802.11 radio information, GPS). The frame is decoded as
 // its link type says (inner).
 func (d *Decoder) ppi(b []byte) {
+	if n, ok := d.v0Header(b); ok {
+		d.inner(binary.LittleEndian.Uint32(b[4:8]), b[n:])
+	}
+}
+
+// v0Header returns the length of a radiotap or PPI header: version 0, a
+// byte of padding or flags, then the header's length (little-endian, 8
+// bytes at least, within b). A bad header is counted (BadLink).
+func (d *Decoder) v0Header(b []byte) (int, bool) {
 	if len(b) < 8 || b[0] != 0 {
 		d.bad(BadLink)
-		return
+		return 0, false
 	}
 	n := int(binary.LittleEndian.Uint16(b[2:4]))
 	if n < 8 || n > len(b) {
 		d.bad(BadLink)
-		return
+		return 0, false
 	}
-	d.inner(binary.LittleEndian.Uint32(b[4:8]), b[n:])
+	return n, true
 }
 
 // wlanFrame decodes an 802.11 data frame: QoS or not, three or four
