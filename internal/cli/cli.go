@@ -69,8 +69,21 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // runEnv is Run with the environment given, for tests.
-func runEnv(ctx context.Context, e *env, args []string) int {
+func runEnv(ctx context.Context, e *env, args []string) (code int) {
 	stdin, stdout, stderr := e.stdin, e.stdout, e.stderr
+	if path := e.getenv(cpuProfileEnv); path != "" {
+		stop, err := startCPUProfile(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "dnsscout: %s: %v\n", cpuProfileEnv, err)
+			return ExitUsage
+		}
+		defer func() {
+			if err := stop(); err != nil {
+				fmt.Fprintf(stderr, "dnsscout: %s: %v\n", cpuProfileEnv, err)
+				code = max(code, ExitError)
+			}
+		}()
+	}
 	root := newRoot(e)
 	root.SetArgs(args)
 	root.SetIn(stdin)

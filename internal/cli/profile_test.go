@@ -1,0 +1,51 @@
+package cli
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCPUProfileEnv(t *testing.T) {
+	dir := t.TempDir()
+	envWith := func(path string) *env {
+		return &env{getenv: func(k string) string {
+			if k == cpuProfileEnv {
+				return path
+			}
+			return ""
+		}, resolvConf: filepath.Join(dir, "missing-resolv.conf")}
+	}
+
+	t.Run("written", func(t *testing.T) {
+		path := filepath.Join(dir, "cpu.pprof")
+		code, out, stderr := run(t, envWith(path), "version")
+		if code != ExitOK || !strings.Contains(out, Version) || stderr != "" {
+			t.Fatalf("version with a profile: exit %d, stdout %q, stderr %q", code, out, stderr)
+		}
+		// A profile is a gzip-compressed protocol buffer.
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("the profile is not gzip: %v", err)
+		}
+		if raw, err := io.ReadAll(zr); err != nil || len(raw) == 0 {
+			t.Fatalf("the profile: %d bytes, %v", len(raw), err)
+		}
+	})
+
+	t.Run("unwritable", func(t *testing.T) {
+		code, out, stderr := run(t, envWith(filepath.Join(dir, "missing", "cpu.pprof")), "version")
+		if code != ExitUsage || out != "" || !strings.Contains(stderr, cpuProfileEnv) {
+			t.Fatalf("exit %d, stdout %q, stderr %q: want exit %d, nothing run, and the variable named",
+				code, out, stderr, ExitUsage)
+		}
+	})
+}
