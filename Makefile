@@ -1,5 +1,5 @@
 # The documented commands (README), as make targets.
-.PHONY: build demo test docs fuzz bench-bruteforce bench-hostile bench-ingest bench-query bench-api bench-clickhouse soak-serve
+.PHONY: build demo test docs fuzz bench-bruteforce bench-hostile bench-ingest bench-query bench-api bench-clickhouse soak-serve pgo
 
 build:
 	go build -o dnsscout ./cmd/dnsscout
@@ -27,6 +27,10 @@ bench-hostile:
 
 bench-ingest:
 	./bench/ingest/run.sh
+
+# Rewrites cmd/dnsscout/default.pgo, the profile that builds optimize with (about a minute).
+pgo:
+	./bench/pgo/run.sh
 
 bench-query:
 	go run ./bench/query -dir /tmp/dnsscout-bench-query -n 10000000

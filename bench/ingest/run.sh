@@ -24,7 +24,7 @@
 #   PACKETS=2000000 ./bench/ingest/run.sh                  # a bigger one (RSS must not grow)
 #   DNSSCOUT=/tmp/dnsscout-old ./bench/ingest/run.sh       # another build (before/after)
 #
-# Figures (docs/ingest.md, "Speed", "Third round" to "Seventh round"): on
+# Figures (docs/ingest.md, "Speed", "Third round" to "Eighth round"): on
 # the shared 2-core development machine, TCP=0 RUNS=3 alternated three
 # times with the build before: the third round 0.60-0.77 s wall,
 # 1.05-1.32 s CPU, 676,623-868,333 messages/s at load 1.6-2.0; the fourth
@@ -38,8 +38,12 @@
 # 801,538-814,062 messages/s at load 1.7 (the sixth: 0.70, 0.66 s,
 # 1.15 s), and the same wall time in the command's runs alternated twelve
 # times at load 1.5-2.0 (0.90 against 0.91 s, 0.83 against 0.83 s), with
-# 1-2% less CPU. The machine's speed drifts by a fifth to a third from
-# minute to minute: compare builds only alternated (DNSSCOUT=...), and
+# 1-2% less CPU; the eighth (the profile-guided build, bench/pgo) 3-5%
+# less CPU in the command's runs alternated twelve times with a build
+# without the profile, which RUNS=3 medians do not show (0.79, 0.72,
+# 0.87 s against 0.80, 0.69, 0.72 s). The machine's speed drifts by a
+# fifth to a third from minute to minute: compare builds only alternated
+# (DNSSCOUT=...; a build without the profile: go build -pgo=off), and
 # peak RSS between fresh copies of the binaries (cp: the binary's own
 # pages count, and how many are mapped depends on the page cache).
 # 1,000,000 messages/s is not reached by the command: it is bound by CPU
