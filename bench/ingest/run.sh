@@ -78,14 +78,16 @@ if [ -z "$DNSSCOUT" ]; then
 fi
 if [ ! -f "$CAPTURE" ]; then
 	echo "# generating $CAPTURE ($PACKETS packets)" >&2
-	go run ./bench/ingest/gen -o "$CAPTURE" -packets "$PACKETS" -tcp "$TCP"
+	go run ./bench/ingest/gen -o "$CAPTURE.part" -packets "$PACKETS" -tcp "$TCP"
+	mv "$CAPTURE.part" "$CAPTURE" # an interrupted one is not taken for whole
 fi
 ENCAPPED=""
 if [ -n "$ENCAP" ]; then
 	ENCAPPED="$WORK/upstream-$PACKETS$suffix-$(echo "$ENCAP" | tr -c 'A-Za-z0-9.\n' '_').pcap"
 	if [ ! -f "$ENCAPPED" ]; then
 		echo "# generating $ENCAPPED ($PACKETS packets in $ENCAP)" >&2
-		go run ./bench/ingest/gen -o "$ENCAPPED" -packets "$PACKETS" -tcp "$TCP" -encap "$ENCAP"
+		go run ./bench/ingest/gen -o "$ENCAPPED.part" -packets "$PACKETS" -tcp "$TCP" -encap "$ENCAP"
+		mv "$ENCAPPED.part" "$ENCAPPED"
 	fi
 	cat "$ENCAPPED" >/dev/null
 fi

@@ -75,12 +75,14 @@ func runEnv(ctx context.Context, e *env, args []string) (code int) {
 		stop, err := startCPUProfile(path)
 		if err != nil {
 			fmt.Fprintf(stderr, "dnsscout: %s: %v\n", cpuProfileEnv, err)
-			return ExitUsage
+			return ExitError
 		}
 		defer func() {
 			if err := stop(); err != nil {
 				fmt.Fprintf(stderr, "dnsscout: %s: %v\n", cpuProfileEnv, err)
-				code = max(code, ExitError)
+				if code == ExitOK {
+					code = ExitError
+				}
 			}
 		}()
 	}

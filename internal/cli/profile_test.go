@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"testing"
 )
@@ -22,6 +23,10 @@ func TestCPUProfileEnv(t *testing.T) {
 	}
 
 	t.Run("written", func(t *testing.T) {
+		if err := pprof.StartCPUProfile(io.Discard); err != nil {
+			t.Skipf("the profiler is in use (go test -cpuprofile?): %v", err)
+		}
+		pprof.StopCPUProfile()
 		path := filepath.Join(dir, "cpu.pprof")
 		code, out, stderr := run(t, envWith(path), "version")
 		if code != ExitOK || !strings.Contains(out, Version) || stderr != "" {
@@ -43,9 +48,9 @@ func TestCPUProfileEnv(t *testing.T) {
 
 	t.Run("unwritable", func(t *testing.T) {
 		code, out, stderr := run(t, envWith(filepath.Join(dir, "missing", "cpu.pprof")), "version")
-		if code != ExitUsage || out != "" || !strings.Contains(stderr, cpuProfileEnv) {
+		if code != ExitError || out != "" || !strings.Contains(stderr, cpuProfileEnv) {
 			t.Fatalf("exit %d, stdout %q, stderr %q: want exit %d, nothing run, and the variable named",
-				code, out, stderr, ExitUsage)
+				code, out, stderr, ExitError)
 		}
 	})
 }
