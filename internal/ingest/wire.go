@@ -272,14 +272,6 @@ type rr struct {
 	targetTo int
 }
 
-// cutRecord ends the walk at the record being read (the last of w.rrs)
-// in section sec (0: answer): it and its names are taken back.
-func (w *walker) cutRecord(mark, sec int) {
-	w.truncateNames(mark)
-	w.cut, w.cutSection = true, uint8(sec+1)
-	w.rrs = w.rrs[:len(w.rrs)-1]
-}
-
 // walker holds the scratch buffers for one message at a time.
 type walker struct {
 	names []byte
@@ -408,6 +400,14 @@ records:
 		w.qname = w.names[:len(w.qname)]
 	}
 	return wireOK
+}
+
+// cutRecord ends the walk at the record being read (the last of w.rrs)
+// in section sec (0: answer): it and its names are taken back.
+func (w *walker) cutRecord(mark, sec int) {
+	w.truncateNames(mark)
+	w.cut, w.cutSection = true, uint8(sec+1)
+	w.rrs = w.rrs[:len(w.rrs)-1]
 }
 
 func (w *walker) ownerOf(r *rr) []byte { return w.names[r.name:r.nameEnd] }

@@ -64,9 +64,9 @@ const (
 	LinkAVS        = 163 // AVS monitor-mode header, then 802.11
 	LinkPPI        = 192 // Per-Packet Information header, then a frame of its link type
 	LinkPPPWithDir = 204 // a direction byte, then PPP or Cisco HDLC
+	LinkIPNet      = 226 // Solaris ipnet: a 24-byte header, then IP
 	LinkIPv4       = 228 // raw IPv4
 	LinkIPv6       = 229 // raw IPv6
-	LinkIPNet      = 226 // Solaris ipnet: a 24-byte header, then IP
 	LinkNFLOG      = 239 // Linux netfilter NFLOG: header and TLVs
 	LinkPKTAP      = 258 // Apple PKTAP: a header, then a frame of its link type
 	LinkSLL2       = 276 // Linux cooked capture v2
@@ -77,7 +77,7 @@ func SupportedLink(lt int) bool {
 	switch lt {
 	case LinkNull, LinkEthernet, LinkPPP, LinkFDDI, LinkRawBSD, LinkRawOBSD, LinkPPPHDLC, LinkPPPoE,
 		LinkATMRFC1483, LinkRaw, LinkCHDLC, Link80211, LinkLoop, LinkSLL, LinkPFLOG, LinkPrism,
-		LinkRadiotap, LinkAVS, LinkPPI, LinkPPPWithDir, LinkIPv4, LinkIPv6, LinkIPNet, LinkNFLOG,
+		LinkRadiotap, LinkAVS, LinkPPI, LinkPPPWithDir, LinkIPNet, LinkIPv4, LinkIPv6, LinkNFLOG,
 		LinkPKTAP, LinkSLL2:
 		return true
 	}
