@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"unsafe"
 
 	"github.com/dnsscout/dnsscout/internal/pdns"
 )
@@ -64,6 +65,94 @@ func TestAggregateGrowth(t *testing.T) {
 	}
 }
 
+// TestTakeDirtySome sights parts of an aggregate (a part in its last
+// two thirds, in jobs of 5,000 tuples; every third entry, in jobs of one;
+// all, in jobs of 7), twice each, and checks that each sighted entry is
+// handed off once, with its count, in jobs of equal sizes but the last
+// (those ready took as well as those returned), that only those are,
+// and that none is dirty after.
+func TestTakeDirtySome(t *testing.T) {
+	const n = 30_077
+	a := newAggregate()
+	ents := make([]*entry, n)
+	for i := range n {
+		key := fmt.Appendf(nil, "key-%d", i)
+		_, h := a.lookup(key)
+		ents[i] = a.insert(key, h, 1, fmt.Appendf(nil, "n%d.test", i), []byte("192.0.2.1"))
+	}
+	for round, step := range []int{1, 3, 1} {
+		batch := []int{5000, 1, 7}[round]
+		want := map[string]uint64{}
+		for i := 0; i < n; i += step {
+			if i < n/3 && round == 0 {
+				continue
+			}
+			a.sight(ents[i], 1)
+			a.sight(ents[i], 2)
+			want[fmt.Sprintf("n%d.test", i)] = 2
+		}
+		var offered []*job
+		jobs := a.takeDirty(nil, batch, func(j *job) bool {
+			if len(offered)%2 == 1 {
+				return false
+			}
+			offered = append(offered, j)
+			return true
+		})
+		got := map[string]uint64{}
+		all := append(jobs, offered...)
+		if want := (len(want) + batch - 1) / batch; len(all) != want {
+			t.Errorf("round %d: %d jobs, want %d", round, len(all), want)
+		}
+		size := (len(want) + len(all) - 1) / len(all)
+		short := 0
+		for _, j := range all {
+			if len(j.tuples) != size {
+				short++ // the last one
+			}
+			if len(j.tuples) > size || short > 1 {
+				t.Errorf("round %d: a job of %d tuples, of jobs of %d", round, len(j.tuples), size)
+			}
+			for _, tp := range j.tuples {
+				if _, dup := got[tp.RRName]; dup {
+					t.Fatalf("round %d: %s handed off twice", round, tp.RRName)
+				}
+				got[tp.RRName] = tp.Count
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("round %d: %d tuples handed off, want %d", round, len(got), len(want))
+		}
+		for i, e := range ents {
+			if e.dirty {
+				t.Fatalf("round %d: entry %d still dirty", round, i)
+			}
+		}
+		if a.dirty != 0 {
+			t.Errorf("round %d: %d dirty after", round, a.dirty)
+		}
+	}
+}
+
+// TestEntryIsOneCacheLine: an entry fills one cache line, and its chunks
+// start at one, so that no entry spans two (see entrySize).
+func TestEntryIsOneCacheLine(t *testing.T) {
+	if n := unsafe.Sizeof(entry{}); n != entrySize {
+		t.Fatalf("an entry is %d bytes, want %d", n, entrySize)
+	}
+	a := newAggregate()
+	for i := range 2*entryChunk + 1 {
+		key := fmt.Appendf(nil, "k%d", i)
+		_, h := a.lookup(key)
+		a.insert(key, h, 1, key, key)
+	}
+	for i, c := range a.ents {
+		if p := uintptr(unsafe.Pointer(&c[0])); p%entrySize != 0 {
+			t.Errorf("chunk %d starts at %#x, not at a cache line", i, p)
+		}
+	}
+}
+
 // TestTakeSetsEveryField takes tuples into a slice whose spare capacity
 // holds another tuple with every field set: take grows it without
 // zeroing, so a field it did not set would keep what was there (a field
@@ -79,7 +168,8 @@ func TestTakeSetsEveryField(t *testing.T) {
 	a.sight(full, 20)
 	a.sight(full, 30)
 	full.bail = a.bailOfZone(&zoneName{text: "test"})
-	full.zfirst, full.zlast = 5, 6
+	x := a.ext(full)
+	x.zfirst, x.zlast = 5, 6
 	a.insertSensors(full, []string{"x"})
 
 	// Every field of the stale tuple is set, a field added to Tuple too.

@@ -384,11 +384,14 @@ func (in *Ingester) foldTuple(t *pdns.Tuple) {
 		e.count += t.Count
 		e.first = minNonZero(e.first, t.TimeFirst)
 		e.last = max(e.last, t.TimeLast)
-		e.zfirst = minNonZero(e.zfirst, t.ZoneTimeFirst)
-		e.zlast = max(e.zlast, t.ZoneTimeLast)
 	} else {
 		e = a.insert(key, h, t.RRType, []byte(t.RRName), []byte(t.RData))
-		e.first, e.last, e.zfirst, e.zlast, e.count = t.TimeFirst, t.TimeLast, t.ZoneTimeFirst, t.ZoneTimeLast, t.Count
+		e.first, e.last, e.count = t.TimeFirst, t.TimeLast, t.Count
+	}
+	if t.ZoneTimeFirst != 0 || t.ZoneTimeLast != 0 {
+		x := a.ext(e)
+		x.zfirst = minNonZero(x.zfirst, t.ZoneTimeFirst)
+		x.zlast = max(x.zlast, t.ZoneTimeLast)
 	}
 	a.markDirty(e)
 	if e.bail == 0 && t.Bailiwick != "" {
