@@ -46,11 +46,13 @@ func Touch[T any](s []T) {
 
 // Append is append(s, v...), except that a new backing array, when one is
 // needed, is faulted in at once (Touch) before the elements are copied
-// into it. It grows the array by a quarter (as append does large slices),
-// to 512 elements at least.
+// into it. It doubles the array, to 512 elements at least: growing by a
+// quarter, as append does large slices, copied each element about four
+// times (for the 25,805 NXDOMAIN names of bench/ingest's plain-UDP
+// capture, 2% of the decoding goroutine's time), doubling about once.
 func Append[T any](s []T, v ...T) []T {
 	if n := len(s) + len(v); n > cap(s) {
-		grown := make([]T, len(s), max(n, cap(s)+cap(s)/4, 512))
+		grown := make([]T, len(s), max(n, 2*cap(s), 512))
 		Touch(grown)
 		copy(grown, s)
 		s = grown

@@ -39,6 +39,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
@@ -430,20 +431,30 @@ type bulkSets struct {
 }
 
 // bulkPool keeps the sets of finished bulk writes for the next ones while
-// another runs, and drops them whenever none runs. The writes of one
-// flush of an ingest come in a burst, two at a time: on bench/ingest's
-// plain-UDP capture the third of three Upserts of 91,660 tuples reuses the
-// first one's 20 MB instead of touching fresh memory, which on the
-// development machine costs microseconds per page. It holds at most as
-// many sets as writes ran at once, each as large as the largest of them;
-// sets kept after a burst would hold memory that the ingest's budget
-// counts on for the next aggregate (--memory). The sets of a write too
-// large for one table (errTooBig) are not kept.
+// another runs, or starts within poolGrace, and drops them after that.
+// The writes of one flush of an ingest come in a burst, two at a time: on
+// bench/ingest's plain-UDP capture the third of three Upserts of 91,660
+// tuples reuses the first one's 18 MB instead of touching fresh memory,
+// which on the development machine costs microseconds per page. The
+// third starts only once the flush has handed off all its tuples, which
+// the two writes running meanwhile slow down: in two runs of three the
+// first two ended 8-16 ms before it started, and without the grace the
+// third wrote fresh memory. It holds at most as many sets as writes ran
+// at once, each as large as the largest of them; sets kept longer after a
+// burst would hold memory that the ingest's budget counts on for the next
+// aggregate (--memory). The sets of a write too large for one table
+// (errTooBig) are not kept.
 type bulkPool struct {
 	mu     sync.Mutex
 	active int
 	idle   []*bulkSets
+	// quiet counts the times no write ran; the timer started at each
+	// drops the idle sets if no write ran since.
+	quiet uint64
 }
+
+// poolGrace is how long a bulkPool keeps sets while no write runs.
+const poolGrace = 100 * time.Millisecond
 
 func (p *bulkPool) get() *bulkSets {
 	p.mu.Lock()
@@ -461,12 +472,23 @@ func (p *bulkPool) put(s *bulkSets) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.active--
-	if p.active == 0 {
-		p.idle = nil
-		return
-	}
 	if s.records.err == nil && s.names.err == nil && s.index.err == nil {
 		p.idle = append(p.idle, s)
+	}
+	if p.active == 0 {
+		p.quiet++
+		quiet := p.quiet
+		time.AfterFunc(poolGrace, func() { p.drop(quiet) })
+	}
+}
+
+// drop lets go of the idle sets if no write ran since the quiet time it
+// was started for began.
+func (p *bulkPool) drop(quiet uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.active == 0 && p.quiet == quiet {
+		p.idle = nil
 	}
 }
 
