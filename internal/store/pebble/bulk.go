@@ -425,9 +425,25 @@ func (noSyncFile) SyncTo(int64) (bool, error) { return true, nil }
 
 var bulkSeq atomic.Uint64
 
-// bulkSets are the key sets of one bulk write.
+// bulkSets are the key sets of one bulk write, and its tuples'
+// addresses.
 type bulkSets struct {
 	records, names, index kvSet
+	addrs                 []netip.Addr
+}
+
+// newAddrs returns n zero addresses, in sets when there are sets.
+func newAddrs(sets *bulkSets, n int) []netip.Addr {
+	if sets == nil {
+		return make([]netip.Addr, n)
+	}
+	if cap(sets.addrs) < n {
+		sets.addrs = make([]netip.Addr, n)
+		pages.Touch(sets.addrs)
+	}
+	sets.addrs = sets.addrs[:n]
+	clear(sets.addrs)
+	return sets.addrs
 }
 
 // bulkPool keeps the sets of finished bulk writes for the next ones while
@@ -531,8 +547,9 @@ func (db *DB) sensorSets(tuples []pdns.Tuple) (nums [][]uint32, numOf []int32, e
 
 // upsertBulk writes prepared tuples (checked, normalized; addrs[i] is the
 // canonicalIP of tuple i, the zero Addr when it has none) as one table per
-// key table, built on two goroutines, and ingests them together.
-func (db *DB) upsertBulk(ctx context.Context, tuples []pdns.Tuple, addrs []netip.Addr) error {
+// key table, built in sets (from db.bulkSets, which the caller puts back)
+// on two goroutines, and ingests them together.
+func (db *DB) upsertBulk(ctx context.Context, sets *bulkSets, tuples []pdns.Tuple, addrs []netip.Addr) error {
 	nums, numOf, err := db.sensorSets(tuples)
 	if err != nil {
 		return err
@@ -542,8 +559,6 @@ func (db *DB) upsertBulk(ctx context.Context, tuples []pdns.Tuple, addrs []netip
 	// and distinct-name keys here, the other index keys there. Each table
 	// gets its own file, so that the files of one ingestion do not overlap
 	// (the rdata-name table 'd' sorts before 'f', the others after).
-	sets := db.bulkSets.get()
-	defer db.bulkSets.put(sets)
 	records, names, index := &sets.records, &sets.names, &sets.index
 	// Arena sizes from bench/ingest (54-61 bytes of tuple key and value
 	// per tuple, 11-12 of distinct names, about 45 of index keys): an
