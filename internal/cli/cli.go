@@ -71,6 +71,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // runEnv is Run with the environment given, for tests.
 func runEnv(ctx context.Context, e *env, args []string) (code int) {
 	stdin, stdout, stderr := e.stdin, e.stdout, e.stderr
+	if err := setHugePages(e.getenv(hugePagesEnv)); err != nil {
+		fmt.Fprintf(stderr, "dnsscout: %v\n", err)
+		return ExitUsage
+	}
 	if path := e.getenv(cpuProfileEnv); path != "" {
 		stop, err := startCPUProfile(path)
 		if err != nil {

@@ -54,3 +54,32 @@ func TestCPUProfileEnv(t *testing.T) {
 		}
 	})
 }
+
+func TestHugePagesEnv(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		value string
+		code  int
+	}{
+		{"", ExitOK},
+		{"off", ExitOK},
+		{"ON", ExitOK},
+		{"0", ExitOK},
+		{"sometimes", ExitUsage},
+	} {
+		e := &env{getenv: func(k string) string {
+			if k == hugePagesEnv {
+				return tc.value
+			}
+			return ""
+		}, resolvConf: filepath.Join(dir, "missing-resolv.conf")}
+		code, out, stderr := run(t, e, "version")
+		if code != tc.code {
+			t.Errorf("%s=%q: exit %d (stdout %q, stderr %q), want %d", hugePagesEnv, tc.value, code, out, stderr, tc.code)
+		}
+		if tc.code != ExitOK && (out != "" || !strings.Contains(stderr, hugePagesEnv)) {
+			t.Errorf("%s=%q: stdout %q, stderr %q: want nothing run, and the variable named", hugePagesEnv, tc.value, out, stderr)
+		}
+	}
+	setHugePages("")
+}
