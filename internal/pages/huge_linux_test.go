@@ -3,10 +3,13 @@ package pages
 import (
 	"bufio"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // vmFlags returns the VmFlags of the mapping that holds addr
@@ -38,8 +41,11 @@ func vmFlags(t *testing.T, addr uintptr) []string {
 	return nil
 }
 
-// TestHugeAdvice checks that Touch advises huge pages (VmFlags "hg") for
-// a large fresh allocation, and not after SetHuge(false).
+// TestHugeAdvice checks that populate advises huge pages (VmFlags "hg")
+// for what it faults in, and not after SetHuge(false). The memory is a
+// fresh mapping of its own: heap memory may have been advised by an
+// earlier Touch (the advice stays with the memory when the garbage
+// collector hands it on).
 func TestHugeAdvice(t *testing.T) {
 	if b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil {
 		t.Skip("no transparent huge pages:", err)
@@ -49,21 +55,23 @@ func TestHugeAdvice(t *testing.T) {
 	defer SetHuge(true)
 	for _, on := range []bool{false, true} {
 		SetHuge(on)
-		// Larger than anything the tests touched before, so that its
-		// middle is memory no earlier advice reached.
-		b := make([]byte, 64<<20)
-		Touch(b)
-		addr := uintptr(unsafe.Pointer(&b[len(b)/2]))
-		flags := vmFlags(t, addr)
-		hg := false
-		for _, f := range flags {
-			hg = hg || f == "hg"
+		b, err := unix.Mmap(-1, 0, 8<<20, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+		if err != nil {
+			t.Fatal(err)
 		}
+		if !populate(b) {
+			t.Skip("MADV_POPULATE_WRITE refused (Linux before 5.14?)")
+		}
+		flags := vmFlags(t, uintptr(unsafe.Pointer(&b[len(b)/2])))
+		hg := slices.Contains(flags, "hg")
 		if hg != on {
-			t.Errorf("SetHuge(%v): the mapping of a touched 64 MiB allocation has flags %v", on, flags)
+			t.Errorf("SetHuge(%v): the mapping of 8 MiB populated has flags %v", on, flags)
 		}
 		if b[0] != 0 || b[len(b)-1] != 0 {
-			t.Fatal("Touch changed the allocation")
+			t.Fatal("populate changed the memory")
+		}
+		if err := unix.Munmap(b); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
