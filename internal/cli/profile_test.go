@@ -9,6 +9,8 @@ import (
 	"runtime/pprof"
 	"strings"
 	"testing"
+
+	"github.com/dnsscout/dnsscout/internal/pages"
 )
 
 func TestCPUProfileEnv(t *testing.T) {
@@ -60,12 +62,13 @@ func TestHugePagesEnv(t *testing.T) {
 	for _, tc := range []struct {
 		value string
 		code  int
+		huge  bool
 	}{
-		{"", ExitOK},
-		{"off", ExitOK},
-		{"ON", ExitOK},
-		{"0", ExitOK},
-		{"sometimes", ExitUsage},
+		{"", ExitOK, true},
+		{"off", ExitOK, false},
+		{"ON", ExitOK, true},
+		{"0", ExitOK, false},
+		{"sometimes", ExitUsage, false}, // left as "0" set it
 	} {
 		e := &env{getenv: func(k string) string {
 			if k == hugePagesEnv {
@@ -76,6 +79,9 @@ func TestHugePagesEnv(t *testing.T) {
 		code, out, stderr := run(t, e, "version")
 		if code != tc.code {
 			t.Errorf("%s=%q: exit %d (stdout %q, stderr %q), want %d", hugePagesEnv, tc.value, code, out, stderr, tc.code)
+		}
+		if pages.Huge() != tc.huge {
+			t.Errorf("%s=%q: huge pages %v, want %v", hugePagesEnv, tc.value, pages.Huge(), tc.huge)
 		}
 		if tc.code != ExitOK && (out != "" || !strings.Contains(stderr, hugePagesEnv)) {
 			t.Errorf("%s=%q: stdout %q, stderr %q: want nothing run, and the variable named", hugePagesEnv, tc.value, out, stderr)

@@ -42,7 +42,7 @@ type aggregate struct {
 	lastBail    string
 	lastBailIdx int32
 	// exts are the zone times and sensor ids of entries of imported
-	// tuples (index+1).
+	// tuples and of local names (index+1).
 	exts []entryExt
 	// bytes estimates the memory the aggregate holds; dirty counts the
 	// entries with sightings not yet handed off. The aggregator publishes
@@ -91,7 +91,10 @@ func (a *nxAggregate) add(key []byte, ts int64, n uint64, name func() string) {
 	a.bytes += nxOverhead + int64(2*len(text))
 }
 
-const nxOverhead = 100
+// nxOverhead approximates what one name costs beyond its text: the
+// counter (40 bytes), as much again of the array's spare capacity
+// (pages.Append doubles it), its entry in idx.
+const nxOverhead = 140
 
 // take hands off the counters and forgets them.
 func (a *nxAggregate) take() []store.NXCount {
@@ -127,12 +130,13 @@ type entry struct {
 // counters, and with 80-byte entries those were two lines for three
 // entries in four. On bench/ingest's plain-UDP capture the write of
 // serial was 12% of the aggregator's time, waiting for the second line.
-// What only imported tuples have lives in exts.
+// What only imported tuples and local names have lives in exts.
 const entrySize = 64
 
-// entryExt is what an entry of an imported tuple may have beyond a
-// sensor's sighting: zone-file times (a delta, as count is) and its own
-// sensor ids.
+// entryExt is what an entry may have beyond a sensor's sightings: the
+// zone-file times of imported tuples (a delta, as count is) and sensor
+// ids of its own (those of imported tuples, the mDNS and LLMNR tags of
+// local names).
 type entryExt struct {
 	zfirst  int64 // Unix seconds, zone-file sightings
 	zlast   int64
@@ -238,7 +242,9 @@ func (a *aggregate) prefetch(hs []uint64) {
 	// bench/ingest's plain-UDP capture, 6% with these loads).
 	ents, text := int(a.n-a.lastN), a.textLen-a.lastText
 	a.lastN, a.lastText = a.n, a.textLen
-	if i := int(a.n) % entryChunk; len(a.ents) > 0 && ents > 0 {
+	// (When the last chunk of entries is full, the next entry starts a
+	// chunk not made yet.)
+	if i := int(a.n) % entryChunk; i > 0 && ents > 0 {
 		c := a.ents[len(a.ents)-1]
 		for j := i; j < min(entryChunk, i+ents+ents/4); j++ {
 			sum += c[j].ref
@@ -508,7 +514,8 @@ func (a *aggregate) ext(e *entry) *entryExt {
 	return &a.exts[e.ext-1]
 }
 
-// insertSensors adds ids to the sensor set of imported entry e.
+// insertSensors adds ids to the sensor set of entry e (an imported
+// tuple's, a local name's).
 func (a *aggregate) insertSensors(e *entry, ids []string) {
 	x := a.ext(e)
 	for _, id := range ids {

@@ -43,6 +43,9 @@ var noHuge atomic.Bool
 // into a huge page).
 func SetHuge(on bool) { noHuge.Store(!on) }
 
+// Huge reports what SetHuge set.
+func Huge() bool { return !noHuge.Load() }
+
 const (
 	// hugeSize is the size of a transparent huge page on amd64 and
 	// arm64 (with 4 KiB pages).

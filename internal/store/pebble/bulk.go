@@ -467,6 +467,7 @@ type bulkPool struct {
 	// quiet counts the times no write ran; the timer started at each
 	// drops the idle sets if no write ran since.
 	quiet uint64
+	grace time.Duration // 0: poolGrace (tests set it)
 }
 
 // poolGrace is how long a bulkPool keeps sets while no write runs.
@@ -493,8 +494,11 @@ func (p *bulkPool) put(s *bulkSets) {
 	}
 	if p.active == 0 {
 		p.quiet++
-		quiet := p.quiet
-		time.AfterFunc(poolGrace, func() { p.drop(quiet) })
+		quiet, grace := p.quiet, p.grace
+		if grace == 0 {
+			grace = poolGrace
+		}
+		time.AfterFunc(grace, func() { p.drop(quiet) })
 	}
 }
 

@@ -172,9 +172,9 @@ func BenchmarkKVSetSort(b *testing.B) {
 
 // TestBulkPool checks that a bulk write reuses the sets of one that
 // finished while another ran, or shortly before it started, and that the
-// pool lets go of them once no write ran for poolGrace.
+// pool lets go of them once no write ran for its grace time.
 func TestBulkPool(t *testing.T) {
-	var p bulkPool
+	p := bulkPool{grace: time.Hour} // the test decides when it has passed
 	a, b := p.get(), p.get()
 	if a == b {
 		t.Fatal("two running writes share their sets")
@@ -185,26 +185,31 @@ func TestBulkPool(t *testing.T) {
 	}
 	p.put(a)
 	p.put(b)
-	if c := p.get(); c != a && c != b {
+	c := p.get()
+	if c != a && c != b {
 		t.Error("a write started right after the others did not reuse their sets")
-	} else {
-		p.put(c)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	// The grace time passes: the timer of the last quiet time drops the
+	// sets, one of an earlier quiet time does not.
+	p.put(c)
+	p.mu.Lock()
+	quiet, kept := p.quiet, len(p.idle)
+	p.mu.Unlock()
+	if kept != 2 {
+		t.Fatalf("right after the writes the pool keeps %d sets, want 2", kept)
+	}
+	idle := func() int {
 		p.mu.Lock()
-		idle, active := len(p.idle), p.active
-		p.mu.Unlock()
-		if active != 0 {
-			t.Fatalf("%d writes active", active)
-		}
-		if idle == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("with no write running for 10 s the pool keeps %d sets", idle)
-		}
-		time.Sleep(poolGrace / 4)
+		defer p.mu.Unlock()
+		return len(p.idle)
+	}
+	p.drop(quiet - 1)
+	if n := idle(); n != 2 {
+		t.Errorf("a stale timer dropped the sets: %d kept", n)
+	}
+	p.drop(quiet)
+	if n := idle(); n != 0 {
+		t.Errorf("after the grace time the pool keeps %d sets", n)
 	}
 	if c := p.get(); c == a || c == b {
 		t.Error("a write after a pause reused sets the pool should have dropped")
@@ -215,6 +220,23 @@ func TestBulkPool(t *testing.T) {
 	p.put(d)
 	if e := p.get(); e == d {
 		t.Error("the sets of a write that failed errTooBig were kept")
+	}
+}
+
+// TestBulkPoolGrace checks that the pool's own timer drops the sets.
+func TestBulkPoolGrace(t *testing.T) {
+	p := bulkPool{grace: time.Millisecond}
+	p.put(p.get())
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		p.mu.Lock()
+		kept := len(p.idle)
+		p.mu.Unlock()
+		if kept == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after the last write the pool keeps %d sets", kept)
+		}
 	}
 }
 
@@ -240,6 +262,8 @@ func TestBulkPoolExclusive(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	p.mu.Lock() // the grace timer may drop the sets meanwhile
+	defer p.mu.Unlock()
 	if p.active != 0 || len(p.idle) > 8 {
 		t.Errorf("after the writes: %d active, %d sets kept", p.active, len(p.idle))
 	}
