@@ -3,6 +3,7 @@ package pebble
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -167,6 +168,65 @@ func BenchmarkKVSetSort(b *testing.B) {
 	for b.Loop() {
 		copy(s.refs, added)
 		s.sort()
+	}
+}
+
+// TestUpsertCheckHalves writes bulk Upserts, whose tuples are checked in
+// two halves on two goroutines: names to lower-case in both halves are
+// stored lower-cased and the caller's tuples left as they were; a bad
+// tuple in either half fails the write with its index, the first one's
+// when both halves have one, and nothing is written.
+func TestUpsertCheckHalves(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, t.TempDir(), Options{NoSync: true, BulkTuples: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const n = 1000
+	tuples := func(bad ...int) []pdns.Tuple {
+		ts := []pdns.Tuple{}
+		for i := range n {
+			ts = append(ts, pdns.Tuple{RRName: fmt.Sprintf("h%d.Example.TEST", i), RRType: dns.TypeA,
+				RData: fmt.Sprintf("192.0.2.%d", i%250+1), Count: 1, TimeFirst: 1, TimeLast: 1})
+		}
+		for _, i := range bad {
+			ts[i].RRName = "bad name"
+		}
+		return ts
+	}
+	for _, tc := range []struct {
+		bad  []int
+		want string
+	}{
+		{[]int{900}, "tuple 900 "},
+		{[]int{100, 900}, "tuple 100 "},
+		{[]int{499, 500}, "tuple 499 "},
+	} {
+		err := db.Upsert(ctx, tuples(tc.bad...))
+		if !errors.Is(err, store.ErrBadTuple) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("bad tuples %v: %v, want ErrBadTuple naming %q", tc.bad, err, tc.want)
+		}
+	}
+	if st, err := db.Stats(ctx); err != nil || st.Tuples != 0 {
+		t.Fatalf("after failed writes: %d tuples (%v), want none", st.Tuples, err)
+	}
+	ts := tuples()
+	if err := db.Upsert(ctx, ts); err != nil {
+		t.Fatal(err)
+	}
+	if ts[0].RRName != "h0.Example.TEST" || ts[n-1].RRName != fmt.Sprintf("h%d.Example.TEST", n-1) {
+		t.Errorf("the caller's tuples were changed: %q, %q", ts[0].RRName, ts[n-1].RRName)
+	}
+	for _, i := range []int{0, n/2 - 1, n / 2, n - 1} {
+		name := fmt.Sprintf("h%d.example.test", i)
+		found := 0
+		if _, err := db.Lookup(ctx, store.Query{Kind: store.KindRRSet, Name: name}, func(*pdns.Tuple) error { found++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if found != 1 {
+			t.Errorf("%s: %d tuples stored, want 1", name, found)
+		}
 	}
 }
 
