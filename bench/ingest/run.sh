@@ -45,9 +45,13 @@
 # fifth to a third from minute to minute: compare builds only alternated
 # (DNSSCOUT=...; a build without the profile: go build -pgo=off), and
 # peak RSS between fresh copies of the binaries (cp: the binary's own
-# pages count, and how many are mapped depends on the page cache).
-# 1,000,000 messages/s is not reached by the command: it is bound by CPU
-# on both cores.
+# pages count, and how many are mapped depends on the page cache). The
+# ninth (transparent huge pages for the large arrays, docs/ingest.md
+# "Ninth round"): 0.45, 0.43, 0.59 s wall, 0.74-0.99 s CPU, 1,157,778,
+# 1,211,628 and, in a slow minute, 883,051 messages/s at load 1.5 (the
+# eighth: 0.58, 0.63, 0.63 s, 1.01-1.06 s, 826,984-898,276). The first
+# run after a pause of a few seconds is slower (memory the guest handed
+# back to the host), which RUNS=3's median leaves out.
 #
 # The generator (bench/ingest/gen) writes referrals with glue, CNAME chains,
 # A/AAAA/MX/TXT/SOA/NS/RRSIG, NXDOMAIN and NODATA over IPv4/IPv6, UDP and
