@@ -60,6 +60,7 @@ func TestHugeAdvice(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !populate(b) {
+			unix.Munmap(b)
 			t.Skip("MADV_POPULATE_WRITE refused (Linux before 5.14?)")
 		}
 		flags := vmFlags(t, uintptr(unsafe.Pointer(&b[len(b)/2])))

@@ -350,11 +350,11 @@ func (db *DB) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
 		}
 	}
 	for _, h := range halves {
-		for _, c := range h.changed {
+		for _, i := range h.changed {
 			if &norm[0] == &tuples[0] {
 				norm = slices.Clone(tuples)
 			}
-			norm[c.i] = c.t
+			norm[i], _ = normalize(&tuples[i])
 		}
 	}
 	if bulk {
@@ -404,17 +404,14 @@ func (db *DB) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
 }
 
 // checked is the check of tuples[lo:hi] for Upsert: the error of the
-// first bad one, the tuples normalize changed (the caller's slice is
-// copied only when there are any), the addresses written into addrs.
+// first bad one, the indexes of the tuples normalize changes (the
+// caller's slice is copied only when there are any; kept as indexes, not
+// the changed tuples, which would double a batch of upper-case names),
+// the addresses written into addrs.
 type checked struct {
 	lo, hi  int
 	err     error
-	changed []normalized
-}
-
-type normalized struct {
-	i int
-	t pdns.Tuple
+	changed []int
 }
 
 func (h *checked) check(tuples []pdns.Tuple, addrs []netip.Addr) {
@@ -428,8 +425,8 @@ func (h *checked) check(tuples []pdns.Tuple, addrs []netip.Addr) {
 		if a := check.Addr(); a.IsValid() {
 			addrs[i], _ = canonicalAddr(a, t.RData)
 		}
-		if c, changed := normalize(t); changed {
-			h.changed = append(h.changed, normalized{i, c})
+		if _, changed := normalize(t); changed {
+			h.changed = append(h.changed, i)
 		}
 	}
 }
