@@ -40,6 +40,8 @@ type env struct {
 	// resolvConf is the system resolver configuration read when no
 	// resolver is given; tests point it elsewhere.
 	resolvConf string
+	// hugePages: ingest advises transparent huge pages (hugePagesEnv).
+	hugePages bool
 }
 
 // exitError carries a specific exit code up to Run. quiet: the command
@@ -71,10 +73,12 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // runEnv is Run with the environment given, for tests.
 func runEnv(ctx context.Context, e *env, args []string) (code int) {
 	stdin, stdout, stderr := e.stdin, e.stdout, e.stderr
-	if err := setHugePages(e.getenv(hugePagesEnv)); err != nil {
+	huge, err := hugePages(e.getenv(hugePagesEnv))
+	if err != nil {
 		fmt.Fprintf(stderr, "dnsscout: %v\n", err)
 		return ExitUsage
 	}
+	e.hugePages = huge
 	if path := e.getenv(cpuProfileEnv); path != "" {
 		stop, err := startCPUProfile(path)
 		if err != nil {
@@ -95,7 +99,7 @@ func runEnv(ctx context.Context, e *env, args []string) (code int) {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	err = root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/dnsscout/dnsscout/internal/ingest"
 	"github.com/dnsscout/dnsscout/internal/ingest/remote"
+	"github.com/dnsscout/dnsscout/internal/pages"
 	"github.com/dnsscout/dnsscout/internal/pdns"
 	"github.com/dnsscout/dnsscout/internal/store"
 	"github.com/dnsscout/dnsscout/internal/store/pebble" // ErrLocked
@@ -249,6 +250,9 @@ func runIngest(ctx context.Context, e *env, f *ingestFlags, args []string) error
 	opts.Logger = log
 	budget := splitMemory(mem)
 	debug.SetMemoryLimit(budget.heap)
+	// Huge pages for the aggregate, the flushes and the bulk writes:
+	// ingest exits when its sources end (docs/ingest.md, "Ninth round").
+	pages.SetHuge(e.hugePages)
 	opts.Memory = budget.heap / 2
 	bar := newProgress(e, f.progress)
 	if bar != nil {

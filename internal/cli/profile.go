@@ -5,27 +5,24 @@ import (
 	"os"
 	"runtime/pprof"
 	"strings"
-
-	"github.com/dnsscout/dnsscout/internal/pages"
 )
 
-// hugePagesEnv turns off ("off") the advice of transparent huge pages for
-// the large arrays of ingest and the store's bulk writes (pages.SetHuge),
-// on by default ("on"): for a machine whose kernel stalls to compact
-// memory into huge pages, or where each 2 MiB of resident memory counts.
+// hugePagesEnv turns off ("off") the advice of transparent huge pages
+// for ingest's large arrays (pages.SetHuge), on by default ("on"): for a
+// machine whose kernel stalls to compact memory into huge pages, or where
+// each 2 MiB of resident memory counts. Only ingest, which exits when its
+// sources end, advises huge pages at all (see pages.SetHuge).
 const hugePagesEnv = "DNSSCOUT_HUGEPAGES"
 
-// setHugePages applies hugePagesEnv's value.
-func setHugePages(v string) error {
+// hugePages reads hugePagesEnv's value: whether ingest advises huge pages.
+func hugePages(v string) (bool, error) {
 	switch strings.ToLower(v) {
 	case "", "on", "1", "true", "yes":
-		pages.SetHuge(true)
+		return true, nil
 	case "off", "0", "false", "no":
-		pages.SetHuge(false)
-	default:
-		return fmt.Errorf("%s=%q: want on or off", hugePagesEnv, v)
+		return false, nil
 	}
-	return nil
+	return false, fmt.Errorf("%s=%q: want on or off", hugePagesEnv, v)
 }
 
 // cpuProfileEnv names a file that receives a CPU profile of the command

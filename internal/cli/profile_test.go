@@ -68,7 +68,7 @@ func TestHugePagesEnv(t *testing.T) {
 		{"off", ExitOK, false},
 		{"ON", ExitOK, true},
 		{"0", ExitOK, false},
-		{"sometimes", ExitUsage, false}, // left as "0" set it
+		{"sometimes", ExitUsage, false},
 	} {
 		e := &env{getenv: func(k string) string {
 			if k == hugePagesEnv {
@@ -80,12 +80,43 @@ func TestHugePagesEnv(t *testing.T) {
 		if code != tc.code {
 			t.Errorf("%s=%q: exit %d (stdout %q, stderr %q), want %d", hugePagesEnv, tc.value, code, out, stderr, tc.code)
 		}
-		if pages.Huge() != tc.huge {
-			t.Errorf("%s=%q: huge pages %v, want %v", hugePagesEnv, tc.value, pages.Huge(), tc.huge)
+		if e.hugePages != tc.huge {
+			t.Errorf("%s=%q: huge pages %v, want %v", hugePagesEnv, tc.value, e.hugePages, tc.huge)
 		}
 		if tc.code != ExitOK && (out != "" || !strings.Contains(stderr, hugePagesEnv)) {
 			t.Errorf("%s=%q: stdout %q, stderr %q: want nothing run, and the variable named", hugePagesEnv, tc.value, out, stderr)
 		}
 	}
-	setHugePages("")
+}
+
+// TestIngestHugePages: ingest turns the huge-page advice on (and off
+// with DNSSCOUT_HUGEPAGES=off); other commands leave it as it is (off).
+func TestIngestHugePages(t *testing.T) {
+	defer pages.SetHuge(pages.Huge())
+	dir := t.TempDir()
+	capture := filepath.Join(dir, "empty.pcap")
+	// A pcap header and no packet.
+	if err := os.WriteFile(capture, []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, value := range []string{"off", "on"} {
+		pages.SetHuge(value == "off") // the other way round before
+		e := &env{getenv: func(k string) string {
+			if k == hugePagesEnv {
+				return value
+			}
+			return ""
+		}, resolvConf: filepath.Join(dir, "missing-resolv.conf")}
+		code, _, stderr := run(t, e, "ingest", "-q", "--progress", "never", "--db", filepath.Join(dir, "db-"+value), "--sensor-id", "t", capture)
+		if code != ExitOK {
+			t.Fatalf("ingest with %s=%s: exit %d, stderr %q", hugePagesEnv, value, code, stderr)
+		}
+		if got := pages.Huge(); got != (value == "on") {
+			t.Errorf("after ingest with %s=%s: huge pages %v", hugePagesEnv, value, got)
+		}
+	}
+	pages.SetHuge(false)
+	if code, _, _ := run(t, &env{getenv: func(string) string { return "" }, resolvConf: filepath.Join(dir, "missing-resolv.conf")}, "version"); code != ExitOK || pages.Huge() {
+		t.Errorf("version: exit %d, huge pages %v; want 0 and off", code, pages.Huge())
+	}
 }

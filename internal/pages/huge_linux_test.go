@@ -42,17 +42,17 @@ func vmFlags(t *testing.T, addr uintptr) []string {
 }
 
 // TestHugeAdvice checks that populate advises huge pages (VmFlags "hg")
-// for what it faults in, and not after SetHuge(false). The memory is a
-// fresh mapping of its own: heap memory may have been advised by an
-// earlier Touch (the advice stays with the memory when the garbage
-// collector hands it on).
+// for what it faults in after SetHuge(true), and not after
+// SetHuge(false). The memory is a fresh mapping of its own: heap memory
+// may have been advised by an earlier Touch (the advice stays with the
+// memory when the garbage collector hands it on).
 func TestHugeAdvice(t *testing.T) {
 	if b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil {
 		t.Skip("no transparent huge pages:", err)
 	} else if strings.Contains(string(b), "[never]") {
 		t.Skip("transparent huge pages: never")
 	}
-	defer SetHuge(true)
+	defer SetHuge(Huge())
 	for _, on := range []bool{false, true} {
 		SetHuge(on)
 		b, err := unix.Mmap(-1, 0, 8<<20, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)

@@ -19,8 +19,9 @@
 // still took about 5.5 µs (43-46 ms for 32 MiB, against 1.5 ms for the
 // second write: a cost of the virtual machine's memory management), and
 // 3.3 ms for 32 MiB in transparent huge pages when the kernel had them at
-// hand (25-58 ms when not). So on Linux the 2 MiB-aligned range around
-// what is faulted in is advised as huge pages first (SetHuge).
+// hand (25-58 ms when not). So on Linux, where the program asks for it
+// (SetHuge), the 2 MiB-aligned range around what is faulted in is
+// advised as huge pages first.
 package pages
 
 import (
@@ -28,23 +29,27 @@ import (
 	"unsafe"
 )
 
-// noHuge turns off the huge-page advice (SetHuge).
-var noHuge atomic.Bool
+// huge turns on the huge-page advice (SetHuge).
+var huge atomic.Bool
 
 // SetHuge sets whether Touch advises transparent huge pages (Linux,
 // MADV_HUGEPAGE) for the 2 MiB-aligned range around an allocation it
-// faults in at once; the default is true. On bench/ingest's plain-UDP
-// capture the command then had 4,300 page faults instead of 35,900 and
-// took 0.88 s of CPU instead of 1.06 s (medians of eight runs
-// alternated), with 1-3% more peak RSS. The advice reaches past the
-// allocation, into heap memory the program uses next; the kernel's
-// transparent_hugepage settings decide what it does ("never": nothing;
-// its defrag setting: whether a fault waits for memory to be compacted
-// into a huge page).
-func SetHuge(on bool) { noHuge.Store(!on) }
+// faults in at once. Off by default: a process that runs for long (a
+// server) would keep the advice on memory its garbage collector hands
+// back, and the kernel's khugepaged may fill such a range back into a
+// huge page, resident again (the Go runtime stopped advising huge pages
+// after such reports). Ingest, which exits when its sources end, turns
+// it on: on bench/ingest's plain-UDP capture the command then had 4,300
+// page faults instead of 35,900 and took 0.88 s of CPU instead of 1.06 s
+// (medians of eight runs alternated), with 1-3% more peak RSS. The advice
+// reaches past the allocation, into heap memory the program uses next;
+// the kernel's transparent_hugepage settings decide what it does
+// ("never": nothing; its defrag setting: whether a fault waits for memory
+// to be compacted into a huge page).
+func SetHuge(on bool) { huge.Store(on) }
 
 // Huge reports what SetHuge set.
-func Huge() bool { return !noHuge.Load() }
+func Huge() bool { return huge.Load() }
 
 const (
 	// hugeSize is the size of a transparent huge page on amd64 and

@@ -11,7 +11,7 @@ import (
 // partial pages at its ends. It reports false when the kernel refused
 // (older kernels), and the caller touches the pages itself.
 //
-// Unless SetHuge(false), the 2 MiB-aligned range around b is advised as
+// After SetHuge(true), the 2 MiB-aligned range around b is advised as
 // transparent huge pages first (MADV_HUGEPAGE), so that where the
 // kernel has them the range is faulted in 2 MiB at a time (see SetHuge).
 func populate(b []byte) bool {
@@ -21,7 +21,7 @@ func populate(b []byte) bool {
 	if hi-lo < size {
 		return false
 	}
-	if !noHuge.Load() {
+	if huge.Load() {
 		// A raw system call: the range reaches past b, into memory
 		// no Go value may span. Parts of it that are not mapped
 		// (ENOMEM) are left, and a kernel without transparent huge
