@@ -250,9 +250,10 @@ func runIngest(ctx context.Context, e *env, f *ingestFlags, args []string) error
 	opts.Logger = log
 	budget := splitMemory(mem)
 	debug.SetMemoryLimit(budget.heap)
-	// Huge pages for the aggregate, the flushes and the bulk writes:
-	// ingest exits when its sources end (docs/ingest.md, "Ninth round").
-	pages.SetHuge(e.hugePages)
+	// Huge pages for the aggregate, the flushes and the bulk writes when
+	// the ingest ends by itself, with its files (docs/ingest.md, "Ninth
+	// round"); not in one that runs until stopped (see pages.SetHuge).
+	pages.SetHuge(e.hugePages && ingest.Finite(sources))
 	opts.Memory = budget.heap / 2
 	bar := newProgress(e, f.progress)
 	if bar != nil {

@@ -10,8 +10,9 @@ import (
 // hugePagesEnv turns off ("off") the advice of transparent huge pages
 // for ingest's large arrays (pages.SetHuge), on by default ("on"): for a
 // machine whose kernel stalls to compact memory into huge pages, or where
-// each 2 MiB of resident memory counts. Only ingest, which exits when its
-// sources end, advises huge pages at all (see pages.SetHuge).
+// each 2 MiB of resident memory counts. Only an ingest of files, which
+// ends with them, advises huge pages at all (see pages.SetHuge): not one
+// that reads a listener, a live capture, a pipe or standard input.
 const hugePagesEnv = "DNSSCOUT_HUGEPAGES"
 
 // hugePages reads hugePagesEnv's value: whether ingest advises huge pages.

@@ -89,8 +89,9 @@ func TestHugePagesEnv(t *testing.T) {
 	}
 }
 
-// TestIngestHugePages: ingest turns the huge-page advice on (and off
-// with DNSSCOUT_HUGEPAGES=off); other commands leave it as it is (off).
+// TestIngestHugePages: an ingest of files turns the huge-page advice on
+// (and off with DNSSCOUT_HUGEPAGES=off), an ingest of standard input off;
+// other commands leave it as it is (off).
 func TestIngestHugePages(t *testing.T) {
 	defer pages.SetHuge(pages.Huge())
 	dir := t.TempDir()
@@ -115,8 +116,13 @@ func TestIngestHugePages(t *testing.T) {
 			t.Errorf("after ingest with %s=%s: huge pages %v", hugePagesEnv, value, got)
 		}
 	}
+	// Not from standard input, which may never end.
+	pages.SetHuge(true)
+	if code, _, stderr := run(t, nil, "ingest", "-q", "--progress", "never", "--db", filepath.Join(dir, "db-stdin"), "--sensor-id", "t", "-"); code != ExitOK || pages.Huge() {
+		t.Errorf("ingest of standard input: exit %d (stderr %q), huge pages %v; want 0 and off", code, stderr, pages.Huge())
+	}
 	pages.SetHuge(false)
-	if code, _, _ := run(t, &env{getenv: func(string) string { return "" }, resolvConf: filepath.Join(dir, "missing-resolv.conf")}, "version"); code != ExitOK || pages.Huge() {
+	if code, _, _ := run(t, nil, "version"); code != ExitOK || pages.Huge() {
 		t.Errorf("version: exit %d, huge pages %v; want 0 and off", code, pages.Huge())
 	}
 }

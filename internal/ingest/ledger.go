@@ -56,6 +56,25 @@ func ChecksLedgerFirst(sources []string, force bool) bool {
 	return false
 }
 
+// Finite reports whether every source is a regular file, so that an
+// ingest of them ends by itself: no listener, live capture, pipe, FIFO or
+// standard input (those run until stopped, or as long as a writer does).
+func Finite(sources []string) bool {
+	for _, s := range sources {
+		if IsLive(s) {
+			return false
+		}
+		_, name := cutPrefix(s)
+		if name == "-" {
+			return false
+		}
+		if fi, err := os.Stat(name); err != nil || !fi.Mode().IsRegular() {
+			return false
+		}
+	}
+	return len(sources) > 0
+}
+
 // IsLive reports whether a source is read live, beside the files and
 // until stopped: a dnstap listener or a live capture.
 func IsLive(s string) bool { return isListener(s) || strings.HasPrefix(s, "live:") }

@@ -51,3 +51,40 @@ func TestChecksLedgerFirst(t *testing.T) {
 		})
 	}
 }
+
+// TestFinite checks which sources end by themselves: regular files
+// (prefixed or not, empty too), not standard input, a FIFO, a directory,
+// a missing file, a listener or a live capture among them.
+func TestFinite(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "capture.pcap")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		sources []string
+		want    bool
+	}{
+		{"files", []string{file, empty, "zeek:" + file}, true},
+		{"stdin", []string{file, "-"}, false},
+		{"FIFO", []string{file, fifo}, false},
+		{"directory", []string{dir}, false},
+		{"missing", []string{filepath.Join(dir, "missing")}, false},
+		{"listener", []string{file, "dnstap:unix:" + filepath.Join(dir, "sock")}, false},
+		{"live capture", []string{"live:lo", file}, false},
+		{"none", nil, false},
+	} {
+		if got := Finite(tc.sources); got != tc.want {
+			t.Errorf("%s: Finite(%q) = %v, want %v", tc.name, tc.sources, got, tc.want)
+		}
+	}
+}

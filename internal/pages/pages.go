@@ -38,7 +38,7 @@ var huge atomic.Bool
 // server) would keep the advice on memory its garbage collector hands
 // back, and the kernel's khugepaged may fill such a range back into a
 // huge page, resident again (the Go runtime stopped advising huge pages
-// after such reports). Ingest, which exits when its sources end, turns
+// after such reports). An ingest of files, which ends with them, turns
 // it on: on bench/ingest's plain-UDP capture the command then had 4,300
 // page faults instead of 35,900 and took 0.88 s of CPU instead of 1.06 s
 // (medians of eight runs alternated), with 1-3% more peak RSS. The advice

@@ -227,6 +227,21 @@ func TestUpsertCheckHalves(t *testing.T) {
 		if found != 1 {
 			t.Errorf("%s: %d tuples stored, want 1", name, found)
 		}
+		// By address too: the index keys of both halves use the
+		// addresses their check parsed.
+		ip := netip.MustParseAddr(fmt.Sprintf("192.0.2.%d", i%250+1))
+		found = 0
+		if _, err := db.Lookup(ctx, store.Query{Kind: store.KindRDataIP, IPLow: ip, IPHigh: ip}, func(t *pdns.Tuple) error {
+			if t.RRName == name {
+				found++
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if found != 1 {
+			t.Errorf("%s by address %s: %d tuples, want 1", name, ip, found)
+		}
 	}
 }
 
