@@ -7,24 +7,32 @@ import (
 	"testing"
 )
 
+// sourceFiles makes a directory with a one-byte file, an empty file and a
+// FIFO.
+func sourceFiles(t *testing.T) (dir, file, empty, fifo string) {
+	t.Helper()
+	dir = t.TempDir()
+	file = filepath.Join(dir, "capture.pcap")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty = filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fifo = filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir, file, empty, fifo
+}
+
 // TestChecksLedgerFirst checks which first sources make ingest ask its
 // ledger before it reads anything: those readFile checks (a non-empty
 // regular file, prefixed or not, without --force), listeners and live
 // captures skipped since they run beside the files.
 func TestChecksLedgerFirst(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "capture.pcap")
-	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	empty := filepath.Join(dir, "empty")
-	if err := os.WriteFile(empty, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir, file, empty, fifo := sourceFiles(t)
 	for _, tc := range []struct {
 		name    string
 		sources []string
@@ -56,19 +64,7 @@ func TestChecksLedgerFirst(t *testing.T) {
 // (prefixed or not, empty too), not standard input, a FIFO, a directory,
 // a missing file, a listener or a live capture among them.
 func TestFinite(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "capture.pcap")
-	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	empty := filepath.Join(dir, "empty")
-	if err := os.WriteFile(empty, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir, file, empty, fifo := sourceFiles(t)
 	for _, tc := range []struct {
 		name    string
 		sources []string
