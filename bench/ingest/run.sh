@@ -49,7 +49,9 @@
 # ninth (transparent huge pages for the large arrays, docs/ingest.md
 # "Ninth round"): 0.45, 0.43, 0.59 s wall, 0.74-0.99 s CPU, 1,157,778,
 # 1,211,628 and, in a slow minute, 883,051 messages/s at load 1.5 (the
-# eighth: 0.58, 0.63, 0.63 s, 1.01-1.06 s, 826,984-898,276). The first
+# eighth: 0.58, 0.63, 0.63 s, 1.01-1.06 s, 826,984-898,276); in a slower
+# minute later 0.76 and 0.78 s, as the eighth (1,000,000 messages/s is
+# reached in the machine's quick minutes only). The first
 # run after a pause of a few seconds is slower (memory the guest handed
 # back to the host), which RUNS=3's median leaves out.
 #
