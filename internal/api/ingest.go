@@ -118,15 +118,21 @@ func (st *ingestState) prune(ctx context.Context) {
 }
 
 // claim reserves a batch key: done reports a batch already applied; else
-// finish must be called with whether the batch was applied.
-func (st *ingestState) claim(ctx context.Context, key string) (done bool, finish func(applied bool), err error) {
+// finish must be called with whether the batch was applied. While it
+// waits for another request with the same key, wait (when set) is called
+// before and the function it returns after: the waiting request gives
+// up its work slot meanwhile. Holding it, requests that retried a batch
+// could take every slot of their tenant while the request applying the
+// batch waited for one to write its answer, and none went on
+// (TestIngestConcurrentRetries hung).
+func (st *ingestState) claim(ctx context.Context, key string, wait func() (resume func())) (done bool, finish func(applied bool), err error) {
 	for {
 		st.mu.Lock()
 		if _, ok := st.seen[key]; ok {
 			st.mu.Unlock()
 			return true, nil, nil
 		}
-		wait, busy := st.inProgress[key]
+		busyCh, busy := st.inProgress[key]
 		if !busy {
 			ch := make(chan struct{})
 			st.inProgress[key] = ch
@@ -134,9 +140,15 @@ func (st *ingestState) claim(ctx context.Context, key string) (done bool, finish
 			break
 		}
 		st.mu.Unlock()
+		resume := func() {}
+		if wait != nil {
+			resume = wait()
+		}
 		select {
-		case <-wait:
+		case <-busyCh:
+			resume()
 		case <-ctx.Done():
+			resume()
 			return false, nil, ctx.Err()
 		}
 	}
@@ -243,7 +255,10 @@ func (s *Server) serveIngestBody(c *call, apply func(*http.Request, http.Respons
 	}
 	finish := func(bool) {}
 	if idem != "" {
-		done, fin, err := s.ingest.claim(r.Context(), idem)
+		done, fin, err := s.ingest.claim(r.Context(), idem, func() func() {
+			c.ioStart(time.Now().UnixNano(), true)
+			return func() { c.ioEnd(false) }
+		})
 		if err != nil {
 			c.fail(err)
 			return
