@@ -146,10 +146,12 @@ func (st *ingestState) claim(ctx context.Context, key string, wait func() (resum
 		}
 		select {
 		case <-busyCh:
-			resume()
 		case <-ctx.Done():
-			resume()
-			return false, nil, ctx.Err()
+			err = ctx.Err()
+		}
+		resume()
+		if err != nil {
+			return false, nil, err
 		}
 	}
 	release := func(applied bool) {

@@ -26,15 +26,23 @@ import (
 // else (standard input, a FIFO, a device, a missing file: openSource says
 // what is wrong) is not hashed.
 func ledgerFile(src string) (name string, size int64, regular bool) {
-	_, name = cutPrefix(src)
-	if name == "-" {
-		return name, 0, false
-	}
-	fi, err := os.Stat(name)
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+	name, fi, regular := regularSource(src)
+	if !regular || fi.Size() == 0 {
 		return name, 0, false
 	}
 	return name, fi.Size(), true
+}
+
+// regularSource returns the file a source names and its information,
+// regular when it is a regular file (not standard input, a FIFO, a
+// directory or missing).
+func regularSource(src string) (name string, fi os.FileInfo, regular bool) {
+	_, name = cutPrefix(src)
+	if name == "-" {
+		return name, nil, false
+	}
+	fi, err := os.Stat(name)
+	return name, fi, err == nil && fi.Mode().IsRegular()
 }
 
 // ChecksLedgerFirst reports whether Run, given sources, asks its sink's
@@ -61,14 +69,7 @@ func ChecksLedgerFirst(sources []string, force bool) bool {
 // standard input (those run until stopped, or as long as a writer does).
 func Finite(sources []string) bool {
 	for _, s := range sources {
-		if IsLive(s) {
-			return false
-		}
-		_, name := cutPrefix(s)
-		if name == "-" {
-			return false
-		}
-		if fi, err := os.Stat(name); err != nil || !fi.Mode().IsRegular() {
+		if _, _, regular := regularSource(s); IsLive(s) || !regular {
 			return false
 		}
 	}
