@@ -442,6 +442,16 @@ func (l *lazyStore) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
 	return db.Upsert(ctx, tuples)
 }
 
+// UpsertTuples implements store.TuplesUpserter, natively when the
+// backend does.
+func (l *lazyStore) UpsertTuples(ctx context.Context, tuples store.Tuples) error {
+	db, err := l.get(ctx)
+	if err != nil {
+		return err
+	}
+	return store.UpsertTuples(ctx, db, tuples)
+}
+
 // IngestedSize implements store.IngestLedger: it opens the store (a file
 // is checked before it is read). A backend without a ledger has seen no
 // file.

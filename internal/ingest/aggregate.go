@@ -28,22 +28,16 @@ import (
 // a heap of pointers to mark) to 0.14 s, and the allocations of a whole
 // read of the capture from 308 MB to 114 MB.
 type aggregate struct {
+	aggData
 	seed  maphash.Seed
 	slots []uint64 // 0 = empty, else tag<<32 | (entry index + 1)
-	ents  [][]entry
-	n     int32 // entries
-	text  arena
-	// bails are the interned bailiwick names entries point at (index+1),
-	// bailText their index by name.
-	bails    []string
+	n     int32    // entries
+	// bailText is the index of bails by name.
 	bailText map[string]int32
 	// lastBail is the name bailOf returned lastBailIdx for: the
 	// sightings of one message share their bailiwick.
 	lastBail    string
 	lastBailIdx int32
-	// exts are the zone times and sensor ids of entries of imported
-	// tuples and of local names (index+1).
-	exts []entryExt
 	// bytes estimates the memory the aggregate holds; dirty counts the
 	// entries with sightings not yet handed off. The aggregator publishes
 	// both after each batch for the other goroutines.
@@ -67,6 +61,19 @@ type aggregate struct {
 	// gen numbers the aggregate's lives (reset starts a new one), for
 	// the bailiwick indexes zones keep (bailOfZone).
 	gen uint64
+}
+
+// aggData is what the tuples of an aggregate are read from: its entries
+// and what they point at. A flush that empties the aggregate hands it off
+// whole (takeDirty), and its jobs read the tuples where they are.
+type aggData struct {
+	ents [][]entry
+	text arena
+	// bails are the interned bailiwick names entries point at (index+1).
+	bails []string
+	// exts are the zone times and sensor ids of entries of imported
+	// tuples and of local names (index+1).
+	exts []entryExt
 }
 
 // nxAggregate counts NXDOMAIN answers per name until the next flush.
@@ -162,21 +169,21 @@ func newAggregate() aggregate {
 	}
 }
 
-func (a *aggregate) ent(i int32) *entry { return &a.ents[i/entryChunk][i%entryChunk] }
+func (a *aggData) ent(i int32) *entry { return &a.ents[i/entryChunk][i%entryChunk] }
 
-func (a *aggregate) key(e *entry) []byte { return a.text.bytes(e.ref, int(e.keyLen)) }
+func (a *aggData) key(e *entry) []byte { return a.text.bytes(e.ref, int(e.keyLen)) }
 
 // name and rdata return views of the arena; they stay valid after reset
 // (the arena is dropped, never reused).
-func (a *aggregate) name(e *entry) string {
+func (a *aggData) name(e *entry) string {
 	return a.text.str(e.ref+uint64(e.keyLen), int(e.nameLen))
 }
 
-func (a *aggregate) rdata(e *entry) string {
+func (a *aggData) rdata(e *entry) string {
 	return a.text.str(e.ref+uint64(e.keyLen)+uint64(e.nameLen), int(e.rdataLen))
 }
 
-func (a *aggregate) bailiwick(e *entry) string {
+func (a *aggData) bailiwick(e *entry) string {
 	if e.bail == 0 {
 		return ""
 	}
@@ -375,13 +382,24 @@ func (a *aggregate) bailOf(s string) int32 {
 // runs, as it often does during a flush): on bench/ingest this cut the
 // function's CPU time by a sixth.
 func (a *aggregate) take(dst []pdns.Tuple, e *entry, sensors []string) []pdns.Tuple {
-	// Every field is set below (TestTakeSetsEveryField): growing without
-	// appending a zero Tuple first writes each byte of the tuple once,
-	// not twice. BenchmarkTakeDirty, six runs each alternated: 16.9-21.2
-	// ms (median 17.8) against 17.2-20.3 (18.4), a gain within the
-	// machine's spread.
+	// Every field is set by fill (TestTakeSetsEveryField): growing
+	// without appending a zero Tuple first writes each byte of the tuple
+	// once, not twice. BenchmarkTakeDirty, six runs each alternated:
+	// 16.9-21.2 ms (median 17.8) against 17.2-20.3 (18.4), a gain within
+	// the machine's spread.
 	dst = slices.Grow(dst, 1)[:len(dst)+1]
-	t := &dst[len(dst)-1]
+	a.fill(&dst[len(dst)-1], e, sensors)
+	if e.ext != 0 {
+		x := &a.exts[e.ext-1]
+		x.zfirst, x.zlast, x.sensors = 0, 0, x.sensors[:0:0]
+	}
+	e.dirty, e.count, e.first, e.last = false, 0, 0, 0
+	return dst
+}
+
+// fill sets every field of t to the delta of entry e (sensors as its
+// sensor ids unless it has its own).
+func (a *aggData) fill(t *pdns.Tuple, e *entry, sensors []string) {
 	t.RRName, t.RRType, t.RData, t.Bailiwick = a.name(e), e.typ, a.rdata(e), a.bailiwick(e)
 	t.TimeFirst, t.TimeLast, t.ZoneTimeFirst, t.ZoneTimeLast = e.first, e.last, 0, 0
 	t.Count, t.SensorIDs = e.count, sensors
@@ -391,10 +409,22 @@ func (a *aggregate) take(dst []pdns.Tuple, e *entry, sensors []string) []pdns.Tu
 		if x.sensors != nil {
 			t.SensorIDs = x.sensors
 		}
-		x.zfirst, x.zlast, x.sensors = 0, 0, x.sensors[:0:0]
 	}
-	e.dirty, e.count, e.first, e.last = false, 0, 0, 0
-	return dst
+}
+
+// entryTuples are the tuples of entries of an aggregate handed off whole,
+// read where they are (store.Tuples): nothing changes them any more.
+type entryTuples struct {
+	d       *aggData
+	idx     []int32
+	sensors []string
+}
+
+func (s *entryTuples) Len() int { return len(s.idx) }
+
+func (s *entryTuples) At(i int, t *pdns.Tuple) *pdns.Tuple {
+	s.d.fill(t, s.d.ent(s.idx[i]), s.sensors)
+	return t
 }
 
 // publish makes bytes and dirty visible to other goroutines.
@@ -408,11 +438,24 @@ func (a *aggregate) publish() {
 // writer's goroutines finish together). Each job is offered to ready as
 // soon as it is complete, so that the store starts on it while the next
 // ones are made; the jobs ready did not take are returned.
-func (a *aggregate) takeDirty(sensors []string, batch int, ready func(*job) bool) []*job {
+//
+// With whole, the aggregate is handed off whole and starts anew (reset):
+// the jobs read their tuples from its entries (entryTuples), not copied
+// into slices of tuples, for a flush after which the aggregate would be
+// emptied anyway (the memory budget's, the last). On bench/ingest's
+// plain-UDP capture the tuples took 31.5 MB of fresh memory, and the
+// copy was most of the 75 ms the flush ran on one core when that memory
+// came cold from the host (docs/ingest.md, "Tenth round").
+func (a *aggregate) takeDirty(sensors []string, batch int, whole bool, ready func(*job) bool) []*job {
 	dirty := a.dirty
 	if dirty > batch {
 		n := (dirty + batch - 1) / batch
 		batch = (dirty + n - 1) / n
+	}
+	var d *aggData
+	if whole {
+		d = new(aggData)
+		*d = a.aggData
 	}
 	var jobs []*job
 	var cur *job
@@ -421,13 +464,21 @@ func (a *aggregate) takeDirty(sensors []string, batch int, ready func(*job) bool
 		if !e.dirty {
 			continue
 		}
-		if cur == nil {
+		switch {
+		case cur != nil:
+		case whole:
+			cur = &job{src: &entryTuples{d: d, idx: make([]int32, 0, min(batch, dirty)), sensors: sensors}}
+		default:
 			cur = &job{tuples: make([]pdns.Tuple, 0, min(batch, dirty))}
 			pages.Touch(cur.tuples) // pointer writes read the old value under GC
 		}
-		cur.tuples = a.take(cur.tuples, e, sensors)
+		if whole {
+			cur.src.idx = append(cur.src.idx, i)
+		} else {
+			cur.tuples = a.take(cur.tuples, e, sensors)
+		}
 		dirty--
-		if len(cur.tuples) == batch && dirty > 0 {
+		if cur.len() == batch && dirty > 0 {
 			if !ready(cur) {
 				jobs = append(jobs, cur)
 			}
@@ -438,23 +489,24 @@ func (a *aggregate) takeDirty(sensors []string, batch int, ready func(*job) bool
 		jobs = append(jobs, cur)
 	}
 	a.dirty = 0
-	a.publish()
+	if whole {
+		a.reset()
+	} else {
+		a.publish()
+	}
 	return jobs
 }
 
 // reset empties the aggregate. Entries must have been handed off first;
-// the arena is dropped, not reused, since the tuples handed off point into
-// it.
+// what they point at is dropped, not reused, since the tuples handed off
+// point into it (and jobs of a whole hand-off read it).
 func (a *aggregate) reset() {
+	a.aggData = aggData{}
 	a.slots = make([]uint64, minSlots)
-	a.ents = nil
 	a.n = 0
-	a.text = arena{}
-	a.bails = nil
 	clear(a.bailText)
 	a.gen++
 	a.lastBail, a.lastBailIdx = "", 0
-	a.exts = nil
 	a.textLen, a.lastN, a.lastText = 0, 0, 0
 	a.bytes = 0
 	a.dirty = 0

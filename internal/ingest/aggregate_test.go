@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/dnsscout/dnsscout/internal/pdns"
+	"github.com/dnsscout/dnsscout/internal/store"
 )
 
 // TestAggregateGrowth fills an aggregate over many entry and arena
@@ -42,7 +43,7 @@ func TestAggregateGrowth(t *testing.T) {
 			t.Errorf("round %d: %d entry chunks for %d entries", round, len(a.ents), n)
 		}
 		var got int
-		for _, j := range a.takeDirty([]string{"s1"}, n/3, func(*job) bool { return false }) {
+		for _, j := range a.takeDirty([]string{"s1"}, n/3, false, func(*job) bool { return false }) {
 			for _, tp := range j.tuples {
 				var i int
 				if _, err := fmt.Sscanf(tp.RRName, "n%d.test", &i); err != nil || i < 0 || i >= n {
@@ -92,7 +93,7 @@ func TestTakeDirtySome(t *testing.T) {
 			want[fmt.Sprintf("n%d.test", i)] = 2
 		}
 		var offered []*job
-		jobs := a.takeDirty(nil, batch, func(j *job) bool {
+		jobs := a.takeDirty(nil, batch, false, func(j *job) bool {
 			if len(offered)%2 == 1 {
 				return false
 			}
@@ -131,6 +132,80 @@ func TestTakeDirtySome(t *testing.T) {
 		if a.dirty != 0 {
 			t.Errorf("round %d: %d dirty after", round, a.dirty)
 		}
+	}
+}
+
+// TestTakeDirtyWhole hands off two identical aggregates, one as tuples
+// and one whole (its jobs read the entries where they are), and checks
+// that the jobs hold the same tuples (bailiwicks, zone times and sensors
+// of their own included, clean entries left out), in jobs of the same
+// sizes, and that the whole one starts anew: refilled with other tuples,
+// it leaves what its jobs read unchanged.
+func TestTakeDirtyWhole(t *testing.T) {
+	const n = 3*entryChunk + 17
+	fill := func(a *aggregate, tag string) {
+		z := &zoneName{text: "zone" + tag + ".test"}
+		for i := range n {
+			key := fmt.Appendf(nil, "key-%s-%d", tag, i)
+			_, h := a.lookup(key)
+			e := a.insert(key, h, uint16(1+i%3), fmt.Appendf(nil, "n%d.%s.test", i, tag), fmt.Appendf(nil, "192.0.2.%d", i%256))
+			if i%5 == 0 {
+				continue // clean: not handed off
+			}
+			a.sight(e, int64(100+i))
+			if i%7 == 0 {
+				a.sight(e, int64(50+i))
+				e.bail = a.bailOfZone(z)
+			}
+			if i%11 == 0 {
+				x := a.ext(e)
+				x.zfirst, x.zlast = int64(i), int64(2*i)
+				a.insertSensors(e, []string{"own-" + tag, "a-" + tag})
+			}
+		}
+	}
+	sensors := []string{"s1"}
+	asTuples, whole := newAggregate(), newAggregate()
+	fill(&asTuples, "x")
+	fill(&whole, "x")
+	const batch = n / 4
+	var wantJobs []int
+	var want []pdns.Tuple
+	for _, j := range asTuples.takeDirty(sensors, batch, false, func(*job) bool { return false }) {
+		wantJobs = append(wantJobs, len(j.tuples))
+		want = append(want, j.tuples...)
+	}
+	var offered []*job
+	jobs := whole.takeDirty(sensors, batch, true, func(j *job) bool {
+		offered = append(offered, j)
+		return len(offered) == 1 // the first is taken, as a writer would
+	})
+	jobs = append(offered[:1], jobs...)
+	read := func() ([]int, []pdns.Tuple) {
+		var sizes []int
+		var got []pdns.Tuple
+		for _, j := range jobs {
+			if j.src == nil || len(j.tuples) != 0 {
+				t.Fatalf("a job of a whole hand-off holds %d tuples and source %v", len(j.tuples), j.src)
+			}
+			sizes = append(sizes, j.len())
+			got = store.AppendTuples(got, j.batch())
+		}
+		return sizes, got
+	}
+	sizes, got := read()
+	if !reflect.DeepEqual(sizes, wantJobs) {
+		t.Errorf("jobs of %v tuples, want %v", sizes, wantJobs)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("whole hand-off: %d tuples differ from the %d taken as tuples", len(got), len(want))
+	}
+	if whole.n != 0 || len(whole.ents) != 0 || whole.dirty != 0 || whole.publishedDirty.Load() != 0 {
+		t.Fatalf("after a whole hand-off: %d entries, %d dirty", whole.n, whole.dirty)
+	}
+	fill(&whole, "y")
+	if _, again := read(); !reflect.DeepEqual(again, want) {
+		t.Fatal("refilling the aggregate changed what the jobs of its last hand-off read")
 	}
 }
 
@@ -222,6 +297,6 @@ func BenchmarkTakeDirty(b *testing.B) {
 		for i, e := range ents {
 			a.sight(e, int64(i))
 		}
-		a.takeDirty(sensors, 100_000, func(*job) bool { return false })
+		a.takeDirty(sensors, 100_000, false, func(*job) bool { return false })
 	}
 }

@@ -66,8 +66,10 @@ type Options struct {
 	// name, or "dnsscout" when it is unknown.
 	SensorID string
 	// Memory bounds the estimated size of the in-memory aggregate; when it
-	// is reached everything is flushed to the sink. A flush needs room
-	// beside it for the tuples it hands over (about as much again).
+	// is reached everything is flushed to the sink. The aggregate is then
+	// handed off whole and kept until the sink has written it, beside the
+	// next one filling meanwhile; a periodic flush (FlushInterval) copies
+	// the tuples it hands over instead (about as much again).
 	// Default: 256 MiB; minimum 1 MiB.
 	Memory int64
 	// BatchSize is the most tuples per Sink.Upsert call; the tuples of a
@@ -432,17 +434,17 @@ func (in *Ingester) dueLocked() []*job {
 		return nil
 	}
 	in.stats.Flushes++
-	jobs := in.takeLocked()
-	in.agg.reset()
-	return jobs
+	return in.takeLocked(true)
 }
 
-// takeLocked hands off everything aggregated since the last hand-off;
-// the caller has synced, and must pass the jobs to submit. They count as
-// pending in the writer from here on, so that a Flush that takes the
-// files read meanwhile waits for them before it records those files.
-func (in *Ingester) takeLocked() []*job {
-	jobs := in.agg.takeDirty(in.sensors, in.opt.BatchSize, in.wr.trySubmit)
+// takeLocked hands off everything aggregated since the last hand-off,
+// with whole the aggregate itself, which starts anew (aggregate.
+// takeDirty); the caller has synced, and must pass the jobs to submit.
+// They count as pending in the writer from here on, so that a Flush that
+// takes the files read meanwhile waits for them before it records those
+// files.
+func (in *Ingester) takeLocked(whole bool) []*job {
+	jobs := in.agg.takeDirty(in.sensors, in.opt.BatchSize, whole, in.wr.trySubmit)
 	if nx := in.nx.take(); len(nx) > 0 {
 		// A job of its own, which a free writer goroutine takes while
 		// the other writes tuples: on bench/ingest the 25,803 names
@@ -466,12 +468,17 @@ func (in *Ingester) submit(jobs []*job) error {
 
 // Flush writes everything aggregated so far to the sink and waits until
 // it is written.
-func (in *Ingester) Flush(ctx context.Context) error {
+func (in *Ingester) Flush(ctx context.Context) error { return in.flush(ctx, false) }
+
+// flush is Flush; with whole it empties the aggregate, which hands its
+// entries to the writer as they are (aggregate.takeDirty): at the end of
+// a Run and at Close.
+func (in *Ingester) flush(ctx context.Context, whole bool) error {
 	start := time.Now()
 	in.mu.Lock()
 	in.syncLocked()
 	n := in.agg.dirty // takeLocked may hand jobs to the writer at once
-	jobs := in.takeLocked()
+	jobs := in.takeLocked(whole)
 	nx := 0
 	for _, j := range jobs {
 		nx += len(j.nx)
@@ -499,7 +506,7 @@ func (in *Ingester) Flush(ctx context.Context) error {
 // Close flushes and stops the writer. The ingester must not be used
 // after.
 func (in *Ingester) Close(ctx context.Context) error {
-	err := in.Flush(ctx)
+	err := in.flush(ctx, true)
 	in.closeOnce.Do(func() {
 		in.stopPipeline()
 		in.wr.close()

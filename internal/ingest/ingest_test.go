@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -492,9 +493,34 @@ func (p pickySink) Upsert(ctx context.Context, ts []pdns.Tuple) error {
 	return p.memSink.Upsert(ctx, ts)
 }
 
+// pickyTuplesSink is pickySink with store.TuplesUpserter, counting its
+// calls.
+type pickyTuplesSink struct {
+	pickySink
+	native *atomic.Int64
+}
+
+func (p pickyTuplesSink) UpsertTuples(ctx context.Context, ts store.Tuples) error {
+	p.native.Add(1)
+	return p.Upsert(ctx, store.AppendTuples(nil, ts))
+}
+
+// TestBadTupleSkipped: a tuple the store refuses is skipped, the rest of
+// its batch written, whether the sink reads the flush's tuples where
+// they are (store.TuplesUpserter) or as a slice.
 func TestBadTupleSkipped(t *testing.T) {
+	t.Run("slice", func(t *testing.T) { testBadTupleSkipped(t, false) })
+	t.Run("tuples", func(t *testing.T) { testBadTupleSkipped(t, true) })
+}
+
+func testBadTupleSkipped(t *testing.T, native bool) {
 	m := newMemSink()
-	in, err := New(pickySink{m, "bad.example.com"}, Options{SensorID: "s"})
+	var sink Sink = pickySink{m, "bad.example.com"}
+	var calls atomic.Int64
+	if native {
+		sink = pickyTuplesSink{pickySink{m, "bad.example.com"}, &calls}
+	}
+	in, err := New(sink, Options{SensorID: "s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -512,6 +538,9 @@ func TestBadTupleSkipped(t *testing.T) {
 	}
 	if st := in.Stats(); st.Malformed["tuples the store refused"] != 1 || st.Tuples != 2 {
 		t.Errorf("stats: refused %d, written %d", st.Malformed["tuples the store refused"], st.Tuples)
+	}
+	if native && calls.Load() != 1 {
+		t.Errorf("%d calls of UpsertTuples, want 1 (then one Upsert per tuple)", calls.Load())
 	}
 }
 

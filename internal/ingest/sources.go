@@ -125,8 +125,10 @@ func (in *Ingester) Run(ctx context.Context, stdin io.Reader, sources ...string)
 	}
 	wg.Wait()
 	stopTicker()
-	// Flush also after a cancel: that is what makes stopping clean.
-	flushErr := in.Flush(ctx)
+	// Flush also after a cancel: that is what makes stopping clean. The
+	// aggregate is emptied (its entries handed to the writer as they are):
+	// a later Run would mostly see other tuples.
+	flushErr := in.flush(ctx, true)
 	in.mu.Lock()
 	in.stats.Elapsed = time.Since(start)
 	in.mu.Unlock()

@@ -35,9 +35,28 @@ type writer struct {
 	nxDropped atomic.Uint64
 }
 
+// job is a batch for the writer: tuples, or the entries of an aggregate
+// handed off whole (src), and NXDOMAIN counters.
 type job struct {
 	tuples []pdns.Tuple
+	src    *entryTuples
 	nx     []store.NXCount
+}
+
+// len is the number of tuples of j.
+func (j *job) len() int {
+	if j.src != nil {
+		return j.src.Len()
+	}
+	return len(j.tuples)
+}
+
+// batch returns the tuples of j as store.Tuples.
+func (j *job) batch() store.Tuples {
+	if j.src != nil {
+		return j.src
+	}
+	return store.TupleSlice(j.tuples)
 }
 
 func newWriter(sink Sink, workers int, log *slog.Logger) *writer {
@@ -93,7 +112,7 @@ func countJobs(jobs []*job) int {
 	return n
 }
 
-func (j *job) empty() bool { return j == nil || len(j.tuples) == 0 && len(j.nx) == 0 }
+func (j *job) empty() bool { return j == nil || j.len() == 0 && len(j.nx) == 0 }
 
 // submit queues a job reserved before, blocking while the queue is full,
 // and returns the sink's first error so far.
@@ -162,22 +181,23 @@ func (w *writer) close() {
 // stopping started must finish.
 func (w *writer) write(j *job) error {
 	ctx := context.Background()
-	if len(j.tuples) > 0 {
-		err := w.sink.Upsert(ctx, j.tuples)
+	if n := j.len(); n > 0 {
+		err := store.UpsertTuples(ctx, w.sink, j.batch())
 		switch {
 		case err == nil:
-			w.tuples.Add(uint64(len(j.tuples)))
+			w.tuples.Add(uint64(n))
 		case errors.Is(err, store.ErrBadTuple):
 			// One tuple the store cannot hold must not cost the batch:
 			// write them one by one and skip the bad ones.
-			for i := range j.tuples {
-				err := w.sink.Upsert(ctx, j.tuples[i:i+1])
+			tuples := store.AppendTuples(nil, j.batch())
+			for i := range tuples {
+				err := w.sink.Upsert(ctx, tuples[i:i+1])
 				switch {
 				case err == nil:
 					w.tuples.Add(1)
 				case errors.Is(err, store.ErrBadTuple):
 					w.rejected.Add(1)
-					w.log.Warn("store refused a tuple", "rrname", j.tuples[i].RRName, "rrtype", pdns.TypeString(j.tuples[i].RRType), "err", err)
+					w.log.Warn("store refused a tuple", "rrname", tuples[i].RRName, "rrtype", pdns.TypeString(tuples[i].RRType), "err", err)
 				default:
 					return err
 				}

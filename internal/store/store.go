@@ -105,6 +105,59 @@ type Compacter interface {
 	Compact(ctx context.Context) error
 }
 
+// Tuples is a batch of tuples read by index: what a writer holds in its
+// own form (an ingest's aggregate), handed to a TuplesUpserter without
+// first being copied into a slice of tuples.
+type Tuples interface {
+	Len() int
+	// At returns tuple i: scratch, filled in, or the tuple where it
+	// lives, which the caller must not change. It is safe for concurrent
+	// use, each goroutine with a scratch of its own.
+	At(i int, scratch *pdns.Tuple) *pdns.Tuple
+}
+
+// TupleSlice is a slice of tuples as Tuples.
+type TupleSlice []pdns.Tuple
+
+func (s TupleSlice) Len() int                            { return len(s) }
+func (s TupleSlice) At(i int, _ *pdns.Tuple) *pdns.Tuple { return &s[i] }
+
+// AppendTuples appends the tuples of ts to dst.
+func AppendTuples(dst []pdns.Tuple, ts Tuples) []pdns.Tuple {
+	if s, ok := ts.(TupleSlice); ok {
+		return append(dst, s...)
+	}
+	dst = slices.Grow(dst, ts.Len())
+	var scratch pdns.Tuple
+	for i := range ts.Len() {
+		dst = append(dst, *ts.At(i, &scratch))
+	}
+	return dst
+}
+
+// TuplesUpserter upserts Tuples as Upsert does a slice, reading them
+// where they are.
+type TuplesUpserter interface {
+	UpsertTuples(ctx context.Context, tuples Tuples) error
+}
+
+// Upserter is what UpsertTuples writes to.
+type Upserter interface {
+	Upsert(ctx context.Context, tuples []pdns.Tuple) error
+}
+
+// UpsertTuples upserts ts into u: natively when u is a TuplesUpserter,
+// else as a slice (ts copied into one unless it is a TupleSlice).
+func UpsertTuples(ctx context.Context, u Upserter, ts Tuples) error {
+	if tu, ok := u.(TuplesUpserter); ok {
+		return tu.UpsertTuples(ctx, ts)
+	}
+	if s, ok := ts.(TupleSlice); ok {
+		return u.Upsert(ctx, s)
+	}
+	return u.Upsert(ctx, AppendTuples(nil, ts))
+}
+
 // NXDomainWriter counts NXDOMAIN answers per name, apart from records.
 type NXDomainWriter interface {
 	// AddNXDomain merges counts: count = sum, time_first = min, time_last =

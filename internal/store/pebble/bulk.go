@@ -48,6 +48,7 @@ import (
 
 	"github.com/dnsscout/dnsscout/internal/pages"
 	"github.com/dnsscout/dnsscout/internal/pdns"
+	"github.com/dnsscout/dnsscout/internal/store"
 )
 
 // bulkDir is the subdirectory of the store where tables are written before
@@ -516,32 +517,33 @@ func (p *bulkPool) drop(quiet uint64) {
 // set once and numOf[i] is the index of tuple i's set. A new id's
 // dictionary entry is committed before any table that uses its number;
 // tuples of one sensor share one set of numbers.
-func (db *DB) sensorSets(tuples []pdns.Tuple) (nums [][]uint32, numOf []int32, err error) {
+func (db *DB) sensorSets(tuples store.Tuples) (nums [][]uint32, numOf []int32, err error) {
 	nums = make([][]uint32, 0, 1)
-	numOf = make([]int32, len(tuples))
+	numOf = make([]int32, tuples.Len())
 	setOf := make(map[string]int32)
 	var (
 		lastIDs []string
-		scratch []uint32
+		numbers []uint32
 		setKey  []byte
+		scratch pdns.Tuple
 	)
-	for i := range tuples {
-		ids := tuples[i].SensorIDs
+	for i := range numOf {
+		ids := tuples.At(i, &scratch).SensorIDs
 		if i > 0 && slices.Equal(ids, lastIDs) {
 			numOf[i] = numOf[i-1]
 			continue
 		}
-		if scratch, err = db.sensors.numbers(db.pdb, db.wo, ids, scratch); err != nil {
+		if numbers, err = db.sensors.numbers(db.pdb, db.wo, ids, numbers); err != nil {
 			return nil, nil, err
 		}
 		setKey = setKey[:0]
-		for _, n := range scratch {
+		for _, n := range numbers {
 			setKey = binary.AppendUvarint(setKey, uint64(n))
 		}
 		k, ok := setOf[string(setKey)]
 		if !ok {
 			k = int32(len(nums))
-			nums = append(nums, slices.Clone(scratch))
+			nums = append(nums, slices.Clone(numbers))
 			setOf[string(setKey)] = k
 		}
 		numOf[i], lastIDs = k, ids
@@ -553,7 +555,7 @@ func (db *DB) sensorSets(tuples []pdns.Tuple) (nums [][]uint32, numOf []int32, e
 // canonicalIP of tuple i, the zero Addr when it has none) as one table per
 // key table, built in sets (from db.bulkSets, which the caller puts back)
 // on two goroutines, and ingests them together.
-func (db *DB) upsertBulk(ctx context.Context, sets *bulkSets, tuples []pdns.Tuple, addrs []netip.Addr) error {
+func (db *DB) upsertBulk(ctx context.Context, sets *bulkSets, tuples store.Tuples, addrs []netip.Addr) error {
 	nums, numOf, err := db.sensorSets(tuples)
 	if err != nil {
 		return err
@@ -567,9 +569,10 @@ func (db *DB) upsertBulk(ctx context.Context, sets *bulkSets, tuples []pdns.Tupl
 	// Arena sizes from bench/ingest (54-61 bytes of tuple key and value
 	// per tuple, 11-12 of distinct names, about 45 of index keys): an
 	// arena that must grow is copied whole.
-	records.reset(len(tuples)*64, len(tuples))
-	names.reset(len(tuples)*16, len(tuples))
-	index.reset(len(tuples)*48, len(tuples)*3/2)
+	n := tuples.Len()
+	records.reset(n*64, n)
+	names.reset(n*16, n)
+	index.reset(n*48, n*3/2)
 	doSync := db.wo.Sync
 	var (
 		wg       sync.WaitGroup
@@ -586,9 +589,10 @@ func (db *DB) upsertBulk(ctx context.Context, sets *bulkSets, tuples []pdns.Tupl
 		var (
 			entries []indexEntry
 			buf     []byte
+			scratch pdns.Tuple
 		)
-		for i := range tuples {
-			t := &tuples[i]
+		for i := range n {
+			t := tuples.At(i, &scratch)
 			entries, buf = appendIndexEntriesAddr(entries[:0], buf[:0], t.RRName, t.RRType, t.RData, addrs[i])
 			for _, e := range entries {
 				if e.key[0] != tName {
@@ -615,9 +619,13 @@ func (db *DB) upsertBulk(ctx context.Context, sets *bulkSets, tuples []pdns.Tupl
 			indexErr = index.write(paths[2], gRefs, db.writerOpts, doSync)
 		}
 	})
-	var key, val []byte
-	for i := range tuples {
-		t := &tuples[i]
+	var (
+		key, val []byte
+		scratch  pdns.Tuple
+		lastName string
+	)
+	for i := range n {
+		t := tuples.At(i, &scratch)
 		key = appendRecordKeyAddr(key[:0], t.RRName, t.RRType, t.RData, addrs[i])
 		val = appendValue(val[:0], t, nums[numOf[i]])
 		records.add(key, val)
@@ -627,9 +635,10 @@ func (db *DB) upsertBulk(ctx context.Context, sets *bulkSets, tuples []pdns.Tupl
 		// order it first saw them: the records of a response, glue
 		// A and AAAA). On bench/ingest this leaves 112,344 of the
 		// 274,978 names out of the sort.
-		if i > 0 && t.RRName == tuples[i-1].RRName {
+		if i > 0 && t.RRName == lastName {
 			continue
 		}
+		lastName = t.RRName
 		key = append(append(append(key[:0], tName), t.RRName...), 0)
 		names.add(key, nil)
 	}

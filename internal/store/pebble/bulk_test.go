@@ -176,13 +176,34 @@ func BenchmarkKVSetSort(b *testing.B) {
 // stored lower-cased and the caller's tuples left as they were; a bad
 // tuple in either half fails the write with its index, the first one's
 // when both halves have one, and nothing is written.
+//
+// Both through Upsert and through UpsertTuples, with tuples read into
+// the caller's scratch (copied, to be lower-cased, only in the copy).
 func TestUpsertCheckHalves(t *testing.T) {
+	t.Run("slice", func(t *testing.T) { testUpsertCheckHalves(t, false) })
+	t.Run("tuples", func(t *testing.T) { testUpsertCheckHalves(t, true) })
+}
+
+// scratchSlice is a slice read into the caller's scratch (store.Tuples).
+type scratchSlice []pdns.Tuple
+
+func (s scratchSlice) Len() int { return len(s) }
+func (s scratchSlice) At(i int, t *pdns.Tuple) *pdns.Tuple {
+	*t = s[i]
+	return t
+}
+
+func testUpsertCheckHalves(t *testing.T, viaTuples bool) {
 	ctx := context.Background()
 	db, err := Open(ctx, t.TempDir(), Options{NoSync: true, BulkTuples: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	upsert := db.Upsert
+	if viaTuples {
+		upsert = func(ctx context.Context, ts []pdns.Tuple) error { return db.UpsertTuples(ctx, scratchSlice(ts)) }
+	}
 	const n = 1000
 	tuples := func(bad ...int) []pdns.Tuple {
 		ts := []pdns.Tuple{}
@@ -203,7 +224,7 @@ func TestUpsertCheckHalves(t *testing.T) {
 		{[]int{100, 900}, "tuple 100 "},
 		{[]int{499, 500}, "tuple 499 "},
 	} {
-		err := db.Upsert(ctx, tuples(tc.bad...))
+		err := upsert(ctx, tuples(tc.bad...))
 		if !errors.Is(err, store.ErrBadTuple) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("bad tuples %v: %v, want ErrBadTuple naming %q", tc.bad, err, tc.want)
 		}
@@ -212,7 +233,7 @@ func TestUpsertCheckHalves(t *testing.T) {
 		t.Fatalf("after failed writes: %d tuples (%v), want none", st.Tuples, err)
 	}
 	ts := tuples()
-	if err := db.Upsert(ctx, ts); err != nil {
+	if err := upsert(ctx, ts); err != nil {
 		t.Fatal(err)
 	}
 	if ts[0].RRName != "h0.Example.TEST" || ts[n-1].RRName != fmt.Sprintf("h%d.Example.TEST", n-1) {

@@ -17,7 +17,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -307,36 +306,49 @@ func (db *DB) usable(write bool) error {
 // Upsert merges tuples in one atomic, durable batch (see store.Backend).
 // It never reads: tuples are merge operands, index entries blind sets.
 func (db *DB) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
+	return db.upsert(ctx, store.TupleSlice(tuples))
+}
+
+// UpsertTuples is Upsert for tuples read by index (store.TuplesUpserter).
+// A bulk write reads them where they are: an ingest's flush hands over
+// its aggregate's entries without first copying them into tuples, 31.5 MB
+// of fresh memory for bench/ingest's capture (docs/ingest.md, "Tenth
+// round").
+func (db *DB) UpsertTuples(ctx context.Context, tuples store.Tuples) error {
+	return db.upsert(ctx, tuples)
+}
+
+func (db *DB) upsert(ctx context.Context, tuples store.Tuples) error {
 	if err := db.usable(true); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if len(tuples) == 0 {
+	n := tuples.Len()
+	if n == 0 {
 		return nil
 	}
 	// Check and normalize every tuple first: a bad one fails the whole
-	// batch before anything is written. The caller's slice is copied only
-	// when a tuple needs a change.
-	norm := tuples
+	// batch before anything is written. The caller's tuples are copied
+	// only when one needs a change.
 	// addrs[i] is tuple i's canonicalIP (the zero Addr when it has none):
 	// the check parses an address once for all the keys made of it. A
 	// bulk write's sets hold them, reused as the sets are (2.2 MB for
 	// each Upsert of bench/ingest's flush).
 	var sets *bulkSets
-	bulk := db.bulk > 0 && len(tuples) >= db.bulk
+	bulk := db.bulk > 0 && n >= db.bulk
 	if bulk {
 		sets = db.bulkSets.get()
 		defer db.bulkSets.put(sets)
 	}
-	addrs := newAddrs(sets, len(tuples))
+	addrs := newAddrs(sets, n)
 	// A bulk write's tuples are checked in two halves on two goroutines:
 	// the third Upsert of bench/ingest's flush checked its 91,660 tuples
 	// alone on one core for 15-20 ms (perf), the other writes done.
-	halves := [2]checked{{lo: 0, hi: len(tuples)}}
+	halves := [2]checked{{lo: 0, hi: n}}
 	if bulk && runtime.GOMAXPROCS(0) > 1 {
-		halves[0].hi, halves[1] = len(tuples)/2, checked{lo: len(tuples) / 2, hi: len(tuples)}
+		halves[0].hi, halves[1] = n/2, checked{lo: n / 2, hi: n}
 		var wg sync.WaitGroup
 		wg.Go(func() { halves[1].check(tuples, addrs) })
 		halves[0].check(tuples, addrs)
@@ -349,19 +361,29 @@ func (db *DB) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
 			return h.err
 		}
 	}
+	var norm []pdns.Tuple // a copy, once a tuple needs a change
 	for _, h := range halves {
 		for _, i := range h.changed {
-			if &norm[0] == &tuples[0] {
-				norm = slices.Clone(tuples)
+			if norm == nil {
+				norm = store.AppendTuples(make([]pdns.Tuple, 0, n), tuples)
 			}
-			norm[i], _ = normalize(&tuples[i])
+			norm[i], _ = normalize(&norm[i])
 		}
 	}
+	if norm != nil {
+		tuples = store.TupleSlice(norm)
+	}
 	if bulk {
-		err := db.upsertBulk(ctx, sets, norm, addrs)
+		err := db.upsertBulk(ctx, sets, tuples, addrs)
 		if !errors.Is(err, errTooBig) {
 			return err
 		}
+	}
+	// The batch path reads a slice.
+	if s, ok := tuples.(store.TupleSlice); ok {
+		norm = s
+	} else {
+		norm = store.AppendTuples(make([]pdns.Tuple, 0, n), tuples)
 	}
 	b := db.pdb.NewBatch()
 	defer b.Close()
@@ -414,10 +436,13 @@ type checked struct {
 	changed []int
 }
 
-func (h *checked) check(tuples []pdns.Tuple, addrs []netip.Addr) {
-	var check store.TupleChecker
+func (h *checked) check(tuples store.Tuples, addrs []netip.Addr) {
+	var (
+		check   store.TupleChecker
+		scratch pdns.Tuple
+	)
 	for i := h.lo; i < h.hi; i++ {
-		t := &tuples[i]
+		t := tuples.At(i, &scratch)
 		if err := check.Check(t); err != nil {
 			h.err = fmt.Errorf("%w: tuple %d (%q %s): %v", store.ErrBadTuple, i, t.RRName, pdns.TypeString(t.RRType), err)
 			return
