@@ -154,8 +154,8 @@ const (
 	entryChunk = 4096
 	// entryOverhead approximates what one entry costs beyond its bytes in
 	// the arena: the entry and its share of the index at the highest load.
-	// (The tuples of a flush come on top, as the heap room that Options.
-	// Memory leaves, see its comment.)
+	// (A flush's writes come on top, as the heap room that Options.Memory
+	// leaves, see its comment.)
 	entryOverhead = int64(unsafe.Sizeof(entry{})) + 24
 	minSlots      = 1024
 )
