@@ -53,7 +53,12 @@
 # minute later 0.76 and 0.78 s, as the eighth (1,000,000 messages/s is
 # reached in the machine's quick minutes only). The first
 # run after a pause of a few seconds is slower (memory the guest handed
-# back to the host), which RUNS=3's median leaves out.
+# back to the host), which RUNS=3's median leaves out. The tenth (a flush
+# reads the aggregate in place, docs/ingest.md "Tenth round"): back to
+# back 0.58 and 0.50 s (898,276 and 1,042,000 messages/s; the ninth 0.46
+# and 0.50 s); with PASSIVEDNS, whose run of about 3 s between dnsscout's
+# makes each of those cold, 0.69 and 0.61 s (755,072 and 854,098; the
+# ninth 0.75 and 0.65 s), peak RSS 136 MiB instead of 170-172.
 #
 # The generator (bench/ingest/gen) writes referrals with glue, CNAME chains,
 # A/AAAA/MX/TXT/SOA/NS/RRSIG, NXDOMAIN and NODATA over IPv4/IPv6, UDP and
