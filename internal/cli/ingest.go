@@ -442,6 +442,12 @@ func (l *lazyStore) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
 	return db.Upsert(ctx, tuples)
 }
 
+// The ingest's writes reach a backend's UpsertTuples through these.
+var (
+	_ store.TuplesUpserter = (*lazyStore)(nil)
+	_ store.TuplesUpserter = lazyNXStore{}
+)
+
 // UpsertTuples implements store.TuplesUpserter, natively when the
 // backend does.
 func (l *lazyStore) UpsertTuples(ctx context.Context, tuples store.Tuples) error {

@@ -441,8 +441,9 @@ func (a *aggregate) publish() {
 //
 // With whole, the aggregate is handed off whole and starts anew (reset):
 // the jobs read their tuples from its entries (entryTuples), not copied
-// into slices of tuples, for a flush after which the aggregate would be
-// emptied anyway (the memory budget's, the last). On bench/ingest's
+// into slices of tuples. That is for a flush that empties the aggregate:
+// the memory budget's, the one at the end of a Run, Close's. Every entry
+// and what it points at stays until the last job is written. On bench/ingest's
 // plain-UDP capture the tuples took 31.5 MB of fresh memory, and the
 // copy was most of the 75 ms the flush ran on one core when that memory
 // came cold from the host (docs/ingest.md, "Tenth round").

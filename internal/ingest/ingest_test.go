@@ -507,13 +507,16 @@ func (p pickyTuplesSink) UpsertTuples(ctx context.Context, ts store.Tuples) erro
 
 // TestBadTupleSkipped: a tuple the store refuses is skipped, the rest of
 // its batch written, whether the sink reads the flush's tuples where
-// they are (store.TuplesUpserter) or as a slice.
+// they are (store.TuplesUpserter) or as a slice, and from a flush that
+// copies them out (periodic) as from one that hands the aggregate off
+// whole (Close).
 func TestBadTupleSkipped(t *testing.T) {
-	t.Run("slice", func(t *testing.T) { testBadTupleSkipped(t, false) })
-	t.Run("tuples", func(t *testing.T) { testBadTupleSkipped(t, true) })
+	t.Run("slice", func(t *testing.T) { testBadTupleSkipped(t, false, false) })
+	t.Run("tuples", func(t *testing.T) { testBadTupleSkipped(t, true, false) })
+	t.Run("periodic", func(t *testing.T) { testBadTupleSkipped(t, true, true) })
 }
 
-func testBadTupleSkipped(t *testing.T, native bool) {
+func testBadTupleSkipped(t *testing.T, native, periodic bool) {
 	m := newMemSink()
 	var sink Sink = pickySink{m, "bad.example.com"}
 	var calls atomic.Int64
@@ -528,6 +531,11 @@ func testBadTupleSkipped(t *testing.T, native bool) {
 		msg := msgSpec{q: name + " A", aa: true, ans: []string{name + ". 300 IN A 192.0.2.1"}}.pack(t)
 		if err := in.Message(context.Background(), time.Unix(t0, 0), msg, ""); err != nil {
 			t.Fatal(err)
+		}
+	}
+	if periodic {
+		if err := in.Flush(context.Background()); err != nil {
+			t.Fatalf("Flush = %v; one bad tuple must not fail the batch", err)
 		}
 	}
 	if err := in.Close(context.Background()); err != nil {

@@ -287,3 +287,97 @@ func TestOverlappingSensors(t *testing.T) {
 		})
 	}
 }
+
+// TestWholeHandOffPebble ingests into a Pebble store with a small memory
+// budget (so that aggregates are handed off whole while the next fills,
+// and the store reads them in place, UpsertTuples), periodic flushes
+// (tuples copied out) and imported tuples with zone times, sensors and
+// bailiwicks, and checks that the store holds what an in-memory sink
+// fed the same way holds. The store's reads start late (slowReader), so
+// that under -race they may overlap the folding into the next aggregate.
+func TestWholeHandOffPebble(t *testing.T) {
+	ctx := context.Background()
+	db, err := pebble.Open(ctx, t.TempDir(), pebble.Options{NoSync: true, BulkTuples: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	m := newMemSink()
+	feed := func(sink Sink) Stats {
+		in, err := New(sink, Options{SensorID: "s", Memory: 1 << 20, BatchSize: 700})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 24_000 {
+			if i%3 == 0 {
+				tp := pdns.Tuple{RRName: fmt.Sprintf("z%d.example.org", i%5000), RRType: 1, RData: fmt.Sprintf("198.51.100.%d", i%250+1),
+					Bailiwick: "example.org", ZoneTimeFirst: t0 - int64(i), ZoneTimeLast: t0, Count: 1, SensorIDs: []string{"zone", fmt.Sprintf("x%d", i%3)}}
+				if err := in.Tuple(ctx, &tp); err != nil {
+					t.Fatal(err)
+				}
+			}
+			msg := msgSpec{q: fmt.Sprintf("h%d.example.com A", i%9000), aa: true,
+				ans: []string{fmt.Sprintf("h%d.example.com. 60 IN A 192.0.2.%d", i%9000, i%250+1)}}.pack(t)
+			if err := in.Message(ctx, time.Unix(t0+int64(i%7), 0), msg, ""); err != nil {
+				t.Fatal(err)
+			}
+			if i%3000 == 2999 {
+				if err := in.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := in.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return in.Stats()
+	}
+	st := feed(slowReader{db})
+	feed(m)
+	if st.Flushes < 10 {
+		t.Errorf("%d flushes, want budget and periodic ones", st.Flushes)
+	}
+	n := 0
+	q := store.Query{Kind: store.KindRRSet, Name: ".", Wildcard: store.WildLeft}
+	for {
+		cursor, err := db.Lookup(ctx, q, func(got *pdns.Tuple) error {
+			n++
+			return sameTuple(t, m, got)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cursor == "" {
+			break
+		}
+		q.Cursor = cursor
+	}
+	if n != len(m.tuples) {
+		t.Errorf("the store holds %d tuples, the in-memory sink %d", n, len(m.tuples))
+	}
+}
+
+// slowReader is a store that starts to read a batch of tuples 50 ms
+// after it gets it: meanwhile an ingest folds into its next aggregate
+// (a batch of sightings reaches the aggregator every 1,024 messages).
+type slowReader struct{ *pebble.DB }
+
+func (s slowReader) UpsertTuples(ctx context.Context, tuples store.Tuples) error {
+	time.Sleep(50 * time.Millisecond)
+	return s.DB.UpsertTuples(ctx, tuples)
+}
+
+// sameTuple fails the test when the in-memory sink holds got otherwise.
+func sameTuple(t *testing.T, m *memSink, got *pdns.Tuple) error {
+	t.Helper()
+	want := m.tuples[got.Key()]
+	if want == nil {
+		return fmt.Errorf("the store holds %s %d %s, the in-memory sink not", got.RRName, got.RRType, got.RData)
+	}
+	if got.Count != want.Count || got.TimeFirst != want.TimeFirst || got.TimeLast != want.TimeLast ||
+		got.ZoneTimeFirst != want.ZoneTimeFirst || got.ZoneTimeLast != want.ZoneTimeLast ||
+		got.Bailiwick != want.Bailiwick || !slices.Equal(got.SensorIDs, want.SensorIDs) {
+		return fmt.Errorf("%s %d %s: store %+v, in-memory sink %+v", got.RRName, got.RRType, got.RData, *got, *want)
+	}
+	return nil
+}

@@ -110,9 +110,11 @@ type Compacter interface {
 // first being copied into a slice of tuples.
 type Tuples interface {
 	Len() int
-	// At returns tuple i: scratch, filled in, or the tuple where it
-	// lives, which the caller must not change. It is safe for concurrent
-	// use, each goroutine with a scratch of its own.
+	// At returns tuple i: scratch, filled in (valid until the next At
+	// with the same scratch), or the tuple where it lives, which the
+	// caller must not change. The strings and slices it sets stay valid
+	// after the upsert returns. It is safe for concurrent use, each
+	// goroutine with a scratch of its own.
 	At(i int, scratch *pdns.Tuple) *pdns.Tuple
 }
 
