@@ -465,17 +465,16 @@ func (a *aggregate) takeDirty(sensors []string, batch int, whole bool, ready fun
 		if !e.dirty {
 			continue
 		}
-		switch {
-		case cur != nil:
-		case whole:
-			cur = &job{src: &entryTuples{d: d, idx: make([]int32, 0, min(batch, dirty)), sensors: sensors}}
-		default:
-			cur = &job{tuples: make([]pdns.Tuple, 0, min(batch, dirty))}
-			pages.Touch(cur.tuples) // pointer writes read the old value under GC
-		}
 		if whole {
+			if cur == nil {
+				cur = &job{src: &entryTuples{d: d, idx: make([]int32, 0, min(batch, dirty)), sensors: sensors}}
+			}
 			cur.src.idx = append(cur.src.idx, i)
 		} else {
+			if cur == nil {
+				cur = &job{tuples: make([]pdns.Tuple, 0, min(batch, dirty))}
+				pages.Touch(cur.tuples) // pointer writes read the old value under GC
+			}
 			cur.tuples = a.take(cur.tuples, e, sensors)
 		}
 		dirty--

@@ -23,6 +23,7 @@ import (
 
 	"github.com/dnsscout/dnsscout/internal/pdns"
 	"github.com/dnsscout/dnsscout/internal/store"
+	"github.com/dnsscout/dnsscout/internal/store/storetest"
 )
 
 // TestKVSetSort checks the prefix sort against a plain stable sort on keys
@@ -184,15 +185,6 @@ func TestUpsertCheckHalves(t *testing.T) {
 	t.Run("tuples", func(t *testing.T) { testUpsertCheckHalves(t, true) })
 }
 
-// scratchSlice is a slice read into the caller's scratch (store.Tuples).
-type scratchSlice []pdns.Tuple
-
-func (s scratchSlice) Len() int { return len(s) }
-func (s scratchSlice) At(i int, t *pdns.Tuple) *pdns.Tuple {
-	*t = s[i]
-	return t
-}
-
 func testUpsertCheckHalves(t *testing.T, viaTuples bool) {
 	ctx := context.Background()
 	db, err := Open(ctx, t.TempDir(), Options{NoSync: true, BulkTuples: 1})
@@ -202,7 +194,9 @@ func testUpsertCheckHalves(t *testing.T, viaTuples bool) {
 	defer db.Close()
 	upsert := db.Upsert
 	if viaTuples {
-		upsert = func(ctx context.Context, ts []pdns.Tuple) error { return db.UpsertTuples(ctx, scratchSlice(ts)) }
+		upsert = func(ctx context.Context, ts []pdns.Tuple) error {
+			return db.UpsertTuples(ctx, storetest.ScratchTuples(ts))
+		}
 	}
 	const n = 1000
 	tuples := func(bad ...int) []pdns.Tuple {

@@ -39,22 +39,11 @@ func TestConformanceBulk(t *testing.T) {
 	})
 }
 
-// scratchTuples are tuples read by index into the caller's scratch, as
-// an ingest's aggregate hands them over (store.Tuples): a reader that
-// kept a tuple past the next At of its scratch would see another one.
-type scratchTuples []pdns.Tuple
-
-func (s scratchTuples) Len() int { return len(s) }
-func (s scratchTuples) At(i int, t *pdns.Tuple) *pdns.Tuple {
-	*t = s[i]
-	return t
-}
-
 // viaTuples is a store whose Upsert goes through UpsertTuples.
 type viaTuples struct{ *pebble.DB }
 
 func (v viaTuples) Upsert(ctx context.Context, tuples []pdns.Tuple) error {
-	return v.UpsertTuples(ctx, scratchTuples(tuples))
+	return v.UpsertTuples(ctx, storetest.ScratchTuples(tuples))
 }
 
 // TestConformanceTuples runs the suite with every Upsert made through
